@@ -1,0 +1,40 @@
+# Two commands do everything: `make run` (the whole stack with a demo Trust) and `make test`.
+# Each creates or refreshes the virtual environment it needs, from pinned versions.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+CONSTRAINTS := requirements/constraints.txt
+PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+
+.PHONY: run test bench clean venv
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: $(BIN)/python requirements/runtime.txt $(CONSTRAINTS) $(PROJECTS)
+	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -r requirements/runtime.txt
+	@touch $@
+
+$(VENV)/.test-installed: $(VENV)/.runtime-installed requirements/test.txt
+	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -r requirements/test.txt
+	@touch $@
+
+venv: $(VENV)/.test-installed
+
+## Start brokers, Redis, the four services and load the demo Trust; Ctrl-C stops everything.
+run: $(VENV)/.runtime-installed
+	$(BIN)/tidemark-stack run
+
+## Run every test: unit tests and end-to-end tests on the real embedded broker and Redis.
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest
+
+## Benchmark against a running stack (start `make run` first, in another terminal).
+bench: $(VENV)/.runtime-installed
+	$(BIN)/python bench/benchmark.py
+
+clean:
+	rm -rf $(VENV) .tidemark .pytest_cache

@@ -1,0 +1,1 @@
+"""Shared plumbing of every Tidemark process: settings, backends, Kafka policy, auth, stack runner."""

@@ -1,0 +1,142 @@
+"""Kafka policy in one place: topic creation, the producer, and how consumers ack, retry and dead-letter.
+
+Delivery is at-least-once everywhere and every effect is idempotent (version guards), so:
+- consumers start from the earliest offset (a new group must not skip history) and commit only
+  after a batch is applied (`NACK_ON_ERROR`: a failing batch is re-read from its first record);
+- a transient failure (Redis away, say) is retried after a capped exponential back-off, never in
+  a tight loop;
+- a permanent failure of one record (malformed event) is written to `<topic>.dlt` with the field
+  and the reason in its headers, and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import ConsumerRecord
+from faststream import AckPolicy
+from faststream._internal.middlewares import BaseMiddleware
+from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
+
+from tidemark_runtime.settings import PlatformSettings
+from tidemark_schemas.topics import all_topics, dead_letter
+
+log = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+async def ensure_topics(
+    bootstrap_servers: str, partitions: int, topics: Iterable[str] | None = None, timeout: float = 30.0
+) -> None:
+    """Create the missing topics (the embedded broker never auto-creates; Kafka is configured not to)."""
+    wanted = list(topics or all_topics())
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if not missing:
+            return
+        response = await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
+        for topic, code, message in getattr(response, "topic_errors", []):
+            if code not in (0, TOPIC_ALREADY_EXISTS):
+                raise RuntimeError(f"could not create topic {topic}: error {code} {message}")
+    finally:
+        await admin.close()
+
+
+def make_broker(settings: PlatformSettings, client_id: str, **kwargs: Any) -> KafkaBroker:
+    """The one way every process builds its broker (producer settings decided here)."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=settings.kafka_idempotent_producer,
+        acks="all",
+        graceful_timeout=10.0,
+        **kwargs,
+    )
+
+
+CONSUMER_POLICY: dict[str, Any] = {
+    "auto_offset_reset": "earliest",
+    "ack_policy": AckPolicy.NACK_ON_ERROR,
+}
+"""Keyword arguments every Tidemark subscriber passes (besides its own group id and batching)."""
+
+
+@dataclass
+class Backoff:
+    """Capped exponential back-off shared by the retries of one subscriber."""
+
+    initial: float = 0.1
+    maximum: float = 5.0
+    streak: int = field(default=0)
+
+    def next_delay(self) -> float:
+        delay = min(self.maximum, self.initial * (2**self.streak))
+        self.streak += 1
+        return delay
+
+    def reset(self) -> None:
+        self.streak = 0
+
+
+def backoff_middleware(backoff: Backoff) -> Callable[..., BaseMiddleware]:
+    """A broker middleware: on a failed batch, wait (growing) before FastStream seeks back to retry it."""
+
+    class RetryWithBackoff(BaseMiddleware):
+        async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+            try:
+                result = await call_next(msg)
+            except Exception:
+                delay = backoff.next_delay()
+                log.exception("batch failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                raise
+            backoff.reset()
+            return result
+
+    return RetryWithBackoff
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why one record could not be applied: the field and the reason, for the dead-letter record."""
+
+    field: str
+    reason: str
+
+
+def rejection_from(error: Exception) -> Rejection:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        location = ".".join(str(part) for part in first["loc"]) or "(message)"
+        return Rejection(location, first["msg"])
+    return Rejection("(message)", f"{type(error).__name__}: {error}")
+
+
+async def dead_letter_record(broker: KafkaBroker, record: ConsumerRecord, rejection: Rejection, service: str) -> None:
+    """Publish the untouched record to `<topic>.dlt`, with where it came from and why it was refused."""
+    await broker.publish(
+        record.value,
+        dead_letter(record.topic),
+        key=record.key,
+        headers={
+            "x-origin-topic": record.topic,
+            "x-origin-partition": str(record.partition),
+            "x-origin-offset": str(record.offset),
+            "x-rejected-by": service,
+            "x-error-field": rejection.field,
+            "x-error-reason": rejection.reason,
+        },
+    )
+    log.warning(
+        "dead-lettered %s[%s]@%s: %s: %s", record.topic, record.partition, record.offset, rejection.field, rejection.reason
+    )

@@ -1,0 +1,44 @@
+"""Settings shared by every process, read from the environment (pydantic-settings).
+
+Each service subclasses `PlatformSettings` and adds its own fields; the same names are used by
+the embedded stack and by production (`docker-compose.yml`, `deploy/`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tidemark_schemas.calendar import HALF_TERMS
+
+
+class Principal(BaseModel):
+    """Who a bearer token speaks for: one Trust, a role, and optionally a subset of its schools."""
+
+    trust_id: str
+    role: Literal["ingest", "viewer"]
+    schools: frozenset[str] | None = Field(default=None, description="None means every school of the Trust")
+
+    def may_see(self, school_id: str) -> bool:
+        return self.schools is None or school_id in self.schools
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_idempotent_producer: bool = Field(
+        default=False, description="True for Apache Kafka; the embedded Tansu broker rejects InitProducerId"
+    )
+    kafka_topic_partitions: int = 6
+    kafka_create_topics: bool = True
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "tm"
+
+    assessment_periods: tuple[str, ...] = HALF_TERMS
+    tidemark_tokens: dict[str, Principal] = Field(default_factory=dict)
+
+    log_level: str = "INFO"

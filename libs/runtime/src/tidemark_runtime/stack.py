@@ -1,0 +1,231 @@
+"""`tidemark-stack run`: the whole platform on one machine, from nothing but this virtualenv.
+
+Starts the embedded broker and Redis on loopback, creates the topics, starts the four services as
+separate processes, loads the demo Trust, prints the dashboard URL and tokens and writes them to
+`.tidemark/stack.json`. Ctrl-C or SIGTERM stops every process it started (and only those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tidemark_runtime.embedded import LOOPBACK, EmbeddedProcess, free_port, start_tansu, start_valkey
+from tidemark_runtime.kafka import ensure_topics
+
+DEMO_TRUST = "demo-trust"
+
+
+class StackSettings(BaseSettings):
+    """Where the stack listens (override with TIDEMARK_GATEWAY_PORT, TIDEMARK_INGEST_PORT, ...)."""
+
+    model_config = SettingsConfigDict(env_prefix="TIDEMARK_")
+
+    host: str = LOOPBACK
+    gateway_port: int = 8000
+    ingest_port: int = 8001
+    state_dir: Path = Path(".tidemark")
+    kafka_topic_partitions: int = 6
+    demo_seed: int = 2026
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    health_url: str
+    log_path: Path
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+
+SERVICE_MODULES = {
+    "ingest": "tidemark_ingest.entrypoints.cli",
+    "metrics": "tidemark_metrics.entrypoints.cli",
+    "statutory": "tidemark_statutory.entrypoints.cli",
+    "gateway": "tidemark_gateway.entrypoints.cli",
+}
+
+
+def spawn_service(name: str, env: dict[str, str], host: str, port: int, log_dir: Path) -> ServiceProcess:
+    """One service in its own process (and session, so a terminal's Ctrl-C reaches only the runner)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", SERVICE_MODULES[name]],
+            env={**os.environ, **env, "HOST": host, "PORT": str(port)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return ServiceProcess(name, process, f"http://{host}:{port}/healthz", log_path)
+
+
+def wait_healthy(services: list[ServiceProcess], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(services)
+    with httpx.Client(timeout=2.0) as client:
+        while pending and time.monotonic() < deadline:
+            for service in list(pending):
+                if service.process.poll() is not None:
+                    raise RuntimeError(f"{service.name} exited early; see {service.log_path}")
+                try:
+                    if client.get(service.health_url).status_code < 300:
+                        pending.remove(service)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
+    if pending:
+        raise TimeoutError(f"not healthy after {timeout}s: {[s.name for s in pending]}")
+
+
+@dataclass
+class Stack:
+    """Everything one run started, stopped in reverse order."""
+
+    backends: list[EmbeddedProcess] = field(default_factory=list)
+    services: list[ServiceProcess] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        for backend in reversed(self.backends):
+            backend.stop()
+
+
+def service_environment(kafka: str, redis_url: str, database_url: str, tokens: dict[str, Any], partitions: int) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "KAFKA_IDEMPOTENT_PRODUCER": "false",  # Tansu answers InitProducerId with an error
+        "KAFKA_TOPIC_PARTITIONS": str(partitions),
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "TIDEMARK_TOKENS": json.dumps(tokens),
+    }
+
+
+def start_services(env: dict[str, str], host: str, ports: dict[str, int], log_dir: Path) -> list[ServiceProcess]:
+    services = [spawn_service(name, env, host, ports[name], log_dir) for name in SERVICE_MODULES]
+    try:
+        wait_healthy(services)
+    except Exception:
+        for service in services:
+            service.stop()
+        raise
+    return services
+
+
+def run(settings: StackSettings, load_demo: bool) -> int:
+    run_dir = settings.state_dir / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)  # the embedded broker forgets on restart, so start clean
+    log_dir = run_dir / "logs"
+    stack = Stack()
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        print("Starting the embedded broker (Tansu) and Redis (valkey) ...", flush=True)
+        stack.backends.append(start_tansu(log_dir=log_dir))
+        stack.backends.append(start_valkey(log_dir=log_dir))
+        kafka, redis_url = stack.backends[0].url, stack.backends[1].url
+        asyncio.run(ensure_topics(kafka, settings.kafka_topic_partitions))
+
+        tokens = {"ingest": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}
+        principals = {
+            tokens["ingest"]: {"trust_id": DEMO_TRUST, "role": "ingest", "schools": None},
+            tokens["viewer"]: {"trust_id": DEMO_TRUST, "role": "viewer", "schools": None},
+        }
+        env = service_environment(
+            kafka,
+            redis_url,
+            f"sqlite+aiosqlite:///{(run_dir / 'ingest.db').resolve()}",
+            principals,
+            settings.kafka_topic_partitions,
+        )
+        ports = {
+            "gateway": settings.gateway_port,
+            "ingest": settings.ingest_port,
+            "metrics": free_port(),
+            "statutory": free_port(),
+        }
+        print("Starting ingest, metrics, statutory and gateway ...", flush=True)
+        stack.services = start_services(env, settings.host, ports, log_dir)
+        gateway_url = f"http://{settings.host}:{ports['gateway']}"
+        ingest_url = f"http://{settings.host}:{ports['ingest']}"
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        stack_file = settings.state_dir / "stack.json"
+        stack_file.write_text(
+            json.dumps({"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens}, indent=2)
+        )
+        if load_demo and not stopping:
+            print("Loading the demo Trust (about 4,000 pupils, three years of half-terms) ...", flush=True)
+            started = time.monotonic()
+            subprocess.run(
+                [sys.executable, "-m", "tidemark_ingest.demo.cli", "load", "--ingest-url", ingest_url,
+                 "--token", tokens["ingest"], "--seed", str(settings.demo_seed)],
+                check=True,
+                start_new_session=True,
+            )
+            print(f"Demo Trust loaded in {time.monotonic() - started:.0f}s.", flush=True)
+        print(
+            f"\nTidemark is running.\n"
+            f"  Dashboard:   {gateway_url}/#token={tokens['viewer']}\n"
+            f"  Gateway API: {gateway_url}/docs   (viewer token: {tokens['viewer']})\n"
+            f"  Ingest API:  {ingest_url}/docs   (ingest token: {tokens['ingest']})\n"
+            f"  Written to {stack_file}; logs in {log_dir}/\n"
+            f"Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while not stopping:
+            for service in stack.services:
+                if service.process.poll() is not None:
+                    print(f"{service.name} stopped unexpectedly; see {service.log_path}", flush=True)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        print("Stopping every process this run started ...", flush=True)
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tidemark-stack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="start everything and load the demo Trust")
+    run_parser.add_argument("--no-demo", action="store_true", help="start empty")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(StackSettings(), load_demo=not args.no_demo)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""pytest fixtures for real backends, resolved in order: environment, embedded binaries, testcontainers.
+
+Kafka and Redis fixtures fail (never skip) when no backend starts: a suite that silently skips
+its integration tests would look green while proving nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tidemark_runtime.embedded import start_tansu, start_valkey
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def backend_log_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="tidemark-test-"))
+
+
+@pytest.fixture(scope="session")
+def redis_url(backend_log_dir: Path) -> Iterator[str]:
+    """A real Redis-protocol server: $REDIS_URL, else embedded valkey, else a Redis container."""
+    if url := os.environ.get("REDIS_URL"):
+        yield url
+        return
+    errors: list[str] = []
+    try:
+        server = start_valkey(log_dir=backend_log_dir / "valkey")
+    except Exception as error:  # fall through to testcontainers
+        errors.append(f"embedded valkey: {error}")
+    else:
+        try:
+            yield server.url
+        finally:
+            server.stop()
+        return
+    if _docker_answers():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7.4-alpine") as container:
+            yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
+        return
+    pytest.fail("no Redis backend could be started: " + "; ".join(errors + ["no Docker engine"]))
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(backend_log_dir: Path) -> Iterator[str]:
+    """A real Kafka-protocol broker: $KAFKA_BOOTSTRAP_SERVERS, else embedded Tansu, else a Kafka container."""
+    if servers := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield servers
+        return
+    errors: list[str] = []
+    try:
+        broker = start_tansu(log_dir=backend_log_dir / "tansu")
+    except Exception as error:
+        errors.append(f"embedded tansu: {error}")
+    else:
+        try:
+            yield broker.url
+        finally:
+            broker.stop()
+        return
+    if _docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with ExitStack() as stack:
+            container = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
+            yield container.get_bootstrap_server()
+        return
+    pytest.fail("no Kafka backend could be started: " + "; ".join(errors + ["no Docker engine"]))

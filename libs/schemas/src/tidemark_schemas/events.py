@@ -1,0 +1,111 @@
+"""Event contracts published on Kafka. One envelope for every event; payloads are full snapshots.
+
+Every fact (a school, a pupil, one summative result) carries a `version` assigned by ingest that
+grows with each change of that fact. A consumer keeps the highest version it has applied, so a
+redelivered, duplicated or overtaken event is a no-op, and the latest snapshot always wins.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from tidemark_schemas.records import AcademicYear, Identifier, Period
+from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
+
+SCHEMA_VERSION = 1
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: UUID = Field(default_factory=uuid4)
+    schema_version: Literal[1] = SCHEMA_VERSION
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    trust_id: Identifier
+
+
+class SchoolUpserted(Envelope):
+    event_type: Literal["school-upserted"] = "school-upserted"
+    school_id: Identifier
+    name: str
+    version: int = Field(ge=1)
+
+
+class PupilUpserted(Envelope):
+    """A pupil's current characteristics (and leaving date). Re-sent in full on every change."""
+
+    event_type: Literal["pupil-upserted"] = "pupil-upserted"
+    pupil_id: Identifier
+    school_id: Identifier
+    year_group: YearGroup
+    sex: Sex
+    fsm6: bool
+    lac: bool
+    plac: bool
+    sen: SenProvision
+    eal: bool
+    ethnicity: str
+    left_on: date | None
+    version: int = Field(ge=1)
+
+    @property
+    def disadvantaged(self) -> bool:
+        return self.fsm6 or self.lac or self.plac
+
+
+class _AssessmentSnapshot(Envelope):
+    """The whole state of one (pupil, subject, period) result after the change that caused it."""
+
+    pupil_id: Identifier
+    school_id: Identifier
+    academic_year: AcademicYear
+    period: Period
+    year_group: YearGroup
+    subject: str
+    entered_band: Band | None = Field(description="The teacher's current (draft) value")
+    locked_band: Band | None = Field(description="The value that counts; null when not locked")
+    version: int = Field(ge=1)
+
+
+class AssessmentEntered(_AssessmentSnapshot):
+    event_type: Literal["assessment-entered"] = "assessment-entered"
+
+
+class AssessmentLocked(_AssessmentSnapshot):
+    event_type: Literal["assessment-locked"] = "assessment-locked"
+
+
+class AssessmentUnlocked(_AssessmentSnapshot):
+    event_type: Literal["assessment-unlocked"] = "assessment-unlocked"
+
+
+AssessmentEvent = AssessmentEntered | AssessmentLocked | AssessmentUnlocked
+
+TrackerEvent = Annotated[
+    SchoolUpserted | PupilUpserted | AssessmentEntered | AssessmentLocked | AssessmentUnlocked,
+    Field(discriminator="event_type"),
+]
+tracker_event_adapter: TypeAdapter[TrackerEvent] = TypeAdapter(TrackerEvent)
+
+
+def parse_tracker_event(raw: bytes | str) -> TrackerEvent:
+    """Parse one message body; raises pydantic.ValidationError naming the bad field."""
+    return tracker_event_adapter.validate_json(raw)
+
+
+class AttainmentChanged(BaseModel):
+    """Public notice that figures of one Trust period changed (`attainment.changes.v1`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trust_id: Identifier
+    academic_year: AcademicYear
+    period: Period
+    measures: list[str]
+    schools: list[str]
+    applied_events: int
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -1,0 +1,1 @@
+"""Tidemark ingest: tracker HTTP API, SQL store, outbox relay."""

@@ -1,0 +1,71 @@
+"""SQL tables of the ingest store (sqlmodel): the durable source of every fact, plus the outbox.
+
+Every fact row carries a `version` that grows with each change of that fact; the events published
+for it carry the same number, which is what makes every consumer idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class SchoolRow(SQLModel, table=True):
+    __tablename__ = "school"
+
+    trust_id: str = Field(primary_key=True)
+    school_id: str = Field(primary_key=True)
+    name: str
+    version: int
+
+
+class PupilRow(SQLModel, table=True):
+    __tablename__ = "pupil"
+
+    trust_id: str = Field(primary_key=True)
+    pupil_id: str = Field(primary_key=True)
+    school_id: str
+    year_group: str
+    sex: str
+    fsm6: bool
+    lac: bool
+    plac: bool
+    sen: str
+    eal: bool
+    ethnicity: str
+    left_on: date | None = None
+    version: int
+
+
+class AssessmentRow(SQLModel, table=True):
+    """One summative result: its draft (entered) value and the value that counts (locked)."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (Index("ix_assessment_scope", "trust_id", "school_id", "academic_year", "period"),)
+
+    trust_id: str = Field(primary_key=True)
+    pupil_id: str = Field(primary_key=True)
+    academic_year: str = Field(primary_key=True)
+    period: str = Field(primary_key=True)
+    subject: str = Field(primary_key=True)
+    school_id: str
+    year_group: str
+    entered_band: str | None = None
+    locked_band: str | None = None
+    version: int
+
+
+class OutboxRow(SQLModel, table=True):
+    """An event written in the same transaction as the facts it describes; the relay publishes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str
+    key: str
+    payload: str
+    created_at: datetime
+    published_at: datetime | None = None

@@ -1,0 +1,97 @@
+"""The outbox relay: publishes committed events to Kafka in id order, then marks them published.
+
+At-least-once: a crash after the broker acknowledged but before the mark re-publishes those rows,
+which consumers ignore by version. Rows of one pupil share a key, hence a partition, hence order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tidemark_ingest.adapters.store import OUTBOX
+from tidemark_schemas.topics import event_key
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        batch_size: int = 2000,
+        idle_poll_seconds: float = 0.5,
+    ) -> None:
+        self._sessions = sessions
+        self._producer = producer
+        self._batch_size = batch_size
+        self._idle_poll = idle_poll_seconds
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        """Called after a commit that wrote outbox rows, so they go out without waiting for a poll."""
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        failures = 0
+        while True:
+            try:
+                sent = await self.publish_pending()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                delay = min(5.0, 0.1 * 2**failures)
+                log.exception("outbox relay failed; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                continue
+            if sent < self._batch_size:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+                except TimeoutError:
+                    pass
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        async with self._sessions() as session:
+            query = (
+                select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload)
+                .where(OUTBOX.c.published_at.is_(None))
+                .order_by(OUTBOX.c.id)
+                .limit(self._batch_size)
+            )
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)  # several relays may share PostgreSQL
+            async with session.begin():
+                rows = (await session.execute(query)).all()
+                if not rows:
+                    return 0
+                deliveries = [
+                    await self._producer.send(row.topic, value=row.payload.encode(), key=event_key(row.key))
+                    for row in rows
+                ]
+                await asyncio.gather(*deliveries)  # every record acknowledged by the broker
+                await session.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_([row.id for row in rows]))
+                    .values(published_at=datetime.now(UTC))
+                )
+        self.published += len(rows)
+        return len(rows)
+
+    async def backlog(self) -> int:
+        async with self._sessions() as session:
+            from sqlalchemy import func
+
+            result = await session.execute(select(func.count()).where(OUTBOX.c.published_at.is_(None)))
+            return int(result.scalar_one())

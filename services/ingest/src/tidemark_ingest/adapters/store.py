@@ -1,0 +1,182 @@
+"""SQL repository of the ingest store: bulk reads and writes with SQLAlchemy Core (fast for big batches)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, insert, select, tuple_, update
+from sqlalchemy.sql.expression import bindparam
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tidemark_ingest.adapters.orm import AssessmentRow, OutboxRow, PupilRow, SchoolRow
+from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState
+from tidemark_ingest.domain.messages import Message
+from tidemark_schemas.records import LockScope
+
+SCHOOL = SchoolRow.__table__  # type: ignore[attr-defined]
+PUPIL = PupilRow.__table__  # type: ignore[attr-defined]
+ASSESSMENT = AssessmentRow.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+
+_CHUNK = 400  # keys per IN (...) query, well under every driver's bound-parameter limit
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:  # type: ignore[type-arg]
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class IngestStore:
+    def __init__(self, session: AsyncSession, trust_id: str) -> None:
+        self.session = session
+        self.trust_id = trust_id
+        # SQLite serialises writers at BEGIN IMMEDIATE; elsewhere, lock the facts we are about to change.
+        self._lock_rows = session.bind is not None and session.bind.dialect.name != "sqlite"
+
+    def _for_update(self, query):  # type: ignore[no-untyped-def]
+        return query.with_for_update() if self._lock_rows else query
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def school_ids(self) -> set[str]:
+        rows = await self.session.execute(select(SCHOOL.c.school_id).where(SCHOOL.c.trust_id == self.trust_id))
+        return {r[0] for r in rows}
+
+    async def schools(self, ids: Sequence[str]) -> dict[str, SchoolState]:
+        found: dict[str, SchoolState] = {}
+        for chunk in _chunks(list(ids)):
+            rows = await self.session.execute(
+                self._for_update(
+                    select(SCHOOL.c.school_id, SCHOOL.c.name, SCHOOL.c.version).where(
+                        SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id.in_(chunk)
+                    )
+                )
+            )
+            found.update({r.school_id: SchoolState(*r) for r in rows})
+        return found
+
+    async def pupil_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(list(set(ids))):
+            rows = await self.session.execute(
+                select(PUPIL.c.pupil_id).where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.pupil_id.in_(chunk))
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    async def pupils(self, ids: Sequence[str]) -> dict[str, PupilState]:
+        columns = [PUPIL.c[name] for name in PupilState.__dataclass_fields__]
+        found: dict[str, PupilState] = {}
+        for chunk in _chunks(list(set(ids))):
+            rows = await self.session.execute(
+                self._for_update(
+                    select(*columns).where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.pupil_id.in_(chunk))
+                )
+            )
+            found.update({r.pupil_id: PupilState(*r) for r in rows})
+        return found
+
+    async def results(self, keys: Sequence[tuple[str, str, str, str]]) -> dict[tuple[str, str, str, str], ResultState]:
+        """Results by (pupil_id, academic_year, period, subject)."""
+        columns = [ASSESSMENT.c[name] for name in ResultState.__dataclass_fields__]
+        key_columns = tuple_(ASSESSMENT.c.pupil_id, ASSESSMENT.c.academic_year, ASSESSMENT.c.period, ASSESSMENT.c.subject)
+        found: dict[tuple[str, str, str, str], ResultState] = {}
+        for chunk in _chunks(list(set(keys)), 200):
+            rows = await self.session.execute(
+                self._for_update(
+                    select(*columns).where(ASSESSMENT.c.trust_id == self.trust_id, key_columns.in_(chunk))
+                )
+            )
+            for r in rows:
+                state = ResultState(*r)
+                found[(state.pupil_id, state.academic_year, state.period, state.subject)] = state
+        return found
+
+    async def results_in_scope(self, scope: LockScope) -> list[ResultState]:
+        columns = [ASSESSMENT.c[name] for name in ResultState.__dataclass_fields__]
+        conditions = [
+            ASSESSMENT.c.trust_id == self.trust_id,
+            ASSESSMENT.c.school_id == scope.school_id,
+            ASSESSMENT.c.academic_year == scope.academic_year,
+            ASSESSMENT.c.period == scope.period,
+        ]
+        if scope.year_group is not None:
+            conditions.append(ASSESSMENT.c.year_group == scope.year_group.value)
+        if scope.subject is not None:
+            conditions.append(ASSESSMENT.c.subject == scope.subject)
+        rows = await self.session.execute(self._for_update(select(*columns).where(and_(*conditions))))
+        return [ResultState(*r) for r in rows]
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def save_schools(self, new: list[SchoolState], changed: list[SchoolState]) -> None:
+        if new:
+            await self.session.execute(insert(SCHOOL), [{"trust_id": self.trust_id, **vars(s)} for s in new])
+        if changed:
+            await self.session.execute(
+                update(SCHOOL)
+                .where(SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id == bindparam("k_school_id"))
+                .values(name=bindparam("name"), version=bindparam("version")),
+                [{"k_school_id": s.school_id, "name": s.name, "version": s.version} for s in changed],
+            )
+
+    async def save_pupils(self, new: list[PupilState], changed: list[PupilState]) -> None:
+        if new:
+            await self.session.execute(insert(PUPIL), [{"trust_id": self.trust_id, **vars(p)} for p in new])
+        if changed:
+            values = {name: bindparam(name) for name in PupilState.__dataclass_fields__ if name != "pupil_id"}
+            await self.session.execute(
+                update(PUPIL)
+                .where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.pupil_id == bindparam("k_pupil_id"))
+                .values(**values),
+                [{"k_pupil_id": p.pupil_id, **{k: v for k, v in vars(p).items() if k != "pupil_id"}} for p in changed],
+            )
+
+    async def save_results(self, new: list[ResultState], changed: list[ResultState]) -> None:
+        if new:
+            await self.session.execute(insert(ASSESSMENT), [{"trust_id": self.trust_id, **vars(r)} for r in new])
+        if changed:
+            await self.session.execute(
+                update(ASSESSMENT)
+                .where(
+                    ASSESSMENT.c.trust_id == self.trust_id,
+                    ASSESSMENT.c.pupil_id == bindparam("k_pupil_id"),
+                    ASSESSMENT.c.academic_year == bindparam("k_academic_year"),
+                    ASSESSMENT.c.period == bindparam("k_period"),
+                    ASSESSMENT.c.subject == bindparam("k_subject"),
+                )
+                .values(
+                    school_id=bindparam("school_id"),
+                    year_group=bindparam("year_group"),
+                    entered_band=bindparam("entered_band"),
+                    locked_band=bindparam("locked_band"),
+                    version=bindparam("version"),
+                ),
+                [
+                    {
+                        "k_pupil_id": r.pupil_id,
+                        "k_academic_year": r.academic_year,
+                        "k_period": r.period,
+                        "k_subject": r.subject,
+                        "school_id": r.school_id,
+                        "year_group": r.year_group,
+                        "entered_band": r.entered_band,
+                        "locked_band": r.locked_band,
+                        "version": r.version,
+                    }
+                    for r in changed
+                ],
+            )
+
+    async def append_outbox(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        now = datetime.now(UTC)
+        await self.session.execute(
+            insert(OUTBOX),
+            [
+                {"topic": topic, "key": key, "payload": event.model_dump_json(), "created_at": now}
+                for topic, key, event in messages
+            ],
+        )

@@ -1,0 +1,80 @@
+"""Referential checks of a batch, as pure functions. Structural checks live in the shared records.
+
+A batch with any invalid row is rejected whole, so these return every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from tidemark_schemas.calendar import PeriodCalendar
+from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: which row of the batch (None for a single-object body), which field, and why."""
+
+    row: int | None
+    field: str
+    reason: str
+    value: object = None
+
+
+def check_schools(records: Sequence[SchoolRecord]) -> list[RowError]:
+    return _duplicates(records, lambda r: r.school_id, "school_id")
+
+
+def check_pupils(records: Sequence[PupilRecord], known_schools: Collection[str]) -> list[RowError]:
+    errors = [
+        RowError(i, "school_id", "unknown school for this Trust: post it to /v1/schools first", r.school_id)
+        for i, r in enumerate(records)
+        if r.school_id not in known_schools
+    ]
+    errors += _duplicates(records, lambda r: r.pupil_id, "pupil_id")
+    return errors
+
+
+def check_assessments(
+    records: Sequence[AssessmentRecord],
+    known_schools: Collection[str],
+    known_pupils: Collection[str],
+    calendar: PeriodCalendar,
+) -> list[RowError]:
+    errors: list[RowError] = []
+    for i, r in enumerate(records):
+        if r.pupil_id not in known_pupils:
+            errors.append(RowError(i, "pupil_id", "unknown pupil for this Trust: post it to /v1/pupils first", r.pupil_id))
+        if r.school_id not in known_schools:
+            errors.append(RowError(i, "school_id", "unknown school for this Trust", r.school_id))
+        if r.period not in calendar:
+            errors.append(RowError(i, "period", _period_reason(calendar), r.period))
+    errors += _duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.period, r.subject), "subject")
+    return errors
+
+
+def check_scope(scope: LockScope, known_schools: Collection[str], calendar: PeriodCalendar) -> list[RowError]:
+    errors: list[RowError] = []
+    if scope.school_id not in known_schools:
+        errors.append(RowError(None, "school_id", "unknown school for this Trust", scope.school_id))
+    if scope.period not in calendar:
+        errors.append(RowError(None, "period", _period_reason(calendar), scope.period))
+    return errors
+
+
+def _period_reason(calendar: PeriodCalendar) -> str:
+    return f"not an assessment period of this Trust (expected one of {', '.join(calendar.periods)})"
+
+
+def _duplicates(records: Sequence, key, field: str) -> list[RowError]:  # type: ignore[no-untyped-def]
+    """The same fact twice in one batch is ambiguous (which value wins?), so it is refused."""
+    first_row: dict[object, int] = {}
+    errors: list[RowError] = []
+    for i, record in enumerate(records):
+        k = key(record)
+        if k in first_row:
+            errors.append(RowError(i, field, f"repeats row {first_row[k]} of this batch", getattr(record, field)))
+        else:
+            first_row[k] = i
+    return errors

@@ -1,0 +1,1 @@
+"""Tidemark metrics: incremental attainment aggregates in Redis."""

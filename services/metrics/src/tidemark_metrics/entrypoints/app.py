@@ -1,0 +1,60 @@
+"""The metrics process: a FastStream consumer group over the tracker topics, with a health route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.specification import AsyncAPI
+from redis.asyncio import Redis
+
+from tidemark_metrics.adapters.redis_store import AggregateStore
+from tidemark_metrics.consumer import MetricsConsumer
+from tidemark_metrics.settings import MetricsSettings
+from tidemark_runtime.kafka import CONSUMER_POLICY, Backoff, backoff_middleware, ensure_topics, make_broker
+from tidemark_schemas import topics
+
+
+def create_app(settings: MetricsSettings | None = None) -> AsgiFastStream:
+    settings = settings or MetricsSettings()
+    broker: KafkaBroker = make_broker(
+        settings, "tidemark-metrics", middlewares=[backoff_middleware(Backoff())]
+    )
+    state: dict[str, Any] = {}
+
+    @broker.subscriber(
+        topics.SCHOOLS,
+        topics.PUPILS,
+        topics.ASSESSMENTS,
+        group_id=settings.consumer_group,
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        title="metrics/tracker-events",
+        description="Applies school, pupil and assessment events to the Redis aggregates.",
+        **CONSUMER_POLICY,
+    )
+    async def on_tracker_events(message: KafkaMessage) -> None:
+        await state["consumer"].handle(message.raw_message)  # the batch's ConsumerRecords
+
+    async def start() -> None:
+        if settings.kafka_create_topics:
+            await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions)
+        redis = Redis.from_url(settings.redis_url)
+        state["redis"] = redis
+        state["consumer"] = MetricsConsumer(AggregateStore(redis, settings.redis_prefix), broker)
+
+    async def stop() -> None:
+        if "redis" in state:
+            await state["redis"].aclose()
+
+    app = AsgiFastStream(
+        broker,
+        asgi_routes=[("/healthz", make_ping_asgi(broker, timeout=5.0))],
+        on_startup=[start],
+        after_shutdown=[stop],
+        specification=AsyncAPI(title="Tidemark metrics", version="1.0.0"),
+    )
+    app.state_holder = state  # type: ignore[attr-defined]  (tests read the consumer's counters)
+    return app

@@ -1,0 +1,20 @@
+"""`tidemark-metrics`: run the metrics consumer (and its /healthz) under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from tidemark_metrics.entrypoints.app import create_app
+from tidemark_metrics.settings import MetricsSettings
+
+
+def main() -> None:
+    settings = MetricsSettings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tidemark statutory: statutory eligibility, measures and progress categories."""
