@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,3 +85,15 @@ def kafka_bootstrap(backend_log_dir: Path) -> Iterator[str]:
             yield container.get_bootstrap_server()
         return
     pytest.fail("no Kafka backend could be started: " + "; ".join(errors + ["no Docker engine"]))
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll until `check` returns a truthy value (the pipeline is asynchronous by design)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidemark_ingest.adapters.store import IngestStore
 from tidemark_ingest.domain import facts
@@ -116,6 +116,23 @@ class IngestService:
             return Outcome(len(records), len(messages), len(messages))
 
         return await self._in_transaction(trust_id, work)
+
+    async def referential_errors(
+        self, trust_id: str, records: Sequence[SchoolRecord | PupilRecord | AssessmentRecord | None]
+    ) -> list[RowError]:
+        """The checks a batch would fail beyond its structural errors (read-only), so a refusal can
+        name every bad row at once. `None` marks rows that are already structurally invalid."""
+        valid = [r for r in records if r is not None]
+        async with self._sessions() as session:
+            store = IngestStore(session, trust_id)
+            if not valid or isinstance(valid[0], SchoolRecord):
+                return check_schools(records)  # type: ignore[arg-type]
+            if isinstance(valid[0], PupilRecord):
+                return check_pupils(records, await store.school_ids())  # type: ignore[arg-type]
+            pupil_ids = [r.pupil_id for r in valid]  # type: ignore[union-attr]
+            return check_assessments(
+                records, await store.school_ids(), await store.pupil_ids(pupil_ids), self._calendar  # type: ignore[arg-type]
+            )
 
     async def lock(self, trust_id: str, scope: LockScope) -> Outcome:
         return await self._change_scope(trust_id, scope, "locked")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -33,9 +34,10 @@ def parse_batch(records: Sequence[ConsumerRecord]) -> tuple[list[TrackerEvent], 
 
 
 class MetricsConsumer:
-    def __init__(self, store: AggregateStore, broker: KafkaBroker) -> None:
+    def __init__(self, store: AggregateStore, broker: KafkaBroker, changes: Any | None = None) -> None:
         self._store = store
         self._broker = broker
+        self._changes = changes  # the documented publisher of attainment.changes.v1, if any
         self.applied_events = 0
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> BatchResult:
@@ -62,4 +64,7 @@ class MetricsConsumer:
                     schools=schools.split(","),
                     applied_events=result.applied,
                 )
-                await self._broker.publish(notice, topics.ATTAINMENT_CHANGES, key=trust_id.encode())
+                if self._changes is not None:
+                    await self._changes.publish(notice, key=trust_id.encode())
+                else:
+                    await self._broker.publish(notice, topics.ATTAINMENT_CHANGES, key=trust_id.encode())

@@ -1,4 +1,8 @@
-"""Engine and sessions for SQLite (default, WAL) or PostgreSQL, through one code path."""
+"""Engine and sessions for SQLite (default, WAL) or PostgreSQL, through one code path.
+
+Tables are sqlmodel models; the queries are SQLAlchemy Core (bulk reads and writes), hence
+SQLAlchemy's own AsyncSession.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tidemark_ingest.adapters import orm  # noqa: F401  (registers the tables)
 

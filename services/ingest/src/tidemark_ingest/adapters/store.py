@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, insert, select, tuple_, update
 from sqlalchemy.sql.expression import bindparam
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidemark_ingest.adapters.orm import AssessmentRow, OutboxRow, PupilRow, SchoolRow
 from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState

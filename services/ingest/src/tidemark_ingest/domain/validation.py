@@ -22,28 +22,31 @@ class RowError:
     value: object = None
 
 
-def check_schools(records: Sequence[SchoolRecord]) -> list[RowError]:
+def check_schools(records: Sequence[SchoolRecord | None]) -> list[RowError]:
     return _duplicates(records, lambda r: r.school_id, "school_id")
 
 
-def check_pupils(records: Sequence[PupilRecord], known_schools: Collection[str]) -> list[RowError]:
+def check_pupils(records: Sequence[PupilRecord | None], known_schools: Collection[str]) -> list[RowError]:
     errors = [
         RowError(i, "school_id", "unknown school for this Trust: post it to /v1/schools first", r.school_id)
         for i, r in enumerate(records)
-        if r.school_id not in known_schools
+        if r is not None and r.school_id not in known_schools
     ]
     errors += _duplicates(records, lambda r: r.pupil_id, "pupil_id")
     return errors
 
 
 def check_assessments(
-    records: Sequence[AssessmentRecord],
+    records: Sequence[AssessmentRecord | None],
     known_schools: Collection[str],
     known_pupils: Collection[str],
     calendar: PeriodCalendar,
 ) -> list[RowError]:
+    """`None` stands for a row that already failed structural validation (kept for its index)."""
     errors: list[RowError] = []
     for i, r in enumerate(records):
+        if r is None:
+            continue
         if r.pupil_id not in known_pupils:
             errors.append(RowError(i, "pupil_id", "unknown pupil for this Trust: post it to /v1/pupils first", r.pupil_id))
         if r.school_id not in known_schools:
@@ -72,6 +75,8 @@ def _duplicates(records: Sequence, key, field: str) -> list[RowError]:  # type: 
     first_row: dict[object, int] = {}
     errors: list[RowError] = []
     for i, record in enumerate(records):
+        if record is None:
+            continue
         k = key(record)
         if k in first_row:
             errors.append(RowError(i, field, f"repeats row {first_row[k]} of this batch", getattr(record, field)))

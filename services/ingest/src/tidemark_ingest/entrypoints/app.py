@@ -15,14 +15,14 @@ from aiokafka import AIOKafkaProducer
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
 from tidemark_ingest.adapters.relay import OutboxRelay
 from tidemark_ingest.domain.validation import RowError
 from tidemark_ingest.service_layer import BatchRejected, IngestService, Outcome
 from tidemark_ingest.settings import IngestSettings
-from tidemark_runtime.auth import principal_dependency
+from tidemark_runtime.auth import lookup_token, principal_dependency
 from tidemark_runtime.kafka import ensure_topics
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.calendar import PeriodCalendar
@@ -115,9 +115,33 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         responses={422: {"model": BatchRefused, "description": "The batch was rejected whole"}},
     )
 
+    batch_records: dict[str, TypeAdapter[Any]] = {
+        "/v1/schools": TypeAdapter(SchoolRecord),
+        "/v1/pupils": TypeAdapter(PupilRecord),
+        "/v1/assessments": TypeAdapter(AssessmentRecord),
+    }
+
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return _refusal(_from_validation_error(error))
+    async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        """Structural errors, plus the referential errors of the rows that are structurally fine."""
+        errors = _from_validation_error(error)
+        adapter = batch_records.get(request.url.path)
+        principal = _principal_of(request)
+        if adapter is not None and principal is not None and isinstance(error.body, list):
+            bad_rows = {e.row for e in errors}
+            rows: list[Any] = []
+            for i, raw in enumerate(error.body[: settings.max_batch_rows]):
+                try:
+                    rows.append(None if i in bad_rows else adapter.validate_python(raw))
+                except ValidationError:
+                    rows.append(None)
+            errors += await request.app.state.service.referential_errors(principal.trust_id, rows)
+        errors.sort(key=lambda e: (-1 if e.row is None else e.row, e.field))
+        return _refusal(errors)
+
+    def _principal_of(request: Request) -> Principal | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return lookup_token(settings.tidemark_tokens, token) if scheme.lower() == "bearer" else None
 
     @app.exception_handler(BatchRejected)
     async def _rejected(_request: Request, error: BatchRejected) -> JSONResponse:

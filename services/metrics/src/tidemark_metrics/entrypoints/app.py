@@ -14,6 +14,7 @@ from tidemark_metrics.consumer import MetricsConsumer
 from tidemark_metrics.settings import MetricsSettings
 from tidemark_runtime.kafka import CONSUMER_POLICY, Backoff, backoff_middleware, ensure_topics, make_broker
 from tidemark_schemas import topics
+from tidemark_schemas.events import AttainmentChanged
 
 
 def create_app(settings: MetricsSettings | None = None) -> AsgiFastStream:
@@ -22,6 +23,12 @@ def create_app(settings: MetricsSettings | None = None) -> AsgiFastStream:
         settings, "tidemark-metrics", middlewares=[backoff_middleware(Backoff())]
     )
     state: dict[str, Any] = {}
+    changes = broker.publisher(
+        topics.ATTAINMENT_CHANGES,
+        schema=AttainmentChanged,
+        title="attainment.changes.v1",
+        description="Public notice: figures of one Trust period changed (keyed by Trust id).",
+    )
 
     @broker.subscriber(
         topics.SCHOOLS,
@@ -43,7 +50,7 @@ def create_app(settings: MetricsSettings | None = None) -> AsgiFastStream:
             await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions)
         redis = Redis.from_url(settings.redis_url)
         state["redis"] = redis
-        state["consumer"] = MetricsConsumer(AggregateStore(redis, settings.redis_prefix), broker)
+        state["consumer"] = MetricsConsumer(AggregateStore(redis, settings.redis_prefix), broker, changes)
 
     async def stop() -> None:
         if "redis" in state:

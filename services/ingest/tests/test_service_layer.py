@@ -1,0 +1,98 @@
+"""Ingest use cases on a real SQLite store: whole-batch rejection, one transaction, the outbox."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
+from tidemark_ingest.adapters.store import ASSESSMENT, OUTBOX
+from tidemark_ingest.service_layer import BatchRejected, IngestService
+from tidemark_schemas.calendar import PeriodCalendar
+from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+
+PUPIL = dict(
+    pupil_id="P1", school_id="S1", year_group="Y3", sex="F", fsm6=False, lac=False, plac=False, sen="N",
+    eal=False, ethnicity="WBRI", left_on=None,
+)
+ROW = dict(pupil_id="P1", school_id="S1", academic_year="2025/26", period="AUT1", year_group="Y3", subject="reading", band="AT")
+
+
+@pytest.fixture
+async def service(tmp_path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}")
+    await create_schema(engine)
+    wakes: list[int] = []
+    service = IngestService(session_factory(engine), PeriodCalendar(), lambda: wakes.append(1))
+    service.engine, service.wakes = engine, wakes  # type: ignore[attr-defined]
+    yield service
+    await engine.dispose()
+
+
+async def outbox(service) -> list[dict]:
+    async with service.engine.connect() as connection:
+        rows = (await connection.execute(select(OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload).order_by(OUTBOX.c.id))).all()
+    return [{"topic": r.topic, "key": r.key, **json.loads(r.payload)} for r in rows]
+
+
+async def seed(service) -> None:
+    await service.post_schools("T", [SchoolRecord(school_id="S1", name="Oak")])
+    await service.post_pupils("T", [PupilRecord(**PUPIL)])
+
+
+async def test_a_pupil_of_an_unknown_school_rejects_the_whole_batch(service):
+    await service.post_schools("T", [SchoolRecord(school_id="S1", name="Oak")])
+    with pytest.raises(BatchRejected) as refused:
+        await service.post_pupils("T", [PupilRecord(**PUPIL), PupilRecord(**{**PUPIL, "pupil_id": "P2", "school_id": "S9"})])
+    assert [(e.row, e.field) for e in refused.value.errors] == [(1, "school_id")]
+    assert [e["event_type"] for e in await outbox(service)] == ["school-upserted"]
+
+
+async def test_schools_of_another_trust_are_unknown(service):
+    await service.post_schools("OTHER", [SchoolRecord(school_id="S1", name="Oak")])
+    with pytest.raises(BatchRejected):
+        await service.post_pupils("T", [PupilRecord(**PUPIL)])
+
+
+async def test_facts_and_events_are_written_together_and_resending_writes_nothing(service):
+    await seed(service)
+    first = await service.enter_assessments("T", [AssessmentRecord(**ROW)])
+    again = await service.enter_assessments("T", [AssessmentRecord(**ROW)])
+    assert (first.changed, again.changed, again.events) == (1, 0, 0)
+    events = await outbox(service)
+    assert [(e["topic"], e["key"], e["event_type"], e.get("version")) for e in events] == [
+        ("tracker.schools.v1", "S1", "school-upserted", 1),
+        ("tracker.pupils.v1", "P1", "pupil-upserted", 1),
+        ("tracker.assessments.v1", "P1", "assessment-entered", 1),
+    ]
+    assert len(service.wakes) == 4  # the relay is woken after every commit
+
+
+async def test_lock_narrowed_to_a_subject_locks_only_that_subject(service):
+    await seed(service)
+    await service.enter_assessments("T", [AssessmentRecord(**ROW), AssessmentRecord(**{**ROW, "subject": "maths", "band": "BELOW"})])
+    scope = dict(school_id="S1", academic_year="2025/26", period="AUT1")
+    outcome = await service.lock("T", LockScope(**scope, subject="maths"))
+    assert (outcome.received, outcome.changed) == (1, 1)
+    async with service.engine.connect() as connection:
+        locked = dict((await connection.execute(select(ASSESSMENT.c.subject, ASSESSMENT.c.locked_band))).all())
+    assert locked == {"reading": None, "maths": "BELOW"}
+    last = (await outbox(service))[-1]
+    assert (last["event_type"], last["subject"], last["locked_band"], last["version"]) == ("assessment-locked", "maths", "BELOW", 2)
+
+
+async def test_a_period_outside_the_trusts_calendar_is_refused(service):
+    await seed(service)
+    termly = IngestService(service._sessions, PeriodCalendar(("AUT", "SPR", "SUM")))
+    with pytest.raises(BatchRejected) as refused:
+        await termly.enter_assessments("T", [AssessmentRecord(**ROW)])
+    assert [(e.row, e.field) for e in refused.value.errors] == [(0, "period")]
+
+
+async def test_the_same_result_twice_in_one_batch_is_ambiguous_and_refused(service):
+    await seed(service)
+    with pytest.raises(BatchRejected) as refused:
+        await service.enter_assessments("T", [AssessmentRecord(**ROW), AssessmentRecord(**{**ROW, "band": "ABOVE"})])
+    assert [(e.row, e.field, e.reason) for e in refused.value.errors] == [(1, "subject", "repeats row 0 of this batch")]

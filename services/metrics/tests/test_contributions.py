@@ -1,0 +1,89 @@
+"""Which counters a pupil counts in, and how every kind of change retracts and re-adds exactly."""
+
+from datetime import date
+
+from tidemark_metrics.domain.contributions import contributions, delta
+from tidemark_metrics.domain.pupil_state import PupilState, apply_event, from_document, to_document
+from tidemark_schemas.events import AssessmentLocked, AssessmentUnlocked, PupilUpserted
+
+PUPIL = dict(
+    trust_id="T", pupil_id="P1", school_id="S1", year_group="Y3", sex="F", fsm6=False, lac=False, plac=False,
+    sen="N", eal=False, ethnicity="WBRI", left_on=None, version=1,
+)
+
+
+def locked(subject: str, band: str, version: int = 2, **extra) -> AssessmentLocked:
+    fields = dict(
+        trust_id="T", pupil_id="P1", school_id="S1", academic_year="2025/26", period="SPR1", year_group="Y3",
+        subject=subject, entered_band=band, locked_band=band, version=version,
+    )
+    return AssessmentLocked(**{**fields, **extra})
+
+
+def run(*events) -> PupilState:
+    state = PupilState()
+    for event in events:
+        state = apply_event(state, event) or state
+    return PupilState(state.characteristics, state.results, contributions(state))
+
+
+def measures(state: PupilState) -> dict[str, str]:
+    return {measure: field.rsplit("|", 1)[1] for (_y, _p, measure, _s, field) in state.contributions}
+
+
+def test_three_locked_core_subjects_add_a_combined_rwm_contribution():
+    state = run(PupilUpserted(**PUPIL), locked("reading", "ABOVE"), locked("writing", "AT"), locked("maths", "ABOVE"))
+    assert measures(state) == {"reading": "ABOVE", "writing": "AT", "maths": "ABOVE", "rwm": "AT"}
+
+
+def test_results_without_the_pupil_record_count_nowhere_until_it_arrives():
+    state = run(locked("reading", "AT"))
+    assert state.contributions == frozenset()
+    assert measures(run(locked("reading", "AT"), PupilUpserted(**PUPIL))) == {"reading": "AT"}
+
+
+def test_a_stale_or_repeated_version_is_a_no_op():
+    state = run(PupilUpserted(**PUPIL), locked("reading", "AT", version=3))
+    assert apply_event(state, locked("reading", "BELOW", version=3)) is None
+    assert apply_event(state, locked("reading", "BELOW", version=2)) is None
+
+
+def test_a_correction_moves_the_pupil_from_one_band_to_another():
+    before = run(PupilUpserted(**PUPIL), locked("reading", "AT", version=2))
+    after = run(PupilUpserted(**PUPIL), locked("reading", "AT", version=2), locked("reading", "BELOW", version=4))
+    change = delta(before.contributions, after.contributions)
+    assert sorted(change.values()) == [-1, 1]
+    assert measures(after) == {"reading": "BELOW"}
+
+
+def test_an_unlock_withdraws_the_result_and_the_combined_measure():
+    unlock = AssessmentUnlocked(**{**locked("maths", "AT", version=3).model_dump(), "event_type": "assessment-unlocked",
+                                   "locked_band": None})
+    state = run(PupilUpserted(**PUPIL), locked("reading", "AT"), locked("writing", "AT"), locked("maths", "AT"), unlock)
+    assert measures(state) == {"reading": "AT", "writing": "AT"}
+
+
+def test_a_characteristic_change_moves_every_contribution_to_the_new_group():
+    before = run(PupilUpserted(**PUPIL), locked("reading", "AT"))
+    after = run(PupilUpserted(**PUPIL), locked("reading", "AT"), PupilUpserted(**{**PUPIL, "fsm6": True, "version": 2}))
+    [(_, _, _, _, old_field)] = before.contributions
+    [(_, _, _, _, new_field)] = after.contributions
+    assert old_field.split("|")[2] == "0" and new_field.split("|")[2] == "1"
+
+
+def test_a_leaver_keeps_counting_only_in_periods_that_started_before_leaving():
+    left_at_christmas = PupilUpserted(**{**PUPIL, "left_on": date(2025, 12, 19), "version": 2})
+    autumn = locked("reading", "AT", period="AUT2")
+    spring = locked("reading", "AT", period="SPR1")
+    state = run(PupilUpserted(**PUPIL), autumn, spring, left_at_christmas)
+    assert {period for (_y, period, *_rest) in state.contributions} == {"AUT2"}
+
+
+def test_a_result_is_counted_at_the_school_recorded_on_it():
+    state = run(PupilUpserted(**PUPIL), locked("reading", "AT", school_id="S2"))
+    assert {school for (_y, _p, _m, school, _f) in state.contributions} == {"S2"}
+
+
+def test_state_survives_its_stored_form():
+    state = run(PupilUpserted(**{**PUPIL, "left_on": date(2026, 7, 20)}), locked("reading", "AT"), locked("E01", "AT", year_group="R"))
+    assert from_document(to_document(state)) == state

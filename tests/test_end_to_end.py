@@ -1,0 +1,253 @@
+"""A lock travels from the tracker API to the Trust dashboard, through the real broker and Redis.
+
+Each test uses its own Trust, so tests are independent although they share one running platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from redis.asyncio import Redis
+
+from tidemark_metrics.adapters.redis_store import AggregateStore
+from tidemark_metrics.consumer import MetricsConsumer
+from tidemark_runtime.kafka import make_broker
+from tidemark_runtime.settings import PlatformSettings
+from tidemark_runtime.testing import eventually
+from tidemark_schemas import topics
+
+pytestmark = pytest.mark.e2e
+
+YEAR, PERIOD = "2025/26", "SPR1"
+
+
+def pupil(pupil_id: str, school_id: str, sex: str = "F", fsm6: bool = False, year_group: str = "Y4") -> dict:
+    return dict(
+        pupil_id=pupil_id, school_id=school_id, year_group=year_group, sex=sex, fsm6=fsm6, lac=False, plac=False,
+        sen="N", eal=False, ethnicity="WBRI", left_on=None,
+    )
+
+
+def results(pupil_id: str, school_id: str, reading: str, writing: str, maths: str, period: str = PERIOD) -> list[dict]:
+    return [
+        dict(pupil_id=pupil_id, school_id=school_id, academic_year=YEAR, period=period, year_group="Y4",
+             subject=subject, band=band)
+        for subject, band in (("reading", reading), ("writing", writing), ("maths", maths))
+    ]
+
+
+def seed_two_schools(platform, trust: str, prefix: str) -> None:
+    """School 1: 3 pupils (2 at+ in reading, 1 at+ in RWM); school 2: 2 pupils (1 at+ in both)."""
+    s1, s2 = f"{prefix}-S1", f"{prefix}-S2"
+    with platform.ingest(trust) as ingest:
+        assert ingest.post("/v1/schools", json=[{"school_id": s1, "name": "Ash Primary"},
+                                                {"school_id": s2, "name": "Birch Academy"}]).status_code == 200
+        assert ingest.post("/v1/pupils", json=[pupil(f"{prefix}-P1", s1), pupil(f"{prefix}-P2", s1, "M"),
+                                               pupil(f"{prefix}-P3", s1), pupil(f"{prefix}-P4", s2, "M", True),
+                                               pupil(f"{prefix}-P5", s2)]).status_code == 200
+        rows = (
+            results(f"{prefix}-P1", s1, "ABOVE", "AT", "ABOVE")
+            + results(f"{prefix}-P2", s1, "AT", "BELOW", "AT")
+            + results(f"{prefix}-P3", s1, "BELOW", "BELOW", "AT")
+            + results(f"{prefix}-P4", s2, "AT", "AT", "AT")
+            + results(f"{prefix}-P5", s2, "BELOW", "AT", "BELOW")
+        )
+        assert ingest.post("/v1/assessments", json=rows).json() == {"received": 15, "changed": 15, "events": 15}
+        for school in (s1, s2):
+            locked = ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR, "period": PERIOD})
+            assert locked.status_code == 200
+
+
+def report(platform, trust: str, measure: str, period: str = PERIOD, role: str = "viewer", **params) -> dict:
+    with platform.gateway(trust, role) as gateway:
+        response = gateway.get(
+            "/v1/reports/attainment",
+            params={"measure": measure, "by": "school", "academic_year": YEAR, "period": period, **params},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def figures(body: dict) -> dict[str, tuple[int, int]]:
+    rows = {row["group"]: (row["n"], row["at_or_above"]) for row in body["rows"]}
+    return {**rows, "all": (body["all_pupils"]["n"], body["all_pupils"]["at_or_above"])}
+
+
+def test_locked_results_show_per_school_and_pooled_for_the_trust(platform):
+    seed_two_schools(platform, "trust-a", "A")
+    reading = eventually(lambda: (b := report(platform, "trust-a", "reading"))["all_pupils"]["n"] == 5 and b)
+    assert figures(reading) == {"A-S1": (3, 2), "A-S2": (2, 1), "all": (5, 3)}
+    assert reading["all_pupils"]["pct"] == pytest.approx(60.0)
+    assert {row["group"]: row["label"] for row in reading["rows"]} == {"A-S1": "Ash Primary", "A-S2": "Birch Academy"}
+    rwm = report(platform, "trust-a", "rwm")
+    assert figures(rwm) == {"A-S1": (3, 1), "A-S2": (2, 1), "all": (5, 2)}
+    assert rwm["all_pupils"]["pct"] == pytest.approx(40.0)
+
+
+def test_summative_dashboard_shows_four_measures_with_change_since_previous_period(platform):
+    with platform.ingest("trust-b") as ingest:
+        ingest.post("/v1/schools", json=[{"school_id": "B-S1", "name": "Cedar"}])
+        ingest.post("/v1/pupils", json=[pupil("B-P1", "B-S1"), pupil("B-P2", "B-S1")])
+        ingest.post("/v1/assessments", json=results("B-P1", "B-S1", "AT", "AT", "AT", "AUT2")
+                    + results("B-P2", "B-S1", "BELOW", "AT", "BELOW", "AUT2")
+                    + results("B-P1", "B-S1", "AT", "AT", "AT") + results("B-P2", "B-S1", "AT", "AT", "BELOW"))
+        for period in ("AUT2", PERIOD):
+            ingest.post("/v1/assessments/lock", json={"school_id": "B-S1", "academic_year": YEAR, "period": period})
+
+    def dashboard() -> dict | None:
+        with platform.gateway("trust-b") as gateway:
+            body = gateway.get("/v1/dashboards/summative", params={"academic_year": YEAR, "period": PERIOD}).json()
+        tiles = {tile["measure"]: tile for tile in body["primary_subjects"]}
+        return tiles if tiles["reading"]["n"] == 2 and tiles["reading"]["previous_pct"] is not None else None
+
+    tiles = eventually(dashboard)
+    assert [tiles[m]["pct"] for m in ("reading", "writing", "maths", "rwm")] == [100.0, 100.0, 50.0, 50.0]
+    assert tiles["reading"]["change"] == pytest.approx(50.0)
+    assert tiles["writing"]["display"] == "~ 0"
+    assert tiles["maths"]["change"] == pytest.approx(0.0)
+
+
+def test_drafts_do_not_count_and_unlock_withdraws_and_relock_corrects(platform):
+    with platform.ingest("trust-c") as ingest:
+        ingest.post("/v1/schools", json=[{"school_id": "C-S1", "name": "Elm"}])
+        ingest.post("/v1/pupils", json=[pupil("C-P1", "C-S1"), pupil("C-P2", "C-S1")])
+        ingest.post("/v1/assessments", json=results("C-P1", "C-S1", "AT", "AT", "AT") + results("C-P2", "C-S1", "BELOW", "AT", "AT"))
+        assert report(platform, "trust-c", "reading")["all_pupils"]["n"] == 0  # drafts only
+
+        scope = {"school_id": "C-S1", "academic_year": YEAR, "period": PERIOD}
+        ingest.post("/v1/assessments/lock", json=scope)
+        eventually(lambda: figures(report(platform, "trust-c", "reading"))["all"] == (2, 1))
+
+        ingest.post("/v1/assessments", json=[results("C-P2", "C-S1", "ABOVE", "AT", "AT")[0]])
+        assert ingest.post("/v1/assessments/lock", json={**scope, "subject": "reading"}).json()["changed"] == 1
+        eventually(lambda: figures(report(platform, "trust-c", "reading"))["all"] == (2, 2))
+
+        assert ingest.post("/v1/assessments/unlock", json={**scope, "subject": "maths"}).json()["changed"] == 2
+        eventually(lambda: figures(report(platform, "trust-c", "rwm"))["all"] == (0, 0))
+        assert figures(report(platform, "trust-c", "reading"))["all"] == (2, 2)
+
+
+def test_a_batch_with_a_bad_row_is_rejected_whole_and_a_resent_batch_stores_nothing_new(platform):
+    with platform.ingest("trust-d") as ingest:
+        ingest.post("/v1/schools", json=[{"school_id": "D-S1", "name": "Fir"}])
+        ingest.post("/v1/pupils", json=[pupil("D-P1", "D-S1")])
+        good = results("D-P1", "D-S1", "AT", "AT", "AT")
+        bad = {**good[1], "band": "SECURE"}
+        refused = ingest.post("/v1/assessments", json=[good[0], bad, {**good[2], "pupil_id": "D-NOBODY"}])
+        assert refused.status_code == 422
+        errors = refused.json()["errors"]
+        assert [(e["row"], e["field"]) for e in errors] == [(1, "band"), (2, "pupil_id")]
+        assert "BELOW" in next(e["reason"] for e in errors if e["field"] == "band")
+
+        unknown = ingest.post("/v1/assessments", json=[good[0], {**good[2], "pupil_id": "D-NOBODY"}])
+        assert unknown.status_code == 422
+        assert unknown.json()["errors"] == [
+            {"row": 1, "field": "pupil_id", "reason": "unknown pupil for this Trust: post it to /v1/pupils first",
+             "value": "D-NOBODY"}
+        ]
+        scope = {"school_id": "D-S1", "academic_year": YEAR, "period": PERIOD}
+        assert ingest.post("/v1/assessments/lock", json=scope).json()["received"] == 0  # nothing was stored
+
+        assert ingest.post("/v1/assessments", json=good).json()["changed"] == 3
+        assert ingest.post("/v1/assessments", json=good).json() == {"received": 3, "changed": 0, "events": 0}
+        assert ingest.post("/v1/assessments/lock", json={**scope, "school_id": "A-S1"}).status_code == 422
+
+
+def test_no_trust_reads_another_trusts_schools(platform):
+    seed_two_schools(platform, "trust-e", "E")
+    eventually(lambda: report(platform, "trust-e", "reading")["all_pupils"]["n"] == 5)
+    other = report(platform, "trust-f", "reading")
+    assert other["rows"] == [] and other["all_pupils"]["n"] == 0
+    with platform.gateway("trust-a", "school_viewer") as gateway:
+        visible = gateway.get("/v1/reports/attainment", params={"measure": "reading", "by": "school",
+                                                                 "academic_year": YEAR, "period": PERIOD}).json()
+        assert {row["group"] for row in visible["rows"]} <= {"A-S1"}
+        forbidden = gateway.get("/v1/reports/attainment", params={"measure": "reading", "by": "school",
+                                                                   "academic_year": YEAR, "period": PERIOD, "school": "A-S2"})
+        assert forbidden.status_code == 403
+
+
+def test_a_consumer_that_dies_after_applying_but_before_committing_counts_nothing_twice(platform):
+    """Apply a batch with the real metrics code under the metrics group, die without committing,
+    then let a fresh metrics process re-read the same records: the figures must not double."""
+    trust, school = "trust-f", "F-S1"
+    settings = PlatformSettings(kafka_bootstrap_servers=platform.kafka)
+
+    async def apply_without_committing() -> int:
+        consumer = AIOKafkaConsumer(
+            topics.SCHOOLS, topics.PUPILS, topics.ASSESSMENTS, bootstrap_servers=platform.kafka,
+            group_id="tidemark-metrics", enable_auto_commit=False, auto_offset_reset="earliest",
+        )
+        broker = make_broker(settings, "e2e-crashing-metrics")
+        redis = Redis.from_url(platform.redis_url)
+        await consumer.start()
+        await broker.connect()
+        applied = 0
+        try:
+            worker = MetricsConsumer(AggregateStore(redis, platform.redis_prefix), broker)
+            for _ in range(100):
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    applied += (await worker.handle(records)).applied
+                if applied >= 1 + 2 + 6 + 6 and not batches:
+                    break
+        finally:
+            await consumer.stop()  # no commit: as if the process was killed here
+            await broker.stop()
+            await redis.aclose()
+        return applied
+
+    def crash_while_metrics_is_down() -> None:
+        with platform.ingest(trust) as ingest:
+            ingest.post("/v1/schools", json=[{"school_id": school, "name": "Hazel"}])
+            ingest.post("/v1/pupils", json=[pupil("F-P1", school), pupil("F-P2", school, "M")])
+            ingest.post("/v1/assessments", json=results("F-P1", school, "AT", "AT", "AT") + results("F-P2", school, "BELOW", "AT", "ABOVE"))
+            ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR, "period": PERIOD})
+        assert asyncio.run(apply_without_committing()) >= 9
+        assert figures(report(platform, trust, "reading"))[school] == (2, 1)  # applied, never committed
+
+    platform.restart("metrics", before_start=crash_while_metrics_is_down)
+    probe = {"school_id": school, "academic_year": YEAR, "period": "SUM1"}
+    with platform.ingest(trust) as ingest:  # a later lock proves the new process has caught up
+        ingest.post("/v1/assessments", json=results("F-P1", school, "AT", "AT", "AT", "SUM1"))
+        ingest.post("/v1/assessments/lock", json=probe)
+    eventually(lambda: figures(report(platform, trust, "reading", period="SUM1"))["all"] == (1, 1), timeout=60)
+    assert figures(report(platform, trust, "reading")) == {school: (2, 1), "all": (2, 1)}
+    assert figures(report(platform, trust, "rwm")) == {school: (2, 1), "all": (2, 1)}
+    assert figures(report(platform, trust, "maths")) == {school: (2, 2), "all": (2, 2)}
+
+
+def test_a_malformed_event_is_dead_lettered_with_the_field_and_the_reason(platform):
+    bad_event = {
+        "event_type": "assessment-locked", "trust_id": "trust-f", "pupil_id": "F-X", "school_id": "F-S1",
+        "academic_year": YEAR, "period": PERIOD, "year_group": "Y4", "subject": "reading",
+        "entered_band": "AT", "locked_band": "SECURE", "version": 1,
+    }
+
+    async def publish_and_read_dead_letters() -> list:
+        producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
+        await producer.start()
+        await producer.send_and_wait(topics.ASSESSMENTS, json.dumps(bad_event).encode(), key=b"F-X")
+        await producer.stop()
+        consumer = AIOKafkaConsumer(topics.dead_letter(topics.ASSESSMENTS), bootstrap_servers=platform.kafka,
+                                    group_id=None, auto_offset_reset="earliest")
+        await consumer.start()
+        found = []
+        try:
+            for _ in range(120):
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    found += [r for r in records if r.key == b"F-X"]
+                if {dict(r.headers).get("x-rejected-by") for r in found} >= {b"tidemark-metrics"}:
+                    break
+        finally:
+            await consumer.stop()
+        return found
+
+    dead = asyncio.run(publish_and_read_dead_letters())
+    headers = dict(next(r for r in dead if dict(r.headers)["x-rejected-by"] == b"tidemark-metrics").headers)
+    assert headers["x-error-field"] == b"assessment-locked.locked_band"
+    assert b"'BELOW', 'AT' or 'ABOVE'" in headers["x-error-reason"]
+    assert headers["x-origin-topic"] == topics.ASSESSMENTS.encode()

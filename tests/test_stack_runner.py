@@ -1,0 +1,58 @@
+"""`tidemark-stack run` (what `make run` calls) starts everything, describes it, and stops it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+
+from tidemark_runtime.embedded import free_port
+from tidemark_runtime.testing import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_process(tmp_path):
+    gateway_port, ingest_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "TIDEMARK_GATEWAY_PORT": str(gateway_port),
+        "TIDEMARK_INGEST_PORT": str(ingest_port),
+        "TIDEMARK_STATE_DIR": str(tmp_path / "state"),
+    }
+    for inherited in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL", "DATABASE_URL", "TIDEMARK_TOKENS", "REDIS_PREFIX"):
+        env.pop(inherited, None)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "tidemark_runtime.stack", "run", "--no-demo"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    stack_file = tmp_path / "state" / "stack.json"
+    try:
+        eventually(lambda: stack_file.exists() or runner.poll() is not None, timeout=90)
+        assert runner.poll() is None, runner.stdout.read()
+        stack = json.loads(stack_file.read_text())
+        assert stack["gateway_url"] == f"http://127.0.0.1:{gateway_port}"
+        assert stack["ingest_url"] == f"http://127.0.0.1:{ingest_port}"
+        assert set(stack["tokens"]) == {"ingest", "viewer"}
+        ingest = httpx.post(f"{stack['ingest_url']}/v1/schools", json=[{"school_id": "S1", "name": "Oak"}],
+                            headers={"Authorization": f"Bearer {stack['tokens']['ingest']}"})
+        assert ingest.json()["changed"] == 1
+        schools = eventually(lambda: httpx.get(f"{stack['gateway_url']}/v1/schools",
+                                               headers={"Authorization": f"Bearer {stack['tokens']['viewer']}"}).json())
+        assert schools == [{"school_id": "S1", "name": "Oak"}]
+        children = psutil.Process(runner.pid).children(recursive=True)
+        assert len(children) >= 6  # broker, Redis and the four services
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        output, _ = runner.communicate(timeout=60)
+    assert runner.returncode == 0, output
+    time.sleep(0.2)
+    assert [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
+    assert "Stopping every process this run started" in output
