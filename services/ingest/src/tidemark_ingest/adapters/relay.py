@@ -62,32 +62,48 @@ class OutboxRelay:
                     pass
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unpublished rows; returns how many were published."""
+        """Publish one batch of unpublished rows; returns how many were published.
+
+        PostgreSQL: rows are claimed FOR UPDATE SKIP LOCKED for the whole publish, so several relays
+        can share the table. SQLite has one relay per file, so the write lock is held only to read
+        and to mark, never while waiting on the broker (API writers are not blocked meanwhile).
+        """
+        query = (
+            select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload)
+            .where(OUTBOX.c.published_at.is_(None))
+            .order_by(OUTBOX.c.id)
+            .limit(self._batch_size)
+        )
         async with self._sessions() as session:
-            query = (
-                select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload)
-                .where(OUTBOX.c.published_at.is_(None))
-                .order_by(OUTBOX.c.id)
-                .limit(self._batch_size)
-            )
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)  # several relays may share PostgreSQL
-            async with session.begin():
-                rows = (await session.execute(query)).all()
+            claim_rows = session.bind is not None and session.bind.dialect.name == "postgresql"
+            if claim_rows:
+                async with session.begin():
+                    rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
+                    await self._publish(rows)
+                    await self._mark(session, rows)
+            else:
+                async with session.begin():
+                    rows = (await session.execute(query)).all()
                 if not rows:
                     return 0
-                deliveries = [
-                    await self._producer.send(row.topic, value=row.payload.encode(), key=event_key(row.key))
-                    for row in rows
-                ]
-                await asyncio.gather(*deliveries)  # every record acknowledged by the broker
-                await session.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.id.in_([row.id for row in rows]))
-                    .values(published_at=datetime.now(UTC))
-                )
+                await self._publish(rows)
+                async with session.begin():
+                    await self._mark(session, rows)
         self.published += len(rows)
         return len(rows)
+
+    async def _publish(self, rows: list) -> None:  # type: ignore[type-arg]
+        deliveries = [
+            await self._producer.send(row.topic, value=row.payload.encode(), key=event_key(row.key)) for row in rows
+        ]
+        await asyncio.gather(*deliveries)  # every record acknowledged by the broker
+
+    @staticmethod
+    async def _mark(session: AsyncSession, rows: list) -> None:  # type: ignore[type-arg]
+        if rows:
+            await session.execute(
+                update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in rows])).values(published_at=datetime.now(UTC))
+            )
 
     async def backlog(self) -> int:
         async with self._sessions() as session:
