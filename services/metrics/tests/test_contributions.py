@@ -1,9 +1,10 @@
 """Which counters a pupil counts in, and how every kind of change retracts and re-adds exactly."""
 
+import json
 from datetime import date
 
 from tidemark_metrics.domain.contributions import contributions, delta
-from tidemark_metrics.domain.pupil_state import PupilState, apply_event, from_document, to_document
+from tidemark_metrics.domain.pupil_state import PupilState, apply_event, from_document, parse_contribution, to_document
 from tidemark_schemas.events import AssessmentLocked, AssessmentUnlocked, PupilUpserted
 
 PUPIL = dict(
@@ -27,8 +28,12 @@ def run(*events) -> PupilState:
     return PupilState(state.characteristics, state.results, contributions(state))
 
 
+def parts(state: PupilState) -> list[tuple[str, str, str, str, str]]:
+    return [parse_contribution(c) for c in state.contributions]
+
+
 def measures(state: PupilState) -> dict[str, str]:
-    return {measure: field.rsplit("|", 1)[1] for (_y, _p, measure, _s, field) in state.contributions}
+    return {measure: field.rsplit("|", 1)[1] for (_y, _p, measure, _s, field) in parts(state)}
 
 
 def test_three_locked_core_subjects_add_a_combined_rwm_contribution():
@@ -66,8 +71,8 @@ def test_an_unlock_withdraws_the_result_and_the_combined_measure():
 def test_a_characteristic_change_moves_every_contribution_to_the_new_group():
     before = run(PupilUpserted(**PUPIL), locked("reading", "AT"))
     after = run(PupilUpserted(**PUPIL), locked("reading", "AT"), PupilUpserted(**{**PUPIL, "fsm6": True, "version": 2}))
-    [(_, _, _, _, old_field)] = before.contributions
-    [(_, _, _, _, new_field)] = after.contributions
+    [(_, _, _, _, old_field)] = parts(before)
+    [(_, _, _, _, new_field)] = parts(after)
     assert old_field.split("|")[2] == "0" and new_field.split("|")[2] == "1"
 
 
@@ -76,14 +81,14 @@ def test_a_leaver_keeps_counting_only_in_periods_that_started_before_leaving():
     autumn = locked("reading", "AT", period="AUT2")
     spring = locked("reading", "AT", period="SPR1")
     state = run(PupilUpserted(**PUPIL), autumn, spring, left_at_christmas)
-    assert {period for (_y, period, *_rest) in state.contributions} == {"AUT2"}
+    assert {period for (_y, period, *_rest) in parts(state)} == {"AUT2"}
 
 
 def test_a_result_is_counted_at_the_school_recorded_on_it():
     state = run(PupilUpserted(**PUPIL), locked("reading", "AT", school_id="S2"))
-    assert {school for (_y, _p, _m, school, _f) in state.contributions} == {"S2"}
+    assert {school for (_y, _p, _m, school, _f) in parts(state)} == {"S2"}
 
 
 def test_state_survives_its_stored_form():
     state = run(PupilUpserted(**{**PUPIL, "left_on": date(2026, 7, 20)}), locked("reading", "AT"), locked("E01", "AT", year_group="R"))
-    assert from_document(to_document(state)) == state
+    assert from_document(json.loads(json.dumps(to_document(state)))) == state

@@ -140,3 +140,29 @@ async def dead_letter_record(broker: KafkaBroker, record: ConsumerRecord, reject
     log.warning(
         "dead-lettered %s[%s]@%s: %s: %s", record.topic, record.partition, record.offset, rejection.field, rejection.reason
     )
+
+
+async def consumer_lag(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> int:
+    """Records on `topics` not yet committed by `group_id` (how far a consumer group is behind)."""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import TopicPartition
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await admin.start()
+    await probe.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p) for topic in topics for p in sorted(probe.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            return 0
+        ends = await probe.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        return sum(
+            max(0, ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0))
+            for tp in partitions
+        )
+    finally:
+        await probe.stop()
+        await admin.close()

@@ -19,13 +19,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tidemark_runtime.embedded import LOOPBACK, EmbeddedProcess, free_port, start_tansu, start_valkey
-from tidemark_runtime.kafka import ensure_topics
+from tidemark_runtime.kafka import consumer_lag, ensure_topics
+from tidemark_schemas import topics
 
 DEMO_TRUST = "demo-trust"
 
@@ -138,6 +140,32 @@ def start_services(env: dict[str, str], host: str, ports: dict[str, int], log_di
     return services
 
 
+CONSUMER_GROUPS = {
+    "tidemark-metrics": (topics.SCHOOLS, topics.PUPILS, topics.ASSESSMENTS),
+    "tidemark-statutory": (topics.STATUTORY, topics.PUPILS, topics.ASSESSMENTS),
+}
+
+
+def wait_until_applied(ingest_url: str, kafka: str, stopping: Callable[[], bool], timeout: float = 900.0) -> None:
+    """Until the outbox is drained and every consumer group has committed everything published."""
+    deadline = time.monotonic() + timeout
+    last_report = 0.0
+    with httpx.Client(timeout=10.0) as client:
+        while not stopping() and time.monotonic() < deadline:
+            backlog = client.get(f"{ingest_url}/healthz").json()["outbox_backlog"]
+            lag = 0 if backlog else sum(
+                asyncio.run(consumer_lag(kafka, group, group_topics)) for group, group_topics in CONSUMER_GROUPS.items()
+            )
+            if backlog == 0 and lag == 0:
+                return
+            if time.monotonic() - last_report > 5:
+                print(f"  applying: {backlog} events to publish, {lag} to consume", flush=True)
+                last_report = time.monotonic()
+            time.sleep(0.5)
+    if not stopping():
+        raise TimeoutError("the demo Trust was not applied in time")
+
+
 def run(settings: StackSettings, load_demo: bool) -> int:
     run_dir = settings.state_dir / "run"
     shutil.rmtree(run_dir, ignore_errors=True)  # the embedded broker forgets on restart, so start clean
@@ -182,9 +210,7 @@ def run(settings: StackSettings, load_demo: bool) -> int:
         ingest_url = f"http://{settings.host}:{ports['ingest']}"
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         stack_file = settings.state_dir / "stack.json"
-        stack_file.write_text(
-            json.dumps({"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens}, indent=2)
-        )
+        stack_file.unlink(missing_ok=True)  # written only once everything is ready
         if load_demo and not stopping:
             print("Loading the demo Trust (about 4,000 pupils, three years of half-terms) ...", flush=True)
             started = time.monotonic()
@@ -194,7 +220,11 @@ def run(settings: StackSettings, load_demo: bool) -> int:
                 check=True,
                 start_new_session=True,
             )
-            print(f"Demo Trust loaded in {time.monotonic() - started:.0f}s.", flush=True)
+            wait_until_applied(ingest_url, kafka, lambda: stopping)
+            print(f"Demo Trust loaded and applied in {time.monotonic() - started:.0f}s.", flush=True)
+        stack_file.write_text(
+            json.dumps({"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens}, indent=2)
+        )
         print(
             f"\nTidemark is running.\n"
             f"  Dashboard:   {gateway_url}/#token={tokens['viewer']}\n"

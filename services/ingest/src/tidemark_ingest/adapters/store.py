@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, insert, select, tuple_, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.sql.expression import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,19 +78,32 @@ class IngestStore:
         return found
 
     async def results(self, keys: Sequence[tuple[str, str, str, str]]) -> dict[tuple[str, str, str, str], ResultState]:
-        """Results by (pupil_id, academic_year, period, subject)."""
+        """Results by (pupil_id, academic_year, period, subject).
+
+        Queried by pupil, year and period (a batch usually spans few periods), then narrowed here:
+        far fewer bound parameters than a row-value IN over every key.
+        """
+        wanted = set(keys)
         columns = [ASSESSMENT.c[name] for name in ResultState.__dataclass_fields__]
-        key_columns = tuple_(ASSESSMENT.c.pupil_id, ASSESSMENT.c.academic_year, ASSESSMENT.c.period, ASSESSMENT.c.subject)
+        years = sorted({k[1] for k in wanted})
+        periods = sorted({k[2] for k in wanted})
         found: dict[tuple[str, str, str, str], ResultState] = {}
-        for chunk in _chunks(list(set(keys)), 200):
+        for chunk in _chunks(sorted({k[0] for k in wanted})):
             rows = await self.session.execute(
                 self._for_update(
-                    select(*columns).where(ASSESSMENT.c.trust_id == self.trust_id, key_columns.in_(chunk))
+                    select(*columns).where(
+                        ASSESSMENT.c.trust_id == self.trust_id,
+                        ASSESSMENT.c.pupil_id.in_(chunk),
+                        ASSESSMENT.c.academic_year.in_(years),
+                        ASSESSMENT.c.period.in_(periods),
+                    )
                 )
             )
             for r in rows:
                 state = ResultState(*r)
-                found[(state.pupil_id, state.academic_year, state.period, state.subject)] = state
+                key = (state.pupil_id, state.academic_year, state.period, state.subject)
+                if key in wanted:
+                    found[key] = state
         return found
 
     async def results_in_scope(self, scope: LockScope) -> list[ResultState]:

@@ -20,6 +20,7 @@ from tidemark_metrics.domain.pupil_state import (
     PupilState,
     apply_event,
     from_document,
+    parse_contribution,
     to_document,
 )
 from tidemark_schemas.aggregates import Keyspace
@@ -87,24 +88,29 @@ class AggregateStore:
             for pupil_id, its_events in pupil_events.items():
                 state = states[pupil_id]
                 changed = False
+                slots: set[tuple[str, str]] | None = set()
                 for event in its_events:
                     after = apply_event(state, event)
                     if after is not None:
                         state, changed = after, True
                         result.applied += 1
+                        if isinstance(event, PupilUpserted):
+                            slots = None  # characteristics move every period's contributions
+                        elif slots is not None:
+                            slots.add((event.academic_year, event.period))
                 if not changed:
                     continue
                 before = states[pupil_id].contributions
-                state = PupilState(state.characteristics, state.results, contributions(state))
+                state = PupilState(state.characteristics, state.results, contributions(state, slots))
                 counters.update(delta(before, state.contributions))
                 key = keys.pupil(pupil_id)
                 guards.append([key, revisions[pupil_id]])
                 writes.append([key, str(int(revisions[pupil_id]) + 1), json.dumps(to_document(state), separators=(",", ":"))])
-            counter_writes = [
-                [keys.counters(year, period, measure, school), field_, change]
-                for (year, period, measure, school, field_), change in counters.items()
-                if change != 0
-            ]
+            counter_writes = []
+            for item, change in counters.items():
+                if change:
+                    year, period, measure, school, field_ = parse_contribution(item)
+                    counter_writes.append([keys.counters(year, period, measure, school), field_, change])
             result.counter_writes = len(counter_writes)
             result.notices = _notices(counters)
             result.applied += len(schools)
@@ -145,8 +151,9 @@ def _text(value: bytes | str | None) -> str | None:
 
 def _notices(counters: Counter[Contribution]) -> list[tuple[str, str, str, str]]:
     touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
-    for (year, period, measure, school, _field), change in counters.items():
+    for item, change in counters.items():
         if change:
+            year, period, measure, school, _field = parse_contribution(item)
             measures, schools = touched[(year, period)]
             measures.add(measure)
             schools.add(school)

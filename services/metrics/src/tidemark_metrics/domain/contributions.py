@@ -6,9 +6,10 @@ leavers and school moves all reduce to the same difference of two sets.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from functools import lru_cache
 
-from tidemark_metrics.domain.pupil_state import Contribution, PupilState, Result
+from tidemark_metrics.domain.pupil_state import Characteristics, Contribution, PupilState, StoredResult, contribution
 from tidemark_schemas.aggregates import Cell, encode_field
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.rules import (
@@ -20,7 +21,7 @@ from tidemark_schemas.rules import (
     combined_rwm,
     on_roll_during,
 )
-from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band
+from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band, YearGroup
 
 CombinedRule = Callable[[Mapping[str, Band]], Band | None]
 
@@ -31,34 +32,50 @@ COMBINED_MEASURES: tuple[tuple[str, CombinedRule, str], ...] = (
     (COMBINED_ALL_GOALS, combined_all_goals, EYFS_GOALS[0]),
 )
 
+Slot = tuple[str, str]
+"""(academic_year, period)"""
 
-def contributions(state: PupilState) -> frozenset[Contribution]:
-    """Every counter this pupil counts in: one per locked result and per combined measure that exists."""
+_BANDS = {band.value: band for band in Band}
+
+
+def contributions(state: PupilState, slots: Collection[Slot] | None = None) -> frozenset[Contribution]:
+    """Every counter this pupil counts in: one per locked result and per combined measure that exists.
+
+    With `slots`, only those periods are recomputed and the others kept from `state.contributions`
+    (a lock touches one period of eighteen; a characteristic change needs them all).
+    """
     c = state.characteristics
     if c is None:
         return frozenset()  # not placeable in any group until the pupil record arrives
-    by_period: dict[tuple[str, str], dict[str, Result]] = defaultdict(dict)
-    for (year, period, subject), result in state.results.items():
-        if result.locked is not None:
+    by_period: dict[Slot, dict[str, StoredResult]] = defaultdict(dict)
+    for key, result in state.results.items():
+        if result[3] is None:
+            continue
+        year, period, subject = key.split("|")
+        if slots is None or (year, period) in slots:
             by_period[(year, period)][subject] = result
 
     counted: set[Contribution] = set()
+    if slots is not None:
+        counted = {k for k in state.contributions if tuple(k.split("|", 2)[:2]) not in slots}
     for (year, period), results in by_period.items():
         if not on_roll_during(c.left_on, PeriodRef(year, period)):
             continue
-
-        def add(measure: str, anchor: Result, band: Band) -> None:
-            cell = Cell(anchor.year_group, c.sex, c.disadvantaged, c.sen, c.eal, c.ethnic_group, c.lac)
-            counted.add((year, period, measure, anchor.school_id, encode_field(cell, band)))
-
+        bands = {subject: _BANDS[result[3]] for subject, result in results.items()}  # type: ignore[index]
         for subject, result in results.items():
-            add(subject, result, result.locked)  # type: ignore[arg-type]
-        bands = {subject: result.locked for subject, result in results.items()}
+            counted.add(contribution(year, period, subject, result[0], _field(c, result[1], bands[subject])))
         for measure, rule, anchor_subject in COMBINED_MEASURES:
-            band = rule(bands)  # type: ignore[arg-type]
+            band = rule(bands)
             if band is not None:
-                add(measure, results[anchor_subject], band)
+                anchor = results[anchor_subject]
+                counted.add(contribution(year, period, measure, anchor[0], _field(c, anchor[1], band)))
     return frozenset(counted)
+
+
+@lru_cache(maxsize=65536)
+def _field(c: Characteristics, year_group: str, band: Band) -> str:
+    cell = Cell(YearGroup(year_group), c.sex, c.disadvantaged, c.sen, c.eal, c.ethnic_group, c.lac)
+    return encode_field(cell, band)
 
 
 def delta(before: frozenset[Contribution], after: frozenset[Contribution]) -> Counter[Contribution]:

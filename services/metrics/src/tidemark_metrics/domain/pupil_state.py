@@ -1,9 +1,12 @@
 """A pupil as the metrics service sees it, and how an event changes it (pure, version-guarded).
 
-The state keeps every locked and draft result with its version, the pupil's current
+The state keeps every result (draft and locked value) with its version, the pupil's current
 characteristics, and exactly which counters the pupil currently adds one to. Applying an event
 whose version is not newer than the stored one changes nothing: redelivery, duplicates and
 reordering are all no-ops, and the latest snapshot of each fact always wins.
+
+Results and contributions are kept in their stored form (plain strings and lists): decoding and
+encoding states is the consumer's hottest loop, so nothing is converted that is not used.
 """
 
 from __future__ import annotations
@@ -12,12 +15,28 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from tidemark_schemas.events import AssessmentEntered, AssessmentLocked, AssessmentUnlocked, PupilUpserted
 from tidemark_schemas.ethnicity import EthnicGroup, ethnic_group
-from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
+from tidemark_schemas.events import AssessmentEntered, AssessmentLocked, AssessmentUnlocked, PupilUpserted
+from tidemark_schemas.vocabulary import SenProvision, Sex
 
-ResultKey = tuple[str, str, str]
-"""(academic_year, period, subject)"""
+StoredResult = tuple[str, str, str | None, str | None, int]
+"""(school_id, year_group, entered band, locked band, version) of one result."""
+
+Contribution = str
+""""academic_year|period|measure|school_id|counter field": the pupil adds one to that counter."""
+
+
+def result_key(academic_year: str, period: str, subject: str) -> str:
+    return f"{academic_year}|{period}|{subject}"
+
+
+def contribution(academic_year: str, period: str, measure: str, school_id: str, counter_field: str) -> Contribution:
+    return f"{academic_year}|{period}|{measure}|{school_id}|{counter_field}"
+
+
+def parse_contribution(value: Contribution) -> tuple[str, str, str, str, str]:
+    year, period, measure, school_id, counter_field = value.split("|", 4)
+    return year, period, measure, school_id, counter_field
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,23 +51,11 @@ class Characteristics:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    school_id: str
-    year_group: YearGroup
-    entered: Band | None
-    locked: Band | None
-    version: int
-
-
-Contribution = tuple[str, str, str, str, str]
-"""(academic_year, period, measure, school_id, counter field): the pupil adds one to that counter."""
-
-
 @dataclass(frozen=True)
 class PupilState:
     characteristics: Characteristics | None = None
-    results: dict[ResultKey, Result] = field(default_factory=dict)
+    results: dict[str, StoredResult] = field(default_factory=dict)
+    """By result_key(academic_year, period, subject)."""
     contributions: frozenset[Contribution] = frozenset()
 
 
@@ -70,15 +77,21 @@ def apply_event(
             version=event.version,
         )
         return replace(state, characteristics=characteristics)
-    key = (event.academic_year, event.period, event.subject)
+    key = result_key(event.academic_year, event.period, event.subject)
     current = state.results.get(key)
-    if current is not None and event.version <= current.version:
+    if current is not None and event.version <= current[4]:
         return None
-    result = Result(event.school_id, event.year_group, event.entered_band, event.locked_band, event.version)
-    return replace(state, results={**state.results, key: result})
+    stored: StoredResult = (
+        event.school_id,
+        event.year_group.value,
+        event.entered_band.value if event.entered_band else None,
+        event.locked_band.value if event.locked_band else None,
+        event.version,
+    )
+    return replace(state, results={**state.results, key: stored})
 
 
-# -- serialisation (compact JSON-able structures, stored in Redis) ----------------------------
+# -- the stored form (JSON in Redis) ---------------------------------------------------------
 
 
 def to_document(state: PupilState) -> dict[str, Any]:
@@ -88,12 +101,8 @@ def to_document(state: PupilState) -> dict[str, Any]:
         if c is None
         else [c.sex.value, c.disadvantaged, c.sen.value, c.eal, c.ethnic_group.name, c.lac,
               c.left_on.isoformat() if c.left_on else None, c.version],
-        "r": {
-            "|".join(k): [r.school_id, r.year_group.value, r.entered.value if r.entered else None,
-                          r.locked.value if r.locked else None, r.version]
-            for k, r in state.results.items()
-        },
-        "k": sorted("|".join(c) for c in state.contributions),
+        "r": state.results,
+        "k": sorted(state.contributions),
     }
 
 
@@ -109,11 +118,5 @@ def from_document(document: dict[str, Any] | None) -> PupilState:
             date.fromisoformat(c[6]) if c[6] else None, c[7],
         )
     )
-    results = {}
-    for raw_key, (school_id, year_group, entered, locked, version) in document["r"].items():
-        year, period, subject = raw_key.split("|")
-        results[(year, period, subject)] = Result(
-            school_id, YearGroup(year_group), Band(entered) if entered else None, Band(locked) if locked else None, version
-        )
-    contributions = frozenset(tuple(raw.split("|", 4)) for raw in document["k"])
-    return PupilState(characteristics, results, contributions)  # type: ignore[arg-type]
+    results = {key: tuple(value) for key, value in document["r"].items()}
+    return PupilState(characteristics, results, frozenset(document["k"]))  # type: ignore[arg-type]

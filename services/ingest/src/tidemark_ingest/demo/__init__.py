@@ -1,0 +1,10 @@
+"""A demo Trust: reproducible synthetic schools, pupils and results in national proportions.
+
+Dashboards are only believable when the numbers behind them look like England's, so the
+generator is calibrated to DfE national figures; `loader` posts a generated Trust to the ingest
+API and `cli` (`tidemark-demo`) drives both.
+"""
+
+from tidemark_ingest.demo.generator import DemoTrust, generate_trust, national_summary
+
+__all__ = ["DemoTrust", "generate_trust", "national_summary"]
