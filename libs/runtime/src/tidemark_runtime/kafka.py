@@ -33,7 +33,11 @@ TOPIC_ALREADY_EXISTS = 36
 
 
 async def ensure_topics(
-    bootstrap_servers: str, partitions: int, topics: Iterable[str] | None = None, timeout: float = 30.0
+    bootstrap_servers: str,
+    partitions: int,
+    topics: Iterable[str] | None = None,
+    timeout: float = 30.0,
+    replication_factor: int = 1,
 ) -> None:
     """Create the missing topics (the embedded broker never auto-creates; Kafka is configured not to)."""
     wanted = list(topics or all_topics())
@@ -44,7 +48,7 @@ async def ensure_topics(
         missing = [t for t in wanted if t not in existing]
         if not missing:
             return
-        response = await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
+        response = await admin.create_topics([NewTopic(t, partitions, replication_factor) for t in missing])
         for topic, code, message in getattr(response, "topic_errors", []):
             if code not in (0, TOPIC_ALREADY_EXISTS):
                 raise RuntimeError(f"could not create topic {topic}: error {code} {message}")

@@ -33,6 +33,7 @@ class PlatformSettings(BaseSettings):
         default=False, description="True for Apache Kafka; the embedded Tansu broker rejects InitProducerId"
     )
     kafka_topic_partitions: int = 6
+    kafka_replication_factor: int = 1
     kafka_create_topics: bool = True
 
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -214,12 +214,20 @@ def run(settings: StackSettings, load_demo: bool) -> int:
         if load_demo and not stopping:
             print("Loading the demo Trust (about 4,000 pupils, three years of half-terms) ...", flush=True)
             started = time.monotonic()
-            subprocess.run(
+            loader = subprocess.Popen(
                 [sys.executable, "-m", "tidemark_ingest.demo.cli", "load", "--ingest-url", ingest_url,
                  "--token", tokens["ingest"], "--seed", str(settings.demo_seed)],
-                check=True,
                 start_new_session=True,
             )
+            while loader.poll() is None:
+                if stopping:
+                    loader.terminate()
+                    loader.wait(10)
+                    return 0
+                time.sleep(0.2)
+            if loader.returncode != 0:
+                print("Loading the demo Trust failed (see above).", flush=True)
+                return 1
             wait_until_applied(ingest_url, kafka, lambda: stopping)
             print(f"Demo Trust loaded and applied in {time.monotonic() - started:.0f}s.", flush=True)
         stack_file.write_text(

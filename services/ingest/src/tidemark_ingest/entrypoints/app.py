@@ -80,7 +80,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         await create_schema(engine)
         if settings.kafka_create_topics:
-            await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions)
+            await ensure_topics(
+                settings.kafka_bootstrap_servers,
+                settings.kafka_topic_partitions,
+                replication_factor=settings.kafka_replication_factor,
+            )
         producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             client_id="tidemark-ingest-relay",

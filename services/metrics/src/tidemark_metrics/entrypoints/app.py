@@ -47,7 +47,11 @@ def create_app(settings: MetricsSettings | None = None) -> AsgiFastStream:
 
     async def start() -> None:
         if settings.kafka_create_topics:
-            await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions)
+            await ensure_topics(
+                settings.kafka_bootstrap_servers,
+                settings.kafka_topic_partitions,
+                replication_factor=settings.kafka_replication_factor,
+            )
         redis = Redis.from_url(settings.redis_url)
         state["redis"] = redis
         state["consumer"] = MetricsConsumer(AggregateStore(redis, settings.redis_prefix), broker, changes)

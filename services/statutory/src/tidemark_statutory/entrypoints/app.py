@@ -66,7 +66,11 @@ def create_app(settings: StatutorySettings | None = None) -> AsgiFastStream:
 
     async def start() -> None:
         if settings.kafka_create_topics:
-            await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions)
+            await ensure_topics(
+                settings.kafka_bootstrap_servers,
+                settings.kafka_topic_partitions,
+                replication_factor=settings.kafka_replication_factor,
+            )
 
     return AsgiFastStream(
         broker,
