@@ -1,0 +1,1 @@
+"""Tidemark gateway: dashboards JSON API, web UI and live updates."""

@@ -1,0 +1,124 @@
+"""Everything the gateway reads from Redis, for one Trust.
+
+A reader is built per request from the caller's Trust (`Keyspace(prefix, principal.trust_id)`), so
+no query can name another Trust's keys. Counters are only ever read for the schools in scope (see
+`resolve_filter`): a school-scoped viewer never reads another school's hashes, and "All Pupils" is
+pooled over the schools that caller may see, not the whole Trust.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from redis.asyncio import Redis
+
+from tidemark_gateway.domain.live import ChangeNotice, parse_notice
+from tidemark_gateway.domain.measures import stored_measures
+from tidemark_gateway.domain.scope import schools_in_scope
+from tidemark_runtime.settings import Principal
+from tidemark_schemas.aggregates import Keyspace, PupilFilter
+from tidemark_schemas.calendar import PeriodRef
+
+CountersByView = dict[tuple[PeriodRef, str], list[tuple[str, dict[str, int]]]]
+"""(period, measure as asked) -> [(school_id, {field: pupils})], one entry per school and stored measure."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrustDirectory:
+    school_names: dict[str, str]
+    """Every school of the Trust known to the read model, id -> name."""
+    last_updated: str | None
+    """ISO timestamp of the last change applied to the Trust's figures."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    pupil_filter: PupilFilter
+    """The caller's filter with `schools` set to exactly the schools to read."""
+    directory: TrustDirectory
+
+
+class AggregateReader:
+    def __init__(self, redis: Redis, keys: Keyspace) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def directory(self) -> TrustDirectory:
+        """School names and "last updated" in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._keys.schools)
+            pipe.get(self._keys.updated_at)
+            schools, updated_at = await pipe.execute()
+        names = {school_id: json.loads(raw)["name"] for school_id, raw in schools.items()}
+        return TrustDirectory(names, updated_at)
+
+    async def counters(
+        self, refs: Iterable[PeriodRef], measures: Iterable[str], schools: Collection[str]
+    ) -> CountersByView:
+        """Every counter hash for these periods, measures and schools in ONE pipelined round trip.
+        A mixed measure (gld_rwm) reads each of its stored measures under the mixed name."""
+        wanted = [
+            (ref, measure, stored, school)
+            for ref in refs
+            for measure in measures
+            for stored in stored_measures(measure)
+            for school in sorted(schools)
+        ]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ref, _measure, stored, school in wanted:
+                pipe.hgetall(self._keys.counters(ref.academic_year, ref.period, stored, school))
+            replies: list[dict[str, str]] = await pipe.execute()
+        found: CountersByView = defaultdict(list)
+        for (ref, measure, _stored, school), fields in zip(wanted, replies, strict=True):
+            if fields:
+                found[(ref, measure)].append((school, {field: int(pupils) for field, pupils in fields.items()}))
+        return found
+
+    async def latest_with_data(
+        self, refs: Sequence[PeriodRef], measures: Iterable[str], schools: Collection[str]
+    ) -> PeriodRef | None:
+        """The latest of `refs` (oldest first) with a counter for any of `measures` in any school."""
+        if not schools:
+            return None
+        measures = tuple(measures)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                pipe.exists(
+                    *(
+                        self._keys.counters(ref.academic_year, ref.period, measure, school)
+                        for measure in measures
+                        for school in sorted(schools)
+                    )
+                )
+            found: list[int] = await pipe.execute()
+        return next((ref for ref, count in zip(reversed(refs), reversed(found)) if count), None)
+
+    async def last_notice_id(self) -> str:
+        """Id of the newest change notice ("0-0" when there is none): where a fresh live feed starts."""
+        newest = await self._redis.xrevrange(self._keys.changes, count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
+    async def notices_after(self, after: str, block_ms: int, count: int) -> list[ChangeNotice]:
+        """Notices after id `after`, waiting up to `block_ms` for one to arrive (empty on timeout)."""
+        reply: list[Any] = await self._redis.xread({self._keys.changes: after}, count=count, block=block_ms)
+        if not reply:
+            return []
+        [(_key, entries)] = reply  # RESP2 shape: [[stream, [(id, fields), ...]]]
+        return [parse_notice(stream_id, fields) for stream_id, fields in entries]
+
+
+async def resolve_filter(reader: AggregateReader, principal: Principal, requested: PupilFilter) -> Scope:
+    """Narrow a request's filter to the schools it may read.
+
+    `requested.schools` is what the caller asked for (None: everything it may see). Asking for a
+    school the caller may not see raises `SchoolNotVisible` (403); for one its Trust does not have,
+    `UnknownSchool` (422). The result's `schools` is never None, so no read ever covers a school
+    outside the caller's scope, and All Pupils is pooled over the visible schools only.
+    """
+    directory = await reader.directory()
+    schools = schools_in_scope(principal, directory.school_names, requested.schools)
+    return Scope(replace(requested, schools=schools), directory)

@@ -1,0 +1,44 @@
+"""Change since the previous period, as the Summative Dashboard tiles show it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+Direction = Literal["up", "down", "none"]
+
+ABOUT_ZERO = "~ 0"
+"""Shown when the current period has no data yet or the change rounds to 0.0 (rules of record)."""
+
+NO_COMPARISON = "–"
+"""Shown when the previous period has no data: there is nothing to compare with, and "~ 0" would
+claim the figure held steady (not decided by the rules of record; see the gateway README)."""
+
+
+def round_1dp(value: float) -> float:
+    """One decimal place, halves away from zero (2.25 -> 2.3), as people round; not banker's rounding."""
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    difference: float | None
+    """Unrounded percentage points (current - previous); None when either period has no data."""
+    change: float | None
+    """`difference` to one decimal place (what the tile shows)."""
+    direction: Direction
+    display: str
+
+
+def change_since(current: float | None, previous: float | None) -> Change:
+    """Compare unrounded percentages; the direction follows the rounded change, so "+0.0" never shows."""
+    if current is None:
+        return Change(None, None, "none", ABOUT_ZERO)
+    if previous is None:
+        return Change(None, None, "none", NO_COMPARISON)
+    difference = current - previous
+    rounded = round_1dp(difference)
+    if rounded == 0:
+        return Change(difference, 0.0, "none", ABOUT_ZERO)
+    return Change(difference, rounded, "up" if rounded > 0 else "down", f"{rounded:+.1f}")

@@ -1,0 +1,174 @@
+"""The gateway (FastAPI): dashboards as JSON under /v1, the web UI at /, live updates as SSE.
+
+Stateless: every request reads the Redis read model (`adapters.redis_reader`) for the caller's
+Trust only, and only the schools the caller may see.
+"""
+
+# No `from __future__ import annotations` here: FastAPI must resolve the `Annotated` aliases that
+# create_app defines locally (they depend on the settings).
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import date
+from importlib.resources import files
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import AfterValidator
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from tidemark_gateway import views
+from tidemark_gateway.adapters.redis_reader import AggregateReader
+from tidemark_gateway.domain.dashboard import SummativeDashboard
+from tidemark_gateway.domain.live import STREAM_ID
+from tidemark_gateway.domain.reports import AttainmentReport
+from tidemark_gateway.domain.scope import SchoolNotVisible, UnknownSchool
+from tidemark_gateway.entrypoints import api_models as api
+from tidemark_gateway.entrypoints.params import AcademicYear, By, Filter, Measure
+from tidemark_gateway.settings import GatewaySettings
+from tidemark_runtime.auth import principal_dependency
+from tidemark_runtime.settings import Principal
+from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
+
+INDEX_HTML = files("tidemark_gateway").joinpath("static/index.html")
+RECONNECT_MS = 3000
+"""How long a browser waits before reconnecting to /v1/live."""
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    calendar = PeriodCalendar(settings.assessment_periods)
+    index_html = INDEX_HTML.read_text(encoding="utf-8")
+    authenticate = principal_dependency(lambda: settings.tidemark_tokens, "viewer")
+    Caller = Annotated[Principal, Depends(authenticate)]
+
+    def check_period(value: str) -> str:
+        if value not in calendar:
+            raise ValueError(f"unknown period {value!r}; expected one of {', '.join(calendar.periods)}")
+        return value
+
+    Period = Annotated[
+        str,
+        Query(description="One of the Trust's assessment periods", examples=[calendar.periods[0]],
+              json_schema_extra={"enum": list(calendar.periods)}),
+        AfterValidator(check_period),
+    ]
+
+    def reader(request: Request, caller: Caller) -> AggregateReader:
+        """The caller's Trust's keys only: no request can name another Trust's data."""
+        return AggregateReader(request.app.state.redis, Keyspace(settings.redis_prefix, caller.trust_id))
+
+    Reader = Annotated[AggregateReader, Depends(reader)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        app.state.redis = redis
+        try:
+            yield
+        finally:
+            await redis.aclose()
+
+    app = FastAPI(
+        title="Tidemark gateway API",
+        version="1.0.0",
+        description=(
+            "Trust dashboards from the live read model. Bearer token of role `viewer`, scoped to one "
+            "Trust and optionally to some of its schools: a school-scoped viewer sees only its schools, "
+            "and its All Pupils figures are pooled over those schools only. Percentages are unrounded; "
+            "round them to one decimal place for display."
+        ),
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(SchoolNotVisible)
+    async def _not_visible(_request: Request, error: SchoolNotVisible) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(error)})
+
+    @app.exception_handler(UnknownSchool)
+    async def _unknown_school(_request: Request, error: UnknownSchool) -> JSONResponse:
+        """Shaped like FastAPI's own 422, naming the `school` parameter."""
+        detail = [{"type": "value_error", "loc": ["query", "school"], "msg": str(error), "input": error.schools}]
+        return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _redis_down(_request: Request, _error: RedisError) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": "Redis is unavailable"})
+
+    @app.get("/healthz", response_model=api.Health, tags=["operations"],
+             responses={503: {"description": "Redis does not answer"}})
+    async def health(request: Request) -> api.Health:
+        """Ready when Redis answers a PING (the gateway has no other state)."""
+        try:
+            async with asyncio.timeout(2.0):
+                await request.app.state.redis.ping()
+        except (RedisError, OSError, TimeoutError) as error:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Redis does not answer") from error
+        return api.Health()
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> HTMLResponse:
+        """The dashboard page; it reads its token from the URL fragment, which never reaches a server."""
+        return HTMLResponse(index_html, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/v1/reports/attainment", response_model=api.AttainmentReport, tags=["reports"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def attainment_report(
+        caller: Caller, reader: Reader, measure: Measure, by: By, academic_year: AcademicYear, period: Period,
+        requested: Filter,
+    ) -> AttainmentReport:
+        """% of pupils At or Above ARE per group, with the pooled All Pupils row."""
+        ref = PeriodRef(academic_year, period)
+        return await views.attainment_report(reader, caller, ref, measure, by, requested)
+
+    @app.get("/v1/dashboards/summative", response_model=api.SummativeDashboard, tags=["dashboards"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def summative_dashboard(
+        caller: Caller, reader: Reader, academic_year: AcademicYear, period: Period, requested: Filter
+    ) -> SummativeDashboard:
+        """Primary Subjects Overview: reading, writing, maths and RWM with the change since the
+        previous period (the period before the first of a year is the last of the year before)."""
+        ref = PeriodRef(academic_year, period)
+        return await views.summative_dashboard(reader, caller, calendar, ref, requested)
+
+    @app.get("/v1/schools", response_model=list[api.School], tags=["reference"])
+    async def schools(caller: Caller, reader: Reader) -> list[views.School]:
+        """The schools the caller may see, sorted by name."""
+        return await views.visible_schools(reader, caller)
+
+    @app.get("/v1/calendar", response_model=api.CalendarOut, tags=["reference"])
+    async def calendar_(caller: Caller, reader: Reader) -> views.CalendarView:
+        """Academic years and periods for the period selector, and the period to open on."""
+        return await views.calendar_view(reader, caller, calendar, date.today())
+
+    @app.get("/v1/live", response_class=EventSourceResponse, tags=["live"])
+    async def live(
+        caller: Caller,
+        reader: Reader,
+        last_event_id: Annotated[
+            str | None,
+            Header(pattern=STREAM_ID.pattern, description="Resume after this event id (a Redis stream id)"),
+        ] = None,
+    ) -> AsyncIterable[ServerSentEvent]:
+        """Server-Sent Events: a `change` event (data: `LiveNotice`) whenever figures of the caller's
+        schools change, and a comment as heartbeat while nothing does. Resumable with Last-Event-ID."""
+        block_ms = int(settings.live_heartbeat_seconds * 1000)
+        notices = await views.live_notices(reader, caller, last_event_id, block_ms, settings.live_batch_size)
+        yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
+        async for notice in notices:
+            if notice is None:
+                yield ServerSentEvent(comment="heartbeat")
+                continue
+            data = api.LiveNotice(academic_year=notice.academic_year, period=notice.period,
+                                  measures=list(notice.measures), schools=list(notice.schools))
+            yield ServerSentEvent(id=notice.id, event="change", data=data)
+
+    return app

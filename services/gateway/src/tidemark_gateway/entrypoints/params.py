@@ -1,0 +1,57 @@
+"""Query parameters shared by the report and dashboard routes, as `Annotated` aliases.
+
+Unknown values are rejected by FastAPI with a 422 whose `loc` names the parameter.
+"""
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Query
+from pydantic import AfterValidator
+
+from tidemark_gateway.domain.measures import MEASURES, check_measure
+from tidemark_gateway.domain.periods import check_academic_year
+from tidemark_gateway.domain.reports import check_grouping
+from tidemark_schemas.aggregates import GROUPINGS, PupilFilter
+from tidemark_schemas.ethnicity import EthnicGroup
+from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
+
+EthnicGroupName = StrEnum("EthnicGroupName", [(group.name, group.name) for group in EthnicGroup])  # type: ignore[misc]
+"""Ethnic groups by name (WHITE, ASIAN, ...): the same ids as the groups of by=ethnicity."""
+
+Measure = Annotated[
+    str,
+    Query(description="A subject, an Early Learning Goal or a combined measure; gld_rwm pools GLD (Reception) "
+          "and RWM (Years 1-6)", examples=["reading"], json_schema_extra={"enum": list(MEASURES)}),
+    AfterValidator(check_measure),
+]
+AcademicYear = Annotated[str, Query(description="Academic year, e.g. 2025/26", examples=["2025/26"]),
+                         AfterValidator(check_academic_year)]
+By = Annotated[str, Query(description="Grouping of the rows", examples=["school"],
+                          json_schema_extra={"enum": list(GROUPINGS)}), AfterValidator(check_grouping)]
+
+
+def pupil_filter(
+    school: Annotated[list[str] | None, Query(description="Only these schools (repeatable)")] = None,
+    year_group: Annotated[list[YearGroup] | None, Query(description="Only these year groups (repeatable)")] = None,
+    sex: Annotated[Sex | None, Query()] = None,
+    disadvantaged: Annotated[bool | None, Query()] = None,
+    sen: Annotated[list[SenProvision] | None, Query(description="N, K (SEN support), E (EHC plan); repeatable")] = None,
+    eal: Annotated[bool | None, Query(description="English as an additional language")] = None,
+    ethnicity: Annotated[list[EthnicGroupName] | None, Query(description="Ethnic groups by name (repeatable)")] = None,
+    lac: Annotated[bool | None, Query(description="Looked after")] = None,
+) -> PupilFilter:
+    """Which pupils a view counts. Group figures use each pupil's current characteristics."""
+    return PupilFilter(
+        schools=frozenset(school) if school else None,
+        year_groups=frozenset(year_group) if year_group else None,
+        sex=sex,
+        disadvantaged=disadvantaged,
+        sen=frozenset(sen) if sen else None,
+        eal=eal,
+        ethnic_groups=frozenset(EthnicGroup[name.value] for name in ethnicity) if ethnicity else None,
+        lac=lac,
+    )
+
+
+Filter = Annotated[PupilFilter, Depends(pupil_filter)]

@@ -1,0 +1,18 @@
+"""Gateway settings (environment variables; see the gateway README)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from tidemark_runtime.settings import PlatformSettings
+
+
+class GatewaySettings(PlatformSettings):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    live_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long one blocking XREAD waits before /v1/live sends a heartbeat comment",
+    )
+    live_batch_size: int = Field(default=100, gt=0, description="Change notices read per XREAD")

@@ -1,0 +1,83 @@
+"""Test helpers: write the Redis read model exactly as the metrics service does, and call the app.
+
+Shipped in the package (like `tidemark_runtime.testing`) so other suites can seed the gateway too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from tidemark_gateway.settings import GatewaySettings
+from tidemark_schemas.aggregates import Cell, Keyspace, encode_field
+from tidemark_schemas.ethnicity import EthnicGroup
+from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
+
+if TYPE_CHECKING:  # test-only dependencies; the service itself does not need httpx
+    import httpx
+    from fastapi import FastAPI
+    from redis.asyncio import Redis
+
+TRUST = "trust-gw"
+OTHER_TRUST = "trust-other"
+TOKENS: dict[str, dict[str, Any]] = {
+    "viewer": {"trust_id": TRUST, "role": "viewer", "schools": None},
+    "ingest": {"trust_id": TRUST, "role": "ingest", "schools": None},
+    "s1-viewer": {"trust_id": TRUST, "role": "viewer", "schools": ["S1"]},
+    "other-viewer": {"trust_id": OTHER_TRUST, "role": "viewer", "schools": None},
+}
+"""The test suite's tokens: each token's value is its own name."""
+
+GIRL_Y3 = Cell(YearGroup.Y3, Sex.F, False, SenProvision.N, False, EthnicGroup.WHITE, False)
+
+
+def cell(**changes: Any) -> Cell:
+    """A Year 3 girl with no other characteristic, changed as asked."""
+    return replace(GIRL_Y3, **changes)
+
+
+@dataclass
+class Seeder:
+    """Writes the read model the way the metrics service does."""
+
+    redis: Redis
+    keys: Keyspace
+
+    async def school(self, school_id: str, name: str) -> None:
+        await self.redis.hset(self.keys.schools, school_id, json.dumps({"name": name, "version": 1}))
+
+    async def counts(
+        self, year: str, period: str, measure: str, school_id: str, at_cell: Cell = GIRL_Y3,
+        *, below: int = 0, at: int = 0, above: int = 0,
+    ) -> None:
+        key = self.keys.counters(year, period, measure, school_id)
+        for band, pupils in ((Band.BELOW, below), (Band.AT, at), (Band.ABOVE, above)):
+            if pupils:
+                await self.redis.hincrby(key, encode_field(at_cell, band), pupils)
+
+    async def updated(self, timestamp: str) -> None:
+        await self.redis.set(self.keys.updated_at, timestamp)
+
+    async def notice(self, year: str, period: str, measures: str, schools: str) -> str:
+        """XADD a change notice with the fields metrics writes; returns its stream id."""
+        fields = {"academic_year": year, "period": period, "measures": measures, "schools": schools}
+        return str(await self.redis.xadd(self.keys.changes, fields))
+
+
+@dataclass
+class Gateway:
+    app: FastAPI
+    client: httpx.AsyncClient
+    seed: Seeder
+    settings: GatewaySettings
+
+    async def get(self, path: str, token: str | None = "viewer", **params: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.get(path, params=params, headers=headers)
+
+
+def gateway_settings(redis_url: str, prefix: str, **overrides: Any) -> GatewaySettings:
+    return GatewaySettings(
+        redis_url=redis_url, redis_prefix=prefix, tidemark_tokens=TOKENS, live_heartbeat_seconds=0.2, **overrides
+    )

@@ -1,0 +1,42 @@
+"""Fixtures: the gateway against a real Redis (the `redis_url` fixture of tidemark_runtime.testing),
+its read model written with the shared `Keyspace` and `encode_field` under a fresh prefix per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from tidemark_gateway.entrypoints.app import create_app
+from tidemark_gateway.testing import TRUST, Gateway, Seeder, gateway_settings
+from tidemark_schemas.aggregates import Keyspace
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: Redis) -> AsyncIterator[str]:
+    """A fresh key prefix, deleted afterwards."""
+    name = f"gw{uuid.uuid4().hex[:10]}"
+    yield name
+    async for key in redis.scan_iter(match=f"{name}:*"):
+        await redis.delete(key)
+
+
+@pytest.fixture
+async def gateway(redis_url: str, redis: Redis, prefix: str) -> AsyncIterator[Gateway]:
+    """The app with its lifespan running, called in-process through ASGI."""
+    settings = gateway_settings(redis_url, prefix)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield Gateway(app, client, Seeder(redis, Keyspace(prefix, TRUST)), settings)
