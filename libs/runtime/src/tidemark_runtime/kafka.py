@@ -68,11 +68,15 @@ def make_broker(settings: PlatformSettings, client_id: str, **kwargs: Any) -> Ka
     )
 
 
-CONSUMER_POLICY: dict[str, Any] = {
-    "auto_offset_reset": "earliest",
-    "ack_policy": AckPolicy.NACK_ON_ERROR,
-}
-"""Keyword arguments every Tidemark subscriber passes (besides its own group id and batching)."""
+def consumer_policy(settings: PlatformSettings) -> dict[str, Any]:
+    """Keyword arguments every Tidemark subscriber passes (besides its own group id and batching)."""
+    return {
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        # The embedded broker answers a fetch only when this wait ends, even if data arrived: it
+        # bounds lock-to-visible latency, so keep it short (an idle consumer costs a few requests/s).
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+    }
 
 
 @dataclass

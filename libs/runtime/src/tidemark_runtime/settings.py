@@ -35,6 +35,9 @@ class PlatformSettings(BaseSettings):
     kafka_topic_partitions: int = 6
     kafka_replication_factor: int = 1
     kafka_create_topics: bool = True
+    kafka_fetch_max_wait_ms: int = Field(
+        default=50, description="Longest a consumer's fetch waits for data; Tansu holds fetches this long"
+    )
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "tm"

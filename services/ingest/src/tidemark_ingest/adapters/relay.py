@@ -43,6 +43,9 @@ class OutboxRelay:
     async def run_forever(self) -> None:
         failures = 0
         while True:
+            # Clear before reading the outbox: a commit that lands while we publish sets it again,
+            # so its rows go out at once instead of after an idle poll.
+            self._wake.clear()
             try:
                 sent = await self.publish_pending()
                 failures = 0
@@ -55,7 +58,6 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
                 continue
             if sent < self._batch_size:
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll)
                 except TimeoutError:

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from tidemark_metrics.adapters.redis_store import AggregateStore
 from tidemark_metrics.consumer import MetricsConsumer
 from tidemark_metrics.settings import MetricsSettings
-from tidemark_runtime.kafka import CONSUMER_POLICY, Backoff, backoff_middleware, ensure_topics, make_broker
+from tidemark_runtime.kafka import Backoff, backoff_middleware, consumer_policy, ensure_topics, make_broker
 from tidemark_schemas import topics
 from tidemark_schemas.events import AttainmentChanged
 
@@ -40,7 +40,7 @@ def create_app(settings: MetricsSettings | None = None) -> AsgiFastStream:
         batch_timeout_ms=settings.batch_timeout_ms,
         title="metrics/tracker-events",
         description="Applies school, pupil and assessment events to the Redis aggregates.",
-        **CONSUMER_POLICY,
+        **consumer_policy(settings),
     )
     async def on_tracker_events(message: KafkaMessage) -> None:
         await state["consumer"].handle(message.raw_message)  # the batch's ConsumerRecords

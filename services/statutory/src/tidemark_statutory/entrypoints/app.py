@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.specification import AsyncAPI
 
 from tidemark_runtime.kafka import (
-    CONSUMER_POLICY,
+    consumer_policy,
     Backoff,
     backoff_middleware,
     dead_letter_record,
@@ -46,7 +46,7 @@ def create_app(settings: StatutorySettings | None = None) -> AsgiFastStream:
         batch_timeout_ms=settings.batch_timeout_ms,
         title="statutory/tracker-events",
         description="Statutory results, pupil changes and summative locks (rules to come).",
-        **CONSUMER_POLICY,
+        **consumer_policy(settings),
     )
     async def on_events(message: KafkaMessage) -> None:
         for record in message.raw_message:
