@@ -24,7 +24,7 @@ from faststream._internal.middlewares import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
-from tidemark_runtime.settings import PlatformSettings
+from tidemark_runtime.settings import ConsumerSettings, PlatformSettings
 from tidemark_schemas.topics import all_topics, dead_letter
 
 log = logging.getLogger(__name__)
@@ -174,3 +174,19 @@ async def consumer_lag(bootstrap_servers: str, group_id: str, topics: Iterable[s
     finally:
         await probe.stop()
         await admin.close()
+
+
+def batch_subscriber(
+    broker: KafkaBroker, settings: ConsumerSettings, topics: Iterable[str], title: str, description: str
+) -> Any:
+    """The subscriber decorator every consumer service uses: its group, batching and the policy above."""
+    return broker.subscriber(
+        *topics,
+        group_id=settings.consumer_group,
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        title=title,
+        description=description,
+        **consumer_policy(settings),
+    )

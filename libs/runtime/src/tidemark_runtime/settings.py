@@ -46,3 +46,18 @@ class PlatformSettings(BaseSettings):
     tidemark_tokens: dict[str, Principal] = Field(default_factory=dict)
 
     log_level: str = "INFO"
+
+
+class ServiceSettings(PlatformSettings):
+    """A process with an HTTP endpoint (its API, or only its health route)."""
+
+    host: str = "127.0.0.1"
+    port: int
+
+
+class ConsumerSettings(ServiceSettings):
+    """A process that consumes tracker events as one consumer group, in batches."""
+
+    consumer_group: str
+    batch_max_records: int = 2000
+    batch_timeout_ms: int = 50

@@ -13,8 +13,8 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from tidemark_schemas.records import AcademicYear, Identifier, Period
-from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
+from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
+from tidemark_schemas.vocabulary import Band, YearGroup
 
 SCHEMA_VERSION = 1
 
@@ -35,26 +35,12 @@ class SchoolUpserted(Envelope):
     version: int = Field(ge=1)
 
 
-class PupilUpserted(Envelope):
+class PupilUpserted(Envelope, PupilFields):
     """A pupil's current characteristics (and leaving date). Re-sent in full on every change."""
 
     event_type: Literal["pupil-upserted"] = "pupil-upserted"
-    pupil_id: Identifier
-    school_id: Identifier
-    year_group: YearGroup
-    sex: Sex
-    fsm6: bool
-    lac: bool
-    plac: bool
-    sen: SenProvision
-    eal: bool
-    ethnicity: str
     left_on: date | None
     version: int = Field(ge=1)
-
-    @property
-    def disadvantaged(self) -> bool:
-        return self.fsm6 or self.lac or self.plac
 
 
 class _AssessmentSnapshot(Envelope):

@@ -55,7 +55,9 @@ class SchoolRecord(_Record):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class PupilRecord(_Record):
+class PupilFields(_Record):
+    """A pupil's identity, school, year group and current characteristics (API row and event alike)."""
+
     pupil_id: Identifier
     school_id: Identifier
     year_group: YearGroup
@@ -79,6 +81,10 @@ class PupilRecord(_Record):
     def disadvantaged(self) -> bool:
         """FSM at any point in six years, looked after, or previously looked after."""
         return self.fsm6 or self.lac or self.plac
+
+
+class PupilRecord(PupilFields):
+    """A pupil as the tracker sends it; re-sending updates it."""
 
 
 class AssessmentRecord(_Record):

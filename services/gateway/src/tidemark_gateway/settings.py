@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tidemark_runtime.settings import PlatformSettings
+from tidemark_runtime.settings import ServiceSettings
 
 
-class GatewaySettings(PlatformSettings):
-    host: str = "127.0.0.1"
+class GatewaySettings(ServiceSettings):
     port: int = 8000
     live_heartbeat_seconds: float = Field(
         default=10.0,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tidemark_runtime.settings import PlatformSettings
+from tidemark_runtime.settings import ServiceSettings
 
 
-class IngestSettings(PlatformSettings):
-    host: str = "127.0.0.1"
+class IngestSettings(ServiceSettings):
     port: int = 8001
     database_url: str = "sqlite+aiosqlite:///.tidemark/ingest.db"
     relay_batch_size: int = 2000

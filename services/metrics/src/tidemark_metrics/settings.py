@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from tidemark_runtime.settings import PlatformSettings
+from tidemark_runtime.settings import ConsumerSettings
 
 
-class MetricsSettings(PlatformSettings):
-    host: str = "127.0.0.1"
+class MetricsSettings(ConsumerSettings):
     port: int = 8002
     consumer_group: str = "tidemark-metrics"
-    batch_max_records: int = 2000
-    batch_timeout_ms: int = 50

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
-import uvicorn
-
 from tidemark_ingest.entrypoints.app import create_app
 from tidemark_ingest.settings import IngestSettings
+from tidemark_runtime.serve import serve
 
 
 def main() -> None:
     settings = IngestSettings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from tidemark_metrics.adapters.redis_store import AggregateStore
 from tidemark_metrics.consumer import MetricsConsumer
 from tidemark_metrics.settings import MetricsSettings
-from tidemark_runtime.kafka import Backoff, backoff_middleware, consumer_policy, ensure_topics, make_broker
+from tidemark_runtime.kafka import Backoff, backoff_middleware, batch_subscriber, ensure_topics, make_broker
 from tidemark_schemas import topics
 from tidemark_schemas.events import AttainmentChanged
 
@@ -30,17 +30,12 @@ def create_app(settings: MetricsSettings | None = None) -> AsgiFastStream:
         description="Public notice: figures of one Trust period changed (keyed by Trust id).",
     )
 
-    @broker.subscriber(
-        topics.SCHOOLS,
-        topics.PUPILS,
-        topics.ASSESSMENTS,
-        group_id=settings.consumer_group,
-        batch=True,
-        max_records=settings.batch_max_records,
-        batch_timeout_ms=settings.batch_timeout_ms,
+    @batch_subscriber(
+        broker,
+        settings,
+        (topics.SCHOOLS, topics.PUPILS, topics.ASSESSMENTS),
         title="metrics/tracker-events",
         description="Applies school, pupil and assessment events to the Redis aggregates.",
-        **consumer_policy(settings),
     )
     async def on_tracker_events(message: KafkaMessage) -> None:
         await state["consumer"].handle(message.raw_message)  # the batch's ConsumerRecords

@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.specification import AsyncAPI
 
 from tidemark_runtime.kafka import (
-    consumer_policy,
+    batch_subscriber,
     Backoff,
     backoff_middleware,
     dead_letter_record,
@@ -36,17 +36,12 @@ def create_app(settings: StatutorySettings | None = None) -> AsgiFastStream:
     broker: KafkaBroker = make_broker(settings, "tidemark-statutory", middlewares=[backoff_middleware(Backoff())])
     consumed: Counter[str] = Counter()
 
-    @broker.subscriber(
-        topics.STATUTORY,
-        topics.PUPILS,
-        topics.ASSESSMENTS,
-        group_id=settings.consumer_group,
-        batch=True,
-        max_records=settings.batch_max_records,
-        batch_timeout_ms=settings.batch_timeout_ms,
+    @batch_subscriber(
+        broker,
+        settings,
+        (topics.STATUTORY, topics.PUPILS, topics.ASSESSMENTS),
         title="statutory/tracker-events",
         description="Statutory results, pupil changes and summative locks (rules to come).",
-        **consumer_policy(settings),
     )
     async def on_events(message: KafkaMessage) -> None:
         for record in message.raw_message:
