@@ -20,38 +20,50 @@ from tidemark_metrics.adapters.redis_store import AggregateStore
 from tidemark_schemas.aggregates import Cell, Keyspace, encode_field
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.ethnicity import ethnic_group
-from tidemark_schemas.events import AssessmentLocked, AssessmentUnlocked, PupilUpserted
+from tidemark_schemas.events import AssessmentEntered, AssessmentLocked, AssessmentUnlocked, PupilUpserted
 from tidemark_schemas.rules import combined_rwm, on_roll_during
 from tidemark_schemas.vocabulary import Band
 
 TRUST = "T"
-PUPILS = ("P1", "P2", "P3")
+PUPILS = ("P1", "P2")
 SCHOOLS = ("S1", "S2")
 SLOTS = (("2025/26", "AUT2"), ("2025/26", "SPR1"))
 SUBJECTS = ("reading", "writing", "maths")
 
 
 def reference(pupils: dict[str, PupilUpserted], results: dict[tuple, AssessmentLocked | AssessmentUnlocked]) -> Counter:
-    """Counters from scratch: each pupil with a record counts once per locked result and per RWM."""
+    """Counters from scratch: each pupil with a record counts once per locked result, per RWM, for
+    being present (any locked result), per entered value, and once on the roll if not a leaver."""
     counters: Counter = Counter()
+    for pupil in pupils.values():
+        if pupil.left_on is None:
+            cell = Cell(pupil.year_group, pupil.sex, pupil.disadvantaged, pupil.sen, pupil.eal,
+                        ethnic_group(pupil.ethnicity), pupil.lac)
+            counters[("-", "-", "roll", pupil.school_id, encode_field(cell, Band.AT))] += 1
     for (pupil_id, year, period), group in itertools.groupby(
         sorted(results.items()), key=lambda item: item[0][:3]
     ):
         pupil = pupils.get(pupil_id)
         if pupil is None or not on_roll_during(pupil.left_on, PeriodRef(year, period)):
             continue
-        locked = {key[3]: event for key, event in group if event.locked_band is not None}
+        facts = dict((key[3], event) for key, event in group)
+        locked = {subject: event for subject, event in facts.items() if event.locked_band is not None}
 
         def count(measure: str, anchor, band: Band) -> None:
             cell = Cell(anchor.year_group, pupil.sex, pupil.disadvantaged, pupil.sen, pupil.eal,
                         ethnic_group(pupil.ethnicity), pupil.lac)
             counters[(year, period, measure, anchor.school_id, encode_field(cell, band))] += 1
 
+        for subject, event in facts.items():
+            if event.entered_band is not None:
+                count(f"entered.{subject}", event, event.entered_band)
         for subject, event in locked.items():
             count(subject, event, event.locked_band)
         rwm = combined_rwm({s: e.locked_band for s, e in locked.items()})
         if rwm is not None:
             count("rwm", locked["reading"], rwm)
+        if locked:
+            count("pupils", locked["reading"] if "reading" in locked else locked[min(locked)], Band.AT)
     return counters
 
 
@@ -61,6 +73,10 @@ async def stored_counters(redis: Redis, keys: Keyspace) -> Counter:
         year, period, measure, school = key.decode().split(":agg:")[1].split(":")
         for field, value in (await redis.hgetall(key)).items():
             found[(year, period, measure, school, field.decode())] += int(value)
+    async for key in redis.scan_iter(match=f"{keys.base}:roll:*"):
+        school = key.decode().split(":roll:")[1]
+        for field, value in (await redis.hgetall(key)).items():
+            found[("-", "-", "roll", school, field.decode())] += int(value)
     return +found
 
 
@@ -73,13 +89,15 @@ pupil_snapshot = st.builds(
     st.sampled_from(["N", "K", "E"]), st.booleans(), st.sampled_from(["WBRI", "APKN", "BAFR"]),
     st.sampled_from([None, None, date(2026, 1, 10), date(2025, 10, 1)]),
 )
+BANDS_OR_NONE = st.sampled_from([None, "BELOW", "AT", "ABOVE"])
 result_snapshot = st.builds(
-    lambda pupil_id, slot, subject, school, band: dict(
+    lambda pupil_id, slot, subject, school, draft, locked: dict(
         trust_id=TRUST, pupil_id=pupil_id, academic_year=slot[0], period=slot[1], subject=subject,
-        school_id=school, year_group="Y4", entered_band=band or "AT", locked_band=band,
+        school_id=school, year_group="Y4", entered_band=draft,
+        locked_band=locked if draft is not None else None,  # a lock always follows an entry
     ),
     st.sampled_from(PUPILS), st.sampled_from(SLOTS), st.sampled_from(SUBJECTS), st.sampled_from(SCHOOLS),
-    st.sampled_from([None, "BELOW", "AT", "ABOVE"]),
+    BANDS_OR_NONE, BANDS_OR_NONE,
 )
 
 
@@ -94,7 +112,10 @@ def versioned(snapshots: list[dict]) -> list:
         else:
             fact = (snapshot["pupil_id"], snapshot["academic_year"], snapshot["period"], snapshot["subject"])
             versions[fact] += 1
-            kind = AssessmentLocked if snapshot["locked_band"] else AssessmentUnlocked
+            kind = (
+                AssessmentLocked if snapshot["locked_band"]
+                else AssessmentEntered if snapshot["entered_band"] else AssessmentUnlocked
+            )
             events.append(kind(**snapshot, version=versions[fact]))
     return events
 
@@ -113,7 +134,7 @@ def latest(events: list) -> tuple[dict, dict]:
     return pupils, results
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     snapshots=st.lists(st.one_of(pupil_snapshot, result_snapshot), min_size=1, max_size=40),
     data=st.data(),

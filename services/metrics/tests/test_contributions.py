@@ -33,7 +33,12 @@ def parts(state: PupilState) -> list[tuple[str, str, str, str, str]]:
 
 
 def measures(state: PupilState) -> dict[str, str]:
-    return {measure: field.rsplit("|", 1)[1] for (_y, _p, measure, _s, field) in parts(state)}
+    """Attainment measures only (not presence, drafts or the roll)."""
+    return {
+        measure: field.rsplit("|", 1)[1]
+        for (_y, _p, measure, _s, field) in parts(state)
+        if measure not in ("pupils", "roll") and not measure.startswith("entered.")
+    }
 
 
 def test_three_locked_core_subjects_add_a_combined_rwm_contribution():
@@ -57,7 +62,7 @@ def test_a_correction_moves_the_pupil_from_one_band_to_another():
     before = run(PupilUpserted(**PUPIL), locked("reading", "AT", version=2))
     after = run(PupilUpserted(**PUPIL), locked("reading", "AT", version=2), locked("reading", "BELOW", version=4))
     change = delta(before.contributions, after.contributions)
-    assert sorted(change.values()) == [-1, 1]
+    assert sorted(change.values()) == [-1, -1, 1, 1]  # reading and its draft both move band
     assert measures(after) == {"reading": "BELOW"}
 
 
@@ -71,8 +76,8 @@ def test_an_unlock_withdraws_the_result_and_the_combined_measure():
 def test_a_characteristic_change_moves_every_contribution_to_the_new_group():
     before = run(PupilUpserted(**PUPIL), locked("reading", "AT"))
     after = run(PupilUpserted(**PUPIL), locked("reading", "AT"), PupilUpserted(**{**PUPIL, "fsm6": True, "version": 2}))
-    [(_, _, _, _, old_field)] = parts(before)
-    [(_, _, _, _, new_field)] = parts(after)
+    [(_, _, _, _, old_field)] = [p for p in parts(before) if p[2] == "reading"]
+    [(_, _, _, _, new_field)] = [p for p in parts(after) if p[2] == "reading"]
     assert old_field.split("|")[2] == "0" and new_field.split("|")[2] == "1"
 
 
@@ -81,14 +86,30 @@ def test_a_leaver_keeps_counting_only_in_periods_that_started_before_leaving():
     autumn = locked("reading", "AT", period="AUT2")
     spring = locked("reading", "AT", period="SPR1")
     state = run(PupilUpserted(**PUPIL), autumn, spring, left_at_christmas)
-    assert {period for (_y, period, *_rest) in parts(state)} == {"AUT2"}
+    assert {period for (_y, period, measure, *_rest) in parts(state) if measure != "roll"} == {"AUT2"}
 
 
 def test_a_result_is_counted_at_the_school_recorded_on_it():
     state = run(PupilUpserted(**PUPIL), locked("reading", "AT", school_id="S2"))
-    assert {school for (_y, _p, _m, school, _f) in parts(state)} == {"S2"}
+    assert {school for (_y, _p, measure, school, _f) in parts(state) if measure != "roll"} == {"S2"}
 
 
 def test_state_survives_its_stored_form():
     state = run(PupilUpserted(**{**PUPIL, "left_on": date(2026, 7, 20)}), locked("reading", "AT"), locked("E01", "AT", year_group="R"))
     assert from_document(json.loads(json.dumps(to_document(state)))) == state
+
+
+def test_presence_drafts_and_the_roll_are_counted_for_overview_and_completion():
+    draft = locked("writing", "BELOW").model_copy(update={"locked_band": None, "event_type": "assessment-entered"})
+    state = run(PupilUpserted(**PUPIL), locked("reading", "AT"), draft)
+    other = {(measure, field.rsplit("|", 1)[1]) for (_y, _p, measure, _s, field) in parts(state)}
+    assert other == {
+        ("reading", "AT"), ("pupils", "AT"), ("entered.reading", "AT"), ("entered.writing", "BELOW"), ("roll", "AT"),
+    }
+
+
+def test_the_roll_uses_the_current_school_and_year_group_and_drops_leavers():
+    state = run(PupilUpserted(**{**PUPIL, "school_id": "S9", "year_group": "Y5"}))
+    [roll] = parts(state)
+    assert (roll[2], roll[3], roll[4].split("|")[0]) == ("roll", "S9", "Y5")
+    assert parts(run(PupilUpserted(**{**PUPIL, "left_on": date(2026, 1, 5)}))) == []

@@ -6,6 +6,10 @@ combination of characteristics (a *cell*) holding one band in one measure and pe
     {prefix}:{trust}:agg:{academic_year}:{period}:{measure}:{school_id}   (a hash)
         field "{year_group}|{sex}|{disadvantaged}|{sen}|{eal}|{ethnic_group}|{lac}|{band}" -> pupils
 
+Besides one measure per subject and combined measure, `pupils` counts pupils with a locked result
+in any subject (band always AT) and `entered.<subject>` counts entered values, locked or not (for
+data completion); `Keyspace.roll` holds the current roll per school.
+
 Because every cell carries all characteristics, any filter combined with any grouping is a sum
 over cells: no request ever scans pupils or the SQL store.
 """
@@ -69,6 +73,10 @@ class Keyspace:
 
     def counters(self, academic_year: str, period: str, measure: str, school_id: str) -> str:
         return f"{self.base}:agg:{academic_year}:{period}:{measure}:{school_id}"
+
+    def roll(self, school_id: str) -> str:
+        """Hash of the pupils currently on roll at a school (no leaving date), by current cell."""
+        return f"{self.base}:roll:{school_id}"
 
     def pupil(self, pupil_id: str) -> str:
         return f"{self.base}:pupil:{pupil_id}"
@@ -140,6 +148,15 @@ class PupilFilter:
             and (self.ethnic_groups is None or cell.ethnic_group in self.ethnic_groups)
             and (self.lac is None or cell.lac is self.lac)
         )
+
+
+PUPILS_MEASURE = "pupils"
+ENTERED_PREFIX = "entered."
+ROLL_MEASURE = "roll"
+
+
+def entered_measure(subject: str) -> str:
+    return ENTERED_PREFIX + subject
 
 
 GroupKey = Callable[[str, Cell], str]

@@ -23,7 +23,7 @@ from tidemark_metrics.domain.pupil_state import (
     parse_contribution,
     to_document,
 )
-from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.aggregates import ROLL_MEASURE, Keyspace
 from tidemark_schemas.events import (
     AssessmentEntered,
     AssessmentLocked,
@@ -110,7 +110,8 @@ class AggregateStore:
             for item, change in counters.items():
                 if change:
                     year, period, measure, school, field_ = parse_contribution(item)
-                    counter_writes.append([keys.counters(year, period, measure, school), field_, change])
+                    key = keys.roll(school) if measure == ROLL_MEASURE else keys.counters(year, period, measure, school)
+                    counter_writes.append([key, field_, change])
             result.counter_writes = len(counter_writes)
             result.notices = _notices(counters)
             result.applied += len(schools)
@@ -154,6 +155,8 @@ def _notices(counters: Counter[Contribution]) -> list[tuple[str, str, str, str]]
     for item, change in counters.items():
         if change:
             year, period, measure, school, _field = parse_contribution(item)
+            if measure == ROLL_MEASURE:
+                continue
             measures, schools = touched[(year, period)]
             measures.add(measure)
             schools.add(school)

@@ -1,4 +1,6 @@
-"""Which counters a pupil adds one to, from their whole state (pure). Applying any change is then
+"""Which counters a pupil adds one to, from their whole state (pure): each locked result, each
+combined measure, presence in a period (`pupils`), each entered value (`entered.<subject>`) and
+the current roll. Applying any change is then
 "retract the old contributions, add the new ones": corrections, unlocks, characteristic changes,
 leavers and school moves all reduce to the same difference of two sets.
 """
@@ -10,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping
 from functools import lru_cache
 
 from tidemark_metrics.domain.pupil_state import Characteristics, Contribution, PupilState, StoredResult, contribution
-from tidemark_schemas.aggregates import Cell, encode_field
+from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Cell, encode_field, entered_measure
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.rules import (
     COMBINED_ALL_GOALS,
@@ -36,6 +38,8 @@ Slot = tuple[str, str]
 """(academic_year, period)"""
 
 _BANDS = {band.value: band for band in Band}
+NO_SLOT = "-"
+"""Year and period of contributions that belong to no period (the current roll)."""
 
 
 def contributions(state: PupilState, slots: Collection[Slot] | None = None) -> frozenset[Contribution]:
@@ -47,18 +51,31 @@ def contributions(state: PupilState, slots: Collection[Slot] | None = None) -> f
     c = state.characteristics
     if c is None:
         return frozenset()  # not placeable in any group until the pupil record arrives
-    by_period: dict[Slot, dict[str, StoredResult]] = defaultdict(dict)
+    locked: dict[Slot, dict[str, StoredResult]] = defaultdict(dict)
+    entered: dict[Slot, dict[str, StoredResult]] = defaultdict(dict)
     for key, result in state.results.items():
-        if result[3] is None:
-            continue
         year, period, subject = key.split("|")
-        if slots is None or (year, period) in slots:
-            by_period[(year, period)][subject] = result
+        if slots is not None and (year, period) not in slots:
+            continue
+        if result[3] is not None:
+            locked[(year, period)][subject] = result
+        if result[2] is not None:
+            entered[(year, period)][subject] = result
 
     counted: set[Contribution] = set()
-    if slots is not None:
+    if slots is None:
+        if c.left_on is None:
+            counted.add(contribution(NO_SLOT, NO_SLOT, ROLL_MEASURE, c.school_id, _field(c, c.year_group, Band.AT)))
+    else:
         counted = {k for k in state.contributions if tuple(k.split("|", 2)[:2]) not in slots}
-    for (year, period), results in by_period.items():
+
+    for (year, period), results in entered.items():
+        if on_roll_during(c.left_on, PeriodRef(year, period)):
+            for subject, result in results.items():
+                band = _BANDS[result[2]]  # type: ignore[index]
+                counted.add(contribution(year, period, entered_measure(subject), result[0], _field(c, result[1], band)))
+
+    for (year, period), results in locked.items():
         if not on_roll_during(c.left_on, PeriodRef(year, period)):
             continue
         bands = {subject: _BANDS[result[3]] for subject, result in results.items()}  # type: ignore[index]
@@ -69,7 +86,17 @@ def contributions(state: PupilState, slots: Collection[Slot] | None = None) -> f
             if band is not None:
                 anchor = results[anchor_subject]
                 counted.add(contribution(year, period, measure, anchor[0], _field(c, anchor[1], band)))
+        anchor = results[_presence_anchor(results)]
+        counted.add(contribution(year, period, PUPILS_MEASURE, anchor[0], _field(c, anchor[1], Band.AT)))
     return frozenset(counted)
+
+
+def _presence_anchor(results: Mapping[str, StoredResult]) -> str:
+    """The result a pupil's presence in a period is filed under: reading, else goal E01, else the first."""
+    for subject in (CORE_SUBJECTS[0], EYFS_GOALS[0]):
+        if subject in results:
+            return subject
+    return min(results)
 
 
 @lru_cache(maxsize=65536)

@@ -41,6 +41,9 @@ def parse_contribution(value: Contribution) -> tuple[str, str, str, str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Characteristics:
+    school_id: str
+    year_group: str
+    """The pupil's current school and year group (results carry their own)."""
     sex: Sex
     disadvantaged: bool
     sen: SenProvision
@@ -67,6 +70,8 @@ def apply_event(
         if state.characteristics is not None and event.version <= state.characteristics.version:
             return None
         characteristics = Characteristics(
+            school_id=event.school_id,
+            year_group=event.year_group.value,
             sex=event.sex,
             disadvantaged=event.disadvantaged,
             sen=event.sen,
@@ -99,7 +104,7 @@ def to_document(state: PupilState) -> dict[str, Any]:
     return {
         "c": None
         if c is None
-        else [c.sex.value, c.disadvantaged, c.sen.value, c.eal, c.ethnic_group.name, c.lac,
+        else [c.school_id, c.year_group, c.sex.value, c.disadvantaged, c.sen.value, c.eal, c.ethnic_group.name, c.lac,
               c.left_on.isoformat() if c.left_on else None, c.version],
         "r": state.results,
         "k": sorted(state.contributions),
@@ -114,8 +119,8 @@ def from_document(document: dict[str, Any] | None) -> PupilState:
         None
         if c is None
         else Characteristics(
-            Sex(c[0]), c[1], SenProvision(c[2]), c[3], EthnicGroup[c[4]], c[5],
-            date.fromisoformat(c[6]) if c[6] else None, c[7],
+            c[0], c[1], Sex(c[2]), c[3], SenProvision(c[4]), c[5], EthnicGroup[c[6]], c[7],
+            date.fromisoformat(c[8]) if c[8] else None, c[9],
         )
     )
     results = {key: tuple(value) for key, value in document["r"].items()}
