@@ -21,7 +21,9 @@ async def two_schools_with_results(gateway: Gateway) -> None:
 
 
 @pytest.mark.parametrize("path", ["/v1/reports/attainment", "/v1/dashboards/summative", "/v1/schools",
-                                  "/v1/calendar", "/v1/live"])
+                                  "/v1/calendar", "/v1/live", "/v1/reports/attainment-overview",
+                                  "/v1/reports/progress-over-time", "/v1/reports/gaps",
+                                  "/v1/reports/pupil-overview", "/v1/reports/data-completion"])
 async def test_every_v1_endpoint_needs_a_bearer_token(gateway: Gateway, path: str) -> None:
     missing = await gateway.get(path, token=None, **REPORT)
     unknown = await gateway.get(path, token="not-a-token", **REPORT)

@@ -34,7 +34,8 @@ async def test_tiles_show_reading_writing_maths_rwm_with_change_since_the_previo
 
     body = await dashboard(gateway, "2025/26", "AUT2")
 
-    assert body == {
+    primary = ("academic_year", "period", "previous_period", "last_updated", "primary_subjects")
+    assert {key: body[key] for key in primary} == {
         "academic_year": "2025/26",
         "period": "AUT2",
         "previous_period": {"academic_year": "2025/26", "period": "AUT1"},

@@ -56,6 +56,10 @@ class Seeder:
             if pupils:
                 await self.redis.hincrby(key, encode_field(at_cell, band), pupils)
 
+    async def roll(self, school_id: str, at_cell: Cell = GIRL_Y3, pupils: int = 1) -> None:
+        """Pupils currently on roll at a school, in their current cell (band always AT)."""
+        await self.redis.hincrby(self.keys.roll(school_id), encode_field(at_cell, Band.AT), pupils)
+
     async def updated(self, timestamp: str) -> None:
         await self.redis.set(self.keys.updated_at, timestamp)
 

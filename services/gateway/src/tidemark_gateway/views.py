@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from tidemark_gateway.adapters.redis_reader import AggregateReader, resolve_filter
-from tidemark_gateway.domain import dashboard, reports
+from tidemark_gateway.domain import dashboard, pupils, reports, trends
+from tidemark_gateway.domain.gaps import GAPS
 from tidemark_gateway.domain.live import ChangeNotice, visible_part
-from tidemark_gateway.domain.measures import PRIMARY_OVERVIEW
+from tidemark_gateway.domain.measures import DASHBOARD_MEASURES, GLD_RWM, SUBJECT_ROWS
 from tidemark_gateway.domain.periods import academic_years_shown, current_period
 from tidemark_runtime.settings import Principal
-from tidemark_schemas.aggregates import PupilFilter
+from tidemark_schemas.aggregates import PUPILS_MEASURE, PupilFilter
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
 from tidemark_schemas.vocabulary import EYFS_GOALS
 
@@ -58,8 +59,76 @@ async def summative_dashboard(
 ) -> dashboard.SummativeDashboard:
     scope = await resolve_filter(reader, principal, requested)
     previous = calendar.previous(ref)
-    counters = await reader.counters([ref, previous], PRIMARY_OVERVIEW, scope.pupil_filter.schools or frozenset())
-    return dashboard.summative_dashboard(ref, previous, counters, scope.pupil_filter, scope.directory.last_updated)
+    window = calendar.window(ref.academic_year)
+    views_read = [(r, measure) for r in (ref, previous) for measure in DASHBOARD_MEASURES]
+    views_read += [(r, GLD_RWM) for r in window]
+    counters = await reader.counters_for(views_read, scope.pupil_filter.schools or frozenset())
+    return dashboard.summative_dashboard(
+        ref, previous, window, counters, scope.pupil_filter, scope.directory.last_updated
+    )
+
+
+async def attainment_overview(
+    reader: AggregateReader, principal: Principal, ref: PeriodRef, measure: str, by: str, requested: PupilFilter
+) -> reports.AttainmentOverview:
+    scope = await resolve_filter(reader, principal, requested)
+    counters = await reader.counters([ref], [measure], scope.pupil_filter.schools or frozenset())
+    return reports.attainment_overview(
+        ref, measure, by, counters.get((ref, measure), []), scope.pupil_filter,
+        scope.directory.school_names, scope.directory.last_updated,
+    )
+
+
+async def progress_over_time(
+    reader: AggregateReader, principal: Principal, calendar: PeriodCalendar, academic_year: str, measure: str,
+    by: str, requested: PupilFilter,
+) -> trends.ProgressOverTime:
+    """Every period of the selected year and the two before, in one read."""
+    scope = await resolve_filter(reader, principal, requested)
+    window = calendar.window(academic_year)
+    measures = (measure, *SUBJECT_ROWS) if by == trends.BY_SUBJECT else (measure,)
+    counters = await reader.counters(window, measures, scope.pupil_filter.schools or frozenset())
+    return trends.progress_over_time(
+        window, measure, by, counters, scope.pupil_filter, scope.directory.school_names, scope.directory.last_updated
+    )
+
+
+async def gap_report(
+    reader: AggregateReader, principal: Principal, calendar: PeriodCalendar, academic_year: str, gap: str,
+    subject: str, requested: PupilFilter,
+) -> trends.GapReport:
+    """The 3-year window and the period just before it (so that its first period has a comparison)."""
+    scope = await resolve_filter(reader, principal, requested)
+    window = calendar.window(academic_year)
+    before = calendar.previous(window[0])
+    counters = await reader.counters([before, *window], [subject], scope.pupil_filter.schools or frozenset())
+    return trends.gap_report(
+        gap, GAPS[gap], subject, before, window, counters, scope.pupil_filter, scope.directory.last_updated
+    )
+
+
+async def pupil_overview(
+    reader: AggregateReader, principal: Principal, ref: PeriodRef, by: str, requested: PupilFilter
+) -> pupils.PupilOverview:
+    scope = await resolve_filter(reader, principal, requested)
+    counters = await reader.counters([ref], [PUPILS_MEASURE], scope.pupil_filter.schools or frozenset())
+    return pupils.pupil_overview(
+        ref, by, counters.get((ref, PUPILS_MEASURE), []), scope.pupil_filter,
+        scope.directory.school_names, scope.directory.last_updated,
+    )
+
+
+async def data_completion(
+    reader: AggregateReader, principal: Principal, ref: PeriodRef, requested: PupilFilter
+) -> pupils.DataCompletion:
+    scope = await resolve_filter(reader, principal, requested)
+    schools = scope.pupil_filter.schools or frozenset()
+    subjects = [subject for subjects in pupils.COMPLETION_SUBJECTS.values() for subject in subjects]
+    found = await reader.completion(ref, subjects, schools)
+    return pupils.data_completion(
+        ref, schools, scope.directory.school_names, found.roll, found.entered, found.locked,
+        scope.directory.last_updated,
+    )
 
 
 async def visible_schools(reader: AggregateReader, principal: Principal) -> list[School]:

@@ -20,11 +20,21 @@ from tidemark_gateway.domain.live import ChangeNotice, parse_notice
 from tidemark_gateway.domain.measures import stored_measures
 from tidemark_gateway.domain.scope import schools_in_scope
 from tidemark_runtime.settings import Principal
-from tidemark_schemas.aggregates import Keyspace, PupilFilter
+from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure
 from tidemark_schemas.calendar import PeriodRef
 
 CountersByView = dict[tuple[PeriodRef, str], list[tuple[str, dict[str, int]]]]
 """(period, measure as asked) -> [(school_id, {field: pupils})], one entry per school and stored measure."""
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    roll: dict[str, dict[str, int]]
+    """school_id -> roll hash (pupils on roll today, by current cell)."""
+    entered: dict[tuple[str, str], dict[str, int]]
+    """(school_id, subject) -> `entered.<subject>` counters."""
+    locked: dict[tuple[str, str], dict[str, int]]
+    """(school_id, subject) -> the subject's (locked) counters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +71,17 @@ class AggregateReader:
     ) -> CountersByView:
         """Every counter hash for these periods, measures and schools in ONE pipelined round trip.
         A mixed measure (gld_rwm) reads each of its stored measures under the mixed name."""
+        measures = tuple(measures)
+        return await self.counters_for([(ref, measure) for ref in refs for measure in measures], schools)
+
+    async def counters_for(
+        self, views: Iterable[tuple[PeriodRef, str]], schools: Collection[str]
+    ) -> CountersByView:
+        """Like `counters`, for any (period, measure) pairs (e.g. every period of one measure and
+        this period of others), still in ONE pipelined round trip."""
         wanted = [
             (ref, measure, stored, school)
-            for ref in refs
-            for measure in measures
+            for ref, measure in dict.fromkeys(views)
             for stored in stored_measures(measure)
             for school in sorted(schools)
         ]
@@ -77,6 +94,34 @@ class AggregateReader:
             if fields:
                 found[(ref, measure)].append((school, {field: int(pupils) for field, pupils in fields.items()}))
         return found
+
+    async def completion(
+        self, ref: PeriodRef, subjects: Iterable[str], schools: Collection[str]
+    ) -> Completion:
+        """The roll of each school and, per school and subject, its `entered.<subject>` and locked
+        counters for one period: ONE pipelined round trip."""
+        subjects = tuple(dict.fromkeys(subjects))
+        ordered = sorted(schools)
+        wanted = [(school, subject) for school in ordered for subject in subjects]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for school in ordered:
+                pipe.hgetall(self._keys.roll(school))
+            for school, subject in wanted:
+                pipe.hgetall(self._keys.counters(ref.academic_year, ref.period, entered_measure(subject), school))
+            for school, subject in wanted:
+                pipe.hgetall(self._keys.counters(ref.academic_year, ref.period, subject, school))
+            replies: list[dict[str, str]] = await pipe.execute()
+
+        def ints(fields: dict[str, str]) -> dict[str, int]:
+            return {field: int(pupils) for field, pupils in fields.items()}
+
+        rolls, rest = replies[: len(ordered)], replies[len(ordered):]
+        entered, locked = rest[: len(wanted)], rest[len(wanted):]
+        return Completion(
+            roll={school: ints(fields) for school, fields in zip(ordered, rolls, strict=True) if fields},
+            entered={key: ints(fields) for key, fields in zip(wanted, entered, strict=True) if fields},
+            locked={key: ints(fields) for key, fields in zip(wanted, locked, strict=True) if fields},
+        )
 
     async def latest_with_data(
         self, refs: Sequence[PeriodRef], measures: Iterable[str], schools: Collection[str]

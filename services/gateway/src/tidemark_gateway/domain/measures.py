@@ -20,6 +20,25 @@ MEASURES: tuple[str, ...] = STORED_MEASURES + tuple(MIXED_MEASURES)
 PRIMARY_OVERVIEW: tuple[str, ...] = ("reading", "writing", "maths", COMBINED_RWM)
 """The tiles of the Primary Subjects Overview widget, in display order."""
 
+EYFS_OVERVIEW: tuple[str, ...] = (COMBINED_GLD, COMBINED_ALL_GOALS)
+"""The tiles of the EYFS Subjects Overview widget, in display order."""
+
+GENDER_GAP_MEASURE = GLD_RWM
+"""The gender gap widget uses GLD or RWM by the pupil's year group (pooled)."""
+DISADVANTAGED_GAP_MEASURE = COMBINED_RWM
+"""The disadvantaged gap widget uses combined RWM only (as the product we mirror names it)."""
+
+DASHBOARD_MEASURES: tuple[str, ...] = tuple(
+    dict.fromkeys(PRIMARY_OVERVIEW + EYFS_OVERVIEW + (GENDER_GAP_MEASURE, DISADVANTAGED_GAP_MEASURE))
+)
+"""Every measure the dashboard reads for this period and the previous one."""
+
+SUBJECT_ROWS: tuple[str, ...] = ("reading", "writing", "maths", COMBINED_RWM)
+"""The rows of a by=subject view (Progress Over Time)."""
+
+GAP_SUBJECTS: tuple[str, ...] = ("reading", "writing", "maths", COMBINED_RWM, GLD_RWM)
+"""What the gaps report may compare."""
+
 _LABELS: dict[str, str] = {
     "reading": "Reading",
     "writing": "Writing",

@@ -53,12 +53,187 @@ class SubjectTile(_FromDomain):
     direction: Literal["up", "down", "none"] = Field(description="up: green up arrow; down: red down arrow")
 
 
+class GapTile(_FromDomain):
+    gap: float | None = Field(description="Unrounded first % - second %; null when either group has no data")
+    previous_gap: float | None = Field(description="The gap in the previous period; null without data")
+    change: float | None = Field(description="gap - previous_gap to 1 dp; null when either is null")
+    display: str = Field(description="'+2.3', '-1.0', '~ 0' (no gap now or rounds to 0.0), '–' (no gap before)")
+    direction: Literal["up", "down", "none"] = Field(description="Direction of the signed gap's change")
+    widening: bool | None = Field(
+        description="|gap| > |previous gap| (red when true, green when false); null when either gap is null"
+    )
+
+
+class GenderGap(_FromDomain):
+    measure: str = Field(description="gld_rwm: GLD for Reception, RWM for Years 1-6, pooled")
+    female: SubjectTile
+    male: SubjectTile
+    gap: GapTile = Field(description="% female - % male")
+
+
+class DisadvantagedGap(_FromDomain):
+    measure: str = Field(description="rwm")
+    not_disadvantaged: SubjectTile
+    disadvantaged: SubjectTile
+    gap: GapTile = Field(description="% not disadvantaged - % disadvantaged")
+
+
+class PeriodPoint(_FromDomain):
+    academic_year: str
+    period: str
+    n: int = Field(description="Pupils with a result in that period (0 when it has no data)")
+    at_or_above: int
+    pct: float | None = Field(description="Unrounded % at or above; null when n is 0")
+
+
 class SummativeDashboard(_FromDomain):
     academic_year: str
     period: str
     previous_period: PeriodOut
     last_updated: str | None
     primary_subjects: list[SubjectTile] = Field(description="Reading, writing, maths and combined RWM, in that order")
+    eyfs_subjects: list[SubjectTile] = Field(description="Combined GLD and Combined (All Goals), in that order")
+    gender_gap: GenderGap = Field(description="Diminishing the Difference (Gender), on gld_rwm")
+    disadvantaged_gap: DisadvantagedGap = Field(description="Diminishing the Difference (Disadvantaged), on rwm")
+    progress_over_time: list[PeriodPoint] = Field(
+        description="All Pupils gld_rwm for every period of the selected year and the two before, oldest first"
+    )
+
+
+class BandRow(_FromDomain):
+    group: str
+    label: str
+    below: int
+    at: int
+    above: int
+    n: int = Field(description="Pupils with a result (below + at + above)")
+    pct_below: float | None = Field(description="Unrounded; the three %s sum to 100; null when n is 0")
+    pct_at: float | None
+    pct_above: float | None
+
+
+class AllPupilsBandRow(BandRow):
+    group: Literal["all"] = "all"
+    label: Literal["All Pupils"] = "All Pupils"
+
+
+class AttainmentOverview(_FromDomain):
+    academic_year: str
+    period: str
+    measure: str
+    by: str
+    view: Literal["simple"] = Field(description="Below / At / Above; the School (model codes) view is not offered yet")
+    last_updated: str | None
+    rows: list[BandRow] = Field(description="By school: every school in scope, sorted by name, even with no data")
+    all_pupils: AllPupilsBandRow
+
+
+class SeriesRow(_FromDomain):
+    group: str = Field(description="Group id, or the subject for by=subject")
+    label: str
+    series: list[PeriodPoint] = Field(description="One point per period of `periods`, oldest first")
+
+
+class AllPupilsSeriesRow(SeriesRow):
+    group: Literal["all"] = "all"
+    label: Literal["All Pupils"] = "All Pupils"
+
+
+class ProgressOverTime(_FromDomain):
+    academic_year: str = Field(description="The selected (latest) academic year of the window")
+    measure: str
+    by: str
+    last_updated: str | None
+    periods: list[PeriodOut] = Field(description="Every period of the selected year and the two before, oldest first")
+    rows: list[SeriesRow]
+    all_pupils: AllPupilsSeriesRow = Field(description="`measure` pooled over every pupil in scope")
+
+
+class GroupRef(_FromDomain):
+    group: str
+    label: str
+
+
+class Figure(_FromDomain):
+    n: int
+    at_or_above: int
+    pct: float | None = Field(description="Unrounded % at or above; null when n is 0")
+
+
+class GapPoint(_FromDomain):
+    academic_year: str
+    period: str
+    first: Figure
+    second: Figure
+    gap: float | None = Field(description="Unrounded first.pct - second.pct; null when either is null")
+    previous_gap: float | None = Field(description="The gap of the period before (the first point: the period "
+                                       "just before the window)")
+    change: float | None
+    display: str
+    direction: Literal["up", "down", "none"]
+    widening: bool | None = Field(description="|gap| > |previous gap|; null when either is null")
+
+
+class GapReport(_FromDomain):
+    academic_year: str
+    gap: Literal["sex", "disadvantaged"]
+    subject: str
+    last_updated: str | None
+    first: GroupRef = Field(description="Female, or Not disadvantaged")
+    second: GroupRef = Field(description="Male, or Disadvantaged")
+    series: list[GapPoint] = Field(description="Every period of the selected year and the two before, oldest first")
+
+
+class GroupCount(_FromDomain):
+    group: str
+    label: str
+    pupils: int
+
+
+class OverviewRow(_FromDomain):
+    group: str
+    label: str
+    pupils: int = Field(description="Pupils with at least one locked result in the period (not the roll)")
+    breakdown: dict[str, list[GroupCount]] = Field(
+        description="sex, disadvantaged, sen, eal, ethnicity, lac -> a count for every group, 0 included"
+    )
+
+
+class AllPupilsOverviewRow(OverviewRow):
+    group: Literal["all"] = "all"
+    label: Literal["All Pupils"] = "All Pupils"
+
+
+class PupilOverview(_FromDomain):
+    academic_year: str
+    period: str
+    by: str
+    last_updated: str | None
+    rows: list[OverviewRow]
+    all_pupils: AllPupilsOverviewRow
+
+
+class CompletionRow(_FromDomain):
+    school_id: str
+    school: str = Field(description="The school's name")
+    year_group: str
+    subject: str
+    label: str
+    on_roll: int = Field(description="Pupils on roll TODAY in this year group (the current roll, whatever the period)")
+    entered: int = Field(description="Pupils with an entered value, draft or locked")
+    locked: int = Field(description="Pupils with a locked result")
+    missing: int = Field(description="max(0, on_roll - entered)")
+    complete: bool = Field(description="entered == on_roll > 0 (green)")
+
+
+class DataCompletion(_FromDomain):
+    academic_year: str
+    period: str
+    last_updated: str | None
+    rows: list[CompletionRow] = Field(
+        description="Per school (by name), year group (R first) and subject; year groups with nobody on roll and "
+        "nothing entered are left out"
+    )
 
 
 class School(_FromDomain):

@@ -26,11 +26,25 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tidemark_gateway import views
 from tidemark_gateway.adapters.redis_reader import AggregateReader
 from tidemark_gateway.domain.dashboard import SummativeDashboard
+from tidemark_gateway.domain.pupils import DataCompletion, PupilOverview
+from tidemark_gateway.domain.reports import AttainmentOverview
+from tidemark_gateway.domain.trends import GapReport, ProgressOverTime
 from tidemark_gateway.domain.live import STREAM_ID
 from tidemark_gateway.domain.reports import AttainmentReport
 from tidemark_gateway.domain.scope import SchoolNotVisible, UnknownSchool
 from tidemark_gateway.entrypoints import api_models as api
-from tidemark_gateway.entrypoints.params import AcademicYear, By, Filter, Measure
+from tidemark_gateway.entrypoints.params import (
+    DEFAULT_SERIES_MEASURE,
+    AcademicYear,
+    By,
+    Filter,
+    Gap,
+    GapSubject,
+    Measure,
+    SchoolFilter,
+    SeriesBy,
+    SeriesMeasure,
+)
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.auth import principal_dependency
 from tidemark_runtime.settings import Principal
@@ -129,13 +143,59 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ref = PeriodRef(academic_year, period)
         return await views.attainment_report(reader, caller, ref, measure, by, requested)
 
+    @app.get("/v1/reports/attainment-overview", response_model=api.AttainmentOverview, tags=["reports"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def attainment_overview(
+        caller: Caller, reader: Reader, measure: Measure, by: By, academic_year: AcademicYear, period: Period,
+        requested: Filter,
+    ) -> AttainmentOverview:
+        """Pupils Below / At / Above ARE per group (counts and % of those assessed), All Pupils pooled."""
+        ref = PeriodRef(academic_year, period)
+        return await views.attainment_overview(reader, caller, ref, measure, by, requested)
+
+    @app.get("/v1/reports/progress-over-time", response_model=api.ProgressOverTime, tags=["reports"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def progress_over_time(
+        caller: Caller, reader: Reader, academic_year: AcademicYear, requested: Filter,
+        by: SeriesBy = "school", measure: SeriesMeasure = DEFAULT_SERIES_MEASURE,
+    ) -> ProgressOverTime:
+        """% at or above per group for every period of the year and the two before, All Pupils first."""
+        return await views.progress_over_time(reader, caller, calendar, academic_year, measure, by, requested)
+
+    @app.get("/v1/reports/gaps", response_model=api.GapReport, tags=["reports"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def gaps(
+        caller: Caller, reader: Reader, gap: Gap, academic_year: AcademicYear, requested: Filter,
+        subject: GapSubject = "rwm",
+    ) -> GapReport:
+        """Diminishing the Difference: both groups' %, the gap and whether it widened, per period."""
+        return await views.gap_report(reader, caller, calendar, academic_year, gap, subject, requested)
+
+    @app.get("/v1/reports/pupil-overview", response_model=api.PupilOverview, tags=["reports"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def pupil_overview(
+        caller: Caller, reader: Reader, academic_year: AcademicYear, period: Period, requested: Filter,
+        by: By = "school",
+    ) -> PupilOverview:
+        """Pupils with at least one locked result in the period, per group, broken down by characteristic."""
+        return await views.pupil_overview(reader, caller, PeriodRef(academic_year, period), by, requested)
+
+    @app.get("/v1/reports/data-completion", response_model=api.DataCompletion, tags=["reports"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def data_completion(
+        caller: Caller, reader: Reader, academic_year: AcademicYear, period: Period, requested: SchoolFilter
+    ) -> DataCompletion:
+        """Entered and locked results against the CURRENT roll, per school, year group and subject."""
+        return await views.data_completion(reader, caller, PeriodRef(academic_year, period), requested)
+
     @app.get("/v1/dashboards/summative", response_model=api.SummativeDashboard, tags=["dashboards"],
              responses={403: {"description": "A `school` the caller may not see"}})
     async def summative_dashboard(
         caller: Caller, reader: Reader, academic_year: AcademicYear, period: Period, requested: Filter
     ) -> SummativeDashboard:
-        """Primary Subjects Overview: reading, writing, maths and RWM with the change since the
-        previous period (the period before the first of a year is the last of the year before)."""
+        """Primary Subjects Overview (reading, writing, maths, RWM) and EYFS Subjects Overview (GLD, All
+        Goals) with the change since the previous period (the period before the first of a year is the
+        last of the year before); the gender and disadvantaged gaps; Progress Over Time (gld_rwm)."""
         ref = PeriodRef(academic_year, period)
         return await views.summative_dashboard(reader, caller, calendar, ref, requested)
 

@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import Depends, Query
 from pydantic import AfterValidator
 
-from tidemark_gateway.domain.measures import MEASURES, check_measure
+from tidemark_gateway.domain.gaps import GAPS, check_gap
+from tidemark_gateway.domain.measures import GAP_SUBJECTS, GLD_RWM, MEASURES, check_measure
 from tidemark_gateway.domain.periods import check_academic_year
 from tidemark_gateway.domain.reports import check_grouping
+from tidemark_gateway.domain.trends import BY_SUBJECT, check_series_grouping
 from tidemark_schemas.aggregates import GROUPINGS, PupilFilter
 from tidemark_schemas.ethnicity import EthnicGroup
 from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
@@ -29,6 +31,39 @@ AcademicYear = Annotated[str, Query(description="Academic year, e.g. 2025/26", e
                          AfterValidator(check_academic_year)]
 By = Annotated[str, Query(description="Grouping of the rows", examples=["school"],
                           json_schema_extra={"enum": list(GROUPINGS)}), AfterValidator(check_grouping)]
+
+SeriesMeasure = Annotated[
+    str,
+    Query(description="The measure of the series (and of All Pupils); default gld_rwm (GLD for Reception, RWM "
+          "for Years 1-6, pooled)", json_schema_extra={"enum": list(MEASURES)}),
+    AfterValidator(check_measure),
+]
+SeriesBy = Annotated[
+    str,
+    Query(description="Grouping of the rows, or `subject`: one row each for reading, writing, maths and rwm",
+          json_schema_extra={"enum": [*GROUPINGS, BY_SUBJECT]}),
+    AfterValidator(check_series_grouping),
+]
+Gap = Annotated[
+    str,
+    Query(description="sex: % female - % male; disadvantaged: % not disadvantaged - % disadvantaged",
+          json_schema_extra={"enum": list(GAPS)}),
+    AfterValidator(check_gap),
+]
+
+
+def check_gap_subject(value: str) -> str:
+    if value not in GAP_SUBJECTS:
+        raise ValueError(f"unknown subject {value!r}; expected one of {', '.join(GAP_SUBJECTS)}")
+    return value
+
+
+GapSubject = Annotated[
+    str,
+    Query(description="What the two groups are compared on", json_schema_extra={"enum": list(GAP_SUBJECTS)}),
+    AfterValidator(check_gap_subject),
+]
+DEFAULT_SERIES_MEASURE = GLD_RWM
 
 
 def pupil_filter(
@@ -55,3 +90,13 @@ def pupil_filter(
 
 
 Filter = Annotated[PupilFilter, Depends(pupil_filter)]
+
+
+def school_filter(
+    school: Annotated[list[str] | None, Query(description="Only these schools (repeatable)")] = None,
+) -> PupilFilter:
+    """Only the school filter (data completion compares whole year groups with the roll)."""
+    return PupilFilter(schools=frozenset(school) if school else None)
+
+
+SchoolFilter = Annotated[PupilFilter, Depends(school_filter)]
