@@ -14,10 +14,12 @@ from redis.asyncio import Redis
 
 from tidemark_metrics.adapters.redis_store import AggregateStore
 from tidemark_metrics.consumer import MetricsConsumer
+from tidemark_metrics.reconcile import reconcile
 from tidemark_runtime.kafka import make_broker
 from tidemark_runtime.settings import PlatformSettings
 from tidemark_runtime.testing import eventually
 from tidemark_schemas import topics
+from tidemark_schemas.aggregates import Keyspace
 
 pytestmark = pytest.mark.e2e
 
@@ -218,6 +220,15 @@ def test_a_consumer_that_dies_after_applying_but_before_committing_counts_nothin
     assert figures(report(platform, trust, "reading")) == {school: (2, 1), "all": (2, 1)}
     assert figures(report(platform, trust, "rwm")) == {school: (2, 1), "all": (2, 1)}
     assert figures(report(platform, trust, "maths")) == {school: (2, 2), "all": (2, 2)}
+
+    async def reconciled() -> bool:
+        redis = Redis.from_url(platform.redis_url)
+        try:
+            return (await reconcile(redis, Keyspace(platform.redis_prefix, trust))).consistent
+        finally:
+            await redis.aclose()
+
+    assert asyncio.run(reconciled())
 
 
 def test_a_malformed_event_is_dead_lettered_with_the_field_and_the_reason(platform):

@@ -1,0 +1,46 @@
+"""Reconcile recomputes every counter from the per-pupil states and names any that differ."""
+
+from __future__ import annotations
+
+import uuid
+
+from redis.asyncio import Redis
+
+from tidemark_metrics.adapters.redis_store import AggregateStore
+from tidemark_metrics.reconcile import reconcile, trusts
+from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.events import AssessmentLocked, PupilUpserted, SchoolUpserted
+
+PUPIL = dict(
+    trust_id="T", pupil_id="P1", school_id="S1", year_group="Y3", sex="F", fsm6=False, lac=False, plac=False,
+    sen="N", eal=False, ethnicity="WBRI", left_on=None, version=1,
+)
+
+
+def locked(pupil_id: str, subject: str, band: str) -> AssessmentLocked:
+    return AssessmentLocked(
+        trust_id="T", pupil_id=pupil_id, school_id="S1", academic_year="2025/26", period="AUT1", year_group="Y3",
+        subject=subject, entered_band=band, locked_band=band, version=2,
+    )
+
+
+async def test_counters_built_incrementally_reconcile_and_a_tampered_one_is_named(redis_url):
+    redis = Redis.from_url(redis_url)
+    prefix = f"rec{uuid.uuid4().hex[:6]}"
+    store = AggregateStore(redis, prefix)
+    await store.apply([PupilUpserted(**PUPIL), PupilUpserted(**{**PUPIL, "pupil_id": "P2", "sex": "M"})])
+    await store.apply([locked("P1", "reading", "AT"), locked("P2", "reading", "BELOW"), locked("P1", "maths", "ABOVE")])
+    keys = Keyspace(prefix, "T")
+
+    report = await reconcile(redis, keys)
+    assert (report.pupils, report.consistent) == (2, True)
+    assert report.counters == 2 + 3 + 3 + 2  # roll, results, entered values, presence
+
+    counter = keys.counters("2025/26", "AUT1", "reading", "S1")
+    field = next(iter(await redis.hkeys(counter))).decode()
+    await redis.hincrby(counter, field, 1)
+    [mismatch] = (await reconcile(redis, keys)).mismatches
+    assert (mismatch.key, mismatch.field, mismatch.stored - mismatch.expected) == (counter, field, 1)
+    await store.apply([SchoolUpserted(trust_id="T", school_id="S1", name="Oak", version=1)])
+    assert await trusts(redis, prefix) == ["T"]
+    await redis.aclose()
