@@ -46,25 +46,22 @@ class MetricsConsumer:
             await dead_letter_record(self._broker, record, rejection, "tidemark-metrics")
         result = await self._store.apply(events)
         self.applied_events += result.applied
-        await self._announce(events, result)
+        await self._announce(result)
         return result
 
-    async def _announce(self, events: Sequence[TrackerEvent], result: BatchResult) -> None:
-        """Public change notices (best effort: the figures themselves are already consistent)."""
-        if not result.notices:
-            return
-        trust_ids = {e.trust_id for e in events}
-        for academic_year, period, measures, schools in result.notices:
-            for trust_id in trust_ids:
-                notice = AttainmentChanged(
-                    trust_id=trust_id,
-                    academic_year=academic_year,
-                    period=period,
-                    measures=measures.split(","),
-                    schools=schools.split(","),
-                    applied_events=result.applied,
-                )
-                if self._changes is not None:
-                    await self._changes.publish(notice, key=trust_id.encode())
-                else:
-                    await self._broker.publish(notice, topics.ATTAINMENT_CHANGES, key=trust_id.encode())
+    async def _announce(self, result: BatchResult) -> None:
+        """Public change notices, each keyed by its own Trust (best effort: the figures themselves
+        are already consistent)."""
+        for change in result.notices:
+            notice = AttainmentChanged(
+                trust_id=change.trust_id,
+                academic_year=change.academic_year,
+                period=change.period,
+                measures=list(change.measures),
+                schools=list(change.schools),
+                applied_events=result.applied,
+            )
+            if self._changes is not None:
+                await self._changes.publish(notice, key=change.trust_id.encode())
+            else:
+                await self._broker.publish(notice, topics.ATTAINMENT_CHANGES, key=change.trust_id.encode())

@@ -43,13 +43,23 @@ class ConcurrentWriteError(RuntimeError):
     """Another writer kept changing the same pupils; the batch will be retried by the consumer."""
 
 
+@dataclass(frozen=True)
+class ChangeNotice:
+    """Figures of one Trust period changed: which measures, at which schools."""
+
+    trust_id: str
+    academic_year: str
+    period: str
+    measures: tuple[str, ...]
+    schools: tuple[str, ...]
+
+
 @dataclass
 class BatchResult:
     events: int = 0
     applied: int = 0
     counter_writes: int = 0
-    notices: list[tuple[str, str, str, str]] = field(default_factory=list)
-    """(academic_year, period, measures, schools) of the figures that changed."""
+    notices: list[ChangeNotice] = field(default_factory=list)
 
 
 class AggregateStore:
@@ -106,14 +116,8 @@ class AggregateStore:
                 key = keys.pupil(pupil_id)
                 guards.append([key, revisions[pupil_id]])
                 writes.append([key, str(int(revisions[pupil_id]) + 1), json.dumps(to_document(state), separators=(",", ":"))])
-            counter_writes = []
-            for item, change in counters.items():
-                if change:
-                    year, period, measure, school, field_ = parse_contribution(item)
-                    key = keys.roll(school) if measure == ROLL_MEASURE else keys.counters(year, period, measure, school)
-                    counter_writes.append([key, field_, change])
+            counter_writes, result.notices = _writes_and_notices(keys, counters)
             result.counter_writes = len(counter_writes)
-            result.notices = _notices(counters)
             result.applied += len(schools)
             if not writes and not schools:
                 return result
@@ -124,7 +128,9 @@ class AggregateStore:
                 "schools": [
                     [s.school_id, s.version, json.dumps({"name": s.name, "version": s.version})] for s in schools.values()
                 ],
-                "notices": [list(n) for n in result.notices],
+                "notices": [
+                    [n.academic_year, n.period, ",".join(n.measures), ",".join(n.schools)] for n in result.notices
+                ],
                 "updated_at": datetime.now(UTC).isoformat(),
                 "changes_key": keys.changes,
                 "updated_key": keys.updated_at,
@@ -150,17 +156,26 @@ def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _notices(counters: Counter[Contribution]) -> list[tuple[str, str, str, str]]:
+def _writes_and_notices(
+    keys: Keyspace, counters: Counter[Contribution]
+) -> tuple[list[list[str | int]], list[ChangeNotice]]:
+    """The counter increments to write, and per period which measures and schools they touch
+    (one parse of each contribution)."""
+    writes: list[list[str | int]] = []
     touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for item, change in counters.items():
-        if change:
-            year, period, measure, school, _field = parse_contribution(item)
-            if measure == ROLL_MEASURE:
-                continue
-            measures, schools = touched[(year, period)]
-            measures.add(measure)
-            schools.add(school)
-    return [
-        (year, period, ",".join(sorted(measures)), ",".join(sorted(schools)))
+        if not change:
+            continue
+        year, period, measure, school, field_ = parse_contribution(item)
+        if measure == ROLL_MEASURE:
+            writes.append([keys.roll(school), field_, change])
+            continue
+        writes.append([keys.counters(year, period, measure, school), field_, change])
+        measures, schools = touched[(year, period)]
+        measures.add(measure)
+        schools.add(school)
+    notices = [
+        ChangeNotice(keys.trust_id, year, period, tuple(sorted(measures)), tuple(sorted(schools)))
         for (year, period), (measures, schools) in sorted(touched.items())
     ]
+    return writes, notices
