@@ -4,7 +4,13 @@ from datetime import date
 
 import pytest
 
-from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_year_of, parse_academic_year
+from tidemark_schemas.calendar import (
+    PeriodCalendar,
+    PeriodRef,
+    academic_year_of,
+    academic_years_up_to,
+    parse_academic_year,
+)
 from tidemark_schemas.rules import combined_all_goals, combined_gld, combined_rwm, on_roll_during, percentage
 from tidemark_schemas.vocabulary import EYFS_GOALS, GLD_GOALS, Band
 
@@ -54,6 +60,7 @@ def test_window_covers_the_current_year_and_the_two_before():
     window = PeriodCalendar().window("2025/26")
     assert len(window) == 18
     assert window[0] == PeriodRef("2023/24", "AUT1") and window[-1] == PeriodRef("2025/26", "SUM2")
+    assert academic_years_up_to("2000/01") == ["1998/99", "1999/00", "2000/01"]
 
 
 def test_academic_years_run_from_september_and_must_be_consecutive():

@@ -56,14 +56,19 @@ async def ensure_topics(
         await admin.close()
 
 
+def producer_options(settings: PlatformSettings) -> dict[str, Any]:
+    """How every Tidemark producer writes: acknowledged by all in-sync replicas, idempotent where
+    the broker supports it (Apache Kafka; not the embedded Tansu)."""
+    return {"acks": "all", "enable_idempotence": settings.kafka_idempotent_producer}
+
+
 def make_broker(settings: PlatformSettings, client_id: str, **kwargs: Any) -> KafkaBroker:
-    """The one way every process builds its broker (producer settings decided here)."""
+    """The one way every FastStream process builds its broker."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
-        enable_idempotence=settings.kafka_idempotent_producer,
-        acks="all",
         graceful_timeout=10.0,
+        **producer_options(settings),
         **kwargs,
     )
 

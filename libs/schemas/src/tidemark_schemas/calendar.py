@@ -8,6 +8,9 @@ from datetime import date
 
 ACADEMIC_YEAR_PATTERN = re.compile(r"^(\d{4})/(\d{2})$")
 
+YEARS_SHOWN = 3
+"""Dashboards cover the current academic year and the two before it."""
+
 HALF_TERMS: tuple[str, ...] = ("AUT1", "AUT2", "SPR1", "SPR2", "SUM1", "SUM2")
 TERMS: tuple[str, ...] = ("AUT", "SPR", "SUM")
 
@@ -39,6 +42,12 @@ def parse_academic_year(value: str) -> int:
 
 def format_academic_year(start: int) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
+
+
+def academic_years_up_to(academic_year: str, years: int = YEARS_SHOWN) -> list[str]:
+    """`academic_year` and the `years - 1` before it, oldest first."""
+    end = parse_academic_year(academic_year)
+    return [format_academic_year(start) for start in range(end - years + 1, end + 1)]
 
 
 def academic_year_of(day: date) -> str:
@@ -80,14 +89,9 @@ class PeriodCalendar:
         prior_year = format_academic_year(parse_academic_year(ref.academic_year) - 1)
         return PeriodRef(prior_year, self.periods[-1])
 
-    def window(self, academic_year: str, years: int = 3) -> list[PeriodRef]:
+    def window(self, academic_year: str, years: int = YEARS_SHOWN) -> list[PeriodRef]:
         """Every period of `academic_year` and the `years - 1` before it, oldest first."""
-        start = parse_academic_year(academic_year)
-        return [
-            PeriodRef(format_academic_year(y), p)
-            for y in range(start - years + 1, start + 1)
-            for p in self.periods
-        ]
+        return [PeriodRef(year, p) for year in academic_years_up_to(academic_year, years) for p in self.periods]
 
     @staticmethod
     def start_date(ref: PeriodRef) -> date:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tidemark_schemas.rules import COMBINED_ALL_GOALS, COMBINED_GLD, COMBINED_RWM
-from tidemark_schemas.vocabulary import EYFS_GOALS, PRIMARY_SUBJECTS
+from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, PRIMARY_SUBJECTS
 
 GLD_RWM = "gld_rwm"
 """The mixed measure of Progress Over Time and the gender gap: GLD for Reception, RWM for Years 1-6."""
@@ -17,7 +17,7 @@ pupil no GLD, so summing the two counts every pupil at most once)."""
 
 MEASURES: tuple[str, ...] = STORED_MEASURES + tuple(MIXED_MEASURES)
 
-PRIMARY_OVERVIEW: tuple[str, ...] = ("reading", "writing", "maths", COMBINED_RWM)
+PRIMARY_OVERVIEW: tuple[str, ...] = (*CORE_SUBJECTS, COMBINED_RWM)
 """The tiles of the Primary Subjects Overview widget, in display order."""
 
 EYFS_OVERVIEW: tuple[str, ...] = (COMBINED_GLD, COMBINED_ALL_GOALS)
@@ -33,10 +33,10 @@ DASHBOARD_MEASURES: tuple[str, ...] = tuple(
 )
 """Every measure the dashboard reads for this period and the previous one."""
 
-SUBJECT_ROWS: tuple[str, ...] = ("reading", "writing", "maths", COMBINED_RWM)
+SUBJECT_ROWS: tuple[str, ...] = (*CORE_SUBJECTS, COMBINED_RWM)
 """The rows of a by=subject view (Progress Over Time)."""
 
-GAP_SUBJECTS: tuple[str, ...] = ("reading", "writing", "maths", COMBINED_RWM, GLD_RWM)
+GAP_SUBJECTS: tuple[str, ...] = (*CORE_SUBJECTS, COMBINED_RWM, GLD_RWM)
 """What the gaps report may compare."""
 
 _LABELS: dict[str, str] = {

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_year_of, format_academic_year, parse_academic_year
-
-YEARS_SHOWN = 3
-"""Dashboards cover the current academic year and the two before it."""
+from tidemark_schemas.calendar import (
+    PeriodCalendar,
+    PeriodRef,
+    academic_year_of,
+    academic_years_up_to,
+    parse_academic_year,
+)
 
 
 def check_academic_year(value: str) -> str:
@@ -18,8 +21,7 @@ def check_academic_year(value: str) -> str:
 
 def academic_years_shown(today: date) -> list[str]:
     """The current academic year and the two before it, oldest first."""
-    current = parse_academic_year(academic_year_of(today))
-    return [format_academic_year(year) for year in range(current - YEARS_SHOWN + 1, current + 1)]
+    return academic_years_up_to(academic_year_of(today))
 
 
 def current_period(calendar: PeriodCalendar, today: date) -> PeriodRef:

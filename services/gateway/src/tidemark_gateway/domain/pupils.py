@@ -22,13 +22,13 @@ from tidemark_gateway.domain.reports import (
 )
 from tidemark_schemas.aggregates import GROUPINGS, PupilFilter, decode_field
 from tidemark_schemas.calendar import PeriodRef
-from tidemark_schemas.vocabulary import EYFS_GOALS, YearGroup
+from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, YearGroup
 
 BREAKDOWNS: tuple[str, ...] = ("sex", "disadvantaged", "sen", "eal", "ethnicity", "lac")
 """The characteristics every Pupil Overview row is broken down by, in column order."""
 
 COMPLETION_SUBJECTS: dict[YearGroup, tuple[str, ...]] = {
-    year_group: EYFS_GOALS if year_group is YearGroup.R else ("reading", "writing", "maths", "science")
+    year_group: EYFS_GOALS if year_group is YearGroup.R else (*CORE_SUBJECTS, "science")
     for year_group in YearGroup
 }
 """What data completion checks per year group: the 17 goals in Reception, R, W, M, science in Years 1-6."""

@@ -27,6 +27,7 @@ from tidemark_schemas.calendar import (
     PeriodCalendar,
     PeriodRef,
     academic_year_of,
+    academic_years_up_to,
     format_academic_year,
     parse_academic_year,
 )
@@ -41,8 +42,6 @@ YEAR_GROUPS: tuple[YearGroup, ...] = tuple(YearGroup)
 PRIMARY_SUBJECTS_SENT: tuple[str, ...] = CORE_SUBJECTS + ("science",)
 """What the demo tracker sends for Years 1-6 every period."""
 
-YEARS_SHOWN = 3
-"""Dashboards cover the current academic year and the two before it."""
 
 DEFAULT_ROLL_PER_SCHOOL = 4000 / 12
 """Twelve 1- to 2-form-entry primaries make a Trust of about 4,000 pupils."""
@@ -239,8 +238,7 @@ class DemoTrust:
     @property
     def academic_years(self) -> tuple[str, ...]:
         """The three academic years covered, oldest first."""
-        start = parse_academic_year(self.current_year)
-        return tuple(format_academic_year(y) for y in range(start - YEARS_SHOWN + 1, start + 1))
+        return tuple(academic_years_up_to(self.current_year))
 
     @property
     def current_roll(self) -> list[PupilRecord]:
@@ -351,8 +349,7 @@ def generate_trust(
         raise ValueError("a Trust needs at least one school")
     today = today or date.today()
     rng = Random(seed)
-    current_start = parse_academic_year(academic_year_of(today))
-    years = list(range(current_start - YEARS_SHOWN + 1, current_start + 1))
+    years = [parse_academic_year(year) for year in academic_years_up_to(academic_year_of(today))]
 
     school_states = _make_schools(rng, schools, pupils_per_school or DEFAULT_ROLL_PER_SCHOOL)
     pupils = _simulate_rolls(rng, school_states, years, today)

@@ -23,7 +23,7 @@ from tidemark_ingest.domain.validation import RowError
 from tidemark_ingest.service_layer import BatchRejected, IngestService, Outcome
 from tidemark_ingest.settings import IngestSettings
 from tidemark_runtime.auth import lookup_token, principal_dependency
-from tidemark_runtime.kafka import ensure_topics
+from tidemark_runtime.kafka import ensure_topics, producer_options
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
@@ -88,9 +88,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             client_id="tidemark-ingest-relay",
-            acks="all",
-            enable_idempotence=settings.kafka_idempotent_producer,
-            linger_ms=5,
+            linger_ms=5,  # the relay sends a batch of rows at once: let them share requests
+            **producer_options(settings),
         )
         await producer.start()
         sessions = session_factory(engine)
