@@ -62,3 +62,25 @@ def test_census_codes_roll_up_to_dfe_major_groups():
     assert ethnic_group("WIRT") is EthnicGroup.WHITE
     assert ethnic_group("CHNE") is EthnicGroup.ASIAN
     assert ethnic_group("NOBT") is EthnicGroup.UNCLASSIFIED
+
+
+def test_a_result_needs_a_band_or_a_code_and_the_missing_band_is_named():
+    without_band = {key: value for key, value in ROW.items() if key != "band"}
+    assert AssessmentRecord(**without_band, code="SA").band is None
+    with pytest.raises(ValidationError) as error:
+        AssessmentRecord(**without_band)
+    assert fields_in_error(error.value) == {"band"}
+    with pytest.raises(ValidationError) as error:
+        AssessmentRecord(**without_band, code="no|pipes")
+    assert fields_in_error(error.value) == {"code"}
+
+
+def test_an_assessment_model_lists_unique_codes_lowest_band_first():
+    from tidemark_schemas.assessment_model import SONAR_MODEL, AssessmentModel
+
+    assert SONAR_MODEL.band_of("JA") == "AT" and SONAR_MODEL.band_of("ZZ") is None
+    codes = [dict(code="A", label="Above", band="ABOVE"), dict(code="B", label="Below", band="BELOW")]
+    with pytest.raises(ValidationError, match="lowest first"):
+        AssessmentModel(name="upside-down", codes=codes)
+    with pytest.raises(ValidationError, match="appears twice"):
+        AssessmentModel(name="twice", codes=[codes[1], codes[1]])

@@ -27,7 +27,7 @@ async def prefix(redis: Redis) -> AsyncIterator[str]:
     """A fresh key prefix, deleted afterwards."""
     name = f"gw{uuid.uuid4().hex[:10]}"
     yield name
-    async for key in redis.scan_iter(match=f"{name}:*"):
+    async for key in redis.scan_iter(match=f"{name}*"):  # every generation too
         await redis.delete(key)
 
 

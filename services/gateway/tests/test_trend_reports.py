@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tidemark_gateway.testing import Gateway, cell
+from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.vocabulary import Sex, YearGroup
 
 YEAR = "2025/26"
@@ -35,10 +36,10 @@ async def test_attainment_overview_counts_each_band_and_its_share_of_assessed_pu
 
     body = await overview(gateway)
 
-    assert body["view"] == "simple"
+    assert (body["view"], body["school_view_available"], body["model"]) == ("simple", False, None)
     assert body["all_pupils"] == {
         "group": "all", "label": "All Pupils", "below": 1, "at": 2, "above": 3, "n": 6,
-        "pct_below": pytest.approx(100 / 6), "pct_at": pytest.approx(200 / 6), "pct_above": 50.0,
+        "pct_below": pytest.approx(100 / 6), "pct_at": pytest.approx(200 / 6), "pct_above": 50.0, "codes": None,
     }
     assert [(r["label"], r["below"], r["at"], r["above"], r["pct_below"], r["pct_at"], r["pct_above"])
             for r in body["rows"]] == [
@@ -62,6 +63,46 @@ async def test_attainment_overview_applies_filters_and_groupings(gateway: Gatewa
     assert [(r["label"], r["below"], r["at"], r["above"]) for r in body["rows"]] == [
         ("Year 3", 1, 1, 0), ("Year 5", 0, 0, 2)]
     assert (body["all_pupils"]["n"], body["all_pupils"]["pct_above"]) == (4, 50.0)
+
+
+async def test_the_school_view_counts_each_code_of_the_shared_model_beside_the_bands(gateway: Gateway) -> None:
+    await gateway.seed.school("S1", "Oak Primary", SONAR_MODEL)
+    await gateway.seed.school("S2", "Ash Academy", SONAR_MODEL)
+    await gateway.seed.counts(YEAR, "AUT1", "reading", "S1", below=1, at=3)
+    await gateway.seed.codes(YEAR, "AUT1", "reading", "S1", B=1, JA=1, SA=2)
+    await gateway.seed.counts(YEAR, "AUT1", "reading", "S2", BOY, above=1)
+    await gateway.seed.codes(YEAR, "AUT1", "reading", "S2", BOY, SAB=1)
+
+    body = await overview(gateway, view="school", by="sex")
+
+    assert (body["view"], body["school_view_available"], body["model"]["name"]) == ("school", True, "sonar")
+    assert [code["code"] for code in body["model"]["codes"]] == ["SB", "B", "JA", "SA", "A", "SAB"]
+    pooled = {c["code"]: (c["pupils"], c["pct"]) for c in body["all_pupils"]["codes"]}
+    assert pooled == {"SB": (0, 0.0), "B": (1, 20.0), "JA": (1, 20.0), "SA": (2, 40.0), "A": (0, 0.0), "SAB": (1, 20.0)}
+    female, male = body["rows"]
+    assert (female["label"], [c["pupils"] for c in female["codes"]]) == ("Female", [0, 1, 1, 2, 0, 0])
+    assert (male["label"], male["above"], [c["pupils"] for c in male["codes"]]) == ("Male", 1, [0, 0, 0, 0, 0, 1])
+
+
+@pytest.mark.parametrize(
+    ("measure", "models", "reason"),
+    [
+        ("reading", ("sonar", None), "the School view needs every school in scope to use the same assessment model"),
+        ("rwm", ("sonar", "sonar"), "the School view shows single subjects and goals; combined measures have bands only"),
+    ],
+)
+async def test_the_school_view_is_refused_where_it_is_not_offered(gateway: Gateway, measure, models, reason) -> None:
+    for school_id, model in zip(("S1", "S2"), models, strict=True):
+        await gateway.seed.school(school_id, school_id, SONAR_MODEL if model else None)
+
+    simple = await overview(gateway, measure=measure)
+    refused = await gateway.get("/v1/reports/attainment-overview", measure=measure, by="school",
+                                academic_year=YEAR, period="AUT1", view="school")
+
+    assert simple["school_view_available"] is False
+    assert refused.status_code == 422
+    assert [(d["loc"], d["msg"]) for d in refused.json()["detail"]] == [(["query", "view"], reason)]
+    assert (await overview(gateway, measure=measure, school="S1"))["school_view_available"] is (measure == "reading")
 
 
 async def test_progress_over_time_gives_a_series_per_school_over_three_years_with_all_pupils(

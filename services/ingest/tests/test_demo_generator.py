@@ -18,6 +18,7 @@ from tidemark_ingest.demo import loader as loader_module
 from tidemark_ingest.demo.cli import main
 from tidemark_ingest.demo.generator import DemoTrust, generate_trust, national_summary, roll_profile
 from tidemark_ingest.demo.loader import LoadError, load_trust
+from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import HALF_TERMS, PeriodCalendar, PeriodRef
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.rules import at_or_above, combined_rwm
@@ -333,7 +334,9 @@ def test_the_loader_posts_schools_pupils_batched_results_then_locks_with_the_tok
         + ["/v1/assessments/lock"] * len(trust.locks)
     )
     assert {auth for _, auth, _ in api.requests} == {"Bearer secret-a"}
-    assert api.requests[0][2] == [{"school_id": "S01", "name": "Oakfield Primary Academy"}]
+    assert api.requests[0][2] == [
+        {"school_id": "S01", "name": "Oakfield Primary Academy", "assessment_model": SONAR_MODEL.model_dump(mode="json")}
+    ]
     pupil = api.requests[1][2][0]
     assert set(pupil) == {
         "pupil_id", "school_id", "year_group", "sex", "fsm6", "lac", "plac", "sen", "eal", "ethnicity",

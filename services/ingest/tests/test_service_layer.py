@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
 from tidemark_ingest.adapters.store import ASSESSMENT, OUTBOX
 from tidemark_ingest.service_layer import BatchRejected, IngestService
+from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
 
@@ -96,3 +97,50 @@ async def test_the_same_result_twice_in_one_batch_is_ambiguous_and_refused(servi
     with pytest.raises(BatchRejected) as refused:
         await service.enter_assessments("T", [AssessmentRecord(**ROW), AssessmentRecord(**{**ROW, "band": "ABOVE"})])
     assert [(e.row, e.field, e.reason) for e in refused.value.errors] == [(1, "subject", "repeats row 0 of this batch")]
+
+
+async def seed_with_model(service) -> None:
+    await service.post_schools("T", [SchoolRecord(school_id="S1", name="Oak", assessment_model=SONAR_MODEL)])
+    await service.post_pupils("T", [PupilRecord(**PUPIL)])
+
+
+async def test_a_code_of_the_schools_model_sets_the_band_and_is_published_with_it(service):
+    await seed_with_model(service)
+    code_only = {key: value for key, value in ROW.items() if key != "band"}
+    await service.enter_assessments("T", [AssessmentRecord(**code_only, code="SA")])
+    await service.lock("T", LockScope(school_id="S1", academic_year="2025/26", period="AUT1"))
+    last = (await outbox(service))[-1]
+    assert (last["locked_band"], last["locked_code"], last["entered_code"]) == ("AT", "SA", "SA")
+
+
+async def test_a_new_code_in_the_same_band_is_a_correction(service):
+    await seed_with_model(service)
+    scope = LockScope(school_id="S1", academic_year="2025/26", period="AUT1")
+    await service.enter_assessments("T", [AssessmentRecord(**ROW, code="JA")])
+    await service.lock("T", scope)
+    await service.enter_assessments("T", [AssessmentRecord(**ROW, code="SA")])
+    relocked = await service.lock("T", scope)
+    last = (await outbox(service))[-1]
+    assert (relocked.changed, last["locked_band"], last["locked_code"], last["version"]) == (1, "AT", "SA", 4)
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        ({"band": None, "code": "XX"}, "code", "unknown code in assessment model 'sonar'; expected one of SB, B, JA, SA, A, SAB"),
+        ({"band": "ABOVE", "code": "JA"}, "band", "code 'JA' of model 'sonar' means AT, not ABOVE"),
+        ({"band": "AT"}, "code", "school S1 uses assessment model 'sonar': send one of its codes (SB, B, JA, SA, A, SAB)"),
+    ],
+)
+async def test_codes_must_belong_to_the_schools_model_and_agree_with_the_band(service, row, field, reason):
+    await seed_with_model(service)
+    with pytest.raises(BatchRejected) as refused:
+        await service.enter_assessments("T", [AssessmentRecord(**{**ROW, **row})])
+    assert [(e.field, e.reason) for e in refused.value.errors] == [(field, reason)]
+
+
+async def test_a_school_without_a_model_refuses_codes(service):
+    await seed(service)
+    with pytest.raises(BatchRejected) as refused:
+        await service.enter_assessments("T", [AssessmentRecord(**ROW, code="JA")])
+    assert [(e.field, e.value) for e in refused.value.errors] == [("code", "JA")]

@@ -8,6 +8,7 @@ counters must equal the obviously-correct reference below, computed from the lat
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections import Counter
 from datetime import date
@@ -59,6 +60,8 @@ def reference(pupils: dict[str, PupilUpserted], results: dict[tuple, AssessmentL
                 count(f"entered.{subject}", event, event.entered_band)
         for subject, event in locked.items():
             count(subject, event, event.locked_band)
+            if event.locked_code is not None:
+                count(f"model.{subject}", event, event.locked_code)
         rwm = combined_rwm({s: e.locked_band for s, e in locked.items()})
         if rwm is not None:
             count("rwm", locked["reading"], rwm)
@@ -91,13 +94,15 @@ pupil_snapshot = st.builds(
 )
 BANDS_OR_NONE = st.sampled_from([None, "BELOW", "AT", "ABOVE"])
 result_snapshot = st.builds(
-    lambda pupil_id, slot, subject, school, draft, locked: dict(
+    lambda pupil_id, slot, subject, school, draft, locked, code: dict(
         trust_id=TRUST, pupil_id=pupil_id, academic_year=slot[0], period=slot[1], subject=subject,
         school_id=school, year_group="Y4", entered_band=draft,
         locked_band=locked if draft is not None else None,  # a lock always follows an entry
+        entered_code=code if draft is not None else None,
+        locked_code=code if draft is not None and locked is not None else None,
     ),
     st.sampled_from(PUPILS), st.sampled_from(SLOTS), st.sampled_from(SUBJECTS), st.sampled_from(SCHOOLS),
-    BANDS_OR_NONE, BANDS_OR_NONE,
+    BANDS_OR_NONE, BANDS_OR_NONE, st.sampled_from([None, "JA", "SA"]),
 )
 
 
@@ -170,5 +175,5 @@ async def test_school_names_keep_the_newest_version(redis_url):
     await store.apply([newer])
     await store.apply([older])
     keys = Keyspace(store._prefix, TRUST)
-    assert await redis.hget(keys.schools, "S1") == '{"name": "Oak Academy", "version": 2}'
+    assert json.loads(await redis.hget(keys.schools, "S1")) == {"name": "Oak Academy", "version": 2, "model": None}
     await redis.aclose()

@@ -7,8 +7,15 @@ combination of characteristics (a *cell*) holding one band in one measure and pe
         field "{year_group}|{sex}|{disadvantaged}|{sen}|{eal}|{ethnic_group}|{lac}|{band}" -> pupils
 
 Besides one measure per subject and combined measure, `pupils` counts pupils with a locked result
-in any subject (band always AT) and `entered.<subject>` counts entered values, locked or not (for
-data completion); `Keyspace.roll` holds the current roll per school.
+in any subject (band always AT), `entered.<subject>` counts entered values, locked or not (for
+data completion), and `model.<subject>` counts locked results by the code of the school's own
+assessment model (the field ends in the code instead of the band: the School view);
+`Keyspace.roll` holds the current roll per school.
+
+Generations: a rebuild writes a Trust's aggregates afresh under a new *generation* of the prefix
+(`{prefix}.{generation}:...`) and then switches `{prefix}:{trust}:generation` to it. Writers also
+write every generation listed in `{prefix}:{trust}:building`, so nothing applied during a rebuild
+is missed. The change stream lives outside the generations, so live readers never notice a switch.
 
 Because every cell carries all characteristics, any filter combined with any grouping is a sum
 over cells: no request ever scans pupils or the SQL store.
@@ -16,8 +23,8 @@ over cells: no request ever scans pupils or the SQL store.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from tidemark_schemas.ethnicity import EthnicGroup
@@ -38,7 +45,8 @@ class Cell:
     lac: bool
 
 
-def encode_field(cell: Cell, band: Band) -> str:
+def encode_cell(cell: Cell) -> str:
+    """The part of a counter field that names the cell; the field is this followed by its label."""
     return "|".join(
         (
             cell.year_group.value,
@@ -48,28 +56,59 @@ def encode_field(cell: Cell, band: Band) -> str:
             "1" if cell.eal else "0",
             cell.ethnic_group.name,
             "1" if cell.lac else "0",
-            band.value,
+            "",
         )
     )
 
 
-def decode_field(raw: str) -> tuple[Cell, Band]:
-    yg, sex, dis, sen, eal, eth, lac, band = raw.split("|")
+def encode_field(cell: Cell, label: str) -> str:
+    """The counter field of a cell and a band (or, in `model.<subject>` counters, a model code)."""
+    return encode_cell(cell) + label
+
+
+def decode_cell_field(raw: str) -> tuple[Cell, str]:
+    """A counter field's cell and its label (a band, or a model code)."""
+    yg, sex, dis, sen, eal, eth, lac, label = raw.split("|")
     cell = Cell(YearGroup(yg), Sex(sex), dis == "1", SenProvision(sen), eal == "1", EthnicGroup[eth], lac == "1")
-    return cell, Band(band)
+    return cell, label
+
+
+def decode_field(raw: str) -> tuple[Cell, Band]:
+    cell, label = decode_cell_field(raw)
+    return cell, Band(label)
 
 
 @dataclass(frozen=True)
 class Keyspace:
-    """Names of every Redis key of one Trust under one prefix (a rebuild writes a fresh prefix)."""
+    """Names of every Redis key of one Trust under one prefix and generation ("" is the first)."""
 
     prefix: str
     trust_id: str
+    generation: str = ""
+
+    def at(self, generation: str) -> Keyspace:
+        """The same Trust's keys in another generation."""
+        return Keyspace(self.prefix, self.trust_id, generation)
+
+    @property
+    def _tag(self) -> str:
+        # The hash tag keeps one Trust's keys (every generation) in one slot, should Redis Cluster be used.
+        return f"{{{self.trust_id}}}"
 
     @property
     def base(self) -> str:
-        # The hash tag keeps one Trust's keys in one slot, should Redis Cluster ever be used.
-        return f"{self.prefix}:{{{self.trust_id}}}"
+        data_prefix = f"{self.prefix}.{self.generation}" if self.generation else self.prefix
+        return f"{data_prefix}:{self._tag}"
+
+    @property
+    def generation_key(self) -> str:
+        """String: the generation readers use (absent: the first, "")."""
+        return f"{self.prefix}:{self._tag}:generation"
+
+    @property
+    def building_key(self) -> str:
+        """Set: generations being rebuilt, which writers keep up to date as well."""
+        return f"{self.prefix}:{self._tag}:building"
 
     def counters(self, academic_year: str, period: str, measure: str, school_id: str) -> str:
         return f"{self.base}:agg:{academic_year}:{period}:{measure}:{school_id}"
@@ -88,8 +127,8 @@ class Keyspace:
 
     @property
     def changes(self) -> str:
-        """Stream of change notices for live updates (gateway SSE)."""
-        return f"{self.base}:changes"
+        """Stream of change notices for live updates (gateway SSE); one for every generation."""
+        return f"{self.prefix}:{self._tag}:changes"
 
     @property
     def updated_at(self) -> str:
@@ -152,11 +191,17 @@ class PupilFilter:
 
 PUPILS_MEASURE = "pupils"
 ENTERED_PREFIX = "entered."
+MODEL_PREFIX = "model."
 ROLL_MEASURE = "roll"
 
 
 def entered_measure(subject: str) -> str:
     return ENTERED_PREFIX + subject
+
+
+def model_measure(subject: str) -> str:
+    """Locked results of `subject` counted by the code of the school's own model (School view)."""
+    return MODEL_PREFIX + subject
 
 
 GroupKey = Callable[[str, Cell], str]
@@ -180,24 +225,68 @@ class Tally:
     groups: dict[str, BandCounts] = field(default_factory=lambda: defaultdict(BandCounts))
 
 
-def tally(
-    counters: Mapping[str, Mapping[str, int]] | Iterable[tuple[str, Mapping[str, int]]],
-    by: str | None,
-    pupil_filter: PupilFilter = PupilFilter(),
-) -> Tally:
-    """Sum counter hashes (school_id -> {field: pupils}) into All Pupils (pooled) and per-group counts."""
+@dataclass
+class LabelTally:
+    """Pupils per label (e.g. the codes of a school's model), pooled and per group."""
+
+    all_pupils: Counter[str] = field(default_factory=Counter)
+    groups: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+
+Counters = Mapping[str, Mapping[str, int]] | Iterable[tuple[str, Mapping[str, int]]]
+"""Counter hashes by school: school_id -> {field: pupils}, or (school_id, {field: pupils}) pairs."""
+
+
+def admitted_fields(
+    counters: Counters, by: str | None, pupil_filter: PupilFilter
+) -> Iterator[tuple[str | None, str, int]]:
+    """(group, label, pupils) of every counter field the filter admits; group None without `by`.
+
+    A report sums tens of thousands of fields, but few distinct ones: each distinct field is
+    decoded and judged once per call, then every school's copy is a dictionary lookup.
+    """
     group_of = GROUPINGS[by] if by is not None else None
-    result = Tally()
+    by_school = by == "school"
+    judged: dict[str, tuple[str | None, str] | None] = {}
     items = counters.items() if isinstance(counters, Mapping) else counters
     for school_id, fields in items:
+        if pupil_filter.schools is not None and school_id not in pupil_filter.schools:
+            continue
         for raw, pupils in fields.items():
-            pupils = int(pupils)
-            if pupils == 0:
+            verdict = judged.get(raw, _UNJUDGED)
+            if verdict is _UNJUDGED:
+                cell, label = decode_cell_field(raw)
+                if pupil_filter.admits(school_id, cell):
+                    group = None if group_of is None or by_school else group_of(school_id, cell)
+                    verdict = (group, label)
+                else:
+                    verdict = None
+                judged[raw] = verdict
+            if verdict is None or not pupils:
                 continue
-            cell, band = decode_field(raw)
-            if not pupil_filter.admits(school_id, cell):
-                continue
-            result.all_pupils.add(band, pupils)
-            if group_of is not None:
-                result.groups[group_of(school_id, cell)].add(band, pupils)
+            yield (school_id if by_school else verdict[0]), verdict[1], int(pupils)
+
+
+_UNJUDGED: tuple[str | None, str] = ("", "")
+
+
+def tally(counters: Counters, by: str | None, pupil_filter: PupilFilter = PupilFilter()) -> Tally:
+    """Sum counter hashes into All Pupils (pooled) and per-group counts per band."""
+    result = Tally()
+    bands = {band.value: band for band in Band}
+    for group, label, pupils in admitted_fields(counters, by, pupil_filter):
+        band = bands[label]
+        result.all_pupils.add(band, pupils)
+        if group is not None:
+            result.groups[group].add(band, pupils)
+    return result
+
+
+def tally_labels(counters: Counters, by: str | None, pupil_filter: PupilFilter = PupilFilter()) -> LabelTally:
+    """Sum counter hashes whose fields end in any label (model codes) into pooled and per-group counts."""
+    result = LabelTally()
+    for group, label, pupils in admitted_fields(counters, by, pupil_filter):
+        result.all_pupils[label] += pupils
+        if group is not None:
+            result.groups[group][label] += pupils
     return result

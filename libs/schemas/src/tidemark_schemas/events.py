@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
 from tidemark_schemas.vocabulary import Band, YearGroup
 
@@ -32,6 +33,7 @@ class SchoolUpserted(Envelope):
     event_type: Literal["school-upserted"] = "school-upserted"
     school_id: Identifier
     name: str
+    assessment_model: AssessmentModel | None = None
     version: int = Field(ge=1)
 
 
@@ -54,6 +56,8 @@ class _AssessmentSnapshot(Envelope):
     subject: str
     entered_band: Band | None = Field(description="The teacher's current (draft) value")
     locked_band: Band | None = Field(description="The value that counts; null when not locked")
+    entered_code: str | None = Field(default=None, description="The draft's code in the school's own model, if any")
+    locked_code: str | None = Field(default=None, description="The counted value's code in the school's model, if any")
     version: int = Field(ge=1)
 
 

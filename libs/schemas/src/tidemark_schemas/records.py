@@ -9,8 +9,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
+from tidemark_schemas.assessment_model import AssessmentModel, ModelCodeValue
 from tidemark_schemas.calendar import HALF_TERMS, TERMS, parse_academic_year
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
 from tidemark_schemas.vocabulary import (
@@ -53,6 +62,10 @@ class _Record(BaseModel):
 class SchoolRecord(_Record):
     school_id: Identifier
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    assessment_model: AssessmentModel | None = Field(
+        default=None,
+        description="The school's own summative model (finer codes mapped to bands); null: bands only",
+    )
 
 
 class PupilFields(_Record):
@@ -88,7 +101,8 @@ class PupilRecord(PupilFields):
 
 
 class AssessmentRecord(_Record):
-    """An entered (draft) summative result."""
+    """An entered (draft) summative result: a band, or the code of the school's own model (whose
+    band then follows from the model; ingest checks the code against the school's model)."""
 
     pupil_id: Identifier
     school_id: Identifier
@@ -96,7 +110,20 @@ class AssessmentRecord(_Record):
     period: Period
     year_group: YearGroup
     subject: str = Field(examples=["reading", "E01"])
-    band: Band
+    code: ModelCodeValue | None = Field(
+        default=None, description="A code of the school's assessment model (required when the school has one)"
+    )
+    band: Band | None = Field(
+        default=None, validate_default=True, description="BELOW, AT or ABOVE; may be left out when `code` is sent"
+    )
+
+    @field_validator("band")
+    @classmethod
+    def _band_or_code(cls, value: Band | None, info: ValidationInfo) -> Band | None:
+        # A `code` that failed its own validation is missing from info.data and already reported.
+        if value is None and "code" in info.data and info.data["code"] is None:
+            raise ValueError("a result needs a band (BELOW, AT, ABOVE) or a code of its school's assessment model")
+        return value
 
     @field_validator("subject")
     @classmethod

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tidemark_gateway.settings import GatewaySettings
-from tidemark_schemas.aggregates import Cell, Keyspace, encode_field
+from tidemark_schemas.aggregates import Cell, Keyspace, encode_field, model_measure
+from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.ethnicity import EthnicGroup
 from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
 
@@ -44,8 +45,17 @@ class Seeder:
     redis: Redis
     keys: Keyspace
 
-    async def school(self, school_id: str, name: str) -> None:
-        await self.redis.hset(self.keys.schools, school_id, json.dumps({"name": name, "version": 1}))
+    async def school(self, school_id: str, name: str, model: AssessmentModel | None = None) -> None:
+        document = {"name": name, "version": 1, "model": model.model_dump(mode="json") if model else None}
+        await self.redis.hset(self.keys.schools, school_id, json.dumps(document))
+
+    async def codes(
+        self, year: str, period: str, subject: str, school_id: str, at_cell: Cell = GIRL_Y3, **pupils_by_code: int
+    ) -> None:
+        """Locked results by the code of the school's model (the School view's counters)."""
+        key = self.keys.counters(year, period, model_measure(subject), school_id)
+        for code, pupils in pupils_by_code.items():
+            await self.redis.hincrby(key, encode_field(at_cell, code), pupils)
 
     async def counts(
         self, year: str, period: str, measure: str, school_id: str, at_cell: Cell = GIRL_Y3,

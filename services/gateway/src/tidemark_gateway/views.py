@@ -15,7 +15,7 @@ from tidemark_gateway.domain.live import ChangeNotice, visible_part
 from tidemark_gateway.domain.measures import DASHBOARD_MEASURES, GLD_RWM, SUBJECT_ROWS
 from tidemark_gateway.domain.periods import academic_years_shown, current_period
 from tidemark_runtime.settings import Principal
-from tidemark_schemas.aggregates import PUPILS_MEASURE, PupilFilter
+from tidemark_schemas.aggregates import PUPILS_MEASURE, PupilFilter, model_measure
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
 from tidemark_schemas.vocabulary import EYFS_GOALS
 
@@ -69,13 +69,21 @@ async def summative_dashboard(
 
 
 async def attainment_overview(
-    reader: AggregateReader, principal: Principal, ref: PeriodRef, measure: str, by: str, requested: PupilFilter
+    reader: AggregateReader, principal: Principal, ref: PeriodRef, measure: str, by: str, requested: PupilFilter,
+    view: str = reports.SIMPLE_VIEW,
 ) -> reports.AttainmentOverview:
+    """The Simple view, or the School view when asked for (refused where it is not offered)."""
     scope = await resolve_filter(reader, principal, requested)
-    counters = await reader.counters([ref], [measure], scope.pupil_filter.schools or frozenset())
+    schools = scope.pupil_filter.schools or frozenset()
+    model = reports.shared_model(scope.directory.school_models, schools)
+    if view == reports.SCHOOL_VIEW and (refusal := reports.school_view_refusal(measure, model)):
+        raise reports.SchoolViewUnavailable(refusal)
+    measures = [measure, model_measure(measure)] if view == reports.SCHOOL_VIEW else [measure]
+    counters = await reader.counters([ref], measures, schools)
     return reports.attainment_overview(
         ref, measure, by, counters.get((ref, measure), []), scope.pupil_filter,
-        scope.directory.school_names, scope.directory.last_updated,
+        scope.directory.school_names, scope.directory.last_updated, model,
+        counters.get((ref, model_measure(measure)), []) if view == reports.SCHOOL_VIEW else None,
     )
 
 

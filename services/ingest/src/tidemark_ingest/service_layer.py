@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tidemark_ingest.adapters.store import IngestStore
 from tidemark_ingest.domain import facts
 from tidemark_ingest.domain.messages import Message, pupil_message, result_message, school_message
-from tidemark_ingest.domain.validation import RowError, check_assessments, check_pupils, check_schools, check_scope
+from tidemark_ingest.domain.validation import (
+    RowError,
+    band_of,
+    check_assessments,
+    check_pupils,
+    check_schools,
+    check_scope,
+)
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
 
@@ -80,7 +87,7 @@ class IngestService:
 
     async def post_pupils(self, trust_id: str, records: Sequence[PupilRecord]) -> Outcome:
         async def work(store: IngestStore) -> Outcome:
-            errors = check_pupils(records, await store.school_ids())
+            errors = check_pupils(records, await store.school_models())
             if errors:
                 raise BatchRejected(errors)
             existing = await store.pupils([r.pupil_id for r in records])
@@ -96,11 +103,9 @@ class IngestService:
 
     async def enter_assessments(self, trust_id: str, records: Sequence[AssessmentRecord]) -> Outcome:
         async def work(store: IngestStore) -> Outcome:
+            schools = await store.school_models()
             errors = check_assessments(
-                records,
-                await store.school_ids(),
-                await store.pupil_ids([r.pupil_id for r in records]),
-                self._calendar,
+                records, schools, await store.pupil_ids([r.pupil_id for r in records]), self._calendar
             )
             if errors:
                 raise BatchRejected(errors)
@@ -108,7 +113,7 @@ class IngestService:
             pairs = []
             for r in records:
                 before = existing.get((r.pupil_id, r.academic_year, r.period, r.subject))
-                pairs.append((before, facts.enter_result(before, r)))
+                pairs.append((before, facts.enter_result(before, r, band_of(r, schools[r.school_id]))))
             new, changed = _split(pairs)
             await store.save_results(new, changed)
             messages: list[Message] = [result_message(trust_id, "entered", s) for s in new + changed]
@@ -128,10 +133,10 @@ class IngestService:
             if not valid or isinstance(valid[0], SchoolRecord):
                 return check_schools(records)  # type: ignore[arg-type]
             if isinstance(valid[0], PupilRecord):
-                return check_pupils(records, await store.school_ids())  # type: ignore[arg-type]
+                return check_pupils(records, await store.school_models())  # type: ignore[arg-type]
             pupil_ids = [r.pupil_id for r in valid]  # type: ignore[union-attr]
             return check_assessments(
-                records, await store.school_ids(), await store.pupil_ids(pupil_ids), self._calendar  # type: ignore[arg-type]
+                records, await store.school_models(), await store.pupil_ids(pupil_ids), self._calendar  # type: ignore[arg-type]
             )
 
     async def lock(self, trust_id: str, scope: LockScope) -> Outcome:
@@ -144,7 +149,7 @@ class IngestService:
         transition = facts.lock_result if change == "locked" else facts.unlock_result
 
         async def work(store: IngestStore) -> Outcome:
-            errors = check_scope(scope, await store.school_ids(), self._calendar)
+            errors = check_scope(scope, await store.school_models(), self._calendar)
             if errors:
                 raise BatchRejected(errors)
             results = await store.results_in_scope(scope)

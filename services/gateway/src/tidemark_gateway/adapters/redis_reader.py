@@ -21,6 +21,7 @@ from tidemark_gateway.domain.measures import stored_measures
 from tidemark_gateway.domain.scope import schools_in_scope
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure
+from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
 
 CountersByView = dict[tuple[PeriodRef, str], list[tuple[str, dict[str, int]]]]
@@ -41,6 +42,8 @@ class Completion:
 class TrustDirectory:
     school_names: dict[str, str]
     """Every school of the Trust known to the read model, id -> name."""
+    school_models: dict[str, AssessmentModel | None]
+    """Each school's own assessment model (None: bands only)."""
     last_updated: str | None
     """ISO timestamp of the last change applied to the Trust's figures."""
 
@@ -57,14 +60,24 @@ class AggregateReader:
         self._redis = redis
         self._keys = keys
 
+    @classmethod
+    async def of_current_generation(cls, redis: Redis, keys: Keyspace) -> AggregateReader:
+        """A reader of the generation the Trust's readers use now (it changes when a rebuild switches)."""
+        return cls(redis, keys.at(await redis.get(keys.generation_key) or ""))
+
     async def directory(self) -> TrustDirectory:
         """School names and "last updated" in one round trip."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._keys.schools)
             pipe.get(self._keys.updated_at)
             schools, updated_at = await pipe.execute()
-        names = {school_id: json.loads(raw)["name"] for school_id, raw in schools.items()}
-        return TrustDirectory(names, updated_at)
+        documents = {school_id: json.loads(raw) for school_id, raw in schools.items()}
+        names = {school_id: document["name"] for school_id, document in documents.items()}
+        models = {
+            school_id: AssessmentModel.model_validate(document["model"]) if document.get("model") else None
+            for school_id, document in documents.items()
+        }
+        return TrustDirectory(names, models, updated_at)
 
     async def counters(
         self, refs: Iterable[PeriodRef], measures: Iterable[str], schools: Collection[str]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter, tally
+from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter, tally, tally_labels
+from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.ethnicity import EthnicGroup
 from tidemark_schemas.rules import percentage
-from tidemark_schemas.vocabulary import YearGroup
+from tidemark_schemas.vocabulary import EYFS_GOALS, PRIMARY_SUBJECTS, YearGroup
 
 ALL_PUPILS_GROUP = "all"
 ALL_PUPILS_LABEL = "All Pupils"
@@ -118,9 +119,58 @@ def attainment_report(
     )
 
 
+SIMPLE_VIEW = "simple"
+SCHOOL_VIEW = "school"
+VIEWS: tuple[str, ...] = (SIMPLE_VIEW, SCHOOL_VIEW)
+
+SCHOOL_VIEW_MEASURES: frozenset[str] = frozenset(PRIMARY_SUBJECTS + EYFS_GOALS)
+"""The School view shows the codes teachers chose, so single subjects and goals only: a combined
+measure is derived from bands and has no code."""
+
+
+class SchoolViewUnavailable(ValueError):
+    """The School view was asked for where it is not offered (HTTP 422 on `view`)."""
+
+
+def shared_model(models: Mapping[str, AssessmentModel | None], schools: Collection[str]) -> AssessmentModel | None:
+    """The assessment model every school in scope uses, or None when they differ or have none."""
+    found = {models.get(school) for school in schools}
+    return found.pop() if len(found) == 1 else None
+
+
+def school_view_refusal(measure: str, model: AssessmentModel | None) -> str | None:
+    """Why the School view is not offered for this measure and scope (None: it is)."""
+    if model is None:
+        return "the School view needs every school in scope to use the same assessment model"
+    if measure not in SCHOOL_VIEW_MEASURES:
+        return "the School view shows single subjects and goals; combined measures have bands only"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCount:
+    """Pupils at one code of the schools' model, with their unrounded % of the row's coded pupils."""
+
+    code: str
+    label: str
+    band: str
+    pupils: int
+    pct: float | None
+
+
+def code_counts(model: AssessmentModel, counts: Mapping[str, int]) -> list[CodeCount]:
+    total = sum(counts.get(item.code, 0) for item in model.codes)
+    return [
+        CodeCount(item.code, item.label, item.band.value, counts.get(item.code, 0),
+                  percentage(counts.get(item.code, 0), total))
+        for item in model.codes
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class BandRow:
-    """Pupils Below / At / Above ARE in one group, with each band's unrounded % of those assessed."""
+    """Pupils Below / At / Above ARE in one group, with each band's unrounded % of those assessed;
+    in the School view also the pupils at each code of the schools' model."""
 
     group: str
     label: str
@@ -131,13 +181,14 @@ class BandRow:
     pct_below: float | None
     pct_at: float | None
     pct_above: float | None
+    codes: list[CodeCount] | None = None
 
     @classmethod
-    def of(cls, group: str, label: str, counts: BandCounts) -> BandRow:
+    def of(cls, group: str, label: str, counts: BandCounts, codes: list[CodeCount] | None = None) -> BandRow:
         n = counts.n
         return cls(
             group, label, counts.below, counts.at, counts.above, n,
-            percentage(counts.below, n), percentage(counts.at, n), percentage(counts.above, n),
+            percentage(counts.below, n), percentage(counts.at, n), percentage(counts.above, n), codes,
         )
 
 
@@ -148,6 +199,9 @@ class AttainmentOverview:
     measure: str
     by: str
     view: str
+    school_view_available: bool
+    model: AssessmentModel | None
+    """The shared model, in the School view."""
     last_updated: str | None
     rows: list[BandRow]
     all_pupils: BandRow
@@ -161,16 +215,30 @@ def attainment_overview(
     pupil_filter: PupilFilter,
     school_names: Mapping[str, str],
     last_updated: str | None,
+    school_model: AssessmentModel | None = None,
+    code_counters: SchoolCounters | None = None,
 ) -> AttainmentOverview:
-    """The Simple view: counts and % of assessed pupils in each band, per group and pooled.
-    Only pupils with a result count, so the three %s of a row sum to 100 (or are all None)."""
+    """The Simple view: counts and % of assessed pupils in each band, per group and pooled. Only
+    pupils with a result count, so the three %s of a row sum to 100 (or are all None).
+
+    With `code_counters` (the `model.<measure>` counters) it is the School view: each row also
+    counts pupils per code of `school_model`, the model every school in scope shares.
+    """
     tallied = tally(counters, by, pupil_filter)
     schools = pupil_filter.schools if pupil_filter.schools is not None else frozenset()
+    available = school_view_refusal(measure, school_model) is None
+    model = school_model if available and code_counters is not None else None
+    coded = tally_labels(code_counters, by, pupil_filter) if model is not None and code_counters is not None else None
+
+    def row(group: str, label: str, counts: BandCounts, codes: Mapping[str, int]) -> BandRow:
+        return BandRow.of(group, label, counts, code_counts(model, codes) if model is not None else None)
+
     rows = [
-        BandRow.of(group, label, tallied.groups.get(group, BandCounts()))
+        row(group, label, tallied.groups.get(group, BandCounts()), coded.groups.get(group, {}) if coded else {})
         for group, label in ordered_groups(by, tallied.groups, school_names, schools)
     ]
     return AttainmentOverview(
-        ref.academic_year, ref.period, measure, by, "simple", last_updated, rows,
-        BandRow.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, tallied.all_pupils),
+        ref.academic_year, ref.period, measure, by, SIMPLE_VIEW if model is None else SCHOOL_VIEW, available, model,
+        last_updated, rows,
+        row(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, tallied.all_pupils, coded.all_pupils if coded else {}),
     )

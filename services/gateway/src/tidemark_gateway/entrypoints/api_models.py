@@ -100,6 +100,14 @@ class SummativeDashboard(_FromDomain):
     )
 
 
+class CodeCount(_FromDomain):
+    code: str
+    label: str
+    band: str = Field(description="The ARE band this code counts as")
+    pupils: int
+    pct: float | None = Field(description="Unrounded % of the row's pupils with a code; null when none")
+
+
 class BandRow(_FromDomain):
     group: str
     label: str
@@ -110,6 +118,9 @@ class BandRow(_FromDomain):
     pct_below: float | None = Field(description="Unrounded; the three %s sum to 100; null when n is 0")
     pct_at: float | None
     pct_above: float | None
+    codes: list[CodeCount] | None = Field(
+        default=None, description="School view only: pupils per code of the schools' model, lowest first"
+    )
 
 
 class AllPupilsBandRow(BandRow):
@@ -117,12 +128,30 @@ class AllPupilsBandRow(BandRow):
     label: Literal["All Pupils"] = "All Pupils"
 
 
+class ModelCodeOut(_FromDomain):
+    code: str
+    label: str
+    band: str
+
+
+class AssessmentModelOut(_FromDomain):
+    name: str
+    codes: list[ModelCodeOut] = Field(description="Lowest first")
+
+
 class AttainmentOverview(_FromDomain):
     academic_year: str
     period: str
     measure: str
     by: str
-    view: Literal["simple"] = Field(description="Below / At / Above; the School (model codes) view is not offered yet")
+    view: Literal["simple", "school"] = Field(
+        description="simple: Below / At / Above; school: also the codes of the schools' own model"
+    )
+    school_view_available: bool = Field(
+        description="Whether view=school is offered: every school in scope uses the same model, and the measure "
+        "is a single subject or goal"
+    )
+    model: AssessmentModelOut | None = Field(description="The schools' shared model, in the School view")
     last_updated: str | None
     rows: list[BandRow] = Field(description="By school: every school in scope, sorted by name, even with no data")
     all_pupils: AllPupilsBandRow

@@ -27,7 +27,7 @@ from tidemark_gateway import views
 from tidemark_gateway.adapters.redis_reader import AggregateReader
 from tidemark_gateway.domain.dashboard import SummativeDashboard
 from tidemark_gateway.domain.pupils import DataCompletion, PupilOverview
-from tidemark_gateway.domain.reports import AttainmentOverview
+from tidemark_gateway.domain.reports import AttainmentOverview, SchoolViewUnavailable
 from tidemark_gateway.domain.trends import GapReport, ProgressOverTime
 from tidemark_gateway.domain.live import STREAM_ID
 from tidemark_gateway.domain.reports import AttainmentReport
@@ -44,6 +44,7 @@ from tidemark_gateway.entrypoints.params import (
     SchoolFilter,
     SeriesBy,
     SeriesMeasure,
+    View,
 )
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.auth import principal_dependency
@@ -75,9 +76,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         AfterValidator(check_period),
     ]
 
-    def reader(request: Request, caller: Caller) -> AggregateReader:
-        """The caller's Trust's keys only: no request can name another Trust's data."""
-        return AggregateReader(request.app.state.redis, Keyspace(settings.redis_prefix, caller.trust_id))
+    async def reader(request: Request, caller: Caller) -> AggregateReader:
+        """The caller's Trust's keys only (no request can name another Trust's data), in the
+        generation its readers use now."""
+        keys = Keyspace(settings.redis_prefix, caller.trust_id)
+        return await AggregateReader.of_current_generation(request.app.state.redis, keys)
 
     Reader = Annotated[AggregateReader, Depends(reader)]
 
@@ -110,6 +113,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def _unknown_school(_request: Request, error: UnknownSchool) -> JSONResponse:
         """Shaped like FastAPI's own 422, naming the `school` parameter."""
         detail = [{"type": "value_error", "loc": ["query", "school"], "msg": str(error), "input": error.schools}]
+        return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+    @app.exception_handler(SchoolViewUnavailable)
+    async def _no_school_view(_request: Request, error: SchoolViewUnavailable) -> JSONResponse:
+        detail = [{"type": "value_error", "loc": ["query", "view"], "msg": str(error), "input": "school"}]
         return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
 
     @app.exception_handler(RedisConnectionError)
@@ -147,11 +155,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
              responses={403: {"description": "A `school` the caller may not see"}})
     async def attainment_overview(
         caller: Caller, reader: Reader, measure: Measure, by: By, academic_year: AcademicYear, period: Period,
-        requested: Filter,
+        requested: Filter, view: View = "simple",
     ) -> AttainmentOverview:
-        """Pupils Below / At / Above ARE per group (counts and % of those assessed), All Pupils pooled."""
+        """Pupils Below / At / Above ARE per group (counts and % of those assessed), All Pupils pooled;
+        in the School view also per code of the schools' shared assessment model."""
         ref = PeriodRef(academic_year, period)
-        return await views.attainment_overview(reader, caller, ref, measure, by, requested)
+        return await views.attainment_overview(reader, caller, ref, measure, by, requested, view)
 
     @app.get("/v1/reports/progress-over-time", response_model=api.ProgressOverTime, tags=["reports"],
              responses={403: {"description": "A `school` the caller may not see"}})

@@ -4,7 +4,7 @@ Unknown values are rejected by FastAPI with a 422 whose `loc` names the paramete
 """
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator
@@ -64,6 +64,13 @@ GapSubject = Annotated[
     AfterValidator(check_gap_subject),
 ]
 DEFAULT_SERIES_MEASURE = GLD_RWM
+
+View = Annotated[
+    Literal["simple", "school"],
+    Query(description="simple: Below / At / Above. school: also the codes of the schools' own assessment model, "
+          "offered when every school in scope uses the same model and the measure is a single subject or goal "
+          "(else 422)"),
+]
 
 
 def pupil_filter(

@@ -18,6 +18,7 @@ class SchoolRow(SQLModel, table=True):
     trust_id: str = Field(primary_key=True)
     school_id: str = Field(primary_key=True)
     name: str
+    assessment_model: str | None = Field(default=None, description="The school's own model, as JSON")
     version: int
 
 
@@ -54,6 +55,8 @@ class AssessmentRow(SQLModel, table=True):
     year_group: str
     entered_band: str | None = None
     locked_band: str | None = None
+    entered_code: str | None = None
+    locked_code: str | None = None
     version: int
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tidemark_ingest.adapters.orm import AssessmentRow, OutboxRow, PupilRow, SchoolRow
 from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState
 from tidemark_ingest.domain.messages import Message
+from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.records import LockScope
 
 SCHOOL = SchoolRow.__table__  # type: ignore[attr-defined]
@@ -39,16 +40,19 @@ class IngestStore:
 
     # -- reads ------------------------------------------------------------------------------
 
-    async def school_ids(self) -> set[str]:
-        rows = await self.session.execute(select(SCHOOL.c.school_id).where(SCHOOL.c.trust_id == self.trust_id))
-        return {r[0] for r in rows}
+    async def school_models(self) -> dict[str, AssessmentModel | None]:
+        """Every school of the Trust with its own assessment model (None: bands only)."""
+        rows = await self.session.execute(
+            select(SCHOOL.c.school_id, SCHOOL.c.assessment_model).where(SCHOOL.c.trust_id == self.trust_id)
+        )
+        return {r[0]: AssessmentModel.model_validate_json(r[1]) if r[1] else None for r in rows}
 
     async def schools(self, ids: Sequence[str]) -> dict[str, SchoolState]:
         found: dict[str, SchoolState] = {}
         for chunk in _chunks(list(ids)):
             rows = await self.session.execute(
                 self._for_update(
-                    select(SCHOOL.c.school_id, SCHOOL.c.name, SCHOOL.c.version).where(
+                    select(SCHOOL.c.school_id, SCHOOL.c.name, SCHOOL.c.assessment_model, SCHOOL.c.version).where(
                         SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id.in_(chunk)
                     )
                 )
@@ -130,8 +134,13 @@ class IngestStore:
             await self.session.execute(
                 update(SCHOOL)
                 .where(SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id == bindparam("k_school_id"))
-                .values(name=bindparam("name"), version=bindparam("version")),
-                [{"k_school_id": s.school_id, "name": s.name, "version": s.version} for s in changed],
+                .values(name=bindparam("name"), assessment_model=bindparam("assessment_model"),
+                        version=bindparam("version")),
+                [
+                    {"k_school_id": s.school_id, "name": s.name, "assessment_model": s.assessment_model,
+                     "version": s.version}
+                    for s in changed
+                ],
             )
 
     async def save_pupils(self, new: list[PupilState], changed: list[PupilState]) -> None:
@@ -164,6 +173,8 @@ class IngestStore:
                     year_group=bindparam("year_group"),
                     entered_band=bindparam("entered_band"),
                     locked_band=bindparam("locked_band"),
+                    entered_code=bindparam("entered_code"),
+                    locked_code=bindparam("locked_code"),
                     version=bindparam("version"),
                 ),
                 [
@@ -176,6 +187,8 @@ class IngestStore:
                         "year_group": r.year_group,
                         "entered_band": r.entered_band,
                         "locked_band": r.locked_band,
+                        "entered_code": r.entered_code,
+                        "locked_code": r.locked_code,
                         "version": r.version,
                     }
                     for r in changed

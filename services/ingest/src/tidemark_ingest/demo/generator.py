@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from random import Random
 
+from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import (
     HALF_TERMS,
     PeriodCalendar,
@@ -335,6 +336,16 @@ class _Cutoffs:
             return Band.ABOVE
         return Band.AT if score >= self.at else Band.BELOW
 
+    def grade(self, score: float) -> tuple[Band, str]:
+        """The band and the code of the Sonar model: Just / Securely At split the AT band in half;
+        Significantly Below / Above lie a whole AT band's width beyond it (rare)."""
+        band, width = self.band(score), self.above - self.at
+        if band is Band.BELOW:
+            return band, "SB" if score < self.at - width else "B"
+        if band is Band.AT:
+            return band, "JA" if score < self.at + width / 2 else "SA"
+        return band, "SAB" if score >= self.above + width else "A"
+
 
 # ---------------------------------------------------------------------------------------------
 # Generation
@@ -363,7 +374,9 @@ def generate_trust(
         for s in school_states
     ]
     return DemoTrust(
-        schools=[SchoolRecord(school_id=s.school_id, name=s.name) for s in school_states],
+        schools=[
+            SchoolRecord(school_id=s.school_id, name=s.name, assessment_model=SONAR_MODEL) for s in school_states
+        ],
         pupils=[p.record(today) for p in pupils],
         assessments=assessments,
         locks=locks,
@@ -594,19 +607,20 @@ def _results(
                 if rng.random() >= rate:
                     continue
             shift = _season_shift(slot.ref.period, spread)
-            bands = [cutoffs[subject].band(latent[subject] + noise[subject] + shift) for subject in subjects]
+            grades = [cutoffs[subject].grade(latent[subject] + noise[subject] + shift) for subject in subjects]
             buckets[(slot.ref, school_id)] += _pupil_period_results(
-                pupil, slot.ref, year_group, subjects, bands
+                pupil, slot.ref, year_group, subjects, grades
             )
     return [record for key in sorted(buckets) for record in buckets[key]]
 
 
 def _pupil_period_results(
-    pupil: _Pupil, ref: PeriodRef, year_group: YearGroup, subjects: Sequence[str], bands: Sequence[Band]
+    pupil: _Pupil, ref: PeriodRef, year_group: YearGroup, subjects: Sequence[str], grades: Sequence[tuple[Band, str]]
 ) -> list[AssessmentRecord]:
-    """One pupil's results in one period. The first is fully validated; the others copy it and
-    change only subject and band, both from the closed lists: re-validating the same ids, year
-    and period for every subject costs about a second at the default size."""
+    """One pupil's results in one period, each with its band and its code in the schools' model.
+    The first is fully validated; the others copy it and change only subject, band and code, all
+    from closed lists: re-validating the same ids, year and period for every subject costs about
+    a second at the default size."""
     first = AssessmentRecord(
         pupil_id=pupil.pupil_id,
         school_id=pupil.school.school_id,
@@ -614,11 +628,12 @@ def _pupil_period_results(
         period=ref.period,
         year_group=year_group,
         subject=subjects[0],
-        band=bands[0],
+        band=grades[0][0],
+        code=grades[0][1],
     )
     return [first] + [
-        first.model_copy(update={"subject": subject, "band": band})
-        for subject, band in zip(subjects[1:], bands[1:], strict=True)
+        first.model_copy(update={"subject": subject, "band": band, "code": code})
+        for subject, (band, code) in zip(subjects[1:], grades[1:], strict=True)
     ]
 
 

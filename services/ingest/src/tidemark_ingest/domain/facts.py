@@ -10,12 +10,15 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from tidemark_schemas.records import AssessmentRecord, PupilRecord, SchoolRecord
+from tidemark_schemas.vocabulary import Band
 
 
 @dataclass(frozen=True)
 class SchoolState:
     school_id: str
     name: str
+    assessment_model: str | None
+    """The school's own assessment model as JSON (compared as text), or None."""
     version: int
 
 
@@ -47,15 +50,19 @@ class ResultState:
     year_group: str
     entered_band: str | None
     locked_band: str | None
+    entered_code: str | None
+    locked_code: str | None
+    """The code of the school's own model behind each band, if the school has a model."""
     version: int
 
 
 def upsert_school(existing: SchoolState | None, record: SchoolRecord) -> SchoolState | None:
+    model = record.assessment_model.model_dump_json() if record.assessment_model else None
     if existing is None:
-        return SchoolState(record.school_id, record.name, 1)
-    if existing.name == record.name:
+        return SchoolState(record.school_id, record.name, model, 1)
+    if (existing.name, existing.assessment_model) == (record.name, model):
         return None
-    return replace(existing, name=record.name, version=existing.version + 1)
+    return replace(existing, name=record.name, assessment_model=model, version=existing.version + 1)
 
 
 def upsert_pupil(existing: PupilState | None, record: PupilRecord) -> PupilState | None:
@@ -78,8 +85,9 @@ def upsert_pupil(existing: PupilState | None, record: PupilRecord) -> PupilState
     return replace(existing, version=existing.version + 1, **fields)
 
 
-def enter_result(existing: ResultState | None, record: AssessmentRecord) -> ResultState | None:
-    """A teacher's entry changes the draft only; a locked value stays until the next lock."""
+def enter_result(existing: ResultState | None, record: AssessmentRecord, band: Band) -> ResultState | None:
+    """A teacher's entry changes the draft only; a locked value stays until the next lock.
+    `band` is the record's band, or the one its code stands for in the school's model."""
     if existing is None:
         return ResultState(
             pupil_id=record.pupil_id,
@@ -88,19 +96,23 @@ def enter_result(existing: ResultState | None, record: AssessmentRecord) -> Resu
             subject=record.subject,
             school_id=record.school_id,
             year_group=record.year_group.value,
-            entered_band=record.band.value,
+            entered_band=band.value,
             locked_band=None,
+            entered_code=record.code,
+            locked_code=None,
             version=1,
         )
-    if (existing.entered_band, existing.school_id, existing.year_group) == (
-        record.band.value,
+    if (existing.entered_band, existing.entered_code, existing.school_id, existing.year_group) == (
+        band.value,
+        record.code,
         record.school_id,
         record.year_group.value,
     ):
         return None
     return replace(
         existing,
-        entered_band=record.band.value,
+        entered_band=band.value,
+        entered_code=record.code,
         school_id=record.school_id,
         year_group=record.year_group.value,
         version=existing.version + 1,
@@ -108,14 +120,19 @@ def enter_result(existing: ResultState | None, record: AssessmentRecord) -> Resu
 
 
 def lock_result(existing: ResultState) -> ResultState | None:
-    """Locking makes the draft count; re-locking with another value is a correction."""
-    if existing.entered_band is None or existing.locked_band == existing.entered_band:
+    """Locking makes the draft count; re-locking with another value (band or code) is a correction."""
+    if existing.entered_band is None or (existing.locked_band, existing.locked_code) == (
+        existing.entered_band,
+        existing.entered_code,
+    ):
         return None
-    return replace(existing, locked_band=existing.entered_band, version=existing.version + 1)
+    return replace(
+        existing, locked_band=existing.entered_band, locked_code=existing.entered_code, version=existing.version + 1
+    )
 
 
 def unlock_result(existing: ResultState) -> ResultState | None:
     """Unlocking withdraws the value from every figure; the draft stays for the teacher."""
     if existing.locked_band is None:
         return None
-    return replace(existing, locked_band=None, version=existing.version + 1)
+    return replace(existing, locked_band=None, locked_code=None, version=existing.version + 1)

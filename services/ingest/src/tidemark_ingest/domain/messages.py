@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState
 from tidemark_schemas import topics
+from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.events import (
     AssessmentEntered,
     AssessmentLocked,
@@ -24,7 +25,10 @@ _RESULT_EVENTS = {"entered": AssessmentEntered, "locked": AssessmentLocked, "unl
 
 
 def school_message(trust_id: str, state: SchoolState) -> Message:
-    event = SchoolUpserted(trust_id=trust_id, school_id=state.school_id, name=state.name, version=state.version)
+    model = AssessmentModel.model_validate_json(state.assessment_model) if state.assessment_model else None
+    event = SchoolUpserted(
+        trust_id=trust_id, school_id=state.school_id, name=state.name, assessment_model=model, version=state.version
+    )
     return topics.SCHOOLS, state.school_id, event
 
 
@@ -58,6 +62,8 @@ def result_message(trust_id: str, change: ResultChange, state: ResultState) -> M
         subject=state.subject,
         entered_band=Band(state.entered_band) if state.entered_band else None,
         locked_band=Band(state.locked_band) if state.locked_band else None,
+        entered_code=state.entered_code,
+        locked_code=state.locked_code,
         version=state.version,
     )
     return topics.ASSESSMENTS, state.pupil_id, event

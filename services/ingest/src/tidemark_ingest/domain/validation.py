@@ -5,11 +5,16 @@ A batch with any invalid row is rejected whole, so these return every problem at
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.vocabulary import Band
+
+SchoolModels = Mapping[str, AssessmentModel | None]
+"""The Trust's schools, each with its own assessment model or None."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ def check_pupils(records: Sequence[PupilRecord | None], known_schools: Collectio
 
 def check_assessments(
     records: Sequence[AssessmentRecord | None],
-    known_schools: Collection[str],
+    schools: SchoolModels,
     known_pupils: Collection[str],
     calendar: PeriodCalendar,
 ) -> list[RowError]:
@@ -49,12 +54,47 @@ def check_assessments(
             continue
         if r.pupil_id not in known_pupils:
             errors.append(RowError(i, "pupil_id", "unknown pupil for this Trust: post it to /v1/pupils first", r.pupil_id))
-        if r.school_id not in known_schools:
+        if r.school_id not in schools:
             errors.append(RowError(i, "school_id", "unknown school for this Trust", r.school_id))
+        else:
+            errors += _model_errors(i, r, schools[r.school_id])
         if r.period not in calendar:
             errors.append(RowError(i, "period", _period_reason(calendar), r.period))
     errors += _duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.period, r.subject), "subject")
     return errors
+
+
+def _model_errors(row: int, record: AssessmentRecord, model: AssessmentModel | None) -> list[RowError]:
+    """A school with its own model sends that model's codes; a school without one sends bands."""
+    school = record.school_id
+    if model is None:
+        if record.code is None:
+            return []
+        reason = f"school {school} has no assessment model: send a band, or declare its model on /v1/schools"
+        return [RowError(row, "code", reason, record.code)]
+    codes = ", ".join(item.code for item in model.codes)
+    if record.code is None:
+        return [RowError(row, "code", f"school {school} uses assessment model {model.name!r}: send one of its codes "
+                         f"({codes})", None)]
+    band = model.band_of(record.code)
+    if band is None:
+        return [RowError(row, "code", f"unknown code in assessment model {model.name!r}; expected one of {codes}",
+                         record.code)]
+    if record.band is not None and record.band is not band:
+        return [RowError(row, "band", f"code {record.code!r} of model {model.name!r} means {band}, not {record.band}",
+                         record.band.value)]
+    return []
+
+
+def band_of(record: AssessmentRecord, model: AssessmentModel | None) -> Band:
+    """The band a valid record counts as: its own, or the one its code stands for."""
+    if model is not None and record.code is not None:
+        band = model.band_of(record.code)
+        if band is not None:
+            return band
+    if record.band is None:
+        raise ValueError("a record without a band needs a code of its school's model (validate first)")
+    return record.band
 
 
 def check_scope(scope: LockScope, known_schools: Collection[str], calendar: PeriodCalendar) -> list[RowError]:

@@ -1,42 +1,49 @@
 """Applies a consumed batch of tracker events to Redis: read the batch's pupil states in one round
-trip, compute the deltas in Python, coalesce them, and write everything in one atomic Lua call
-guarded by the revisions read. A redelivered batch finds nothing newer and writes nothing.
+trip (only the slots the batch touches, unless a pupil's characteristics change), compute the
+deltas in Python, coalesce them, and write everything in one atomic Lua call guarded by the
+revisions read. A redelivered batch finds nothing newer and writes nothing.
+
+Every batch is written to the generation readers use and to every generation being rebuilt
+(`Keyspace` explains generations), so a rebuild never misses what arrives while it runs.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
 
+import orjson
 from redis.asyncio import Redis
 
-from tidemark_metrics.domain.contributions import contributions, delta
+from tidemark_metrics.domain.contributions import delta, recompute
 from tidemark_metrics.domain.pupil_state import (
+    CHARACTERISTICS_FIELD,
+    ROLL_FIELD,
     Contribution,
+    PupilEvent,
     PupilState,
+    Slot,
+    SlotState,
     apply_event,
-    from_document,
+    changed_fields,
+    from_fields,
     parse_contribution,
-    to_document,
+    slot_field,
+    slot_of,
+    split_slot,
 )
 from tidemark_schemas.aggregates import ROLL_MEASURE, Keyspace
-from tidemark_schemas.events import (
-    AssessmentEntered,
-    AssessmentLocked,
-    AssessmentUnlocked,
-    PupilUpserted,
-    SchoolUpserted,
-    TrackerEvent,
-)
+from tidemark_schemas.events import PupilUpserted, SchoolUpserted, TrackerEvent
 
 APPLY_BATCH_LUA = files("tidemark_metrics.adapters").joinpath("apply_batch.lua").read_text()
 MAX_ATTEMPTS = 20
+NO_SLOT = "-"
+"""The slot of contributions that belong to no period (the current roll)."""
 
-PupilEvent = PupilUpserted | AssessmentEntered | AssessmentLocked | AssessmentUnlocked
+WRITTEN, STALE_STATE, STALE_GENERATION = 1, 0, -1
 
 
 class ConcurrentWriteError(RuntimeError):
@@ -62,26 +69,16 @@ class BatchResult:
     notices: list[ChangeNotice] = field(default_factory=list)
 
 
-class AggregateStore:
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._redis = redis
-        self._prefix = prefix
-        self._script = redis.register_script(APPLY_BATCH_LUA)
+@dataclass
+class TrustBatch:
+    """One Trust's share of a batch, grouped once however many generations it is written to."""
 
-    async def apply(self, events: Sequence[TrackerEvent]) -> BatchResult:
-        """Apply events of any Trusts; each Trust's share is written atomically."""
-        by_trust: dict[str, list[TrackerEvent]] = defaultdict(list)
-        for event in events:
-            by_trust[event.trust_id].append(event)
-        total = BatchResult(events=len(events))
-        for trust_id, trust_events in by_trust.items():
-            result = await self._apply_trust(Keyspace(self._prefix, trust_id), trust_events)
-            total.applied += result.applied
-            total.counter_writes += result.counter_writes
-            total.notices += result.notices
-        return total
+    pupil_events: dict[str, list[PupilEvent]]
+    schools: dict[str, SchoolUpserted]
+    """The newest version of each school in the batch."""
 
-    async def _apply_trust(self, keys: Keyspace, events: list[TrackerEvent]) -> BatchResult:
+    @classmethod
+    def of(cls, events: Iterable[TrackerEvent]) -> TrustBatch:
         pupil_events: dict[str, list[PupilEvent]] = defaultdict(list)
         schools: dict[str, SchoolUpserted] = {}
         for event in events:
@@ -90,43 +87,83 @@ class AggregateStore:
                     schools[event.school_id] = event
             else:
                 pupil_events[event.pupil_id].append(event)
+        return cls(dict(pupil_events), schools)
 
+
+class AggregateStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._script = redis.register_script(APPLY_BATCH_LUA)
+
+    async def apply(self, events: Sequence[TrackerEvent]) -> BatchResult:
+        """Apply events of any Trusts; each Trust's share is written atomically per generation."""
+        by_trust: dict[str, list[TrackerEvent]] = defaultdict(list)
+        for event in events:
+            by_trust[event.trust_id].append(event)
+        total = BatchResult(events=len(events))
+        for trust_id, trust_events in by_trust.items():
+            result = await self._apply_trust(Keyspace(self._prefix, trust_id), TrustBatch.of(trust_events))
+            total.applied += result.applied
+            total.counter_writes += result.counter_writes
+            total.notices += result.notices
+        return total
+
+    async def generations(self, keys: Keyspace) -> tuple[str, list[str]]:
+        """(the generation readers use, the generations being rebuilt) of one Trust."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.generation_key)
+            pipe.smembers(keys.building_key)
+            active, building = await pipe.execute()
+        active = _text(active) or ""
+        return active, sorted(g for g in map(_text, building) if g and g != active)  # type: ignore[misc]
+
+    async def _apply_trust(self, keys: Keyspace, batch: TrustBatch) -> BatchResult:
+        """Write the batch to the active generation (its result is reported) and to every generation
+        being rebuilt; if the generations change meanwhile, look them up again and repeat (a repeat
+        is a no-op wherever the batch was already written)."""
         for _attempt in range(MAX_ATTEMPTS):
-            revisions, states = await self._read(keys, list(pupil_events))
+            active, building = await self.generations(keys)
+            reported = await self.apply_to(keys.at(active), batch)
+            if reported is None:
+                continue
+            if all([await self.apply_to(keys.at(generation), batch) is not None for generation in building]):
+                return reported
+        raise ConcurrentWriteError(f"the generations of {keys.trust_id} kept changing under {MAX_ATTEMPTS} attempts")
+
+    async def apply_to(self, keys: Keyspace, batch: TrustBatch) -> BatchResult | None:
+        """Apply to one generation; None if it is neither active nor being rebuilt."""
+        for _attempt in range(MAX_ATTEMPTS):
+            states = await self._read(keys, batch.pupil_events)
             result = BatchResult()
-            guards, writes, counters = [], [], Counter[Contribution]()
-            for pupil_id, its_events in pupil_events.items():
-                state = states[pupil_id]
-                changed = False
-                slots: set[tuple[str, str]] | None = set()
-                for event in its_events:
-                    after = apply_event(state, event)
-                    if after is not None:
-                        state, changed = after, True
-                        result.applied += 1
-                        if isinstance(event, PupilUpserted):
-                            slots = None  # characteristics move every period's contributions
-                        elif slots is not None:
-                            slots.add((event.academic_year, event.period))
-                if not changed:
+            writes: list[list[str | int]] = []
+            values: list[str | bytes] = []
+            counters: Counter[tuple[Slot, Contribution]] = Counter()
+            for pupil_id, its_events in batch.pupil_events.items():
+                revision, before = states[pupil_id]
+                after, applied, characteristics_changed, touched = _apply_events(before, its_events)
+                if not applied:
                     continue
-                before = states[pupil_id].contributions
-                state = PupilState(state.characteristics, state.results, contributions(state, slots))
-                counters.update(delta(before, state.contributions))
-                key = keys.pupil(pupil_id)
-                guards.append([key, revisions[pupil_id]])
-                writes.append([key, str(int(revisions[pupil_id]) + 1), json.dumps(to_document(state), separators=(",", ":"))])
+                result.applied += applied
+                after = recompute(after, None if characteristics_changed else touched)
+                written = _count_changes(before, after, characteristics_changed, touched, counters)
+                fields = changed_fields(before, after, written)
+                writes.append([keys.pupil(pupil_id), revision, str(int(revision) + 1), len(fields)])
+                for name, value in fields.items():
+                    values += (name, value)
             counter_writes, result.notices = _writes_and_notices(keys, counters)
             result.counter_writes = len(counter_writes)
-            result.applied += len(schools)
-            if not writes and not schools:
+            result.applied += len(batch.schools)
+            if not writes and not batch.schools:
                 return result
-            payload = {
-                "guards": guards,
+            header = {
+                "generation": keys.generation,
+                "generation_key": keys.generation_key,
+                "building_key": keys.building_key,
                 "states": writes,
                 "counters": counter_writes,
                 "schools": [
-                    [s.school_id, s.version, json.dumps({"name": s.name, "version": s.version})] for s in schools.values()
+                    [s.school_id, s.version, _school_document(s)] for s in batch.schools.values()
                 ],
                 "notices": [
                     [n.academic_year, n.period, ",".join(n.measures), ",".join(n.schools)] for n in result.notices
@@ -136,20 +173,86 @@ class AggregateStore:
                 "updated_key": keys.updated_at,
                 "schools_key": keys.schools,
             }
-            if await self._script(args=[json.dumps(payload, separators=(",", ":"))]) == 1:
+            outcome = await self._script(args=[orjson.dumps(header), *values])
+            if outcome == WRITTEN:
                 return result
+            if outcome == STALE_GENERATION:
+                return None
         raise ConcurrentWriteError(f"pupil states kept changing under {MAX_ATTEMPTS} attempts")
 
-    async def _read(self, keys: Keyspace, pupil_ids: list[str]) -> tuple[dict[str, str], dict[str, PupilState]]:
+    async def _read(
+        self, keys: Keyspace, pupil_events: dict[str, list[PupilEvent]]
+    ) -> dict[str, tuple[str, PupilState]]:
+        """Each pupil's revision and the part of its state the events need, in one round trip: the
+        whole hash when its characteristics may change, else the characteristics and touched slots."""
+        requests: list[tuple[str, list[str] | None]] = []
         async with self._redis.pipeline(transaction=False) as pipe:
-            for pupil_id in pupil_ids:
-                pipe.hmget(keys.pupil(pupil_id), "rev", "state")
+            for pupil_id, events in pupil_events.items():
+                if any(isinstance(event, PupilUpserted) for event in events):
+                    pipe.hgetall(keys.pupil(pupil_id))
+                    requests.append((pupil_id, None))
+                else:
+                    slots = {slot_of(e.academic_year, e.period) for e in events}  # type: ignore[union-attr]
+                    names = ["rev", CHARACTERISTICS_FIELD, ROLL_FIELD, *map(slot_field, slots)]
+                    pipe.hmget(keys.pupil(pupil_id), names)
+                    requests.append((pupil_id, names))
             replies = await pipe.execute()
-        revisions, states = {}, {}
-        for pupil_id, (rev, raw) in zip(pupil_ids, replies, strict=True):
-            revisions[pupil_id] = _text(rev) or "0"
-            states[pupil_id] = from_document(json.loads(raw) if raw else None)
-        return revisions, states
+        states: dict[str, tuple[str, PupilState]] = {}
+        for (pupil_id, names), reply in zip(requests, replies, strict=True):
+            found = (
+                {_text(name): value for name, value in reply.items()}
+                if names is None
+                else dict(zip(names, reply, strict=True))
+            )
+            states[pupil_id] = (_text(found.pop("rev", None)) or "0", from_fields(found))  # type: ignore[arg-type]
+        return states
+
+
+def _apply_events(state: PupilState, events: list[PupilEvent]) -> tuple[PupilState, int, bool, set[Slot]]:
+    """(the state after the events, how many were newer, whether the characteristics changed, the
+    slots whose results changed)."""
+    applied, characteristics_changed, touched = 0, False, set()
+    for event in events:
+        after = apply_event(state, event)
+        if after is None:
+            continue
+        state, applied = after, applied + 1
+        if isinstance(event, PupilUpserted):
+            characteristics_changed = True
+        else:
+            touched.add(slot_of(event.academic_year, event.period))
+    return state, applied, characteristics_changed, touched
+
+
+def _count_changes(
+    before: PupilState,
+    after: PupilState,
+    characteristics_changed: bool,
+    touched: set[Slot],
+    counters: Counter[tuple[Slot, Contribution]],
+) -> list[Slot]:
+    """Add the pupil's counter deltas to `counters`; return the slots to write (touched, or whose
+    contributions moved)."""
+    for item, change in delta(before.roll, after.roll).items():
+        counters[(NO_SLOT, item)] += change
+    written = []
+    for slot in after.slots if characteristics_changed else touched:
+        old = before.slots.get(slot, _EMPTY).contributions
+        new = after.slots[slot].contributions
+        if old != new:
+            for item, change in delta(old, new).items():
+                counters[(slot, item)] += change
+        if slot in touched or old != new:
+            written.append(slot)
+    return written
+
+
+_EMPTY = SlotState()
+
+
+def _school_document(school: SchoolUpserted) -> str:
+    model = school.assessment_model.model_dump(mode="json") if school.assessment_model else None
+    return orjson.dumps({"name": school.name, "version": school.version, "model": model}).decode()
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -157,25 +260,26 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 def _writes_and_notices(
-    keys: Keyspace, counters: Counter[Contribution]
+    keys: Keyspace, counters: Counter[tuple[Slot, Contribution]]
 ) -> tuple[list[list[str | int]], list[ChangeNotice]]:
     """The counter increments to write, and per period which measures and schools they touch
     (one parse of each contribution)."""
     writes: list[list[str | int]] = []
-    touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
-    for item, change in counters.items():
+    touched: dict[Slot, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for (slot, item), change in counters.items():
         if not change:
             continue
-        year, period, measure, school, field_ = parse_contribution(item)
+        measure, school, field_ = parse_contribution(item)
         if measure == ROLL_MEASURE:
             writes.append([keys.roll(school), field_, change])
             continue
+        year, period = split_slot(slot)
         writes.append([keys.counters(year, period, measure, school), field_, change])
-        measures, schools = touched[(year, period)]
+        measures, schools = touched[slot]
         measures.add(measure)
         schools.add(school)
     notices = [
-        ChangeNotice(keys.trust_id, year, period, tuple(sorted(measures)), tuple(sorted(schools)))
-        for (year, period), (measures, schools) in sorted(touched.items())
+        ChangeNotice(keys.trust_id, *split_slot(slot), tuple(sorted(measures)), tuple(sorted(schools)))
+        for slot, (measures, schools) in sorted(touched.items())
     ]
     return writes, notices

@@ -1,18 +1,28 @@
-"""Which counters a pupil adds one to, from their whole state (pure): each locked result, each
-combined measure, presence in a period (`pupils`), each entered value (`entered.<subject>`) and
-the current roll. Applying any change is then
-"retract the old contributions, add the new ones": corrections, unlocks, characteristic changes,
-leavers and school moves all reduce to the same difference of two sets.
+"""Which counters a pupil adds one to, from their state (pure): per slot, each locked result (and
+its model code), each combined measure, presence in the period (`pupils`) and each entered value
+(`entered.<subject>`); outside any slot, the current roll. Applying any change is then "retract
+the old contributions, add the new ones": corrections, unlocks, characteristic changes, leavers
+and school moves all reduce to the same difference of two sets.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from functools import lru_cache
 
-from tidemark_metrics.domain.pupil_state import Characteristics, Contribution, PupilState, StoredResult, contribution
-from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Cell, encode_field, entered_measure
+from tidemark_metrics.domain.pupil_state import (
+    Characteristics,
+    Contribution,
+    PupilState,
+    Slot,
+    SlotState,
+    StoredResult,
+    contribution,
+    split_slot,
+)
+from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Cell, encode_cell, entered_measure, model_measure
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.rules import (
     COMBINED_ALL_GOALS,
@@ -34,60 +44,60 @@ COMBINED_MEASURES: tuple[tuple[str, CombinedRule, str], ...] = (
     (COMBINED_ALL_GOALS, combined_all_goals, EYFS_GOALS[0]),
 )
 
-Slot = tuple[str, str]
-"""(academic_year, period)"""
-
 _BANDS = {band.value: band for band in Band}
-NO_SLOT = "-"
-"""Year and period of contributions that belong to no period (the current roll)."""
 
 
-def contributions(state: PupilState, slots: Collection[Slot] | None = None) -> frozenset[Contribution]:
-    """Every counter this pupil counts in: one per locked result and per combined measure that exists.
-
-    With `slots`, only those periods are recomputed and the others kept from `state.contributions`
-    (a lock touches one period of eighteen; a characteristic change needs them all).
-    """
+def recompute(state: PupilState, slots: Collection[Slot] | None = None) -> PupilState:
+    """`state` with the contributions of `slots` recomputed; None means the roll and every slot
+    loaded (a characteristic change moves them all)."""
     c = state.characteristics
-    if c is None:
-        return frozenset()  # not placeable in any group until the pupil record arrives
-    locked: dict[Slot, dict[str, StoredResult]] = defaultdict(dict)
-    entered: dict[Slot, dict[str, StoredResult]] = defaultdict(dict)
-    for key, result in state.results.items():
-        year, period, subject = key.split("|")
-        if slots is not None and (year, period) not in slots:
-            continue
-        if result[3] is not None:
-            locked[(year, period)][subject] = result
-        if result[2] is not None:
-            entered[(year, period)][subject] = result
+    chosen = state.slots if slots is None else slots
+    new_slots = dict(state.slots)
+    for slot in chosen:
+        current = state.slots[slot]
+        new_slots[slot] = SlotState(current.results, slot_contributions(c, slot, current.results))
+    roll = roll_contributions(c) if slots is None else state.roll
+    return replace(state, roll=roll, slots=new_slots)
 
+
+def roll_contributions(c: Characteristics | None) -> frozenset[Contribution]:
+    """One on the roll of the pupil's current school and year group, unless they have left."""
+    if c is None or c.left_on is not None:
+        return frozenset()
+    return frozenset({contribution(ROLL_MEASURE, c.school_id, _cell(c, c.year_group) + Band.AT.value)})
+
+
+def slot_contributions(
+    c: Characteristics | None, slot: Slot, results: Mapping[str, StoredResult]
+) -> frozenset[Contribution]:
+    """Every counter of one period this pupil counts in (none until the pupil record arrives, and
+    none in periods that started after they left). Counter fields are the cell of the pupil's
+    current characteristics with the result's own year group, then the band (or model code)."""
+    if c is None or not results or not _on_roll(c, slot):
+        return frozenset()
     counted: set[Contribution] = set()
-    if slots is None:
-        if c.left_on is None:
-            counted.add(contribution(NO_SLOT, NO_SLOT, ROLL_MEASURE, c.school_id, _field(c, c.year_group, Band.AT)))
-    else:
-        counted = {k for k in state.contributions if tuple(k.split("|", 2)[:2]) not in slots}
-
-    for (year, period), results in entered.items():
-        if on_roll_during(c.left_on, PeriodRef(year, period)):
-            for subject, result in results.items():
-                band = _BANDS[result[2]]  # type: ignore[index]
-                counted.add(contribution(year, period, entered_measure(subject), result[0], _field(c, result[1], band)))
-
-    for (year, period), results in locked.items():
-        if not on_roll_during(c.left_on, PeriodRef(year, period)):
-            continue
-        bands = {subject: _BANDS[result[3]] for subject, result in results.items()}  # type: ignore[index]
-        for subject, result in results.items():
-            counted.add(contribution(year, period, subject, result[0], _field(c, result[1], bands[subject])))
-        for measure, rule, anchor_subject in COMBINED_MEASURES:
-            band = rule(bands)
-            if band is not None:
-                anchor = results[anchor_subject]
-                counted.add(contribution(year, period, measure, anchor[0], _field(c, anchor[1], band)))
-        anchor = results[_presence_anchor(results)]
-        counted.add(contribution(year, period, PUPILS_MEASURE, anchor[0], _field(c, anchor[1], Band.AT)))
+    locked: dict[str, StoredResult] = {}
+    cells: dict[str, str] = {}
+    for subject, result in results.items():
+        school, year_group, entered, locked_band, _version, code = result
+        cell = cells.get(year_group) or cells.setdefault(year_group, _cell(c, year_group))
+        if entered is not None:
+            counted.add(contribution(entered_measure(subject), school, cell + entered))
+        if locked_band is not None:
+            locked[subject] = result
+            counted.add(contribution(subject, school, cell + locked_band))
+            if code is not None:
+                counted.add(contribution(model_measure(subject), school, cell + code))
+    if not locked:
+        return frozenset(counted)
+    bands = {subject: _BANDS[result[3]] for subject, result in locked.items()}  # type: ignore[index]
+    for measure, rule, anchor_subject in COMBINED_MEASURES:
+        band = rule(bands)
+        if band is not None:
+            anchor = locked[anchor_subject]
+            counted.add(contribution(measure, anchor[0], cells[anchor[1]] + band.value))
+    anchor = locked[_presence_anchor(locked)]
+    counted.add(contribution(PUPILS_MEASURE, anchor[0], cells[anchor[1]] + Band.AT.value))
     return frozenset(counted)
 
 
@@ -99,10 +109,18 @@ def _presence_anchor(results: Mapping[str, StoredResult]) -> str:
     return min(results)
 
 
-@lru_cache(maxsize=65536)
-def _field(c: Characteristics, year_group: str, band: Band) -> str:
-    cell = Cell(YearGroup(year_group), c.sex, c.disadvantaged, c.sen, c.eal, c.ethnic_group, c.lac)
-    return encode_field(cell, band)
+@lru_cache(maxsize=4096)
+def _period_of(slot: Slot) -> PeriodRef:
+    return PeriodRef(*split_slot(slot))
+
+
+def _on_roll(c: Characteristics, slot: Slot) -> bool:
+    return c.left_on is None or on_roll_during(c.left_on, _period_of(slot))
+
+
+def _cell(c: Characteristics, year_group: str) -> str:
+    """The cell part of this pupil's counter fields, with a result's own year group."""
+    return encode_cell(Cell(YearGroup(year_group), c.sex, c.disadvantaged, c.sen, c.eal, c.ethnic_group, c.lac))
 
 
 def delta(before: frozenset[Contribution], after: frozenset[Contribution]) -> Counter[Contribution]:

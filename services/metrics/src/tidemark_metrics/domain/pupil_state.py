@@ -1,42 +1,67 @@
 """A pupil as the metrics service sees it, and how an event changes it (pure, version-guarded).
 
-The state keeps every result (draft and locked value) with its version, the pupil's current
-characteristics, and exactly which counters the pupil currently adds one to. Applying an event
-whose version is not newer than the stored one changes nothing: redelivery, duplicates and
-reordering are all no-ops, and the latest snapshot of each fact always wins.
+The state keeps the pupil's current characteristics and, per (academic year, period) *slot*, every
+result of that slot (draft and locked value, with its version) and exactly which counters the
+pupil adds one to in that slot. Applying an event whose version is not newer than the stored one
+changes nothing: redelivery, duplicates and reordering are all no-ops, and the latest snapshot of
+each fact always wins.
 
-Results and contributions are kept in their stored form (plain strings and lists): decoding and
-encoding states is the consumer's hottest loop, so nothing is converted that is not used.
+Why slots: a lock touches one period of eighteen, so only that slot is read, recomputed and
+written; a characteristic change moves every slot and reads them all. In Redis a pupil is one
+hash: `rev` (the write guard), `c` (characteristics), `roll` (the slotless contributions) and one
+field per slot (`s:<year>|<period>`). Results and contributions stay in their stored form (plain
+strings and tuples): decoding and encoding states is the consumer's hottest loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+
+import orjson
 
 from tidemark_schemas.ethnicity import EthnicGroup, ethnic_group
 from tidemark_schemas.events import AssessmentEntered, AssessmentLocked, AssessmentUnlocked, PupilUpserted
 from tidemark_schemas.vocabulary import SenProvision, Sex
 
-StoredResult = tuple[str, str, str | None, str | None, int]
-"""(school_id, year_group, entered band, locked band, version) of one result."""
+StoredResult = tuple[str, str, str | None, str | None, int, str | None]
+"""(school_id, year_group, entered band, locked band, version, locked model code) of one result."""
+
+Slot = str
+""""academic_year|period"."""
 
 Contribution = str
-""""academic_year|period|measure|school_id|counter field": the pupil adds one to that counter."""
+""""measure|school_id|counter field": the pupil adds one to that counter (of its slot's period)."""
+
+PupilEvent = PupilUpserted | AssessmentEntered | AssessmentLocked | AssessmentUnlocked
+
+CHARACTERISTICS_FIELD = "c"
+ROLL_FIELD = "roll"
+SLOT_FIELD_PREFIX = "s:"
 
 
-def result_key(academic_year: str, period: str, subject: str) -> str:
-    return f"{academic_year}|{period}|{subject}"
+def slot_of(academic_year: str, period: str) -> Slot:
+    return f"{academic_year}|{period}"
 
 
-def contribution(academic_year: str, period: str, measure: str, school_id: str, counter_field: str) -> Contribution:
-    return f"{academic_year}|{period}|{measure}|{school_id}|{counter_field}"
+def split_slot(slot: Slot) -> tuple[str, str]:
+    academic_year, period = slot.split("|")
+    return academic_year, period
 
 
-def parse_contribution(value: Contribution) -> tuple[str, str, str, str, str]:
-    year, period, measure, school_id, counter_field = value.split("|", 4)
-    return year, period, measure, school_id, counter_field
+def slot_field(slot: Slot) -> str:
+    """The pupil hash field holding one slot."""
+    return SLOT_FIELD_PREFIX + slot
+
+
+def contribution(measure: str, school_id: str, counter_field: str) -> Contribution:
+    return f"{measure}|{school_id}|{counter_field}"
+
+
+def parse_contribution(value: Contribution) -> tuple[str, str, str]:
+    measure, school_id, counter_field = value.split("|", 2)
+    return measure, school_id, counter_field
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +79,27 @@ class Characteristics:
     version: int
 
 
-@dataclass(frozen=True)
-class PupilState:
-    characteristics: Characteristics | None = None
+@dataclass(frozen=True, slots=True)
+class SlotState:
     results: dict[str, StoredResult] = field(default_factory=dict)
-    """By result_key(academic_year, period, subject)."""
+    """By subject."""
     contributions: frozenset[Contribution] = frozenset()
 
 
-def apply_event(
-    state: PupilState, event: PupilUpserted | AssessmentEntered | AssessmentLocked | AssessmentUnlocked
-) -> PupilState | None:
-    """The state after `event`, or None if the event is stale or repeated (its version is not newer)."""
+@dataclass(frozen=True)
+class PupilState:
+    """A pupil's state, or the part of it a batch read: `slots` holds the slots loaded (all of them
+    when the characteristics change, else those the batch's results touch)."""
+
+    characteristics: Characteristics | None = None
+    roll: frozenset[Contribution] = frozenset()
+    """Contributions that belong to no period (the current roll)."""
+    slots: dict[Slot, SlotState] = field(default_factory=dict)
+
+
+def apply_event(state: PupilState, event: PupilEvent) -> PupilState | None:
+    """The state after `event`, or None if the event is stale or repeated (its version is not newer).
+    A result event needs its slot loaded (absent means the slot is empty)."""
     if isinstance(event, PupilUpserted):
         if state.characteristics is not None and event.version <= state.characteristics.version:
             return None
@@ -82,8 +116,9 @@ def apply_event(
             version=event.version,
         )
         return replace(state, characteristics=characteristics)
-    key = result_key(event.academic_year, event.period, event.subject)
-    current = state.results.get(key)
+    slot = slot_of(event.academic_year, event.period)
+    current_slot = state.slots.get(slot) or SlotState()
+    current = current_slot.results.get(event.subject)
     if current is not None and event.version <= current[4]:
         return None
     stored: StoredResult = (
@@ -92,36 +127,63 @@ def apply_event(
         event.entered_band.value if event.entered_band else None,
         event.locked_band.value if event.locked_band else None,
         event.version,
+        event.locked_code if event.locked_band else None,
     )
-    return replace(state, results={**state.results, key: stored})
+    new_slot = SlotState({**current_slot.results, event.subject: stored}, current_slot.contributions)
+    return PupilState(state.characteristics, state.roll, {**state.slots, slot: new_slot})
 
 
-# -- the stored form (JSON in Redis) ---------------------------------------------------------
+# -- the stored form (fields of the pupil's Redis hash, JSON values) ------------------------
 
 
-def to_document(state: PupilState) -> dict[str, Any]:
-    c = state.characteristics
-    return {
-        "c": None
-        if c is None
-        else [c.school_id, c.year_group, c.sex.value, c.disadvantaged, c.sen.value, c.eal, c.ethnic_group.name, c.lac,
-              c.left_on.isoformat() if c.left_on else None, c.version],
-        "r": state.results,
-        "k": sorted(state.contributions),
+def encode_characteristics(c: Characteristics) -> bytes:
+    return orjson.dumps(
+        [c.school_id, c.year_group, c.sex.value, c.disadvantaged, c.sen.value, c.eal, c.ethnic_group.name, c.lac,
+         c.left_on.isoformat() if c.left_on else None, c.version]
+    )
+
+
+def decode_characteristics(raw: bytes | str) -> Characteristics:
+    c = orjson.loads(raw)
+    return Characteristics(
+        c[0], c[1], Sex(c[2]), c[3], SenProvision(c[4]), c[5], EthnicGroup[c[6]], c[7],
+        date.fromisoformat(c[8]) if c[8] else None, c[9],
+    )
+
+
+def encode_slot(slot: SlotState) -> bytes:
+    return orjson.dumps({"r": slot.results, "k": sorted(slot.contributions)})
+
+
+def decode_slot(raw: bytes | str) -> SlotState:
+    document = orjson.loads(raw)
+    results = {subject: tuple(value) for subject, value in document["r"].items()}
+    return SlotState(results, frozenset(document["k"]))  # type: ignore[arg-type]
+
+
+def from_fields(fields: Mapping[str, bytes | str | None]) -> PupilState:
+    """A state from the hash fields read (any missing field is empty)."""
+    raw_c = fields.get(CHARACTERISTICS_FIELD)
+    raw_roll = fields.get(ROLL_FIELD)
+    slots = {
+        name[len(SLOT_FIELD_PREFIX):]: decode_slot(raw)
+        for name, raw in fields.items()
+        if raw and name.startswith(SLOT_FIELD_PREFIX)
     }
-
-
-def from_document(document: dict[str, Any] | None) -> PupilState:
-    if not document:
-        return PupilState()
-    c = document["c"]
-    characteristics = (
-        None
-        if c is None
-        else Characteristics(
-            c[0], c[1], Sex(c[2]), c[3], SenProvision(c[4]), c[5], EthnicGroup[c[6]], c[7],
-            date.fromisoformat(c[8]) if c[8] else None, c[9],
-        )
+    return PupilState(
+        decode_characteristics(raw_c) if raw_c else None,
+        frozenset(orjson.loads(raw_roll)) if raw_roll else frozenset(),
+        slots,
     )
-    results = {key: tuple(value) for key, value in document["r"].items()}
-    return PupilState(characteristics, results, frozenset(document["k"]))  # type: ignore[arg-type]
+
+
+def changed_fields(before: PupilState, after: PupilState, slots: Iterable[Slot]) -> dict[str, bytes]:
+    """The hash fields to write: the characteristics and roll if they changed, and `slots`."""
+    fields: dict[str, bytes] = {}
+    if after.characteristics is not None and after.characteristics != before.characteristics:
+        fields[CHARACTERISTICS_FIELD] = encode_characteristics(after.characteristics)
+    if after.roll != before.roll:
+        fields[ROLL_FIELD] = orjson.dumps(sorted(after.roll))
+    for slot in slots:
+        fields[slot_field(slot)] = encode_slot(after.slots[slot])
+    return fields
