@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tidemark_gateway.testing import Gateway, cell
+from tidemark_gateway.testing import Gateway, Seeder, cell
 
 from tidemark_schemas.ethnicity import EthnicGroup
 from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
@@ -195,3 +195,19 @@ async def test_schools_lists_names_sorted(gateway: Gateway) -> None:
     response = await gateway.get("/v1/schools")
 
     assert response.json() == [{"school_id": "S2", "name": "Ash Academy"}, {"school_id": "S1", "name": "Oak Primary"}]
+
+
+async def test_readers_follow_the_generation_a_rebuild_switched_to(gateway: Gateway) -> None:
+    await two_schools(gateway)
+    await gateway.seed.counts(YEAR, PERIOD, "reading", "S1", below=2)
+    rebuilt = Seeder(gateway.seed.redis, gateway.seed.keys.at("r2"))
+    await rebuilt.school("S1", "Oak Primary")
+    await rebuilt.counts(YEAR, PERIOD, "reading", "S1", at=3)
+
+    before = (await gateway.get("/v1/reports/attainment", **report_params())).json()
+    await gateway.seed.redis.set(gateway.seed.keys.generation_key, "r2")
+    after = (await gateway.get("/v1/reports/attainment", **report_params())).json()
+
+    assert (before["all_pupils"]["n"], before["all_pupils"]["at_or_above"]) == (2, 0)
+    assert (after["all_pupils"]["n"], after["all_pupils"]["at_or_above"]) == (3, 3)
+    assert [row["group"] for row in after["rows"]] == ["S1"]  # the rebuilt generation's schools

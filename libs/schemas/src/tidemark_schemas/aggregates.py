@@ -122,13 +122,19 @@ class Keyspace:
 
     @property
     def schools(self) -> str:
-        """Hash school_id -> JSON {"name", "version"}."""
+        """Hash school_id -> JSON {"name", "version", "model"} (model: the school's assessment model or null)."""
         return f"{self.base}:schools"
 
     @property
     def changes(self) -> str:
         """Stream of change notices for live updates (gateway SSE); one for every generation."""
         return f"{self.prefix}:{self._tag}:changes"
+
+    @property
+    def data_patterns(self) -> tuple[str, ...]:
+        """Key patterns that match every key of this generation and nothing else (the first
+        generation shares its base with the Trust's generation keys and change stream)."""
+        return (f"{self.base}:agg:*", f"{self.base}:roll:*", f"{self.base}:pupil:*", self.schools, self.updated_at)
 
     @property
     def updated_at(self) -> str:

@@ -77,6 +77,11 @@ async def stored_counters(redis: Redis, keys: Keyspace) -> Counter[CounterKey]:
     return stored
 
 
+def rebased(counters: Counter[CounterKey], source: Keyspace, target: Keyspace) -> Counter[CounterKey]:
+    """The same counters named as in another generation (to compare two generations)."""
+    return Counter({(target.base + key[len(source.base):], field): value for (key, field), value in counters.items()})
+
+
 def differences(stored: Counter[CounterKey], expected: Counter[CounterKey]) -> list[Mismatch]:
     return [
         Mismatch(key, field, stored.get((key, field), 0), expected.get((key, field), 0))

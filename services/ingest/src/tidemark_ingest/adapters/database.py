@@ -20,8 +20,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE so concurrent writers queue, not fail."""
+def create_engine(database_url: str, writer: bool = True) -> AsyncEngine:
+    """SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE so concurrent writers queue, not fail.
+    A reader engine (`writer=False`) opens no transaction of its own on SQLite: each query reads
+    its own snapshot and never holds the write lock, so a long replay does not stall ingest."""
     if not is_sqlite(database_url):
         return create_async_engine(database_url, pool_pre_ping=True)
 
@@ -41,9 +43,11 @@ def create_engine(database_url: str) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if writer:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -1,0 +1,54 @@
+"""Every stored fact as the event that describes it now: what a rebuild of a read model replays.
+
+The SQL store is the durable source (the embedded broker keeps topics in memory only), and each
+fact's latest snapshot carries its version, so a consumer that applies these events ends up in
+the same state as one that saw the whole history, in any order, alongside live traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from pydantic import BaseModel
+from sqlalchemy import select, union
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tidemark_ingest.adapters.store import ASSESSMENT, PUPIL, SCHOOL
+from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState
+from tidemark_ingest.domain.messages import pupil_message, result_message, school_message
+
+CHUNK_ROWS = 5000
+
+
+async def trust_ids(engine: AsyncEngine) -> list[str]:
+    """Every Trust with a school or a pupil in the store."""
+    query = union(select(SCHOOL.c.trust_id), select(PUPIL.c.trust_id))
+    async with engine.connect() as connection:
+        return sorted(row[0] for row in await connection.execute(query))
+
+
+async def fact_events(engine: AsyncEngine, trust_id: str, chunk_rows: int = CHUNK_ROWS) -> AsyncIterator[list[BaseModel]]:
+    """Schools, then pupils, then results (a pupil's together, period by period), in chunks.
+
+    Each query streams; none holds a write lock (use an engine made with `writer=False` on SQLite).
+    """
+    queries = (
+        (select(*(SCHOOL.c[name] for name in SchoolState.__dataclass_fields__)).where(SCHOOL.c.trust_id == trust_id),
+         lambda row: school_message(trust_id, SchoolState(*row))[2]),
+        (select(*(PUPIL.c[name] for name in PupilState.__dataclass_fields__)).where(PUPIL.c.trust_id == trust_id),
+         lambda row: pupil_message(trust_id, PupilState(*row))[2]),
+        (select(*(ASSESSMENT.c[name] for name in ResultState.__dataclass_fields__))
+         .where(ASSESSMENT.c.trust_id == trust_id)
+         .order_by(ASSESSMENT.c.pupil_id, ASSESSMENT.c.academic_year, ASSESSMENT.c.period),
+         lambda row: _result_event(trust_id, ResultState(*row))),
+    )
+    async with engine.connect() as connection:
+        for query, to_event in queries:
+            result = await connection.stream(query)
+            async for rows in result.partitions(chunk_rows):
+                yield [to_event(row) for row in rows]
+
+
+def _result_event(trust_id: str, state: ResultState) -> BaseModel:
+    """The snapshot as a lock (when it counts) or an entry (a draft, or an unlocked result)."""
+    return result_message(trust_id, "locked" if state.locked_band is not None else "entered", state)[2]
