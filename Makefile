@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: run test bench clean venv
+.PHONY: run test bench bench-analytics clean venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -16,6 +16,10 @@ $(BIN)/python:
 
 $(VENV)/.runtime-installed: $(BIN)/python requirements/runtime.txt $(CONSTRAINTS) $(PROJECTS)
 	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -r requirements/runtime.txt
+	@touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.runtime-installed requirements/bench.txt
+	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -r requirements/bench.txt
 	@touch $@
 
 $(VENV)/.test-installed: $(VENV)/.runtime-installed requirements/test.txt
@@ -35,6 +39,10 @@ test: $(VENV)/.test-installed
 ## Benchmark against a running stack (start `make run` first, in another terminal).
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python bench/benchmark.py
+
+## Benchmark the analytics core at Trust scale (self-contained; 100 schools x 420 pupils x 18 periods).
+bench-analytics: $(VENV)/.bench-installed
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) .tidemark .pytest_cache

@@ -9,7 +9,8 @@ from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 
 from tidemark_metrics.adapters.redis_store import AggregateStore
-from tidemark_metrics.consumer import MetricsConsumer, parse_batch
+from tidemark_metrics.consumer import MetricsConsumer
+from tidemark_runtime.kafka import parse_batch
 from tidemark_schemas.events import AssessmentLocked, PupilUpserted
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
 from tidemark_runtime.settings import ConsumerSettings, PlatformSettings
+from tidemark_schemas.events import TrackerEvent, parse_tracker_event
 from tidemark_schemas.topics import all_topics, dead_letter
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,18 @@ def rejection_from(error: Exception) -> Rejection:
         location = ".".join(str(part) for part in first["loc"]) or "(message)"
         return Rejection(location, first["msg"])
     return Rejection("(message)", f"{type(error).__name__}: {error}")
+
+
+def parse_batch(records: Sequence[ConsumerRecord]) -> tuple[list[TrackerEvent], list[tuple[ConsumerRecord, Rejection]]]:
+    """Split a batch into valid tracker events and rejected records (with the field and the reason)."""
+    events: list[TrackerEvent] = []
+    rejected: list[tuple[ConsumerRecord, Rejection]] = []
+    for record in records:
+        try:
+            events.append(parse_tracker_event(record.value))
+        except Exception as error:  # any malformed body is permanent: retrying cannot fix it
+            rejected.append((record, rejection_from(error)))
+    return events, rejected
 
 
 async def dead_letter_record(broker: KafkaBroker, record: ConsumerRecord, rejection: Rejection, service: str) -> None:

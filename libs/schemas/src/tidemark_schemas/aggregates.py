@@ -85,10 +85,13 @@ class Keyspace:
     prefix: str
     trust_id: str
     generation: str = ""
+    changes_prefix: str | None = None
+    """Whose change stream notices go to (None: this prefix's own); the statutory projection
+    announces on the summative one, so live pages follow a single stream."""
 
     def at(self, generation: str) -> Keyspace:
         """The same Trust's keys in another generation."""
-        return Keyspace(self.prefix, self.trust_id, generation)
+        return Keyspace(self.prefix, self.trust_id, generation, self.changes_prefix)
 
     @property
     def _tag(self) -> str:
@@ -128,13 +131,27 @@ class Keyspace:
     @property
     def changes(self) -> str:
         """Stream of change notices for live updates (gateway SSE); one for every generation."""
-        return f"{self.prefix}:{self._tag}:changes"
+        return f"{self.changes_prefix or self.prefix}:{self._tag}:changes"
+
+    def statutory(self, academic_year: str, measure: str, school_id: str) -> str:
+        """Statutory projection: pupils per outcome label of one measure (fields: cell|label)."""
+        return f"{self.base}:stat:{academic_year}:{measure}:{school_id}"
+
+    def progress(self, academic_year: str, period: str, school_id: str) -> str:
+        """Statutory projection: pupils per progress category in a period (fields: cell|category)."""
+        return f"{self.base}:progress:{academic_year}:{period}:{school_id}"
+
+    def progress_pupils(self, academic_year: str, period: str, school_id: str) -> str:
+        """Statutory projection: which pupil is in which category (fields: pupil_id|cell|category)."""
+        return f"{self.base}:progress-pupils:{academic_year}:{period}:{school_id}"
 
     @property
     def data_patterns(self) -> tuple[str, ...]:
         """Key patterns that match every key of this generation and nothing else (the first
         generation shares its base with the Trust's generation keys and change stream)."""
-        return (f"{self.base}:agg:*", f"{self.base}:roll:*", f"{self.base}:pupil:*", self.schools, self.updated_at)
+        return tuple(
+            f"{self.base}:{kind}:*" for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils")
+        ) + (self.schools, self.updated_at)
 
     @property
     def updated_at(self) -> str:
@@ -193,6 +210,15 @@ class PupilFilter:
             and (self.ethnic_groups is None or cell.ethnic_group in self.ethnic_groups)
             and (self.lac is None or cell.lac is self.lac)
         )
+
+
+STATUTORY_PREFIX_SUFFIX = "-statutory"
+
+
+def statutory_keyspace(prefix: str, trust_id: str) -> Keyspace:
+    """The statutory service's keys: a projection of its own (own generations, rebuilt on its
+    own), announcing changes on the summative change stream."""
+    return Keyspace(prefix + STATUTORY_PREFIX_SUFFIX, trust_id, changes_prefix=prefix)
 
 
 PUPILS_MEASURE = "pupils"

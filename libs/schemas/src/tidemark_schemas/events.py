@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tidemark_schemas.assessment_model import AssessmentModel
+from tidemark_schemas.statutory import Assessment, StatutoryValue
 from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
 from tidemark_schemas.vocabulary import Band, YearGroup
 
@@ -75,8 +76,43 @@ class AssessmentUnlocked(_AssessmentSnapshot):
 
 AssessmentEvent = AssessmentEntered | AssessmentLocked | AssessmentUnlocked
 
+
+class _StatutorySnapshot(Envelope):
+    """The whole state of one statutory result (pupil, academic year, assessment, component)."""
+
+    pupil_id: Identifier
+    school_id: Identifier
+    academic_year: AcademicYear
+    assessment: Assessment
+    component: str
+    entered: StatutoryValue | None = Field(description="The current (draft) value")
+    locked: StatutoryValue | None = Field(description="The value that counts; null when not locked")
+    version: int = Field(ge=1)
+
+
+class StatutoryEntered(_StatutorySnapshot):
+    event_type: Literal["statutory-entered"] = "statutory-entered"
+
+
+class StatutoryLocked(_StatutorySnapshot):
+    event_type: Literal["statutory-locked"] = "statutory-locked"
+
+
+class StatutoryUnlocked(_StatutorySnapshot):
+    event_type: Literal["statutory-unlocked"] = "statutory-unlocked"
+
+
+StatutoryEvent = StatutoryEntered | StatutoryLocked | StatutoryUnlocked
+
 TrackerEvent = Annotated[
-    SchoolUpserted | PupilUpserted | AssessmentEntered | AssessmentLocked | AssessmentUnlocked,
+    SchoolUpserted
+    | PupilUpserted
+    | AssessmentEntered
+    | AssessmentLocked
+    | AssessmentUnlocked
+    | StatutoryEntered
+    | StatutoryLocked
+    | StatutoryUnlocked,
     Field(discriminator="event_type"),
 ]
 tracker_event_adapter: TypeAdapter[TrackerEvent] = TypeAdapter(TrackerEvent)
@@ -98,4 +134,21 @@ class AttainmentChanged(BaseModel):
     measures: list[str]
     schools: list[str]
     applied_events: int
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class ProgressCategoryChanged(BaseModel):
+    """Public notice that a pupil's progress category in one period changed (`attainment.progress.v1`,
+    keyed by pupil id). `previous` / `current` are `tidemark_schemas.progress.ProgressCategory`
+    values, null when the pupil had / has no category (no combined RWM band in the period)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trust_id: Identifier
+    pupil_id: Identifier
+    school_id: Identifier
+    academic_year: AcademicYear
+    period: Period
+    previous: str | None
+    current: str | None
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidemark_ingest.adapters.store import IngestStore
 from tidemark_ingest.domain import facts
-from tidemark_ingest.domain.messages import Message, pupil_message, result_message, school_message
+from tidemark_ingest.domain.messages import (
+    Message,
+    ResultChange,
+    pupil_message,
+    result_message,
+    school_message,
+    statutory_message,
+)
 from tidemark_ingest.domain.validation import (
     RowError,
     band_of,
@@ -22,9 +29,12 @@ from tidemark_ingest.domain.validation import (
     check_pupils,
     check_schools,
     check_scope,
+    check_statutory,
+    check_statutory_scope,
 )
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
 
 T = TypeVar("T")
 
@@ -122,8 +132,29 @@ class IngestService:
 
         return await self._in_transaction(trust_id, work)
 
+    async def enter_statutory(self, trust_id: str, records: Sequence[StatutoryRecord]) -> Outcome:
+        async def work(store: IngestStore) -> Outcome:
+            errors = check_statutory(
+                records, await store.school_models(), await store.pupil_ids([r.pupil_id for r in records])
+            )
+            if errors:
+                raise BatchRejected(errors)
+            keys = [(r.pupil_id, r.academic_year, r.assessment.value, r.component) for r in records]
+            existing = await store.statutory_results(keys)
+            new, changed = _split(
+                [(existing.get(key), facts.enter_statutory(existing.get(key), r)) for key, r in zip(keys, records)]
+            )
+            await store.save_statutory(new, changed)
+            messages = [statutory_message(trust_id, "entered", s) for s in new + changed]
+            await store.append_outbox(messages)
+            return Outcome(len(records), len(messages), len(messages))
+
+        return await self._in_transaction(trust_id, work)
+
     async def referential_errors(
-        self, trust_id: str, records: Sequence[SchoolRecord | PupilRecord | AssessmentRecord | None]
+        self,
+        trust_id: str,
+        records: Sequence[SchoolRecord | PupilRecord | AssessmentRecord | StatutoryRecord | None],
     ) -> list[RowError]:
         """The checks a batch would fail beyond its structural errors (read-only), so a refusal can
         name every bad row at once. `None` marks rows that are already structurally invalid."""
@@ -135,6 +166,10 @@ class IngestService:
             if isinstance(valid[0], PupilRecord):
                 return check_pupils(records, await store.school_models())  # type: ignore[arg-type]
             pupil_ids = [r.pupil_id for r in valid]  # type: ignore[union-attr]
+            if isinstance(valid[0], StatutoryRecord):
+                return check_statutory(
+                    records, await store.school_models(), await store.pupil_ids(pupil_ids)  # type: ignore[arg-type]
+                )
             return check_assessments(
                 records, await store.school_models(), await store.pupil_ids(pupil_ids), self._calendar  # type: ignore[arg-type]
             )
@@ -156,6 +191,30 @@ class IngestService:
             changed = [after for after in map(transition, results) if after is not None]
             await store.save_results([], changed)
             messages = [result_message(trust_id, change, s) for s in changed]  # type: ignore[arg-type]
+            await store.append_outbox(messages)
+            return Outcome(len(results), len(changed), len(messages))
+
+        return await self._in_transaction(trust_id, work)
+
+    async def lock_statutory(self, trust_id: str, scope: StatutoryLockScope) -> Outcome:
+        return await self._change_statutory_scope(trust_id, scope, "locked")
+
+    async def unlock_statutory(self, trust_id: str, scope: StatutoryLockScope) -> Outcome:
+        return await self._change_statutory_scope(trust_id, scope, "unlocked")
+
+    async def _change_statutory_scope(
+        self, trust_id: str, scope: StatutoryLockScope, change: ResultChange
+    ) -> Outcome:
+        transition = facts.lock_statutory if change == "locked" else facts.unlock_statutory
+
+        async def work(store: IngestStore) -> Outcome:
+            errors = check_statutory_scope(scope, await store.school_models())
+            if errors:
+                raise BatchRejected(errors)
+            results = await store.statutory_in_scope(scope)
+            changed = [after for after in map(transition, results) if after is not None]
+            await store.save_statutory([], changed)
+            messages = [statutory_message(trust_id, change, s) for s in changed]
             await store.append_outbox(messages)
             return Outcome(len(results), len(changed), len(messages))
 

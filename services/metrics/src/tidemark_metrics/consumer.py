@@ -12,25 +12,13 @@ from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from tidemark_metrics.adapters.redis_store import AggregateStore, BatchResult
-from tidemark_runtime.kafka import Rejection, dead_letter_record, rejection_from
+from tidemark_runtime.kafka import Rejection, dead_letter_record, parse_batch
 from tidemark_schemas import topics
-from tidemark_schemas.events import AttainmentChanged, TrackerEvent, parse_tracker_event
+from tidemark_schemas.events import AttainmentChanged
 
 log = logging.getLogger(__name__)
 
 DeadLetter = Callable[[ConsumerRecord, Rejection], Awaitable[None]]
-
-
-def parse_batch(records: Sequence[ConsumerRecord]) -> tuple[list[TrackerEvent], list[tuple[ConsumerRecord, Rejection]]]:
-    """Split a batch into valid events and rejected records (with the field and the reason)."""
-    events: list[TrackerEvent] = []
-    rejected: list[tuple[ConsumerRecord, Rejection]] = []
-    for record in records:
-        try:
-            events.append(parse_tracker_event(record.value))
-        except Exception as error:  # any malformed body is permanent: retrying cannot fix it
-            rejected.append((record, rejection_from(error)))
-    return events, rejected
 
 
 class MetricsConsumer:

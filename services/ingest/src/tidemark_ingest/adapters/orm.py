@@ -60,6 +60,28 @@ class AssessmentRow(SQLModel, table=True):
     version: int
 
 
+class StatutoryRow(SQLModel, table=True):
+    """One component of one statutory assessment of a pupil: its draft (entered) value and the value
+    that counts (locked), each a raw mark, a scaled score and/or a code (all null: no value)."""
+
+    __tablename__ = "statutory_result"
+    __table_args__ = (Index("ix_statutory_result_scope", "trust_id", "school_id", "academic_year"),)
+
+    trust_id: str = Field(primary_key=True)
+    pupil_id: str = Field(primary_key=True)
+    academic_year: str = Field(primary_key=True)
+    assessment: str = Field(primary_key=True)
+    component: str = Field(primary_key=True)
+    school_id: str
+    entered_mark: int | None = None
+    entered_scaled_score: int | None = None
+    entered_code: str | None = None
+    locked_mark: int | None = None
+    locked_scaled_score: int | None = None
+    locked_code: str | None = None
+    version: int
+
+
 class OutboxRow(SQLModel, table=True):
     """An event written in the same transaction as the facts it describes; the relay publishes it."""
 

@@ -13,9 +13,16 @@ from pydantic import BaseModel
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tidemark_ingest.adapters.store import ASSESSMENT, PUPIL, SCHOOL
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState
-from tidemark_ingest.domain.messages import pupil_message, result_message, school_message
+from tidemark_ingest.adapters.store import (
+    ASSESSMENT,
+    PUPIL,
+    SCHOOL,
+    STATUTORY,
+    STATUTORY_COLUMNS,
+    statutory_state,
+)
+from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
+from tidemark_ingest.domain.messages import pupil_message, result_message, school_message, statutory_message
 
 CHUNK_ROWS = 5000
 
@@ -28,7 +35,8 @@ async def trust_ids(engine: AsyncEngine) -> list[str]:
 
 
 async def fact_events(engine: AsyncEngine, trust_id: str, chunk_rows: int = CHUNK_ROWS) -> AsyncIterator[list[BaseModel]]:
-    """Schools, then pupils, then results (a pupil's together, period by period), in chunks.
+    """Schools, then pupils, then summative results (a pupil's together, period by period), then
+    statutory results (a pupil's together, year by year), in chunks.
 
     Each query streams; none holds a write lock (use an engine made with `writer=False` on SQLite).
     """
@@ -41,6 +49,11 @@ async def fact_events(engine: AsyncEngine, trust_id: str, chunk_rows: int = CHUN
          .where(ASSESSMENT.c.trust_id == trust_id)
          .order_by(ASSESSMENT.c.pupil_id, ASSESSMENT.c.academic_year, ASSESSMENT.c.period),
          lambda row: _result_event(trust_id, ResultState(*row))),
+        (select(*STATUTORY_COLUMNS)
+         .where(STATUTORY.c.trust_id == trust_id)
+         .order_by(STATUTORY.c.pupil_id, STATUTORY.c.academic_year, STATUTORY.c.assessment,
+                   STATUTORY.c.component),
+         lambda row: _statutory_event(trust_id, statutory_state(row))),
     )
     async with engine.connect() as connection:
         for query, to_event in queries:
@@ -52,3 +65,8 @@ async def fact_events(engine: AsyncEngine, trust_id: str, chunk_rows: int = CHUN
 def _result_event(trust_id: str, state: ResultState) -> BaseModel:
     """The snapshot as a lock (when it counts) or an entry (a draft, or an unlocked result)."""
     return result_message(trust_id, "locked" if state.locked_band is not None else "entered", state)[2]
+
+
+def _statutory_event(trust_id: str, state: StatutoryState) -> BaseModel:
+    """As `_result_event`: a lock when a value counts, else an entry."""
+    return statutory_message(trust_id, "locked" if state.locked is not None else "entered", state)[2]

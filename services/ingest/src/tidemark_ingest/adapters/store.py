@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Row, and_, insert, select, update
 from sqlalchemy.sql.expression import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tidemark_ingest.adapters.orm import AssessmentRow, OutboxRow, PupilRow, SchoolRow
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState
+from tidemark_ingest.adapters.orm import AssessmentRow, OutboxRow, PupilRow, SchoolRow, StatutoryRow
+from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
 from tidemark_ingest.domain.messages import Message
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.records import LockScope
+from tidemark_schemas.statutory import StatutoryLockScope, StatutoryValue
 
 SCHOOL = SchoolRow.__table__  # type: ignore[attr-defined]
 PUPIL = PupilRow.__table__  # type: ignore[attr-defined]
 ASSESSMENT = AssessmentRow.__table__  # type: ignore[attr-defined]
+STATUTORY = StatutoryRow.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 
 _CHUNK = 400  # keys per IN (...) query, well under every driver's bound-parameter limit
@@ -26,6 +29,44 @@ _CHUNK = 400  # keys per IN (...) query, well under every driver's bound-paramet
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:  # type: ignore[type-arg]
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+StatutoryKey = tuple[str, str, str, str]
+"""(pupil_id, academic_year, assessment, component)."""
+
+_VALUE_PARTS = ("mark", "scaled_score", "code")
+_STATUTORY_KEY = ("pupil_id", "academic_year", "assessment", "component")
+_STATUTORY_VALUES = tuple(f"{side}_{part}" for side in ("entered", "locked") for part in _VALUE_PARTS)
+STATUTORY_COLUMNS = [STATUTORY.c[name] for name in (*_STATUTORY_KEY, "school_id", *_STATUTORY_VALUES, "version")]
+"""The columns `statutory_state` reads, in its order."""
+
+
+def statutory_state(row: Row[Any]) -> StatutoryState:
+    """A `statutory_result` row (selected as STATUTORY_COLUMNS) as the domain state: each side's three
+    columns become one value, or None when all three are null (a valid value never is)."""
+    columns = row._mapping
+
+    def value(side: str) -> StatutoryValue | None:
+        parts = {part: columns[f"{side}_{part}"] for part in _VALUE_PARTS}
+        return None if all(v is None for v in parts.values()) else StatutoryValue(**parts)
+
+    entered = value("entered")
+    if entered is None:
+        raise ValueError(f"statutory result without an entered value: {dict(columns)}")
+    return StatutoryState(
+        **{name: columns[name] for name in (*_STATUTORY_KEY, "school_id")},
+        entered=entered,
+        locked=value("locked"),
+        version=columns["version"],
+    )
+
+
+def _statutory_values(state: StatutoryState) -> dict[str, Any]:
+    """The state as `statutory_result` columns (without trust_id)."""
+    values: dict[str, Any] = {name: getattr(state, name) for name in (*_STATUTORY_KEY, "school_id", "version")}
+    for side, value in (("entered", state.entered), ("locked", state.locked)):
+        values.update({f"{side}_{part}": getattr(value, part) if value else None for part in _VALUE_PARTS})
+    return values
 
 
 class IngestStore:
@@ -125,6 +166,39 @@ class IngestStore:
         rows = await self.session.execute(self._for_update(select(*columns).where(and_(*conditions))))
         return [ResultState(*r) for r in rows]
 
+    async def statutory_results(self, keys: Sequence[StatutoryKey]) -> dict[StatutoryKey, StatutoryState]:
+        """Statutory results by key; queried by pupil and year, then narrowed here (as `results`)."""
+        wanted = set(keys)
+        years = sorted({k[1] for k in wanted})
+        found: dict[StatutoryKey, StatutoryState] = {}
+        for chunk in _chunks(sorted({k[0] for k in wanted})):
+            rows = await self.session.execute(
+                self._for_update(
+                    select(*STATUTORY_COLUMNS).where(
+                        STATUTORY.c.trust_id == self.trust_id,
+                        STATUTORY.c.pupil_id.in_(chunk),
+                        STATUTORY.c.academic_year.in_(years),
+                    )
+                )
+            )
+            for r in rows:
+                state = statutory_state(r)
+                key = (state.pupil_id, state.academic_year, state.assessment, state.component)
+                if key in wanted:
+                    found[key] = state
+        return found
+
+    async def statutory_in_scope(self, scope: StatutoryLockScope) -> list[StatutoryState]:
+        conditions = [
+            STATUTORY.c.trust_id == self.trust_id,
+            STATUTORY.c.school_id == scope.school_id,
+            STATUTORY.c.academic_year == scope.academic_year,
+        ]
+        if scope.assessment is not None:
+            conditions.append(STATUTORY.c.assessment == scope.assessment.value)
+        rows = await self.session.execute(self._for_update(select(*STATUTORY_COLUMNS).where(and_(*conditions))))
+        return [statutory_state(r) for r in rows]
+
     # -- writes -----------------------------------------------------------------------------
 
     async def save_schools(self, new: list[SchoolState], changed: list[SchoolState]) -> None:
@@ -192,6 +266,27 @@ class IngestStore:
                         "version": r.version,
                     }
                     for r in changed
+                ],
+            )
+
+    async def save_statutory(self, new: list[StatutoryState], changed: list[StatutoryState]) -> None:
+        if new:
+            await self.session.execute(
+                insert(STATUTORY), [{"trust_id": self.trust_id, **_statutory_values(r)} for r in new]
+            )
+        if changed:
+            values = [_statutory_values(r) for r in changed]
+            await self.session.execute(
+                update(STATUTORY)
+                .where(
+                    STATUTORY.c.trust_id == self.trust_id,
+                    *(STATUTORY.c[name] == bindparam(f"k_{name}") for name in _STATUTORY_KEY),
+                )
+                .values({name: bindparam(name) for name in values[0] if name not in _STATUTORY_KEY}),
+                [
+                    {**{f"k_{name}": v[name] for name in _STATUTORY_KEY},
+                     **{name: value for name, value in v.items() if name not in _STATUTORY_KEY}}
+                    for v in values
                 ],
             )
 

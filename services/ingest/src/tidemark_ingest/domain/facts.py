@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from tidemark_schemas.records import AssessmentRecord, PupilRecord, SchoolRecord
+from tidemark_schemas.statutory import StatutoryRecord, StatutoryValue, normalised
 from tidemark_schemas.vocabulary import Band
 
 
@@ -53,6 +54,21 @@ class ResultState:
     entered_code: str | None
     locked_code: str | None
     """The code of the school's own model behind each band, if the school has a model."""
+    version: int
+
+
+@dataclass(frozen=True)
+class StatutoryState:
+    """One (pupil, academic year, assessment, component) statutory result: the draft value and the
+    value that counts (None: not locked). Values are stored normalised (KS2 `T` as `U`)."""
+
+    pupil_id: str
+    academic_year: str
+    assessment: str
+    component: str
+    school_id: str
+    entered: StatutoryValue
+    locked: StatutoryValue | None
     version: int
 
 
@@ -136,3 +152,37 @@ def unlock_result(existing: ResultState) -> ResultState | None:
     if existing.locked_band is None:
         return None
     return replace(existing, locked_band=None, locked_code=None, version=existing.version + 1)
+
+
+def enter_statutory(existing: StatutoryState | None, record: StatutoryRecord) -> StatutoryState | None:
+    """An entry changes the draft only (a locked value stays until the next lock). The value is
+    compared normalised, so re-sending `T` for a stored `U` is no change. Validate first."""
+    value = normalised(record.assessment, record.component, record.value)
+    if existing is None:
+        return StatutoryState(
+            pupil_id=record.pupil_id,
+            academic_year=record.academic_year,
+            assessment=record.assessment.value,
+            component=record.component,
+            school_id=record.school_id,
+            entered=value,
+            locked=None,
+            version=1,
+        )
+    if (existing.entered, existing.school_id) == (value, record.school_id):
+        return None
+    return replace(existing, entered=value, school_id=record.school_id, version=existing.version + 1)
+
+
+def lock_statutory(existing: StatutoryState) -> StatutoryState | None:
+    """Locking makes the draft count; re-locking after a changed draft is a correction."""
+    if existing.locked == existing.entered:
+        return None
+    return replace(existing, locked=existing.entered, version=existing.version + 1)
+
+
+def unlock_statutory(existing: StatutoryState) -> StatutoryState | None:
+    """Unlocking withdraws the value from every measure; the draft stays for the teacher."""
+    if existing.locked is None:
+        return None
+    return replace(existing, locked=None, version=existing.version + 1)

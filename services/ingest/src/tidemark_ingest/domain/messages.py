@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState
+from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
 from tidemark_schemas import topics
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.events import (
@@ -15,13 +15,18 @@ from tidemark_schemas.events import (
     AssessmentUnlocked,
     PupilUpserted,
     SchoolUpserted,
+    StatutoryEntered,
+    StatutoryLocked,
+    StatutoryUnlocked,
 )
+from tidemark_schemas.statutory import Assessment
 from tidemark_schemas.vocabulary import Band
 
 Message = tuple[str, str, BaseModel]
 ResultChange = Literal["entered", "locked", "unlocked"]
 
 _RESULT_EVENTS = {"entered": AssessmentEntered, "locked": AssessmentLocked, "unlocked": AssessmentUnlocked}
+_STATUTORY_EVENTS = {"entered": StatutoryEntered, "locked": StatutoryLocked, "unlocked": StatutoryUnlocked}
 
 
 def school_message(trust_id: str, state: SchoolState) -> Message:
@@ -67,3 +72,18 @@ def result_message(trust_id: str, change: ResultChange, state: ResultState) -> M
         version=state.version,
     )
     return topics.ASSESSMENTS, state.pupil_id, event
+
+
+def statutory_message(trust_id: str, change: ResultChange, state: StatutoryState) -> Message:
+    event = _STATUTORY_EVENTS[change](
+        trust_id=trust_id,
+        pupil_id=state.pupil_id,
+        school_id=state.school_id,
+        academic_year=state.academic_year,
+        assessment=Assessment(state.assessment),
+        component=state.component,
+        entered=state.entered,
+        locked=state.locked,
+        version=state.version,
+    )
+    return topics.STATUTORY, state.pupil_id, event

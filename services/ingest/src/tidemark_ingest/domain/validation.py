@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord, problems
 from tidemark_schemas.vocabulary import Band
+
+_UNKNOWN_PUPIL = "unknown pupil for this Trust: post it to /v1/pupils first"
 
 SchoolModels = Mapping[str, AssessmentModel | None]
 """The Trust's schools, each with its own assessment model or None."""
@@ -53,7 +56,7 @@ def check_assessments(
         if r is None:
             continue
         if r.pupil_id not in known_pupils:
-            errors.append(RowError(i, "pupil_id", "unknown pupil for this Trust: post it to /v1/pupils first", r.pupil_id))
+            errors.append(RowError(i, "pupil_id", _UNKNOWN_PUPIL, r.pupil_id))
         if r.school_id not in schools:
             errors.append(RowError(i, "school_id", "unknown school for this Trust", r.school_id))
         else:
@@ -104,6 +107,31 @@ def check_scope(scope: LockScope, known_schools: Collection[str], calendar: Peri
     if scope.period not in calendar:
         errors.append(RowError(None, "period", _period_reason(calendar), scope.period))
     return errors
+
+
+def check_statutory(
+    records: Sequence[StatutoryRecord | None], known_schools: Collection[str], known_pupils: Collection[str]
+) -> list[RowError]:
+    """Referential checks plus each value against its component's code table (`problems()`, the one
+    place those rules live). `None` stands for a row that already failed structural validation."""
+    errors: list[RowError] = []
+    for i, r in enumerate(records):
+        if r is None:
+            continue
+        if r.pupil_id not in known_pupils:
+            errors.append(RowError(i, "pupil_id", _UNKNOWN_PUPIL, r.pupil_id))
+        if r.school_id not in known_schools:
+            errors.append(RowError(i, "school_id", "unknown school for this Trust", r.school_id))
+        for field, reason in problems(r.assessment, r.component, r.value):
+            errors.append(RowError(i, field, reason, getattr(r, field)))
+    errors += _duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.assessment, r.component), "component")
+    return errors
+
+
+def check_statutory_scope(scope: StatutoryLockScope, known_schools: Collection[str]) -> list[RowError]:
+    if scope.school_id not in known_schools:
+        return [RowError(None, "school_id", "unknown school for this Trust", scope.school_id)]
+    return []
 
 
 def _period_reason(calendar: PeriodCalendar) -> str:

@@ -1,4 +1,5 @@
-"""The ingest HTTP API (FastAPI): schools, pupils, entered results, locks and unlocks.
+"""The ingest HTTP API (FastAPI): schools, pupils, entered summative and statutory results, locks
+and unlocks.
 
 Every write is a batch validated whole: one bad row rejects the batch with a 422 listing every
 bad row, field and reason. Accepted changes and their events commit in one transaction.
@@ -27,6 +28,7 @@ from tidemark_runtime.kafka import ensure_topics, producer_options
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +112,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         title="Tidemark ingest API",
         version="1.0.0",
         description=(
-            "Takes schools, pupils and summative results from a school tracker. Bearer token scoped to "
-            "one Trust. Batches are validated whole: 422 lists every bad row, field and reason and "
+            "Takes schools, pupils, summative and statutory results from a school tracker. Bearer token "
+            "scoped to one Trust. Batches are validated whole: 422 lists every bad row, field and reason and "
             "nothing from the batch is stored; re-sending an identical batch changes nothing."
         ),
         lifespan=lifespan,
@@ -122,6 +124,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         "/v1/schools": TypeAdapter(SchoolRecord),
         "/v1/pupils": TypeAdapter(PupilRecord),
         "/v1/assessments": TypeAdapter(AssessmentRecord),
+        "/v1/statutory": TypeAdapter(StatutoryRecord),
     }
 
     @app.exception_handler(RequestValidationError)
@@ -196,5 +199,24 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     async def unlock(scope: LockScope, caller: Caller, svc: Service) -> BatchAccepted:
         """Unlock: the results stop counting until they are locked again."""
         return accepted(await svc.unlock(caller.trust_id, scope))
+
+    @app.post("/v1/statutory", response_model=BatchAccepted, tags=["tracker"])
+    async def post_statutory(records: list[StatutoryRecord], caller: Caller, svc: Service) -> BatchAccepted:
+        """Enter (draft) statutory results: one component of one assessment per row, with a raw mark,
+        a scaled score and/or a code of that component (`tidemark_schemas.statutory.COMPONENTS`).
+        KS2 code `T` is stored as `U`. Drafts count in no statutory measure until locked."""
+        bounded(records)
+        return accepted(await svc.enter_statutory(caller.trust_id, records))
+
+    @app.post("/v1/statutory/lock", response_model=BatchAccepted, tags=["tracker"])
+    async def lock_statutory(scope: StatutoryLockScope, caller: Caller, svc: Service) -> BatchAccepted:
+        """Lock a school's statutory results of an academic year (optionally one assessment): entered
+        values now count. Locking again after a changed entry is a correction."""
+        return accepted(await svc.lock_statutory(caller.trust_id, scope))
+
+    @app.post("/v1/statutory/unlock", response_model=BatchAccepted, tags=["tracker"])
+    async def unlock_statutory(scope: StatutoryLockScope, caller: Caller, svc: Service) -> BatchAccepted:
+        """Unlock: the statutory results stop counting until they are locked again."""
+        return accepted(await svc.unlock_statutory(caller.trust_id, scope))
 
     return app

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib.resources import files
 
 import orjson
 from redis.asyncio import Redis
@@ -35,19 +33,19 @@ from tidemark_metrics.domain.pupil_state import (
     slot_of,
     split_slot,
 )
+from tidemark_runtime.projection import (
+    MAX_ATTEMPTS,
+    STALE_GENERATION,
+    WRITTEN,
+    ConcurrentWriteError,
+    ProjectionWrite,
+    ProjectionWriter,
+)
 from tidemark_schemas.aggregates import ROLL_MEASURE, Keyspace
 from tidemark_schemas.events import PupilUpserted, SchoolUpserted, TrackerEvent
 
-APPLY_BATCH_LUA = files("tidemark_metrics.adapters").joinpath("apply_batch.lua").read_text()
-MAX_ATTEMPTS = 20
 NO_SLOT = "-"
 """The slot of contributions that belong to no period (the current roll)."""
-
-WRITTEN, STALE_STATE, STALE_GENERATION = 1, 0, -1
-
-
-class ConcurrentWriteError(RuntimeError):
-    """Another writer kept changing the same pupils; the batch will be retried by the consumer."""
 
 
 @dataclass(frozen=True)
@@ -79,13 +77,14 @@ class TrustBatch:
 
     @classmethod
     def of(cls, events: Iterable[TrackerEvent]) -> TrustBatch:
+        """Statutory results are the statutory service's business: they are skipped here."""
         pupil_events: dict[str, list[PupilEvent]] = defaultdict(list)
         schools: dict[str, SchoolUpserted] = {}
         for event in events:
             if isinstance(event, SchoolUpserted):
                 if event.school_id not in schools or schools[event.school_id].version < event.version:
                     schools[event.school_id] = event
-            else:
+            elif isinstance(event, PupilEvent):
                 pupil_events[event.pupil_id].append(event)
         return cls(dict(pupil_events), schools)
 
@@ -94,7 +93,7 @@ class AggregateStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._script = redis.register_script(APPLY_BATCH_LUA)
+        self._writer = ProjectionWriter(redis)
 
     async def apply(self, events: Sequence[TrackerEvent]) -> BatchResult:
         """Apply events of any Trusts; each Trust's share is written atomically per generation."""
@@ -103,41 +102,21 @@ class AggregateStore:
             by_trust[event.trust_id].append(event)
         total = BatchResult(events=len(events))
         for trust_id, trust_events in by_trust.items():
-            result = await self._apply_trust(Keyspace(self._prefix, trust_id), TrustBatch.of(trust_events))
+            batch = TrustBatch.of(trust_events)
+            result = await self._writer.to_every_generation(
+                Keyspace(self._prefix, trust_id), lambda keys: self.apply_to(keys, batch)
+            )
             total.applied += result.applied
             total.counter_writes += result.counter_writes
             total.notices += result.notices
         return total
 
-    async def generations(self, keys: Keyspace) -> tuple[str, list[str]]:
-        """(the generation readers use, the generations being rebuilt) of one Trust."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(keys.generation_key)
-            pipe.smembers(keys.building_key)
-            active, building = await pipe.execute()
-        active = _text(active) or ""
-        return active, sorted(g for g in map(_text, building) if g and g != active)  # type: ignore[misc]
-
-    async def _apply_trust(self, keys: Keyspace, batch: TrustBatch) -> BatchResult:
-        """Write the batch to the active generation (its result is reported) and to every generation
-        being rebuilt; if the generations change meanwhile, look them up again and repeat (a repeat
-        is a no-op wherever the batch was already written)."""
-        for _attempt in range(MAX_ATTEMPTS):
-            active, building = await self.generations(keys)
-            reported = await self.apply_to(keys.at(active), batch)
-            if reported is None:
-                continue
-            if all([await self.apply_to(keys.at(generation), batch) is not None for generation in building]):
-                return reported
-        raise ConcurrentWriteError(f"the generations of {keys.trust_id} kept changing under {MAX_ATTEMPTS} attempts")
-
     async def apply_to(self, keys: Keyspace, batch: TrustBatch) -> BatchResult | None:
-        """Apply to one generation; None if it is neither active nor being rebuilt."""
+        """Apply to one generation; None if it is neither live nor being rebuilt."""
         for _attempt in range(MAX_ATTEMPTS):
             states = await self._read(keys, batch.pupil_events)
             result = BatchResult()
-            writes: list[list[str | int]] = []
-            values: list[str | bytes] = []
+            write = ProjectionWrite()
             counters: Counter[tuple[Slot, Contribution]] = Counter()
             for pupil_id, its_events in batch.pupil_events.items():
                 revision, before = states[pupil_id]
@@ -147,33 +126,17 @@ class AggregateStore:
                 result.applied += applied
                 after = recompute(after, None if characteristics_changed else touched)
                 written = _count_changes(before, after, characteristics_changed, touched, counters)
-                fields = changed_fields(before, after, written)
-                writes.append([keys.pupil(pupil_id), revision, str(int(revision) + 1), len(fields)])
-                for name, value in fields.items():
-                    values += (name, value)
-            counter_writes, result.notices = _writes_and_notices(keys, counters)
-            result.counter_writes = len(counter_writes)
+                write.add_state(keys.pupil(pupil_id), revision, changed_fields(before, after, written))
+            write.counters, result.notices = _writes_and_notices(keys, counters)
+            result.counter_writes = len(write.counters)
             result.applied += len(batch.schools)
-            if not writes and not batch.schools:
+            write.schools = [[s.school_id, s.version, _school_document(s)] for s in batch.schools.values()]
+            write.notices = [
+                [n.academic_year, n.period, ",".join(n.measures), ",".join(n.schools)] for n in result.notices
+            ]
+            if write.empty:
                 return result
-            header = {
-                "generation": keys.generation,
-                "generation_key": keys.generation_key,
-                "building_key": keys.building_key,
-                "states": writes,
-                "counters": counter_writes,
-                "schools": [
-                    [s.school_id, s.version, _school_document(s)] for s in batch.schools.values()
-                ],
-                "notices": [
-                    [n.academic_year, n.period, ",".join(n.measures), ",".join(n.schools)] for n in result.notices
-                ],
-                "updated_at": datetime.now(UTC).isoformat(),
-                "changes_key": keys.changes,
-                "updated_key": keys.updated_at,
-                "schools_key": keys.schools,
-            }
-            outcome = await self._script(args=[orjson.dumps(header), *values])
+            outcome = await self._writer.write(keys, write)
             if outcome == WRITTEN:
                 return result
             if outcome == STALE_GENERATION:

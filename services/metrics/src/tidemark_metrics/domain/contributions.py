@@ -13,7 +13,6 @@ from dataclasses import replace
 from functools import lru_cache
 
 from tidemark_metrics.domain.pupil_state import (
-    Characteristics,
     Contribution,
     PupilState,
     Slot,
@@ -22,8 +21,9 @@ from tidemark_metrics.domain.pupil_state import (
     contribution,
     split_slot,
 )
-from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Cell, encode_cell, entered_measure, model_measure
+from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, entered_measure, model_measure
 from tidemark_schemas.calendar import PeriodRef
+from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.rules import (
     COMBINED_ALL_GOALS,
     COMBINED_GLD,
@@ -33,7 +33,7 @@ from tidemark_schemas.rules import (
     combined_rwm,
     on_roll_during,
 )
-from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band, YearGroup
+from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band
 
 CombinedRule = Callable[[Mapping[str, Band]], Band | None]
 
@@ -64,7 +64,7 @@ def roll_contributions(c: Characteristics | None) -> frozenset[Contribution]:
     """One on the roll of the pupil's current school and year group, unless they have left."""
     if c is None or c.left_on is not None:
         return frozenset()
-    return frozenset({contribution(ROLL_MEASURE, c.school_id, _cell(c, c.year_group) + Band.AT.value)})
+    return frozenset({contribution(ROLL_MEASURE, c.school_id, c.cell(c.year_group) + Band.AT.value)})
 
 
 def slot_contributions(
@@ -80,7 +80,7 @@ def slot_contributions(
     cells: dict[str, str] = {}
     for subject, result in results.items():
         school, year_group, entered, locked_band, _version, code = result
-        cell = cells.get(year_group) or cells.setdefault(year_group, _cell(c, year_group))
+        cell = cells.get(year_group) or cells.setdefault(year_group, c.cell(year_group))
         if entered is not None:
             counted.add(contribution(entered_measure(subject), school, cell + entered))
         if locked_band is not None:
@@ -116,11 +116,6 @@ def _period_of(slot: Slot) -> PeriodRef:
 
 def _on_roll(c: Characteristics, slot: Slot) -> bool:
     return c.left_on is None or on_roll_during(c.left_on, _period_of(slot))
-
-
-def _cell(c: Characteristics, year_group: str) -> str:
-    """The cell part of this pupil's counter fields, with a result's own year group."""
-    return encode_cell(Cell(YearGroup(year_group), c.sex, c.disadvantaged, c.sen, c.eal, c.ethnic_group, c.lac))
 
 
 def delta(before: frozenset[Contribution], after: frozenset[Contribution]) -> Counter[Contribution]:

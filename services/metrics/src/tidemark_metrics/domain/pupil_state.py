@@ -17,13 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
 
 import orjson
 
-from tidemark_schemas.ethnicity import EthnicGroup, ethnic_group
+from tidemark_schemas.characteristics import Characteristics, decode_characteristics, encode_characteristics
 from tidemark_schemas.events import AssessmentEntered, AssessmentLocked, AssessmentUnlocked, PupilUpserted
-from tidemark_schemas.vocabulary import SenProvision, Sex
 
 StoredResult = tuple[str, str, str | None, str | None, int, str | None]
 """(school_id, year_group, entered band, locked band, version, locked model code) of one result."""
@@ -65,21 +63,6 @@ def parse_contribution(value: Contribution) -> tuple[str, str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Characteristics:
-    school_id: str
-    year_group: str
-    """The pupil's current school and year group (results carry their own)."""
-    sex: Sex
-    disadvantaged: bool
-    sen: SenProvision
-    eal: bool
-    ethnic_group: EthnicGroup
-    lac: bool
-    left_on: date | None
-    version: int
-
-
-@dataclass(frozen=True, slots=True)
 class SlotState:
     results: dict[str, StoredResult] = field(default_factory=dict)
     """By subject."""
@@ -103,19 +86,7 @@ def apply_event(state: PupilState, event: PupilEvent) -> PupilState | None:
     if isinstance(event, PupilUpserted):
         if state.characteristics is not None and event.version <= state.characteristics.version:
             return None
-        characteristics = Characteristics(
-            school_id=event.school_id,
-            year_group=event.year_group.value,
-            sex=event.sex,
-            disadvantaged=event.disadvantaged,
-            sen=event.sen,
-            eal=event.eal,
-            ethnic_group=ethnic_group(event.ethnicity),
-            lac=event.lac,
-            left_on=event.left_on,
-            version=event.version,
-        )
-        return replace(state, characteristics=characteristics)
+        return replace(state, characteristics=Characteristics.of(event))
     slot = slot_of(event.academic_year, event.period)
     current_slot = state.slots.get(slot) or SlotState()
     current = current_slot.results.get(event.subject)
@@ -134,21 +105,6 @@ def apply_event(state: PupilState, event: PupilEvent) -> PupilState | None:
 
 
 # -- the stored form (fields of the pupil's Redis hash, JSON values) ------------------------
-
-
-def encode_characteristics(c: Characteristics) -> bytes:
-    return orjson.dumps(
-        [c.school_id, c.year_group, c.sex.value, c.disadvantaged, c.sen.value, c.eal, c.ethnic_group.name, c.lac,
-         c.left_on.isoformat() if c.left_on else None, c.version]
-    )
-
-
-def decode_characteristics(raw: bytes | str) -> Characteristics:
-    c = orjson.loads(raw)
-    return Characteristics(
-        c[0], c[1], Sex(c[2]), c[3], SenProvision(c[4]), c[5], EthnicGroup[c[6]], c[7],
-        date.fromisoformat(c[8]) if c[8] else None, c[9],
-    )
 
 
 def encode_slot(slot: SlotState) -> bytes:

@@ -1,0 +1,108 @@
+"""How a service writes a per-pupil projection to Redis: one atomic, version-guarded write per
+consumed batch, to every generation of a Trust's keys that is live or being rebuilt.
+
+A projection keeps, per pupil, a hash with a revision (`rev`), the pupil's state fields and the
+counters the pupil adds to. A batch is computed from the states read, then written by one Lua
+script (`projection_write.lua`) that first checks the generation is still written to and every
+revision is still what was read; otherwise nothing is written and the caller recomputes. The
+metrics and statutory services both write this way (`tidemark_schemas.aggregates.Keyspace`
+explains generations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import TypeVar
+
+import orjson
+from redis.asyncio import Redis
+
+from tidemark_schemas.aggregates import Keyspace
+
+PROJECTION_WRITE_LUA = files("tidemark_runtime").joinpath("projection_write.lua").read_text()
+MAX_ATTEMPTS = 20
+
+WRITTEN, STALE_STATE, STALE_GENERATION = 1, 0, -1
+
+T = TypeVar("T")
+
+
+class ConcurrentWriteError(RuntimeError):
+    """Another writer kept changing the same pupils or generations; the consumer retries the batch."""
+
+
+@dataclass
+class ProjectionWrite:
+    """Everything one batch writes to one generation."""
+
+    states: list[list[str | int]] = field(default_factory=list)
+    """[pupil key, revision read, new revision, number of fields] per pupil written."""
+    values: list[str | bytes] = field(default_factory=list)
+    """The field/value pairs of each state in order (raw, so JSON values travel unescaped)."""
+    counters: list[list[str | int]] = field(default_factory=list)
+    """[key, field, increment]; a counter that reaches 0 is deleted."""
+    schools: list[list[str | int]] = field(default_factory=list)
+    """[school id, version, JSON document] kept when newer than the stored one."""
+    notices: list[list[str]] = field(default_factory=list)
+    """[academic year, period, measures, schools] announced on the change stream (live generation only)."""
+
+    def add_state(self, key: str, revision: str, fields: dict[str, bytes]) -> None:
+        self.states.append([key, revision, str(int(revision) + 1), len(fields)])
+        for name, value in fields.items():
+            self.values += (name, value)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.states or self.counters or self.schools)
+
+
+class ProjectionWriter:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._script = redis.register_script(PROJECTION_WRITE_LUA)
+
+    async def generations(self, keys: Keyspace) -> tuple[str, list[str]]:
+        """(the generation readers use, the generations being rebuilt) of one Trust."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.generation_key)
+            pipe.smembers(keys.building_key)
+            active, building = await pipe.execute()
+        active = _text(active) or ""
+        return active, sorted(g for g in map(_text, building) if g and g != active)  # type: ignore[misc]
+
+    async def write(self, keys: Keyspace, batch: ProjectionWrite) -> int:
+        """WRITTEN, STALE_STATE (a revision moved: recompute) or STALE_GENERATION (look again)."""
+        header = {
+            "generation": keys.generation,
+            "generation_key": keys.generation_key,
+            "building_key": keys.building_key,
+            "states": batch.states,
+            "counters": batch.counters,
+            "schools": batch.schools,
+            "notices": batch.notices,
+            "updated_at": datetime.now(UTC).isoformat(),
+            "changes_key": keys.changes,
+            "updated_key": keys.updated_at,
+            "schools_key": keys.schools,
+        }
+        return int(await self._script(args=[orjson.dumps(header), *batch.values]))
+
+    async def to_every_generation(self, keys: Keyspace, apply_to: Callable[[Keyspace], Awaitable[T | None]]) -> T:
+        """Run `apply_to` on the live generation (its result is returned) and on every generation
+        being rebuilt; when the generations change meanwhile (`apply_to` answers None), look them
+        up again and repeat (a repeat is a no-op wherever the batch was already written)."""
+        for _attempt in range(MAX_ATTEMPTS):
+            active, building = await self.generations(keys)
+            reported = await apply_to(keys.at(active))
+            if reported is None:
+                continue
+            if all([await apply_to(keys.at(generation)) is not None for generation in building]):
+                return reported
+        raise ConcurrentWriteError(f"the generations of {keys.trust_id} kept changing under {MAX_ATTEMPTS} attempts")
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value

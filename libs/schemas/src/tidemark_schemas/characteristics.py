@@ -1,0 +1,69 @@
+"""A pupil's current characteristics as a consumer keeps them (from the newest `pupil-upserted`),
+their stored form, and the counter cell they place a result in.
+
+Group figures use the pupil's current characteristics (domain.md); the year group and school of a
+figure come from the result itself, so `cell()` takes the result's year group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import orjson
+
+from tidemark_schemas.aggregates import Cell, encode_cell
+from tidemark_schemas.ethnicity import EthnicGroup, ethnic_group
+from tidemark_schemas.events import PupilUpserted
+from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
+
+
+@dataclass(frozen=True, slots=True)
+class Characteristics:
+    school_id: str
+    year_group: str
+    """The pupil's current school and year group (results carry their own)."""
+    sex: Sex
+    disadvantaged: bool
+    sen: SenProvision
+    eal: bool
+    ethnic_group: EthnicGroup
+    lac: bool
+    left_on: date | None
+    version: int
+
+    @classmethod
+    def of(cls, event: PupilUpserted) -> Characteristics:
+        return cls(
+            school_id=event.school_id,
+            year_group=event.year_group.value,
+            sex=event.sex,
+            disadvantaged=event.disadvantaged,
+            sen=event.sen,
+            eal=event.eal,
+            ethnic_group=ethnic_group(event.ethnicity),
+            lac=event.lac,
+            left_on=event.left_on,
+            version=event.version,
+        )
+
+    def cell(self, year_group: str) -> str:
+        """The cell part of this pupil's counter fields (`aggregates.encode_cell`), in a result's year group."""
+        return encode_cell(
+            Cell(YearGroup(year_group), self.sex, self.disadvantaged, self.sen, self.eal, self.ethnic_group, self.lac)
+        )
+
+
+def encode_characteristics(c: Characteristics) -> bytes:
+    return orjson.dumps(
+        [c.school_id, c.year_group, c.sex.value, c.disadvantaged, c.sen.value, c.eal, c.ethnic_group.name, c.lac,
+         c.left_on.isoformat() if c.left_on else None, c.version]
+    )
+
+
+def decode_characteristics(raw: bytes | str) -> Characteristics:
+    c = orjson.loads(raw)
+    return Characteristics(
+        c[0], c[1], Sex(c[2]), c[3], SenProvision(c[4]), c[5], EthnicGroup[c[6]], c[7],
+        date.fromisoformat(c[8]) if c[8] else None, c[9],
+    )
