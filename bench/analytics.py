@@ -38,9 +38,10 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -134,9 +135,11 @@ async def apply_all(redis: Redis, trust: DemoTrust, periods: Sequence[PeriodRef]
     make = Events()
     phases = {"roll": Phase(), "entered": Phase(), "locked": Phase()}
 
-    async def run(records: list[Record], phase: Phase) -> None:
-        for start in range(0, len(records), batch):
-            chunk = records[start : start + batch]
+    async def run(records: Iterable[Record], phase: Phase) -> None:
+        """Time parse + apply per batch; a batch's bodies are built just before it, outside the
+        timer, so the process holds one batch at a time as a consumer does."""
+        records = iter(records)
+        while chunk := list(islice(records, batch)):
             began = time.perf_counter()
             events, rejected = parse_batch(chunk)
             if rejected:
@@ -147,15 +150,14 @@ async def apply_all(redis: Redis, trust: DemoTrust, periods: Sequence[PeriodRef]
 
     roll = [make.school(s.school_id, s.name, s.assessment_model.model_dump(mode="json") if s.assessment_model else None)
             for s in trust.schools]
-    roll += [make.pupil(p.model_dump(mode="json")) for p in trust.pupils]
-    await run(roll, phases["roll"])
+    await run(roll + [make.pupil(p.model_dump(mode="json")) for p in trust.pupils], phases["roll"])
     by_period: dict[PeriodRef, list[AssessmentRecord]] = defaultdict(list)
     for r in trust.assessments:
         by_period[PeriodRef(r.academic_year, r.period)].append(r)
     for ref in periods:
         rows = by_period.get(ref, [])
-        await run([make.result(r, locked=False) for r in rows], phases["entered"])
-        await run([make.result(r, locked=True) for r in rows], phases["locked"])
+        await run((make.result(r, locked=False) for r in rows), phases["entered"])
+        await run((make.result(r, locked=True) for r in rows), phases["locked"])
         print(f"  applied {ref.academic_year} {ref.period}: {len(rows):,} results "
               f"(locks so far {phases['locked'].rate:,.0f}/s)", flush=True)
     return phases

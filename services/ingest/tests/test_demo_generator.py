@@ -332,6 +332,7 @@ def test_the_loader_posts_schools_pupils_batched_results_then_locks_with_the_tok
     assert paths == (
         ["/v1/schools"] + ["/v1/pupils"] * pupil_batches + ["/v1/assessments"] * result_batches
         + ["/v1/assessments/lock"] * len(trust.locks)
+        + ["/v1/statutory"] * -(-len(trust.statutory) // 500) + ["/v1/statutory/lock"] * len(trust.statutory_locks)
     )
     assert {auth for _, auth, _ in api.requests} == {"Bearer secret-a"}
     assert api.requests[0][2] == [

@@ -87,6 +87,7 @@ class ProjectionWriter:
             "changes_key": keys.changes,
             "updated_key": keys.updated_at,
             "schools_key": keys.schools,
+            "versions_key": keys.versions,
         }
         return int(await self._script(args=[orjson.dumps(header), *batch.values]))
 

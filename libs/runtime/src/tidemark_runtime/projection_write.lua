@@ -5,7 +5,8 @@
 --
 -- ARGV[1] = JSON {generation, generation_key, building_key, states: [[key, read_rev, new_rev, n]],
 --                 counters: [[key, field, increment]], schools: [[id, version, json]], notices:
---                 [[year, period, measures, schools]], updated_at, changes_key, updated_key, schools_key}
+--                 [[year, period, measures, schools]], updated_at, changes_key, updated_key, schools_key,
+--                 versions_key}
 -- ARGV[2..] = the field/value pairs of each state in order, n pairs for each (raw JSON, unescaped).
 local batch = cjson.decode(ARGV[1])
 
@@ -33,11 +34,18 @@ for _, state in ipairs(batch.states) do
   redis.call('HSET', state[1], unpack(fields))
 end
 
+local touched = {}
 for _, counter in ipairs(batch.counters) do
   local value = redis.call('HINCRBY', counter[1], counter[2], counter[3])
   if value == 0 then
     redis.call('HDEL', counter[1], counter[2])
   end
+  touched[counter[1]] = true
+end
+-- Every counter hash written gets a new version, so readers may cache hashes and re-read only those
+-- whose version moved.
+for key in pairs(touched) do
+  redis.call('HINCRBY', batch.versions_key, key, 1)
 end
 
 for _, school in ipairs(batch.schools) do

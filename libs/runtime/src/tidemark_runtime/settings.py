@@ -20,6 +20,9 @@ class Principal(BaseModel):
     trust_id: str
     role: Literal["ingest", "viewer"]
     schools: frozenset[str] | None = Field(default=None, description="None means every school of the Trust")
+    see_pupils: bool = Field(
+        default=False, description="May see pupil-level data (the lists behind a drill-down); figures otherwise"
+    )
 
     def may_see(self, school_id: str) -> bool:
         return self.schools is None or school_id in self.schools

@@ -146,12 +146,18 @@ class Keyspace:
         return f"{self.base}:progress-pupils:{academic_year}:{period}:{school_id}"
 
     @property
+    def versions(self) -> str:
+        """Hash counter key -> a number that grows with every write of that counter hash (readers
+        cache hashes and re-read only those whose number moved)."""
+        return f"{self.base}:versions"
+
+    @property
     def data_patterns(self) -> tuple[str, ...]:
         """Key patterns that match every key of this generation and nothing else (the first
         generation shares its base with the Trust's generation keys and change stream)."""
         return tuple(
             f"{self.base}:{kind}:*" for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils")
-        ) + (self.schools, self.updated_at)
+        ) + (self.schools, self.updated_at, self.versions)
 
     @property
     def updated_at(self) -> str:
@@ -200,9 +206,12 @@ class PupilFilter:
     lac: bool | None = None
 
     def admits(self, school_id: str, cell: Cell) -> bool:
+        return (self.schools is None or school_id in self.schools) and self.admits_cell(cell)
+
+    def admits_cell(self, cell: Cell) -> bool:
+        """The characteristics part of the filter (everything but the schools)."""
         return (
-            (self.schools is None or school_id in self.schools)
-            and (self.year_groups is None or cell.year_group in self.year_groups)
+            (self.year_groups is None or cell.year_group in self.year_groups)
             and (self.sex is None or cell.sex is self.sex)
             and (self.disadvantaged is None or cell.disadvantaged is self.disadvantaged)
             and (self.sen is None or cell.sen in self.sen)

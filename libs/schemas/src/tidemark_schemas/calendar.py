@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 ACADEMIC_YEAR_PATTERN = re.compile(r"^(\d{4})/(\d{2})$")
 
@@ -29,8 +30,10 @@ PERIOD_STARTS: dict[str, tuple[int, int]] = {
 }
 
 
+@lru_cache(maxsize=1024)
 def parse_academic_year(value: str) -> int:
-    """Return the starting calendar year of `2025/26`; raise ValueError if malformed."""
+    """Return the starting calendar year of `2025/26`; raise ValueError if malformed. Every event
+    carries an academic year and there are few of them, so the answers are kept."""
     match = ACADEMIC_YEAR_PATTERN.match(value)
     if not match:
         raise ValueError("must look like 2025/26")

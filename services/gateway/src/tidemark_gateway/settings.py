@@ -15,3 +15,6 @@ class GatewaySettings(ServiceSettings):
         description="How long one blocking XREAD waits before /v1/live sends a heartbeat comment",
     )
     live_batch_size: int = Field(default=100, gt=0, description="Change notices read per XREAD")
+    counter_cache_hashes: int = Field(
+        default=100_000, ge=0, description="Counter hashes kept parsed in memory (re-read only when their version moves)"
+    )

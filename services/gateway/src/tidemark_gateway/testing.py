@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tidemark_gateway.settings import GatewaySettings
-from tidemark_schemas.aggregates import Cell, Keyspace, encode_field, model_measure
+from tidemark_schemas.aggregates import Cell, Keyspace, encode_field, model_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.ethnicity import EthnicGroup
 from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # test-only dependencies; the service itself does not need ht
 TRUST = "trust-gw"
 OTHER_TRUST = "trust-other"
 TOKENS: dict[str, dict[str, Any]] = {
-    "viewer": {"trust_id": TRUST, "role": "viewer", "schools": None},
+    "viewer": {"trust_id": TRUST, "role": "viewer", "schools": None, "see_pupils": True},
+    "figures-viewer": {"trust_id": TRUST, "role": "viewer", "schools": None},
     "ingest": {"trust_id": TRUST, "role": "ingest", "schools": None},
     "s1-viewer": {"trust_id": TRUST, "role": "viewer", "schools": ["S1"]},
     "other-viewer": {"trust_id": OTHER_TRUST, "role": "viewer", "schools": None},
@@ -65,6 +66,31 @@ class Seeder:
         for band, pupils in ((Band.BELOW, below), (Band.AT, at), (Band.ABOVE, above)):
             if pupils:
                 await self.redis.hincrby(key, encode_field(at_cell, band), pupils)
+
+    @property
+    def statutory_keys(self) -> Keyspace:
+        return statutory_keyspace(self.keys.prefix, self.keys.trust_id)
+
+    async def statutory(
+        self, year: str, measure: str, school_id: str, at_cell: Cell = GIRL_Y3, **pupils_by_label: int
+    ) -> None:
+        """Pupils per outcome label of a statutory measure (labels with a leading digit: pass `_100=3`)."""
+        key = self.statutory_keys.statutory(year, measure, school_id)
+        for label, pupils in pupils_by_label.items():
+            await self.redis.hincrby(key, encode_field(at_cell, label.lstrip("_")), pupils)
+
+    async def progress(
+        self, year: str, period: str, school_id: str, at_cell: Cell = GIRL_Y3, **pupils_by_category: int
+    ) -> None:
+        key = self.statutory_keys.progress(year, period, school_id)
+        for category, pupils in pupils_by_category.items():
+            await self.redis.hincrby(key, encode_field(at_cell, category), pupils)
+
+    async def progress_pupil(
+        self, year: str, period: str, school_id: str, pupil_id: str, category: str, at_cell: Cell = GIRL_Y3
+    ) -> None:
+        key = self.statutory_keys.progress_pupils(year, period, school_id)
+        await self.redis.hset(key, f"{pupil_id}|{encode_field(at_cell, category)}", 1)
 
     async def roll(self, school_id: str, at_cell: Cell = GIRL_Y3, pupils: int = 1) -> None:
         """Pupils currently on roll at a school, in their current cell (band always AT)."""

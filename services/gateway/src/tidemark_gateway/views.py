@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from tidemark_gateway.adapters.redis_reader import AggregateReader, resolve_filter
-from tidemark_gateway.domain import dashboard, pupils, reports, trends
+from tidemark_gateway.domain import dashboard, pupils, reports, statutory, trends
 from tidemark_gateway.domain.gaps import GAPS
 from tidemark_gateway.domain.live import ChangeNotice, visible_part
 from tidemark_gateway.domain.measures import DASHBOARD_MEASURES, GLD_RWM, SUBJECT_ROWS
 from tidemark_gateway.domain.periods import academic_years_shown, current_period
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import PUPILS_MEASURE, PupilFilter, model_measure
-from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
+from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_years_up_to
 from tidemark_schemas.vocabulary import EYFS_GOALS
 
 DATA_MARKERS: tuple[str, ...] = ("reading", EYFS_GOALS[0])
@@ -62,9 +62,12 @@ async def summative_dashboard(
     window = calendar.window(ref.academic_year)
     views_read = [(r, measure) for r in (ref, previous) for measure in DASHBOARD_MEASURES]
     views_read += [(r, GLD_RWM) for r in window]
-    counters = await reader.counters_for(views_read, scope.pupil_filter.schools or frozenset())
+    schools = scope.pupil_filter.schools or frozenset()
+    counters = await reader.counters_for(views_read, schools)
+    progress = await reader.progress_counters([ref], schools)
     return dashboard.summative_dashboard(
-        ref, previous, window, counters, scope.pupil_filter, scope.directory.last_updated
+        ref, previous, window, counters, scope.pupil_filter, scope.directory.last_updated,
+        statutory.progress_widget(progress.get(ref, []), scope.pupil_filter),
     )
 
 
@@ -137,6 +140,52 @@ async def data_completion(
         ref, schools, scope.directory.school_names, found.roll, found.entered, found.locked,
         scope.directory.last_updated,
     )
+
+
+async def statutory_dashboard(
+    reader: AggregateReader, principal: Principal, academic_year: str, requested: PupilFilter
+) -> statutory.StatutoryDashboard:
+    """Every headline measure this year and last, in one read."""
+    scope = await resolve_filter(reader, principal, requested)
+    years = academic_years_up_to(academic_year, 2)
+    measures = [measure for widget in statutory.WIDGETS.values() for measure in widget]
+    counters = await reader.statutory_counters(years, measures, scope.pupil_filter.schools or frozenset())
+    return statutory.statutory_dashboard(
+        academic_year, years[0], counters, scope.pupil_filter, scope.directory.last_updated
+    )
+
+
+async def statutory_report(
+    reader: AggregateReader, principal: Principal, academic_year: str, measure: str, by: str, requested: PupilFilter
+) -> statutory.StatutoryReport:
+    scope = await resolve_filter(reader, principal, requested)
+    years = academic_years_up_to(academic_year, 2)
+    counters = await reader.statutory_counters(years, [measure], scope.pupil_filter.schools or frozenset())
+    return statutory.statutory_report(
+        measure, by, academic_year, years[0], counters, scope.pupil_filter, scope.directory.school_names,
+        scope.directory.last_updated,
+    )
+
+
+async def progress_report(
+    reader: AggregateReader, principal: Principal, ref: PeriodRef, by: str, category: str | None,
+    with_pupils: bool, requested: PupilFilter,
+) -> statutory.ProgressReport:
+    """Counts per category by group; the list of pupils only for callers allowed to see pupils."""
+    if with_pupils and not principal.see_pupils:
+        raise PupilsNotVisible()
+    scope = await resolve_filter(reader, principal, requested)
+    schools = scope.pupil_filter.schools or frozenset()
+    counters = await reader.progress_counters([ref], schools)
+    entries = await reader.progress_pupils(ref, schools) if with_pupils else None
+    return statutory.progress_report(
+        ref, by, category, counters.get(ref, []), scope.pupil_filter, scope.directory.school_names,
+        scope.directory.last_updated, entries,
+    )
+
+
+class PupilsNotVisible(Exception):
+    """The caller's token does not allow pupil-level data (HTTP 403)."""
 
 
 async def visible_schools(reader: AggregateReader, principal: Principal) -> list[School]:

@@ -16,15 +16,17 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from tidemark_gateway.adapters.counter_cache import CounterCache
+from tidemark_gateway.domain.counter_arrays import CounterHash
 from tidemark_gateway.domain.live import ChangeNotice, parse_notice
 from tidemark_gateway.domain.measures import stored_measures
 from tidemark_gateway.domain.scope import schools_in_scope
 from tidemark_runtime.settings import Principal
-from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure
+from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
 
-CountersByView = dict[tuple[PeriodRef, str], list[tuple[str, dict[str, int]]]]
+CountersByView = dict[tuple[PeriodRef, str], list[tuple[str, CounterHash]]]
 """(period, measure as asked) -> [(school_id, {field: pupils})], one entry per school and stored measure."""
 
 
@@ -56,21 +58,33 @@ class Scope:
 
 
 class AggregateReader:
-    def __init__(self, redis: Redis, keys: Keyspace) -> None:
+    """Reads one Trust's summative read model (`keys`) and statutory projection (`statutory_keys`)."""
+
+    def __init__(
+        self, redis: Redis, keys: Keyspace, cache: CounterCache | None = None, statutory_keys: Keyspace | None = None
+    ) -> None:
         self._redis = redis
         self._keys = keys
+        self._statutory = statutory_keys or statutory_keyspace(keys.prefix, keys.trust_id)
+        self._cache = cache or CounterCache(max_hashes=0)
 
     @classmethod
-    async def of_current_generation(cls, redis: Redis, keys: Keyspace) -> AggregateReader:
-        """A reader of the generation the Trust's readers use now (it changes when a rebuild switches)."""
-        return cls(redis, keys.at(await redis.get(keys.generation_key) or ""))
+    async def of_current_generation(
+        cls, redis: Redis, keys: Keyspace, cache: CounterCache | None = None
+    ) -> AggregateReader:
+        """A reader of the generations the Trust's readers use now (a rebuild switches them)."""
+        statutory = statutory_keyspace(keys.prefix, keys.trust_id)
+        summative_generation, statutory_generation = await redis.mget(keys.generation_key, statutory.generation_key)
+        return cls(redis, keys.at(summative_generation or ""), cache, statutory.at(statutory_generation or ""))
 
     async def directory(self) -> TrustDirectory:
-        """School names and "last updated" in one round trip."""
+        """School names, models and "last updated" (either projection's latest) in one round trip."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._keys.schools)
             pipe.get(self._keys.updated_at)
-            schools, updated_at = await pipe.execute()
+            pipe.get(self._statutory.updated_at)
+            schools, updated_at, statutory_updated_at = await pipe.execute()
+        updated_at = max(filter(None, (updated_at, statutory_updated_at)), default=None)
         documents = {school_id: json.loads(raw) for school_id, raw in schools.items()}
         names = {school_id: document["name"] for school_id, document in documents.items()}
         models = {
@@ -91,22 +105,56 @@ class AggregateReader:
         self, views: Iterable[tuple[PeriodRef, str]], schools: Collection[str]
     ) -> CountersByView:
         """Like `counters`, for any (period, measure) pairs (e.g. every period of one measure and
-        this period of others), still in ONE pipelined round trip."""
+        this period of others): the hashes' versions in one round trip, then only the hashes the
+        cache does not hold at that version in one more."""
         wanted = [
             (ref, measure, stored, school)
             for ref, measure in dict.fromkeys(views)
             for stored in stored_measures(measure)
             for school in sorted(schools)
         ]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for ref, _measure, stored, school in wanted:
-                pipe.hgetall(self._keys.counters(ref.academic_year, ref.period, stored, school))
-            replies: list[dict[str, str]] = await pipe.execute()
+        keys = [self._keys.counters(ref.academic_year, ref.period, stored, school) for ref, _m, stored, school in wanted]
+        replies = await self._cache.fetch(self._redis, self._keys.versions, keys)
         found: CountersByView = defaultdict(list)
         for (ref, measure, _stored, school), fields in zip(wanted, replies, strict=True):
             if fields:
-                found[(ref, measure)].append((school, {field: int(pupils) for field, pupils in fields.items()}))
+                found[(ref, measure)].append((school, fields))
         return found
+
+    async def statutory_counters(
+        self, academic_years: Iterable[str], measures: Iterable[str], schools: Collection[str]
+    ) -> dict[tuple[str, str], list[tuple[str, CounterHash]]]:
+        """Outcome counters of statutory measures: (academic year, measure) -> [(school, hash)]."""
+        wanted = [(year, measure, school) for year in academic_years for measure in measures for school in sorted(schools)]
+        keys = [self._statutory.statutory(year, measure, school) for year, measure, school in wanted]
+        replies = await self._cache.fetch(self._redis, self._statutory.versions, keys)
+        found: dict[tuple[str, str], list[tuple[str, CounterHash]]] = defaultdict(list)
+        for (year, measure, school), fields in zip(wanted, replies, strict=True):
+            if fields:
+                found[(year, measure)].append((school, fields))
+        return found
+
+    async def progress_counters(
+        self, refs: Iterable[PeriodRef], schools: Collection[str]
+    ) -> dict[PeriodRef, list[tuple[str, CounterHash]]]:
+        """Pupils per progress category: period -> [(school, hash)]."""
+        wanted = [(ref, school) for ref in refs for school in sorted(schools)]
+        keys = [self._statutory.progress(ref.academic_year, ref.period, school) for ref, school in wanted]
+        replies = await self._cache.fetch(self._redis, self._statutory.versions, keys)
+        found: dict[PeriodRef, list[tuple[str, CounterHash]]] = defaultdict(list)
+        for (ref, school), fields in zip(wanted, replies, strict=True):
+            if fields:
+                found[ref].append((school, fields))
+        return found
+
+    async def progress_pupils(self, ref: PeriodRef, schools: Collection[str]) -> list[tuple[str, str]]:
+        """(school, "pupil_id|cell|category") of every pupil with a category in the period."""
+        ordered = sorted(schools)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for school in ordered:
+                pipe.hkeys(self._statutory.progress_pupils(ref.academic_year, ref.period, school))
+            replies: list[list[str]] = await pipe.execute()
+        return [(school, entry) for school, entries in zip(ordered, replies, strict=True) for entry in entries]
 
     async def completion(
         self, ref: PeriodRef, subjects: Iterable[str], schools: Collection[str]

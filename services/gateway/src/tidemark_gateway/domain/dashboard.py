@@ -17,8 +17,10 @@ from tidemark_gateway.domain.measures import (
     measure_label,
 )
 from tidemark_gateway.domain.reports import GROUP_LABELS, SchoolCounters
+from tidemark_gateway.domain.statutory import CategoryCount
 from tidemark_gateway.domain.trends import PeriodPoint, series
-from tidemark_schemas.aggregates import BandCounts, PupilFilter, tally
+from tidemark_gateway.domain.counter_arrays import tally
+from tidemark_schemas.aggregates import BandCounts, PupilFilter
 from tidemark_schemas.calendar import PeriodRef
 
 
@@ -46,6 +48,7 @@ class SummativeDashboard:
     gender_gap: GenderGap
     disadvantaged_gap: DisadvantagedGap
     progress_over_time: list[PeriodPoint]
+    progress_from_statutory: list[CategoryCount]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +118,11 @@ def summative_dashboard(
     counters: Mapping[tuple[PeriodRef, str], SchoolCounters],
     pupil_filter: PupilFilter,
     last_updated: str | None,
+    progress_from_statutory: list[CategoryCount] | None = None,
 ) -> SummativeDashboard:
     """`counters` holds, for this period and the previous one, each overview measure's counters, and
-    the gld_rwm counters of every period of `window` (Progress Over Time)."""
+    the gld_rwm counters of every period of `window` (Progress Over Time). The Progress From
+    Statutory Assessment tiles come from the statutory projection (`domain.statutory`)."""
 
     def tiles(measures: tuple[str, ...]) -> list[SubjectTile]:
         return [
@@ -141,4 +146,5 @@ def summative_dashboard(
             DISADVANTAGED_GAP_MEASURE, *gap(DISADVANTAGED_GAP_MEASURE, GAPS["disadvantaged"])
         ),
         progress_over_time=series(window, {r: counters.get((r, GLD_RWM), ()) for r in window}, pupil_filter),
+        progress_from_statutory=progress_from_statutory or [],
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter, tally, tally_labels
+from tidemark_gateway.domain.counter_arrays import tally, tally_labels
+from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.ethnicity import EthnicGroup

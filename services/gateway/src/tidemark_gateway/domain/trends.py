@@ -10,7 +10,8 @@ from tidemark_gateway.domain.change import Direction
 from tidemark_gateway.domain.gaps import GapKind, gap_of, gap_tile
 from tidemark_gateway.domain.measures import SUBJECT_ROWS, measure_label
 from tidemark_gateway.domain.reports import ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, GROUP_LABELS, SchoolCounters, ordered_groups
-from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter, tally
+from tidemark_gateway.domain.counter_arrays import tally
+from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter
 from tidemark_schemas.calendar import PeriodRef
 
 BY_SUBJECT = "subject"

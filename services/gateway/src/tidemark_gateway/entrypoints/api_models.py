@@ -98,6 +98,103 @@ class SummativeDashboard(_FromDomain):
     progress_over_time: list[PeriodPoint] = Field(
         description="All Pupils gld_rwm for every period of the selected year and the two before, oldest first"
     )
+    progress_from_statutory: list[CategoryCount] = Field(
+        description="Progress From Statutory Assessment: pupils per category in this period (the seven, then "
+        "not_categorised), pooled; open /v1/reports/progress-from-statutory?category= to drill down"
+    )
+
+
+class CategoryCount(_FromDomain):
+    category: str = Field(description="A tidemark_schemas.progress.ProgressCategory value")
+    label: str
+    pupils: int
+    pct: float | None = Field(description="Unrounded % of the categorised pupils; null for not_categorised or none")
+
+
+class ChangeOut(_FromDomain):
+    difference: float | None = Field(description="Unrounded, on the previous academic year")
+    change: float | None = Field(description="One decimal place")
+    direction: Literal["up", "down", "none"]
+    display: str = Field(description="+2.3, -1.0, ~ 0, or – when last year has no data")
+
+
+class StatutoryFigures(_FromDomain):
+    group: str
+    label: str
+    figures: dict[str, float | int | None] = Field(
+        description="By measure kind: eligible, exs_plus_pct, gds_pct; eligible, pct; pupils, average; eligible, "
+        "took, average, full_marks_pct (tidemark_schemas.statutory_measures). Unrounded; null when no pupils"
+    )
+    previous: dict[str, float | int | None] = Field(description="The same figures for the previous academic year")
+    changes: dict[str, ChangeOut] = Field(description="Change of each % and average on the previous year")
+
+
+class AllPupilsStatutoryFigures(StatutoryFigures):
+    group: Literal["all"] = "all"
+    label: Literal["All Pupils"] = "All Pupils"
+
+
+class StatutoryTile(_FromDomain):
+    measure: str
+    label: str
+    all_pupils: AllPupilsStatutoryFigures
+
+
+class StatutoryDashboard(_FromDomain):
+    academic_year: str
+    previous_year: str
+    last_updated: str | None
+    widgets: dict[str, list[StatutoryTile]] = Field(
+        description="ks2 (reading, writing, maths, rwm, gps, science, average scaled scores), ks1, eyfs, phonics, mtc"
+    )
+
+
+class StatutoryReport(_FromDomain):
+    academic_year: str
+    previous_year: str
+    measure: str
+    label: str
+    by: str
+    last_updated: str | None
+    rows: list[StatutoryFigures] = Field(description="By school: every school in scope, sorted by name")
+    all_pupils: AllPupilsStatutoryFigures
+
+
+class ProgressRow(_FromDomain):
+    group: str
+    label: str
+    categorised: int = Field(description="Pupils with a category (the % denominator)")
+    categories: list[CategoryCount]
+
+
+class AllPupilsProgressRow(ProgressRow):
+    group: Literal["all"] = "all"
+    label: Literal["All Pupils"] = "All Pupils"
+
+
+class ProgressPupil(_FromDomain):
+    pupil_id: str
+    school_id: str
+    school: str
+    year_group: str
+    sex: str
+    disadvantaged: bool
+    sen: str
+    eal: bool
+    ethnicity: str
+    lac: bool
+    category: str
+
+
+class ProgressReport(_FromDomain):
+    academic_year: str
+    period: str
+    by: str
+    category: str | None = Field(description="The drill-down's category, or null for every category")
+    last_updated: str | None
+    all_pupils: AllPupilsProgressRow
+    rows: list[ProgressRow]
+    pupils: list[ProgressPupil] | None = Field(description="With pupils=true: the pupils (current characteristics)")
 
 
 class CodeCount(_FromDomain):

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tidemark_gateway import views
+from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.adapters.redis_reader import AggregateReader
 from tidemark_gateway.domain.dashboard import SummativeDashboard
 from tidemark_gateway.domain.pupils import DataCompletion, PupilOverview
@@ -43,7 +44,9 @@ from tidemark_gateway.entrypoints.params import (
     Measure,
     SchoolFilter,
     SeriesBy,
+    Category,
     SeriesMeasure,
+    StatutoryMeasure,
     View,
 )
 from tidemark_gateway.settings import GatewaySettings
@@ -80,7 +83,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         """The caller's Trust's keys only (no request can name another Trust's data), in the
         generation its readers use now."""
         keys = Keyspace(settings.redis_prefix, caller.trust_id)
-        return await AggregateReader.of_current_generation(request.app.state.redis, keys)
+        return await AggregateReader.of_current_generation(request.app.state.redis, keys, request.app.state.counters)
 
     Reader = Annotated[AggregateReader, Depends(reader)]
 
@@ -88,6 +91,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         app.state.redis = redis
+        app.state.counters = CounterCache(settings.counter_cache_hashes)
         try:
             yield
         finally:
@@ -114,6 +118,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         """Shaped like FastAPI's own 422, naming the `school` parameter."""
         detail = [{"type": "value_error", "loc": ["query", "school"], "msg": str(error), "input": error.schools}]
         return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+    @app.exception_handler(views.PupilsNotVisible)
+    async def _no_pupils(_request: Request, _error: views.PupilsNotVisible) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN,
+                            content={"detail": "this token may not see pupil-level data (see_pupils)"})
 
     @app.exception_handler(SchoolViewUnavailable)
     async def _no_school_view(_request: Request, error: SchoolViewUnavailable) -> JSONResponse:
@@ -207,6 +216,38 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         last of the year before); the gender and disadvantaged gaps; Progress Over Time (gld_rwm)."""
         ref = PeriodRef(academic_year, period)
         return await views.summative_dashboard(reader, caller, calendar, ref, requested)
+
+    @app.get("/v1/dashboards/statutory", response_model=api.StatutoryDashboard, tags=["dashboards"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def statutory_dashboard(
+        caller: Caller, reader: Reader, academic_year: AcademicYear, requested: Filter
+    ) -> views.statutory.StatutoryDashboard:
+        """The Statutory Dashboard: KS2 (the widget in full), KS1, EYFS, phonics and MTC headline
+        measures for the academic year, pooled over the schools in scope, each with last year's
+        figures and the change. Leavers are excluded."""
+        return await views.statutory_dashboard(reader, caller, academic_year, requested)
+
+    @app.get("/v1/reports/statutory", response_model=api.StatutoryReport, tags=["reports"],
+             responses={403: {"description": "A `school` the caller may not see"}})
+    async def statutory_report(
+        caller: Caller, reader: Reader, measure: StatutoryMeasure, academic_year: AcademicYear, requested: Filter,
+        by: By = "school",
+    ) -> views.statutory.StatutoryReport:
+        """One statutory measure per group (every grouping and filter), All Pupils pooled, with last year's."""
+        return await views.statutory_report(reader, caller, academic_year, measure, by, requested)
+
+    @app.get("/v1/reports/progress-from-statutory", response_model=api.ProgressReport, tags=["reports"],
+             responses={403: {"description": "A `school` the caller may not see, or pupils=true without the right "
+                                             "to see pupils"}})
+    async def progress_from_statutory(
+        caller: Caller, reader: Reader, academic_year: AcademicYear, period: Period, requested: Filter,
+        by: By = "school", category: Category = None,
+        pupils: Annotated[bool, Query(description="Also list the pupils (tokens with see_pupils only)")] = False,
+    ) -> views.statutory.ProgressReport:
+        """Pupils per Level of Progress Made (prior statutory result x current combined RWM band) by
+        group; with `category`, that category only (the drill-down); with `pupils=true`, its pupils."""
+        ref = PeriodRef(academic_year, period)
+        return await views.progress_report(reader, caller, ref, by, category, pupils, requested)
 
     @app.get("/v1/schools", response_model=list[api.School], tags=["reference"])
     async def schools(caller: Caller, reader: Reader) -> list[views.School]:

@@ -13,9 +13,12 @@ from tidemark_gateway.domain.gaps import GAPS, check_gap
 from tidemark_gateway.domain.measures import GAP_SUBJECTS, GLD_RWM, MEASURES, check_measure
 from tidemark_gateway.domain.periods import check_academic_year
 from tidemark_gateway.domain.reports import check_grouping
+from tidemark_gateway.domain.statutory import check_category, check_statutory_measure
 from tidemark_gateway.domain.trends import BY_SUBJECT, check_series_grouping
 from tidemark_schemas.aggregates import GROUPINGS, PupilFilter
 from tidemark_schemas.ethnicity import EthnicGroup
+from tidemark_schemas.progress import ProgressCategory
+from tidemark_schemas.statutory_measures import MEASURES as STATUTORY_MEASURES
 from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
 
 EthnicGroupName = StrEnum("EthnicGroupName", [(group.name, group.name) for group in EthnicGroup])  # type: ignore[misc]
@@ -64,6 +67,18 @@ GapSubject = Annotated[
     AfterValidator(check_gap_subject),
 ]
 DEFAULT_SERIES_MEASURE = GLD_RWM
+
+StatutoryMeasure = Annotated[
+    str,
+    Query(description="A statutory headline measure, e.g. ks2.rwm", json_schema_extra={"enum": list(STATUTORY_MEASURES)}),
+    AfterValidator(check_statutory_measure),
+]
+Category = Annotated[
+    str | None,
+    Query(description="Drill down to one Level of Progress Made (a progress category)",
+          json_schema_extra={"enum": [category.value for category in ProgressCategory]}),
+    AfterValidator(lambda value: value if value is None else check_category(value)),
+]
 
 View = Annotated[
     Literal["simple", "school"],

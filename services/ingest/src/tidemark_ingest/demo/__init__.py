@@ -1,10 +1,12 @@
 """A demo Trust: reproducible synthetic schools, pupils and results in national proportions.
 
 Dashboards are only believable when the numbers behind them look like England's, so the
-generator is calibrated to DfE national figures; `loader` posts a generated Trust to the ingest
-API and `cli` (`tidemark-demo`) drives both.
+generator is calibrated to DfE national figures, summative and statutory results alike
+(`statutory`); `loader` posts a generated Trust to the ingest API and `cli` (`tidemark-demo`)
+drives both.
 """
 
 from tidemark_ingest.demo.generator import DemoTrust, generate_trust, national_summary
+from tidemark_ingest.demo.statutory import statutory_summary
 
-__all__ = ["DemoTrust", "generate_trust", "national_summary"]
+__all__ = ["DemoTrust", "generate_trust", "national_summary", "statutory_summary"]

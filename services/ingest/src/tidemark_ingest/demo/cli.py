@@ -20,6 +20,7 @@ from tidemark_ingest.demo.generator import (
     roll_profile,
 )
 from tidemark_ingest.demo.loader import LoadError, load_trust
+from tidemark_ingest.demo.statutory import STATUTORY_NATIONAL_FIGURES, statutory_summary
 from tidemark_schemas.calendar import HALF_TERMS
 
 
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(
         f"loaded {report.schools} schools, {report.pupils} pupils, {report.assessments} results and "
-        f"{report.locks} locks in {report.requests} requests ({report.elapsed_seconds:.1f}s); "
+        f"{report.locks} locks, {report.statutory} statutory results and {report.statutory_locks} statutory "
+        f"locks in {report.requests} requests ({report.elapsed_seconds:.1f}s); "
         f"current period {trust.current_year} {trust.current_period} left unlocked"
     )
     return 0
@@ -69,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _summary(trust: DemoTrust, args: argparse.Namespace) -> dict[str, Any]:
-    """SUM2 of every complete year plus the latest locked period, beside the national figures."""
+    """SUM2 of every complete year plus the latest locked period, beside the national figures;
+    the statutory figures of every year with results, beside theirs."""
     locked = {(lock.academic_year, lock.period) for lock in trust.locks}
     shown = [(year, "SUM2") for year in trust.academic_years if (year, "SUM2") in locked]
     latest = max(locked, key=lambda ref: (ref[0], HALF_TERMS.index(ref[1])), default=None)
@@ -84,6 +87,13 @@ def _summary(trust: DemoTrust, args: argparse.Namespace) -> dict[str, Any]:
         "national": dict(NATIONAL_FIGURES),
         "generated": {
             f"{year} {period}": _rounded(national_summary(trust, year, period)) for year, period in shown
+        },
+        "statutory": {
+            "national": dict(STATUTORY_NATIONAL_FIGURES),
+            "generated": {
+                year: _rounded(statutory_summary(trust, year))
+                for year in sorted({r.academic_year for r in trust.statutory})
+            },
         },
     }
 

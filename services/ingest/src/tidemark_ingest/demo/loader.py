@@ -2,7 +2,8 @@
 
 Why through HTTP rather than straight into the database: the demo then exercises the real path
 (validation, outbox, Kafka, projections), and a demo that loads is evidence the API contract holds.
-Order matters: schools before pupils before results, and locks last so the results they cover exist.
+Order matters: schools before pupils before results, and locks last so the results they cover exist;
+the statutory results and their locks follow the summative ones in the same way.
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ class LoadReport:
     pupils: int
     assessments: int
     locks: int
+    statutory: int
+    statutory_locks: int
     requests: int
     elapsed_seconds: float
 
 
 def load_trust(trust: DemoTrust, ingest_url: str, token: str, batch_size: int = 2000) -> LoadReport:
-    """Post schools, pupils, results (in batches) and then every lock; raise LoadError on a non-2xx."""
+    """Post schools, pupils, results (in batches) and every lock, then the statutory results (in
+    batches) and their locks; raise LoadError on a non-2xx."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     started = time.perf_counter()
@@ -51,11 +55,17 @@ def load_trust(trust: DemoTrust, ingest_url: str, token: str, batch_size: int = 
             api.post("/v1/assessments", _dump(batch))
         for lock in trust.locks:
             api.post("/v1/assessments/lock", lock.model_dump(mode="json", exclude_none=True))
+        for batch in _batches(trust.statutory, batch_size):
+            api.post("/v1/statutory", _dump(batch))
+        for scope in trust.statutory_locks:
+            api.post("/v1/statutory/lock", scope.model_dump(mode="json", exclude_none=True))
     return LoadReport(
         schools=len(trust.schools),
         pupils=len(trust.pupils),
         assessments=len(trust.assessments),
         locks=len(trust.locks),
+        statutory=len(trust.statutory),
+        statutory_locks=len(trust.statutory_locks),
         requests=api.requests,
         elapsed_seconds=time.perf_counter() - started,
     )

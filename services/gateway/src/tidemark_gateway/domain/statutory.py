@@ -1,0 +1,256 @@
+"""The Statutory Dashboard, the statutory report, and Progress From Statutory Assessment, from the
+statutory projection's label counts (pure).
+
+Every figure comes from `tidemark_schemas.statutory_measures.figures` over pupils per outcome
+label; the change compares with the previous academic year as the summative tiles compare with
+the previous period (`domain.change`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from tidemark_gateway.domain.change import Change, change_since
+from tidemark_gateway.domain.counter_arrays import tally_labels
+from tidemark_gateway.domain.reports import ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, SchoolCounters, ordered_groups
+from tidemark_schemas.aggregates import PupilFilter, decode_cell_field
+from tidemark_schemas.calendar import PeriodRef
+from tidemark_schemas.progress import CATEGORY_LABELS, ProgressCategory
+from tidemark_schemas.statutory_measures import MEASURES, figures
+
+WIDGETS: dict[str, tuple[str, ...]] = {
+    "ks2": ("ks2.reading", "ks2.writing", "ks2.maths", "ks2.rwm", "ks2.gps", "ks2.science",
+            "ks2.reading_ss", "ks2.maths_ss", "ks2.gps_ss"),
+    "ks1": ("ks1.reading", "ks1.writing", "ks1.maths", "ks1.rwm", "ks1.science"),
+    "eyfs": ("eyfs.gld", "eyfs.all_goals", "eyfs.goals"),
+    "phonics": ("phonics.y1", "phonics.y2", "phonics.ks1"),
+    "mtc": ("mtc.score",),
+}
+"""The Statutory Dashboard's widgets and their measures, in display order."""
+
+COUNTS: frozenset[str] = frozenset({"eligible", "pupils", "took"})
+"""Figures that are pupil counts: they are shown, not compared (a change in cohort size is not news)."""
+
+Figures = dict[str, float | int | None]
+
+
+def check_statutory_measure(value: str) -> str:
+    if value not in MEASURES:
+        raise ValueError(f"unknown statutory measure {value!r}; expected one of {', '.join(MEASURES)}")
+    return value
+
+
+def check_category(value: str) -> str:
+    if value not in {category.value for category in ProgressCategory}:
+        raise ValueError(f"unknown category {value!r}; expected one of {', '.join(c.value for c in ProgressCategory)}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryFigures:
+    """One group's figures of one measure this year, last year's, and the change of each %/average."""
+
+    group: str
+    label: str
+    figures: Figures
+    previous: Figures
+    changes: dict[str, Change]
+
+    @classmethod
+    def of(cls, group: str, label: str, measure: str, now: Mapping[str, int], before: Mapping[str, int]) -> StatutoryFigures:
+        current, previous = figures(measure, now), figures(measure, before)
+        changes = {
+            name: change_since(_as_float(value), _as_float(previous[name]))
+            for name, value in current.items()
+            if name not in COUNTS
+        }
+        return cls(group, label, current, previous, changes)
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryTile:
+    measure: str
+    label: str
+    all_pupils: StatutoryFigures
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryDashboard:
+    academic_year: str
+    previous_year: str
+    last_updated: str | None
+    widgets: dict[str, list[StatutoryTile]]
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryReport:
+    academic_year: str
+    previous_year: str
+    measure: str
+    label: str
+    by: str
+    last_updated: str | None
+    rows: list[StatutoryFigures]
+    all_pupils: StatutoryFigures
+
+
+StatutoryCounters = Mapping[tuple[str, str], SchoolCounters]
+"""(academic year, measure) -> [(school, counter hash)]."""
+
+
+def statutory_dashboard(
+    year: str, previous_year: str, counters: StatutoryCounters, pupil_filter: PupilFilter, last_updated: str | None
+) -> StatutoryDashboard:
+    """Every headline measure, Trust-wide (pooled over the schools in scope), with last year's."""
+    widgets = {
+        widget: [
+            StatutoryTile(measure, MEASURES[measure].label, _pooled(measure, year, previous_year, counters, pupil_filter))
+            for measure in measures
+        ]
+        for widget, measures in WIDGETS.items()
+    }
+    return StatutoryDashboard(year, previous_year, last_updated, widgets)
+
+
+def statutory_report(
+    measure: str, by: str, year: str, previous_year: str, counters: StatutoryCounters, pupil_filter: PupilFilter,
+    school_names: Mapping[str, str], last_updated: str | None,
+) -> StatutoryReport:
+    """One measure per group, with the pooled All Pupils row, this year and last."""
+    now = tally_labels(counters.get((year, measure), ()), by, pupil_filter)
+    before = tally_labels(counters.get((previous_year, measure), ()), by, pupil_filter)
+    schools = pupil_filter.schools if pupil_filter.schools is not None else frozenset()
+    rows = [
+        StatutoryFigures.of(group, label, measure, now.groups.get(group, {}), before.groups.get(group, {}))
+        for group, label in ordered_groups(by, now.groups, school_names, schools)
+    ]
+    return StatutoryReport(
+        year, previous_year, measure, MEASURES[measure].label, by, last_updated, rows,
+        StatutoryFigures.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, measure, now.all_pupils, before.all_pupils),
+    )
+
+
+def _pooled(
+    measure: str, year: str, previous_year: str, counters: StatutoryCounters, pupil_filter: PupilFilter
+) -> StatutoryFigures:
+    now = tally_labels(counters.get((year, measure), ()), None, pupil_filter).all_pupils
+    before = tally_labels(counters.get((previous_year, measure), ()), None, pupil_filter).all_pupils
+    return StatutoryFigures.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, measure, now, before)
+
+
+def _as_float(value: float | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+# -- progress from statutory assessment --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCount:
+    category: str
+    label: str
+    pupils: int
+    pct: float | None
+    """Unrounded % of the group's categorised pupils (not_categorised has none)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressRow:
+    group: str
+    label: str
+    categorised: int
+    categories: list[CategoryCount]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressPupil:
+    pupil_id: str
+    school_id: str
+    school: str
+    year_group: str
+    sex: str
+    disadvantaged: bool
+    sen: str
+    eal: bool
+    ethnicity: str
+    lac: bool
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressReport:
+    academic_year: str
+    period: str
+    by: str
+    category: str | None
+    last_updated: str | None
+    all_pupils: ProgressRow
+    rows: list[ProgressRow]
+    pupils: list[ProgressPupil] | None
+
+
+def category_counts(counts: Mapping[str, int], only: str | None = None) -> tuple[int, list[CategoryCount]]:
+    """(categorised pupils, one count per category in display order, or just `only`)."""
+    categorised = sum(n for category, n in counts.items() if category != ProgressCategory.NOT_CATEGORISED)
+    listed = [
+        CategoryCount(
+            category.value, CATEGORY_LABELS[category], counts.get(category.value, 0),
+            None if category is ProgressCategory.NOT_CATEGORISED or not categorised
+            else 100.0 * counts.get(category.value, 0) / categorised,
+        )
+        for category in ProgressCategory
+        if only is None or category.value == only
+    ]
+    return categorised, listed
+
+
+def progress_widget(counters: SchoolCounters, pupil_filter: PupilFilter) -> list[CategoryCount]:
+    """The Summative Dashboard's Progress From Statutory Assessment tiles (pooled)."""
+    return category_counts(tally_labels(counters, None, pupil_filter).all_pupils)[1]
+
+
+def progress_report(
+    ref: PeriodRef, by: str, category: str | None, counters: SchoolCounters, pupil_filter: PupilFilter,
+    school_names: Mapping[str, str], last_updated: str | None, pupil_entries: Sequence[tuple[str, str]] | None,
+) -> ProgressReport:
+    """Pupils per category by group (only `category`'s when given: the drill-down), and, when asked
+    for, the pupils in that category."""
+    tallied = tally_labels(counters, by, pupil_filter)
+    schools = pupil_filter.schools if pupil_filter.schools is not None else frozenset()
+
+    def row(group: str, label: str, counts: Mapping[str, int]) -> ProgressRow:
+        categorised, listed = category_counts(counts, category)
+        return ProgressRow(group, label, categorised, listed)
+
+    rows = [
+        row(group, label, tallied.groups.get(group, {}))
+        for group, label in ordered_groups(by, tallied.groups, school_names, schools)
+    ]
+    pupils = None if pupil_entries is None else pupils_in(pupil_entries, category, pupil_filter, school_names)
+    return ProgressReport(
+        ref.academic_year, ref.period, by, category, last_updated,
+        row(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, tallied.all_pupils), rows, pupils,
+    )
+
+
+def pupils_in(
+    entries: Sequence[tuple[str, str]], category: str | None, pupil_filter: PupilFilter,
+    school_names: Mapping[str, str],
+) -> list[ProgressPupil]:
+    """The pupils of the drill-down's list ("pupil_id|cell|category" entries), filtered like the counts."""
+    found = []
+    for school, entry in entries:
+        pupil_id, rest = entry.split("|", 1)
+        cell, label = decode_cell_field(rest)
+        if (category is not None and label != category) or not pupil_filter.admits(school, cell):
+            continue
+        found.append(ProgressPupil(
+            pupil_id, school, school_names.get(school, school), cell.year_group.value, cell.sex.value,
+            cell.disadvantaged, cell.sen.value, cell.eal, cell.ethnic_group.name, cell.lac, label,
+        ))
+    return sorted(found, key=lambda p: (p.school.casefold(), p.year_group, p.pupil_id))
+
+
+def schools_of(counters: SchoolCounters) -> Collection[str]:
+    return {school for school, _ in counters}

@@ -1,0 +1,100 @@
+"""GET /v1/dashboards/statutory, /v1/reports/statutory and /v1/reports/progress-from-statutory."""
+
+from __future__ import annotations
+
+import pytest
+
+from tidemark_gateway.testing import Gateway, cell
+from tidemark_schemas.vocabulary import Sex, YearGroup
+
+YEAR, LAST = "2025/26", "2024/25"
+Y6_GIRL, Y6_BOY = cell(year_group=YearGroup.Y6), cell(year_group=YearGroup.Y6, sex=Sex.M)
+
+
+async def ok(gateway: Gateway, path: str, **params: object) -> dict:
+    response = await gateway.get(path, **params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def two_schools(gateway: Gateway) -> None:
+    await gateway.seed.school("S1", "Oak Primary")
+    await gateway.seed.school("S2", "Ash Academy")
+
+
+async def test_the_ks2_widget_pools_the_trust_and_compares_with_last_year(gateway: Gateway) -> None:
+    await two_schools(gateway)
+    await gateway.seed.statutory(YEAR, "ks2.rwm", "S1", Y6_GIRL, GDS=1, EXS=5, NOT=4)
+    await gateway.seed.statutory(YEAR, "ks2.rwm", "S2", Y6_BOY, EXS=2, NOT=8)
+    await gateway.seed.statutory(LAST, "ks2.rwm", "S1", Y6_GIRL, EXS=4, NOT=6)
+    await gateway.seed.statutory(YEAR, "ks2.reading_ss", "S1", Y6_GIRL, _100=2, _110=1)
+
+    body = await ok(gateway, "/v1/dashboards/statutory", academic_year=YEAR)
+
+    tiles = {tile["measure"]: tile["all_pupils"] for tile in body["widgets"]["ks2"]}
+    rwm = tiles["ks2.rwm"]
+    assert rwm["figures"] == {"eligible": 20, "exs_plus_pct": 40.0, "gds_pct": 5.0}
+    assert rwm["previous"]["exs_plus_pct"] == 40.0 and rwm["changes"]["exs_plus_pct"]["display"] == "~ 0"
+    assert rwm["changes"]["gds_pct"]["display"] == "+5.0"
+    assert tiles["ks2.reading_ss"]["figures"] == {"pupils": 3, "average": pytest.approx(310 / 3)}
+    assert tiles["ks2.maths"]["figures"]["exs_plus_pct"] is None  # no data is null, not 0%
+    assert list(body["widgets"]) == ["ks2", "ks1", "eyfs", "phonics", "mtc"]
+
+
+async def test_the_statutory_report_groups_and_filters_like_the_summative_ones(gateway: Gateway) -> None:
+    await two_schools(gateway)
+    await gateway.seed.statutory(YEAR, "phonics.y1", "S1", cell(year_group=YearGroup.Y1), MET=8, NOT=2)
+    await gateway.seed.statutory(YEAR, "phonics.y1", "S1", cell(year_group=YearGroup.Y1, sex=Sex.M), MET=3, NOT=3)
+    await gateway.seed.statutory(YEAR, "phonics.y1", "S2", cell(year_group=YearGroup.Y1, sex=Sex.M), MET=1)
+
+    by_sex = await ok(gateway, "/v1/reports/statutory", measure="phonics.y1", academic_year=YEAR, by="sex")
+    boys_at_oak = await ok(gateway, "/v1/reports/statutory", measure="phonics.y1", academic_year=YEAR,
+                           sex="M", school="S1")
+
+    assert [(r["label"], r["figures"]["eligible"], r["figures"]["pct"]) for r in by_sex["rows"]] == [
+        ("Female", 10, 80.0), ("Male", 7, pytest.approx(400 / 7))]
+    assert by_sex["all_pupils"]["figures"] == {"eligible": 17, "pct": pytest.approx(1200 / 17)}
+    assert boys_at_oak["all_pupils"]["figures"] == {"eligible": 6, "pct": 50.0}
+    assert (await gateway.get("/v1/reports/statutory", measure="ks3.reading", academic_year=YEAR)).status_code == 422
+
+
+async def test_progress_counts_each_category_and_drills_down_to_its_pupils(gateway: Gateway) -> None:
+    await two_schools(gateway)
+    await gateway.seed.progress(YEAR, "SPR1", "S1", on_track_at=3, not_on_track_below=1, not_categorised=2)
+    await gateway.seed.progress(YEAR, "SPR1", "S2", cell(sex=Sex.M), not_on_track_below=1)
+    await gateway.seed.progress_pupil(YEAR, "SPR1", "S1", "P7", "not_on_track_below")
+    await gateway.seed.progress_pupil(YEAR, "SPR1", "S2", "P9", "not_on_track_below", cell(sex=Sex.M))
+    await gateway.seed.progress_pupil(YEAR, "SPR1", "S1", "P1", "on_track_at")
+
+    report = await ok(gateway, "/v1/reports/progress-from-statutory", academic_year=YEAR, period="SPR1")
+    drill = await ok(gateway, "/v1/reports/progress-from-statutory", academic_year=YEAR, period="SPR1",
+                     category="not_on_track_below", by="sex", pupils="true")
+    dashboard = await ok(gateway, "/v1/dashboards/summative", academic_year=YEAR, period="SPR1")
+
+    pooled = {c["category"]: (c["pupils"], c["pct"]) for c in report["all_pupils"]["categories"]}
+    assert report["all_pupils"]["categorised"] == 5
+    assert pooled["on_track_at"] == (3, 60.0) and pooled["not_on_track_below"] == (2, 40.0)
+    assert pooled["not_categorised"] == (2, None)
+    assert [(r["label"], r["categories"][0]["pupils"]) for r in drill["rows"]] == [("Female", 1), ("Male", 1)]
+    assert [(p["pupil_id"], p["school"], p["sex"]) for p in drill["pupils"]] == [("P9", "Ash Academy", "M"),
+                                                                               ("P7", "Oak Primary", "F")]
+    assert [c["pupils"] for c in dashboard["progress_from_statutory"]] == [0, 0, 0, 2, 3, 0, 0, 2]
+
+
+async def test_pupil_lists_need_a_token_that_may_see_pupils(gateway: Gateway) -> None:
+    await two_schools(gateway)
+    refused = await gateway.get("/v1/reports/progress-from-statutory", token="figures-viewer",
+                                academic_year=YEAR, period="SPR1", pupils="true")
+    figures = await gateway.get("/v1/reports/progress-from-statutory", token="figures-viewer",
+                                academic_year=YEAR, period="SPR1")
+    assert refused.status_code == 403 and "see_pupils" in refused.json()["detail"]
+    assert figures.status_code == 200 and figures.json()["pupils"] is None
+
+
+async def test_a_school_scoped_viewer_sees_only_its_schools_statutory_figures(gateway: Gateway) -> None:
+    await two_schools(gateway)
+    await gateway.seed.statutory(YEAR, "eyfs.gld", "S1", cell(year_group=YearGroup.R), YES=6, NO=4)
+    await gateway.seed.statutory(YEAR, "eyfs.gld", "S2", cell(year_group=YearGroup.R), NO=10)
+    body = await ok(gateway, "/v1/dashboards/statutory", token="s1-viewer", academic_year=YEAR)
+    gld = next(t for t in body["widgets"]["eyfs"] if t["measure"] == "eyfs.gld")["all_pupils"]["figures"]
+    assert gld == {"eligible": 10, "pct": 60.0}
