@@ -16,7 +16,7 @@ import pytest
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_service, start_services, wait_healthy
 
-TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g")
+TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g", "trust-h", "trust-i")
 
 
 @dataclass
@@ -58,7 +58,7 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
     for trust in TRUSTS:
         tokens[trust] = {"ingest": f"{trust}-ingest-{uuid.uuid4().hex}", "viewer": f"{trust}-viewer-{uuid.uuid4().hex}"}
         principals[tokens[trust]["ingest"]] = {"trust_id": trust, "role": "ingest"}
-        principals[tokens[trust]["viewer"]] = {"trust_id": trust, "role": "viewer"}
+        principals[tokens[trust]["viewer"]] = {"trust_id": trust, "role": "viewer", "see_pupils": True}
     tokens["trust-a"]["school_viewer"] = f"school-viewer-{uuid.uuid4().hex}"
     principals[tokens["trust-a"]["school_viewer"]] = {"trust_id": "trust-a", "role": "viewer", "schools": ["A-S1"]}
 

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from tidemark_metrics.adapters.redis_store import AggregateStore
 from tidemark_metrics.consumer import MetricsConsumer
-from tidemark_metrics.reconcile import reconcile
+from tidemark_metrics.reconcile import reconcile_metrics
 from tidemark_runtime.kafka import make_broker
 from tidemark_runtime.settings import PlatformSettings
 from tidemark_runtime.testing import eventually
@@ -227,7 +227,7 @@ def test_a_consumer_that_dies_after_applying_but_before_committing_counts_nothin
     async def reconciled() -> bool:
         redis = Redis.from_url(platform.redis_url)
         try:
-            return (await reconcile(redis, Keyspace(platform.redis_prefix, trust))).consistent
+            return (await reconcile_metrics(redis, Keyspace(platform.redis_prefix, trust))).consistent
         finally:
             await redis.aclose()
 
@@ -295,3 +295,119 @@ def test_rebuild_from_the_sql_store_agrees_with_the_live_figures_and_later_locks
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert checked.returncode == 0 and "consistent" in checked.stdout, checked.stdout + checked.stderr
+
+
+def statutory(pupil_id: str, school_id: str, year: str, assessment: str, component: str, **value) -> dict:
+    return dict(pupil_id=pupil_id, school_id=school_id, academic_year=year, assessment=assessment,
+                component=component, **value)
+
+
+def test_statutory_results_become_the_ks2_widget_and_locks_move_progress_categories(platform):
+    """KS2 results and KS1 prior attainment through ingest; the statutory service's measures and
+    progress categories through the gateway; a category change on attainment.progress.v1."""
+    trust, school = "trust-h", "H-S1"
+    ks2 = [
+        *(statutory(p, school, YEAR, "ks2", c, **v) for p, c, v in (
+            ("H-P1", "reading_test", {"scaled_score": 110}), ("H-P1", "maths_test", {"scaled_score": 112}),
+            ("H-P1", "writing_ta", {"code": "GDS"}), ("H-P2", "reading_test", {"scaled_score": 101}),
+            ("H-P2", "maths_test", {"scaled_score": 99}), ("H-P2", "writing_ta", {"code": "EXS"}),
+            ("H-P3", "reading_test", {"code": "B"}), ("H-P3", "reading_ta", {"code": "PK5"}),
+            ("H-P3", "writing_ta", {"code": "WTS"}),
+        )),
+    ]
+    ks1 = [statutory("H-P4", school, "2023/24", "ks1", c, code="EXS") for c in ("reading_ta", "writing_ta", "maths_ta")]
+    with platform.ingest(trust) as ingest:
+        ingest.post("/v1/schools", json=[{"school_id": school, "name": "Holly"}])
+        ingest.post("/v1/pupils", json=[pupil(p, school, year_group="Y6") for p in ("H-P1", "H-P2", "H-P3")]
+                    + [pupil("H-P4", school, year_group="Y4")])
+        refused = ingest.post("/v1/statutory", json=[statutory("H-P1", school, YEAR, "ks2", "maths_test", scaled_score=130)])
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "scaled_score"
+        assert ingest.post("/v1/statutory", json=ks2 + ks1).json()["changed"] == 12
+        for year in (YEAR, "2023/24"):
+            ingest.post("/v1/statutory/lock", json={"school_id": school, "academic_year": year})
+        ingest.post("/v1/assessments", json=results("H-P4", school, "AT", "AT", "AT"))
+        ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR, "period": PERIOD})
+
+    def widget() -> dict | None:
+        with platform.gateway(trust) as gateway:
+            body = gateway.get("/v1/dashboards/statutory", params={"academic_year": YEAR}).json()
+        tiles = {tile["measure"]: tile["all_pupils"]["figures"] for tile in body["widgets"]["ks2"]}
+        return tiles if tiles["ks2.writing"]["eligible"] == 3 else None
+
+    tiles = eventually(widget)
+    assert tiles["ks2.reading"] == {"eligible": 3, "exs_plus_pct": pytest.approx(200 / 3), "gds_pct": pytest.approx(100 / 3)}
+    assert tiles["ks2.maths"]["eligible"] == 2  # H-P3 has neither a maths test nor a maths TA
+    assert tiles["ks2.rwm"] == {"eligible": 2, "exs_plus_pct": 50.0, "gds_pct": 50.0}
+    assert tiles["ks2.reading_ss"] == {"pupils": 2, "average": 105.5}
+
+    def progress(category: str) -> dict | None:
+        with platform.gateway(trust) as gateway:
+            body = gateway.get("/v1/reports/progress-from-statutory", params={
+                "academic_year": YEAR, "period": PERIOD, "category": category, "pupils": "true"}).json()
+        return body if body["pupils"] else None
+
+    on_track = eventually(lambda: progress("on_track_at"))
+    assert [p["pupil_id"] for p in on_track["pupils"]] == ["H-P4"]
+
+    async def category_changes() -> list[dict]:
+        consumer = AIOKafkaConsumer(topics.ATTAINMENT_PROGRESS, bootstrap_servers=platform.kafka,
+                                    auto_offset_reset="earliest", group_id=f"e2e-progress-{trust}")
+        await consumer.start()
+        found: list[dict] = []
+        try:
+            for _ in range(40):
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    found += [json.loads(r.value) for r in records if json.loads(r.value)["trust_id"] == trust]
+                if any(change["current"] == "not_on_track_below" for change in found):
+                    break
+        finally:
+            await consumer.stop()
+        return found
+
+    with platform.ingest(trust) as ingest:  # a correction: maths BELOW makes the pupil not on track
+        ingest.post("/v1/assessments", json=[results("H-P4", school, "AT", "AT", "BELOW")[2]])
+        ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR, "period": PERIOD})
+    assert [p["pupil_id"] for p in eventually(lambda: progress("not_on_track_below"))["pupils"]] == ["H-P4"]
+    changes = asyncio.run(category_changes())
+    assert [(c["pupil_id"], c["previous"], c["current"]) for c in changes] == [
+        ("H-P4", None, "on_track_at"), ("H-P4", "on_track_at", "not_on_track_below")]
+
+    env = {**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix}
+    rebuilt = subprocess.run([sys.executable, "-m", "tidemark_statutory.entrypoints.cli", "rebuild", "--trust-id", trust,
+                              "--grace-seconds", "0"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert rebuilt.returncode == 0 and "0 counters differed" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
+    checked = subprocess.run([sys.executable, "-m", "tidemark_statutory.entrypoints.cli", "reconcile", "--trust-id",
+                              trust], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert checked.returncode == 0 and "consistent" in checked.stdout, checked.stdout + checked.stderr
+    assert widget() == tiles  # the rebuilt generation serves the same figures
+
+
+def test_every_summative_report_serves_the_hand_made_trust(platform):
+    """The two-school Trust of `seed_two_schools` through every report, with real figures."""
+    trust = "trust-i"
+    seed_two_schools(platform, trust, "I")
+    eventually(lambda: report(platform, trust, "rwm")["all_pupils"]["n"] == 5)
+
+    def get(path: str, **params) -> dict:
+        with platform.gateway(trust) as gateway:
+            response = gateway.get(path, params={"academic_year": YEAR, **params})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+    overview = get("/v1/reports/attainment-overview", period=PERIOD, measure="reading", by="sex")
+    assert [(r["label"], r["below"], r["at"], r["above"]) for r in overview["rows"]] == [
+        ("Female", 2, 0, 1), ("Male", 0, 2, 0)]
+    trend = get("/v1/reports/progress-over-time", by="school", measure="rwm")
+    spring = next(i for i, p in enumerate(trend["periods"]) if (p["academic_year"], p["period"]) == (YEAR, PERIOD))
+    assert [(r["group"], r["series"][spring]["n"], r["series"][spring]["at_or_above"]) for r in trend["rows"]] == [
+        ("I-S1", 3, 1), ("I-S2", 2, 1)]
+    gap = get("/v1/reports/gaps", gap="disadvantaged", subject="reading")["series"][spring]
+    assert (gap["first"]["n"], gap["second"]["n"], gap["gap"]) == (4, 1, pytest.approx(50.0 - 100.0))
+    pupils = get("/v1/reports/pupil-overview", period=PERIOD, by="school")
+    assert [(r["group"], r["pupils"]) for r in pupils["rows"]] == [("I-S1", 3), ("I-S2", 2)]
+    completion = get("/v1/reports/data-completion", period=PERIOD)
+    reading = [(r["school_id"], r["on_roll"], r["entered"], r["locked"]) for r in completion["rows"]
+               if r["subject"] == "reading"]
+    assert reading == [("I-S1", 3, 3, 3), ("I-S2", 2, 2, 2)]
+    filtered = get("/v1/reports/attainment", period=PERIOD, measure="reading", by="school", sex="F", school="I-S1")
+    assert figures(filtered) == {"I-S1": (2, 1), "all": (2, 1)}

@@ -15,8 +15,9 @@ from tidemark_ingest.adapters.database import create_engine, create_schema, sess
 from tidemark_ingest.adapters.store import OUTBOX
 from tidemark_ingest.service_layer import IngestService
 from tidemark_metrics.adapters.redis_store import AggregateStore, TrustBatch
-from tidemark_metrics.rebuild import REBUILT, RebuildFailed, rebuild_trust
-from tidemark_metrics.reconcile import reconcile, stored_counters
+from tidemark_metrics.reconcile import COUNTER_KINDS, MetricsProjection, reconcile_metrics
+from tidemark_runtime.rebuild import REBUILT, RebuildFailed, rebuild_trust
+from tidemark_runtime.rebuild import stored_counters as stored_in
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.events import parse_tracker_event
@@ -25,6 +26,10 @@ from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, S
 TRUST = "T"
 PUPIL = dict(year_group="Y3", sex="F", fsm6=False, lac=False, plac=False, sen="N", eal=False, ethnicity="WBRI")
 SCOPE = LockScope(school_id="S1", academic_year="2025/26", period="AUT1")
+
+
+async def stored_counters(client: Redis, keys: Keyspace):
+    return await stored_in(client, keys, COUNTER_KINDS)
 
 
 def result(pupil_id: str, subject: str, band: str) -> AssessmentRecord:
@@ -85,7 +90,7 @@ async def test_a_rebuild_recomputes_the_live_figures_repairs_drift_and_switches_
     drifted_field = next(iter(await client.hkeys(reading))).decode()
     await client.hincrby(reading, drifted_field, 5)  # a write from outside: the live figures drift
 
-    report = await rebuild_trust(client, store, keys, replay.fact_events(service.reader, TRUST), grace_seconds=0)
+    report = await rebuild_trust(client, MetricsProjection(store), keys, replay.fact_events(service.reader, TRUST), grace_seconds=0)
 
     rebuilt = keys.at(report.generation)
     assert (await client.get(keys.generation_key)).decode() == report.generation
@@ -121,14 +126,14 @@ async def test_what_consumers_apply_during_a_rebuild_reaches_the_new_generation(
                 await store.apply(live)
                 corrected = True
 
-    report = await rebuild_trust(client, store, keys, facts_with_a_correction_midway(), grace_seconds=0)
+    report = await rebuild_trust(client, MetricsProjection(store), keys, facts_with_a_correction_midway(), grace_seconds=0)
 
     rebuilt = keys.at(report.generation)
     counters = await stored_counters(client, rebuilt)
     reading = {field.rsplit("|", 1)[1]: n for (key, field), n in counters.items() if key.endswith(":reading:S1")}
     assert reading == {"AT": 2, "ABOVE": 1}
     assert report.differences_from_previous == []
-    assert (await reconcile(client, rebuilt)).consistent
+    assert (await reconcile_metrics(client, rebuilt)).consistent
 
 
 async def test_an_abandoned_rebuild_leaves_the_live_generation_alone(service, redis):
@@ -146,7 +151,7 @@ async def test_an_abandoned_rebuild_leaves_the_live_generation_alone(service, re
             yield chunk
 
     with pytest.raises(RebuildFailed, match="stopped being built"):
-        await rebuild_trust(client, store, keys, abandoned(), grace_seconds=0)
+        await rebuild_trust(client, MetricsProjection(store), keys, abandoned(), grace_seconds=0)
     assert await client.get(keys.generation_key) is None
     assert await stored_counters(client, keys) == before
     assert sorted(k.decode() for k in await client.keys(f"{prefix}.*")) == []

@@ -7,7 +7,8 @@ import uuid
 from redis.asyncio import Redis
 
 from tidemark_metrics.adapters.redis_store import AggregateStore
-from tidemark_metrics.reconcile import reconcile, trusts
+from tidemark_metrics.reconcile import reconcile_metrics as reconcile
+from tidemark_metrics.reconcile import trusts
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.events import AssessmentLocked, PupilUpserted, SchoolUpserted
 

@@ -189,7 +189,7 @@ def run(settings: StackSettings, load_demo: bool) -> int:
         tokens = {"ingest": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}
         principals = {
             tokens["ingest"]: {"trust_id": DEMO_TRUST, "role": "ingest", "schools": None},
-            tokens["viewer"]: {"trust_id": DEMO_TRUST, "role": "viewer", "schools": None},
+            tokens["viewer"]: {"trust_id": DEMO_TRUST, "role": "viewer", "schools": None, "see_pupils": True},
         }
         env = service_environment(
             kafka,

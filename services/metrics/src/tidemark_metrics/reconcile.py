@@ -1,23 +1,20 @@
-"""Reconcile: do the counters equal what the per-pupil states say they should be?
-
-Every pupil state records exactly which counters the pupil adds one to, so summing those records
-recomputes every counter independently of the incremental path. A difference means a bug or a
-write from outside Tidemark; the report names each counter and both values.
-"""
+"""The metrics aggregates as a projection that can be reconciled and rebuilt
+(`tidemark_runtime.rebuild`): what its pupil states say every counter should be."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
 
+from tidemark_metrics.adapters.redis_store import AggregateStore, TrustBatch
 from tidemark_metrics.domain.pupil_state import Contribution, Slot, from_fields, parse_contribution, split_slot
+from tidemark_runtime.rebuild import CounterKey, Reconciliation, reconcile
 from tidemark_schemas.aggregates import ROLL_MEASURE, Keyspace
+from tidemark_schemas.events import TrackerEvent
 
-CounterKey = tuple[str, str]
-"""(Redis key, field)"""
+COUNTER_KINDS = ("agg", "roll")
 
 
 def expected_counters(keys: Keyspace, contributions: Iterable[tuple[Slot | None, Contribution]]) -> Counter[CounterKey]:
@@ -31,26 +28,6 @@ def expected_counters(keys: Keyspace, contributions: Iterable[tuple[Slot | None,
             key = keys.counters(*split_slot(slot), measure, school)
         expected[(key, field)] += 1
     return expected
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    key: str
-    field: str
-    stored: int
-    expected: int
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    trust_id: str
-    pupils: int
-    counters: int
-    mismatches: list[Mismatch]
-
-    @property
-    def consistent(self) -> bool:
-        return not self.mismatches
 
 
 async def recorded_contributions(redis: Redis, keys: Keyspace) -> tuple[int, list[tuple[Slot | None, Contribution]]]:
@@ -67,34 +44,25 @@ async def recorded_contributions(redis: Redis, keys: Keyspace) -> tuple[int, lis
     return pupils, contributions
 
 
-async def stored_counters(redis: Redis, keys: Keyspace) -> Counter[CounterKey]:
-    """Every counter of one generation (the period counters and the rolls)."""
-    stored: Counter[CounterKey] = Counter()
-    for pattern in (f"{keys.base}:agg:*", f"{keys.base}:roll:*"):
-        async for key in redis.scan_iter(match=pattern, count=1000):
-            for field, value in (await redis.hgetall(key)).items():
-                stored[(_text(key), _text(field))] = int(value)
-    return stored
+class MetricsProjection:
+    """The aggregates as `tidemark_runtime.rebuild.Projection`."""
+
+    counter_kinds = COUNTER_KINDS
+
+    def __init__(self, store: AggregateStore) -> None:
+        self._store = store
+
+    async def apply_facts(self, keys: Keyspace, events: Sequence[TrackerEvent]) -> bool:
+        return await self._store.apply_to(keys, TrustBatch.of(events)) is not None
+
+    async def expected_counters(self, redis: Redis, keys: Keyspace) -> tuple[int, Counter[CounterKey]]:
+        pupils, contributions = await recorded_contributions(redis, keys)
+        return pupils, expected_counters(keys, contributions)
 
 
-def rebased(counters: Counter[CounterKey], source: Keyspace, target: Keyspace) -> Counter[CounterKey]:
-    """The same counters named as in another generation (to compare two generations)."""
-    return Counter({(target.base + key[len(source.base):], field): value for (key, field), value in counters.items()})
-
-
-def differences(stored: Counter[CounterKey], expected: Counter[CounterKey]) -> list[Mismatch]:
-    return [
-        Mismatch(key, field, stored.get((key, field), 0), expected.get((key, field), 0))
-        for key, field in sorted(set(stored) | set(expected))
-        if stored.get((key, field), 0) != expected.get((key, field), 0)
-    ]
-
-
-async def reconcile(redis: Redis, keys: Keyspace) -> Reconciliation:
-    pupils, contributions = await recorded_contributions(redis, keys)
-    expected = expected_counters(keys, contributions)
-    mismatches = differences(await stored_counters(redis, keys), expected)
-    return Reconciliation(keys.trust_id, pupils, len(expected), mismatches)
+async def reconcile_metrics(redis: Redis, keys: Keyspace) -> Reconciliation:
+    """Reconcile one generation of the aggregates."""
+    return await reconcile(redis, MetricsProjection(AggregateStore(redis, keys.prefix)), keys)
 
 
 async def trusts(redis: Redis, prefix: str) -> list[str]:

@@ -41,6 +41,8 @@ class CellRegistry:
 
     cell_ids: dict[str, int] = field(default_factory=dict)
     cells: list[Cell] = field(default_factory=list)
+    cell_prefixes: list[str] = field(default_factory=list)
+    """Each cell's part of a counter field (with its trailing `|`)."""
     label_ids: dict[str, int] = field(default_factory=lambda: {band.value: i for i, band in enumerate(BAND_LABELS)})
     labels: list[str] = field(default_factory=lambda: [band.value for band in BAND_LABELS])
     _field_ids: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -54,6 +56,7 @@ class CellRegistry:
             if cell_id is None:
                 cell_id = self.cell_ids[cell_part] = len(self.cells)
                 self.cells.append(decode_cell_field(raw)[0])
+                self.cell_prefixes.append(cell_part + "|")
             label_id = self.label_ids.get(label)
             if label_id is None:
                 label_id = self.label_ids[label] = len(self.labels)
@@ -64,26 +67,38 @@ class CellRegistry:
     def parse(self, fields: Mapping[str, int]) -> CounterHash:
         numbered = [(*self.numbers(raw), pupils) for raw, pupils in fields.items() if pupils]
         table = np.array(numbered, dtype=np.int64).reshape(-1, 3)
-        return CounterHash(dict(fields), table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy())
+        return CounterHash(table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy())
+
+    def field(self, cell: int, label: int) -> str:
+        return self.cell_prefixes[cell] + self.labels[label]
 
 
 @dataclass(frozen=True, eq=False)
 class CounterHash(Mapping[str, int]):
-    """One counter hash: still a mapping of field -> pupils, plus its numbered arrays."""
+    """One counter hash as numbered arrays, still readable as a mapping of field -> pupils.
 
-    fields: dict[str, int]
+    Only arrays are kept (numpy arrays are invisible to Python's garbage collector): a gateway
+    holding tens of thousands of cached hashes as dictionaries paid for them in every full
+    collection, tens of milliseconds at a time."""
+
     cells: np.ndarray
     labels: np.ndarray
     pupils: np.ndarray
 
     def __getitem__(self, key: str) -> int:
-        return self.fields[key]
+        return dict(self.items())[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.fields)
+        return (field for field, _pupils in self.items())
 
     def __len__(self) -> int:
-        return len(self.fields)
+        return len(self.cells)
+
+    def items(self) -> Iterator[tuple[str, int]]:  # type: ignore[override]
+        return (
+            (REGISTRY.field(int(cell), int(label)), int(pupils))
+            for cell, label, pupils in zip(self.cells, self.labels, self.pupils, strict=True)
+        )
 
 
 REGISTRY = CellRegistry()

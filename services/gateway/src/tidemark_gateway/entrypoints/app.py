@@ -9,6 +9,7 @@ Trust only, and only the schools the caller may see.
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import date
 from importlib.resources import files
@@ -92,6 +93,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         app.state.redis = redis
         app.state.counters = CounterCache(settings.counter_cache_hashes)
+        # Everything built at start-up (FastAPI's routes and schemas, pydantic's validators) lives as
+        # long as the process: freeze it, so that a full garbage collection does not walk it again
+        # in the middle of a request (that cost up to 35 ms a time).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

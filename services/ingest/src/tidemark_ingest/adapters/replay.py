@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tidemark_ingest.adapters.database import create_engine
 from tidemark_ingest.adapters.store import (
     ASSESSMENT,
     PUPIL,
@@ -70,3 +71,20 @@ def _result_event(trust_id: str, state: ResultState) -> BaseModel:
 def _statutory_event(trust_id: str, state: StatutoryState) -> BaseModel:
     """As `_result_event`: a lock when a value counts, else an entry."""
     return statutory_message(trust_id, "locked" if state.locked is not None else "entered", state)[2]
+
+
+class Replay:
+    """The store as a rebuild reads it (`tidemark_runtime.rebuild.FactSource`): a reader engine,
+    so that replaying never takes SQLite's write lock."""
+
+    def __init__(self, database_url: str) -> None:
+        self._engine = create_engine(database_url, writer=False)
+
+    async def trust_ids(self) -> list[str]:
+        return await trust_ids(self._engine)
+
+    def facts(self, trust_id: str) -> AsyncIterator[list[BaseModel]]:
+        return fact_events(self._engine, trust_id)
+
+    async def close(self) -> None:
+        await self._engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from faststream.asgi import AsgiFastStream, make_ping_asgi
@@ -50,6 +51,8 @@ def create_app(settings: MetricsSettings | None = None) -> AsgiFastStream:
         redis = Redis.from_url(settings.redis_url)
         state["redis"] = redis
         state["consumer"] = MetricsConsumer(AggregateStore(redis, settings.redis_prefix), broker, changes)
+        gc.collect()
+        gc.freeze()  # start-up objects live as long as the process: no full collection walks them again
 
     async def stop() -> None:
         if "redis" in state:

@@ -4,6 +4,7 @@ progress category changes on `attainment.progress.v1`."""
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
@@ -58,6 +59,8 @@ def create_app(settings: StatutorySettings | None = None) -> AsgiFastStream:
         redis = Redis.from_url(settings.redis_url)
         state["redis"] = redis
         state["consumer"] = StatutoryConsumer(StatutoryStore(redis, settings.redis_prefix), broker, progress)
+        gc.collect()
+        gc.freeze()  # start-up objects live as long as the process: no full collection walks them again
 
     async def stop() -> None:
         if "redis" in state:

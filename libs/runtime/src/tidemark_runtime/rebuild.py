@@ -1,0 +1,282 @@
+"""Reconcile and rebuild any per-pupil projection (the metrics aggregates, the statutory projection).
+
+Reconcile: every pupil state records exactly which counters the pupil adds one to, so summing
+those records recomputes every counter independently of the incremental path; a difference means
+a bug or a write from outside Tidemark, and the report names each counter and both values.
+
+Rebuild: recompute a Trust's projection from the SQL store into a fresh generation, then switch.
+
+1. Register a new generation as *being built*: from then on, every batch the consumers apply is
+   written to it as well as to the live one (`tidemark_runtime.projection`).
+2. Replay every fact's latest snapshot from the SQL store into it. Each fact carries its version,
+   so replayed and live events meet in any order and the newest snapshot wins (the property the
+   projection tests prove). A fact committed before step 1 is in the replay (it is in SQL before
+   it is published); one committed after is applied by the consumers.
+3. Reconcile the new generation, and count how far the live generation is from it. Switch readers
+   over only if the new one is consistent.
+4. Announce the switch on the change stream (live pages refresh) and, after a grace period for
+   reads already under way, delete the previous generation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.events import TrackerEvent
+
+REBUILT = "*"
+"""The `measures` of the change notice that announces a switch: everything may have changed."""
+
+CounterKey = tuple[str, str]
+"""(Redis key, field)"""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    key: str
+    field: str
+    stored: int
+    expected: int
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    trust_id: str
+    pupils: int
+    counters: int
+    mismatches: list[Mismatch]
+
+    @property
+    def consistent(self) -> bool:
+        return not self.mismatches
+
+
+class Projection(Protocol):
+    """What reconcile and rebuild need of a projection."""
+
+    counter_kinds: tuple[str, ...]
+    """The key kinds of its counter hashes (`{base}:{kind}:...`)."""
+
+    async def apply_facts(self, keys: Keyspace, events: Sequence[TrackerEvent]) -> bool:
+        """Apply to one generation; False if it is neither live nor being built."""
+
+    async def expected_counters(self, redis: Redis, keys: Keyspace) -> tuple[int, Counter[CounterKey]]:
+        """(pupils, the counters their recorded contributions add up to) of one generation."""
+
+
+async def stored_counters(redis: Redis, keys: Keyspace, kinds: Iterable[str]) -> Counter[CounterKey]:
+    stored: Counter[CounterKey] = Counter()
+    for kind in kinds:
+        async for key in redis.scan_iter(match=f"{keys.base}:{kind}:*", count=1000):
+            for field, value in (await redis.hgetall(key)).items():
+                stored[(_text(key), _text(field))] = int(value)
+    return stored
+
+
+def differences(stored: Counter[CounterKey], expected: Counter[CounterKey]) -> list[Mismatch]:
+    return [
+        Mismatch(key, field, stored.get((key, field), 0), expected.get((key, field), 0))
+        for key, field in sorted(set(stored) | set(expected))
+        if stored.get((key, field), 0) != expected.get((key, field), 0)
+    ]
+
+
+def rebased(counters: Counter[CounterKey], source: Keyspace, target: Keyspace) -> Counter[CounterKey]:
+    """The same counters named as in another generation (to compare two generations)."""
+    return Counter({(target.base + key[len(source.base):], field): value for (key, field), value in counters.items()})
+
+
+async def reconcile(redis: Redis, projection: Projection, keys: Keyspace) -> Reconciliation:
+    pupils, expected = await projection.expected_counters(redis, keys)
+    mismatches = differences(await stored_counters(redis, keys, projection.counter_kinds), expected)
+    return Reconciliation(keys.trust_id, pupils, len(expected), mismatches)
+
+
+async def live_keys(redis: Redis, keys: Keyspace) -> Keyspace:
+    """The generation of `keys` that readers use now."""
+    return keys.at(_text(await redis.get(keys.generation_key)))
+
+
+class RebuildFailed(RuntimeError):
+    """The new generation did not reconcile, or was abandoned while it was being built."""
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    trust_id: str
+    generation: str
+    previous: str
+    events: int
+    pupils: int
+    counters: int
+    differences_from_previous: list[Mismatch]
+    """Counters where the previous (live) generation differed from the rebuilt one."""
+    seconds: float
+
+
+def new_generation() -> str:
+    """Sortable by time, unique across concurrent rebuilds."""
+    return f"r{datetime.now(UTC):%Y%m%dT%H%M%S}{secrets.token_hex(2)}"
+
+
+async def rebuild_trust(
+    redis: Redis,
+    projection: Projection,
+    keys: Keyspace,
+    facts: AsyncIterable[Sequence[TrackerEvent]],
+    grace_seconds: float = 5.0,
+    keep_previous: bool = False,
+) -> RebuildReport:
+    """Rebuild one Trust (`keys` of any generation) from `facts`, switch, and drop the previous one."""
+    started = time.perf_counter()
+    generation = new_generation()
+    target = keys.at(generation)
+    await redis.sadd(keys.building_key, generation)
+    events = 0
+    try:
+        async for chunk in facts:
+            events += len(chunk)
+            if not await projection.apply_facts(target, chunk):
+                raise RebuildFailed(f"generation {generation} stopped being built (removed from {keys.building_key})")
+        check = await reconcile(redis, projection, target)
+        if not check.consistent:
+            raise RebuildFailed(f"the rebuilt generation does not reconcile: {len(check.mismatches)} counters differ")
+        live = await live_keys(redis, keys)
+        drift = differences(
+            await stored_counters(redis, live, projection.counter_kinds),
+            rebased(await stored_counters(redis, target, projection.counter_kinds), target, live),
+        )
+        await _switch(redis, target)
+    except BaseException:
+        await redis.srem(keys.building_key, generation)
+        await drop_generation(redis, target)
+        raise
+    if not keep_previous:
+        await asyncio.sleep(grace_seconds)
+        await drop_generation(redis, live)
+    return RebuildReport(
+        keys.trust_id, generation, live.generation, events, check.pupils, check.counters, drift,
+        time.perf_counter() - started,
+    )
+
+
+async def _switch(redis: Redis, target: Keyspace) -> None:
+    """Readers move to `target` at once; the switch is announced to live pages."""
+    schools = sorted(_text(school) for school in await redis.hkeys(target.schools))
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(target.generation_key, target.generation)
+        pipe.srem(target.building_key, target.generation)
+        pipe.xadd(target.changes, {"academic_year": "", "period": "", "measures": REBUILT, "schools": ",".join(schools)},
+                  maxlen=10000, approximate=True)
+        await pipe.execute()
+
+
+async def drop_generation(redis: Redis, keys: Keyspace) -> int:
+    """Delete every key of one generation (never the Trust's generation keys or change stream)."""
+    deleted = 0
+    for pattern in keys.data_patterns:
+        batch: list[bytes | str] = []
+        async for key in redis.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += await redis.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += await redis.unlink(*batch)
+    return deleted
+
+
+class FactSource(Protocol):
+    """The SQL store as a rebuild reads it (`tidemark_ingest.adapters.replay.Replay`)."""
+
+    async def trust_ids(self) -> list[str]: ...
+
+    def facts(self, trust_id: str) -> AsyncIterable[Sequence[TrackerEvent]]: ...
+
+    async def close(self) -> None: ...
+
+
+def add_operation_commands(commands: argparse._SubParsersAction, what: str) -> None:  # type: ignore[type-arg]
+    """The `reconcile` and `rebuild` subcommands of a service's command line."""
+    check = commands.add_parser("reconcile", help=f"check the {what}' counters against the per-pupil states")
+    check.add_argument("--trust-id", action="append", default=[], help="a Trust (default: every Trust found)")
+    again = commands.add_parser("rebuild", help=f"recompute the {what} from the SQL store, then switch")
+    again.add_argument("--trust-id", action="append", default=[], help="a Trust (default: every Trust in the store)")
+    again.add_argument("--keep-previous", action="store_true", help="do not delete the previous generation")
+    again.add_argument("--grace-seconds", type=float, default=5.0,
+                       help="wait this long after the switch before deleting the previous generation (default 5)")
+
+
+async def run_operation(
+    args: argparse.Namespace,
+    redis_url: str,
+    projection_of: Callable[[Redis], Projection],
+    keyspace_of: Callable[[str], Keyspace],
+    known_trusts: Callable[[Redis], Awaitable[list[str]]],
+    open_facts: Callable[[], FactSource],
+) -> int:
+    """`reconcile` or `rebuild` for every Trust asked for (default: every Trust found); prints
+    each report; exit status 1 when counters differ or a rebuild fails."""
+    redis = Redis.from_url(redis_url)
+    try:
+        projection = projection_of(redis)
+        if args.command == "reconcile":
+            return await _reconcile_each(redis, projection, [keyspace_of(t) for t in args.trust_id or await known_trusts(redis)])
+        source = open_facts()
+        try:
+            trust_ids = args.trust_id or await source.trust_ids()
+            return await _rebuild_each(redis, projection, [keyspace_of(t) for t in trust_ids], source,
+                                       args.grace_seconds, args.keep_previous)
+        finally:
+            await source.close()
+    finally:
+        await redis.aclose()
+
+
+async def _reconcile_each(redis: Redis, projection: Projection, keyspaces: Iterable[Keyspace]) -> int:
+    status = 0
+    for keys in keyspaces:
+        report = await reconcile(redis, projection, await live_keys(redis, keys))
+        verdict = "consistent" if report.consistent else f"{len(report.mismatches)} counters differ"
+        print(f"{keys.trust_id}: {report.pupils} pupils, {report.counters} counters: {verdict}")
+        for mismatch in report.mismatches[:50]:
+            print(f"  {mismatch.key} [{mismatch.field}] stored {mismatch.stored}, expected {mismatch.expected}")
+        status = status or (0 if report.consistent else 1)
+    return status
+
+
+async def _rebuild_each(
+    redis: Redis, projection: Projection, keyspaces: Iterable[Keyspace], source: FactSource,
+    grace_seconds: float, keep_previous: bool,
+) -> int:
+    try:
+        for keys in keyspaces:
+            report = await rebuild_trust(
+                redis, projection, keys, source.facts(keys.trust_id), grace_seconds, keep_previous
+            )
+            print(f"{report.trust_id}: generation {report.previous or '(first)'} -> {report.generation}: "
+                  f"{report.events} facts, {report.pupils} pupils, {report.counters} counters, consistent, in "
+                  f"{report.seconds:.1f} s; {len(report.differences_from_previous)} counters differed from the "
+                  "previous generation")
+            for mismatch in report.differences_from_previous[:50]:
+                print(f"  {mismatch.key} [{mismatch.field}] was {mismatch.stored}, rebuilt {mismatch.expected}")
+    except RebuildFailed as error:
+        print(f"rebuild failed: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")
