@@ -24,6 +24,7 @@ from tidemark_ingest.demo.generator import DemoTrust, generate_trust
 from tidemark_ingest.demo.loader import load_trust
 from tidemark_ingest.demo.statutory import (
     ASSESSMENT_DAY,
+    HISTORY_YEARS,
     RESULTS_FROM,
     STATUTORY_NATIONAL_FIGURES,
     statutory_summary,
@@ -151,21 +152,37 @@ def test_the_statutory_cohorts_are_the_year_groups_assessed_in_the_summer(trust)
             assert len(statutory ^ summative) <= 0.02 * len(summative), (year, assessment)
 
 
+def in_window(years: set[str], window: tuple[str, ...] = YEARS) -> set[str]:
+    return years & set(window)
+
+
 def test_results_exist_only_for_assessments_already_taken_on_the_day():
     last_day_before = date(2026, *RESULTS_FROM) - date.resolution
     before, after = small_trust(today=last_day_before), small_trust(today=date(2026, *RESULTS_FROM))
-    assert {r.academic_year for r in before.statutory} == {"2023/24", "2024/25"}
-    assert {r.academic_year for r in after.statutory} == set(YEARS)
+    assert in_window({r.academic_year for r in before.statutory}) == {"2023/24", "2024/25"}
+    assert in_window({r.academic_year for r in after.statutory}) == set(YEARS)
     in_the_autumn = small_trust(today=date(2025, 11, 5))
-    assert {r.academic_year for r in in_the_autumn.statutory} == {"2023/24", "2024/25"}
-    assert {s.academic_year for s in in_the_autumn.statutory_locks} == {"2023/24", "2024/25"}
+    assert in_window({r.academic_year for r in in_the_autumn.statutory}) == {"2023/24", "2024/25"}
+    assert in_window({s.academic_year for s in in_the_autumn.statutory_locks}) == {"2023/24", "2024/25"}
+
+
+def test_the_pupils_of_the_window_carry_their_earlier_eyfs_phonics_and_ks1_results():
+    trust = small_trust(today=date(2026, *RESULTS_FROM))
+    earlier = [r for r in trust.statutory if r.academic_year not in YEARS]
+    first = parse_academic_year(YEARS[0])
+    assert {r.assessment for r in earlier} == {Assessment.EYFS, Assessment.PHONICS, Assessment.KS1}
+    assert min(parse_academic_year(r.academic_year) for r in earlier) == first - HISTORY_YEARS
+    year6_of_first_year = {p.pupil_id for p in trust.pupils if p.year_group.value == "Y6" and p.left_on}
+    ks1_ids = {r.pupil_id for r in earlier if r.assessment is Assessment.KS1}
+    assert ks1_ids & year6_of_first_year  # the oldest pupils' progress has a KS1 start
 
 
 def test_one_lock_per_school_and_year_with_results_covering_every_assessment(trust):
     scopes = [(s.school_id, s.academic_year) for s in trust.statutory_locks]
     expected = sorted({(r.school_id, r.academic_year) for r in trust.statutory})
     assert sorted(scopes) == expected and len(scopes) == len(set(scopes))
-    assert len(scopes) == len(trust.schools) * len(YEARS)
+    years_with_results = {r.academic_year for r in trust.statutory}
+    assert len(scopes) == len(trust.schools) * len(years_with_results)
     assert all(s.assessment is None for s in trust.statutory_locks)
 
 
@@ -300,7 +317,8 @@ def test_every_year_is_near_national_not_only_the_three_pooled(trust):
         for measure, target in (("eyfs_gld", 68), ("phonics_y1", 80), ("ks1_rwm", 57), ("ks2_rwm", 61)):
             assert target - 7 <= year_figures[measure] <= target + 7, (year, measure)
         assert 20 <= year_figures["mtc_mean"] <= 22, year
-    assert "phonics_by_end_y2" not in statutory_summary(trust, YEARS[0])  # no Year 1 the year before
+    first = statutory_summary(trust, YEARS[0])  # its Year 2 pupils took the check the year before the window
+    assert 89 - 7 <= first["phonics_by_end_y2"] <= 89 + 7
 
 
 # --- gaps and agreement with the summative results ---------------------------------------------
@@ -390,11 +408,9 @@ def test_the_loader_posts_statutory_batches_then_their_locks_after_the_summative
     assert all(len(body) <= 500 for path, body in api.requests if path == "/v1/statutory")
     assert [StatutoryRecord.model_validate(row) for row in posted] == trust.statutory
     locks = [body for path, body in api.requests if path == "/v1/statutory/lock"]
-    assert locks == [
-        {"school_id": "S01", "academic_year": "2023/24"},
-        {"school_id": "S01", "academic_year": "2024/25"},
-    ]
-    assert (report.statutory, report.statutory_locks) == (len(trust.statutory), 2)
+    assert locks == [lock.model_dump(mode="json", exclude_none=True) for lock in trust.statutory_locks]
+    assert in_window({lock["academic_year"] for lock in locks}) == {"2023/24", "2024/25"}
+    assert (report.statutory, report.statutory_locks) == (len(trust.statutory), len(locks))
     assert report.requests == len(api.requests)
 
 
@@ -410,4 +426,4 @@ def test_the_load_command_reports_the_statutory_results(api, capsys):
     argv = ["load", "--ingest-url", "http://ingest.test", "--token", "secret-a", "--schools", "1",
             "--pupils-per-school", "35", "--today", "2025-11-05"]
     assert main(argv) == 0
-    assert " statutory results and 2 statutory locks " in capsys.readouterr().out
+    assert " statutory results and 8 statutory locks " in capsys.readouterr().out  # 2 years + 6 of history

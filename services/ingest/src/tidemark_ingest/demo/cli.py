@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _summary(trust: DemoTrust, args: argparse.Namespace) -> dict[str, Any]:
     """SUM2 of every complete year plus the latest locked period, beside the national figures;
-    the statutory figures of every year with results, beside theirs."""
+    the statutory figures of every year of the window with results, beside theirs."""
     locked = {(lock.academic_year, lock.period) for lock in trust.locks}
     shown = [(year, "SUM2") for year in trust.academic_years if (year, "SUM2") in locked]
     latest = max(locked, key=lambda ref: (ref[0], HALF_TERMS.index(ref[1])), default=None)
@@ -92,7 +92,7 @@ def _summary(trust: DemoTrust, args: argparse.Namespace) -> dict[str, Any]:
             "national": dict(STATUTORY_NATIONAL_FIGURES),
             "generated": {
                 year: _rounded(statutory_summary(trust, year))
-                for year in sorted({r.academic_year for r in trust.statutory})
+                for year in sorted({r.academic_year for r in trust.statutory} & set(trust.academic_years))
             },
         },
     }

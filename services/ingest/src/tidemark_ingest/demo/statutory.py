@@ -55,6 +55,10 @@ ASSESSMENT_DAY = (6, 15)
 """(month, day) Every statutory assessment happens in June; a pupil is assessed by the school they
 are on roll at on this day."""
 RESULTS_FROM = (7, 1)
+
+HISTORY_YEARS = 6
+"""Years before the window whose EYFS, phonics and KS1 results the window's pupils carry (a Year 6
+pupil was in Reception six years earlier); only pupils on roll at the time have them."""
 """(month, day) A year's statutory results exist from 1 July of its summer (an earlier `today`
 has none for the current year)."""
 
@@ -324,27 +328,32 @@ def generate_statutory(
     seed: int, pupils: Sequence[SimulatedPupil], years: Sequence[int], today: date
 ) -> tuple[list[StatutoryRecord], list[StatutoryLockScope]]:
     """Every statutory result of the window's years (start years, oldest first) already taken at
-    `today`, for the pupils on roll on the assessment day, and one lock per school and year."""
+    `today`, for the pupils on roll on the assessment day, and one lock per school and year; and
+    the EYFS profiles, phonics checks and KS1 assessments the pupils of the window took in the
+    years before it (`HISTORY_YEARS`): a Year 6 pupil's progress is measured from their KS1."""
 
     def rng(assessment: Assessment) -> Random:
         return Random(f"{seed}/{SEED_SALT}/{assessment.value}")
 
     sittings: dict[tuple[str, int], _Sitting] = {}
 
-    def cohort(year_group: YearGroup) -> list[_Sitting]:
+    with_history = [*range(years[0] - HISTORY_YEARS, years[0]), *years]
+
+    def cohort(year_group: YearGroup, span: Sequence[int] = years) -> list[_Sitting]:
         found = []
-        for year in years:
+        for year in span:
             for pupil in pupils:
                 if _sits(pupil, year, year_group):
                     sitting = sittings.setdefault((pupil.pupil_id, year), _Sitting(pupil, year))
                     found.append(sitting)
         return found
 
-    _eyfs(rng(Assessment.EYFS), cohort(YearGroup.R))
-    _phonics(rng(Assessment.PHONICS), pupils, years, cohort(YearGroup.Y1), cohort(YearGroup.Y2))
+    _eyfs(rng(Assessment.EYFS), cohort(YearGroup.R, with_history))
+    _phonics(rng(Assessment.PHONICS), pupils, with_history, cohort(YearGroup.Y1, with_history),
+             cohort(YearGroup.Y2, with_history))
     _teacher_assessments(
-        rng(Assessment.KS1), cohort(YearGroup.Y2), Assessment.KS1, YearGroup.Y2, KS1_TA_SHARES, KS1_NOISE_SD,
-        halo=KS1_HALO,
+        rng(Assessment.KS1), cohort(YearGroup.Y2, with_history), Assessment.KS1, YearGroup.Y2, KS1_TA_SHARES,
+        KS1_NOISE_SD, halo=KS1_HALO,
     )
     _mtc(rng(Assessment.MTC), cohort(YearGroup.Y4))
     _ks2(rng(Assessment.KS2), cohort(YearGroup.Y6))
