@@ -20,7 +20,7 @@ from typing import TypeVar
 import orjson
 from redis.asyncio import Redis
 
-from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime").joinpath("projection_write.lua").read_text()
 MAX_ATTEMPTS = 20
@@ -63,6 +63,28 @@ class ProjectionWriter:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._script = redis.register_script(PROJECTION_WRITE_LUA)
+
+    async def read_pupils(
+        self, keys: Keyspace, wanted: dict[str, list[str] | None]
+    ) -> dict[str, tuple[str, PupilFields]]:
+        """Each pupil's revision ("0" when new) and the fields asked for (None: the whole hash), in
+        one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for pupil_id, names in wanted.items():
+                if names is None:
+                    pipe.hgetall(keys.pupil(pupil_id))
+                else:
+                    pipe.hmget(keys.pupil(pupil_id), [REVISION_FIELD, *names])
+            replies = await pipe.execute()
+        found: dict[str, tuple[str, PupilFields]] = {}
+        for (pupil_id, names), reply in zip(wanted.items(), replies, strict=True):
+            fields: PupilFields = (
+                {_text(name): value for name, value in reply.items()}  # type: ignore[misc]
+                if names is None
+                else dict(zip([REVISION_FIELD, *names], reply, strict=True))
+            )
+            found[pupil_id] = (_text(fields.pop(REVISION_FIELD, None)) or "0", fields)  # type: ignore[arg-type]
+        return found
 
     async def generations(self, keys: Keyspace) -> tuple[str, list[str]]:
         """(the generation readers use, the generations being rebuilt) of one Trust."""

@@ -165,6 +165,41 @@ class Keyspace:
         return f"{self.base}:updated_at"
 
 
+# -- a pupil's hash in a projection: a revision (the write guard), the characteristics, and one
+# field per (academic year, period) slot, so that a lock reads and writes one slot of eighteen.
+
+Slot = str
+""""academic_year|period": the unit a pupil's hash is read and written in (a lock touches one)."""
+
+REVISION_FIELD = "rev"
+CHARACTERISTICS_FIELD = "c"
+SLOT_FIELD_PREFIX = "s:"
+
+PupilFields = dict[str, bytes | str | None]
+"""The fields read of one pupil's hash (without the revision)."""
+
+
+def slot_of(academic_year: str, period: str) -> Slot:
+    return f"{academic_year}|{period}"
+
+
+def split_slot(slot: Slot) -> tuple[str, str]:
+    academic_year, period = slot.split("|")
+    return academic_year, period
+
+
+def slot_field(slot: Slot) -> str:
+    """The pupil hash field holding one slot."""
+    return SLOT_FIELD_PREFIX + slot
+
+
+def slots_in(fields: PupilFields) -> dict[Slot, bytes | str]:
+    """The slot fields present among the fields read, by slot."""
+    return {
+        name[len(SLOT_FIELD_PREFIX):]: raw for name, raw in fields.items() if raw and name.startswith(SLOT_FIELD_PREFIX)
+    }
+
+
 @dataclass(slots=True)
 class BandCounts:
     below: int = 0

@@ -148,27 +148,15 @@ class AggregateStore:
     ) -> dict[str, tuple[str, PupilState]]:
         """Each pupil's revision and the part of its state the events need, in one round trip: the
         whole hash when its characteristics may change, else the characteristics and touched slots."""
-        requests: list[tuple[str, list[str] | None]] = []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for pupil_id, events in pupil_events.items():
-                if any(isinstance(event, PupilUpserted) for event in events):
-                    pipe.hgetall(keys.pupil(pupil_id))
-                    requests.append((pupil_id, None))
-                else:
-                    slots = {slot_of(e.academic_year, e.period) for e in events}  # type: ignore[union-attr]
-                    names = ["rev", CHARACTERISTICS_FIELD, ROLL_FIELD, *map(slot_field, slots)]
-                    pipe.hmget(keys.pupil(pupil_id), names)
-                    requests.append((pupil_id, names))
-            replies = await pipe.execute()
-        states: dict[str, tuple[str, PupilState]] = {}
-        for (pupil_id, names), reply in zip(requests, replies, strict=True):
-            found = (
-                {_text(name): value for name, value in reply.items()}
-                if names is None
-                else dict(zip(names, reply, strict=True))
-            )
-            states[pupil_id] = (_text(found.pop("rev", None)) or "0", from_fields(found))  # type: ignore[arg-type]
-        return states
+        wanted: dict[str, list[str] | None] = {}
+        for pupil_id, events in pupil_events.items():
+            if any(isinstance(event, PupilUpserted) for event in events):
+                wanted[pupil_id] = None
+            else:
+                slots = {slot_of(e.academic_year, e.period) for e in events}  # type: ignore[union-attr]
+                wanted[pupil_id] = [CHARACTERISTICS_FIELD, ROLL_FIELD, *map(slot_field, slots)]
+        read = await self._writer.read_pupils(keys, wanted)
+        return {pupil_id: (revision, from_fields(fields)) for pupil_id, (revision, fields) in read.items()}
 
 
 def _apply_events(state: PupilState, events: list[PupilEvent]) -> tuple[PupilState, int, bool, set[Slot]]:
@@ -216,10 +204,6 @@ _EMPTY = SlotState()
 def _school_document(school: SchoolUpserted) -> str:
     model = school.assessment_model.model_dump(mode="json") if school.assessment_model else None
     return orjson.dumps({"name": school.name, "version": school.version, "model": model}).decode()
-
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _writes_and_notices(

@@ -20,37 +20,26 @@ from dataclasses import dataclass, field, replace
 
 import orjson
 
+from tidemark_schemas.aggregates import (
+    CHARACTERISTICS_FIELD,
+    Slot,
+    slot_field,
+    slot_of,
+    slots_in,
+    split_slot,
+)
 from tidemark_schemas.characteristics import Characteristics, decode_characteristics, encode_characteristics
 from tidemark_schemas.events import AssessmentEntered, AssessmentLocked, AssessmentUnlocked, PupilUpserted
 
 StoredResult = tuple[str, str, str | None, str | None, int, str | None]
 """(school_id, year_group, entered band, locked band, version, locked model code) of one result."""
 
-Slot = str
-""""academic_year|period"."""
-
 Contribution = str
 """"measure|school_id|counter field": the pupil adds one to that counter (of its slot's period)."""
 
 PupilEvent = PupilUpserted | AssessmentEntered | AssessmentLocked | AssessmentUnlocked
 
-CHARACTERISTICS_FIELD = "c"
 ROLL_FIELD = "roll"
-SLOT_FIELD_PREFIX = "s:"
-
-
-def slot_of(academic_year: str, period: str) -> Slot:
-    return f"{academic_year}|{period}"
-
-
-def split_slot(slot: Slot) -> tuple[str, str]:
-    academic_year, period = slot.split("|")
-    return academic_year, period
-
-
-def slot_field(slot: Slot) -> str:
-    """The pupil hash field holding one slot."""
-    return SLOT_FIELD_PREFIX + slot
 
 
 def contribution(measure: str, school_id: str, counter_field: str) -> Contribution:
@@ -121,11 +110,7 @@ def from_fields(fields: Mapping[str, bytes | str | None]) -> PupilState:
     """A state from the hash fields read (any missing field is empty)."""
     raw_c = fields.get(CHARACTERISTICS_FIELD)
     raw_roll = fields.get(ROLL_FIELD)
-    slots = {
-        name[len(SLOT_FIELD_PREFIX):]: decode_slot(raw)
-        for name, raw in fields.items()
-        if raw and name.startswith(SLOT_FIELD_PREFIX)
-    }
+    slots = {slot: decode_slot(raw) for slot, raw in slots_in(fields).items()}
     return PupilState(
         decode_characteristics(raw_c) if raw_c else None,
         frozenset(orjson.loads(raw_roll)) if raw_roll else frozenset(),

@@ -130,27 +130,15 @@ class StatutoryStore:
     async def _read(
         self, keys: Keyspace, pupil_events: dict[str, list[StatutoryPupilEvent]]
     ) -> dict[str, tuple[str, PupilState]]:
-        requests: list[tuple[str, list[str] | None]] = []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for pupil_id, events in pupil_events.items():
-                if not all(map(_is_summative, events)):  # a pupil or statutory change moves every slot
-                    pipe.hgetall(keys.pupil(pupil_id))
-                    requests.append((pupil_id, None))
-                else:
-                    slots = {slot_of(e.academic_year, e.period) for e in events}  # type: ignore[union-attr]
-                    names = ["rev", CHARACTERISTICS_FIELD, STATUTORY_FIELD, *map(slot_field, slots)]
-                    pipe.hmget(keys.pupil(pupil_id), names)
-                    requests.append((pupil_id, names))
-            replies = await pipe.execute()
-        states: dict[str, tuple[str, PupilState]] = {}
-        for (pupil_id, names), reply in zip(requests, replies, strict=True):
-            found = (
-                {_text(name): value for name, value in reply.items()}
-                if names is None
-                else dict(zip(names, reply, strict=True))
-            )
-            states[pupil_id] = (_text(found.pop("rev", None)) or "0", from_fields(found))  # type: ignore[arg-type]
-        return states
+        wanted: dict[str, list[str] | None] = {}
+        for pupil_id, events in pupil_events.items():
+            if not all(map(_is_summative, events)):  # a pupil or statutory change moves every slot
+                wanted[pupil_id] = None
+            else:
+                slots = {slot_of(e.academic_year, e.period) for e in events}  # type: ignore[union-attr]
+                wanted[pupil_id] = [CHARACTERISTICS_FIELD, STATUTORY_FIELD, *map(slot_field, slots)]
+        read = await self._writer.read_pupils(keys, wanted)
+        return {pupil_id: (revision, from_fields(fields)) for pupil_id, (revision, fields) in read.items()}
 
 
 def _is_summative(event: StatutoryPupilEvent) -> bool:
@@ -253,6 +241,3 @@ def _writes_and_notices(
     ]
     return writes, notices
 
-
-def _text(value: bytes | str | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value

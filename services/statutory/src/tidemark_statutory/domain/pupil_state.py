@@ -16,6 +16,14 @@ from dataclasses import dataclass, field, replace
 
 import orjson
 
+from tidemark_schemas.aggregates import (
+    CHARACTERISTICS_FIELD,
+    Slot,
+    slot_field,
+    slot_of,
+    slots_in,
+    split_slot,
+)
 from tidemark_schemas.characteristics import Characteristics, decode_characteristics, encode_characteristics
 from tidemark_schemas.events import (
     AssessmentEntered,
@@ -38,9 +46,6 @@ StoredStatutory = tuple[str, StatutoryValue | None, int]
 SummativeResult = tuple[str, str, str | None, int]
 """(school_id, year_group, locked band or None, version) of a reading, writing or maths result."""
 
-Slot = str
-""""academic_year|period"."""
-
 Contribution = str
 """"measure|school_id|counter field"; statutory contributions are prefixed with their year."""
 
@@ -49,22 +54,7 @@ StatutoryPupilEvent = (
     | StatutoryEntered | StatutoryLocked | StatutoryUnlocked
 )
 
-CHARACTERISTICS_FIELD = "c"
 STATUTORY_FIELD = "st"
-SLOT_FIELD_PREFIX = "s:"
-
-
-def slot_of(academic_year: str, period: str) -> Slot:
-    return f"{academic_year}|{period}"
-
-
-def split_slot(slot: Slot) -> tuple[str, str]:
-    academic_year, period = slot.split("|")
-    return academic_year, period
-
-
-def slot_field(slot: Slot) -> str:
-    return SLOT_FIELD_PREFIX + slot
 
 
 def relevant(event: StatutoryPupilEvent) -> bool:
@@ -159,11 +149,7 @@ def decode_slot(raw: bytes | str) -> SlotState:
 def from_fields(fields: Mapping[str, bytes | str | None]) -> PupilState:
     raw_c, raw_st = fields.get(CHARACTERISTICS_FIELD), fields.get(STATUTORY_FIELD)
     statutory, statutory_contributions = _decode_statutory(raw_st) if raw_st else ({}, frozenset())
-    slots = {
-        name[len(SLOT_FIELD_PREFIX):]: decode_slot(raw)
-        for name, raw in fields.items()
-        if raw and name.startswith(SLOT_FIELD_PREFIX)
-    }
+    slots = {slot: decode_slot(raw) for slot, raw in slots_in(fields).items()}
     return PupilState(
         decode_characteristics(raw_c) if raw_c else None, statutory, statutory_contributions, slots
     )
