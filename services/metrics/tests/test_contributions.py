@@ -9,8 +9,8 @@ from tidemark_metrics.domain.pupil_state import (
     changed_fields,
     from_fields,
     parse_contribution,
-    split_slot,
 )
+from tidemark_schemas.aggregates import split_slot
 from tidemark_schemas.events import AssessmentLocked, AssessmentUnlocked, PupilUpserted
 
 PUPIL = dict(

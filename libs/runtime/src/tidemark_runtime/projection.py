@@ -113,6 +113,20 @@ class ProjectionWriter:
         }
         return int(await self._script(args=[orjson.dumps(header), *batch.values]))
 
+    async def write_computed(self, keys: Keyspace, compute: Callable[[], Awaitable[tuple[T, ProjectionWrite]]]) -> T | None:
+        """Compute a batch from fresh reads and write it; recompute while a revision moved under
+        it. None if the generation is neither live nor being rebuilt."""
+        for _attempt in range(MAX_ATTEMPTS):
+            result, batch = await compute()
+            if batch.empty:
+                return result
+            outcome = await self.write(keys, batch)
+            if outcome == WRITTEN:
+                return result
+            if outcome == STALE_GENERATION:
+                return None
+        raise ConcurrentWriteError(f"pupil states kept changing under {MAX_ATTEMPTS} attempts")
+
     async def to_every_generation(self, keys: Keyspace, apply_to: Callable[[Keyspace], Awaitable[T | None]]) -> T:
         """Run `apply_to` on the live generation (its result is returned) and on every generation
         being rebuilt; when the generations change meanwhile (`apply_to` answers None), look them

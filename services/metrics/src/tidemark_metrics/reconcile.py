@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 from redis.asyncio import Redis
 
 from tidemark_metrics.adapters.redis_store import AggregateStore, TrustBatch
-from tidemark_metrics.domain.pupil_state import Contribution, Slot, from_fields, parse_contribution, split_slot
+from tidemark_metrics.domain.pupil_state import Contribution, from_fields, parse_contribution
 from tidemark_runtime.rebuild import CounterKey, Reconciliation, reconcile
-from tidemark_schemas.aggregates import ROLL_MEASURE, Keyspace
+from tidemark_schemas.aggregates import ROLL_MEASURE, Keyspace, Slot, split_slot
 from tidemark_schemas.events import TrackerEvent
 
 COUNTER_KINDS = ("agg", "roll")

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from tidemark_runtime.rebuild import CounterKey
-from tidemark_schemas.aggregates import STATUTORY_PREFIX_SUFFIX, Keyspace
+from tidemark_schemas.aggregates import STATUTORY_PREFIX_SUFFIX, Keyspace, split_slot
 from tidemark_schemas.events import TrackerEvent
 from tidemark_statutory.adapters.redis_store import StatutoryStore, TrustBatch
 from tidemark_statutory.domain.contributions import PROGRESS
-from tidemark_statutory.domain.pupil_state import PupilState, from_fields, split_slot
+from tidemark_statutory.domain.pupil_state import PupilState, from_fields
 
 COUNTER_KINDS = ("stat", "progress", "progress-pupils")
 

@@ -55,11 +55,8 @@ def check_assessments(
     for i, r in enumerate(records):
         if r is None:
             continue
-        if r.pupil_id not in known_pupils:
-            errors.append(RowError(i, "pupil_id", _UNKNOWN_PUPIL, r.pupil_id))
-        if r.school_id not in schools:
-            errors.append(RowError(i, "school_id", "unknown school for this Trust", r.school_id))
-        else:
+        errors += _unknown(i, r, schools, known_pupils)
+        if r.school_id in schools:
             errors += _model_errors(i, r, schools[r.school_id])
         if r.period not in calendar:
             errors.append(RowError(i, "period", _period_reason(calendar), r.period))
@@ -100,6 +97,18 @@ def band_of(record: AssessmentRecord, model: AssessmentModel | None) -> Band:
     return record.band
 
 
+def _unknown(
+    row: int, record: AssessmentRecord | StatutoryRecord, known_schools: Collection[str], known_pupils: Collection[str]
+) -> list[RowError]:
+    """A result of a pupil or school the Trust does not have."""
+    errors = []
+    if record.pupil_id not in known_pupils:
+        errors.append(RowError(row, "pupil_id", _UNKNOWN_PUPIL, record.pupil_id))
+    if record.school_id not in known_schools:
+        errors.append(RowError(row, "school_id", "unknown school for this Trust", record.school_id))
+    return errors
+
+
 def check_scope(scope: LockScope, known_schools: Collection[str], calendar: PeriodCalendar) -> list[RowError]:
     errors: list[RowError] = []
     if scope.school_id not in known_schools:
@@ -118,10 +127,7 @@ def check_statutory(
     for i, r in enumerate(records):
         if r is None:
             continue
-        if r.pupil_id not in known_pupils:
-            errors.append(RowError(i, "pupil_id", _UNKNOWN_PUPIL, r.pupil_id))
-        if r.school_id not in known_schools:
-            errors.append(RowError(i, "school_id", "unknown school for this Trust", r.school_id))
+        errors += _unknown(i, r, known_schools, known_pupils)
         for field, reason in problems(r.assessment, r.component, r.value):
             errors.append(RowError(i, field, reason, getattr(r, field)))
     errors += _duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.assessment, r.component), "component")

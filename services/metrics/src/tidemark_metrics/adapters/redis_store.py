@@ -18,30 +18,26 @@ from redis.asyncio import Redis
 
 from tidemark_metrics.domain.contributions import delta, recompute
 from tidemark_metrics.domain.pupil_state import (
-    CHARACTERISTICS_FIELD,
     ROLL_FIELD,
     Contribution,
     PupilEvent,
     PupilState,
-    Slot,
     SlotState,
     apply_event,
     changed_fields,
     from_fields,
     parse_contribution,
+)
+from tidemark_runtime.projection import ProjectionWrite, ProjectionWriter
+from tidemark_schemas.aggregates import (
+    CHARACTERISTICS_FIELD,
+    ROLL_MEASURE,
+    Keyspace,
+    Slot,
     slot_field,
     slot_of,
     split_slot,
 )
-from tidemark_runtime.projection import (
-    MAX_ATTEMPTS,
-    STALE_GENERATION,
-    WRITTEN,
-    ConcurrentWriteError,
-    ProjectionWrite,
-    ProjectionWriter,
-)
-from tidemark_schemas.aggregates import ROLL_MEASURE, Keyspace
 from tidemark_schemas.events import PupilUpserted, SchoolUpserted, TrackerEvent
 
 NO_SLOT = "-"
@@ -113,35 +109,29 @@ class AggregateStore:
 
     async def apply_to(self, keys: Keyspace, batch: TrustBatch) -> BatchResult | None:
         """Apply to one generation; None if it is neither live nor being rebuilt."""
-        for _attempt in range(MAX_ATTEMPTS):
-            states = await self._read(keys, batch.pupil_events)
-            result = BatchResult()
-            write = ProjectionWrite()
-            counters: Counter[tuple[Slot, Contribution]] = Counter()
-            for pupil_id, its_events in batch.pupil_events.items():
-                revision, before = states[pupil_id]
-                after, applied, characteristics_changed, touched = _apply_events(before, its_events)
-                if not applied:
-                    continue
-                result.applied += applied
-                after = recompute(after, None if characteristics_changed else touched)
-                written = _count_changes(before, after, characteristics_changed, touched, counters)
-                write.add_state(keys.pupil(pupil_id), revision, changed_fields(before, after, written))
-            write.counters, result.notices = _writes_and_notices(keys, counters)
-            result.counter_writes = len(write.counters)
-            result.applied += len(batch.schools)
-            write.schools = [[s.school_id, s.version, _school_document(s)] for s in batch.schools.values()]
-            write.notices = [
-                [n.academic_year, n.period, ",".join(n.measures), ",".join(n.schools)] for n in result.notices
-            ]
-            if write.empty:
-                return result
-            outcome = await self._writer.write(keys, write)
-            if outcome == WRITTEN:
-                return result
-            if outcome == STALE_GENERATION:
-                return None
-        raise ConcurrentWriteError(f"pupil states kept changing under {MAX_ATTEMPTS} attempts")
+        return await self._writer.write_computed(keys, lambda: self._compute(keys, batch))
+
+    async def _compute(self, keys: Keyspace, batch: TrustBatch) -> tuple[BatchResult, ProjectionWrite]:
+        """The batch's effect on the states as read now: what to report and what to write."""
+        states = await self._read(keys, batch.pupil_events)
+        result = BatchResult()
+        write = ProjectionWrite()
+        counters: Counter[tuple[Slot, Contribution]] = Counter()
+        for pupil_id, its_events in batch.pupil_events.items():
+            revision, before = states[pupil_id]
+            after, applied, characteristics_changed, touched = _apply_events(before, its_events)
+            if not applied:
+                continue
+            result.applied += applied
+            after = recompute(after, None if characteristics_changed else touched)
+            written = _count_changes(before, after, characteristics_changed, touched, counters)
+            write.add_state(keys.pupil(pupil_id), revision, changed_fields(before, after, written))
+        write.counters, result.notices = _writes_and_notices(keys, counters)
+        result.counter_writes = len(write.counters)
+        result.applied += len(batch.schools)
+        write.schools = [[s.school_id, s.version, _school_document(s)] for s in batch.schools.values()]
+        write.notices = [[n.academic_year, n.period, ",".join(n.measures), ",".join(n.schools)] for n in result.notices]
+        return result, write
 
     async def _read(
         self, keys: Keyspace, pupil_events: dict[str, list[PupilEvent]]

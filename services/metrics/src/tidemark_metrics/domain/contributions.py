@@ -15,13 +15,11 @@ from functools import lru_cache
 from tidemark_metrics.domain.pupil_state import (
     Contribution,
     PupilState,
-    Slot,
     SlotState,
     StoredResult,
     contribution,
-    split_slot,
 )
-from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, entered_measure, model_measure
+from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Slot, entered_measure, model_measure, split_slot
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.rules import (

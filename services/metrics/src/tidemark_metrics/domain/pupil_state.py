@@ -26,7 +26,6 @@ from tidemark_schemas.aggregates import (
     slot_field,
     slot_of,
     slots_in,
-    split_slot,
 )
 from tidemark_schemas.characteristics import Characteristics, decode_characteristics, encode_characteristics
 from tidemark_schemas.events import AssessmentEntered, AssessmentLocked, AssessmentUnlocked, PupilUpserted

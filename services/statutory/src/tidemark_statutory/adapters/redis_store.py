@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
-from tidemark_runtime.projection import (
-    MAX_ATTEMPTS,
-    STALE_GENERATION,
-    WRITTEN,
-    ConcurrentWriteError,
-    ProjectionWrite,
-    ProjectionWriter,
+from tidemark_runtime.projection import ProjectionWrite, ProjectionWriter
+from tidemark_schemas.aggregates import (
+    CHARACTERISTICS_FIELD,
+    Keyspace,
+    Slot,
+    slot_field,
+    slot_of,
+    split_slot,
+    statutory_keyspace,
 )
-from tidemark_schemas.aggregates import Keyspace, statutory_keyspace
 from tidemark_schemas.events import (
     AssessmentEntered,
     AssessmentLocked,
@@ -30,22 +31,17 @@ from tidemark_schemas.events import (
     ProgressCategoryChanged,
     TrackerEvent,
 )
-from tidemark_statutory.domain.contributions import PROGRESS, PROGRESS_PUPILS, recompute
+from tidemark_statutory.domain.contributions import PROGRESS, recompute
 from tidemark_statutory.domain.pupil_state import (
-    CHARACTERISTICS_FIELD,
     STATUTORY_FIELD,
     Contribution,
     PupilState,
-    Slot,
     SlotState,
     StatutoryPupilEvent,
     apply_event,
     changed_fields,
     from_fields,
     relevant,
-    slot_field,
-    slot_of,
-    split_slot,
 )
 
 STATUTORY_SLOT = "-"
@@ -101,31 +97,27 @@ class StatutoryStore:
 
     async def apply_to(self, keys: Keyspace, batch: TrustBatch) -> BatchResult | None:
         """Apply to one generation; None if it is neither live nor being rebuilt."""
-        for _attempt in range(MAX_ATTEMPTS):
-            states = await self._read(keys, batch.pupil_events)
-            result = BatchResult()
-            write = ProjectionWrite()
-            counters: Counter[tuple[Slot, Contribution]] = Counter()
-            for pupil_id, its_events in batch.pupil_events.items():
-                revision, before = states[pupil_id]
-                after, applied, everything, touched = _apply_events(before, its_events)
-                if not applied:
-                    continue
-                result.applied += applied
-                after = recompute(after, pupil_id, None if everything else touched)
-                written = _count_changes(before, after, everything, touched, counters)
-                result.progress_changes += _progress_changes(keys.trust_id, pupil_id, before, after, written)
-                write.add_state(keys.pupil(pupil_id), revision, changed_fields(before, after, written))
-            write.counters, write.notices = _writes_and_notices(keys, counters)
-            result.counter_writes = len(write.counters)
-            if write.empty:
-                return result
-            outcome = await self._writer.write(keys, write)
-            if outcome == WRITTEN:
-                return result
-            if outcome == STALE_GENERATION:
-                return None
-        raise ConcurrentWriteError(f"pupil states kept changing under {MAX_ATTEMPTS} attempts")
+        return await self._writer.write_computed(keys, lambda: self._compute(keys, batch))
+
+    async def _compute(self, keys: Keyspace, batch: TrustBatch) -> tuple[BatchResult, ProjectionWrite]:
+        """The batch's effect on the states as read now: what to report and what to write."""
+        states = await self._read(keys, batch.pupil_events)
+        result = BatchResult()
+        write = ProjectionWrite()
+        counters: Counter[tuple[Slot, Contribution]] = Counter()
+        for pupil_id, its_events in batch.pupil_events.items():
+            revision, before = states[pupil_id]
+            after, applied, everything, touched = _apply_events(before, its_events)
+            if not applied:
+                continue
+            result.applied += applied
+            after = recompute(after, pupil_id, None if everything else touched)
+            written = _count_changes(before, after, everything, touched, counters)
+            result.progress_changes += _progress_changes(keys.trust_id, pupil_id, before, after, written)
+            write.add_state(keys.pupil(pupil_id), revision, changed_fields(before, after, written))
+        write.counters, write.notices = _writes_and_notices(keys, counters)
+        result.counter_writes = len(write.counters)
+        return result, write
 
     async def _read(
         self, keys: Keyspace, pupil_events: dict[str, list[StatutoryPupilEvent]]

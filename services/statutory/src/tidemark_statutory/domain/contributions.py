@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from functools import lru_cache
 
+from tidemark_schemas.aggregates import Slot, split_slot
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.progress import PriorAttainment, progress_category
@@ -27,12 +28,10 @@ from tidemark_statutory.domain.outcomes import outcomes, prior_attainment, statu
 from tidemark_statutory.domain.pupil_state import (
     Contribution,
     PupilState,
-    Slot,
     SlotState,
     StatutoryKey,
     StoredStatutory,
     SummativeResult,
-    split_slot,
 )
 
 PROGRESS = "progress"
