@@ -15,8 +15,10 @@ only those. What it does:
 2. Applies, through the metrics service's own code in this one process (`parse_batch`, the same
    pydantic parse the consumer runs on each Kafka record, then `AggregateStore.apply` against the
    real valkey, in batches of `--batch` records): the schools and pupils, then, period by period,
-   every entered result (drafts) followed by the lock of every result (the lock burst). Kafka's
-   fetch is not in the figure; `bench/benchmark.py` measures the whole pipeline on a running stack.
+   every entered result (drafts) followed by the lock of every result (the lock burst).
+   Then the same through the real path: the locks of the last `--broker-periods` periods on the
+   embedded Kafka-protocol broker (Tansu), consumed by one real `tidemark-metrics` process.
+   `bench/benchmark.py` measures the whole pipeline (ingest, relay, broker, gateway) on a stack.
 3. Loads the same raw rows (pupils and locked results) into DuckDB, then for a set of reports with
    filters times the gateway over HTTP (`--requests` each, p50 / p99) against DuckDB answering the
    same question from the raw rows, and checks that both give the same figures.
@@ -38,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -47,13 +49,16 @@ from typing import Any
 
 import httpx
 import orjson
+from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 
 from tidemark_ingest.demo.generator import DemoTrust, generate_trust
 from tidemark_metrics.adapters.redis_store import AggregateStore
-from tidemark_runtime.embedded import LOOPBACK, free_port, start_valkey
-from tidemark_runtime.kafka import parse_batch
+from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu, start_valkey
+from tidemark_runtime.kafka import ensure_topics, parse_batch
 from tidemark_runtime.stack import spawn_service, wait_healthy
+from tidemark_schemas import topics
+from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_year_of, parse_academic_year
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
 from tidemark_schemas.records import AssessmentRecord
@@ -165,6 +170,85 @@ async def apply_all(redis: Redis, trust: DemoTrust, periods: Periods, batch: int
         print(f"  applied {ref.academic_year} {ref.period}: {len(rows):,} results "
               f"(locks so far {phases['locked'].rate:,.0f}/s)", flush=True)
     return phases
+
+
+# ------------------------------------------------------------------------- 2b. through the broker
+
+
+@dataclass
+class BrokerPhase:
+    locks: int
+    seconds: float
+    join_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.locks / self.seconds if self.seconds else 0.0
+
+
+async def apply_through_broker(
+    kafka: str, redis_url: str, trust: DemoTrust, periods: Periods, last: int, workdir: Path
+) -> BrokerPhase:
+    """One real `tidemark-metrics` process consuming the broker: the schools and pupils first (then
+    it stops, committing), then the locks of the `last` periods, produced while it is stopped and
+    timed from the first lock it shows to the last, so the producer never shares the CPU with it."""
+    prefix = f"{PREFIX}-broker"
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka, "KAFKA_IDEMPOTENT_PRODUCER": "false", "REDIS_URL": redis_url,
+           "REDIS_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
+    redis = Redis.from_url(redis_url)
+    keys = Keyspace(prefix, TRUST)
+    make = Events()
+    await ensure_topics(kafka, 6)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, linger_ms=20, max_batch_size=1 << 20, acks="all")
+    await producer.start()
+    try:
+        for school in trust.schools:
+            await producer.send(topics.SCHOOLS, make.school(school.school_id, school.name, None).value,
+                                key=school.school_id.encode())
+        for pupil in trust.pupils:
+            await producer.send(topics.PUPILS, make.pupil(pupil.model_dump(mode="json")).value,
+                                key=pupil.pupil_id.encode())
+        await producer.flush()
+        on_roll = sum(1 for pupil in trust.pupils if pupil.left_on is None)
+        metrics = spawn_service("metrics", env, LOOPBACK, free_port(), workdir)
+        await _until(lambda: _sum_counts(redis, [keys.roll(s.school_id) for s in trust.schools]), on_roll)
+        metrics.stop()
+        refs = list(periods)[-last:]
+        locked = [r for ref in refs for r in periods[ref]]
+        for r in locked:
+            await producer.send(topics.ASSESSMENTS, make.result(r, locked=True).value, key=r.pupil_id.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+    reading = [keys.counters(ref.academic_year, ref.period, "reading", s.school_id) for ref in refs for s in trust.schools]
+    expected = sum(1 for r in locked if r.subject == "reading")
+    started = time.perf_counter()
+    metrics = spawn_service("metrics", env, LOOPBACK, free_port(), workdir)
+    try:
+        first = await _until(lambda: _sum_counts(redis, reading), 1)
+        done = await _until(lambda: _sum_counts(redis, reading), expected)
+    finally:
+        metrics.stop()
+        await redis.aclose()
+    return BrokerPhase(len(locked), done - first, first - started)
+
+
+async def _sum_counts(redis: Redis, keys: Sequence[str]) -> int:
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hvals(key)
+        replies = await pipe.execute()
+    return sum(int(value) for values in replies for value in values)
+
+
+async def _until(count: Callable[[], Awaitable[int]], at_least: int, timeout: float = 900.0) -> float:
+    """Poll every 50 ms; the perf_counter() at which `count()` first reached `at_least`."""
+    deadline = time.perf_counter() + timeout
+    while await count() < at_least:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the metrics process did not reach {at_least} within {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+    return time.perf_counter()
 
 
 # ------------------------------------------------------------------------- 3. reports
@@ -291,17 +375,19 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 class Services:
     valkey: Any
     gateway: Any
+    kafka: Any = None
 
     def stop(self) -> None:
-        for process in (self.gateway, self.valkey):
+        for process in (self.gateway, self.valkey, self.kafka):
             if process is not None:
                 process.stop()
 
 
-def start_services(workdir: Path) -> Services:
+def start_services(workdir: Path, with_broker: bool) -> Services:
     valkey = start_valkey(log_dir=workdir / "valkey")
-    gateway = None
+    gateway = kafka = None
     try:
+        kafka = start_tansu(log_dir=workdir / "tansu") if with_broker else None
         port = free_port()
         env = {"REDIS_URL": valkey.url, "REDIS_PREFIX": PREFIX, "LOG_LEVEL": "WARNING",
                "TIDEMARK_TOKENS": json.dumps({TOKEN: {"trust_id": TRUST, "role": "viewer", "schools": None}})}
@@ -309,9 +395,9 @@ def start_services(workdir: Path) -> Services:
         wait_healthy([gateway])
         gateway.url = f"http://{LOOPBACK}:{port}"  # type: ignore[attr-defined]
     except BaseException:
-        Services(valkey, gateway).stop()
+        Services(valkey, gateway, kafka).stop()
         raise
-    return Services(valkey, gateway)
+    return Services(valkey, gateway, kafka)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -324,7 +410,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gc.freeze()  # the generated Trust is long-lived: keep the collector from rescanning it (a metrics
     # process holds no Trust; without this, every full collection would traverse millions of rows)
     workdir = Path(tempfile.mkdtemp(prefix="tidemark-bench-"))
-    services = start_services(workdir)
+    services = start_services(workdir, with_broker=args.broker_periods > 0)
     try:
         redis = Redis.from_url(services.valkey.url)
 
@@ -335,6 +421,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             return phases, memory
 
         phases, memory = asyncio.run(apply())
+        broker = None
+        if args.broker_periods:
+            print(f"Through the broker: the locks of the last {args.broker_periods} periods ...", flush=True)
+            broker = asyncio.run(apply_through_broker(
+                services.kafka.url, services.valkey.url, trust, periods, args.broker_periods, workdir))
         print("Loading DuckDB ...", flush=True)
         duck = DuckReports(trust, workdir)
         report_figures = []
@@ -365,6 +456,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "apply": {name: {"events": p.events, "seconds": p.seconds, "per_s": p.rate} for name, p in phases.items()},
         "events_per_s": sum(p.events for p in phases.values()) / sum(p.seconds for p in phases.values()),
         "locked_results_per_s": locked.rate,
+        "broker": None if broker is None else {
+            "locks": broker.locks, "seconds": broker.seconds, "per_s": broker.rate,
+            "group_join_seconds": broker.join_seconds},
         "valkey_used_memory_mb": memory / 2**20,
         "duckdb_rows": duck.rows,
         "reports": report_figures,
@@ -385,6 +479,11 @@ def print_table(r: dict[str, Any]) -> None:
     verdict = "met" if r["locked_results_per_s"] >= TARGET_LOCKED_PER_S else "NOT met"
     print(f"  {'all events':<42} {'':>11} {'':>9} {r['events_per_s']:>12,.0f}")
     print(f"  locked results per second: {r['locked_results_per_s']:,.0f} (target >= {TARGET_LOCKED_PER_S:,}: {verdict})")
+    if r["broker"]:
+        b = r["broker"]
+        verdict = "met" if b["per_s"] >= TARGET_LOCKED_PER_S else "NOT met"
+        print(f"  through the broker, one tidemark-metrics process: {b['locks']:,} locks in {b['seconds']:.1f} s = "
+              f"{b['per_s']:,.0f}/s (target: {verdict}; joining the group took {b['group_join_seconds']:.1f} s)")
     print()
     print(f"{'report (attainment, latest period)':<58} {'gateway p50/p99 ms':>20} {'DuckDB p50/p99 ms':>19} same")
     for q in r["reports"]:
@@ -416,6 +515,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "the metrics service's BATCH_MAX_RECORDS)")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per report and engine (default 200)")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated Trust (default 2026)")
+    parser.add_argument("--broker-periods", type=int, default=3, help="periods whose locks are also consumed "
+                        "through the embedded broker by a real tidemark-metrics process (default 3; 0: skip)")
     args = parser.parse_args(argv)
     if min(args.schools, args.pupils_per_school, args.batch) < 1 or args.requests < 2:
         parser.error("need at least 1 school, 1 pupil per school, a batch of 1 and 2 requests")

@@ -194,6 +194,13 @@ async def consumer_lag(bootstrap_servers: str, group_id: str, topics: Iterable[s
         await admin.close()
 
 
+async def raw_bodies(message: Any) -> list[bytes]:
+    """The batch's record bodies as they came: each consumer parses them once into its own event
+    models (`parse_batch`). FastStream's default decoder would build a message object and decode
+    the JSON of every record first, for nothing: a quarter of the metrics process's time."""
+    return list(message.body)
+
+
 def batch_subscriber(
     broker: KafkaBroker, settings: ConsumerSettings, topics: Iterable[str], title: str, description: str
 ) -> Any:
@@ -202,6 +209,7 @@ def batch_subscriber(
         *topics,
         group_id=settings.consumer_group,
         batch=True,
+        decoder=raw_bodies,
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         title=title,
