@@ -8,7 +8,7 @@ the previous period (`domain.change`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tidemark_gateway.domain.change import Change, change_since
@@ -250,7 +250,3 @@ def pupils_in(
             cell.disadvantaged, cell.sen.value, cell.eal, cell.ethnic_group.name, cell.lac, label,
         ))
     return sorted(found, key=lambda p: (p.school.casefold(), p.year_group, p.pupil_id))
-
-
-def schools_of(counters: SchoolCounters) -> Collection[str]:
-    return {school for school, _ in counters}
