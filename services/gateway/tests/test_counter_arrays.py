@@ -78,3 +78,19 @@ async def test_a_cached_hash_is_read_again_only_when_its_version_moves(redis_url
     finally:
         await redis.delete(key, versions)
         await redis.aclose()
+
+
+async def test_a_cache_of_size_zero_reads_every_time(redis_url):
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    key, versions = f"cz{uuid.uuid4().hex[:8]}:agg", f"cz{uuid.uuid4().hex[:8]}:versions"
+    field = encode_field(Cell(YearGroup.Y2, Sex.M, False, SenProvision.N, False, EthnicGroup.WHITE, False), "AT")
+    try:
+        await redis.hset(key, field, 2)
+        await redis.hset(versions, key, 1)
+        cache = CounterCache(max_hashes=0)
+        assert (await cache.fetch(redis, versions, [key]))[0][field] == 2
+        await redis.hset(key, field, 4)
+        assert (await cache.fetch(redis, versions, [key]))[0][field] == 4
+    finally:
+        await redis.delete(key, versions)
+        await redis.aclose()

@@ -45,6 +45,6 @@ class CounterCache:
             for (key, version), fields in zip(stale, replies, strict=True):
                 parsed = REGISTRY.parse({field: int(pupils) for field, pupils in fields.items()})
                 found[key] = parsed
-                if version is not None:
+                if version is not None and self._entries.maxsize:
                     self._entries[key] = (version, parsed)
         return [found[key] for key in keys]
