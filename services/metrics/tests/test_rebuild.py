@@ -20,7 +20,7 @@ from tidemark_runtime.rebuild import REBUILT, RebuildFailed, rebuild_trust
 from tidemark_runtime.rebuild import stored_counters as stored_in
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.calendar import PeriodCalendar
-from tidemark_schemas.events import parse_tracker_event
+from tidemark_schemas.events import SchoolUpserted, parse_tracker_event
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
 
 TRUST = "T"
@@ -78,13 +78,19 @@ async def a_school_of_three(service) -> None:
     await service.lock(TRUST, SCOPE)
 
 
-async def test_a_rebuild_recomputes_the_live_figures_repairs_drift_and_switches_readers(service, redis):
-    client, prefix = redis
+async def applied_live(service, client: Redis, prefix: str) -> tuple[AggregateStore, Keyspace, int]:
+    """A school of three whose events the consumer has applied: the store, the Trust's keys and the
+    last outbox row applied."""
     await a_school_of_three(service)
     store = AggregateStore(client, prefix)
-    events, _ = await published(service)
+    events, last = await published(service)
     await store.apply(events)
-    keys = Keyspace(prefix, TRUST)
+    return store, Keyspace(prefix, TRUST), last
+
+
+async def test_a_rebuild_recomputes_the_live_figures_repairs_drift_and_switches_readers(service, redis):
+    client, prefix = redis
+    store, keys, _ = await applied_live(service, client, prefix)
     healthy = await stored_counters(client, keys)
     reading = keys.counters("2025/26", "AUT1", "reading", "S1")
     drifted_field = next(iter(await client.hkeys(reading))).decode()
@@ -108,11 +114,7 @@ async def test_a_rebuild_recomputes_the_live_figures_repairs_drift_and_switches_
 
 async def test_what_consumers_apply_during_a_rebuild_reaches_the_new_generation(service, redis):
     client, prefix = redis
-    await a_school_of_three(service)
-    store = AggregateStore(client, prefix)
-    events, last = await published(service)
-    await store.apply(events)
-    keys = Keyspace(prefix, TRUST)
+    store, keys, last = await applied_live(service, client, prefix)
 
     async def facts_with_a_correction_midway():
         """While the replay runs, a teacher corrects P2's reading and the consumer applies it."""
@@ -138,11 +140,7 @@ async def test_what_consumers_apply_during_a_rebuild_reaches_the_new_generation(
 
 async def test_an_abandoned_rebuild_leaves_the_live_generation_alone(service, redis):
     client, prefix = redis
-    await a_school_of_three(service)
-    store = AggregateStore(client, prefix)
-    events, _ = await published(service)
-    await store.apply(events)
-    keys = Keyspace(prefix, TRUST)
+    store, keys, _ = await applied_live(service, client, prefix)
     before = await stored_counters(client, keys)
 
     async def abandoned():
@@ -160,9 +158,6 @@ async def test_an_abandoned_rebuild_leaves_the_live_generation_alone(service, re
 async def test_a_batch_for_a_generation_no_one_builds_is_refused(redis):
     client, prefix = redis
     store = AggregateStore(client, prefix)
-    school = SchoolRecord(school_id="S1", name="Oak")
-    from tidemark_schemas.events import SchoolUpserted
-
-    batch = TrustBatch.of([SchoolUpserted(trust_id=TRUST, school_id=school.school_id, name=school.name, version=1)])
+    batch = TrustBatch.of([SchoolUpserted(trust_id=TRUST, school_id="S1", name="Oak", version=1)])
     assert await store.apply_to(Keyspace(prefix, TRUST).at("nobody"), batch) is None
     assert await store.apply_to(Keyspace(prefix, TRUST), batch) is not None

@@ -24,7 +24,7 @@ from tidemark_schemas.events import AssessmentLocked, AssessmentUnlocked, PupilU
 from tidemark_schemas.progress import progress_category
 from tidemark_schemas.rules import combined_rwm, on_roll_during
 from tidemark_schemas.statutory import COMPONENTS, Assessment, StatutoryValue
-from tidemark_schemas.vocabulary import Band, YearGroup
+from tidemark_schemas.vocabulary import YearGroup
 from tidemark_statutory.adapters.redis_store import StatutoryStore
 from tidemark_statutory.domain.contributions import measure_year_group
 from tidemark_statutory.domain.outcomes import outcomes, prior_attainment, statutory_leaver
@@ -209,7 +209,3 @@ async def test_a_category_change_is_reported_once_with_before_and_after(redis_ur
         async for key in redis.scan_iter(match=f"{prefix}*"):
             await redis.delete(key)
         await redis.aclose()
-
-
-def test_the_bands_reach_the_matrix_unchanged():
-    assert progress_category(None, Band.AT).value == "not_categorised"

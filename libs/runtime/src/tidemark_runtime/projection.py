@@ -11,7 +11,8 @@ explains generations).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -21,6 +22,7 @@ import orjson
 from redis.asyncio import Redis
 
 from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
+from tidemark_schemas.events import TrackerEvent
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime").joinpath("projection_write.lua").read_text()
 MAX_ATTEMPTS = 20
@@ -57,6 +59,14 @@ class ProjectionWrite:
     @property
     def empty(self) -> bool:
         return not (self.states or self.counters or self.schools)
+
+
+def by_trust(events: Iterable[TrackerEvent]) -> dict[str, list[TrackerEvent]]:
+    """A consumed batch split by Trust: each Trust's share is written to its own keys."""
+    found: dict[str, list[TrackerEvent]] = defaultdict(list)
+    for event in events:
+        found[event.trust_id].append(event)
+    return found
 
 
 class ProjectionWriter:

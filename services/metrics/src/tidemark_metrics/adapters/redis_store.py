@@ -28,7 +28,7 @@ from tidemark_metrics.domain.pupil_state import (
     from_fields,
     parse_contribution,
 )
-from tidemark_runtime.projection import ProjectionWrite, ProjectionWriter
+from tidemark_runtime.projection import ProjectionWrite, ProjectionWriter, by_trust
 from tidemark_schemas.aggregates import (
     CHARACTERISTICS_FIELD,
     ROLL_MEASURE,
@@ -93,11 +93,8 @@ class AggregateStore:
 
     async def apply(self, events: Sequence[TrackerEvent]) -> BatchResult:
         """Apply events of any Trusts; each Trust's share is written atomically per generation."""
-        by_trust: dict[str, list[TrackerEvent]] = defaultdict(list)
-        for event in events:
-            by_trust[event.trust_id].append(event)
         total = BatchResult(events=len(events))
-        for trust_id, trust_events in by_trust.items():
+        for trust_id, trust_events in by_trust(events).items():
             batch = TrustBatch.of(trust_events)
             result = await self._writer.to_every_generation(
                 Keyspace(self._prefix, trust_id), lambda keys: self.apply_to(keys, batch)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
-from tidemark_runtime.projection import ProjectionWrite, ProjectionWriter
+from tidemark_runtime.projection import ProjectionWrite, ProjectionWriter, by_trust
 from tidemark_schemas.aggregates import (
     CHARACTERISTICS_FIELD,
     Keyspace,
@@ -79,11 +79,8 @@ class StatutoryStore:
         return statutory_keyspace(self._prefix, trust_id)
 
     async def apply(self, events: Sequence[TrackerEvent]) -> BatchResult:
-        by_trust: dict[str, list[TrackerEvent]] = defaultdict(list)
-        for event in events:
-            by_trust[event.trust_id].append(event)
         total = BatchResult()
-        for trust_id, trust_events in by_trust.items():
+        for trust_id, trust_events in by_trust(events).items():
             batch = TrustBatch.of(trust_events)
             if not batch.pupil_events:
                 continue
