@@ -13,7 +13,7 @@ only those. What it does:
    and the schools' own model codes) at the asked size, over the current academic year and the
    two before (18 half-terms), with every period locked.
 2. Applies, through the metrics service's own code in this one process (`parse_batch`, the same
-   pydantic parse the consumer runs on each Kafka record, then `AggregateStore.apply` against the
+   pydantic parse the consumer runs on each Kafka record, then the projection engine's `apply` against the
    real valkey, in batches of `--batch` records): the schools and pupils, then, period by period,
    every entered result (drafts) followed by the lock of every result (the lock burst).
    Then the same through the real path: the locks of the last `--broker-periods` periods on the
@@ -53,9 +53,10 @@ from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 
 from tidemark_ingest.demo.generator import DemoTrust, generate_trust
-from tidemark_metrics.adapters.redis_store import AggregateStore
+from tidemark_metrics.domain.projection import METRICS
 from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu, start_valkey
 from tidemark_runtime.kafka import ensure_topics, parse_batch
+from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.stack import spawn_service, wait_healthy
 from tidemark_schemas import topics
 from tidemark_schemas.aggregates import Keyspace
@@ -144,7 +145,7 @@ class Phase:
 
 
 async def apply_all(redis: Redis, trust: DemoTrust, periods: Periods, batch: int) -> dict[str, Phase]:
-    store = AggregateStore(redis, PREFIX)
+    store = ProjectionEngine(redis, PREFIX, METRICS)
     make = Events()
     phases = {"roll": Phase(), "entered": Phase(), "locked": Phase()}
 

@@ -63,9 +63,10 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
     principals[tokens["trust-a"]["school_viewer"]] = {"trust_id": "trust-a", "role": "viewer", "schools": ["A-S1"]}
 
     prefix = f"e2e{uuid.uuid4().hex[:6]}"
-    env = service_environment(kafka_bootstrap, redis_url, f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}", principals, 6)
-    env["REDIS_PREFIX"] = prefix
     ports = {name: free_port() for name in ("ingest", "metrics", "statutory", "gateway")}
+    env = service_environment(kafka_bootstrap, redis_url, f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}", principals, 6,
+                              ingest_url=f"http://{LOOPBACK}:{ports['ingest']}", replay_token=uuid.uuid4().hex)
+    env["REDIS_PREFIX"] = prefix
     services = start_services(env, LOOPBACK, ports, log_dir)
     platform = Platform(
         ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",

@@ -15,9 +15,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
-from tidemark_metrics.adapters.redis_store import AggregateStore
-from tidemark_metrics.consumer import MetricsConsumer
-from tidemark_metrics.reconcile import reconcile_metrics
+from tidemark_metrics.domain.projection import METRICS
+from tidemark_metrics.service import SERVICE as METRICS_SERVICE
+from tidemark_runtime.kafka import dead_letter_record
+from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_runtime.projections.operations import reconcile
+from tidemark_runtime.projections.service import ProjectionConsumer
 from tidemark_runtime.kafka import make_broker
 from tidemark_runtime.settings import PlatformSettings
 from tidemark_runtime.testing import eventually
@@ -192,7 +195,11 @@ def test_a_consumer_that_dies_after_applying_but_before_committing_counts_nothin
         await broker.connect()
         applied = 0
         try:
-            worker = MetricsConsumer(AggregateStore(redis, platform.redis_prefix), broker)
+            worker = ProjectionConsumer(
+                ProjectionEngine(redis, platform.redis_prefix, METRICS), METRICS_SERVICE.publication,
+                publish=lambda topic, key, message: broker.publish(message, topic, key=key),
+                dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, "e2e"),
+            )
             for _ in range(100):
                 batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
@@ -227,7 +234,8 @@ def test_a_consumer_that_dies_after_applying_but_before_committing_counts_nothin
     async def reconciled() -> bool:
         redis = Redis.from_url(platform.redis_url)
         try:
-            return (await reconcile_metrics(redis, Keyspace(platform.redis_prefix, trust))).consistent
+            engine = ProjectionEngine(redis, platform.redis_prefix, METRICS)
+            return (await reconcile(engine, Keyspace(platform.redis_prefix, trust))).consistent
         finally:
             await redis.aclose()
 

@@ -306,14 +306,15 @@ async def test_replay_yields_every_statutory_fact_after_the_summative_results_as
     await service.lock_statutory(TRUST, SCOPE.model_copy(update={"assessment": Assessment.KS2}))
     await service.enter_statutory(TRUST, rows({**READING, "mark": 41, "scaled_score": 110}))
 
-    reader = create_engine(str(service.engine.url), writer=False)
-    try:
-        chunks = [chunk async for chunk in replay.fact_events(reader, TRUST, chunk_rows=1)]
-    finally:
-        await reader.dispose()
+    pages, cursor = [], None
+    while True:  # one fact a page: every page boundary is crossed, across the four tables
+        page, cursor = await replay.replay_page(service.engine, TRUST, cursor, limit=1)
+        pages.append(page)
+        if cursor is None:
+            break
 
-    assert all(len(chunk) == 1 for chunk in chunks)
-    events = [event for chunk in chunks for event in chunk]
+    assert [len(page) for page in pages] == [1, 1, 1, 1, 1, 1, 0]
+    events = [event for page in pages for event in page]
     assert [e.event_type for e in events] == [
         "school-upserted", "pupil-upserted", "pupil-upserted", "assessment-entered",
         "statutory-locked", "statutory-entered",

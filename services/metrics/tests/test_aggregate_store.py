@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from tidemark_metrics.adapters.redis_store import AggregateStore
+from tidemark_metrics.domain.projection import METRICS
+from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_schemas.aggregates import Cell, Keyspace, encode_field
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.ethnicity import ethnic_group
@@ -153,7 +154,7 @@ async def test_aggregates_equal_a_recomputation_whatever_the_delivery(redis_url,
 
     redis = Redis.from_url(redis_url)
     prefix = f"prop-{uuid.uuid4().hex[:8]}"
-    store = AggregateStore(redis, prefix)
+    store = ProjectionEngine(redis, prefix, METRICS)
     try:
         for batch in batches:
             await store.apply(batch)
@@ -169,11 +170,11 @@ async def test_school_names_keep_the_newest_version(redis_url):
     from tidemark_schemas.events import SchoolUpserted
 
     redis = Redis.from_url(redis_url, decode_responses=True)
-    store = AggregateStore(redis, f"schools-{uuid.uuid4().hex[:8]}")
+    store = ProjectionEngine(redis, f"schools-{uuid.uuid4().hex[:8]}", METRICS)
     newer = SchoolUpserted(trust_id=TRUST, school_id="S1", name="Oak Academy", version=2)
     older = SchoolUpserted(trust_id=TRUST, school_id="S1", name="Oak Primary", version=1)
     await store.apply([newer])
     await store.apply([older])
-    keys = Keyspace(store._prefix, TRUST)
+    keys = Keyspace(store.prefix, TRUST)
     assert json.loads(await redis.hget(keys.schools, "S1")) == {"name": "Oak Academy", "version": 2, "model": None}
     await redis.aclose()

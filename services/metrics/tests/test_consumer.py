@@ -8,18 +8,23 @@ import uuid
 from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 
-from tidemark_metrics.adapters.redis_store import AggregateStore
-from tidemark_metrics.consumer import MetricsConsumer
+from tidemark_metrics.domain.projection import METRICS
+from tidemark_metrics.service import SERVICE
+from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_runtime.projections.service import ProjectionConsumer
 from tidemark_runtime.kafka import parse_batch
 from tidemark_schemas.events import AssessmentLocked, PupilUpserted
 
 
 class RecordingPublisher:
     def __init__(self) -> None:
-        self.published: list[tuple[dict, bytes]] = []
+        self.published: list[tuple[str, dict, bytes]] = []
 
-    async def publish(self, notice, key: bytes) -> None:  # type: ignore[no-untyped-def]
-        self.published.append((notice.model_dump(mode="json"), key))
+    async def publish(self, topic: str, key: bytes, notice) -> None:  # type: ignore[no-untyped-def]
+        self.published.append((topic, notice.model_dump(mode="json"), key))
+
+    async def dead_letter(self, record, rejection) -> None:  # type: ignore[no-untyped-def]
+        raise AssertionError("nothing here is malformed")
 
 
 def record(offset: int, body: bytes) -> ConsumerRecord:
@@ -50,9 +55,10 @@ def test_a_malformed_record_is_set_aside_with_its_field_and_the_rest_parse():
 async def test_each_trusts_change_notice_is_announced_under_that_trust_only(redis_url):
     redis = Redis.from_url(redis_url)
     changes = RecordingPublisher()
-    consumer = MetricsConsumer(AggregateStore(redis, f"c{uuid.uuid4().hex[:6]}"), broker=None, changes=changes)  # type: ignore[arg-type]
+    engine = ProjectionEngine(redis, f"c{uuid.uuid4().hex[:6]}", METRICS)
+    consumer = ProjectionConsumer(engine, SERVICE.publication, changes.publish, changes.dead_letter)
     bodies = [e.model_dump_json().encode() for e in events_of("T1", "S1") + events_of("T2", "S9")]
     await consumer.handle([record(i, body) for i, body in enumerate(bodies)])
-    announced = sorted((notice["trust_id"], notice["schools"], key) for notice, key in changes.published)
-    assert announced == [("T1", ["S1"], b"T1"), ("T2", ["S9"], b"T2")]
+    announced = sorted((topic, notice["trust_id"], notice["schools"], key) for topic, notice, key in changes.published)
+    assert announced == [("attainment.changes.v1", "T1", ["S1"], b"T1"), ("attainment.changes.v1", "T2", ["S9"], b"T2")]
     await redis.aclose()

@@ -1,16 +1,13 @@
-"""Which counters a pupil counts in, and how every kind of change retracts and re-adds exactly."""
+"""Which counters a pupil counts in, and how every kind of change retracts and re-adds exactly
+(the metrics rules run by the engine's pure step, `tidemark_runtime.projections.state`)."""
 
 from datetime import date
 
-from tidemark_metrics.domain.contributions import delta, recompute
-from tidemark_metrics.domain.pupil_state import (
-    PupilState,
-    apply_event,
-    changed_fields,
-    from_fields,
-    parse_contribution,
-)
-from tidemark_schemas.aggregates import split_slot
+from tidemark_metrics.domain.contributions import parse_contribution
+from tidemark_metrics.domain.projection import METRICS, ROLL_PART
+from tidemark_runtime.projections.rules import delta
+from tidemark_runtime.projections.state import PupilRecord, advance, decode_record, encode_record, fold
+from tidemark_schemas.aggregates import SLOT_FIELD_PREFIX, split_slot
 from tidemark_schemas.events import AssessmentLocked, AssessmentUnlocked, PupilUpserted
 
 PUPIL = dict(
@@ -27,33 +24,35 @@ def locked(subject: str, band: str, version: int = 2, **extra) -> AssessmentLock
     return AssessmentLocked(**{**fields, **extra})
 
 
-def run(*events) -> PupilState:
-    state = PupilState()
-    for event in events:
-        state = apply_event(state, event) or state
-    return recompute(state)
+def run(*events) -> PupilRecord:
+    return fold(METRICS, events)
 
 
-def every_contribution(state: PupilState) -> frozenset[str]:
-    """Slot and contribution joined, the roll under slot "-|-"."""
-    return frozenset(
-        [f"-|-|{item}" for item in state.roll]
-        + [f"{slot}|{item}" for slot, part in state.slots.items() for item in part.contributions]
-    )
+def applied(record: PupilRecord, event) -> bool:
+    """Whether the event is newer than what the record holds."""
+    part = METRICS.route(event)[1] if not isinstance(event, PupilUpserted) else None
+    return advance(METRICS, "T", "P1", record, [(part, event)]).applied == 1
 
 
-def parts(state: PupilState) -> list[tuple[str, str, str, str, str]]:
-    found = [("-", "-", *parse_contribution(item)) for item in state.roll]
-    for slot, part in state.slots.items():
-        found += [(*split_slot(slot), *parse_contribution(item)) for item in part.contributions]
+def every_contribution(record: PupilRecord) -> frozenset[str]:
+    """Part and contribution joined."""
+    return frozenset(f"{name}|{item}" for name, part in record.parts.items() for item in part.contributions)
+
+
+def parts(record: PupilRecord) -> list[tuple[str, str, str, str, str]]:
+    """(year, period, measure, school, field) of every contribution; the roll under ("-", "-")."""
+    found = []
+    for name, part in record.parts.items():
+        year, period = ("-", "-") if name == ROLL_PART else split_slot(name.removeprefix(SLOT_FIELD_PREFIX))
+        found += [(year, period, *parse_contribution(item)) for item in part.contributions]
     return found
 
 
-def measures(state: PupilState) -> dict[str, str]:
+def measures(record: PupilRecord) -> dict[str, str]:
     """Attainment measures only (not presence, drafts or the roll)."""
     return {
         measure: field.rsplit("|", 1)[1]
-        for (_y, _p, measure, _s, field) in parts(state)
+        for (_y, _p, measure, _s, field) in parts(record)
         if measure not in ("pupils", "roll") and not measure.startswith("entered.")
     }
 
@@ -71,8 +70,10 @@ def test_results_without_the_pupil_record_count_nowhere_until_it_arrives():
 
 def test_a_stale_or_repeated_version_is_a_no_op():
     state = run(PupilUpserted(**PUPIL), locked("reading", "AT", version=3))
-    assert apply_event(state, locked("reading", "BELOW", version=3)) is None
-    assert apply_event(state, locked("reading", "BELOW", version=2)) is None
+    assert not applied(state, locked("reading", "BELOW", version=3))
+    assert not applied(state, locked("reading", "BELOW", version=2))
+    assert not applied(state, PupilUpserted(**{**PUPIL, "sex": "M"}))
+    assert applied(state, locked("reading", "BELOW", version=4))
 
 
 def test_a_correction_moves_the_pupil_from_one_band_to_another():
@@ -114,15 +115,25 @@ def test_a_result_is_counted_at_the_school_recorded_on_it():
 def test_state_survives_its_stored_form():
     state = run(PupilUpserted(**{**PUPIL, "left_on": date(2026, 7, 20)}), locked("reading", "AT"),
                 locked("E01", "AT", year_group="R", period="AUT1"), locked("writing", "AT", locked_code="JA"))
-    assert from_fields(changed_fields(PupilState(), state, state.slots)) == state
+    assert decode_record(METRICS, encode_record(METRICS, state)) == state
 
 
-def test_only_the_slots_asked_for_are_recomputed():
+def test_a_lock_recomputes_and_writes_only_its_own_slot():
     state = run(PupilUpserted(**PUPIL), locked("reading", "AT", period="AUT1"))
-    stale = apply_event(state, locked("reading", "BELOW", version=3, period="SPR1"))
-    partly = recompute(stale, ["2025/26|SPR1"])
-    assert partly.slots["2025/26|AUT1"] is state.slots["2025/26|AUT1"]
-    assert {measure for (_y, p, measure, _s, _f) in parts(partly) if p == "SPR1"} == {"reading", "entered.reading", "pupils"}
+    lock = locked("reading", "BELOW", version=3, period="SPR1")
+    step = advance(METRICS, "T", "P1", state, [(METRICS.route(lock)[1], lock)])
+    assert set(step.fields) == {"s:2025/26|SPR1"}
+    assert step.after.parts["s:2025/26|AUT1"] is state.parts["s:2025/26|AUT1"]
+    assert {measure for (_y, p, measure, _s, _f) in parts(step.after) if p == "SPR1"} == {
+        "reading", "entered.reading", "pupils"}
+
+
+def test_a_characteristic_change_rewrites_every_part_whose_contributions_move():
+    state = run(PupilUpserted(**PUPIL), locked("reading", "AT", period="AUT1"), locked("reading", "AT", period="SPR1"))
+    change = PupilUpserted(**{**PUPIL, "eal": True, "version": 2})
+    step = advance(METRICS, "T", "P1", state, [(None, change)])
+    assert set(step.fields) == {"c", "roll", "s:2025/26|AUT1", "s:2025/26|SPR1"}
+    assert sorted(step.moves.values()) == [-1] * 7 + [1] * 7  # roll + 2 x (reading, draft, presence) move cell
 
 
 def test_a_model_code_is_counted_beside_the_band():

@@ -6,9 +6,9 @@ import uuid
 
 from redis.asyncio import Redis
 
-from tidemark_metrics.adapters.redis_store import AggregateStore
-from tidemark_metrics.reconcile import reconcile_metrics as reconcile
-from tidemark_metrics.reconcile import trusts
+from tidemark_metrics.domain.projection import METRICS
+from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_runtime.projections.operations import reconcile
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.events import AssessmentLocked, PupilUpserted, SchoolUpserted
 
@@ -28,20 +28,20 @@ def locked(pupil_id: str, subject: str, band: str) -> AssessmentLocked:
 async def test_counters_built_incrementally_reconcile_and_a_tampered_one_is_named(redis_url):
     redis = Redis.from_url(redis_url)
     prefix = f"rec{uuid.uuid4().hex[:6]}"
-    store = AggregateStore(redis, prefix)
+    store = ProjectionEngine(redis, prefix, METRICS)
     await store.apply([PupilUpserted(**PUPIL), PupilUpserted(**{**PUPIL, "pupil_id": "P2", "sex": "M"})])
     await store.apply([locked("P1", "reading", "AT"), locked("P2", "reading", "BELOW"), locked("P1", "maths", "ABOVE")])
     keys = Keyspace(prefix, "T")
 
-    report = await reconcile(redis, keys)
+    report = await reconcile(store, keys)
     assert (report.pupils, report.consistent) == (2, True)
     assert report.counters == 2 + 3 + 3 + 2  # roll, results, entered values, presence
 
     counter = keys.counters("2025/26", "AUT1", "reading", "S1")
     field = next(iter(await redis.hkeys(counter))).decode()
     await redis.hincrby(counter, field, 1)
-    [mismatch] = (await reconcile(redis, keys)).mismatches
+    [mismatch] = (await reconcile(store, keys)).mismatches
     assert (mismatch.key, mismatch.field, mismatch.stored - mismatch.expected) == (counter, field, 1)
     await store.apply([SchoolUpserted(trust_id="T", school_id="S1", name="Oak", version=1)])
-    assert await trusts(redis, prefix) == ["T"]
+    assert await store.trusts() == ["T"]
     await redis.aclose()

@@ -2,7 +2,7 @@
 
 Random streams of snapshots (pupils with characteristic changes and leavers, KS1 teacher
 assessments that set the prior attainment, KS2 tests, and reading / writing / maths locks in two
-periods) with duplicates, reordering and redelivery go through the real StatutoryStore and Redis;
+periods) with duplicates, reordering and redelivery go through the real projection engine and Redis;
 the counters must equal the plain reference below, computed from the latest facts.
 """
 
@@ -25,7 +25,8 @@ from tidemark_schemas.progress import progress_category
 from tidemark_schemas.rules import combined_rwm, on_roll_during
 from tidemark_schemas.statutory import COMPONENTS, Assessment, StatutoryValue
 from tidemark_schemas.vocabulary import YearGroup
-from tidemark_statutory.adapters.redis_store import StatutoryStore
+from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_statutory.domain.projection import STATUTORY
 from tidemark_statutory.domain.contributions import measure_year_group
 from tidemark_statutory.domain.outcomes import outcomes, prior_attainment, statutory_leaver
 
@@ -171,7 +172,7 @@ async def test_the_statutory_projection_equals_a_recomputation_whatever_the_deli
 
     redis = Redis.from_url(redis_url)
     prefix = f"stprop{uuid.uuid4().hex[:8]}"
-    store = StatutoryStore(redis, prefix)
+    store = ProjectionEngine(redis, prefix, STATUTORY)
     try:
         for batch in batches:
             await store.apply(batch)
@@ -186,7 +187,7 @@ async def test_the_statutory_projection_equals_a_recomputation_whatever_the_deli
 async def test_a_category_change_is_reported_once_with_before_and_after(redis_url):
     redis = Redis.from_url(redis_url)
     prefix = f"stcat{uuid.uuid4().hex[:8]}"
-    store = StatutoryStore(redis, prefix)
+    store = ProjectionEngine(redis, prefix, STATUTORY)
     pupil = PupilUpserted(trust_id=TRUST, pupil_id="P1", school_id="S1", year_group="Y4", sex="F", fsm6=False,
                           lac=False, plac=False, sen="N", eal=False, ethnicity="WBRI", left_on=None, version=1)
     ks1 = [StatutoryLocked(trust_id=TRUST, pupil_id="P1", school_id="S1", academic_year=KS1_YEAR, assessment="ks1",
@@ -201,9 +202,9 @@ async def test_a_category_change_is_reported_once_with_before_and_after(redis_ur
         first = await store.apply([pupil, *ks1, lock("reading", "AT", 1), lock("writing", "AT", 1), lock("maths", "AT", 1)])
         again = await store.apply([lock("maths", "AT", 1)])
         corrected = await store.apply([lock("maths", "BELOW", 2)])
-        assert [(c.previous, c.current) for c in first.progress_changes] == [(None, "on_track_at")]
-        assert again.progress_changes == []
-        assert [(c.pupil_id, c.period, c.previous, c.current) for c in corrected.progress_changes] == [
+        assert [(c.previous, c.current) for c in first.outputs] == [(None, "on_track_at")]
+        assert again.outputs == []
+        assert [(c.pupil_id, c.period, c.previous, c.current) for c in corrected.outputs] == [
             ("P1", "AUT2", "on_track_at", "not_on_track_below")]
     finally:
         async for key in redis.scan_iter(match=f"{prefix}*"):

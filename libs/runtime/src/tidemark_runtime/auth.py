@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
 from tidemark_runtime.settings import Principal
 
@@ -47,3 +48,17 @@ def principal_dependency(
         return principal
 
     return authenticate
+
+
+
+def check_secret(credentials: HTTPAuthorizationCredentials | None, expected: SecretStr | None, what: str) -> None:
+    """Admit only the bearer of one shared secret (a service's, not a person's); with no secret
+    configured, nobody."""
+    if credentials is None or expected is None or not hmac.compare_digest(
+        expected.get_secret_value().encode(), credentials.credentials.encode()
+    ):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"this endpoint needs the {what}",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tidemark_schemas.calendar import HALF_TERMS
@@ -47,6 +47,11 @@ class PlatformSettings(BaseSettings):
 
     assessment_periods: tuple[str, ...] = HALF_TERMS
     tidemark_tokens: dict[str, Principal] = Field(default_factory=dict)
+    replay_token: SecretStr | None = Field(
+        default=None,
+        description="Shared secret of ingest's replay (`GET /v1/replay/...`): projections present it to rebuild "
+        "from the SQL store; unset, ingest serves no replay",
+    )
 
     log_level: str = "INFO"
 
@@ -62,5 +67,6 @@ class ConsumerSettings(ServiceSettings):
     """A process that consumes tracker events as one consumer group, in batches."""
 
     consumer_group: str
+    ingest_url: str = Field(default="http://127.0.0.1:8001", description="Where ingest serves the replay a rebuild reads")
     batch_max_records: int = 2000
     batch_timeout_ms: int = 50

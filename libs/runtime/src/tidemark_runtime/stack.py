@@ -118,7 +118,10 @@ class Stack:
             backend.stop()
 
 
-def service_environment(kafka: str, redis_url: str, database_url: str, tokens: dict[str, Any], partitions: int) -> dict[str, str]:
+def service_environment(
+    kafka: str, redis_url: str, database_url: str, tokens: dict[str, Any], partitions: int, ingest_url: str,
+    replay_token: str,
+) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "KAFKA_IDEMPOTENT_PRODUCER": "false",  # Tansu answers InitProducerId with an error
@@ -126,6 +129,8 @@ def service_environment(kafka: str, redis_url: str, database_url: str, tokens: d
         "REDIS_URL": redis_url,
         "DATABASE_URL": database_url,
         "TIDEMARK_TOKENS": json.dumps(tokens),
+        "INGEST_URL": ingest_url,  # where the projections read the replay they rebuild from
+        "REPLAY_TOKEN": replay_token,
     }
 
 
@@ -191,19 +196,21 @@ def run(settings: StackSettings, load_demo: bool) -> int:
             tokens["ingest"]: {"trust_id": DEMO_TRUST, "role": "ingest", "schools": None},
             tokens["viewer"]: {"trust_id": DEMO_TRUST, "role": "viewer", "schools": None, "see_pupils": True},
         }
-        env = service_environment(
-            kafka,
-            redis_url,
-            f"sqlite+aiosqlite:///{(run_dir / 'ingest.db').resolve()}",
-            principals,
-            settings.kafka_topic_partitions,
-        )
         ports = {
             "gateway": settings.gateway_port,
             "ingest": settings.ingest_port,
             "metrics": free_port(),
             "statutory": free_port(),
         }
+        env = service_environment(
+            kafka,
+            redis_url,
+            f"sqlite+aiosqlite:///{(run_dir / 'ingest.db').resolve()}",
+            principals,
+            settings.kafka_topic_partitions,
+            ingest_url=f"http://{settings.host}:{ports['ingest']}",
+            replay_token=secrets.token_urlsafe(24),
+        )
         print("Starting ingest, metrics, statutory and gateway ...", flush=True)
         stack.services = start_services(env, settings.host, ports, log_dir)
         gateway_url = f"http://{settings.host}:{ports['gateway']}"

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import orjson
 
-from tidemark_schemas.aggregates import Cell, encode_cell
+from tidemark_schemas.aggregates import Cell, Slot, encode_cell, split_slot
+from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.ethnicity import EthnicGroup, ethnic_group
 from tidemark_schemas.events import PupilUpserted
+from tidemark_schemas.rules import on_roll_during
 from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
 
 
@@ -52,6 +55,17 @@ class Characteristics:
         return encode_cell(
             Cell(YearGroup(year_group), self.sex, self.disadvantaged, self.sen, self.eal, self.ethnic_group, self.lac)
         )
+
+
+    def on_roll_in(self, slot: Slot) -> bool:
+        """Whether the pupil counts in a period's figures: a leaver still counts in the periods
+        that started before they left (`rules.on_roll_during`)."""
+        return self.left_on is None or on_roll_during(self.left_on, _period_of(slot))
+
+
+@lru_cache(maxsize=4096)
+def _period_of(slot: Slot) -> PeriodRef:
+    return PeriodRef(*split_slot(slot))
 
 
 def encode_characteristics(c: Characteristics) -> bytes:

@@ -8,5 +8,3 @@ from tidemark_runtime.settings import ConsumerSettings
 class MetricsSettings(ConsumerSettings):
     port: int = 8002
     consumer_group: str = "tidemark-metrics"
-    database_url: str = "sqlite+aiosqlite:///.tidemark/ingest.db"
-    """The ingest store, read only by `tidemark-metrics rebuild`."""

@@ -8,5 +8,3 @@ from tidemark_runtime.settings import ConsumerSettings
 class StatutorySettings(ConsumerSettings):
     port: int = 8003
     consumer_group: str = "tidemark-statutory"
-    database_url: str = "sqlite+aiosqlite:///.tidemark/ingest.db"
-    """The ingest store, read only by `tidemark-statutory rebuild`."""

@@ -1,7 +1,7 @@
 """Counter hashes read through an in-process cache that is never stale.
 
 Every write of a counter hash bumps its number in the generation's `versions` hash, in the same
-atomic write (`tidemark_runtime.projection`). A read asks for the numbers of the hashes it needs
+atomic write (`tidemark_runtime.projections.writer`). A read asks for the numbers of the hashes it needs
 (one round trip), and fetches only those it does not hold at that number. During a lock burst
 only the hashes being written are fetched again; a dashboard refresh fetches nothing.
 """

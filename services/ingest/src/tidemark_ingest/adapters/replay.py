@@ -1,19 +1,29 @@
-"""Every stored fact as the event that describes it now: what a rebuild of a read model replays.
+"""Every stored fact as the event that describes it now: the replay a projection rebuilds from.
 
-The SQL store is the durable source (the embedded broker keeps topics in memory only), and each
-fact's latest snapshot carries its version, so a consumer that applies these events ends up in
-the same state as one that saw the whole history, in any order, alongside live traffic.
+The SQL store is the durable source, and each fact's latest snapshot carries its version, so a
+projection that applies these events ends up in the same state as one that saw the whole history,
+in any order, alongside live traffic. Ingest serves the replay over HTTP (`GET /v1/replay/...`,
+`tidemark_schemas.replay`), so no projection needs this package or the database's credentials.
+
+Pages follow the primary keys (keyset pagination: each page is one indexed range scan, however
+deep): schools, then pupils, then summative results (a pupil's together, period by period), then
+statutory results (a pupil's together, year by year). The cursor names the table and the last key
+read; it stays valid while facts change (a fact changed behind the cursor reaches the projection
+through the broker, and versions make the two meet in any order).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+import orjson
 from pydantic import BaseModel
-from sqlalchemy import select, union
+from sqlalchemy import ColumnElement, Row, Select, Table, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tidemark_ingest.adapters.database import create_engine
 from tidemark_ingest.adapters.store import (
     ASSESSMENT,
     PUPIL,
@@ -25,7 +35,66 @@ from tidemark_ingest.adapters.store import (
 from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
 from tidemark_ingest.domain.messages import pupil_message, result_message, school_message, statutory_message
 
-CHUNK_ROWS = 5000
+
+class InvalidCursor(ValueError):
+    """A cursor this replay did not hand out."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    table: Table
+    columns: list[Any]
+    to_event: Callable[[str, Row[Any]], BaseModel]
+
+    @property
+    def key(self) -> list[ColumnElement[Any]]:
+        """The primary key after the Trust: the order of the pages."""
+        return [column for column in self.table.primary_key.columns if column.name != "trust_id"]
+
+    def page(self, trust_id: str, after: list[Any] | None, limit: int) -> Select[Any]:
+        query = select(*self.columns).where(self.table.c.trust_id == trust_id)
+        if after is not None:
+            query = query.where(tuple_(*self.key) > tuple_(*after))
+        return query.order_by(*self.key).limit(limit)
+
+
+def _result_event(trust_id: str, row: Row[Any]) -> BaseModel:
+    """The snapshot as a lock (when it counts) or an entry (a draft, or an unlocked result)."""
+    state = ResultState(*row)
+    return result_message(trust_id, "locked" if state.locked_band is not None else "entered", state)[2]
+
+
+def _statutory_event(trust_id: str, row: Row[Any]) -> BaseModel:
+    """As `_result_event`: a lock when a value counts, else an entry."""
+    state: StatutoryState = statutory_state(row)
+    return statutory_message(trust_id, "locked" if state.locked is not None else "entered", state)[2]
+
+
+def _columns(table: Table, state: type) -> list[Any]:
+    return [table.c[name] for name in state.__dataclass_fields__]
+
+
+SOURCES: tuple[_Source, ...] = (
+    _Source(SCHOOL, _columns(SCHOOL, SchoolState), lambda t, row: school_message(t, SchoolState(*row))[2]),
+    _Source(PUPIL, _columns(PUPIL, PupilState), lambda t, row: pupil_message(t, PupilState(*row))[2]),
+    _Source(ASSESSMENT, _columns(ASSESSMENT, ResultState), _result_event),
+    _Source(STATUTORY, STATUTORY_COLUMNS, _statutory_event),
+)
+
+
+def encode_cursor(source: int, last_key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([source, last_key])).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, list[Any]]:
+    try:
+        source, last_key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not (isinstance(source, int) and 0 <= source < len(SOURCES) and isinstance(last_key, list)
+                and len(last_key) == len(SOURCES[source].key)):
+            raise ValueError
+    except (ValueError, TypeError) as error:
+        raise InvalidCursor("not a cursor of this replay") from error
+    return source, last_key
 
 
 async def trust_ids(engine: AsyncEngine) -> list[str]:
@@ -35,56 +104,20 @@ async def trust_ids(engine: AsyncEngine) -> list[str]:
         return sorted(row[0] for row in await connection.execute(query))
 
 
-async def fact_events(engine: AsyncEngine, trust_id: str, chunk_rows: int = CHUNK_ROWS) -> AsyncIterator[list[BaseModel]]:
-    """Schools, then pupils, then summative results (a pupil's together, period by period), then
-    statutory results (a pupil's together, year by year), in chunks.
-
-    Each query streams; none holds a write lock (use an engine made with `writer=False` on SQLite).
-    """
-    queries = (
-        (select(*(SCHOOL.c[name] for name in SchoolState.__dataclass_fields__)).where(SCHOOL.c.trust_id == trust_id),
-         lambda row: school_message(trust_id, SchoolState(*row))[2]),
-        (select(*(PUPIL.c[name] for name in PupilState.__dataclass_fields__)).where(PUPIL.c.trust_id == trust_id),
-         lambda row: pupil_message(trust_id, PupilState(*row))[2]),
-        (select(*(ASSESSMENT.c[name] for name in ResultState.__dataclass_fields__))
-         .where(ASSESSMENT.c.trust_id == trust_id)
-         .order_by(ASSESSMENT.c.pupil_id, ASSESSMENT.c.academic_year, ASSESSMENT.c.period),
-         lambda row: _result_event(trust_id, ResultState(*row))),
-        (select(*STATUTORY_COLUMNS)
-         .where(STATUTORY.c.trust_id == trust_id)
-         .order_by(STATUTORY.c.pupil_id, STATUTORY.c.academic_year, STATUTORY.c.assessment,
-                   STATUTORY.c.component),
-         lambda row: _statutory_event(trust_id, statutory_state(row))),
-    )
+async def replay_page(
+    engine: AsyncEngine, trust_id: str, cursor: str | None, limit: int
+) -> tuple[list[BaseModel], str | None]:
+    """Up to `limit` facts of one Trust after `cursor` (None: from the start), and the cursor of
+    the next page (None after the last)."""
+    source, after = decode_cursor(cursor) if cursor else (0, None)
+    events: list[BaseModel] = []
     async with engine.connect() as connection:
-        for query, to_event in queries:
-            result = await connection.stream(query)
-            async for rows in result.partitions(chunk_rows):
-                yield [to_event(row) for row in rows]
-
-
-def _result_event(trust_id: str, state: ResultState) -> BaseModel:
-    """The snapshot as a lock (when it counts) or an entry (a draft, or an unlocked result)."""
-    return result_message(trust_id, "locked" if state.locked_band is not None else "entered", state)[2]
-
-
-def _statutory_event(trust_id: str, state: StatutoryState) -> BaseModel:
-    """As `_result_event`: a lock when a value counts, else an entry."""
-    return statutory_message(trust_id, "locked" if state.locked is not None else "entered", state)[2]
-
-
-class Replay:
-    """The store as a rebuild reads it (`tidemark_runtime.rebuild.FactSource`): a reader engine,
-    so that replaying never takes SQLite's write lock."""
-
-    def __init__(self, database_url: str) -> None:
-        self._engine = create_engine(database_url, writer=False)
-
-    async def trust_ids(self) -> list[str]:
-        return await trust_ids(self._engine)
-
-    def facts(self, trust_id: str) -> AsyncIterator[list[BaseModel]]:
-        return fact_events(self._engine, trust_id)
-
-    async def close(self) -> None:
-        await self._engine.dispose()
+        while source < len(SOURCES) and len(events) < limit:
+            wanted = limit - len(events)
+            rows = (await connection.execute(SOURCES[source].page(trust_id, after, wanted))).all()
+            events += [SOURCES[source].to_event(trust_id, row) for row in rows]
+            if len(rows) == wanted:
+                last = rows[-1]._mapping
+                return events, encode_cursor(source, [last[column.name] for column in SOURCES[source].key])
+            source, after = source + 1, None
+    return events, None

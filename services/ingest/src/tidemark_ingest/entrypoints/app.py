@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
 from tidemark_ingest.adapters.relay import OutboxRelay
 from tidemark_ingest.domain.validation import RowError
+from tidemark_ingest.entrypoints.replay import router as replay_router
 from tidemark_ingest.service_layer import BatchRejected, IngestService, Outcome
 from tidemark_ingest.settings import IngestSettings
 from tidemark_runtime.auth import lookup_token, principal_dependency
@@ -97,6 +98,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         sessions = session_factory(engine)
         relay = OutboxRelay(sessions, producer, settings.relay_batch_size, settings.relay_idle_poll_seconds)
         app.state.relay = relay
+        app.state.engine = engine
         app.state.service = IngestService(sessions, PeriodCalendar(settings.assessment_periods), relay.wake)
         relay_task = asyncio.create_task(relay.run_forever(), name="outbox-relay")
         try:
@@ -119,6 +121,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses={422: {"model": BatchRefused, "description": "The batch was rejected whole"}},
     )
+    app.state.settings = settings
+    app.include_router(replay_router)
 
     batch_records: dict[str, TypeAdapter[Any]] = {
         "/v1/schools": TypeAdapter(SchoolRecord),

@@ -1,27 +1,19 @@
-"""Which counters a pupil adds one to, from their state (pure): per slot, each locked result (and
-its model code), each combined measure, presence in the period (`pupils`) and each entered value
-(`entered.<subject>`); outside any slot, the current roll. Applying any change is then "retract
-the old contributions, add the new ones": corrections, unlocks, characteristic changes, leavers
-and school moves all reduce to the same difference of two sets.
+"""Which counters a pupil adds one to in the metrics aggregates (pure): per period, each locked
+result (and its model code), each combined measure, presence in the period (`pupils`) and each
+entered value (`entered.<subject>`); outside any period, the current roll.
+
+A contribution is the string "measure|school_id|counter field" (`contribution`); the engine turns
+any change into "retract the old contributions, add the new ones", so corrections, unlocks,
+characteristic changes, leavers and school moves all reduce to the same difference of two sets.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
-from functools import lru_cache
+from collections.abc import Callable, Mapping
 
-from tidemark_metrics.domain.pupil_state import (
-    Contribution,
-    PupilState,
-    SlotState,
-    StoredResult,
-    contribution,
-)
-from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Slot, entered_measure, model_measure, split_slot
-from tidemark_schemas.calendar import PeriodRef
+from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Slot, entered_measure, model_measure
 from tidemark_schemas.characteristics import Characteristics
+from tidemark_schemas.events import AssessmentEvent
 from tidemark_schemas.rules import (
     COMBINED_ALL_GOALS,
     COMBINED_GLD,
@@ -29,9 +21,16 @@ from tidemark_schemas.rules import (
     combined_all_goals,
     combined_gld,
     combined_rwm,
-    on_roll_during,
 )
 from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band
+
+StoredResult = tuple[str, str, str | None, str | None, int, str | None]
+"""(school_id, year_group, entered band, locked band, version, locked model code) of one result:
+plain values, as stored (decoding and encoding states is the consumer's hottest loop)."""
+VERSION = 4
+
+Contribution = str
+""""measure|school_id|counter field": the pupil adds one to that counter."""
 
 CombinedRule = Callable[[Mapping[str, Band]], Band | None]
 
@@ -45,17 +44,25 @@ COMBINED_MEASURES: tuple[tuple[str, CombinedRule, str], ...] = (
 _BANDS = {band.value: band for band in Band}
 
 
-def recompute(state: PupilState, slots: Collection[Slot] | None = None) -> PupilState:
-    """`state` with the contributions of `slots` recomputed; None means the roll and every slot
-    loaded (a characteristic change moves them all)."""
-    c = state.characteristics
-    chosen = state.slots if slots is None else slots
-    new_slots = dict(state.slots)
-    for slot in chosen:
-        current = state.slots[slot]
-        new_slots[slot] = SlotState(current.results, slot_contributions(c, slot, current.results))
-    roll = roll_contributions(c) if slots is None else state.roll
-    return replace(state, roll=roll, slots=new_slots)
+def contribution(measure: str, school_id: str, counter_field: str) -> Contribution:
+    return f"{measure}|{school_id}|{counter_field}"
+
+
+def parse_contribution(value: Contribution) -> tuple[str, str, str]:
+    measure, school_id, counter_field = value.split("|", 2)
+    return measure, school_id, counter_field
+
+
+def stored_result(event: AssessmentEvent) -> StoredResult:
+    """What a result's slot keeps of its latest snapshot."""
+    return (
+        event.school_id,
+        event.year_group.value,
+        event.entered_band.value if event.entered_band else None,
+        event.locked_band.value if event.locked_band else None,
+        event.version,
+        event.locked_code if event.locked_band else None,
+    )
 
 
 def roll_contributions(c: Characteristics | None) -> frozenset[Contribution]:
@@ -71,56 +78,37 @@ def slot_contributions(
     """Every counter of one period this pupil counts in (none until the pupil record arrives, and
     none in periods that started after they left). Counter fields are the cell of the pupil's
     current characteristics with the result's own year group, then the band (or model code)."""
-    if c is None or not results or not _on_roll(c, slot):
+    if c is None or not results or not c.on_roll_in(slot):
         return frozenset()
     counted: set[Contribution] = set()
-    locked: dict[str, StoredResult] = {}
+    locked: dict[str, tuple[str, str, str]] = {}
+    """subject -> (school, cell, locked band)"""
     cells: dict[str, str] = {}
-    for subject, result in results.items():
-        school, year_group, entered, locked_band, _version, code = result
+    for subject, (school, year_group, entered, locked_band, _version, code) in results.items():
         cell = cells.get(year_group) or cells.setdefault(year_group, c.cell(year_group))
         if entered is not None:
             counted.add(contribution(entered_measure(subject), school, cell + entered))
         if locked_band is not None:
-            locked[subject] = result
+            locked[subject] = (school, cell, locked_band)
             counted.add(contribution(subject, school, cell + locked_band))
             if code is not None:
                 counted.add(contribution(model_measure(subject), school, cell + code))
     if not locked:
         return frozenset(counted)
-    bands = {subject: _BANDS[result[3]] for subject, result in locked.items()}  # type: ignore[index]
+    bands = {subject: _BANDS[band] for subject, (_school, _cell, band) in locked.items()}
     for measure, rule, anchor_subject in COMBINED_MEASURES:
         band = rule(bands)
         if band is not None:
-            anchor = locked[anchor_subject]
-            counted.add(contribution(measure, anchor[0], cells[anchor[1]] + band.value))
-    anchor = locked[_presence_anchor(locked)]
-    counted.add(contribution(PUPILS_MEASURE, anchor[0], cells[anchor[1]] + Band.AT.value))
+            school, cell, _band = locked[anchor_subject]
+            counted.add(contribution(measure, school, cell + band.value))
+    school, cell, _band = locked[_presence_anchor(locked)]
+    counted.add(contribution(PUPILS_MEASURE, school, cell + Band.AT.value))
     return frozenset(counted)
 
 
-def _presence_anchor(results: Mapping[str, StoredResult]) -> str:
+def _presence_anchor(results: Mapping[str, object]) -> str:
     """The result a pupil's presence in a period is filed under: reading, else goal E01, else the first."""
     for subject in (CORE_SUBJECTS[0], EYFS_GOALS[0]):
         if subject in results:
             return subject
     return min(results)
-
-
-@lru_cache(maxsize=4096)
-def _period_of(slot: Slot) -> PeriodRef:
-    return PeriodRef(*split_slot(slot))
-
-
-def _on_roll(c: Characteristics, slot: Slot) -> bool:
-    return c.left_on is None or on_roll_during(c.left_on, _period_of(slot))
-
-
-def delta(before: frozenset[Contribution], after: frozenset[Contribution]) -> Counter[Contribution]:
-    """+1 for each new contribution, -1 for each retracted one."""
-    change: Counter[Contribution] = Counter()
-    for item in after - before:
-        change[item] += 1
-    for item in before - after:
-        change[item] -= 1
-    return change

@@ -7,32 +7,33 @@
   category (`tidemark_schemas.progress`), and one naming the pupil for the drill-down's list.
   Like the summative figures, a pupil counts in the periods that started before they left.
 
-As in the metrics service, applying any change is "retract the old contributions, add the new".
+As in every projection, the engine applies any change as "retract the old contributions, add the new".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
-from functools import lru_cache
+from collections.abc import Callable, Mapping
 
-from tidemark_schemas.aggregates import Slot, split_slot
-from tidemark_schemas.calendar import PeriodRef
+from tidemark_schemas.aggregates import Slot
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.progress import PriorAttainment, progress_category
-from tidemark_schemas.rules import combined_rwm, on_roll_during
+from tidemark_schemas.rules import combined_rwm
 from tidemark_schemas.statutory import ASSESSMENT_YEAR_GROUP, COMPONENTS, Assessment, StatutoryValue
 from tidemark_schemas.statutory_measures import MEASURES
 from tidemark_schemas.vocabulary import CORE_SUBJECTS, Band, YearGroup
-from tidemark_statutory.domain.outcomes import outcomes, prior_attainment, statutory_leaver
-from tidemark_statutory.domain.pupil_state import (
-    Contribution,
-    PupilState,
-    SlotState,
-    StatutoryKey,
-    StoredStatutory,
-    SummativeResult,
-)
+from tidemark_statutory.domain.outcomes import outcomes, statutory_leaver
+
+StatutoryKey = tuple[str, Assessment, str]
+"""(academic_year, assessment, component)"""
+
+StoredStatutory = tuple[str, StatutoryValue | None, int]
+"""(school_id, the counted value or None when not locked, version)"""
+
+SummativeResult = tuple[str, str, str | None, int]
+"""(school_id, year_group, locked band or None, version) of a reading, writing or maths result."""
+
+Contribution = str
+""""measure|school_id|counter field"; statutory contributions are prefixed with their year."""
 
 PROGRESS = "progress"
 PROGRESS_PUPILS = "pupils"
@@ -45,26 +46,9 @@ def measure_year_group(measure: str) -> YearGroup:
     return MEASURE_YEAR_GROUP.get(measure) or ASSESSMENT_YEAR_GROUP[MEASURES[measure].assessment]
 
 
-def recompute(state: PupilState, pupil_id: str, slots: Collection[Slot] | None = None) -> PupilState:
-    """`state` with contributions recomputed: the statutory ones and every loaded slot when `slots`
-    is None (a characteristic or statutory change), else only `slots` (summative locks)."""
-    c = state.characteristics
-    locked = state.locked_statutory()
-    priors: dict[YearGroup, PriorAttainment | None] = {}
-
-    def prior_of(year_group: YearGroup) -> PriorAttainment | None:
-        if year_group not in priors:
-            priors[year_group] = prior_attainment(locked, year_group)
-        return priors[year_group]
-
-    new_slots = dict(state.slots)
-    for slot in state.slots if slots is None else slots:
-        current = state.slots[slot]
-        new_slots[slot] = SlotState(current.results, slot_contributions(pupil_id, c, slot, current.results, prior_of))
-    statutory = (
-        statutory_contributions(c, state.statutory, locked) if slots is None else state.statutory_contributions
-    )
-    return replace(state, statutory_contributions=statutory, slots=new_slots)
+def locked_values(results: Mapping[StatutoryKey, StoredStatutory]) -> dict[StatutoryKey, StatutoryValue]:
+    """The values that count (locked)."""
+    return {key: value for key, (_school, value, _version) in results.items() if value is not None}
 
 
 def statutory_contributions(
@@ -108,7 +92,7 @@ def slot_contributions(
 ) -> frozenset[Contribution]:
     """The pupil's progress category in one period, filed under their reading result's school and
     year group: counted once, and once in the list of pupils."""
-    if c is None or len(results) < len(CORE_SUBJECTS) or not _on_roll(c, slot):
+    if c is None or len(results) < len(CORE_SUBJECTS) or not c.on_roll_in(slot):
         return frozenset()
     bands = {subject: Band(result[2]) for subject, result in results.items() if result[2] is not None}
     current = combined_rwm(bands)
@@ -122,10 +106,10 @@ def slot_contributions(
     return frozenset({f"{PROGRESS}|{school}|{field}", f"{PROGRESS_PUPILS}|{school}|{pupil_id}|{field}"})
 
 
-@lru_cache(maxsize=4096)
-def _period_of(slot: Slot) -> PeriodRef:
-    return PeriodRef(*split_slot(slot))
-
-
-def _on_roll(c: Characteristics, slot: Slot) -> bool:
-    return c.left_on is None or on_roll_during(c.left_on, _period_of(slot))
+def category_of(contributions: frozenset[Contribution]) -> tuple[str, str] | None:
+    """(school, progress category) of a slot's contributions, if the pupil has one."""
+    for item in contributions:
+        measure, school, field = item.split("|", 2)
+        if measure == PROGRESS:
+            return school, field.rsplit("|", 1)[1]
+    return None

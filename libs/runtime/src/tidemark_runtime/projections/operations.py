@@ -1,13 +1,14 @@
-"""Reconcile and rebuild any per-pupil projection (the metrics aggregates, the statutory projection).
+"""Reconcile and rebuild any projection the engine runs (metrics, statutory, ...).
 
 Reconcile: every pupil state records exactly which counters the pupil adds one to, so summing
 those records recomputes every counter independently of the incremental path; a difference means
 a bug or a write from outside Tidemark, and the report names each counter and both values.
 
-Rebuild: recompute a Trust's projection from the SQL store into a fresh generation, then switch.
+Rebuild: recompute a Trust's projection from the SQL store's replay into a fresh generation,
+then switch.
 
 1. Register a new generation as *being built*: from then on, every batch the consumers apply is
-   written to it as well as to the live one (`tidemark_runtime.projection`).
+   written to it as well as to the live one (`engine.py`, `writer.py`).
 2. Replay every fact's latest snapshot from the SQL store into it. Each fact carries its version,
    so replayed and live events meet in any order and the newest snapshot wins (the property the
    projection tests prove). A fact committed before step 1 is in the replay (it is in SQL before
@@ -20,28 +21,23 @@ Rebuild: recompute a Trust's projection from the SQL store into a fresh generati
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
 
+from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_runtime.projections.state import CounterKey
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.events import TrackerEvent
-
-REBUILT = "*"
-"""The `measures` of the change notice that announces a switch: everything may have changed."""
-
-CounterKey = tuple[str, str]
-"""(Redis key, field)"""
-
+from tidemark_schemas.notices import EVERYTHING, ChangeNotice
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -61,19 +57,6 @@ class Reconciliation:
     @property
     def consistent(self) -> bool:
         return not self.mismatches
-
-
-class Projection(Protocol):
-    """What reconcile and rebuild need of a projection."""
-
-    counter_kinds: tuple[str, ...]
-    """The key kinds of its counter hashes (`{base}:{kind}:...`)."""
-
-    async def apply_facts(self, keys: Keyspace, events: Sequence[TrackerEvent]) -> bool:
-        """Apply to one generation; False if it is neither live nor being built."""
-
-    async def expected_counters(self, redis: Redis, keys: Keyspace) -> tuple[int, Counter[CounterKey]]:
-        """(pupils, the counters their recorded contributions add up to) of one generation."""
 
 
 async def stored_counters(redis: Redis, keys: Keyspace, kinds: Iterable[str]) -> Counter[CounterKey]:
@@ -98,9 +81,10 @@ def rebased(counters: Counter[CounterKey], source: Keyspace, target: Keyspace) -
     return Counter({(target.base + key[len(source.base):], field): value for (key, field), value in counters.items()})
 
 
-async def reconcile(redis: Redis, projection: Projection, keys: Keyspace) -> Reconciliation:
-    pupils, expected = await projection.expected_counters(redis, keys)
-    mismatches = differences(await stored_counters(redis, keys, projection.counter_kinds), expected)
+async def reconcile(engine: ProjectionEngine, keys: Keyspace) -> Reconciliation:
+    """Every counter of one generation against what its pupil states record."""
+    pupils, expected = await engine.expected_counters(keys)
+    mismatches = differences(await stored_counters(engine.redis, keys, engine.rules.counter_kinds), expected)
     return Reconciliation(keys.trust_id, pupils, len(expected), mismatches)
 
 
@@ -132,8 +116,7 @@ def new_generation() -> str:
 
 
 async def rebuild_trust(
-    redis: Redis,
-    projection: Projection,
+    engine: ProjectionEngine,
     keys: Keyspace,
     facts: AsyncIterable[Sequence[TrackerEvent]],
     grace_seconds: float = 5.0,
@@ -141,6 +124,7 @@ async def rebuild_trust(
 ) -> RebuildReport:
     """Rebuild one Trust (`keys` of any generation) from `facts`, switch, and drop the previous one."""
     started = time.perf_counter()
+    redis, kinds = engine.redis, engine.rules.counter_kinds
     generation = new_generation()
     target = keys.at(generation)
     await redis.sadd(keys.building_key, generation)
@@ -148,15 +132,15 @@ async def rebuild_trust(
     try:
         async for chunk in facts:
             events += len(chunk)
-            if not await projection.apply_facts(target, chunk):
+            if not await engine.apply_facts(target, chunk):
                 raise RebuildFailed(f"generation {generation} stopped being built (removed from {keys.building_key})")
-        check = await reconcile(redis, projection, target)
+        check = await reconcile(engine, target)
         if not check.consistent:
             raise RebuildFailed(f"the rebuilt generation does not reconcile: {len(check.mismatches)} counters differ")
         live = await live_keys(redis, keys)
         drift = differences(
-            await stored_counters(redis, live, projection.counter_kinds),
-            rebased(await stored_counters(redis, target, projection.counter_kinds), target, live),
+            await stored_counters(redis, live, kinds),
+            rebased(await stored_counters(redis, target, kinds), target, live),
         )
         await _switch(redis, target)
     except BaseException:
@@ -178,8 +162,8 @@ async def _switch(redis: Redis, target: Keyspace) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(target.generation_key, target.generation)
         pipe.srem(target.building_key, target.generation)
-        pipe.xadd(target.changes, {"academic_year": "", "period": "", "measures": REBUILT, "schools": ",".join(schools)},
-                  maxlen=10000, approximate=True)
+        notice = ChangeNotice(target.trust_id, "", "", (EVERYTHING,), tuple(schools))
+        pipe.xadd(target.changes, notice.stream_fields(), maxlen=10000, approximate=True)  # type: ignore[arg-type]
         await pipe.execute()
 
 
@@ -199,7 +183,8 @@ async def drop_generation(redis: Redis, keys: Keyspace) -> int:
 
 
 class FactSource(Protocol):
-    """The SQL store as a rebuild reads it (`tidemark_ingest.adapters.replay.Replay`)."""
+    """Every current fact of the SQL store, as events (the replay contract ingest serves;
+    `replay.HttpReplay` reads it)."""
 
     async def trust_ids(self) -> list[str]: ...
 
@@ -208,47 +193,12 @@ class FactSource(Protocol):
     async def close(self) -> None: ...
 
 
-def add_operation_commands(commands: argparse._SubParsersAction, what: str) -> None:  # type: ignore[type-arg]
-    """The `reconcile` and `rebuild` subcommands of a service's command line."""
-    check = commands.add_parser("reconcile", help=f"check the {what}' counters against the per-pupil states")
-    check.add_argument("--trust-id", action="append", default=[], help="a Trust (default: every Trust found)")
-    again = commands.add_parser("rebuild", help=f"recompute the {what} from the SQL store, then switch")
-    again.add_argument("--trust-id", action="append", default=[], help="a Trust (default: every Trust in the store)")
-    again.add_argument("--keep-previous", action="store_true", help="do not delete the previous generation")
-    again.add_argument("--grace-seconds", type=float, default=5.0,
-                       help="wait this long after the switch before deleting the previous generation (default 5)")
-
-
-async def run_operation(
-    args: argparse.Namespace,
-    redis_url: str,
-    projection_of: Callable[[Redis], Projection],
-    keyspace_of: Callable[[str], Keyspace],
-    known_trusts: Callable[[Redis], Awaitable[list[str]]],
-    open_facts: Callable[[], FactSource],
-) -> int:
-    """`reconcile` or `rebuild` for every Trust asked for (default: every Trust found); prints
-    each report; exit status 1 when counters differ or a rebuild fails."""
-    redis = Redis.from_url(redis_url)
-    try:
-        projection = projection_of(redis)
-        if args.command == "reconcile":
-            return await _reconcile_each(redis, projection, [keyspace_of(t) for t in args.trust_id or await known_trusts(redis)])
-        source = open_facts()
-        try:
-            trust_ids = args.trust_id or await source.trust_ids()
-            return await _rebuild_each(redis, projection, [keyspace_of(t) for t in trust_ids], source,
-                                       args.grace_seconds, args.keep_previous)
-        finally:
-            await source.close()
-    finally:
-        await redis.aclose()
-
-
-async def _reconcile_each(redis: Redis, projection: Projection, keyspaces: Iterable[Keyspace]) -> int:
+async def reconcile_each(engine: ProjectionEngine, trust_ids: Iterable[str]) -> int:
+    """Reconcile the live generation of each Trust, print each report; 1 when counters differ."""
     status = 0
-    for keys in keyspaces:
-        report = await reconcile(redis, projection, await live_keys(redis, keys))
+    for trust_id in trust_ids:
+        keys = engine.keyspace(trust_id)
+        report = await reconcile(engine, await live_keys(engine.redis, keys))
         verdict = "consistent" if report.consistent else f"{len(report.mismatches)} counters differ"
         print(f"{keys.trust_id}: {report.pupils} pupils, {report.counters} counters: {verdict}")
         for mismatch in report.mismatches[:50]:
@@ -257,14 +207,14 @@ async def _reconcile_each(redis: Redis, projection: Projection, keyspaces: Itera
     return status
 
 
-async def _rebuild_each(
-    redis: Redis, projection: Projection, keyspaces: Iterable[Keyspace], source: FactSource,
-    grace_seconds: float, keep_previous: bool,
+async def rebuild_each(
+    engine: ProjectionEngine, trust_ids: Iterable[str], source: FactSource, grace_seconds: float, keep_previous: bool,
 ) -> int:
+    """Rebuild each Trust from `source`, print each report; 1 when a rebuild fails."""
     try:
-        for keys in keyspaces:
+        for trust_id in trust_ids:
             report = await rebuild_trust(
-                redis, projection, keys, source.facts(keys.trust_id), grace_seconds, keep_previous
+                engine, engine.keyspace(trust_id), source.facts(trust_id), grace_seconds, keep_previous
             )
             print(f"{report.trust_id}: generation {report.previous or '(first)'} -> {report.generation}: "
                   f"{report.events} facts, {report.pupils} pupils, {report.counters} counters, consistent, in "

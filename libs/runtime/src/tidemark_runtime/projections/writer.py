@@ -5,14 +5,13 @@ A projection keeps, per pupil, a hash with a revision (`rev`), the pupil's state
 counters the pupil adds to. A batch is computed from the states read, then written by one Lua
 script (`projection_write.lua`) that first checks the generation is still written to and every
 revision is still what was read; otherwise nothing is written and the caller recomputes. The
-metrics and statutory services both write this way (`tidemark_schemas.aggregates.Keyspace`
+engine (`engine.py`) writes every projection this way (`tidemark_schemas.aggregates.Keyspace`
 explains generations).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -22,9 +21,8 @@ import orjson
 from redis.asyncio import Redis
 
 from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
-from tidemark_schemas.events import TrackerEvent
 
-PROJECTION_WRITE_LUA = files("tidemark_runtime").joinpath("projection_write.lua").read_text()
+PROJECTION_WRITE_LUA = files("tidemark_runtime.projections").joinpath("projection_write.lua").read_text()
 MAX_ATTEMPTS = 20
 
 WRITTEN, STALE_STATE, STALE_GENERATION = 1, 0, -1
@@ -59,14 +57,6 @@ class ProjectionWrite:
     @property
     def empty(self) -> bool:
         return not (self.states or self.counters or self.schools)
-
-
-def by_trust(events: Iterable[TrackerEvent]) -> dict[str, list[TrackerEvent]]:
-    """A consumed batch split by Trust: each Trust's share is written to its own keys."""
-    found: dict[str, list[TrackerEvent]] = defaultdict(list)
-    for event in events:
-        found[event.trust_id].append(event)
-    return found
 
 
 class ProjectionWriter:

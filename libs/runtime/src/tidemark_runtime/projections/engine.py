@@ -1,0 +1,205 @@
+"""The projection engine: applies consumed batches of tracker events to any projection's Redis
+state, exactly once in effect.
+
+For each Trust in a batch and each generation of its keys (the live one and any being rebuilt):
+1. read, in one round trip, each touched pupil's revision and the parts the batch needs (the
+   whole hash when the characteristics or a fanning-out part change, else the characteristics,
+   the projection's context parts and the parts the events touch);
+2. `state.advance` each pupil: events not newer than what is stored are no-ops (redelivery,
+   duplicates, reordering), changed parts are recomputed, "retract the old contributions, add
+   the new" gives the counter moves;
+3. coalesce the moves into counter increments and change notices, and write them with the changed
+   fields and school documents in one Lua call that first checks every revision read
+   (`writer.py`); if another writer got there first, nothing is written and the batch is
+   recomputed from fresh reads.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from tidemark_runtime.projections.rules import Projection
+from tidemark_runtime.projections.state import CounterKey, Routed, advance, decode_record, recorded_counters
+from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWriter
+from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, REVISION_FIELD, Keyspace
+from tidemark_schemas.events import PupilUpserted, SchoolUpserted
+from tidemark_schemas.notices import ChangeNotice
+
+
+@dataclass
+class BatchResult:
+    events: int = 0
+    applied: int = 0
+    """Events (and school documents) newer than what was stored."""
+    counter_writes: int = 0
+    notices: list[ChangeNotice] = field(default_factory=list)
+    outputs: list[Any] = field(default_factory=list)
+    """What the projection publishes because of this batch (`Projection.outputs`)."""
+
+    def add(self, other: BatchResult) -> None:
+        self.applied += other.applied
+        self.counter_writes += other.counter_writes
+        self.notices += other.notices
+        self.outputs += other.outputs
+
+
+@dataclass
+class TrustBatch:
+    """One Trust's share of a batch, grouped once however many generations it is written to."""
+
+    pupils: dict[str, list[Routed]]
+    schools: dict[str, SchoolUpserted]
+    """The newest version of each school in the batch (projections that keep schools)."""
+
+    @classmethod
+    def of(cls, rules: Projection, events: Iterable[Any]) -> TrustBatch:
+        pupils: dict[str, list[Routed]] = defaultdict(list)
+        schools: dict[str, SchoolUpserted] = {}
+        for event in events:
+            if isinstance(event, PupilUpserted):
+                pupils[event.pupil_id].append((None, event))
+            elif isinstance(event, SchoolUpserted):
+                newest = schools.get(event.school_id)
+                if rules.keeps_schools and (newest is None or newest.version < event.version):
+                    schools[event.school_id] = event
+            elif (routed := rules.route(event)) is not None:
+                pupils[routed[0]].append((routed[1], event))
+        return cls(dict(pupils), schools)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.pupils or self.schools)
+
+
+def by_trust(events: Iterable[Any]) -> dict[str, list[Any]]:
+    """A consumed batch split by Trust: each Trust's share is written to its own keys."""
+    found: dict[str, list[Any]] = defaultdict(list)
+    for event in events:
+        found[event.trust_id].append(event)
+    return found
+
+
+class ProjectionEngine:
+    """Runs one projection's rules against Redis."""
+
+    def __init__(self, redis: Redis, prefix: str, rules: Projection) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.rules = rules
+        self._writer = ProjectionWriter(redis)
+
+    def keyspace(self, trust_id: str) -> Keyspace:
+        return self.rules.keyspace(self.prefix, trust_id)
+
+    async def apply(self, events: Sequence[Any]) -> BatchResult:
+        """Apply events of any Trusts; each Trust's share is written atomically per generation."""
+        total = BatchResult(events=len(events))
+        for trust_id, trust_events in by_trust(events).items():
+            batch = TrustBatch.of(self.rules, trust_events)
+            if not batch.empty:
+                total.add(await self._writer.to_every_generation(
+                    self.keyspace(trust_id), lambda keys: self.apply_to(keys, batch)
+                ))
+        return total
+
+    async def apply_to(self, keys: Keyspace, batch: TrustBatch) -> BatchResult | None:
+        """Apply to one generation; None if it is neither live nor being rebuilt."""
+        return await self._writer.write_computed(keys, lambda: self._compute(keys, batch))
+
+    async def apply_facts(self, keys: Keyspace, events: Sequence[Any]) -> bool:
+        """Apply replayed facts to one generation (a rebuild); False if it stopped being built."""
+        batch = TrustBatch.of(self.rules, events)
+        return batch.empty or await self.apply_to(keys, batch) is not None
+
+    async def _compute(self, keys: Keyspace, batch: TrustBatch) -> tuple[BatchResult, ProjectionWrite]:
+        """The batch's effect on the states as read now: what to report and what to write."""
+        wanted = {pupil_id: self._wanted(events) for pupil_id, events in batch.pupils.items()}
+        read = await self._writer.read_pupils(keys, wanted)
+        result = BatchResult()
+        write = ProjectionWrite()
+        moves: Counter[tuple[str, str]] = Counter()
+        for pupil_id, events in batch.pupils.items():
+            revision, fields = read[pupil_id]
+            step = advance(self.rules, keys.trust_id, pupil_id, decode_record(self.rules, fields), events)
+            if step.applied:
+                result.applied += step.applied
+                result.outputs += step.outputs
+                moves.update(step.moves)
+                write.add_state(keys.pupil(pupil_id), revision, step.fields)
+        write.counters, result.notices = self._counter_writes(keys, moves)
+        result.counter_writes = len(write.counters)
+        result.applied += len(batch.schools)
+        write.schools = [[s.school_id, s.version, school_document(s)] for s in batch.schools.values()]
+        write.notices = [list(notice.stream_fields().values()) for notice in result.notices]
+        return result, write
+
+    def _wanted(self, events: list[Routed]) -> list[str] | None:
+        """The hash fields a pupil's events need: None (all) when they move every part."""
+        parts = set()
+        for part, _event in events:
+            if part is None or self.rules.fans_out(part):
+                return None
+            parts.add(part)
+        return [CHARACTERISTICS_FIELD, *self.rules.context_parts, *sorted(parts)]
+
+    def _counter_writes(
+        self, keys: Keyspace, moves: Counter[tuple[str, str]]
+    ) -> tuple[list[list[str | int]], list[ChangeNotice]]:
+        """The counter increments to write, and per (academic year, period) which measures and
+        schools they touch."""
+        increments: Counter[CounterKey] = Counter()
+        touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        for (part, item), change in moves.items():
+            if not change:
+                continue
+            located = self.rules.locate(keys, part, item)
+            increments[(located.key, located.field)] += change
+            if located.notice is not None:
+                year, period, measure, school = located.notice
+                measures, schools = touched[(year, period)]
+                measures.add(measure)
+                schools.add(school)
+        writes: list[list[str | int]] = [[key, name, change] for (key, name), change in increments.items() if change]
+        notices = [
+            ChangeNotice(keys.trust_id, year, period, tuple(sorted(measures)), tuple(sorted(schools)))
+            for (year, period), (measures, schools) in sorted(touched.items())
+        ]
+        return writes, notices
+
+    async def expected_counters(self, keys: Keyspace) -> tuple[int, Counter[CounterKey]]:
+        """(pupils, the counters their recorded contributions add up to) of one generation:
+        reconcile compares these with the counters stored."""
+        expected: Counter[CounterKey] = Counter()
+        pupils = 0
+        async for key in self.redis.scan_iter(match=f"{keys.base}:pupil:*", count=1000):
+            fields = {_text(name): value for name, value in (await self.redis.hgetall(key)).items()}
+            fields.pop(REVISION_FIELD, None)
+            expected.update(recorded_counters(self.rules, keys, decode_record(self.rules, fields)))
+            pupils += 1
+        return pupils, expected
+
+    async def trusts(self) -> list[str]:
+        """Every Trust with counters of this projection, in any generation."""
+        found = set()
+        prefix = self.keyspace("").prefix
+        for pattern in (f"{prefix}:{{*}}:versions", f"{prefix}.*:{{*}}:versions"):
+            async for key in self.redis.scan_iter(match=pattern, count=1000):
+                name = _text(key)
+                found.add(name[name.index(":{") + 2 : name.rindex("}:versions")])
+        return sorted(found)
+
+
+def school_document(school: SchoolUpserted) -> str:
+    """A school as `Keyspace.schools` holds it: name, version and its own assessment model."""
+    model = school.assessment_model.model_dump(mode="json") if school.assessment_model else None
+    return orjson.dumps({"name": school.name, "version": school.version, "model": model}).decode()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

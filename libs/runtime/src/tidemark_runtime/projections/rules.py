@@ -1,0 +1,117 @@
+"""What a projection is: a small set of pure rules that the engine (`engine.py`) runs.
+
+A projection keeps, per pupil, a Redis hash of *parts*. A part is one field of the hash holding
+some facts about the pupil (the rule's data, each fact with its version) and exactly which
+counters the pupil adds to because of them (its *contributions*). The engine owns everything else:
+batching, reading the parts a batch needs, the pupil's current characteristics (every projection
+groups by them), computing the counter deltas as "retract the old contributions, add the new",
+the version-guarded atomic write and its retry, generations, reconcile and rebuild.
+
+So a projection answers only:
+- which part of which pupil an event changes (`route`), and how (`apply`, version-guarded);
+- what a pupil contributes in a part (`contributions`), from its characteristics and data;
+- where a contribution is counted (`locate`: the counter hash, field and the change it announces);
+- what it publishes when a part's contributions change (`outputs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.characteristics import Characteristics
+
+Contributions = frozenset[str] | Mapping[str, int]
+"""The counters a part adds to: a set (each adds one) or a mapping to how much it adds."""
+
+NO_CONTRIBUTIONS: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where one contribution is counted, and the change a write of it announces."""
+
+    key: str
+    field: str
+    notice: tuple[str, str, str, str] | None = None
+    """(academic year, period, measure, school) for the change stream; None announces nothing."""
+
+
+class Projection(Protocol):
+    """The rules of one projection (see the module docstring). Pure: no I/O anywhere."""
+
+    name: str
+    """The projection's name, in logs and command lines."""
+    counter_kinds: tuple[str, ...]
+    """The key kinds of its counter hashes (`{base}:{kind}:...`), for reconcile and rebuild."""
+    context_parts: tuple[str, ...]
+    """Parts every recompute needs besides the ones it recomputes (e.g. prior results)."""
+    derived_parts: tuple[str, ...]
+    """Parts that hold no data, only contributions computed from the characteristics; recomputed
+    when everything is."""
+    keeps_schools: bool
+    """Whether the projection keeps the Trust's school names and models (`Keyspace.schools`)."""
+
+    def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
+        """The projection's keys for one Trust (generation "" ; the engine moves between them)."""
+        ...
+
+    def route(self, event: Any) -> tuple[str, str] | None:
+        """(pupil id, part) that a tracker event changes, or None when it does not concern this
+        projection. `pupil-upserted` and `school-upserted` are the engine's and never reach here."""
+        ...
+
+    def fans_out(self, part: str) -> bool:
+        """Whether a change of `part` moves the contributions of every part (read them all)."""
+        ...
+
+    def apply(self, part: str, data: Any, event: Any) -> Any:
+        """The part's data after `event` (data is None when the part is new), or None when the
+        event is not newer than what the part holds (redelivered, duplicated or overtaken)."""
+        ...
+
+    def contributions(
+        self, pupil_id: str, characteristics: Characteristics | None, data: Mapping[str, Any], parts: Iterable[str]
+    ) -> dict[str, Contributions]:
+        """What the pupil contributes in each of `parts`, from the data of every part loaded."""
+        ...
+
+    def encode(self, part: str, data: Any) -> Any:
+        """The part's data as JSON-ready values."""
+        ...
+
+    def decode(self, part: str, raw: Any) -> Any:
+        """The part's data from its JSON values."""
+        ...
+
+    def locate(self, keys: Keyspace, part: str, item: str) -> Located:
+        """Where a contribution of `part` is counted."""
+        ...
+
+    def outputs(
+        self, trust_id: str, pupil_id: str, part: str, before: Contributions, after: Contributions
+    ) -> list[Any]:
+        """Messages to publish because a part's contributions changed (after the write)."""
+        ...
+
+
+def weights(contributions: Contributions) -> Iterable[tuple[str, int]]:
+    """(counter item, how much it adds) of each contribution."""
+    if isinstance(contributions, frozenset | set):
+        return ((item, 1) for item in contributions)
+    return contributions.items()
+
+
+def delta(before: Contributions, after: Contributions) -> dict[str, int]:
+    """How each counter moves when a part's contributions go from `before` to `after`."""
+    if isinstance(before, frozenset) and isinstance(after, frozenset):
+        change = dict.fromkeys(after - before, 1)
+        for item in before - after:
+            change[item] = -1
+        return change
+    moved: dict[str, int] = dict(weights(after))
+    for item, weight in weights(before):
+        moved[item] = moved.get(item, 0) - weight
+    return {item: amount for item, amount in moved.items() if amount}

@@ -1,0 +1,163 @@
+"""A pupil's record in any projection and how a batch of events moves it: pure, no I/O.
+
+A pupil's hash: `rev` (the write guard), `c` (current characteristics: every projection groups
+by them, so the engine owns them) and one field per part: `{"r": <the rule's data>, "k": <its
+contributions>}`. `advance` applies a pupil's events (version-guarded), recomputes what changed
+and says how every counter moves; the engine (`engine.py`) only reads and writes around it, and
+the projections' unit tests call it directly (`fold`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from tidemark_runtime.projections.rules import NO_CONTRIBUTIONS, Contributions, Projection, delta, weights
+from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, Keyspace
+from tidemark_schemas.characteristics import Characteristics, decode_characteristics, encode_characteristics
+
+CounterKey = tuple[str, str]
+"""(Redis key, field)"""
+
+Routed = tuple[str | None, Any]
+"""An event with the part of the pupil's hash it changes (None: the characteristics)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    data: Any
+    contributions: Contributions = NO_CONTRIBUTIONS
+
+
+@dataclass(frozen=True)
+class PupilRecord:
+    """A pupil's hash as read (only the parts loaded)."""
+
+    characteristics: Characteristics | None = None
+    parts: dict[str, Part] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one pupil's events did."""
+
+    after: PupilRecord
+    applied: int
+    """Events newer than what was stored."""
+    moves: dict[tuple[str, str], int]
+    """(part, contribution) -> how much its counter moves."""
+    fields: dict[str, bytes]
+    """The hash fields to write: the characteristics if they changed, and every part whose data
+    or contributions changed."""
+    outputs: list[Any]
+
+
+def advance(
+    rules: Projection, trust_id: str, pupil_id: str, before: PupilRecord, events: Iterable[Routed]
+) -> Step:
+    """Apply a pupil's events to the parts loaded, recompute the contributions of the changed
+    parts (every part after a change of the characteristics or of a part that fans out), and say
+    how each counter moves."""
+    characteristics = before.characteristics
+    data = {name: part.data for name, part in before.parts.items()}
+    applied, everything, touched = 0, False, set()
+    for part, event in events:
+        if part is None:
+            if characteristics is not None and event.version <= characteristics.version:
+                continue
+            characteristics, everything = Characteristics.of(event), True
+        else:
+            after = rules.apply(part, data.get(part), event)
+            if after is None:
+                continue
+            data[part] = after
+            touched.add(part)
+            everything = everything or rules.fans_out(part)
+        applied += 1
+    if not applied:
+        return Step(before, 0, {}, {}, [])
+    recomputed = (data.keys() | set(rules.derived_parts)) if everything else touched
+    computed = rules.contributions(pupil_id, characteristics, data, recomputed)
+    moves: dict[tuple[str, str], int] = {}
+    fields: dict[str, bytes] = {}
+    outputs: list[Any] = []
+    parts = dict(before.parts)
+    if characteristics is not before.characteristics and characteristics is not None:
+        fields[CHARACTERISTICS_FIELD] = encode_characteristics(characteristics)
+    for part in recomputed:
+        old = before.parts[part].contributions if part in before.parts else NO_CONTRIBUTIONS
+        new = computed[part]
+        if old != new:
+            for item, amount in delta(old, new).items():
+                moves[(part, item)] = amount
+            outputs += rules.outputs(trust_id, pupil_id, part, old, new)
+        elif part not in touched:
+            continue
+        parts[part] = Part(data.get(part), new)
+        fields[part] = encode_part(rules, part, data.get(part), new)
+    return Step(PupilRecord(characteristics, parts), applied, moves, fields, outputs)
+
+
+def fold(rules: Projection, events: Iterable[Any], record: PupilRecord | None = None) -> PupilRecord:
+    """One pupil's record after `events`, one at a time, in memory (for the projections' tests)."""
+    record = record or PupilRecord()
+    for event in events:
+        routed: Routed | None = (None, event) if event.event_type == "pupil-upserted" else (
+            None if (found := rules.route(event)) is None else (found[1], event)
+        )
+        if routed is not None:
+            record = advance(rules, event.trust_id, getattr(event, "pupil_id", ""), record, [routed]).after
+    return record
+
+
+def recorded_counters(rules: Projection, keys: Keyspace, record: PupilRecord) -> Counter[CounterKey]:
+    """The counters one pupil's recorded contributions add to."""
+    counted: Counter[CounterKey] = Counter()
+    for name, part in record.parts.items():
+        for item, weight in weights(part.contributions):
+            located = rules.locate(keys, name, item)
+            counted[(located.key, located.field)] += weight
+    return counted
+
+
+# -- the stored form --------------------------------------------------------------------------
+
+
+def decode_record(rules: Projection, fields: Mapping[str, bytes | str | None]) -> PupilRecord:
+    """A pupil's record from the hash fields read (the revision excluded; missing fields are
+    empty parts)."""
+    characteristics = None
+    parts: dict[str, Part] = {}
+    for name, raw in fields.items():
+        if not raw:
+            continue
+        if name == CHARACTERISTICS_FIELD:
+            characteristics = decode_characteristics(raw)
+            continue
+        document = orjson.loads(raw)
+        if isinstance(document, list):  # contributions only (a derived part, as first stored)
+            parts[name] = Part(None, frozenset(document))
+            continue
+        k = document.get("k", ())
+        contributions: Contributions = frozenset(k) if isinstance(k, list) else k
+        parts[name] = Part(rules.decode(name, document["r"]) if "r" in document else None, contributions)
+    return PupilRecord(characteristics, parts)
+
+
+def encode_part(rules: Projection, name: str, data: Any, contributions: Contributions) -> bytes:
+    k = sorted(contributions) if isinstance(contributions, frozenset | set) else dict(contributions)
+    if data is None:
+        return orjson.dumps({"k": k})
+    return orjson.dumps({"r": rules.encode(name, data), "k": k})
+
+
+def encode_record(rules: Projection, record: PupilRecord) -> dict[str, bytes]:
+    """Every field of a record (a whole hash, as a test writes it)."""
+    fields = {name: encode_part(rules, name, part.data, part.contributions) for name, part in record.parts.items()}
+    if record.characteristics is not None:
+        fields[CHARACTERISTICS_FIELD] = encode_characteristics(record.characteristics)
+    return fields

@@ -1,0 +1,44 @@
+"""The metrics service: its projection rules (`domain/projection.py`) run by the shared engine as
+one consumer group over the school, pupil and assessment topics, announcing every change of the
+figures on the public `attainment.changes.v1`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import BaseModel
+
+from tidemark_metrics.domain.projection import METRICS
+from tidemark_metrics.settings import MetricsSettings
+from tidemark_runtime.projections.engine import BatchResult
+from tidemark_runtime.projections.service import ProjectionService, Publication
+from tidemark_schemas import topics
+from tidemark_schemas.events import AttainmentChanged
+
+
+def announcements(result: BatchResult) -> Iterator[tuple[bytes, BaseModel]]:
+    """One public notice per changed Trust period, keyed by its own Trust."""
+    for notice in result.notices:
+        yield notice.trust_id.encode(), AttainmentChanged(
+            trust_id=notice.trust_id,
+            academic_year=notice.academic_year,
+            period=notice.period,
+            measures=list(notice.measures),
+            schools=list(notice.schools),
+            applied_events=result.applied,
+        )
+
+
+SERVICE = ProjectionService(
+    rules=METRICS,
+    title="Tidemark metrics",
+    topics=(topics.SCHOOLS, topics.PUPILS, topics.ASSESSMENTS),
+    publication=Publication(
+        topics.ATTAINMENT_CHANGES,
+        AttainmentChanged,
+        "Public notice: figures of one Trust period changed (keyed by Trust id).",
+        announcements,
+    ),
+    settings=MetricsSettings,
+    description="Applies school, pupil and assessment events to the Redis aggregates.",
+)

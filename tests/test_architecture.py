@@ -1,0 +1,78 @@
+"""The shape of the house: services share only `libs/`, and `libs/` never name a service.
+
+So each service's package installs and runs alone (its image carries no other service's code),
+and a projection can be deployed and scaled without the producer's code or credentials."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if (path / "pyproject.toml").exists())
+LIBS = sorted(path.name for path in (ROOT / "libs").iterdir() if (path / "pyproject.toml").exists())
+
+
+def imported_packages(source_root: Path) -> dict[str, set[str]]:
+    """Top-level packages imported by each module under `source_root` (file -> packages)."""
+    found: dict[str, set[str]] = {}
+    for path in source_root.rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_the_repository_has_the_services_and_libraries_this_test_guards():
+    assert SERVICES == ["gateway", "ingest", "metrics", "statutory"]
+    assert LIBS == ["runtime", "schemas"]
+
+
+def test_no_service_imports_another_service():
+    offences = [
+        f"{module} imports tidemark_{other}"
+        for service in SERVICES
+        for module, packages in imported_packages(ROOT / "services" / service / "src").items()
+        for other in SERVICES
+        if other != service and f"tidemark_{other}" in packages
+    ]
+    assert offences == []
+
+
+def test_no_service_test_imports_another_service():
+    """Tests that cross services live in tests/ at the top."""
+    offences = [
+        f"{module} imports tidemark_{other}"
+        for service in SERVICES
+        for module, packages in imported_packages(ROOT / "services" / service / "tests").items()
+        for other in SERVICES
+        if other != service and f"tidemark_{other}" in packages
+    ]
+    assert offences == []
+
+
+def test_the_libraries_never_import_a_service():
+    offences = [
+        f"{module} imports {package}"
+        for lib in LIBS
+        for module, packages in imported_packages(ROOT / "libs" / lib / "src").items()
+        for package in packages
+        if package in {f"tidemark_{service}" for service in SERVICES}
+    ]
+    assert offences == []
+
+
+def test_no_package_depends_on_a_service_package():
+    service_packages = {f"tidemark-{service}" for service in SERVICES}
+    for folder in [ROOT / "services" / s for s in SERVICES] + [ROOT / "libs" / lib for lib in LIBS]:
+        project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+        dependencies = project.get("dependencies", []) + [
+            dependency for extra in project.get("optional-dependencies", {}).values() for dependency in extra
+        ]
+        named = {dependency.split("[")[0].split("=")[0].split(">")[0].strip() for dependency in dependencies}
+        assert named & (service_packages - {project["name"]}) == set(), project["name"]
