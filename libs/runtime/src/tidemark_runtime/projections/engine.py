@@ -4,7 +4,7 @@ state, exactly once in effect.
 For each Trust in a batch and each generation of its keys (the live one and any being rebuilt):
 1. read, in one round trip, each touched pupil's revision and the parts the batch needs (the
    whole hash when the characteristics or a fanning-out part change, else the characteristics,
-   the projection's context parts and the parts the events touch);
+   the parts the events are routed to and the parts those read with them);
 2. `state.advance` each pupil: events not newer than what is stored are no-ops (redelivery,
    duplicates, reordering), changed parts are recomputed, "retract the old contributions, add
    the new" gives the counter moves;
@@ -141,12 +141,13 @@ class ProjectionEngine:
 
     def _wanted(self, events: list[Routed]) -> list[str] | None:
         """The hash fields a pupil's events need: None (all) when they move every part."""
-        parts = set()
+        parts: set[str] = set()
         for part, _event in events:
             if part is None or self.rules.fans_out(part):
                 return None
             parts.add(part)
-        return [CHARACTERISTICS_FIELD, *self.rules.context_parts, *sorted(parts)]
+            parts.update(self.rules.reads(part))
+        return [CHARACTERISTICS_FIELD, *sorted(parts)]
 
     def _counter_writes(
         self, keys: Keyspace, moves: Counter[tuple[str, str]]

@@ -8,7 +8,8 @@ groups by them), computing the counter deltas as "retract the old contributions,
 the version-guarded atomic write and its retry, generations, reconcile and rebuild.
 
 So a projection answers only:
-- which part of which pupil an event changes (`route`), and how (`apply`, version-guarded);
+- which part of which pupil an event is about (`route`, and `reads`: what else to load with it),
+  and how it changes the parts (`apply`, version-guarded);
 - what a pupil contributes in a part (`contributions`), from its characteristics and data;
 - where a contribution is counted (`locate`: the counter hash, field and the change it announces);
 - what it publishes when a part's contributions change (`outputs`).
@@ -46,8 +47,6 @@ class Projection(Protocol):
     """The projection's name, in logs and command lines."""
     counter_kinds: tuple[str, ...]
     """The key kinds of its counter hashes (`{base}:{kind}:...`), for reconcile and rebuild."""
-    context_parts: tuple[str, ...]
-    """Parts every recompute needs besides the ones it recomputes (e.g. prior results)."""
     derived_parts: tuple[str, ...]
     """Parts that hold no data, only contributions computed from the characteristics; recomputed
     when everything is."""
@@ -63,13 +62,19 @@ class Projection(Protocol):
         projection. `pupil-upserted` and `school-upserted` are the engine's and never reach here."""
         ...
 
+    def reads(self, part: str) -> tuple[str, ...]:
+        """Other parts an event routed to `part` needs loaded: those `apply` may change besides it,
+        and those its contributions depend on (e.g. the prior statutory results)."""
+        ...
+
     def fans_out(self, part: str) -> bool:
         """Whether a change of `part` moves the contributions of every part (read them all)."""
         ...
 
-    def apply(self, part: str, data: Any, event: Any) -> Any:
-        """The part's data after `event` (data is None when the part is new), or None when the
-        event is not newer than what the part holds (redelivered, duplicated or overtaken)."""
+    def apply(self, part: str, data: Mapping[str, Any], event: Any) -> dict[str, Any] | None:
+        """The new data of each part the event changes (`data` holds every part loaded; a new
+        part is absent), or None when the event is not newer than what the parts hold
+        (redelivered, duplicated or overtaken)."""
         ...
 
     def contributions(

@@ -71,12 +71,12 @@ def advance(
                 continue
             characteristics, everything = Characteristics.of(event), True
         else:
-            after = rules.apply(part, data.get(part), event)
-            if after is None:
+            changes = rules.apply(part, data, event)
+            if changes is None:
                 continue
-            data[part] = after
-            touched.add(part)
-            everything = everything or rules.fans_out(part)
+            data.update(changes)
+            touched.update(changes)
+            everything = everything or any(map(rules.fans_out, changes))
         applied += 1
     if not applied:
         return Step(before, 0, {}, {}, [])

@@ -33,7 +33,6 @@ SlotResults = dict[str, StoredResult]
 class MetricsProjection:
     name = "metrics"
     counter_kinds = ("agg", "roll")
-    context_parts: tuple[str, ...] = ()
     derived_parts = (ROLL_PART,)
     keeps_schools = True
 
@@ -45,14 +44,18 @@ class MetricsProjection:
             return event.pupil_id, slot_field(slot_of(event.academic_year, event.period))
         return None
 
+    def reads(self, part: str) -> tuple[str, ...]:
+        return ()
+
     def fans_out(self, part: str) -> bool:
         return False
 
-    def apply(self, part: str, data: SlotResults | None, event: AssessmentEvent) -> SlotResults | None:
-        current = data.get(event.subject) if data else None
+    def apply(self, part: str, data: Mapping[str, Any], event: AssessmentEvent) -> dict[str, SlotResults] | None:
+        results: SlotResults = data.get(part) or {}
+        current = results.get(event.subject)
         if current is not None and event.version <= current[VERSION]:
             return None
-        return {**(data or {}), event.subject: stored_result(event)}
+        return {part: {**results, event.subject: stored_result(event)}}
 
     def contributions(
         self, pupil_id: str, characteristics: Characteristics | None, data: Mapping[str, Any], parts: Iterable[str]

@@ -48,7 +48,6 @@ SlotResults = dict[str, SummativeResult]
 class StatutoryProjection:
     name = "statutory"
     counter_kinds = ("stat", "progress", "progress-pupils")
-    context_parts = (STATUTORY_PART,)
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False
 
@@ -62,24 +61,26 @@ class StatutoryProjection:
             return event.pupil_id, slot_field(slot_of(event.academic_year, event.period))
         return None
 
+    def reads(self, part: str) -> tuple[str, ...]:
+        return (STATUTORY_PART,)  # a period's progress compares with the prior statutory result
+
     def fans_out(self, part: str) -> bool:
         return part == STATUTORY_PART  # every period's progress depends on the prior result
 
-    def apply(self, part: str, data: Any, event: Any) -> Any:
+    def apply(self, part: str, data: Mapping[str, Any], event: Any) -> dict[str, Any] | None:
+        current = data.get(part) or {}
         if part == STATUTORY_PART:
             key = (event.academic_year, event.assessment, event.component)
-            current = data.get(key) if data else None
-            if current is not None and event.version <= current[2]:
+            if key in current and event.version <= current[key][2]:
                 return None
-            return {**(data or {}), key: (event.school_id, event.locked, event.version)}
-        existing = data.get(event.subject) if data else None
-        if existing is not None and event.version <= existing[3]:
+            return {part: {**current, key: (event.school_id, event.locked, event.version)}}
+        if event.subject in current and event.version <= current[event.subject][3]:
             return None
         stored: SummativeResult = (
             event.school_id, event.year_group.value, event.locked_band.value if event.locked_band else None,
             event.version,
         )
-        return {**(data or {}), event.subject: stored}
+        return {part: {**current, event.subject: stored}}
 
     def contributions(
         self, pupil_id: str, characteristics: Characteristics | None, data: Mapping[str, Any], parts: Iterable[str]
