@@ -147,6 +147,16 @@ def _as_float(value: float | int | None) -> float | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Category:
+    category: str
+    label: str
+
+
+CATEGORIES: tuple[Category, ...] = tuple(Category(c.value, CATEGORY_LABELS[c]) for c in ProgressCategory)
+"""Every category with its label, in display order (for the web UI's selector, columns and legend)."""
+
+
+@dataclass(frozen=True, slots=True)
 class CategoryCount:
     category: str
     label: str

@@ -275,6 +275,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         """The schools the caller may see, sorted by name."""
         return await views.visible_schools(reader, caller)
 
+    @app.get("/v1/progress-categories", response_model=list[api.ProgressCategoryOut], tags=["reference"],
+             dependencies=[Depends(authenticate)])
+    async def progress_categories() -> tuple[views.statutory.Category, ...]:
+        """The Levels of Progress Made, in display order, with their labels (the seven categories,
+        then not_categorised)."""
+        return views.statutory.CATEGORIES
+
     @app.get("/v1/calendar", response_model=api.CalendarOut, tags=["reference"])
     async def calendar_(caller: Caller, reader: Reader) -> views.CalendarView:
         """Academic years and periods for the period selector, and the period to open on."""

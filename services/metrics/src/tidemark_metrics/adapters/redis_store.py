@@ -32,6 +32,7 @@ from tidemark_runtime.projection import ProjectionWrite, ProjectionWriter, by_tr
 from tidemark_schemas.aggregates import (
     CHARACTERISTICS_FIELD,
     ROLL_MEASURE,
+    SCHOOLS_CHANGED,
     Keyspace,
     Slot,
     slot_field,
@@ -128,6 +129,8 @@ class AggregateStore:
         result.applied += len(batch.schools)
         write.schools = [[s.school_id, s.version, _school_document(s)] for s in batch.schools.values()]
         write.notices = [[n.academic_year, n.period, ",".join(n.measures), ",".join(n.schools)] for n in result.notices]
+        if batch.schools:  # live pages list schools before any result arrives
+            write.notices.append(["", "", SCHOOLS_CHANGED, ",".join(sorted(batch.schools))])
         return result, write
 
     async def _read(
