@@ -18,7 +18,7 @@ from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_se
 
 TRUSTS = (
     "trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-empty", "trust-f", "trust-g", "trust-h", "trust-i",
-    "trust-j", "trust-k", "trust-l", "trust-demo",
+    "trust-j", "trust-k", "trust-l", "trust-m", "trust-demo",
 )
 """One Trust per test, so that no test depends on another having run (or not) before it."""
 
