@@ -29,7 +29,11 @@ def create_app(settings: StatutorySettings | None = None) -> AsgiFastStream:
         topics.ATTAINMENT_PROGRESS,
         schema=ProgressCategoryChanged,
         title="attainment.progress.v1",
-        description="Public notice: a pupil's progress category in one period changed (keyed by pupil id).",
+        description="Public notice: a pupil's progress category in one period changed (keyed by pupil id). "
+        "Categories are stable ids (tidemark_schemas.progress.ProgressCategory). A `tidemark-statutory rebuild` "
+        "re-categorises pupils (as after the matrix correction, when an expected starter now ABOVE became "
+        "on_track_above instead of accelerated_above) without publishing here: re-read the categories from the "
+        "gateway after one.",
     )
 
     @batch_subscriber(
