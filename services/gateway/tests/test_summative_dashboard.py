@@ -133,6 +133,7 @@ async def test_the_calendar_names_the_latest_year_with_statutory_results_for_the
     await gateway.seed.counts(years[2], "AUT1", "reading", "S1", at=1)  # this year: summative only so far
     await gateway.seed.statutory(years[0], "ks2.rwm", "S1", EXS=3)
     await gateway.seed.statutory(years[1], "eyfs.gld", "S2", YES=2)
+    await gateway.seed.statutory(years[2], "phonics.ks1", "S2", MET=2)  # last year's Year 1 checks, filed in Year 2
 
     body = (await gateway.get("/v1/calendar")).json()
     scoped = (await gateway.get("/v1/calendar", token="s1-viewer")).json()

@@ -17,7 +17,6 @@ from tidemark_gateway.domain.periods import academic_years_shown, current_period
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import PUPILS_MEASURE, PupilFilter, model_measure
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_years_up_to
-from tidemark_schemas.statutory_measures import MEASURES
 from tidemark_schemas.vocabulary import EYFS_GOALS
 
 DATA_MARKERS: tuple[str, ...] = ("reading", EYFS_GOALS[0])
@@ -207,7 +206,7 @@ async def calendar_view(
     schools = [school for school in directory.school_names if principal.may_see(school)]
     refs = [PeriodRef(year, period) for year in years for period in calendar.periods]
     latest = await reader.latest_with_data(refs, DATA_MARKERS, schools)
-    statutory_year = await reader.latest_statutory_year(years, MEASURES, schools)
+    statutory_year = await reader.latest_statutory_year(years, statutory.RESULT_MARKERS, schools)
     return CalendarView(years, list(calendar.periods), current_period(calendar, today), latest, statutory_year)
 
 
