@@ -60,15 +60,13 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
     tokens: dict[str, dict[str, str]] = {}
     principals: dict[str, Any] = {}
     for trust in TRUSTS:
-        tokens[trust] = {"ingest": f"{trust}-ingest-{uuid.uuid4().hex}", "viewer": f"{trust}-viewer-{uuid.uuid4().hex}"}
+        # `make run`'s tokens come from secrets.token_urlsafe and may start with "-": so does trust-demo's.
+        ingest = f"-{uuid.uuid4().hex}" if trust == "trust-demo" else f"{trust}-ingest-{uuid.uuid4().hex}"
+        tokens[trust] = {"ingest": ingest, "viewer": f"{trust}-viewer-{uuid.uuid4().hex}"}
         principals[tokens[trust]["ingest"]] = {"trust_id": trust, "role": "ingest"}
         principals[tokens[trust]["viewer"]] = {"trust_id": trust, "role": "viewer", "see_pupils": True}
     tokens["trust-e"]["school_viewer"] = f"school-viewer-{uuid.uuid4().hex}"
     principals[tokens["trust-e"]["school_viewer"]] = {"trust_id": "trust-e", "role": "viewer", "schools": ["E-S1"]}
-    # `make run` makes its tokens with secrets.token_urlsafe, which can start with "-".
-    del principals[tokens["trust-demo"]["ingest"]]
-    tokens["trust-demo"]["ingest"] = f"-{uuid.uuid4().hex}"
-    principals[tokens["trust-demo"]["ingest"]] = {"trust_id": "trust-demo", "role": "ingest"}
 
     prefix = f"e2e{uuid.uuid4().hex[:6]}"
     env = service_environment(kafka_bootstrap, redis_url, f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}", principals, 6)
