@@ -16,7 +16,11 @@ import pytest
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_service, start_services, wait_healthy
 
-TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g", "trust-h", "trust-i")
+TRUSTS = (
+    "trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-empty", "trust-f", "trust-g", "trust-h", "trust-i",
+    "trust-j", "trust-k", "trust-l", "trust-m", "trust-demo",
+)
+"""One Trust per test, so that no test depends on another having run (or not) before it."""
 
 
 @dataclass
@@ -56,11 +60,13 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
     tokens: dict[str, dict[str, str]] = {}
     principals: dict[str, Any] = {}
     for trust in TRUSTS:
-        tokens[trust] = {"ingest": f"{trust}-ingest-{uuid.uuid4().hex}", "viewer": f"{trust}-viewer-{uuid.uuid4().hex}"}
+        # `make run`'s tokens come from secrets.token_urlsafe and may start with "-": so does trust-demo's.
+        ingest = f"-{uuid.uuid4().hex}" if trust == "trust-demo" else f"{trust}-ingest-{uuid.uuid4().hex}"
+        tokens[trust] = {"ingest": ingest, "viewer": f"{trust}-viewer-{uuid.uuid4().hex}"}
         principals[tokens[trust]["ingest"]] = {"trust_id": trust, "role": "ingest"}
         principals[tokens[trust]["viewer"]] = {"trust_id": trust, "role": "viewer", "see_pupils": True}
-    tokens["trust-a"]["school_viewer"] = f"school-viewer-{uuid.uuid4().hex}"
-    principals[tokens["trust-a"]["school_viewer"]] = {"trust_id": "trust-a", "role": "viewer", "schools": ["A-S1"]}
+    tokens["trust-e"]["school_viewer"] = f"school-viewer-{uuid.uuid4().hex}"
+    principals[tokens["trust-e"]["school_viewer"]] = {"trust_id": "trust-e", "role": "viewer", "schools": ["E-S1"]}
 
     prefix = f"e2e{uuid.uuid4().hex[:6]}"
     ports = {name: free_port() for name in ("ingest", "metrics", "statutory", "gateway")}

@@ -30,8 +30,8 @@ OAK_ONLY = Principal(trust_id="T", role="viewer", schools=frozenset({"S1"}))
         (59.0, 60.0, -1.0, "-1.0", "down"),
         (60.04, 60.0, 0.0, "~ 0", "none"),  # rounds to 0.0
         (59.96, 60.0, 0.0, "~ 0", "none"),  # rounds to -0.0: no "-0.0", no arrow
-        (None, 60.0, None, "~ 0", "none"),  # no data yet this period
-        (None, None, None, "~ 0", "none"),
+        (None, 60.0, None, "no data", "none"),  # no data (yet) this period: not "no change"
+        (None, None, None, "no data", "none"),
         (60.0, None, None, "–", "none"),  # nothing to compare with
         (100.0, 0.0, 100.0, "+100.0", "up"),
     ],

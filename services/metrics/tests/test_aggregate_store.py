@@ -1,7 +1,7 @@
 """The Redis aggregates equal a from-scratch recomputation, whatever the delivery order.
 
 Random streams of snapshots (with duplicates, reordering, corrections, unlocks, characteristic
-changes, leavers and school moves) go through the real AggregateStore and a real Redis; the
+changes, leavers and school moves) go through the real projection engine and a real Redis; the
 counters must equal the obviously-correct reference below, computed from the latest facts.
 """
 
@@ -178,3 +178,21 @@ async def test_school_names_keep_the_newest_version(redis_url):
     keys = Keyspace(store.prefix, TRUST)
     assert json.loads(await redis.hget(keys.schools, "S1")) == {"name": "Oak Academy", "version": 2, "model": None}
     await redis.aclose()
+
+
+async def test_registered_schools_are_announced_on_the_change_stream_before_any_result(redis_url):
+    """Live pages refresh their lists of schools on this notice; no figure moved, so no period."""
+    from tidemark_schemas.events import SchoolUpserted
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    store = ProjectionEngine(redis, f"schools-{uuid.uuid4().hex[:8]}", METRICS)
+    keys = Keyspace(store.prefix, TRUST)
+    try:
+        await store.apply([SchoolUpserted(trust_id=TRUST, school_id=s, name=f"School {s}", version=1) for s in ("S2", "S1")])
+        notices = [fields for _id, fields in await redis.xrange(keys.changes)]
+        assert notices == [{"academic_year": "", "period": "", "measures": "schools", "schools": "S1,S2"}]
+        assert sorted(await redis.hkeys(keys.schools)) == ["S1", "S2"]
+    finally:
+        async for key in redis.scan_iter(match=f"{store.prefix}:*"):
+            await redis.delete(key)
+        await redis.aclose()

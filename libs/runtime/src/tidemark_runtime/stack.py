@@ -30,6 +30,8 @@ from tidemark_runtime.kafka import consumer_lag, ensure_topics
 from tidemark_schemas import topics
 
 DEMO_TRUST = "demo-trust"
+DEMO_TOKEN_VARIABLE = "TIDEMARK_INGEST_TOKEN"
+"""The environment variable that hands the demo loader its ingest token (`tidemark-demo load`)."""
 
 
 class StackSettings(BaseSettings):
@@ -145,6 +147,17 @@ def start_services(env: dict[str, str], host: str, ports: dict[str, int], log_di
     return services
 
 
+def start_demo_loader(ingest_url: str, token: str, seed: int, *options: str) -> subprocess.Popen[bytes]:
+    """`tidemark-demo load` in its own process. The token goes through the environment, never the
+    command line: a generated token may start with "-" and would be read as an option."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tidemark_ingest.demo.cli", "load", "--ingest-url", ingest_url, "--seed", str(seed),
+         *options],
+        env={**os.environ, DEMO_TOKEN_VARIABLE: token},
+        start_new_session=True,
+    )
+
+
 CONSUMER_GROUPS = {
     "tidemark-metrics": (topics.SCHOOLS, topics.PUPILS, topics.ASSESSMENTS),
     "tidemark-statutory": (topics.STATUTORY, topics.PUPILS, topics.ASSESSMENTS),
@@ -221,11 +234,7 @@ def run(settings: StackSettings, load_demo: bool) -> int:
         if load_demo and not stopping:
             print("Loading the demo Trust (about 4,000 pupils, three years of half-terms) ...", flush=True)
             started = time.monotonic()
-            loader = subprocess.Popen(
-                [sys.executable, "-m", "tidemark_ingest.demo.cli", "load", "--ingest-url", ingest_url,
-                 "--token", tokens["ingest"], "--seed", str(settings.demo_seed)],
-                start_new_session=True,
-            )
+            loader = start_demo_loader(ingest_url, tokens["ingest"], settings.demo_seed)
             while loader.poll() is None:
                 if stopping:
                     loader.terminate()

@@ -269,6 +269,9 @@ PUPILS_MEASURE = "pupils"
 ENTERED_PREFIX = "entered."
 MODEL_PREFIX = "model."
 ROLL_MEASURE = "roll"
+SCHOOLS_CHANGED = "schools"
+"""The `measures` of a change notice (empty year and period) saying these schools were registered
+or changed: no figure moved, but every list of schools (filters, By School rows) did."""
 
 
 def entered_measure(subject: str) -> str:

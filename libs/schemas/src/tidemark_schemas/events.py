@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tidemark_schemas.assessment_model import AssessmentModel
+from tidemark_schemas.progress import ProgressCategory
 from tidemark_schemas.statutory import Assessment, StatutoryValue
 from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
 from tidemark_schemas.vocabulary import Band, YearGroup
@@ -140,7 +141,9 @@ class AttainmentChanged(BaseModel):
 class ProgressCategoryChanged(BaseModel):
     """Public notice that a pupil's progress category in one period changed (`attainment.progress.v1`,
     keyed by pupil id). `previous` / `current` are `tidemark_schemas.progress.ProgressCategory`
-    values, null when the pupil had / has no category (no combined RWM band in the period)."""
+    ids (stable; their labels are `CATEGORY_LABELS`), null when the pupil had / has no category (no
+    combined RWM band in the period). A statutory rebuild re-categorises pupils without publishing
+    here: after one, re-read the categories from the gateway."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -149,6 +152,6 @@ class ProgressCategoryChanged(BaseModel):
     school_id: Identifier
     academic_year: AcademicYear
     period: Period
-    previous: str | None
-    current: str | None
+    previous: ProgressCategory | None
+    current: ProgressCategory | None
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -118,6 +118,8 @@ class Gateway:
 
 
 def gateway_settings(redis_url: str, prefix: str, **overrides: Any) -> GatewaySettings:
+    """The test suite's settings: its tokens, and a short live heartbeat (0.2 s) unless overridden."""
     return GatewaySettings(
-        redis_url=redis_url, redis_prefix=prefix, tidemark_tokens=TOKENS, live_heartbeat_seconds=0.2, **overrides
+        **{"redis_url": redis_url, "redis_prefix": prefix, "tidemark_tokens": TOKENS, "live_heartbeat_seconds": 0.2,
+           **overrides}
     )

@@ -35,6 +35,7 @@ class CalendarView:
     periods: list[str]
     current: PeriodRef
     latest_with_data: PeriodRef | None
+    latest_statutory_year: str | None
 
 
 async def attainment_report(
@@ -197,14 +198,16 @@ async def visible_schools(reader: AggregateReader, principal: Principal) -> list
 async def calendar_view(
     reader: AggregateReader, principal: Principal, calendar: PeriodCalendar, today: date
 ) -> CalendarView:
-    """What the period selector offers, and where it should open: the latest period with data,
-    since the current period usually has none until teachers lock their results."""
+    """What the period selector offers, and where pages should open: the latest period with data,
+    since the current period usually has none until teachers lock their results, and for the
+    statutory pages the latest year with statutory results (this year's arrive in the summer)."""
     years = academic_years_shown(today)
     directory = await reader.directory()
     schools = [school for school in directory.school_names if principal.may_see(school)]
     refs = [PeriodRef(year, period) for year in years for period in calendar.periods]
     latest = await reader.latest_with_data(refs, DATA_MARKERS, schools)
-    return CalendarView(years, list(calendar.periods), current_period(calendar, today), latest)
+    statutory_year = await reader.latest_statutory_year(years, statutory.RESULT_MARKERS, schools)
+    return CalendarView(years, list(calendar.periods), current_period(calendar, today), latest, statutory_year)
 
 
 async def live_notices(

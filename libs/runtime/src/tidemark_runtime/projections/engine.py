@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from tidemark_runtime.projections.rules import Projection
 from tidemark_runtime.projections.state import CounterKey, Routed, advance, decode_record, recorded_counters
 from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWriter
-from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, REVISION_FIELD, Keyspace
+from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, REVISION_FIELD, SCHOOLS_CHANGED, Keyspace
 from tidemark_schemas.events import PupilUpserted, SchoolUpserted
 from tidemark_schemas.notices import ChangeNotice
 
@@ -137,6 +137,9 @@ class ProjectionEngine:
         result.applied += len(batch.schools)
         write.schools = [[s.school_id, s.version, school_document(s)] for s in batch.schools.values()]
         write.notices = [list(notice.stream_fields().values()) for notice in result.notices]
+        if batch.schools:  # live pages list a school before any result of it arrives
+            schools = ChangeNotice(keys.trust_id, "", "", (SCHOOLS_CHANGED,), tuple(sorted(batch.schools)))
+            write.notices.append(list(schools.stream_fields().values()))
         return result, write
 
     def _wanted(self, events: list[Routed]) -> list[str] | None:

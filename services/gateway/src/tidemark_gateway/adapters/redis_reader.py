@@ -203,6 +203,22 @@ class AggregateReader:
             found: list[int] = await pipe.execute()
         return next((ref for ref, count in zip(reversed(refs), reversed(found)) if count), None)
 
+    async def latest_statutory_year(
+        self, academic_years: Sequence[str], measures: Iterable[str], schools: Collection[str]
+    ) -> str | None:
+        """The latest of `academic_years` (oldest first) with an outcome counter of any of `measures`
+        in any school."""
+        if not schools:
+            return None
+        measures = tuple(measures)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for year in academic_years:
+                pipe.exists(
+                    *(self._statutory.statutory(year, measure, school) for measure in measures for school in sorted(schools))
+                )
+            found: list[int] = await pipe.execute()
+        return next((year for year, count in zip(reversed(academic_years), reversed(found)) if count), None)
+
     async def last_notice_id(self) -> str:
         """Id of the newest change notice ("0-0" when there is none): where a fresh live feed starts."""
         newest = await self._redis.xrevrange(self._keys.changes, count=1)

@@ -9,7 +9,10 @@ from typing import Literal
 Direction = Literal["up", "down", "none"]
 
 ABOUT_ZERO = "~ 0"
-"""Shown when the current period has no data yet or the change rounds to 0.0 (rules of record)."""
+"""Shown when the change rounds to 0.0: no change."""
+
+NO_DATA = "no data"
+"""Shown when the current period has no data (yet): "~ 0" would claim the figure held steady."""
 
 NO_COMPARISON = "–"
 """Shown when the previous period has no data: there is nothing to compare with, and "~ 0" would
@@ -34,7 +37,7 @@ class Change:
 def change_since(current: float | None, previous: float | None) -> Change:
     """Compare unrounded percentages; the direction follows the rounded change, so "+0.0" never shows."""
     if current is None:
-        return Change(None, None, "none", ABOUT_ZERO)
+        return Change(None, None, "none", NO_DATA)
     if previous is None:
         return Change(None, None, "none", NO_COMPARISON)
     difference = current - previous

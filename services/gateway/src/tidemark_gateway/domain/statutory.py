@@ -29,6 +29,11 @@ WIDGETS: dict[str, tuple[str, ...]] = {
 }
 """The Statutory Dashboard's widgets and their measures, in display order."""
 
+RESULT_MARKERS: tuple[str, ...] = tuple(measure for measure in MEASURES if measure != "phonics.ks1")
+"""Measures whose counters show that a year has statutory results of its own. Not the end-of-KS1
+phonics measure: it is filed in the Year 2 year, so a Year 1 check gives the next year one before
+that year has any result (`docs/domain-decisions.md`)."""
+
 COUNTS: frozenset[str] = frozenset({"eligible", "pupils", "took"})
 """Figures that are pupil counts: they are shown, not compared (a change in cohort size is not news)."""
 
@@ -144,6 +149,16 @@ def _as_float(value: float | int | None) -> float | None:
 
 
 # -- progress from statutory assessment --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    category: str
+    label: str
+
+
+CATEGORIES: tuple[Category, ...] = tuple(Category(c.value, CATEGORY_LABELS[c]) for c in ProgressCategory)
+"""Every category with its label, in display order (for the web UI's selector, columns and legend)."""
 
 
 @dataclass(frozen=True, slots=True)

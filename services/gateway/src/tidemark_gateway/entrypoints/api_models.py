@@ -49,7 +49,7 @@ class SubjectTile(_FromDomain):
     pct: float | None = Field(description="Unrounded % at or above this period; null without data")
     previous_pct: float | None = Field(description="Unrounded % in the previous period; null without data")
     change: float | None = Field(description="pct - previous_pct to 1 dp; null when either is null")
-    display: str = Field(description="'+2.3', '-1.0', '~ 0' (no data yet or rounds to 0.0), '–' (nothing before)")
+    display: str = Field(description="'+2.3', '-1.0', '~ 0' (rounds to 0.0), 'no data' (none this period), '–' (none before)")
     direction: Literal["up", "down", "none"] = Field(description="up: green up arrow; down: red down arrow")
 
 
@@ -57,7 +57,7 @@ class GapTile(_FromDomain):
     gap: float | None = Field(description="Unrounded first % - second %; null when either group has no data")
     previous_gap: float | None = Field(description="The gap in the previous period; null without data")
     change: float | None = Field(description="gap - previous_gap to 1 dp; null when either is null")
-    display: str = Field(description="'+2.3', '-1.0', '~ 0' (no gap now or rounds to 0.0), '–' (no gap before)")
+    display: str = Field(description="'+2.3', '-1.0', '~ 0' (rounds to 0.0), 'no data' (no gap now), '–' (no gap before)")
     direction: Literal["up", "down", "none"] = Field(description="Direction of the signed gap's change")
     widening: bool | None = Field(
         description="|gap| > |previous gap| (red when true, green when false); null when either gap is null"
@@ -104,6 +104,11 @@ class SummativeDashboard(_FromDomain):
     )
 
 
+class ProgressCategoryOut(_FromDomain):
+    category: str = Field(description="A tidemark_schemas.progress.ProgressCategory value (a stable id)")
+    label: str = Field(description="What people read, e.g. 'On track and ABOVE standard'")
+
+
 class CategoryCount(_FromDomain):
     category: str = Field(description="A tidemark_schemas.progress.ProgressCategory value")
     label: str
@@ -115,7 +120,7 @@ class ChangeOut(_FromDomain):
     difference: float | None = Field(description="Unrounded, on the previous academic year")
     change: float | None = Field(description="One decimal place")
     direction: Literal["up", "down", "none"]
-    display: str = Field(description="+2.3, -1.0, ~ 0, or – when last year has no data")
+    display: str = Field(description="+2.3, -1.0, ~ 0 (rounds to 0.0), 'no data' (none this year), or – when last year has none")
 
 
 class StatutoryFigures(_FromDomain):
@@ -372,6 +377,10 @@ class CalendarOut(_FromDomain):
     periods: list[str] = Field(description="The Trust's assessment periods, in order")
     current: PeriodOut = Field(description="The period today falls in")
     latest_with_data: PeriodOut | None = Field(description="The latest shown period with any figures")
+    latest_statutory_year: str | None = Field(
+        description="The latest shown academic year with statutory results (where the statutory pages open); "
+        "null when none has any"
+    )
 
 
 class Health(BaseModel):

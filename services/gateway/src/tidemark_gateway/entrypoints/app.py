@@ -10,6 +10,7 @@ Trust only, and only the schools the caller may see.
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import date
 from importlib.resources import files
@@ -56,9 +57,14 @@ from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
 
+log = logging.getLogger(__name__)
+
 INDEX_HTML = files("tidemark_gateway").joinpath("static/index.html")
 RECONNECT_MS = 3000
 """How long a browser waits before reconnecting to /v1/live."""
+LIVE_READ_MARGIN_SECONDS = 5.0
+"""How much longer than its XREAD block a live stream's Redis read may take before Redis counts as
+gone (the stream then ends and the browser reconnects)."""
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -90,8 +96,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Report reads keep redis-py's socket timeout (5 s): a read that long means Redis is in
+        # trouble. A live stream's XREAD blocks for up to the heartbeat (10 s) by design and would
+        # be cut by it, so live streams have their own connections with a longer timeout.
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        live_redis = Redis.from_url(
+            settings.redis_url, decode_responses=True,
+            socket_timeout=settings.live_heartbeat_seconds + LIVE_READ_MARGIN_SECONDS,
+        )
         app.state.redis = redis
+        app.state.live_redis = live_redis
         app.state.counters = CounterCache(settings.counter_cache_hashes)
         # Everything built at start-up (FastAPI's routes and schemas, pydantic's validators) lives as
         # long as the process: freeze it, so that a full garbage collection does not walk it again
@@ -101,6 +115,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await live_redis.aclose()
             await redis.aclose()
 
     app = FastAPI(
@@ -260,6 +275,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         """The schools the caller may see, sorted by name."""
         return await views.visible_schools(reader, caller)
 
+    @app.get("/v1/progress-categories", response_model=list[api.ProgressCategoryOut], tags=["reference"],
+             dependencies=[Depends(authenticate)])
+    async def progress_categories() -> tuple[views.statutory.Category, ...]:
+        """The Levels of Progress Made, in display order, with their labels (the seven categories,
+        then not_categorised)."""
+        return views.statutory.CATEGORIES
+
     @app.get("/v1/calendar", response_model=api.CalendarOut, tags=["reference"])
     async def calendar_(caller: Caller, reader: Reader) -> views.CalendarView:
         """Academic years and periods for the period selector, and the period to open on."""
@@ -267,24 +289,31 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.get("/v1/live", response_class=EventSourceResponse, tags=["live"])
     async def live(
+        request: Request,
         caller: Caller,
-        reader: Reader,
         last_event_id: Annotated[
             str | None,
             Header(pattern=STREAM_ID.pattern, description="Resume after this event id (a Redis stream id)"),
         ] = None,
     ) -> AsyncIterable[ServerSentEvent]:
         """Server-Sent Events: a `change` event (data: `LiveNotice`) whenever figures of the caller's
-        schools change, and a comment as heartbeat while nothing does. Resumable with Last-Event-ID."""
+        schools change, and a comment as heartbeat while nothing does. Resumable with Last-Event-ID.
+        The stream stays open however long nothing happens."""
+        # The change stream lives outside the generations, so no generation lookup is needed here.
+        reader = AggregateReader(request.app.state.live_redis, Keyspace(settings.redis_prefix, caller.trust_id))
         block_ms = int(settings.live_heartbeat_seconds * 1000)
         notices = await views.live_notices(reader, caller, last_event_id, block_ms, settings.live_batch_size)
         yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
-        async for notice in notices:
-            if notice is None:
-                yield ServerSentEvent(comment="heartbeat")
-                continue
-            data = api.LiveNotice(academic_year=notice.academic_year, period=notice.period,
-                                  measures=list(notice.measures), schools=list(notice.schools))
-            yield ServerSentEvent(id=notice.id, event="change", data=data)
+        try:
+            async for notice in notices:
+                if notice is None:
+                    yield ServerSentEvent(comment="heartbeat")
+                    continue
+                data = api.LiveNotice(academic_year=notice.academic_year, period=notice.period,
+                                      measures=list(notice.measures), schools=list(notice.schools))
+                yield ServerSentEvent(id=notice.id, event="change", data=data)
+        except RedisError as error:
+            # Redis went away mid-stream: end the stream; the browser reconnects with Last-Event-ID.
+            log.warning("live stream ended: Redis is unavailable (%s)", error)
 
     return app
