@@ -19,7 +19,6 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, sta
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import AfterValidator
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -52,6 +51,7 @@ from tidemark_gateway.entrypoints.params import (
 )
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.auth import principal_dependency
+from tidemark_runtime.redis import connect
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
@@ -90,7 +90,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = connect(settings, decode_responses=True)
         app.state.redis = redis
         app.state.counters = CounterCache(settings.counter_cache_hashes)
         # Everything built at start-up (FastAPI's routes and schemas, pydantic's validators) lives as
