@@ -66,8 +66,7 @@ def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str]) -> Platform
     ports = {name: free_port() for name in ("ingest", "metrics", "statutory", "gateway")}
     env = service_environment(kafka_bootstrap, redis_env["REDIS_URL"], f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}",
                               principals, 6, ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
-                              replay_token=uuid.uuid4().hex)
-    env.update(redis_env)
+                              replay_token=uuid.uuid4().hex, redis_cluster=redis_env.get("REDIS_CLUSTER") == "true")
     env["REDIS_PREFIX"] = prefix
     services = start_services(env, LOOPBACK, ports, log_dir)
     return Platform(
