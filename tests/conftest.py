@@ -16,7 +16,8 @@ import pytest
 from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu
 from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_service, start_services, wait_healthy
 
-TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g", "trust-h", "trust-i", "trust-j")
+TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g", "trust-h", "trust-i", "trust-j",
+          "trust-k")
 
 
 @dataclass
