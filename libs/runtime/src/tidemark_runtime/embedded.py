@@ -163,6 +163,7 @@ def start_valkey_cluster(masters: int = 3, log_dir: Path | None = None, timeout:
     reports `cluster_state:ok`. No persistence: like `start_valkey`, for tests and local runs."""
     directory = log_dir or Path(tempfile.mkdtemp(prefix="tidemark-cluster-"))
     cluster = EmbeddedCluster([])
+    ports: list[int] = []
     try:
         for _ in range(masters):
             port, bus_port = free_port(), free_port()  # the bus port is set, not port + 10000 (may be taken)
@@ -176,7 +177,7 @@ def start_valkey_cluster(masters: int = 3, log_dir: Path | None = None, timeout:
             ]
             process, log_path, log = _spawn("valkey", argv, node_dir)
             cluster.nodes.append(EmbeddedProcess(f"valkey-{port}", process, f"redis://{LOOPBACK}:{port}/0", log_path, log))
-        ports = [int(node.url.rsplit(":", 1)[1].split("/")[0]) for node in cluster.nodes]
+            ports.append(port)
         for port in ports:
             wait_for_port(port)
         created = subprocess.run(

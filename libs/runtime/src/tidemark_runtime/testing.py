@@ -93,11 +93,6 @@ class RedisTarget:
     def client(self, **options: Any) -> RedisClient:
         return connect_url(self.url, cluster=self.cluster, **options)
 
-    @property
-    def environment(self) -> dict[str, str]:
-        """The settings a service process needs to use it."""
-        return {"REDIS_URL": self.url, "REDIS_CLUSTER": "true" if self.cluster else "false"}
-
 
 @pytest.fixture(params=["single", "cluster"])
 def redis_target(request: pytest.FixtureRequest) -> RedisTarget:
