@@ -18,7 +18,8 @@ from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
 if TYPE_CHECKING:  # test-only dependencies; the service itself does not need httpx
     import httpx
     from fastapi import FastAPI
-    from redis.asyncio import Redis
+
+    from tidemark_runtime.redis import RedisClient
 
 TRUST = "trust-gw"
 OTHER_TRUST = "trust-other"
@@ -43,7 +44,7 @@ def cell(**changes: Any) -> Cell:
 class Seeder:
     """Writes the read model the way the metrics service does."""
 
-    redis: Redis
+    redis: RedisClient
     keys: Keyspace
 
     async def school(self, school_id: str, name: str, model: AssessmentModel | None = None) -> None:

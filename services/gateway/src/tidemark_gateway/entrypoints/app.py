@@ -20,7 +20,6 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, sta
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import AfterValidator
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -53,6 +52,7 @@ from tidemark_gateway.entrypoints.params import (
 )
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.auth import principal_dependency
+from tidemark_runtime.redis import connect
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
@@ -99,9 +99,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         # Report reads keep redis-py's socket timeout (5 s): a read that long means Redis is in
         # trouble. A live stream's XREAD blocks for up to the heartbeat (10 s) by design and would
         # be cut by it, so live streams have their own connections with a longer timeout.
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
-        live_redis = Redis.from_url(
-            settings.redis_url, decode_responses=True,
+        redis = connect(settings, decode_responses=True)
+        live_redis = connect(
+            settings, decode_responses=True,
             socket_timeout=settings.live_heartbeat_seconds + LIVE_READ_MARGIN_SECONDS,
         )
         app.state.redis = redis
