@@ -1,5 +1,5 @@
 """The whole platform for end-to-end tests: the four services as real processes on the real
-embedded broker and Redis (or the endpoints given in the environment)."""
+embedded broker, Redis and PostgreSQL (or the servers given in the environment)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_service, start_services, wait_healthy
+from tidemark_runtime.testing import scratch_database
 
 TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g", "trust-h", "trust-i")
 
@@ -51,7 +52,14 @@ class Platform:
 
 
 @pytest.fixture(scope="session")
-def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
+def platform_database(postgres_url: str, migrated_template: str) -> Iterator[str]:
+    """The platform's SQL store: a migrated database of its own."""
+    with scratch_database(postgres_url, template=migrated_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def platform(kafka_bootstrap: str, redis_url: str, platform_database: str) -> Iterator[Platform]:
     log_dir = Path(tempfile.mkdtemp(prefix="tidemark-e2e-"))
     tokens: dict[str, dict[str, str]] = {}
     principals: dict[str, Any] = {}
@@ -63,7 +71,7 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
     principals[tokens["trust-a"]["school_viewer"]] = {"trust_id": "trust-a", "role": "viewer", "schools": ["A-S1"]}
 
     prefix = f"e2e{uuid.uuid4().hex[:6]}"
-    env = service_environment(kafka_bootstrap, redis_url, f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}", principals, 6)
+    env = service_environment(kafka_bootstrap, redis_url, platform_database, principals, 6)
     env["REDIS_PREFIX"] = prefix
     ports = {name: free_port() for name in ("ingest", "metrics", "statutory", "gateway")}
     services = start_services(env, LOOPBACK, ports, log_dir)

@@ -1,4 +1,4 @@
-"""Rebuild from the SQL store into a fresh generation, then switch: on a real SQLite store and Redis."""
+"""Rebuild from the SQL store into a fresh generation, then switch: on a real PostgreSQL store and Redis."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from tidemark_ingest.adapters import replay
-from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
+from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.store import OUTBOX
 from tidemark_ingest.service_layer import IngestService
 from tidemark_metrics.adapters.redis_store import AggregateStore, TrustBatch
@@ -38,13 +38,11 @@ def result(pupil_id: str, subject: str, band: str) -> AssessmentRecord:
 
 
 @pytest.fixture
-async def service(tmp_path) -> AsyncIterator[IngestService]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}"
-    engine = create_engine(url)
-    await create_schema(engine)
+async def service(database_url) -> AsyncIterator[IngestService]:
+    engine = create_engine(database_url)
     service = IngestService(session_factory(engine), PeriodCalendar())
     service.engine = engine  # type: ignore[attr-defined]
-    service.reader = create_engine(url, writer=False)  # type: ignore[attr-defined]  (as the rebuild CLI reads)
+    service.reader = create_engine(database_url)  # type: ignore[attr-defined]  (as the rebuild CLI reads)
     yield service
     await service.reader.dispose()  # type: ignore[attr-defined]
     await engine.dispose()

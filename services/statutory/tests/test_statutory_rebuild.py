@@ -7,7 +7,7 @@ import uuid
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
+from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.replay import Replay
 from tidemark_ingest.adapters.store import OUTBOX
 from tidemark_ingest.service_layer import IngestService
@@ -23,10 +23,9 @@ from tidemark_statutory.reconcile import COUNTER_KINDS, StatutoryProjection, tru
 TRUST = "T"
 
 
-async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(tmp_path, redis_url):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}"
+async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(database_url, redis_url):
+    url = database_url
     engine = create_engine(url)
-    await create_schema(engine)
     ingest = IngestService(session_factory(engine), PeriodCalendar())
     await ingest.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
     await ingest.post_pupils(TRUST, [PupilRecord(pupil_id=p, school_id="S1", year_group="Y4", sex="F", fsm6=False,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tidemark_runtime.settings import ConsumerSettings
+from tidemark_runtime.settings import LOOPBACK_DATABASE_URL, ConsumerSettings, DatabaseUrl
 
 
 class MetricsSettings(ConsumerSettings):
     port: int = 8002
     consumer_group: str = "tidemark-metrics"
-    database_url: str = "sqlite+aiosqlite:///.tidemark/ingest.db"
+    database_url: DatabaseUrl = LOOPBACK_DATABASE_URL
     """The ingest store, read only by `tidemark-metrics rebuild`."""

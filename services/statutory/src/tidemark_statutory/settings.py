@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tidemark_runtime.settings import ConsumerSettings
+from tidemark_runtime.settings import LOOPBACK_DATABASE_URL, ConsumerSettings, DatabaseUrl
 
 
 class StatutorySettings(ConsumerSettings):
     port: int = 8003
     consumer_group: str = "tidemark-statutory"
-    database_url: str = "sqlite+aiosqlite:///.tidemark/ingest.db"
+    database_url: DatabaseUrl = LOOPBACK_DATABASE_URL
     """The ingest store, read only by `tidemark-statutory rebuild`."""

@@ -39,7 +39,8 @@ async def fact_events(engine: AsyncEngine, trust_id: str, chunk_rows: int = CHUN
     """Schools, then pupils, then summative results (a pupil's together, period by period), then
     statutory results (a pupil's together, year by year), in chunks.
 
-    Each query streams; none holds a write lock (use an engine made with `writer=False` on SQLite).
+    Each query streams through a server-side cursor with plain SELECTs: no row locks, so ingest's
+    writers never wait on a replay.
     """
     queries = (
         (select(*(SCHOOL.c[name] for name in SchoolState.__dataclass_fields__)).where(SCHOOL.c.trust_id == trust_id),
@@ -74,11 +75,10 @@ def _statutory_event(trust_id: str, state: StatutoryState) -> BaseModel:
 
 
 class Replay:
-    """The store as a rebuild reads it (`tidemark_runtime.rebuild.FactSource`): a reader engine,
-    so that replaying never takes SQLite's write lock."""
+    """The store as a rebuild reads it (`tidemark_runtime.rebuild.FactSource`)."""
 
     def __init__(self, database_url: str) -> None:
-        self._engine = create_engine(database_url, writer=False)
+        self._engine = create_engine(database_url)
 
     async def trust_ids(self) -> list[str]:
         return await trust_ids(self._engine)
