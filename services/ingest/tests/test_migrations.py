@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -62,6 +62,32 @@ async def test_the_models_and_the_migrations_do_not_drift(empty):
     await upgrade_to_head(empty)
     async with empty.connect() as connection:
         assert await connection.run_sync(differences) == []
+
+
+async def catalogue(engine: AsyncEngine) -> dict[str, list[tuple]]:
+    """The columns and the index definitions of every table, as PostgreSQL describes them."""
+    queries = {
+        "columns": "SELECT table_name, column_name, data_type, is_nullable, column_default "
+                   "FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'alembic_version'",
+        "indexes": "SELECT indexname, indexdef FROM pg_indexes "
+                   "WHERE schemaname = 'public' AND tablename <> 'alembic_version'",
+    }
+    async with engine.connect() as connection:
+        return {name: sorted(tuple(row) for row in await connection.execute(text(query)))
+                for name, query in queries.items()}
+
+
+async def test_the_migrated_schema_is_the_one_the_models_create_down_to_partial_indexes(empty, postgres_url):
+    """What autogenerate cannot see (a partial index's predicate), the catalogues do."""
+    await upgrade_to_head(empty)
+    with scratch_database(postgres_url) as url:
+        from_models = create_engine(url)
+        try:
+            async with from_models.begin() as connection:
+                await connection.run_sync(SQLModel.metadata.create_all)
+            assert await catalogue(empty) == await catalogue(from_models)
+        finally:
+            await from_models.dispose()
 
 
 async def test_upgrading_again_at_head_changes_nothing(database_url):

@@ -185,6 +185,7 @@ def start_postgres(
     Stopped with SIGINT, PostgreSQL's fast shutdown (it does not wait for clients to disconnect).
     """
     binaries = postgres_binaries()
+    data_dir = data_dir.resolve()
     port = port or free_port()
     log_dir = log_dir or data_dir.parent
     log_dir.mkdir(parents=True, exist_ok=True)

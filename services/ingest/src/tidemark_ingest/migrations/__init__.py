@@ -1,6 +1,7 @@
 """The schema of the SQL store as Alembic migrations (`versions/`), and the three things done with
-them: bring a database to head (`tidemark-ingest migrate`, the prestart step of every deployment),
-tell which revision a database is at, and refuse to serve one that is not at head.
+them: bring a database to head (`tidemark-ingest migrate`, the prestart step of every deployment;
+it adopts a store made before migrations existed), tell which revision a database is at, and
+refuse to serve one that is not at head.
 
 Configured in code, so it works from an installed package; `services/ingest/alembic.ini` points the
 `alembic` command line at the same scripts for writing new revisions.

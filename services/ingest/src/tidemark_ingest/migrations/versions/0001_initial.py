@@ -1,7 +1,7 @@
 """The first schema: schools, pupils, summative and statutory results, and the outbox.
 
-Exactly the tables the first release created with `create_all`, so a store made by that release
-can be stamped at this revision (`alembic stamp 0001`) instead of migrated.
+Exactly the tables the first release created with `create_all`, so `tidemark-ingest migrate`
+adopts a store made by that release as this revision instead of creating its tables again.
 
 Revision ID: 0001
 Revises:
