@@ -40,7 +40,8 @@ def asyncpg_url(url: str) -> str:
     for scheme in _POSTGRES_SCHEMES:
         if url.startswith(scheme):
             return "postgresql+asyncpg://" + url.removeprefix(scheme)
-    raise ValueError(f"must be a PostgreSQL URL (postgresql://user:password@host:port/database), not {url.split(':')[0]!r}")
+    scheme = url.split(":", 1)[0]
+    raise ValueError(f"must be a PostgreSQL URL (postgresql://user:password@host:port/database), not {scheme!r}")
 
 
 DatabaseUrl = Annotated[str, AfterValidator(asyncpg_url)]
