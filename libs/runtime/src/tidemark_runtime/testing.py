@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -101,8 +102,9 @@ def postgres_url(backend_log_dir: Path) -> Iterator[str]:
         yield asyncpg_url(url)
         return
     errors: list[str] = []
+    data_dir = backend_log_dir / "postgres"
     try:
-        server = start_postgres(backend_log_dir / "postgres", log_dir=backend_log_dir / "postgres-log", durable=False)
+        server = start_postgres(data_dir, log_dir=backend_log_dir / "postgres-log", durable=False)
     except Exception as error:
         errors.append(f"embedded postgres: {error}")
     else:
@@ -110,6 +112,7 @@ def postgres_url(backend_log_dir: Path) -> Iterator[str]:
             yield server.url
         finally:
             server.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)  # tens of MB per run; the log stays
         return
     if _docker_answers():
         from testcontainers.community.postgres import PostgresContainer
