@@ -1,5 +1,5 @@
 """The whole platform for end-to-end tests: the four services as real processes on the real
-embedded broker and Redis (or the endpoints given in the environment)."""
+embedded broker, Redis and PostgreSQL (or the servers given in the environment)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 
 from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu
 from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_service, start_services, wait_healthy
+from tidemark_runtime.testing import scratch_database
 
 TRUSTS = (
     "trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-empty", "trust-f", "trust-g", "trust-h", "trust-i",
@@ -54,8 +55,8 @@ class Platform:
         wait_healthy([self.services[name]])
 
 
-def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str]) -> Platform:
-    """The four services as processes on one broker and Redis, with tokens for every Trust of TRUSTS."""
+def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str], database_url: str) -> Platform:
+    """The four services as processes on one broker, Redis and SQL store, with tokens for every Trust of TRUSTS."""
     log_dir = Path(tempfile.mkdtemp(prefix="tidemark-e2e-"))
     tokens: dict[str, dict[str, str]] = {}
     principals: dict[str, Any] = {}
@@ -70,7 +71,7 @@ def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str]) -> Platform
 
     prefix = f"e2e{uuid.uuid4().hex[:6]}"
     ports = {name: free_port() for name in ("ingest", "metrics", "statutory", "gateway")}
-    env = service_environment(kafka_bootstrap, redis_env["REDIS_URL"], f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}",
+    env = service_environment(kafka_bootstrap, redis_env["REDIS_URL"], database_url,
                               principals, 6, ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
                               replay_token=uuid.uuid4().hex, redis_cluster=redis_env.get("REDIS_CLUSTER") == "true")
     env["REDIS_PREFIX"] = prefix
@@ -90,8 +91,15 @@ def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str]) -> Platform
 
 
 @pytest.fixture(scope="session")
-def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
-    platform = launch_platform(kafka_bootstrap, {"REDIS_URL": redis_url})
+def platform_database(postgres_url: str, migrated_template: str) -> Iterator[str]:
+    """The platform's SQL store: a migrated database of its own."""
+    with scratch_database(postgres_url, template=migrated_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def platform(kafka_bootstrap: str, redis_url: str, platform_database: str) -> Iterator[Platform]:
+    platform = launch_platform(kafka_bootstrap, {"REDIS_URL": redis_url}, platform_database)
     try:
         yield platform
     finally:
@@ -100,18 +108,22 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
 
 
 @pytest.fixture(scope="session")
-def cluster_platform(backend_log_dir: Path, redis_cluster_url: str) -> Iterator[Platform]:
+def cluster_platform(
+    backend_log_dir: Path, redis_cluster_url: str, postgres_url: str, migrated_template: str
+) -> Iterator[Platform]:
     """The same services on a Redis Cluster (`REDIS_CLUSTER=true`, `REDIS_URL` naming one node), on
     an embedded broker of their own: on a shared one, each platform's projections would consume
     and announce the other's events (the same Trusts, the same public topics)."""
     broker = start_tansu(log_dir=backend_log_dir / "tansu-cluster-platform")
     try:
-        platform = launch_platform(broker.url, {"REDIS_URL": redis_cluster_url, "REDIS_CLUSTER": "true"})
-        try:
-            yield platform
-        finally:
-            for service in platform.services.values():
-                service.stop()
+        with scratch_database(postgres_url, template=migrated_template) as database_url:
+            platform = launch_platform(
+                broker.url, {"REDIS_URL": redis_cluster_url, "REDIS_CLUSTER": "true"}, database_url)
+            try:
+                yield platform
+            finally:
+                for service in platform.services.values():
+                    service.stop()
     finally:
         broker.stop()
 

@@ -1,10 +1,12 @@
 """`tidemark-stack run`: the whole platform on one machine, from nothing but this virtualenv.
 
-Starts the embedded broker and Redis on loopback, creates the topics, starts the four services as
-separate processes, loads the demo Trust, prints the dashboard URL and tokens and writes them to
-`.tidemark/stack.json`. Ctrl-C or SIGTERM stops every process it started (and only those).
+Starts the embedded broker, Redis and PostgreSQL on loopback (or uses the servers given in
+KAFKA_BOOTSTRAP_SERVERS, REDIS_URL and DATABASE_URL), creates the topics, migrates the SQL store,
+starts the four services as separate processes, loads the demo Trust, prints the dashboard URL and
+tokens and writes them to `.tidemark/stack.json`. Ctrl-C or SIGTERM stops every process it started
+(and only those).
 With `REDIS_CLUSTER=true` and `REDIS_URL` naming a node of a Redis Cluster, the services use that
-cluster and no valkey is started.
+cluster.
 """
 
 from __future__ import annotations
@@ -23,11 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tidemark_runtime.embedded import LOOPBACK, EmbeddedProcess, free_port, start_tansu, start_valkey
+from tidemark_runtime.embedded import (
+    LOOPBACK,
+    EmbeddedProcess,
+    free_port,
+    start_postgres,
+    start_tansu,
+    start_valkey,
+)
 from tidemark_runtime.kafka import consumer_lag, ensure_topics
 from tidemark_schemas import topics
 
@@ -83,6 +93,21 @@ SERVICE_MODULES = {
     "statutory": "tidemark_statutory.entrypoints.cli",
     "gateway": "tidemark_gateway.entrypoints.cli",
 }
+
+
+MIGRATE = [sys.executable, "-m", SERVICE_MODULES["ingest"], "migrate"]
+"""The prestart step: `tidemark-ingest migrate`, run before ingest starts in every deployment shape."""
+
+
+def migrate_database(database_url: str, log_path: Path | None = None) -> None:
+    """Bring the SQL store to the latest schema (nothing to do when it is there already)."""
+    finished = subprocess.run(MIGRATE, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, check=False)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(finished.stdout + finished.stderr)
+    if finished.returncode != 0:
+        raise RuntimeError(f"migrating the SQL store failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
 
 
 def spawn_service(name: str, env: dict[str, str], host: str, port: int, log_dir: Path) -> ServiceProcess:
@@ -198,9 +223,30 @@ def wait_until_applied(ingest_url: str, kafka: str, stopping: Callable[[], bool]
         raise TimeoutError("the demo Trust was not applied in time")
 
 
-def run(settings: StackSettings, load_demo: bool, cluster_url: str | None = None) -> int:
+def _redacted(url: str) -> str:
+    """A server's URL fit to print: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def backend(variable: str, what: str, start: Callable[[], EmbeddedProcess], stack: Stack) -> str:
+    """The server given in the environment variable, else the embedded one, started now."""
+    if given := os.environ.get(variable):
+        print(f"Using the {what} given in {variable}: {_redacted(given)}", flush=True)
+        return given
+    embedded = start()
+    stack.backends.append(embedded)
+    print(f"Started the embedded {what} ({embedded.name}) at {embedded.url}", flush=True)
+    return embedded.url
+
+
+def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False) -> int:
     run_dir = settings.state_dir / "run"
-    shutil.rmtree(run_dir, ignore_errors=True)  # the embedded broker forgets on restart, so start clean
+    # The last run's embedded servers kept their state here (the broker keeps topics in memory, so
+    # the rest starts clean too). Servers given in the environment are never cleared.
+    shutil.rmtree(run_dir, ignore_errors=True)
     log_dir = run_dir / "logs"
     stack = Stack()
     stopping = False
@@ -212,15 +258,14 @@ def run(settings: StackSettings, load_demo: bool, cluster_url: str | None = None
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        if cluster_url:
-            print(f"Starting the embedded broker (Tansu); Redis: the cluster at {cluster_url} ...", flush=True)
-        else:
-            print("Starting the embedded broker (Tansu) and Redis (valkey) ...", flush=True)
-        stack.backends.append(start_tansu(log_dir=log_dir))
-        if not cluster_url:
-            stack.backends.append(start_valkey(log_dir=log_dir))
-        kafka, redis_url = stack.backends[0].url, cluster_url or stack.backends[1].url
+        kafka = backend("KAFKA_BOOTSTRAP_SERVERS", "Kafka broker", lambda: start_tansu(log_dir=log_dir), stack)
+        redis_url = backend("REDIS_URL", "Redis", lambda: start_valkey(log_dir=log_dir), stack)
+        database_url = backend(
+            "DATABASE_URL", "PostgreSQL", lambda: start_postgres(run_dir / "postgres", log_dir=log_dir), stack
+        )
         asyncio.run(ensure_topics(kafka, settings.kafka_topic_partitions))
+        print("Migrating the SQL store (tidemark-ingest migrate) ...", flush=True)
+        migrate_database(database_url, log_dir / "migrate.log")
 
         tokens = {"ingest": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}
         principals = {
@@ -236,12 +281,12 @@ def run(settings: StackSettings, load_demo: bool, cluster_url: str | None = None
         env = service_environment(
             kafka,
             redis_url,
-            f"sqlite+aiosqlite:///{(run_dir / 'ingest.db').resolve()}",
+            database_url,
             principals,
             settings.kafka_topic_partitions,
             ingest_url=f"http://{settings.host}:{ports['ingest']}",
             replay_token=secrets.token_urlsafe(24),
-            redis_cluster=cluster_url is not None,
+            redis_cluster=redis_cluster,
         )
         print("Starting ingest, metrics, statutory and gateway ...", flush=True)
         stack.services = start_services(env, settings.host, ports, log_dir)
@@ -296,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--no-demo", action="store_true", help="start empty")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run(StackSettings(), load_demo=not args.no_demo, cluster_url=ClusterSettings().cluster_url)
+        return run(StackSettings(), load_demo=not args.no_demo, redis_cluster=ClusterSettings().cluster_url is not None)
     return 2
 
 
