@@ -8,7 +8,14 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class HTTPError(BaseModel):
+    """The body of a refusal other than a validation error (401, 403, 413, 503)."""
+
+    detail: str = Field(description="What was refused and why")
 
 
 class BodyTooLarge(HTTPException):

@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field
 
 ACADEMIC_YEAR_PATTERN = re.compile(r"^(\d{4})/(\d{2})$")
 
@@ -62,8 +65,8 @@ def academic_year_of(day: date) -> str:
 class PeriodRef:
     """One assessment period of one academic year, ordered in time."""
 
-    academic_year: str
-    period: str
+    academic_year: Annotated[str, Field(examples=["2025/26"])]
+    period: Annotated[str, Field(examples=["AUT1"])]
 
 
 class PeriodCalendar:
