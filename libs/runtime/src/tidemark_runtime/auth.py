@@ -33,7 +33,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from tidemark_runtime.http import HTTPError
+from tidemark_runtime.http import refusal
 from tidemark_runtime.settings import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="A token from TIDEMARK_TOKENS")
@@ -234,8 +234,8 @@ def _refusals(
     own = responses.get(403, {}).get("description")
     return {
         **responses,
-        401: {"model": HTTPError, "description": "No bearer token, or one that is not known (`WWW-Authenticate: Bearer`)"},
-        403: {**responses.get(403, {}), "model": HTTPError, "description": f"{forbidden}; or: {own}" if own else forbidden},
+        401: refusal("No bearer token, or one that is not known (`WWW-Authenticate: Bearer`)"),
+        403: refusal(f"{forbidden}; or: {own}" if own else forbidden),
     }
 
 

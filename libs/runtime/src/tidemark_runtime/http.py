@@ -18,6 +18,12 @@ class HTTPError(BaseModel):
     detail: str = Field(description="What was refused and why")
 
 
+def refusal(description: str) -> dict[str, Any]:
+    """An OpenAPI response (for a route's `responses`) of an `HTTPError` body, always JSON: also on a
+    route whose own answers are not (an event stream)."""
+    return {"description": description, "content": {"application/json": {"schema": HTTPError.model_json_schema()}}}
+
+
 class BodyTooLarge(HTTPException):
     """An HTTPException, so FastAPI passes it on unchanged when it meets it while reading a body."""
 

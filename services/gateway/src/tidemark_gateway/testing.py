@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from redis.typing import EncodableT, FieldT
+
 from tidemark_gateway.bootstrap import Services
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_schemas.aggregates import Cell, Keyspace, encode_field, model_measure, statutory_keyspace
@@ -105,7 +107,9 @@ class Seeder:
 
     async def notice(self, year: str, period: str, measures: str, schools: str) -> str:
         """XADD a change notice with the fields metrics writes; returns its stream id."""
-        fields = {"academic_year": year, "period": period, "measures": measures, "schools": schools}
+        fields: dict[FieldT, EncodableT] = {
+            "academic_year": year, "period": period, "measures": measures, "schools": schools,
+        }
         return str(await self.redis.xadd(self.keys.changes, fields))
 
 

@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -82,7 +82,8 @@ class AggregateReader:
     ) -> AggregateReader:
         """A reader of the generations the Trust's readers use now (a rebuild switches them)."""
         statutory = statutory_keyspace(keys.prefix, keys.trust_id)
-        summative_generation, statutory_generation = await redis.mget(keys.generation_key, statutory.generation_key)
+        generations = await redis.mget(keys.generation_key, statutory.generation_key)
+        summative_generation, statutory_generation = cast(list[str | None], generations)  # decode_responses: str
         return cls(redis, keys.at(summative_generation or ""), cache, statutory.at(statutory_generation or ""))
 
     async def directory(self) -> TrustDirectory:

@@ -40,7 +40,7 @@ def check_series_grouping(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PeriodPoint:
-    """% at or above in one period; a period without data has n 0 and pct None (not 0%)."""
+    """% at or above in one period; a period without data has n 0 and no pct (not 0%)."""
 
     academic_year: str
     period: str

@@ -18,7 +18,7 @@ from tidemark_gateway.entrypoints.deps import document_periods
 from tidemark_gateway.entrypoints.errors import EXCEPTION_HANDLERS
 from tidemark_gateway.entrypoints.routes import dashboards, health, live, reference, reports, ui
 from tidemark_gateway.settings import GatewaySettings
-from tidemark_runtime.http import BodyLimit, HTTPError
+from tidemark_runtime.http import BodyLimit, refusal
 
 DESCRIPTION = (
     "Trust dashboards from the live read model. Bearer token of role `viewer`, scoped to one "
@@ -50,11 +50,12 @@ def create_app(
 
     app = FastAPI(
         title="Tidemark gateway API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-        exception_handlers=dict(EXCEPTION_HANDLERS),
-        responses={503: {"model": HTTPError, "description": "Redis is unavailable"}},
+        exception_handlers=EXCEPTION_HANDLERS,
+        responses={503: refusal("Redis is unavailable")},
     )
     for area in (health, ui, reports, dashboards, reference, live):
         app.include_router(area.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # FastAPI's documented way to extend the OpenAPI is to replace this method, which mypy refuses.
     app.openapi = document_periods(app, settings.assessment_periods)  # type: ignore[method-assign]
     return app

@@ -3,7 +3,7 @@ that echo input are `SafeJSONResponse`s, so any text a client sent can be encode
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, status
@@ -23,24 +23,22 @@ def query_error(parameter: str, message: str, value: Any) -> dict[str, Any]:
     return {"type": "value_error", "loc": ["query", parameter], "msg": message, "input": value}
 
 
-async def invalid_request(_request: Request, error: Exception) -> Response:
+async def invalid_request(_request: Request, error: RequestValidationError) -> Response:
     """FastAPI's 422, encodable whatever the client sent."""
-    assert isinstance(error, RequestValidationError)
     return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
                             content={"detail": jsonable_encoder(error.errors())})
 
 
-async def school_not_visible(_request: Request, error: Exception) -> Response:
+async def school_not_visible(_request: Request, error: SchoolNotVisible) -> Response:
     return SafeJSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(error)})
 
 
-async def unknown_school(_request: Request, error: Exception) -> Response:
-    assert isinstance(error, UnknownSchool)
+async def unknown_school(_request: Request, error: UnknownSchool) -> Response:
     return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
                             content={"detail": [query_error("school", str(error), error.schools)]})
 
 
-async def school_view_unavailable(_request: Request, error: Exception) -> Response:
+async def school_view_unavailable(_request: Request, error: SchoolViewUnavailable) -> Response:
     return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
                             content={"detail": [query_error("view", str(error), "school")]})
 
@@ -49,7 +47,7 @@ async def redis_unavailable(_request: Request, _error: Exception) -> Response:
     return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": "Redis is unavailable"})
 
 
-EXCEPTION_HANDLERS: Mapping[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {
     RequestValidationError: invalid_request,
     SchoolNotVisible: school_not_visible,
     UnknownSchool: unknown_school,

@@ -16,13 +16,15 @@ from tidemark_gateway.domain.reports import check_grouping
 from tidemark_gateway.domain.statutory import check_category, check_statutory_measure
 from tidemark_gateway.domain.trends import BY_SUBJECT, check_series_grouping
 from tidemark_schemas.aggregates import GROUPINGS, PupilFilter
+from tidemark_schemas.calendar import ACADEMIC_YEAR_PATTERN
 from tidemark_schemas.ethnicity import EthnicGroup
 from tidemark_schemas.progress import ProgressCategory
 from tidemark_schemas.records import check_academic_year
 from tidemark_schemas.statutory_measures import MEASURES as STATUTORY_MEASURES
 from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
 
-EthnicGroupName = StrEnum("EthnicGroupName", [(group.name, group.name) for group in EthnicGroup])  # type: ignore[misc]  # mypy cannot follow an Enum built from a list (its members are the ethnic group names)
+# An Enum built from a list of members: mypy cannot check its members (the ethnic group names).
+EthnicGroupName = StrEnum("EthnicGroupName", [(group.name, group.name) for group in EthnicGroup])  # type: ignore[misc]
 """Ethnic groups by name (WHITE, ASIAN, ...): the same ids as the groups of by=ethnicity."""
 
 Measure = Annotated[
@@ -34,7 +36,8 @@ Measure = Annotated[
 AcademicYear = Annotated[
     str,
     Query(description="Academic year, e.g. 2025/26; from 2000/01 to the year after the current one "
-          "(`tidemark_schemas.records.academic_year_window`)", examples=["2025/26"]),
+          "(`tidemark_schemas.records.academic_year_window`)", examples=["2025/26"],
+          json_schema_extra={"pattern": ACADEMIC_YEAR_PATTERN.pattern}),
     AfterValidator(check_academic_year),
 ]
 By = Annotated[str, Query(description="Grouping of the rows", examples=["school"],

@@ -98,7 +98,7 @@ class Reports:
             scope.directory.last_updated,
         )
 
-    async def statutory(
+    async def statutory_results(
         self, caller: Principal, academic_year: str, measure: str, by: str, requested: PupilFilter
     ) -> statutory.StatutoryReport:
         """One measure this year and last, in one read."""

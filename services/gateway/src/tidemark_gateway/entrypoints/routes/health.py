@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from tidemark_gateway.entrypoints.deps import ServicesDep
-from tidemark_runtime.http import HTTPError
+from tidemark_runtime.http import refusal
 
 router = APIRouter(tags=["operations"])
 
@@ -19,7 +19,7 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
-@router.get("/healthz", responses={503: {"model": HTTPError, "description": "Redis does not answer"}})
+@router.get("/healthz", responses={503: refusal("Redis does not answer")})
 async def health(built: ServicesDep) -> Health:
     """Ready when Redis answers a PING (the gateway has no other state). No token needed."""
     try:

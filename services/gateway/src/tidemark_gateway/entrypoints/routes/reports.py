@@ -92,7 +92,7 @@ async def statutory_report(
     requested: Filter, by: By = "school",
 ) -> StatutoryReport:
     """One statutory measure per group (every grouping and filter), All Pupils pooled, with last year's."""
-    return await reports.statutory(caller, academic_year, measure, by, requested)
+    return await reports.statutory_results(caller, academic_year, measure, by, requested)
 
 
 @router.get("/progress-from-statutory")
