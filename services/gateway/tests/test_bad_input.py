@@ -41,6 +41,16 @@ async def test_an_academic_year_outside_the_window_is_a_422_naming_academic_year
     assert error["msg"] == f"Value error, must be between {format_academic_year(first)} and {format_academic_year(last)}"
 
 
+@pytest.mark.parametrize("year", ["2025/26\n", "\u0662\u0660\u0662\u0665/\u0662\u0666", "2025/27"])
+async def test_an_academic_year_is_two_consecutive_years_in_ascii_digits_and_nothing_else(
+    gateway: Gateway, year: str
+) -> None:
+    response = await gateway.get("/v1/reports/gaps", gap="sex", academic_year=year)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "academic_year"]
+
+
 async def test_the_first_and_last_academic_years_of_the_window_are_answered(gateway: Gateway) -> None:
     first, last = academic_year_window()
 
