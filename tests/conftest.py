@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tidemark_runtime.embedded import LOOPBACK, free_port
+from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu
 from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_service, start_services, wait_healthy
 
 TRUSTS = (
     "trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-empty", "trust-f", "trust-g", "trust-h", "trust-i",
-    "trust-j", "trust-k", "trust-l", "trust-m", "trust-demo",
+    "trust-j", "trust-k", "trust-l", "trust-m", "trust-demo", "trust-live", "trust-group",
 )
 """One Trust per test, so that no test depends on another having run (or not) before it."""
 
@@ -54,8 +54,8 @@ class Platform:
         wait_healthy([self.services[name]])
 
 
-@pytest.fixture(scope="session")
-def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
+def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str]) -> Platform:
+    """The four services as processes on one broker and Redis, with tokens for every Trust of TRUSTS."""
     log_dir = Path(tempfile.mkdtemp(prefix="tidemark-e2e-"))
     tokens: dict[str, dict[str, str]] = {}
     principals: dict[str, Any] = {}
@@ -70,15 +70,16 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
 
     prefix = f"e2e{uuid.uuid4().hex[:6]}"
     ports = {name: free_port() for name in ("ingest", "metrics", "statutory", "gateway")}
-    env = service_environment(kafka_bootstrap, redis_url, f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}", principals, 6,
-                              ingest_url=f"http://{LOOPBACK}:{ports['ingest']}", replay_token=uuid.uuid4().hex)
+    env = service_environment(kafka_bootstrap, redis_env["REDIS_URL"], f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}",
+                              principals, 6, ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
+                              replay_token=uuid.uuid4().hex, redis_cluster=redis_env.get("REDIS_CLUSTER") == "true")
     env["REDIS_PREFIX"] = prefix
     services = start_services(env, LOOPBACK, ports, log_dir)
-    platform = Platform(
+    return Platform(
         ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
         gateway_url=f"http://{LOOPBACK}:{ports['gateway']}",
         kafka=kafka_bootstrap,
-        redis_url=redis_url,
+        redis_url=redis_env["REDIS_URL"],
         redis_prefix=prefix,
         env=env,
         log_dir=log_dir,
@@ -86,9 +87,36 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
         ports=ports,
         tokens=tokens,
     )
+
+
+@pytest.fixture(scope="session")
+def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
+    platform = launch_platform(kafka_bootstrap, {"REDIS_URL": redis_url})
     try:
         yield platform
     finally:
         for service in platform.services.values():
             service.stop()
 
+
+@pytest.fixture(scope="session")
+def cluster_platform(backend_log_dir: Path, redis_cluster_url: str) -> Iterator[Platform]:
+    """The same services on a Redis Cluster (`REDIS_CLUSTER=true`, `REDIS_URL` naming one node), on
+    an embedded broker of their own: on a shared one, each platform's projections would consume
+    and announce the other's events (the same Trusts, the same public topics)."""
+    broker = start_tansu(log_dir=backend_log_dir / "tansu-cluster-platform")
+    try:
+        platform = launch_platform(broker.url, {"REDIS_URL": redis_cluster_url, "REDIS_CLUSTER": "true"})
+        try:
+            yield platform
+        finally:
+            for service in platform.services.values():
+                service.stop()
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(params=["single", "cluster"])
+def any_platform(request: pytest.FixtureRequest) -> Platform:
+    """Runs an end-to-end test on the platform with one Redis server, then on the one with a cluster."""
+    return request.getfixturevalue("platform" if request.param == "single" else "cluster_platform")

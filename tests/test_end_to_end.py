@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -85,7 +87,8 @@ def figures(body: dict) -> dict[str, tuple[int, int]]:
     return {**rows, "all": (body["all_pupils"]["n"], body["all_pupils"]["at_or_above"])}
 
 
-def test_locked_results_show_per_school_and_pooled_for_the_trust(platform):
+def test_locked_results_show_per_school_and_pooled_for_the_trust(any_platform):
+    platform = any_platform
     seed_two_schools(platform, "trust-a", "A")
     reading = eventually(lambda: (b := report(platform, "trust-a", "reading"))["all_pupils"]["n"] == 5 and b)
     assert figures(reading) == {"A-S1": (3, 2), "A-S2": (2, 1), "all": (5, 3)}
@@ -94,6 +97,46 @@ def test_locked_results_show_per_school_and_pooled_for_the_trust(platform):
     rwm = report(platform, "trust-a", "rwm")
     assert figures(rwm) == {"A-S1": (3, 1), "A-S2": (2, 1), "all": (5, 2)}
     assert rwm["all_pupils"]["pct"] == pytest.approx(40.0)
+
+
+def test_a_lock_reaches_an_open_live_page_then_the_report(any_platform):
+    """A page follows /v1/live while a school locks: the change notice the metrics write carries
+    reaches it, and the report then shows the lock."""
+    platform, trust, school = any_platform, "trust-live", "LV-S1"
+    with platform.ingest(trust) as ingest:
+        ingest.post("/v1/schools", json=[{"school_id": school, "name": "Juniper"}])
+        ingest.post("/v1/pupils", json=[pupil("LV-P1", school), pupil("LV-P2", school, "M")])
+        ingest.post("/v1/assessments", json=results("LV-P1", school, "AT", "AT", "AT")
+                    + results("LV-P2", school, "BELOW", "AT", "AT"))
+    with platform.gateway(trust) as gateway, gateway.stream("GET", "/v1/live") as live:
+        lines = live.iter_lines()
+        next(line for line in lines if line.startswith(":") and "connected" in line)
+        with platform.ingest(trust) as ingest:
+            ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR, "period": PERIOD})
+        notice = next((
+            notice for notice in live_changes(lines, timeout=30)
+            if (notice["academic_year"], notice["period"]) == (YEAR, PERIOD) and "reading" in notice["measures"]
+        ), None)
+    assert notice is not None, "no change notice for the lock within 30 s"
+    assert notice["schools"] == [school] and {"reading", "writing", "maths", "rwm"} <= set(notice["measures"])
+    assert figures(eventually(lambda: (b := report(platform, trust, "reading"))["all_pupils"]["n"] == 2 and b)) == {
+        school: (2, 1), "all": (2, 1)}
+
+
+def live_changes(lines: Iterator[str], timeout: float) -> Iterator[dict]:
+    """The data of each `change` event of an SSE stream (comments and heartbeats skipped), for
+    `timeout` seconds (heartbeats keep the stream talking)."""
+    deadline = time.monotonic() + timeout
+    event = None
+    for line in lines:
+        if time.monotonic() > deadline:
+            return
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event == "change":
+            yield json.loads(line.removeprefix("data: "))
+        elif line == "":
+            event = None
 
 
 def test_summative_dashboard_shows_four_measures_with_change_since_previous_period(platform):
@@ -311,9 +354,10 @@ def statutory(pupil_id: str, school_id: str, year: str, assessment: str, compone
                 component=component, **value)
 
 
-def test_statutory_results_become_the_ks2_widget_and_locks_move_progress_categories(platform):
+def test_statutory_results_become_the_ks2_widget_and_locks_move_progress_categories(any_platform):
     """KS2 results and KS1 prior attainment through ingest; the statutory service's measures and
     progress categories through the gateway; a category change on attainment.progress.v1."""
+    platform = any_platform
     trust, school = "trust-h", "H-S1"
     ks2 = [
         *(statutory(p, school, YEAR, "ks2", c, **v) for p, c, v in (

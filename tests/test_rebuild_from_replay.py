@@ -8,7 +8,6 @@ import uuid
 
 import httpx
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from sqlalchemy import select
 
 from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
@@ -38,7 +37,7 @@ def replay_app(engine) -> FastAPI:
     return app
 
 
-async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(tmp_path, redis_url):
+async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(tmp_path, redis_target):
     url = f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}"
     engine = create_engine(url)
     await create_schema(engine)
@@ -60,7 +59,7 @@ async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(tmp_path, redis_u
     async with engine.connect() as connection:
         payloads = (await connection.execute(select(OUTBOX.c.payload).order_by(OUTBOX.c.id))).scalars().all()
 
-    redis = Redis.from_url(redis_url)
+    redis = redis_target.client()
     projection = ProjectionEngine(redis, f"strb{uuid.uuid4().hex[:6]}", STATUTORY)
     keys = projection.keyspace(TRUST)
     kinds = STATUTORY.counter_kinds

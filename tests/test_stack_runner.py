@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import httpx
 import psutil
@@ -20,7 +21,9 @@ from tidemark_runtime.testing import eventually
 pytestmark = pytest.mark.e2e
 
 
-def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_process(tmp_path):
+@pytest.mark.parametrize("redis", ["embedded", "cluster"])
+def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_process(tmp_path, request, redis):
+    """On its own valkey, or with REDIS_CLUSTER=true on the Redis Cluster REDIS_URL names (no valkey)."""
     gateway_port, ingest_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -28,8 +31,12 @@ def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_pr
         "TIDEMARK_INGEST_PORT": str(ingest_port),
         "TIDEMARK_STATE_DIR": str(tmp_path / "state"),
     }
-    for inherited in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL", "DATABASE_URL", "TIDEMARK_TOKENS", "REDIS_PREFIX"):
+    for inherited in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL", "REDIS_CLUSTER", "DATABASE_URL", "TIDEMARK_TOKENS",
+                      "REDIS_PREFIX"):
         env.pop(inherited, None)
+    if redis == "cluster":
+        env |= {"REDIS_CLUSTER": "true", "REDIS_URL": request.getfixturevalue("redis_cluster_url"),
+                "REDIS_PREFIX": f"stack{uuid.uuid4().hex[:6]}"}
     runner = subprocess.Popen(
         [sys.executable, "-m", "tidemark_runtime.stack", "run", "--no-demo"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -49,7 +56,9 @@ def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_pr
                                                headers={"Authorization": f"Bearer {stack['tokens']['viewer']}"}).json())
         assert schools == [{"school_id": "S1", "name": "Oak"}]
         children = psutil.Process(runner.pid).children(recursive=True)
-        assert len(children) >= 6  # broker, Redis and the four services
+        valkeys = [c for c in children if c.name().startswith("valkey")]
+        assert len(children) - len(valkeys) >= 5  # the broker and the four services
+        assert len(valkeys) == (0 if redis == "cluster" else 1)
     finally:
         runner.send_signal(signal.SIGTERM)
         output, _ = runner.communicate(timeout=60)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from redis.asyncio import Redis
 
 from tidemark_metrics.domain.projection import METRICS
 from tidemark_runtime.projections.engine import ProjectionEngine
@@ -25,8 +24,8 @@ def locked(pupil_id: str, subject: str, band: str) -> AssessmentLocked:
     )
 
 
-async def test_counters_built_incrementally_reconcile_and_a_tampered_one_is_named(redis_url):
-    redis = Redis.from_url(redis_url)
+async def test_counters_built_incrementally_reconcile_and_a_tampered_one_is_named(redis_target):
+    redis = redis_target.client()
     prefix = f"rec{uuid.uuid4().hex[:6]}"
     store = ProjectionEngine(redis, prefix, METRICS)
     await store.apply([PupilUpserted(**PUPIL), PupilUpserted(**{**PUPIL, "pupil_id": "P2", "sex": "M"})])

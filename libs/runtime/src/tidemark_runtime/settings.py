@@ -43,6 +43,9 @@ class PlatformSettings(BaseSettings):
     )
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = Field(
+        default=False, description="REDIS_URL names any node of a Redis Cluster (`tidemark_runtime.redis.connect`)"
+    )
     redis_prefix: str = "tm"
 
     assessment_periods: tuple[str, ...] = HALF_TERMS

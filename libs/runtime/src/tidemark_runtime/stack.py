@@ -3,6 +3,8 @@
 Starts the embedded broker and Redis on loopback, creates the topics, starts the four services as
 separate processes, loads the demo Trust, prints the dashboard URL and tokens and writes them to
 `.tidemark/stack.json`. Ctrl-C or SIGTERM stops every process it started (and only those).
+With `REDIS_CLUSTER=true` and `REDIS_URL` naming a node of a Redis Cluster, the services use that
+cluster and no valkey is started.
 """
 
 from __future__ import annotations
@@ -45,6 +47,17 @@ class StackSettings(BaseSettings):
     state_dir: Path = Path(".tidemark")
     kafka_topic_partitions: int = 6
     demo_seed: int = 2026
+
+
+class ClusterSettings(BaseSettings):
+    """A Redis Cluster to run on instead of the embedded valkey: `REDIS_CLUSTER=true` and `REDIS_URL`."""
+
+    redis_cluster: bool = False
+    redis_url: str | None = None
+
+    @property
+    def cluster_url(self) -> str | None:
+        return self.redis_url if self.redis_cluster and self.redis_url else None
 
 
 @dataclass
@@ -122,13 +135,14 @@ class Stack:
 
 def service_environment(
     kafka: str, redis_url: str, database_url: str, tokens: dict[str, Any], partitions: int, ingest_url: str,
-    replay_token: str,
+    replay_token: str, redis_cluster: bool = False,
 ) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "KAFKA_IDEMPOTENT_PRODUCER": "false",  # Tansu answers InitProducerId with an error
         "KAFKA_TOPIC_PARTITIONS": str(partitions),
         "REDIS_URL": redis_url,
+        "REDIS_CLUSTER": "true" if redis_cluster else "false",
         "DATABASE_URL": database_url,
         "TIDEMARK_TOKENS": json.dumps(tokens),
         "INGEST_URL": ingest_url,  # where the projections read the replay they rebuild from
@@ -184,7 +198,7 @@ def wait_until_applied(ingest_url: str, kafka: str, stopping: Callable[[], bool]
         raise TimeoutError("the demo Trust was not applied in time")
 
 
-def run(settings: StackSettings, load_demo: bool) -> int:
+def run(settings: StackSettings, load_demo: bool, cluster_url: str | None = None) -> int:
     run_dir = settings.state_dir / "run"
     shutil.rmtree(run_dir, ignore_errors=True)  # the embedded broker forgets on restart, so start clean
     log_dir = run_dir / "logs"
@@ -198,10 +212,14 @@ def run(settings: StackSettings, load_demo: bool) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        print("Starting the embedded broker (Tansu) and Redis (valkey) ...", flush=True)
+        if cluster_url:
+            print(f"Starting the embedded broker (Tansu); Redis: the cluster at {cluster_url} ...", flush=True)
+        else:
+            print("Starting the embedded broker (Tansu) and Redis (valkey) ...", flush=True)
         stack.backends.append(start_tansu(log_dir=log_dir))
-        stack.backends.append(start_valkey(log_dir=log_dir))
-        kafka, redis_url = stack.backends[0].url, stack.backends[1].url
+        if not cluster_url:
+            stack.backends.append(start_valkey(log_dir=log_dir))
+        kafka, redis_url = stack.backends[0].url, cluster_url or stack.backends[1].url
         asyncio.run(ensure_topics(kafka, settings.kafka_topic_partitions))
 
         tokens = {"ingest": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}
@@ -223,6 +241,7 @@ def run(settings: StackSettings, load_demo: bool) -> int:
             settings.kafka_topic_partitions,
             ingest_url=f"http://{settings.host}:{ports['ingest']}",
             replay_token=secrets.token_urlsafe(24),
+            redis_cluster=cluster_url is not None,
         )
         print("Starting ingest, metrics, statutory and gateway ...", flush=True)
         stack.services = start_services(env, settings.host, ports, log_dir)
@@ -277,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--no-demo", action="store_true", help="start empty")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run(StackSettings(), load_demo=not args.no_demo)
+        return run(StackSettings(), load_demo=not args.no_demo, cluster_url=ClusterSettings().cluster_url)
     return 2
 
 

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from redis.asyncio import Redis
-
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.adapters.redis_reader import ReadModel
 from tidemark_gateway.service_layer.dashboards import Dashboards
@@ -22,6 +20,7 @@ from tidemark_gateway.service_layer.reference import Reference
 from tidemark_gateway.service_layer.reports import Reports
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.auth import PrincipalLookup, token_lookup
+from tidemark_runtime.redis import connect as connect_redis
 from tidemark_schemas.calendar import PeriodCalendar
 
 LIVE_READ_MARGIN_SECONDS = 5.0
@@ -62,13 +61,14 @@ def bootstrap(
 
 
 def connect(settings: GatewaySettings) -> ReadModel:
-    """Two connection pools (nothing connects until the first read) and the counter cache. Report
-    reads keep redis-py's socket timeout; a live stream's XREAD blocks for up to the heartbeat by
-    design and would be cut by it, so live streams have connections of their own."""
+    """Two connection pools, to one Redis or a Redis Cluster (`REDIS_CLUSTER`; nothing connects
+    until the first read), and the counter cache. Report reads keep redis-py's socket timeout; a
+    live stream's XREAD blocks for up to the heartbeat by design and would be cut by it, so live
+    streams have connections of their own."""
     return ReadModel(
-        redis=Redis.from_url(settings.redis_url, decode_responses=True),
-        live_redis=Redis.from_url(
-            settings.redis_url, decode_responses=True,
+        redis=connect_redis(settings, decode_responses=True),
+        live_redis=connect_redis(
+            settings, decode_responses=True,
             socket_timeout=settings.live_heartbeat_seconds + LIVE_READ_MARGIN_SECONDS,
         ),
         prefix=settings.redis_prefix,

@@ -24,7 +24,8 @@ from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
 if TYPE_CHECKING:  # test-only dependencies; the service itself does not need httpx
     import httpx
     from fastapi import FastAPI
-    from redis.asyncio import Redis
+
+    from tidemark_runtime.redis import RedisClient
 
 TRUST = "trust-gw"
 OTHER_TRUST = "trust-other"
@@ -49,7 +50,7 @@ def cell(**changes: Any) -> Cell:
 class Seeder:
     """Writes the read model the way the metrics service does."""
 
-    redis: Redis
+    redis: RedisClient
     keys: Keyspace
 
     async def school(self, school_id: str, name: str, model: AssessmentModel | None = None) -> None:
@@ -132,7 +133,9 @@ class Gateway:
 
 
 @contextlib.asynccontextmanager
-async def in_process(settings: GatewaySettings, redis: Redis, **client_options: Any) -> AsyncIterator[Gateway]:
+async def in_process(
+    settings: GatewaySettings, redis: RedisClient, **client_options: Any
+) -> AsyncIterator[Gateway]:
     """The app with its lifespan running (so built by `bootstrap`), called through ASGI, and a
     seeder of the Trust `TRUST` on `redis`."""
     import httpx

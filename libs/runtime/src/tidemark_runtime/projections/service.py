@@ -20,13 +20,13 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get, make_ping_asgi
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from tidemark_runtime.kafka import Backoff, backoff_middleware, batch_subscriber, dead_letter_record, ensure_topics, make_broker, parse_batch
 from tidemark_runtime.projections.engine import BatchResult, ProjectionEngine
 from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
 from tidemark_runtime.projections.replay import HttpReplay
 from tidemark_runtime.projections.rules import Projection
+from tidemark_runtime.redis import connect
 from tidemark_runtime.serve import serve
 from tidemark_runtime.settings import ConsumerSettings
 
@@ -107,7 +107,7 @@ def create_app(service: ProjectionService, settings: ConsumerSettings | None = N
         if settings.kafka_create_topics:
             await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions,
                                 replication_factor=settings.kafka_replication_factor)
-        redis = Redis.from_url(settings.redis_url)
+        redis = connect(settings)
         state["redis"] = redis
         state["consumer"] = ProjectionConsumer(
             ProjectionEngine(redis, settings.redis_prefix, service.rules),
@@ -161,7 +161,7 @@ def main(service: ProjectionService, argv: list[str] | None = None, doc: str | N
 
 
 async def _operate(rules: Projection, settings: ConsumerSettings, args: argparse.Namespace) -> int:
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings)
     engine = ProjectionEngine(redis, settings.redis_prefix, rules)
     try:
         if args.command == "reconcile":

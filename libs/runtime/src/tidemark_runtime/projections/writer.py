@@ -18,8 +18,7 @@ from importlib.resources import files
 from typing import TypeVar
 
 import orjson
-from redis.asyncio import Redis
-
+from tidemark_runtime.redis import RedisClient
 from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime.projections").joinpath("projection_write.lua").read_text()
@@ -60,7 +59,7 @@ class ProjectionWrite:
 
 
 class ProjectionWriter:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._script = redis.register_script(PROJECTION_WRITE_LUA)
 
@@ -96,22 +95,24 @@ class ProjectionWriter:
         return active, sorted(g for g in map(_text, building) if g and g != active)
 
     async def write(self, keys: Keyspace, batch: ProjectionWrite) -> int:
-        """WRITTEN, STALE_STATE (a revision moved: recompute) or STALE_GENERATION (look again)."""
+        """WRITTEN, STALE_STATE (a revision moved: recompute) or STALE_GENERATION (look again).
+
+        Every key the script touches goes in KEYS (`projection_write.lua` names their order), so a
+        cluster client routes the call to the Trust's slot and Redis can check them."""
+        fixed = [keys.generation_key, keys.building_key, keys.schools, keys.changes, keys.updated_at, keys.versions]
+        pupils = [str(state[0]) for state in batch.states]
+        counter_keys = list(dict.fromkeys(str(counter[0]) for counter in batch.counters))
+        first_counter = len(fixed) + len(pupils) + 1  # Lua's KEYS are numbered from 1
+        position = {key: index for index, key in enumerate(counter_keys, start=first_counter)}
         header = {
             "generation": keys.generation,
-            "generation_key": keys.generation_key,
-            "building_key": keys.building_key,
-            "states": batch.states,
-            "counters": batch.counters,
+            "states": [state[1:] for state in batch.states],
+            "counters": [[position[str(key)], name, change] for key, name, change in batch.counters],
             "schools": batch.schools,
             "notices": batch.notices,
             "updated_at": datetime.now(UTC).isoformat(),
-            "changes_key": keys.changes,
-            "updated_key": keys.updated_at,
-            "schools_key": keys.schools,
-            "versions_key": keys.versions,
         }
-        return int(await self._script(args=[orjson.dumps(header), *batch.values]))
+        return int(await self._script(keys=[*fixed, *pupils, *counter_keys], args=[orjson.dumps(header), *batch.values]))
 
     async def write_computed(self, keys: Keyspace, compute: Callable[[], Awaitable[tuple[T, ProjectionWrite]]]) -> T | None:
         """Compute a batch from fresh reads and write it; recompute while a revision moved under

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import cast
 
 from cachetools import LRUCache
-from redis.asyncio import Redis
 
 from tidemark_gateway.domain.counter_arrays import REGISTRY, CounterHash
+from tidemark_runtime.redis import RedisClient
 
 MAX_CACHED_HASHES = 100_000
 """About 30 KB a hash at most; a 100-school Trust's three years of core measures are ~40,000 hashes."""
@@ -24,7 +24,7 @@ class CounterCache:
     def __init__(self, max_hashes: int = MAX_CACHED_HASHES) -> None:
         self._entries: LRUCache[str, tuple[str, CounterHash]] = LRUCache(maxsize=max_hashes)
 
-    async def fetch(self, redis: Redis, versions_key: str, keys: Sequence[str]) -> list[CounterHash]:
+    async def fetch(self, redis: RedisClient, versions_key: str, keys: Sequence[str]) -> list[CounterHash]:
         """The hashes at `keys` (empty where absent). A hash without a version (written by hand,
         not by a projection) is always read afresh."""
         if not keys:

@@ -14,12 +14,11 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from redis.asyncio import Redis
-
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.domain.counter_arrays import CounterHash
 from tidemark_gateway.domain.measures import stored_measures
 from tidemark_gateway.domain.scope import schools_in_scope
+from tidemark_runtime.redis import RedisClient
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
@@ -69,7 +68,7 @@ class AggregateReader:
     """Reads one Trust's summative read model (`keys`) and statutory projection (`statutory_keys`)."""
 
     def __init__(
-        self, redis: Redis, keys: Keyspace, cache: CounterCache | None = None, statutory_keys: Keyspace | None = None
+        self, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None, statutory_keys: Keyspace | None = None
     ) -> None:
         self._redis = redis
         self._keys = keys
@@ -78,7 +77,7 @@ class AggregateReader:
 
     @classmethod
     async def of_current_generation(
-        cls, redis: Redis, keys: Keyspace, cache: CounterCache | None = None
+        cls, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None
     ) -> AggregateReader:
         """A reader of the generations the Trust's readers use now (a rebuild switches them)."""
         statutory = statutory_keyspace(keys.prefix, keys.trust_id)
@@ -246,9 +245,9 @@ class AggregateReader:
 class ReadModel:
     """The gateway's connections to the read model. Every request reads one Trust through it."""
 
-    redis: Redis
+    redis: RedisClient
     """Report reads. They keep redis-py's socket timeout (5 s): a read that long means Redis is in trouble."""
-    live_redis: Redis
+    live_redis: RedisClient
     """Live streams: a blocking XREAD waits up to the heartbeat by design, so these connections have a
     socket timeout longer than that."""
     prefix: str
