@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import hmac
 import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, NamedTuple
@@ -114,7 +114,7 @@ def _identify(lookup: PrincipalLookup, credentials: HTTPAuthorizationCredentials
     return principal
 
 
-def authenticate(request: Request, credentials: BearerCredentials) -> Principal:
+async def authenticate(request: Request, credentials: BearerCredentials) -> Principal:
     """The caller, through the app's principal lookup (`app.state.principals`); 401 when unknown."""
     lookup: PrincipalLookup = request.app.state.principals
     return _identify(lookup, credentials)
@@ -155,11 +155,13 @@ def declares(*requirements: Requirement) -> Callable[[Callable[..., Any]], Calla
 
 
 @functools.cache
-def require(permission: Permission) -> Callable[[Principal], Principal]:
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """The dependency of a route that needs `permission`: the authenticated caller, if it holds it.
-    One function per permission, so FastAPI checks it once per request however often it is named."""
+    One function per permission, so FastAPI checks it once per request however often it is named.
+    (The dependencies here are coroutines, though they never wait: FastAPI runs a plain function
+    in a worker thread, which costs more than the check.)"""
 
-    def dependency(principal: Authenticated) -> Principal:
+    async def dependency(principal: Authenticated) -> Principal:
         return authorize(principal, permission)
 
     dependency.__name__ = f"require_{permission.name.lower()}"
@@ -167,12 +169,14 @@ def require(permission: Permission) -> Callable[[Principal], Principal]:
     return dependency
 
 
-def principal_dependency(tokens: Callable[[], Mapping[str, Principal]], role: str) -> Callable[..., Principal]:
+def principal_dependency(
+    tokens: Callable[[], Mapping[str, Principal]], role: str
+) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits tokens holding every permission of `role`, from `tokens` (for an
     app that has not installed `app.state.principals`; new routes use `require`)."""
     needed = sorted(ROLE_PERMISSIONS[role])
 
-    def dependency(credentials: BearerCredentials) -> Principal:
+    async def dependency(credentials: BearerCredentials) -> Principal:
         principal = _identify(token_lookup(tokens()), credentials)
         for permission in needed:
             authorize(principal, permission)

@@ -1,7 +1,8 @@
 """What the gateway's routes depend on, as `Annotated` aliases: the use cases built at start-up, the
 caller and the permission each route needs, and the parameters that depend on the configuration.
 
-The query parameters that depend on nothing are in `params`.
+The query parameters that depend on nothing are in `params`. Every dependency is a coroutine,
+though none waits: FastAPI runs a plain function in a worker thread, which costs far more.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tidemark_runtime.settings import Principal
 # -- the gateway built by `bootstrap` -----------------------------------------------------------
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """The use cases the app's lifespan built (`bootstrap`)."""
     built: Services = request.app.state.services
     return built
@@ -32,19 +33,19 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def reports(built: ServicesDep) -> Reports:
+async def reports(built: ServicesDep) -> Reports:
     return built.reports
 
 
-def dashboards(built: ServicesDep) -> Dashboards:
+async def dashboards(built: ServicesDep) -> Dashboards:
     return built.dashboards
 
 
-def reference(built: ServicesDep) -> Reference:
+async def reference(built: ServicesDep) -> Reference:
     return built.reference
 
 
-def live_updates(built: ServicesDep) -> LiveUpdates:
+async def live_updates(built: ServicesDep) -> LiveUpdates:
     return built.live
 
 
@@ -60,7 +61,7 @@ FiguresReader = Annotated[Principal, Depends(require(Permission.READ_FIGURES))]
 
 
 @declares(Requirement(Permission.READ_PUPILS, when="`pupils=true`"))
-def pupil_list(
+async def pupil_list(
     caller: FiguresReader,
     pupils: Annotated[bool, Query(description="Also list the pupils (tokens with see_pupils only)")] = False,
 ) -> bool:
@@ -77,7 +78,7 @@ PupilList = Annotated[bool, Depends(pupil_list)]
 PERIOD_EXAMPLE = "AUT1"
 
 
-def configured_period(
+async def configured_period(
     built: ServicesDep,
     period: Annotated[str, Query(description="One of the Trust's assessment periods", examples=[PERIOD_EXAMPLE])],
 ) -> str:

@@ -105,7 +105,7 @@ SCHOOL = (
 NOT_VISIBLE = "A `school` the caller may not see"
 
 
-def pupil_filter(
+async def pupil_filter(
     school: Annotated[list[str] | None, Query(description=SCHOOL)] = None,
     year_group: Annotated[list[YearGroup] | None, Query(description="Only these year groups (repeatable)")] = None,
     sex: Annotated[Sex | None, Query()] = None,
@@ -131,7 +131,7 @@ def pupil_filter(
 Filter = Annotated[PupilFilter, Depends(pupil_filter)]
 
 
-def school_filter(
+async def school_filter(
     school: Annotated[list[str] | None, Query(description=SCHOOL)] = None,
 ) -> PupilFilter:
     """Only the school filter (data completion compares whole year groups with the roll)."""
