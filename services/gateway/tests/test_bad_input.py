@@ -5,8 +5,9 @@ OpenAPI says."""
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 
-from tidemark_gateway.testing import OTHER_TRUST, Gateway, Seeder
+from tidemark_gateway.testing import OTHER_TRUST, Gateway, Seeder, gateway_settings, in_process
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.calendar import format_academic_year
 from tidemark_schemas.records import academic_year_window
@@ -102,3 +103,20 @@ async def test_a_422_can_echo_any_text_the_client_sent(gateway: Gateway) -> None
     assert response.status_code == 422
     assert response.json()["detail"][0]["input"] == "Ōak – \U0001f600"
     assert response.content.isascii()
+
+
+async def test_the_period_is_one_of_the_configured_calendars(redis_url: str, redis: Redis, prefix: str) -> None:
+    """The period depends on ASSESSMENT_PERIODS: checked against the calendar the app was built
+    with, and listed as such in its OpenAPI."""
+    async with in_process(gateway_settings(redis_url, prefix, assessment_periods=["AUT", "SPR", "SUM"]), redis) as termly:
+        half_term = await termly.get("/v1/reports/pupil-overview", academic_year="2025/26", period="AUT1")
+        term = await termly.get("/v1/reports/pupil-overview", academic_year="2025/26", period="SPR")
+        schema = (await termly.get("/openapi.json", token=None)).json()
+
+    assert half_term.status_code == 422
+    assert half_term.json()["detail"] == [{
+        "type": "value_error", "loc": ["query", "period"], "input": "AUT1", "ctx": {"error": {}},
+        "msg": "Value error, unknown period 'AUT1'; expected one of AUT, SPR, SUM"}]
+    assert term.status_code == 200
+    [period] = [p for p in schema["paths"]["/v1/reports/pupil-overview"]["get"]["parameters"] if p["name"] == "period"]
+    assert (period["schema"]["enum"], period["schema"]["examples"]) == (["AUT", "SPR", "SUM"], ["AUT"])

@@ -4,10 +4,13 @@ adapters and clock a test hands in."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
+import httpx
 from redis.asyncio import Redis
 
 from tidemark_gateway.bootstrap import bootstrap, connect
+from tidemark_gateway.entrypoints.app import create_app
 from tidemark_gateway.testing import TRUST, Gateway, Seeder, gateway_settings
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import Keyspace, PupilFilter
@@ -56,3 +59,16 @@ async def test_bootstrap_uses_the_read_model_it_is_given(redis_url: str, prefix:
         assert services.live.block_ms == 200  # the test suite's heartbeat, 0.2 s
     finally:
         await services.aclose()
+
+
+async def test_the_app_builds_its_gateway_with_the_bootstrap_it_is_given(redis_url: str, prefix: str) -> None:
+    settings = gateway_settings(redis_url, prefix)
+    app = create_app(settings, build=partial(bootstrap, today=lambda: date(2031, 10, 1)))
+
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway", headers={"Authorization": "Bearer viewer"}
+    ) as client:
+        calendar = (await client.get("/v1/calendar")).json()
+
+    assert calendar["current"] == {"academic_year": "2031/32", "period": "AUT1"}
+    assert calendar["academic_years"] == ["2029/30", "2030/31", "2031/32"]
