@@ -207,3 +207,27 @@ async def test_a_malformed_last_event_id_is_a_422(live: LiveServer) -> None:
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["header", "last-event-id"]
+
+
+@pytest.mark.parametrize("last_event_id", ["99999999999999999999999-0", "18446744073709551616-0", "1-18446744073709551616"])
+async def test_a_last_event_id_redis_could_never_have_sent_is_a_422_naming_the_header(
+    live: LiveServer, last_event_id: str
+) -> None:
+    """Each part of a stream id is at most 2^64 - 1; Redis refuses a larger one (it was a 500)."""
+    async with httpx.AsyncClient(timeout=READ_TIMEOUT) as client, live.stream(client, last_event_id=last_event_id) as response:
+        await response.aread()
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["header", "last-event-id"]
+    assert error["msg"] == "Value error, each part of a stream id is at most 18446744073709551615"
+
+
+async def test_the_largest_stream_id_is_accepted(live: LiveServer) -> None:
+    largest = f"{2**64 - 1}-{2**64 - 1}"
+
+    async with httpx.AsyncClient(timeout=READ_TIMEOUT) as client, live.stream(client, last_event_id=largest) as response:
+        connected = await anext(events(response))
+
+    assert response.status_code == 200
+    assert connected.comments == ["connected"]

@@ -8,7 +8,20 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class HTTPError(BaseModel):
+    """The body of a refusal other than a validation error (401, 403, 413, 503)."""
+
+    detail: str = Field(description="What was refused and why")
+
+
+def refusal(description: str) -> dict[str, Any]:
+    """An OpenAPI response (for a route's `responses`) of an `HTTPError` body, always JSON: also on a
+    route whose own answers are not (an event stream)."""
+    return {"description": description, "content": {"application/json": {"schema": HTTPError.model_json_schema()}}}
 
 
 class BodyTooLarge(HTTPException):

@@ -84,6 +84,12 @@ class ServiceSettings(PlatformSettings):
 
     host: str = "127.0.0.1"
     port: int
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body accepted (`tidemark_runtime.http.BodyLimit`): a larger one is refused with "
+        "413 while it is read, before authentication or parsing",
+    )
 
 
 class ConsumerSettings(ServiceSettings):

@@ -39,7 +39,9 @@ class AssessmentModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: ShortName
-    codes: tuple[ModelCode, ...] = Field(min_length=2, max_length=20)
+    codes: tuple[ModelCode, ...] = Field(
+        min_length=2, max_length=20, description="Lowest first: every BELOW code before AT, every AT before ABOVE"
+    )
 
     @model_validator(mode="after")
     def _codes_unique_and_ordered_by_band(self) -> AssessmentModel:

@@ -51,7 +51,8 @@ def academic_year_window(today: date | None = None) -> tuple[int, int]:
     return EARLIEST_ACADEMIC_YEAR, parse_academic_year(academic_year_of(today or date.today())) + 1
 
 
-def _check_academic_year(value: str) -> str:
+def check_academic_year(value: str) -> str:
+    """An academic year (`2025/26`) within the window Tidemark takes data for (`academic_year_window`)."""
     start = parse_academic_year(value)
     first, last = academic_year_window()
     if not first <= start <= last:
@@ -73,7 +74,7 @@ def _check_period(value: str) -> str:
     return value
 
 
-AcademicYear = Annotated[str, AfterValidator(_check_academic_year), Field(examples=["2025/26"])]
+AcademicYear = Annotated[str, AfterValidator(check_academic_year), Field(examples=["2025/26"])]
 Period = Annotated[str, AfterValidator(_check_period), Field(examples=["AUT1"])]
 
 

@@ -9,6 +9,7 @@ only the hashes being written are fetched again; a dashboard refresh fetches not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from cachetools import LRUCache
 
@@ -28,7 +29,7 @@ class CounterCache:
         not by a projection) is always read afresh."""
         if not keys:
             return []
-        versions: list[str | None] = await redis.hmget(versions_key, list(keys))
+        versions = cast(list[str | None], await redis.hmget(versions_key, list(keys)))  # decode_responses: str
         found: dict[str, CounterHash] = {}
         stale: list[tuple[str, str | None]] = []
         for key, version in zip(keys, versions, strict=True):
