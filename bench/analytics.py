@@ -52,7 +52,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 
-from tidemark_ingest.demo.generator import DemoTrust, generate_trust
+from tidemark_tools.demo.generator import DemoTrust, generate_trust
 from tidemark_metrics.domain.projection import METRICS
 from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu, start_valkey
 from tidemark_runtime.kafka import ensure_topics, parse_batch

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import pytest
 
-from tidemark_ingest.adapters.database import create_engine, session_factory
-from tidemark_ingest.adapters.relay import OutboxRelay
-from tidemark_ingest.service_layer import IngestService
-from tidemark_schemas.calendar import PeriodCalendar
+from tidemark_ingest.bootstrap import bootstrap
+from tidemark_ingest.testing import ingest_settings
 from tidemark_schemas.records import SchoolRecord
 
 
@@ -31,16 +28,9 @@ class SlowBroker:
 
 @pytest.fixture
 async def wiring(database_url):
-    engine = create_engine(database_url)
     broker = SlowBroker(delay=0.2)
-    relay = OutboxRelay(session_factory(engine), broker, idle_poll_seconds=30.0)  # type: ignore[arg-type]
-    service = IngestService(session_factory(engine), PeriodCalendar(), relay.wake)
-    task = asyncio.create_task(relay.run_forever())
-    yield service, relay, broker
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await engine.dispose()
+    async with bootstrap(ingest_settings(database_url, relay_idle_poll_seconds=30.0), producer=broker) as ingest:
+        yield ingest.tracker, ingest.relay, broker
 
 
 async def wait_for(condition, timeout: float) -> float:

@@ -190,7 +190,7 @@ def start_demo_loader(ingest_url: str, token: str, seed: int, *options: str) -> 
     """`tidemark-demo load` in its own process. The token goes through the environment, never the
     command line: a generated token may start with "-" and would be read as an option."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tidemark_ingest.demo.cli", "load", "--ingest-url", ingest_url, "--seed", str(seed),
+        [sys.executable, "-m", "tidemark_tools.demo.cli", "load", "--ingest-url", ingest_url, "--seed", str(seed),
          *options],
         env={**os.environ, DEMO_TOKEN_VARIABLE: token},
         start_new_session=True,

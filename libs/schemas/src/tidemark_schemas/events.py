@@ -47,8 +47,11 @@ class PupilUpserted(Envelope, PupilFields):
     version: int = Field(ge=1)
 
 
-class _AssessmentSnapshot(Envelope):
-    """The whole state of one (pupil, subject, period) result after the change that caused it."""
+class AssessmentSnapshot(BaseModel):
+    """The whole state of one (pupil, subject, period) result: what ingest stores, and what each of
+    its events carries after the change that caused it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pupil_id: Identifier
     school_id: Identifier
@@ -61,6 +64,10 @@ class _AssessmentSnapshot(Envelope):
     entered_code: str | None = Field(default=None, description="The draft's code in the school's own model, if any")
     locked_code: str | None = Field(default=None, description="The counted value's code in the school's model, if any")
     version: int = Field(ge=1)
+
+
+class _AssessmentSnapshot(AssessmentSnapshot, Envelope):
+    """The envelope, then the snapshot (the fields in the order the contracts list them)."""
 
 
 class AssessmentEntered(_AssessmentSnapshot):
@@ -78,8 +85,11 @@ class AssessmentUnlocked(_AssessmentSnapshot):
 AssessmentEvent = AssessmentEntered | AssessmentLocked | AssessmentUnlocked
 
 
-class _StatutorySnapshot(Envelope):
-    """The whole state of one statutory result (pupil, academic year, assessment, component)."""
+class StatutorySnapshot(BaseModel):
+    """The whole state of one statutory result (pupil, academic year, assessment, component): what
+    ingest stores, and what each of its events carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pupil_id: Identifier
     school_id: Identifier
@@ -89,6 +99,10 @@ class _StatutorySnapshot(Envelope):
     entered: StatutoryValue | None = Field(description="The current (draft) value")
     locked: StatutoryValue | None = Field(description="The value that counts; null when not locked")
     version: int = Field(ge=1)
+
+
+class _StatutorySnapshot(StatutorySnapshot, Envelope):
+    """The envelope, then the snapshot (the fields in the order the contracts list them)."""
 
 
 class StatutoryEntered(_StatutorySnapshot):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tidemark_ingest.adapters.store import OUTBOX
 from tidemark_schemas.topics import event_key
@@ -21,11 +21,18 @@ from tidemark_schemas.topics import event_key
 log = logging.getLogger(__name__)
 
 
+class Producer(Protocol):
+    """What the relay needs of a Kafka producer (aiokafka's `AIOKafkaProducer`): `send` hands a
+    record over and returns what resolves when the broker has acknowledged it."""
+
+    async def send(self, topic: str, value: bytes, key: bytes) -> Awaitable[Any]: ...
+
+
 class OutboxRelay:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        producer: AIOKafkaProducer,
+        producer: Producer,
         batch_size: int = 2000,
         idle_poll_seconds: float = 0.5,
     ) -> None:
@@ -83,14 +90,14 @@ class OutboxRelay:
         self.published += len(rows)
         return len(rows)
 
-    async def _publish(self, rows: list) -> None:  # type: ignore[type-arg]
+    async def _publish(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
         deliveries = [
             await self._producer.send(row.topic, value=row.payload.encode(), key=event_key(row.key)) for row in rows
         ]
         await asyncio.gather(*deliveries)  # every record acknowledged by the broker
 
     @staticmethod
-    async def _mark(session: AsyncSession, rows: list) -> None:  # type: ignore[type-arg]
+    async def _mark(session: AsyncSession, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
         if rows:
             await session.execute(
                 update(OUTBOX).where(OUTBOX.c.id.in_([row.id for row in rows])).values(published_at=datetime.now(UTC))
@@ -98,7 +105,5 @@ class OutboxRelay:
 
     async def backlog(self) -> int:
         async with self._sessions() as session:
-            from sqlalchemy import func
-
             result = await session.execute(select(func.count()).where(OUTBOX.c.published_at.is_(None)))
             return int(result.scalar_one())

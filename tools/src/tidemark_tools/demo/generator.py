@@ -39,10 +39,10 @@ from tidemark_schemas.calendar import (
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.rules import at_or_above, combined_gld, combined_rwm, on_roll_during, percentage
-from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
 from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band, SenProvision, Sex, YearGroup
 
-from tidemark_ingest.demo.statutory import ELG_EXPECTED, generate_statutory
+from tidemark_tools.demo.statutory import ELG_EXPECTED, generate_statutory
+from tidemark_tools.demo.trust import DemoTrust
 
 YEAR_GROUPS: tuple[YearGroup, ...] = tuple(YearGroup)
 """R, Y1 .. Y6: the index is the number of Septembers since the pupil started Reception."""
@@ -221,35 +221,6 @@ SCHOOL_NAMES: tuple[str, ...] = (
     "Northgate Primary Academy",
     "Cedar Park Primary Academy",
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# Output
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoTrust:
-    """Everything the tracker would send: schools, pupils, entered results and the locks, and the
-    statutory results already taken with one lock per school and academic year."""
-
-    schools: list[SchoolRecord]
-    pupils: list[PupilRecord]
-    assessments: list[AssessmentRecord]
-    locks: list[LockScope]
-    current_year: str
-    current_period: str
-    statutory: list[StatutoryRecord] = field(default_factory=list)
-    statutory_locks: list[StatutoryLockScope] = field(default_factory=list)
-
-    @property
-    def academic_years(self) -> tuple[str, ...]:
-        """The three academic years covered, oldest first."""
-        return tuple(academic_years_up_to(self.current_year))
-
-    @property
-    def current_roll(self) -> list[PupilRecord]:
-        return [p for p in self.pupils if p.left_on is None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -751,7 +722,8 @@ def _locked_results(
     for r in trust.assessments:
         if r.academic_year != academic_year or r.period != period:
             continue
-        if any(_covers(scope, r) for scope in scopes.get(r.school_id, ())):
+        # Every demo result carries its band (and its code of the Sonar model).
+        if r.band is not None and any(_covers(scope, r) for scope in scopes.get(r.school_id, ())):
             results.setdefault(r.pupil_id, (r.year_group, {}))[1][r.subject] = r.band
     return results
 
