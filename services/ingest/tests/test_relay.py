@@ -51,3 +51,13 @@ async def test_a_commit_during_a_publish_goes_out_without_waiting_for_the_idle_p
     assert elapsed < 1.0  # the idle poll is 30 s
     assert [key for _topic, key, _value in broker.sent] == [b"S1", b"S2"]
     assert await relay.backlog() == 0
+
+
+async def test_ingest_stops_even_when_a_commit_wakes_the_relay_as_it_stops(database_url):
+    """On Python 3.11, `asyncio.wait_for` returned normally when cancelled just as the wake-up came,
+    so the relay ran on and stopping ingest hung."""
+    async with asyncio.timeout(10):
+        async with bootstrap(ingest_settings(database_url, relay_idle_poll_seconds=30.0),
+                             producer=SlowBroker(delay=0.0)) as ingest:
+            await asyncio.sleep(0.2)  # the relay is idle, waiting for a wake-up
+            ingest.relay.wake()  # and leaving cancels it in this same turn of the loop

@@ -90,9 +90,10 @@ async def kafka_producer(settings: IngestSettings) -> AsyncIterator[Producer]:
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it has finished (its own cancellation is not raised here; one of
+    the caller's is)."""
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await asyncio.wait([task])
 
 
 async def migrate(settings: IngestSettings) -> str | None:

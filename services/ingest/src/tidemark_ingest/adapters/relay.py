@@ -7,6 +7,7 @@ which consumers ignore by version. Rows of one pupil share a key, hence a partit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
@@ -65,10 +66,12 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
                 continue
             if sent < self._batch_size:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._idle_poll)
-                except TimeoutError:
-                    pass
+                # `asyncio.timeout`, not `wait_for`: on Python 3.11, `wait_for` returns normally when
+                # it is cancelled just as the wake-up arrives, so the relay ran on and its shutdown
+                # (cancel, then await) hung.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._idle_poll):
+                        await self._wake.wait()
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published.

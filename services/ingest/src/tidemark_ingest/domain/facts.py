@@ -9,7 +9,10 @@ tracker sends plus the fact's version; a result is the snapshot its events carry
 
 from __future__ import annotations
 
-from pydantic import Field
+import functools
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 from tidemark_schemas.events import AssessmentSnapshot, StatutorySnapshot
 from tidemark_schemas.records import AssessmentRecord, PupilFields, PupilRecord, SchoolRecord
@@ -38,20 +41,33 @@ StatutoryState = StatutorySnapshot
 value that counts (None: not locked). Values are stored normalised (KS2 `T` as `U`)."""
 
 
+def values_of(model: BaseModel) -> dict[str, Any]:
+    """A model's field values as they are: `dict(model)`, without its generator of one pair at a time
+    (six times slower, and this runs several times for every row of a batch)."""
+    return {name: getattr(model, name) for name in _field_names(type(model))}
+
+
+@functools.cache
+def _field_names(kind: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(kind.model_fields)
+
+
 def upsert_school(existing: SchoolState | None, record: SchoolRecord) -> SchoolState | None:
+    fields = values_of(record)
     if existing is None:
-        return SchoolState(**dict(record), version=1)
-    if dict(existing) == {**dict(record), "version": existing.version}:
+        return SchoolState(**fields, version=1)
+    if values_of(existing) == {**fields, "version": existing.version}:
         return None
-    return SchoolState(**dict(record), version=existing.version + 1)
+    return SchoolState(**fields, version=existing.version + 1)
 
 
 def upsert_pupil(existing: PupilState | None, record: PupilRecord) -> PupilState | None:
+    fields = values_of(record)
     if existing is None:
-        return PupilState(**dict(record), version=1)
-    if dict(existing) == {**dict(record), "version": existing.version}:
+        return PupilState(**fields, version=1)
+    if values_of(existing) == {**fields, "version": existing.version}:
         return None
-    return PupilState(**dict(record), version=existing.version + 1)
+    return PupilState(**fields, version=existing.version + 1)
 
 
 def enter_result(existing: ResultState | None, record: AssessmentRecord, band: Band) -> ResultState | None:

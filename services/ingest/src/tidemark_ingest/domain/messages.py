@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
+from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState, values_of
 from tidemark_schemas import topics
 from tidemark_schemas.events import (
     AssessmentEntered,
@@ -27,16 +27,16 @@ _STATUTORY_EVENTS = {"entered": StatutoryEntered, "locked": StatutoryLocked, "un
 
 
 def school_message(trust_id: str, state: SchoolState) -> Message:
-    return topics.SCHOOLS, state.school_id, SchoolUpserted(trust_id=trust_id, **dict(state))
+    return topics.SCHOOLS, state.school_id, SchoolUpserted(trust_id=trust_id, **values_of(state))
 
 
 def pupil_message(trust_id: str, state: PupilState) -> Message:
-    return topics.PUPILS, state.pupil_id, PupilUpserted(trust_id=trust_id, **dict(state))
+    return topics.PUPILS, state.pupil_id, PupilUpserted(trust_id=trust_id, **values_of(state))
 
 
 def result_message(trust_id: str, change: ResultChange, state: ResultState) -> Message:
-    return topics.ASSESSMENTS, state.pupil_id, _RESULT_EVENTS[change](trust_id=trust_id, **dict(state))
+    return topics.ASSESSMENTS, state.pupil_id, _RESULT_EVENTS[change](trust_id=trust_id, **values_of(state))
 
 
 def statutory_message(trust_id: str, change: ResultChange, state: StatutoryState) -> Message:
-    return topics.STATUTORY, state.pupil_id, _STATUTORY_EVENTS[change](trust_id=trust_id, **dict(state))
+    return topics.STATUTORY, state.pupil_id, _STATUTORY_EVENTS[change](trust_id=trust_id, **values_of(state))

@@ -10,6 +10,7 @@ use cases in `service_layer`, built by `bootstrap`.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -40,6 +41,11 @@ def create_app(
         async with build(settings) as services:
             app.state.services = services
             app.state.principals = services.principals
+            # Everything built at start-up lives as long as the process: freeze it, so that the full
+            # collections a big batch sets off (its rows, states and events are many objects) do not
+            # walk it again each time (they took a third of a 20,000-row batch's time).
+            gc.collect()
+            gc.freeze()
             yield
 
     app = FastAPI(title="Tidemark ingest API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,

@@ -71,9 +71,15 @@ async def invalid_request(request: Request, error: RequestValidationError) -> Re
 
 
 def structural_errors(error: RequestValidationError) -> list[FieldError]:
-    """FastAPI locations look like ("body", 3, "band"): row 3, field band."""
+    """FastAPI locations look like ("body", 3, "band"): row 3, field band. A body that is no JSON
+    is located at ("body", character): an error of the body, not of a row."""
     errors = []
     for item in error.errors():
+        if item["type"] == "json_invalid":
+            at = f" at character {item['loc'][-1]}" if isinstance(item["loc"][-1], int) else ""
+            detail = f": {item['ctx']['error']}" if "error" in item.get("ctx", {}) else ""
+            errors.append(FieldError(None, "(body)", f"{item['msg']}{at}{detail}", None))
+            continue
         location = [part for part in item["loc"] if part != "body"]
         row = location.pop(0) if location and isinstance(location[0], int) else None
         field = ".".join(str(part) for part in location) or "(body)"

@@ -18,6 +18,7 @@ router = APIRouter(
     prefix="/v1", tags=["tracker"], route_class=GuardedRoute,
     responses={
         **BATCH_REFUSED,
+        400: refusal("The body could not be read as JSON text (it is not UTF-8)"),
         413: refusal("The body is larger than MAX_BODY_BYTES (refused while it is read, before authentication)"),
     },
 )
