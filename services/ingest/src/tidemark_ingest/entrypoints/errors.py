@@ -33,13 +33,15 @@ class BatchRefused(BaseModel):
     errors: list[FieldError]
 
 
-BATCH_REFUSED: dict[int | str, dict[str, Any]] = {422: {"model": BatchRefused, "description": "The batch was rejected whole"}}
+BATCH_REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"model": BatchRefused, "description": "The batch was rejected whole"},
+}
 """The `responses` of a tracker route: its 422 answers are `BatchRefused`."""
 
 
 def refused(errors: list[FieldError]) -> Response:
     body = BatchRefused(detail=REFUSED_WHOLE, errors=errors)
-    return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content=body.model_dump(mode="json"))
+    return SafeJSONResponse(status.HTTP_422_UNPROCESSABLE_CONTENT, body.model_dump(mode="json"))
 
 
 async def invalid_request(request: Request, error: RequestValidationError) -> Response:
@@ -109,7 +111,9 @@ def _caller(request: Request) -> Principal | None:
     if scheme.lower() != "bearer":
         return None
     principal: Principal | None = request.app.state.principals(token)
-    return principal if principal is not None and Permission.WRITE_TRACKER in permissions_of(principal) else None
+    if principal is None or Permission.WRITE_TRACKER not in permissions_of(principal):
+        return None
+    return principal
 
 
 async def batch_rejected(_request: Request, error: BatchRejected) -> Response:

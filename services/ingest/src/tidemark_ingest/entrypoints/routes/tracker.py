@@ -19,19 +19,23 @@ router = APIRouter(
     responses={
         **BATCH_REFUSED,
         400: refusal("The body could not be read as JSON text (it is not UTF-8)"),
-        413: refusal("The body is larger than MAX_BODY_BYTES (refused while it is read, before authentication)"),
+        413: refusal("The body is larger than MAX_BODY_BYTES (refused as it is read, before authentication)"),
     },
 )
 
 
 @router.post("/schools")
-async def post_schools(records: Batch[SchoolRecord], caller: TrackerWriter, tracker: TrackerDep) -> BatchAccepted:
+async def post_schools(
+    records: Batch[SchoolRecord], caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
     """Create or rename schools of the caller's Trust."""
     return await tracker.post_schools(caller.trust_id, records)
 
 
 @router.post("/pupils")
-async def post_pupils(records: Batch[PupilRecord], caller: TrackerWriter, tracker: TrackerDep) -> BatchAccepted:
+async def post_pupils(
+    records: Batch[PupilRecord], caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
     """Create or update pupils (current characteristics; `left_on` marks a leaver)."""
     return await tracker.post_pupils(caller.trust_id, records)
 
@@ -68,13 +72,17 @@ async def post_statutory(
 
 
 @router.post("/statutory/lock")
-async def lock_statutory(scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep) -> BatchAccepted:
+async def lock_statutory(
+    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
     """Lock a school's statutory results of an academic year (optionally one assessment): entered
     values now count. Locking again after a changed entry is a correction."""
     return await tracker.lock_statutory(caller.trust_id, scope)
 
 
 @router.post("/statutory/unlock")
-async def unlock_statutory(scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep) -> BatchAccepted:
+async def unlock_statutory(
+    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
     """Unlock: the statutory results stop counting until they are locked again."""
     return await tracker.unlock_statutory(caller.trust_id, scope)
