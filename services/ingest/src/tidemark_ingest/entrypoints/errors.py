@@ -41,7 +41,7 @@ BATCH_REFUSED: dict[int | str, dict[str, Any]] = {
 
 def refused(errors: list[FieldError]) -> Response:
     body = BatchRefused(detail=REFUSED_WHOLE, errors=errors)
-    return SafeJSONResponse(status.HTTP_422_UNPROCESSABLE_CONTENT, body.model_dump(mode="json"))
+    return SafeJSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 async def invalid_request(request: Request, error: RequestValidationError) -> Response:
