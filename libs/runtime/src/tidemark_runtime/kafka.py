@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
-from faststream._internal.middlewares import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
@@ -31,6 +30,7 @@ from tidemark_schemas.topics import all_topics, dead_letter
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+T = TypeVar("T")
 
 
 async def ensure_topics(
@@ -102,22 +102,18 @@ class Backoff:
         self.streak = 0
 
 
-def backoff_middleware(backoff: Backoff) -> Callable[..., BaseMiddleware]:
-    """A broker middleware: on a failed batch, wait (growing) before FastStream seeks back to retry it."""
-
-    class RetryWithBackoff(BaseMiddleware):
-        async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
-            try:
-                result = await call_next(msg)
-            except Exception:
-                delay = backoff.next_delay()
-                log.exception("batch failed; retrying in %.1fs", delay)
-                await asyncio.sleep(delay)
-                raise
-            backoff.reset()
-            return result
-
-    return RetryWithBackoff
+async def with_backoff(backoff: Backoff, work: Awaitable[T]) -> T:
+    """Run one batch's work; when it fails, wait (growing) before re-raising, so that FastStream's
+    retry of the batch (`NACK_ON_ERROR`) is not a tight loop. One `Backoff` per subscriber."""
+    try:
+        result = await work
+    except Exception:
+        delay = backoff.next_delay()
+        log.exception("batch failed; retrying in %.1fs", delay)
+        await asyncio.sleep(delay)
+        raise
+    backoff.reset()
+    return result
 
 
 @dataclass(frozen=True)
@@ -202,12 +198,14 @@ async def raw_bodies(message: Any) -> list[bytes]:
 
 
 def batch_subscriber(
-    broker: KafkaBroker, settings: ConsumerSettings, topics: Iterable[str], title: str, description: str
+    broker: KafkaBroker, settings: ConsumerSettings, topics: Iterable[str], title: str, description: str,
+    group_id: str | None = None,
 ) -> Any:
-    """The subscriber decorator every consumer service uses: its group, batching and the policy above."""
+    """The subscriber decorator every consumer service uses: its group (`group_id`, else the
+    `CONSUMER_GROUP` setting), batching and the policy above."""
     return broker.subscriber(
         *topics,
-        group_id=settings.consumer_group,
+        group_id=group_id or settings.consumer_group,
         batch=True,
         decoder=raw_bodies,
         max_records=settings.batch_max_records,

@@ -148,6 +148,7 @@ def start_services(env: dict[str, str], host: str, ports: dict[str, int], log_di
 CONSUMER_GROUPS = {
     "tidemark-metrics": (topics.SCHOOLS, topics.PUPILS, topics.ASSESSMENTS),
     "tidemark-statutory": (topics.STATUTORY, topics.PUPILS, topics.ASSESSMENTS),
+    "tidemark-attendance": (topics.PUPILS, topics.ATTENDANCE),
 }
 
 

@@ -145,6 +145,16 @@ class Keyspace:
         """Statutory projection: which pupil is in which category (fields: pupil_id|cell|category)."""
         return f"{self.base}:progress-pupils:{academic_year}:{period}:{school_id}"
 
+    def attendance(self, academic_year: str, window: str, school_id: str) -> str:
+        """Attendance projection: one window's sessions by category, pupils, persistent and severe
+        absentees (fields: cell|label, labels `tidemark_schemas.attendance.FIGURE_LABELS`). The
+        window is `YTD`, a period (`AUT1`) or a week (its Monday, `2025-09-01`)."""
+        return f"{self.base}:att:{academic_year}:{window}:{school_id}"
+
+    def attendance_codes(self, academic_year: str, window: str, school_id: str) -> str:
+        """Attendance projection: one window's sessions by register code (fields: cell|code)."""
+        return f"{self.base}:att-codes:{academic_year}:{window}:{school_id}"
+
     @property
     def versions(self) -> str:
         """Hash counter key -> a number that grows with every write of that counter hash (readers
@@ -156,7 +166,8 @@ class Keyspace:
         """Key patterns that match every key of this generation and nothing else (the first
         generation shares its base with the Trust's generation keys and change stream)."""
         return tuple(
-            f"{self.base}:{kind}:*" for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils")
+            f"{self.base}:{kind}:*"
+            for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils", "att", "att-codes")
         ) + (self.schools, self.updated_at, self.versions)
 
     @property
@@ -263,6 +274,15 @@ def statutory_keyspace(prefix: str, trust_id: str) -> Keyspace:
     """The statutory service's keys: a projection of its own (own generations, rebuilt on its
     own), announcing changes on the summative change stream."""
     return Keyspace(prefix + STATUTORY_PREFIX_SUFFIX, trust_id, changes_prefix=prefix)
+
+
+ATTENDANCE_PREFIX_SUFFIX = "-attendance"
+
+
+def attendance_keyspace(prefix: str, trust_id: str) -> Keyspace:
+    """The attendance projection's keys: its own generations (rebuilt on its own), announcing
+    changes on the summative change stream like the statutory projection."""
+    return Keyspace(prefix + ATTENDANCE_PREFIX_SUFFIX, trust_id, changes_prefix=prefix)
 
 
 PUPILS_MEASURE = "pupils"

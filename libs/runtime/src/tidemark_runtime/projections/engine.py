@@ -178,10 +178,12 @@ class ProjectionEngine:
         reconcile compares these with the counters stored."""
         expected: Counter[CounterKey] = Counter()
         pupils = 0
-        async for key in self.redis.scan_iter(match=f"{keys.base}:pupil:*", count=1000):
+        pupil_keys = keys.pupil("")
+        async for key in self.redis.scan_iter(match=f"{pupil_keys}*", count=1000):
             fields = {_text(name): value for name, value in (await self.redis.hgetall(key)).items()}
             fields.pop(REVISION_FIELD, None)
-            expected.update(recorded_counters(self.rules, keys, decode_record(self.rules, fields)))
+            pupil_id = _text(key)[len(pupil_keys):]
+            expected.update(recorded_counters(self.rules, keys, decode_record(self.rules, fields), pupil_id))
             pupils += 1
         return pupils, expected
 

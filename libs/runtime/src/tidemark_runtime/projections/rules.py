@@ -52,6 +52,12 @@ class Projection(Protocol):
     when everything is."""
     keeps_schools: bool
     """Whether the projection keeps the Trust's school names and models (`Keyspace.schools`)."""
+    stores_contributions: bool
+    """Whether each part stores its contributions beside its data (True), or only its data, the
+    engine recomputing the old contributions from the old data when it needs them (False: a
+    smaller state, for projections with many small parts). Then a part's contributions must depend
+    on nothing but its own data, the characteristics and the pupil id, and a change of the rules
+    needs a rebuild (reconcile names the counters it moved)."""
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         """The projection's keys for one Trust (generation "" ; the engine moves between them)."""
@@ -74,7 +80,7 @@ class Projection(Protocol):
     def apply(self, part: str, data: Mapping[str, Any], event: Any) -> dict[str, Any] | None:
         """The new data of each part the event changes (`data` holds every part loaded; a new
         part is absent), or None when the event is not newer than what the parts hold
-        (redelivered, duplicated or overtaken)."""
+        (redelivered, duplicated or overtaken). Never changes the data it is given."""
         ...
 
     def contributions(

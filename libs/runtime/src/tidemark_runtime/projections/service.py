@@ -1,6 +1,9 @@
-"""A projection as a process: the consumer group that feeds the engine, its health route and its
-command line (`serve`, `reconcile`, `rebuild`). Each projection service declares a
-`ProjectionService` (its rules, the topics it consumes, what it publishes) and calls `main`.
+"""Projections as a process: the consumer groups that feed the engine, the health and status
+routes, and the command line (`serve`, `reconcile`, `rebuild`). Each projection declares a
+`ProjectionService` (its rules, the topics it consumes, its consumer group, what it publishes);
+one process may host several (the metrics process runs the attainment and the attendance
+projections), each with its own subscriber and consumer group, sharing the broker connection
+and Redis.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from tidemark_runtime.kafka import Backoff, backoff_middleware, batch_subscriber, dead_letter_record, ensure_topics, make_broker, parse_batch
+from tidemark_runtime.kafka import Backoff, batch_subscriber, dead_letter_record, ensure_topics, make_broker, parse_batch, with_backoff
 from tidemark_runtime.projections.engine import BatchResult, ProjectionEngine
 from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
 from tidemark_runtime.projections.replay import HttpReplay
@@ -55,9 +58,29 @@ class ProjectionService:
     title: str
     topics: tuple[str, ...]
     """The tracker topics it consumes."""
-    publication: Publication
+    publication: Publication | None
+    """The public topic it announces on (None: it announces only on the change stream)."""
     settings: type[ConsumerSettings]
     description: str = ""
+    consumer_group: str | None = None
+    """Its consumer group; None: the process's `CONSUMER_GROUP` setting (the projection a process
+    is named after)."""
+
+    @property
+    def client_id(self) -> str:
+        """Who the projection is to the broker and in dead-letter headers (`x-rejected-by`)."""
+        return f"tidemark-{self.rules.name}"
+
+
+Hosted = ProjectionService | Sequence[ProjectionService]
+"""One projection, or the projections one process hosts (the first names the process)."""
+
+
+def hosted(services: Hosted) -> tuple[ProjectionService, ...]:
+    found = (services,) if isinstance(services, ProjectionService) else tuple(services)
+    if not found:
+        raise ValueError("a projection process hosts at least one projection")
+    return found
 
 
 @dataclass
@@ -66,7 +89,7 @@ class ProjectionConsumer:
     Independent of FastStream so tests can drive it directly."""
 
     engine: ProjectionEngine
-    publication: Publication
+    publication: Publication | None
     publish: Callable[[str, bytes, BaseModel], Any]
     """(topic, key, message) -> awaitable: the documented publisher, or the broker."""
     dead_letter: Callable[[ConsumerRecord, Any], Any]
@@ -79,6 +102,8 @@ class ProjectionConsumer:
         self.counts["dead_lettered"] += len(rejected)
         result = await self.engine.apply(events)
         self.counts["applied"] += result.applied
+        if self.publication is None:
+            return result
         # After the write: a crash in between loses an announcement, never a figure.
         for key, message in self.publication.messages(result):
             await self.publish(self.publication.topic, key, message)
@@ -86,22 +111,14 @@ class ProjectionConsumer:
         return result
 
 
-def create_app(service: ProjectionService, settings: ConsumerSettings | None = None) -> AsgiFastStream:
-    """The projection's consumer group over its topics, with /healthz (the composition root of a
-    projection process)."""
-    settings = settings or service.settings()
-    client_id = f"tidemark-{service.rules.name}"
-    broker: KafkaBroker = make_broker(settings, client_id, middlewares=[backoff_middleware(Backoff())])
-    publisher = broker.publisher(
-        service.publication.topic, schema=service.publication.schema, title=service.publication.topic,
-        description=service.publication.description,
-    )
-    state: dict[str, Any] = {}
-
-    @batch_subscriber(broker, settings, service.topics, title=f"{service.rules.name}/tracker-events",
-                      description=service.description)
-    async def on_tracker_events(records: Records) -> None:
-        await state["consumer"].handle(records)
+def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> AsgiFastStream:
+    """A consumer group per projection over its topics, with /healthz and /status (the composition
+    root of a projection process)."""
+    projections = hosted(services)
+    settings = settings or projections[0].settings()
+    broker: KafkaBroker = make_broker(settings, projections[0].client_id)
+    state: dict[str, Any] = {"consumers": {}}
+    starters = [_subscribe(broker, settings, service, state["consumers"]) for service in projections]
 
     async def start() -> None:
         if settings.kafka_create_topics:
@@ -109,12 +126,8 @@ def create_app(service: ProjectionService, settings: ConsumerSettings | None = N
                                 replication_factor=settings.kafka_replication_factor)
         redis = Redis.from_url(settings.redis_url)
         state["redis"] = redis
-        state["consumer"] = ProjectionConsumer(
-            ProjectionEngine(redis, settings.redis_prefix, service.rules),
-            service.publication,
-            publish=lambda _topic, key, message: publisher.publish(message, key=key),
-            dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, client_id),
-        )
+        for starter in starters:
+            starter(redis)
         gc.collect()
         gc.freeze()  # start-up objects live as long as the process: no full collection walks them again
 
@@ -124,25 +137,55 @@ def create_app(service: ProjectionService, settings: ConsumerSettings | None = N
 
     @get
     async def status(scope: Any) -> AsgiResponse:
-        """What the consumer has done since it started."""
-        counts = state["consumer"].counts if "consumer" in state else {}
-        return AsgiResponse(orjson.dumps({"projection": service.rules.name, **counts}), 200,
-                            headers={"content-type": "application/json"})
+        """What each projection's consumer has done since the process started."""
+        body = {name: consumer.counts for name, consumer in state["consumers"].items()}
+        return AsgiResponse(orjson.dumps({"projections": body}), 200, headers={"content-type": "application/json"})
 
     app = AsgiFastStream(
         broker,
         asgi_routes=[("/healthz", make_ping_asgi(broker, timeout=5.0)), ("/status", status)],
         on_startup=[start],
         after_shutdown=[stop],
-        specification=AsyncAPI(title=service.title, version="1.0.0"),
+        specification=AsyncAPI(title=projections[0].title, version="1.0.0"),
     )
-    app.state_holder = state  # type: ignore[attr-defined]  # tests read the consumer's counts
+    app.state_holder = state  # type: ignore[attr-defined]  # tests read the consumers' counts
     return app
 
 
-def main(service: ProjectionService, argv: list[str] | None = None, doc: str | None = None) -> int:
-    """The service's command line: serve (the default), or operate on its projection."""
-    parser = argparse.ArgumentParser(prog=f"tidemark-{service.rules.name}", description=doc,
+def _subscribe(
+    broker: KafkaBroker, settings: ConsumerSettings, service: ProjectionService, consumers: dict[str, ProjectionConsumer]
+) -> Callable[[Redis], None]:
+    """Declare one projection's subscriber (and publisher); returns what builds its consumer once
+    Redis is connected."""
+    name = service.rules.name
+    publication = service.publication
+    publisher = None if publication is None else broker.publisher(
+        publication.topic, schema=publication.schema, title=publication.topic, description=publication.description,
+    )
+    backoff = Backoff()
+
+    @batch_subscriber(broker, settings, service.topics, title=f"{name}/tracker-events", description=service.description,
+                      group_id=service.consumer_group)
+    async def on_tracker_events(records: Records) -> None:
+        await with_backoff(backoff, consumers[name].handle(records))
+
+    def build(redis: Redis) -> None:
+        consumers[name] = ProjectionConsumer(
+            ProjectionEngine(redis, settings.redis_prefix, service.rules),
+            publication,
+            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]
+            dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, service.client_id),
+        )
+
+    return build
+
+
+def main(services: Hosted, argv: list[str] | None = None, doc: str | None = None) -> int:
+    """The process's command line: serve every projection it hosts (the default), or operate on
+    them (`--projection NAME`, repeatable; default: all)."""
+    projections = hosted(services)
+    names = [service.rules.name for service in projections]
+    parser = argparse.ArgumentParser(prog=projections[0].client_id, description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command")
     check = commands.add_parser("reconcile", help="check every counter against the per-pupil states")
@@ -152,28 +195,39 @@ def main(service: ProjectionService, argv: list[str] | None = None, doc: str | N
     again.add_argument("--keep-previous", action="store_true", help="do not delete the previous generation")
     again.add_argument("--grace-seconds", type=float, default=5.0,
                        help="wait this long after the switch before deleting the previous generation (default 5)")
+    for command in (check, again):
+        command.add_argument("--projection", action="append", choices=names, default=[],
+                             help=f"a projection this process hosts ({', '.join(names)}; default: all)")
     args = parser.parse_args(argv)
-    settings = service.settings()
+    settings = projections[0].settings()
     if args.command is None:
-        serve(create_app(service, settings), settings)
+        serve(create_app(projections, settings), settings)
         return 0
-    return asyncio.run(_operate(service.rules, settings, args))
+    chosen = [service.rules for service in projections if not args.projection or service.rules.name in args.projection]
+    return asyncio.run(_operate(chosen, settings, args))
 
 
-async def _operate(rules: Projection, settings: ConsumerSettings, args: argparse.Namespace) -> int:
+async def _operate(projections: Iterable[Projection], settings: ConsumerSettings, args: argparse.Namespace) -> int:
+    status = 0
     redis = Redis.from_url(settings.redis_url)
-    engine = ProjectionEngine(redis, settings.redis_prefix, rules)
     try:
-        if args.command == "reconcile":
-            return await reconcile_each(engine, args.trust_id or await engine.trusts())
-        if settings.replay_token is None:
-            print("rebuild needs REPLAY_TOKEN (and INGEST_URL): it reads ingest's replay", flush=True)
-            return 2
-        source = HttpReplay(settings.ingest_url, settings.replay_token.get_secret_value())
-        try:
-            trust_ids = args.trust_id or await source.trust_ids()
-            return await rebuild_each(engine, trust_ids, source, args.grace_seconds, args.keep_previous)
-        finally:
-            await source.close()
+        for rules in projections:
+            print(f"{rules.name}:", flush=True)
+            status = max(status, await _operate_one(ProjectionEngine(redis, settings.redis_prefix, rules), settings, args))
     finally:
         await redis.aclose()
+    return status
+
+
+async def _operate_one(engine: ProjectionEngine, settings: ConsumerSettings, args: argparse.Namespace) -> int:
+    if args.command == "reconcile":
+        return await reconcile_each(engine, args.trust_id or await engine.trusts())
+    if settings.replay_token is None:
+        print("rebuild needs REPLAY_TOKEN (and INGEST_URL): it reads ingest's replay", flush=True)
+        return 2
+    source = HttpReplay(settings.ingest_url, settings.replay_token.get_secret_value())
+    try:
+        trust_ids = args.trust_id or await source.trust_ids()
+        return await rebuild_each(engine, trust_ids, source, args.grace_seconds, args.keep_previous)
+    finally:
+        await source.close()

@@ -1,0 +1,115 @@
+"""What a pupil adds to the attendance counters of one window (pure): per *enrolment* (the school
+and year group a mark carries), the sessions of every code and, with a possible session, the
+sessions by category, one pupil, and whether the enrolment is a persistent or severe absentee on
+its own sessions in that window (`tidemark_schemas.attendance.enrolment_counts`).
+
+A pupil's attendance hash holds three kinds of parts, so that every window's figures are counters
+read directly (never summed over weeks at read time), and a mark reads and writes three small
+fields whatever the size of the year:
+
+    w:<year>|<monday>    the marks of one school week: session -> (code, version, enrolment);
+                         counted in the week's window
+    p:<year>|<period>    sessions per enrolment and code in one period; counted in the period's
+    y:<year>             sessions per enrolment and code in the academic year; counted in `YTD`
+
+A mark changes its week and, when its code or enrolment changes, moves one session between codes
+in its period and its year (`moved`): the totals never need the whole year's marks.
+
+A contribution is "school|cell|label" (the cell of the pupil's current characteristics in the
+enrolment's year group, `aggregates.encode_cell`), with a weight: the sessions, or 1 for `pupils`,
+`persistent` and `severe`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tidemark_schemas.attendance import YEAR_TO_DATE, enrolment_counts
+from tidemark_schemas.characteristics import Characteristics
+
+WEEK_PREFIX = "w:"
+PERIOD_PREFIX = "p:"
+YEAR_PREFIX = "y:"
+
+Enrolment = str
+""""school_id|year_group": a pupil at two schools, or in two year groups, in a window is two enrolments."""
+Mark = tuple[str, int, Enrolment]
+"""(code, version, enrolment) of one session."""
+WeekMarks = dict[int, Mark]
+"""A week's marks by session: weekday * 2 (+ 1 for the afternoon)."""
+Totals = dict[Enrolment, dict[str, int]]
+"""Sessions per enrolment and code."""
+
+
+def enrolment(school_id: str, year_group: str) -> Enrolment:
+    return f"{school_id}|{year_group}"
+
+
+def week_part(academic_year: str, monday: str) -> str:
+    return f"{WEEK_PREFIX}{academic_year}|{monday}"
+
+
+def period_part(academic_year: str, period: str) -> str:
+    return f"{PERIOD_PREFIX}{academic_year}|{period}"
+
+
+def year_part(academic_year: str) -> str:
+    return f"{YEAR_PREFIX}{academic_year}"
+
+
+def window_of(part: str) -> tuple[str, str]:
+    """(academic year, window) a part is counted in: a week (its Monday), a period, or `YTD`."""
+    if part.startswith(YEAR_PREFIX):
+        return part[len(YEAR_PREFIX):], YEAR_TO_DATE
+    academic_year, window = part[len(WEEK_PREFIX):].split("|")
+    return academic_year, window
+
+
+def week_totals(marks: Mapping[int, Mark]) -> Totals:
+    totals: Totals = {}
+    for code, _version, where in marks.values():
+        codes = totals.setdefault(where, {})
+        codes[code] = codes.get(code, 0) + 1
+    return totals
+
+
+def moved(totals: Totals, old: tuple[str, Enrolment] | None, new: tuple[str, Enrolment]) -> Totals:
+    """The totals after one session moves from (code, enrolment) `old` (None: a new session) to
+    `new`; a new mapping, the given one untouched. A count that reaches 0 goes."""
+    result = dict(totals)
+    if old is not None:
+        code, where = old
+        codes = dict(result.get(where, {}))
+        left = codes.get(code, 0) - 1
+        if left > 0:
+            codes[code] = left
+        else:
+            codes.pop(code, None)
+        if codes:
+            result[where] = codes
+        else:
+            result.pop(where, None)
+    code, where = new
+    codes = dict(result.get(where, {}))
+    codes[code] = codes.get(code, 0) + 1
+    result[where] = codes
+    return result
+
+
+def window_contributions(c: Characteristics | None, totals: Mapping[Enrolment, Mapping[str, int]]) -> dict[str, int]:
+    """What the pupil adds to one window's counters (nothing until the pupil record arrives)."""
+    if c is None:
+        return {}
+    found: dict[str, int] = {}
+    for where, codes in totals.items():
+        school_id, year_group = where.split("|")
+        prefix = f"{school_id}|{c.cell(year_group)}"
+        for label, weight in enrolment_counts(codes).items():
+            found[prefix + label] = weight
+    return found
+
+
+def parse_contribution(item: str) -> tuple[str, str, str]:
+    """(school, counter field, label) of a contribution."""
+    school_id, field = item.split("|", 1)
+    return school_id, field, field[field.rindex("|") + 1:]
