@@ -145,15 +145,16 @@ class Keyspace:
         """Statutory projection: which pupil is in which category (fields: pupil_id|cell|category)."""
         return f"{self.base}:progress-pupils:{academic_year}:{period}:{school_id}"
 
-    def attendance(self, academic_year: str, window: str, school_id: str) -> str:
-        """Attendance projection: one window's sessions by category, pupils, persistent and severe
-        absentees (fields: cell|label, labels `tidemark_schemas.attendance.FIGURE_LABELS`). The
-        window is `YTD`, a period (`AUT1`) or a week (its Monday, `2025-09-01`)."""
-        return f"{self.base}:att:{academic_year}:{window}:{school_id}"
+    def attendance_sessions(self, academic_year: str, window: str, school_id: str) -> str:
+        """Attendance projection: one window's sessions by register code (fields: cell|code; every
+        category follows from the codes, `tidemark_schemas.attendance.sessions_of`). The window is
+        `YTD`, a period (`AUT1`) or a week (its Monday, `2025-09-01`)."""
+        return f"{self.base}:att-sessions:{academic_year}:{window}:{school_id}"
 
-    def attendance_codes(self, academic_year: str, window: str, school_id: str) -> str:
-        """Attendance projection: one window's sessions by register code (fields: cell|code)."""
-        return f"{self.base}:att-codes:{academic_year}:{window}:{school_id}"
+    def attendance_pupils(self, academic_year: str, window: str, school_id: str) -> str:
+        """Attendance projection: one window's enrolments with a possible session, persistent and
+        severe absentees (fields: cell|label, `tidemark_schemas.attendance.ENROLMENT_LABELS`)."""
+        return f"{self.base}:att-pupils:{academic_year}:{window}:{school_id}"
 
     @property
     def versions(self) -> str:
@@ -167,7 +168,7 @@ class Keyspace:
         generation shares its base with the Trust's generation keys and change stream)."""
         return tuple(
             f"{self.base}:{kind}:*"
-            for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils", "att", "att-codes")
+            for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils", "att-sessions", "att-pupils")
         ) + (self.schools, self.updated_at, self.versions)
 
     @property

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 
 from tidemark_schemas.rules import percentage
 from tidemark_schemas.vocabulary import PRIMARY_YEAR_GROUPS, YearGroup
@@ -144,8 +145,31 @@ REGISTER_CODES: dict[str, RegisterCode] = _codes(
 
 NO_MARK = "-"
 
-CATEGORY_OF: dict[str, Category] = {code: entry.category for code, entry in REGISTER_CODES.items()}
-"""A code's category (the projection's hottest lookup)."""
+PRESENT = "/\\"
+"""The label the sessions counters give `/` (morning) and `\\` (afternoon) together: both mean
+present, and counting them apart would double the counters a day of registers moves."""
+
+RegisterCodeValue = Literal[tuple(REGISTER_CODES)]  # type: ignore[valid-type]
+"""A register code as a field type: checked by the validator's own code list (fast, and listed in
+the JSON Schema of every contract that carries one)."""
+
+CATEGORY_OF: dict[str, Category] = {code: entry.category for code, entry in REGISTER_CODES.items()} | {
+    PRESENT: Category.PRESENT
+}
+"""A code's (or counter label's) category."""
+
+
+def counted_as(code: str) -> str:
+    """The sessions counter label of a register code: itself, except `/` and `\\` (`PRESENT`)."""
+    return PRESENT if code == "/" or code == "\\" else code
+
+_SESSION_WEIGHTS: dict[str, tuple[int, int, int]] = {
+    code: (int(category in POSSIBLE_CATEGORIES), int(category is Category.AUTHORISED),
+           int(category is Category.UNAUTHORISED))
+    for code, category in CATEGORY_OF.items()
+}
+"""What one session of a code adds to (possible, authorised, unauthorised): the projection's
+hottest lookup, so precomputed from the table."""
 
 
 def register_code(code: str, on: date) -> RegisterCode:
@@ -183,41 +207,45 @@ class Sessions:
 
 
 def sessions_of(codes: Mapping[str, int]) -> Sessions:
-    """Sessions by category from sessions by code."""
+    """Sessions by category from sessions by code (or counter label)."""
     possible = authorised = unauthorised = 0
     for code, sessions in codes.items():
-        category = CATEGORY_OF[code]
-        if category in POSSIBLE_CATEGORIES:
-            possible += sessions
-            if category is Category.AUTHORISED:
-                authorised += sessions
-            elif category is Category.UNAUTHORISED:
-                unauthorised += sessions
+        is_possible, is_authorised, is_unauthorised = _SESSION_WEIGHTS[code]
+        possible += is_possible * sessions
+        authorised += is_authorised * sessions
+        unauthorised += is_unauthorised * sessions
     return Sessions(possible, authorised, unauthorised)
 
 
+def persistent(absent: int, possible: int) -> bool:
+    """Missed 10% or more of one's own possible sessions (exactly 90.0% attendance counts), on
+    integers so the boundary is exact: 38 of 380 is persistent, 37 is not."""
+    return possible > 0 and absent * 10 >= possible
+
+
+def severe(absent: int, possible: int) -> bool:
+    """Missed 50% or more of one's own possible sessions (190 of 380 is severe)."""
+    return possible > 0 and absent * 2 >= possible
+
+
 def persistent_absentee(sessions: Sessions) -> bool:
-    """Missed 10% or more of their own possible sessions (exactly 90.0% attendance counts)."""
-    return sessions.possible > 0 and sessions.absent * 10 >= sessions.possible
+    return persistent(sessions.absent, sessions.possible)
 
 
 def severe_absentee(sessions: Sessions) -> bool:
-    """Missed 50% or more of their own possible sessions."""
-    return sessions.possible > 0 and sessions.absent * 2 >= sessions.possible
+    return severe(sessions.absent, sessions.possible)
 
 
 # -- the read model: what an enrolment adds to its window's counters ------------------------------
 
-POSSIBLE = "possible"
-AUTHORISED = "authorised"
-UNAUTHORISED = "unauthorised"
 PUPILS = "pupils"
 PERSISTENT = "persistent"
 SEVERE = "severe"
-FIGURE_LABELS: tuple[str, ...] = (POSSIBLE, AUTHORISED, UNAUTHORISED, PUPILS, PERSISTENT, SEVERE)
-"""The labels of an attendance counter hash (`Keyspace.attendance`): sessions by category, and
-enrolments with a possible session (`pupils`), of them persistent and severe absentees. The codes
-hash (`Keyspace.attendance_codes`) is labelled by register code."""
+ENROLMENT_LABELS: tuple[str, ...] = (PUPILS, PERSISTENT, SEVERE)
+"""The labels of an attendance pupils hash (`Keyspace.attendance_pupils`): enrolments with a
+possible session, of them persistent and severe absentees. Sessions are counted by register code
+(`Keyspace.attendance_sessions`, labelled by `counted_as(code)`); every category follows from the
+codes (`sessions_of`), so a mark moves one counter per window, not three."""
 
 YEAR_TO_DATE = "YTD"
 """The window of a whole academic year (so far), beside the periods and the weeks (Monday's date)."""
@@ -225,23 +253,25 @@ ATTENDANCE_MEASURE = "attendance"
 """The measure named in change notices of the attendance counters."""
 
 
-def enrolment_counts(codes: Mapping[str, int]) -> dict[str, int]:
-    """What one enrolment adds in one window, by label: every code's sessions, and (with a possible
-    session) the sessions by category, one pupil, and whether persistent or severe. An enrolment
-    without a possible session is excluded from the figures (its codes still show)."""
-    counts = {code: sessions for code, sessions in codes.items() if sessions}
-    sessions = sessions_of(codes)
-    if sessions.possible:
-        counts[POSSIBLE] = sessions.possible
-        counts[PUPILS] = 1
-        if sessions.authorised:
-            counts[AUTHORISED] = sessions.authorised
-        if sessions.unauthorised:
-            counts[UNAUTHORISED] = sessions.unauthorised
-        if persistent_absentee(sessions):
-            counts[PERSISTENT] = 1
-        if severe_absentee(sessions):
-            counts[SEVERE] = 1
+def enrolment_counts(codes: Mapping[str, int], prefix: str = "") -> dict[str, int]:
+    """What one enrolment adds in one window, by label (each after `prefix`, the counter field's
+    cell): every code's sessions and, with a possible session, one pupil, and one persistent or
+    severe absentee when it is one. An enrolment without a possible session is excluded from the
+    pupils (its codes still show). The projection's hottest function, hence one loop."""
+    counts: dict[str, int] = {}
+    possible = absent = 0
+    for code, sessions in codes.items():
+        if sessions:
+            counts[prefix + code] = sessions
+            is_possible, is_authorised, is_unauthorised = _SESSION_WEIGHTS[code]
+            possible += is_possible * sessions
+            absent += (is_authorised + is_unauthorised) * sessions
+    if possible:
+        counts[prefix + PUPILS] = 1
+        if persistent(absent, possible):
+            counts[prefix + PERSISTENT] = 1
+        if severe(absent, possible):
+            counts[prefix + SEVERE] = 1
     return counts
 
 
@@ -250,20 +280,23 @@ class AttendanceFigures:
     """A group's figures from its summed counters (session-weighted; unrounded; None without a
     possible session or a pupil)."""
 
-    possible_sessions: int
-    authorised: int
-    unauthorised: int
+    sessions: Sessions
     pupils: int
     persistent_absentees: int
     severe_absentees: int
 
     @classmethod
-    def of(cls, counts: Mapping[str, int]) -> AttendanceFigures:
-        return cls(*(int(counts.get(label, 0)) for label in FIGURE_LABELS))
+    def of(cls, sessions_by_code: Mapping[str, int], enrolments: Mapping[str, int]) -> AttendanceFigures:
+        """From a group's sessions by code and its enrolment counters (pupils, persistent, severe)."""
+        return cls(sessions_of(sessions_by_code), *(int(enrolments.get(label, 0)) for label in ENROLMENT_LABELS))
+
+    @property
+    def possible_sessions(self) -> int:
+        return self.sessions.possible
 
     @property
     def absence_pct(self) -> float | None:
-        return percentage(self.authorised + self.unauthorised, self.possible_sessions)
+        return percentage(self.sessions.absent, self.sessions.possible)
 
     @property
     def attendance_pct(self) -> float | None:
@@ -272,11 +305,11 @@ class AttendanceFigures:
 
     @property
     def authorised_absence_pct(self) -> float | None:
-        return percentage(self.authorised, self.possible_sessions)
+        return percentage(self.sessions.authorised, self.sessions.possible)
 
     @property
     def unauthorised_absence_pct(self) -> float | None:
-        return percentage(self.unauthorised, self.possible_sessions)
+        return percentage(self.sessions.unauthorised, self.sessions.possible)
 
     @property
     def persistent_absence_pct(self) -> float | None:
@@ -287,8 +320,8 @@ class AttendanceFigures:
         return percentage(self.severe_absentees, self.pupils)
 
     def reason_pct(self, sessions_with_code: int) -> float | None:
-        """Absence (or any code's sessions) as a % of possible sessions: the rate by reason."""
-        return percentage(sessions_with_code, self.possible_sessions)
+        """A code's sessions as a % of possible sessions: the rate of absence by reason."""
+        return percentage(sessions_with_code, self.sessions.possible)
 
 
 # -- the headline cohort ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from tidemark_schemas.assessment_model import AssessmentModel
-from tidemark_schemas.attendance import REGISTER_CODES, Session
+from tidemark_schemas.attendance import RegisterCodeValue, Session
 from tidemark_schemas.calendar import is_weekend
 from tidemark_schemas.statutory import Assessment, StatutoryValue
 from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
@@ -118,7 +118,8 @@ class AttendanceMarked(Envelope):
     school_id: Identifier = Field(description="The school that took the register")
     date: dt.date = Field(description="A school day (Monday to Friday)")
     session: Session
-    code: str = Field(description="A register code (`tidemark_schemas.attendance.REGISTER_CODES`), '-' for no mark")
+    code: RegisterCodeValue = Field(description="A register code (`tidemark_schemas.attendance.REGISTER_CODES`; "
+                                    "'-' for no mark)")
     year_group: YearGroup = Field(description="The pupil's year group in the academic year of the date")
     version: int = Field(ge=1)
 
@@ -129,12 +130,6 @@ class AttendanceMarked(Envelope):
             raise ValueError(f"{value} is a {value:%A}: register marks are for school days, Monday to Friday")
         return value
 
-    @field_validator("code")
-    @classmethod
-    def _known_code(cls, value: str) -> str:
-        if value not in REGISTER_CODES:
-            raise ValueError(f"unknown register code {value!r}")
-        return value
 
 
 TrackerEvent = Annotated[

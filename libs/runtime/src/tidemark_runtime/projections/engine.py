@@ -123,14 +123,15 @@ class ProjectionEngine:
         read = await self._writer.read_pupils(keys, wanted)
         result = BatchResult()
         write = ProjectionWrite()
-        moves: Counter[tuple[str, str]] = Counter()
+        moves: dict[tuple[str, str], int] = {}
         for pupil_id, events in batch.pupils.items():
             revision, fields = read[pupil_id]
             step = advance(self.rules, keys.trust_id, pupil_id, decode_record(self.rules, fields), events)
             if step.applied:
                 result.applied += step.applied
                 result.outputs += step.outputs
-                moves.update(step.moves)
+                for move, amount in step.moves.items():
+                    moves[move] = moves.get(move, 0) + amount
                 write.add_state(keys.pupil(pupil_id), revision, step.fields)
         write.counters, result.notices = self._counter_writes(keys, moves)
         result.counter_writes = len(write.counters)
@@ -150,19 +151,26 @@ class ProjectionEngine:
         return [CHARACTERISTICS_FIELD, *sorted(parts)]
 
     def _counter_writes(
-        self, keys: Keyspace, moves: Counter[tuple[str, str]]
+        self, keys: Keyspace, moves: dict[tuple[str, str], int]
     ) -> tuple[list[list[str | int]], list[ChangeNotice]]:
         """The counter increments to write, and per (academic year, period) which measures and
         schools they touch."""
-        increments: Counter[CounterKey] = Counter()
-        touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        increments: dict[CounterKey, int] = {}
+        announced: dict[str, tuple[str, str, str, str] | None] = {}
+        """counter hash -> the change it announces (one per hash)"""
+        locate = self.rules.locate
         for (part, item), change in moves.items():
             if not change:
                 continue
-            located = self.rules.locate(keys, part, item)
-            increments[(located.key, located.field)] += change
-            if located.notice is not None:
-                year, period, measure, school = located.notice
+            located = locate(keys, part, item)
+            counter = (located.key, located.field)
+            increments[counter] = increments.get(counter, 0) + change
+            if located.key not in announced:
+                announced[located.key] = located.notice
+        touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        for notice in announced.values():
+            if notice is not None:
+                year, period, measure, school = notice
                 measures, schools = touched[(year, period)]
                 measures.add(measure)
                 schools.add(school)

@@ -37,7 +37,8 @@ class Located:
     key: str
     field: str
     notice: tuple[str, str, str, str] | None = None
-    """(academic year, period, measure, school) for the change stream; None announces nothing."""
+    """(academic year, period, measure, school) for the change stream; None announces nothing.
+    The same for every field of one counter hash (the engine announces per hash)."""
 
 
 class Projection(Protocol):
@@ -117,6 +118,15 @@ def weights(contributions: Contributions) -> Iterable[tuple[str, int]]:
 
 def delta(before: Contributions, after: Contributions) -> dict[str, int]:
     """How each counter moves when a part's contributions go from `before` to `after`."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        moved = {item: weight for item, weight in after.items() if weight}
+        for item, weight in before.items():
+            left = moved.get(item, 0) - weight
+            if left:
+                moved[item] = left
+            else:
+                moved.pop(item, None)
+        return moved
     if isinstance(before, frozenset) and isinstance(after, frozenset):
         change = dict.fromkeys(after - before, 1)
         for item in before - after:

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime.projections").joinpath("projection_write.lua").read_text()
+PROJECTION_READ_LUA = files("tidemark_runtime.projections").joinpath("projection_read.lua").read_text()
 MAX_ATTEMPTS = 20
 
 WRITTEN, STALE_STATE, STALE_GENERATION = 1, 0, -1
@@ -54,6 +55,26 @@ class ProjectionWrite:
         for name, value in fields.items():
             self.values += (name, value)
 
+    def arguments(self) -> list[bytes]:
+        """The states and the counters (grouped by hash) as the write script reads them: two
+        NUL-separated strings (keys, fields, part names and JSON values never hold a NUL)."""
+        states: list[bytes] = []
+        position = 0
+        for key, read, new, n in self.states:
+            states += (_bytes(key), _bytes(read), _bytes(new), _bytes(n))
+            states += map(_bytes, self.values[position:position + 2 * int(n)])
+            position += 2 * int(n)
+        by_hash: dict[str | int, list[bytes]] = {}
+        for key, name, increment in self.counters:
+            by_hash.setdefault(key, []).extend((_bytes(name), _bytes(increment)))
+        counters: list[bytes] = []
+        for key, pairs in by_hash.items():
+            counters += (_bytes(key), _bytes(len(pairs) // 2), *pairs)
+        return [_joined(states), _joined(counters)]
+
+    def counter_hashes(self) -> int:
+        return len({key for key, _name, _increment in self.counters})
+
     @property
     def empty(self) -> bool:
         return not (self.states or self.counters or self.schools)
@@ -63,23 +84,24 @@ class ProjectionWriter:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._script = redis.register_script(PROJECTION_WRITE_LUA)
+        self._read = redis.register_script(PROJECTION_READ_LUA)
 
     async def read_pupils(
         self, keys: Keyspace, wanted: dict[str, list[str] | None]
     ) -> dict[str, tuple[str, PupilFields]]:
         """Each pupil's revision ("0" when new) and the fields asked for (None: the whole hash), in
-        one round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for pupil_id, names in wanted.items():
-                if names is None:
-                    pipe.hgetall(keys.pupil(pupil_id))
-                else:
-                    pipe.hmget(keys.pupil(pupil_id), [REVISION_FIELD, *names])
-            replies = await pipe.execute()
+        one call (one command, not one per pupil: a batch may touch a thousand pupils)."""
+        if not wanted:
+            return {}
+        request: list[bytes] = []
+        for pupil_id, names in wanted.items():
+            request += (keys.pupil(pupil_id).encode(), b"0") if names is None else (
+                keys.pupil(pupil_id).encode(), str(len(names)).encode(), *(name.encode() for name in names))
+        replies = await self._read(args=[_joined(request)])
         found: dict[str, tuple[str, PupilFields]] = {}
         for (pupil_id, names), reply in zip(wanted.items(), replies, strict=True):
             fields: PupilFields = (
-                {_text(name): value for name, value in reply.items()}  # type: ignore[misc]
+                {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}  # type: ignore[misc]
                 if names is None
                 else dict(zip([REVISION_FIELD, *names], reply, strict=True))
             )
@@ -101,8 +123,8 @@ class ProjectionWriter:
             "generation": keys.generation,
             "generation_key": keys.generation_key,
             "building_key": keys.building_key,
-            "states": batch.states,
-            "counters": batch.counters,
+            "states": len(batch.states),
+            "counters": batch.counter_hashes(),
             "schools": batch.schools,
             "notices": batch.notices,
             "updated_at": datetime.now(UTC).isoformat(),
@@ -111,7 +133,7 @@ class ProjectionWriter:
             "schools_key": keys.schools,
             "versions_key": keys.versions,
         }
-        return int(await self._script(args=[orjson.dumps(header), *batch.values]))
+        return int(await self._script(args=[orjson.dumps(header), *batch.arguments()]))
 
     async def write_computed(self, keys: Keyspace, compute: Callable[[], Awaitable[tuple[T, ProjectionWrite]]]) -> T | None:
         """Compute a batch from fresh reads and write it; recompute while a revision moved under
@@ -139,6 +161,15 @@ class ProjectionWriter:
             if all([await apply_to(keys.at(generation)) is not None for generation in building]):
                 return reported
         raise ConcurrentWriteError(f"the generations of {keys.trust_id} kept changing under {MAX_ATTEMPTS} attempts")
+
+
+def _bytes(value: str | bytes | int) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _joined(pieces: list[bytes]) -> bytes:
+    """NUL-separated, each piece followed by its NUL (as the scripts read them)."""
+    return b"\0".join(pieces) + b"\0" if pieces else b""
 
 
 def _text(value: bytes | str | None) -> str | None:

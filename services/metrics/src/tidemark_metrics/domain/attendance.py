@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any
 
 from tidemark_metrics.domain.attendance_contributions import (
@@ -30,7 +29,6 @@ from tidemark_metrics.domain.attendance_contributions import (
     WeekMarks,
     enrolment,
     moved,
-    parse_contribution,
     period_part,
     week_part,
     week_totals,
@@ -40,12 +38,14 @@ from tidemark_metrics.domain.attendance_contributions import (
 )
 from tidemark_runtime.projections.rules import Contributions, Located
 from tidemark_schemas.aggregates import Keyspace, attendance_keyspace
-from tidemark_schemas.attendance import ATTENDANCE_MEASURE, FIGURE_LABELS, Session
+from tidemark_schemas.attendance import ATTENDANCE_MEASURE, ENROLMENT_LABELS, Session, counted_as
 from tidemark_schemas.calendar import PeriodCalendar, academic_year_of, monday_of
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.events import AttendanceMarked
 
-_FIGURES = frozenset(FIGURE_LABELS)
+_ENROLMENT_LABELS = frozenset(ENROLMENT_LABELS)
+COUNTER_KEYS_KEPT = 50_000
+"""Counter key names kept per (generation, part, school): a few hundred per school and year."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class Where:
 
 class AttendanceProjection:
     name = "attendance"
-    counter_kinds = ("att", "att-codes")
+    counter_kinds = ("att-sessions", "att-pupils")
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False
     stores_contributions = False
@@ -72,6 +72,8 @@ class AttendanceProjection:
         self._calendars = (self.calendar, *self.trust_calendars.values())
         self._where: dict[tuple[str, date, Session], Where] = {}
         self._reads: dict[str, tuple[str, ...]] = {}
+        self._counter_keys: dict[tuple[Keyspace, str, str], tuple[str, str, tuple[str, str, str, str]]] = {}
+        """(generation, part, school) -> the part's two counter hashes at that school, and its notice"""
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         return attendance_keyspace(prefix, trust_id)
@@ -119,8 +121,8 @@ class AttendanceProjection:
             return None
         mark = (event.code, event.version, enrolment(event.school_id, event.year_group.value))
         changes: dict[str, Any] = {part: {**week, where.slot: mark}}
-        old = None if current is None else (current[0], current[2])
-        new = (mark[0], mark[2])
+        old = None if current is None else (counted_as(current[0]), current[2])
+        new = (counted_as(mark[0]), mark[2])
         if old != new:
             for name in (where.period, where.year):
                 changes[name] = moved(data.get(name) or {}, old, new)
@@ -129,9 +131,12 @@ class AttendanceProjection:
     def contributions(
         self, pupil_id: str, characteristics: Characteristics | None, data: Mapping[str, Any], parts: Iterable[str]
     ) -> dict[str, Contributions]:
+        prefixes: dict[str, str] = {}
         return {
             part: window_contributions(
-                characteristics, week_totals(data.get(part) or {}) if part.startswith(WEEK_PREFIX) else data.get(part) or {}
+                characteristics,
+                week_totals(data.get(part) or {}) if part.startswith(WEEK_PREFIX) else data.get(part) or {},
+                prefixes,
             )
             for part in parts
         }
@@ -154,16 +159,21 @@ class AttendanceProjection:
         return marks
 
     def locate(self, keys: Keyspace, part: str, item: str) -> Located:
-        academic_year, window = _window(part)
-        school_id, field, label = parse_contribution(item)
-        key = keys.attendance if label in _FIGURES else keys.attendance_codes
-        return Located(key(academic_year, window, school_id), field, (academic_year, window, ATTENDANCE_MEASURE, school_id))
+        school_id, field = item.split("|", 1)
+        keys_of = self._counter_keys.get((keys, part, school_id))
+        if keys_of is None:
+            if len(self._counter_keys) >= COUNTER_KEYS_KEPT:
+                self._counter_keys.clear()
+            academic_year, window = window_of(part)
+            keys_of = self._counter_keys[(keys, part, school_id)] = (
+                keys.attendance_sessions(academic_year, window, school_id),
+                keys.attendance_pupils(academic_year, window, school_id),
+                (academic_year, window, ATTENDANCE_MEASURE, school_id),
+            )
+        sessions, pupils, notice = keys_of
+        return Located(pupils if field[field.rindex("|") + 1:] in _ENROLMENT_LABELS else sessions, field, notice)
 
     def outputs(self, trust_id: str, pupil_id: str, part: str, before: Contributions, after: Contributions) -> list[Any]:
         return []
 
-
-@lru_cache(maxsize=8192)
-def _window(part: str) -> tuple[str, str]:
-    return window_of(part)
 

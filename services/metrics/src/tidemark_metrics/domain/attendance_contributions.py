@@ -1,19 +1,21 @@
 """What a pupil adds to the attendance counters of one window (pure): per *enrolment* (the school
-and year group a mark carries), the sessions of every code and, with a possible session, the
-sessions by category, one pupil, and whether the enrolment is a persistent or severe absentee on
-its own sessions in that window (`tidemark_schemas.attendance.enrolment_counts`).
+and year group a mark carries), the sessions of every code and, with a possible session, one
+pupil, and whether the enrolment is a persistent or severe absentee on its own sessions in that
+window (`tidemark_schemas.attendance.enrolment_counts`).
 
 A pupil's attendance hash holds three kinds of parts, so that every window's figures are counters
 read directly (never summed over weeks at read time), and a mark reads and writes three small
 fields whatever the size of the year:
 
-    w:<year>|<monday>    the marks of one school week: session -> (code, version, enrolment);
-                         counted in the week's window
-    p:<year>|<period>    sessions per enrolment and code in one period; counted in the period's
-    y:<year>             sessions per enrolment and code in the academic year; counted in `YTD`
+    w:<year>|<monday>    the marks of one school week as taken: session -> (code, version,
+                         enrolment); counted in the week's window
+    p:<year>|<period>    sessions per enrolment and counter label in one period; counted in the
+                         period's window
+    y:<year>             sessions per enrolment and counter label in the academic year; counted
+                         in `YTD`
 
-A mark changes its week and, when its code or enrolment changes, moves one session between codes
-in its period and its year (`moved`): the totals never need the whole year's marks.
+A mark changes its week and, when its counter label or enrolment changes, moves one session
+between labels in its period and its year (`moved`): the totals never need the whole year's marks.
 
 A contribution is "school|cell|label" (the cell of the pupil's current characteristics in the
 enrolment's year group, `aggregates.encode_cell`), with a weight: the sessions, or 1 for `pupils`,
@@ -23,8 +25,9 @@ enrolment's year group, `aggregates.encode_cell`), with a weight: the sessions, 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
-from tidemark_schemas.attendance import YEAR_TO_DATE, enrolment_counts
+from tidemark_schemas.attendance import YEAR_TO_DATE, counted_as, enrolment_counts
 from tidemark_schemas.characteristics import Characteristics
 
 WEEK_PREFIX = "w:"
@@ -38,7 +41,7 @@ Mark = tuple[str, int, Enrolment]
 WeekMarks = dict[int, Mark]
 """A week's marks by session: weekday * 2 (+ 1 for the afternoon)."""
 Totals = dict[Enrolment, dict[str, int]]
-"""Sessions per enrolment and code."""
+"""Sessions per enrolment and counter label (the code, `/` and `\\` together: `counted_as`)."""
 
 
 def enrolment(school_id: str, year_group: str) -> Enrolment:
@@ -66,10 +69,12 @@ def window_of(part: str) -> tuple[str, str]:
 
 
 def week_totals(marks: Mapping[int, Mark]) -> Totals:
+    """Sessions per enrolment and counter label (`counted_as`) of a week's marks."""
     totals: Totals = {}
     for code, _version, where in marks.values():
         codes = totals.setdefault(where, {})
-        codes[code] = codes.get(code, 0) + 1
+        label = counted_as(code)
+        codes[label] = codes.get(label, 0) + 1
     return totals
 
 
@@ -96,20 +101,24 @@ def moved(totals: Totals, old: tuple[str, Enrolment] | None, new: tuple[str, Enr
     return result
 
 
-def window_contributions(c: Characteristics | None, totals: Mapping[Enrolment, Mapping[str, int]]) -> dict[str, int]:
-    """What the pupil adds to one window's counters (nothing until the pupil record arrives)."""
+def window_contributions(
+    c: Characteristics | None, totals: Mapping[Enrolment, Mapping[str, int]], prefixes: dict[Enrolment, str]
+) -> dict[str, int]:
+    """What the pupil adds to one window's counters (nothing until the pupil record arrives).
+    `prefixes`: each enrolment's "school|cell", kept by the caller for one set of characteristics."""
     if c is None:
         return {}
     found: dict[str, int] = {}
     for where, codes in totals.items():
-        school_id, year_group = where.split("|")
-        prefix = f"{school_id}|{c.cell(year_group)}"
-        for label, weight in enrolment_counts(codes).items():
-            found[prefix + label] = weight
+        prefix = prefixes.get(where)
+        if prefix is None:
+            prefix = prefixes[where] = _prefix(c, where)
+        found.update(enrolment_counts(codes, prefix))
     return found
 
 
-def parse_contribution(item: str) -> tuple[str, str, str]:
-    """(school, counter field, label) of a contribution."""
-    school_id, field = item.split("|", 1)
-    return school_id, field, field[field.rindex("|") + 1:]
+@lru_cache(maxsize=1 << 16)
+def _prefix(c: Characteristics, where: Enrolment) -> str:
+    """"school|cell" of an enrolment (few pupils' characteristics change; every batch asks again)."""
+    school_id, year_group = where.split("|")
+    return f"{school_id}|{c.cell(year_group)}"
