@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: run test bench bench-analytics clean venv
+.PHONY: run test bench bench-analytics bench-attendance clean venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -43,6 +43,10 @@ bench: $(VENV)/.runtime-installed
 ## Benchmark the analytics core at Trust scale (self-contained; 100 schools x 420 pupils x 18 periods).
 bench-analytics: $(VENV)/.bench-installed
 	$(BIN)/python bench/analytics.py
+
+## Benchmark the attendance projection: a Trust's year of register marks (~1.5 million) through one process.
+bench-attendance: $(VENV)/.runtime-installed
+	$(BIN)/python bench/attendance.py
 
 clean:
 	rm -rf $(VENV) .tidemark .pytest_cache

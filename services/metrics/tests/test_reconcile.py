@@ -45,3 +45,37 @@ async def test_counters_built_incrementally_reconcile_and_a_tampered_one_is_name
     await store.apply([SchoolUpserted(trust_id="T", school_id="S1", name="Oak", version=1)])
     assert await store.trusts() == ["T"]
     await redis.aclose()
+
+
+def test_the_metrics_command_line_reconciles_each_projection_it_hosts_or_the_one_named(redis_url, monkeypatch, capsys):
+    """`tidemark-metrics reconcile` covers the attainment and the attendance projections;
+    `--projection attendance` only the latter (each on its own keys)."""
+    from datetime import date
+
+    from tidemark_metrics.entrypoints.cli import main
+    from tidemark_metrics.service import ATTENDANCE
+    from tidemark_schemas.events import AttendanceMarked
+
+    prefix = f"cli{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("REDIS_PREFIX", prefix)
+
+    async def seed() -> None:
+        redis = Redis.from_url(redis_url)
+        mark = AttendanceMarked(trust_id="T", pupil_id="P1", school_id="S1", date=date(2025, 9, 8), session="AM",
+                                code="/", year_group="Y3", version=1)
+        await ProjectionEngine(redis, prefix, ATTENDANCE).apply([PupilUpserted(**PUPIL), mark])
+        await ProjectionEngine(redis, prefix, METRICS).apply([PupilUpserted(**PUPIL), locked("P1", "reading", "AT")])
+        await redis.aclose()
+
+    import asyncio
+
+    asyncio.run(seed())
+    assert main(["reconcile", "--trust-id", "T"]) == 0
+    both = capsys.readouterr().out
+    assert both.splitlines() == [
+        "metrics:", "T: 1 pupils, 4 counters: consistent",  # roll, reading, its entry, presence
+        "attendance:", "T: 1 pupils, 6 counters: consistent",  # a present session and a pupil in week, AUT1, YTD
+    ]
+    assert main(["reconcile", "--projection", "attendance"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["attendance:", "T: 1 pupils, 6 counters: consistent"]
