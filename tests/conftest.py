@@ -16,7 +16,7 @@ import pytest
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_service, start_services, wait_healthy
 
-TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g", "trust-h", "trust-i")
+TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g", "trust-h", "trust-i", "trust-j")
 
 
 @dataclass

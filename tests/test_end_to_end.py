@@ -10,9 +10,12 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
+from datetime import date
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from tidemark_metrics.domain.projection import METRICS
@@ -25,7 +28,9 @@ from tidemark_runtime.kafka import make_broker
 from tidemark_runtime.settings import PlatformSettings
 from tidemark_runtime.testing import eventually
 from tidemark_schemas import topics
-from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.aggregates import Keyspace, attendance_keyspace
+from tidemark_schemas.attendance import AttendanceFigures
+from tidemark_schemas.events import AttendanceMarked
 
 pytestmark = pytest.mark.e2e
 
@@ -419,3 +424,58 @@ def test_every_summative_report_serves_the_hand_made_trust(platform):
     assert reading == [("I-S1", 3, 3, 3), ("I-S2", 2, 2, 2)]
     filtered = get("/v1/reports/attainment", period=PERIOD, measure="reading", by="school", sex="F", school="I-S1")
     assert figures(filtered) == {"I-S1": (2, 1), "all": (2, 1)}
+
+
+def test_register_marks_reach_the_attendance_counters_of_the_running_metrics_process(platform):
+    """Marks published on `tracker.attendance.v1` (as ingest's relay will publish them) are applied by
+    the metrics process's attendance consumer group; a correction moves the session; reconcile
+    through the command line finds every counter consistent."""
+    trust, school, monday = "trust-j", "J-S1", date(2025, 9, 8)
+    with platform.ingest(trust) as ingest:
+        assert ingest.post("/v1/schools", json=[{"school_id": school, "name": "Juniper"}]).status_code == 200
+        assert ingest.post("/v1/pupils", json=[pupil("J-P1", school, year_group="Y3"),
+                                               pupil("J-P2", school, "M", year_group="Y3")]).status_code == 200
+
+    def marked(pupil_id: str, session: str, code: str, version: int = 1) -> AttendanceMarked:
+        return AttendanceMarked(trust_id=trust, pupil_id=pupil_id, school_id=school, date=monday, session=session,
+                                code=code, year_group="Y3", version=version)
+
+    async def publish(marks: list[AttendanceMarked]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
+        await producer.start()
+        for m in marks:
+            await producer.send_and_wait(topics.ATTENDANCE, m.model_dump_json().encode(), key=m.pupil_id.encode())
+        await producer.stop()
+
+    keys = attendance_keyspace(platform.redis_prefix, trust)
+    redis = SyncRedis.from_url(platform.redis_url, decode_responses=True)
+
+    def summed(key: str) -> dict[str, int]:
+        """A counter hash summed over its cells, by label."""
+        found: Counter = Counter()
+        for field, value in redis.hgetall(key).items():
+            found[field.rsplit("|", 1)[1]] += int(value)
+        return dict(found)
+
+    def year_to_date() -> tuple:
+        sessions = summed(keys.attendance_sessions(YEAR, "YTD", school))
+        figures = AttendanceFigures.of(sessions, summed(keys.attendance_pupils(YEAR, "YTD", school)))
+        return sessions, figures.pupils, figures.possible_sessions, figures.absence_pct, figures.persistent_absentees
+
+    try:
+        asyncio.run(publish([marked("J-P1", "AM", "/"), marked("J-P1", "PM", "N"), marked("J-P2", "AM", "/"),
+                             marked("J-P2", "PM", "\\")]))
+        eventually(lambda: year_to_date() == ({"/\\": 3, "N": 1}, 2, 4, 25.0, 1), timeout=60)
+        asyncio.run(publish([marked("J-P1", "PM", "I", version=2)]))
+        eventually(lambda: year_to_date() == ({"/\\": 3, "I": 1}, 2, 4, 25.0, 1))
+        assert redis.exists(keys.attendance_sessions(YEAR, "AUT1", school), keys.attendance_sessions(YEAR, "2025-09-08", school)) == 2
+    finally:
+        redis.close()
+
+    checked = subprocess.run(
+        [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "reconcile", "--projection", "attendance",
+         "--trust-id", trust],
+        env={**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert checked.returncode == 0 and f"{trust}: 2 pupils" in checked.stdout, checked.stdout + checked.stderr
