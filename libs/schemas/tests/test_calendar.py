@@ -103,4 +103,6 @@ def test_assessment_periods_are_the_half_terms_or_the_terms():
     with pytest.raises(ValueError):
         PeriodCalendar(("AUT1", "SPR1"))
     with pytest.raises(ValueError):
+        PeriodCalendar(("SPR", "AUT", "SUM"))
+    with pytest.raises(ValueError):
         PeriodCalendar(("WINTER",))

@@ -234,9 +234,9 @@ class PeriodCalendar:
         unknown = [p for p in periods if p not in HALF_TERMS + TERMS]
         if unknown or not periods:
             raise ValueError(f"unknown assessment periods: {unknown}")
-        if set(periods) not in (set(HALF_TERMS), set(TERMS)):
-            raise ValueError("assessment periods are the six half-terms or the three terms")
-        self.periods = periods
+        if tuple(periods) not in (HALF_TERMS, TERMS):
+            raise ValueError(f"assessment periods are the six half-terms {HALF_TERMS} or the three terms {TERMS}, in order")
+        self.periods = tuple(periods)
         self._dates: dict[str, YearDates] = dict(dates or {})
         self._spans: dict[PeriodRef, tuple[date, date]] = {}
 
