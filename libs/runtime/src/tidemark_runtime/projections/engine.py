@@ -134,7 +134,7 @@ class ProjectionEngine:
                     moves[move] = moves.get(move, 0) + amount
                 write.add_state(keys.pupil(pupil_id), revision, step.fields)
         write.counters, result.notices = self._counter_writes(keys, moves)
-        result.counter_writes = len(write.counters)
+        result.counter_writes = write.counter_writes
         result.applied += len(batch.schools)
         write.schools = [[s.school_id, s.version, school_document(s)] for s in batch.schools.values()]
         write.notices = [list(notice.stream_fields().values()) for notice in result.notices]
@@ -152,21 +152,22 @@ class ProjectionEngine:
 
     def _counter_writes(
         self, keys: Keyspace, moves: dict[tuple[str, str], int]
-    ) -> tuple[list[list[str | int]], list[ChangeNotice]]:
-        """The counter increments to write, and per (academic year, period) which measures and
-        schools they touch."""
-        increments: dict[CounterKey, int] = {}
+    ) -> tuple[dict[str, dict[str, int]], list[ChangeNotice]]:
+        """The counter increments to write, by hash, and per (academic year, period) which
+        measures and schools they touch."""
+        by_hash: dict[str, dict[str, int]] = {}
         announced: dict[str, tuple[str, str, str, str] | None] = {}
         """counter hash -> the change it announces (one per hash)"""
         locate = self.rules.locate
         for (part, item), change in moves.items():
             if not change:
                 continue
-            located = locate(keys, part, item)
-            counter = (located.key, located.field)
-            increments[counter] = increments.get(counter, 0) + change
-            if located.key not in announced:
-                announced[located.key] = located.notice
+            key, name, notice = locate(keys, part, item)
+            increments = by_hash.get(key)
+            if increments is None:
+                increments = by_hash[key] = {}
+                announced[key] = notice
+            increments[name] = increments.get(name, 0) + change
         touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
         for notice in announced.values():
             if notice is not None:
@@ -174,7 +175,8 @@ class ProjectionEngine:
                 measures, schools = touched[(year, period)]
                 measures.add(measure)
                 schools.add(school)
-        writes: list[list[str | int]] = [[key, name, change] for (key, name), change in increments.items() if change]
+        writes = {key: changed for key, increments in by_hash.items()
+                  if (changed := {name: change for name, change in increments.items() if change})}
         notices = [
             ChangeNotice(keys.trust_id, year, period, tuple(sorted(measures)), tuple(sorted(schools)))
             for (year, period), (measures, schools) in sorted(touched.items())

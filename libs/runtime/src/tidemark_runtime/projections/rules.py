@@ -18,8 +18,7 @@ So a projection answers only:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.characteristics import Characteristics
@@ -30,9 +29,9 @@ Contributions = frozenset[str] | Mapping[str, int]
 NO_CONTRIBUTIONS: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
-    """Where one contribution is counted, and the change a write of it announces."""
+class Located(NamedTuple):
+    """Where one contribution is counted, and the change a write of it announces (a tuple: the
+    engine makes one per counter move)."""
 
     key: str
     field: str

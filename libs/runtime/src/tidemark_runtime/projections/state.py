@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -28,8 +28,9 @@ Routed = tuple[str | None, Any]
 """An event with the part of the pupil's hash it changes (None: the characteristics)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(NamedTuple):
+    """One part of a pupil's hash as read or computed (a tuple: several per pupil and batch)."""
+
     data: Any
     contributions: Contributions | None = NO_CONTRIBUTIONS
     """None when the projection does not store them (`Projection.stores_contributions`) and they

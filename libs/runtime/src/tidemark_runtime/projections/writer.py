@@ -39,41 +39,37 @@ class ConcurrentWriteError(RuntimeError):
 class ProjectionWrite:
     """Everything one batch writes to one generation."""
 
-    states: list[list[str | int]] = field(default_factory=list)
-    """[pupil key, revision read, new revision, number of fields] per pupil written."""
-    values: list[str | bytes] = field(default_factory=list)
-    """The field/value pairs of each state in order (raw, so JSON values travel unescaped)."""
-    counters: list[list[str | int]] = field(default_factory=list)
-    """[key, field, increment]; a counter that reaches 0 is deleted."""
+    states: int = 0
+    """Pupil states written."""
+    state_pieces: list[bytes] = field(default_factory=list)
+    """Per pupil state: key, revision read, new revision, number of fields, then each field and its
+    raw value (JSON values travel unescaped), as the write script reads them."""
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Counter hash -> field -> increment; a counter that reaches 0 is deleted."""
     schools: list[list[str | int]] = field(default_factory=list)
     """[school id, version, JSON document] kept when newer than the stored one."""
     notices: list[list[str]] = field(default_factory=list)
     """[academic year, period, measures, schools] announced on the change stream (live generation only)."""
 
     def add_state(self, key: str, revision: str, fields: dict[str, bytes]) -> None:
-        self.states.append([key, revision, str(int(revision) + 1), len(fields)])
+        self.states += 1
+        self.state_pieces += (key.encode(), revision.encode(), str(int(revision) + 1).encode(), str(len(fields)).encode())
         for name, value in fields.items():
-            self.values += (name, value)
+            self.state_pieces += (name.encode(), value)
 
     def arguments(self) -> list[bytes]:
-        """The states and the counters (grouped by hash) as the write script reads them: two
-        NUL-separated strings (keys, fields, part names and JSON values never hold a NUL)."""
-        states: list[bytes] = []
-        position = 0
-        for key, read, new, n in self.states:
-            states += (_bytes(key), _bytes(read), _bytes(new), _bytes(n))
-            states += map(_bytes, self.values[position:position + 2 * int(n)])
-            position += 2 * int(n)
-        by_hash: dict[str | int, list[bytes]] = {}
-        for key, name, increment in self.counters:
-            by_hash.setdefault(key, []).extend((_bytes(name), _bytes(increment)))
+        """The states and the counters as the write script reads them: two NUL-separated strings
+        (keys, fields, part names and JSON values never hold a NUL)."""
         counters: list[bytes] = []
-        for key, pairs in by_hash.items():
-            counters += (_bytes(key), _bytes(len(pairs) // 2), *pairs)
-        return [_joined(states), _joined(counters)]
+        for key, increments in self.counters.items():
+            counters += (key.encode(), str(len(increments)).encode())
+            for name, increment in increments.items():
+                counters += (name.encode(), str(increment).encode())
+        return [_joined(self.state_pieces), _joined(counters)]
 
-    def counter_hashes(self) -> int:
-        return len({key for key, _name, _increment in self.counters})
+    @property
+    def counter_writes(self) -> int:
+        return sum(map(len, self.counters.values()))
 
     @property
     def empty(self) -> bool:
@@ -123,8 +119,8 @@ class ProjectionWriter:
             "generation": keys.generation,
             "generation_key": keys.generation_key,
             "building_key": keys.building_key,
-            "states": len(batch.states),
-            "counters": batch.counter_hashes(),
+            "states": batch.states,
+            "counters": len(batch.counters),
             "schools": batch.schools,
             "notices": batch.notices,
             "updated_at": datetime.now(UTC).isoformat(),
@@ -161,10 +157,6 @@ class ProjectionWriter:
             if all([await apply_to(keys.at(generation)) is not None for generation in building]):
                 return reported
         raise ConcurrentWriteError(f"the generations of {keys.trust_id} kept changing under {MAX_ATTEMPTS} attempts")
-
-
-def _bytes(value: str | bytes | int) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _joined(pieces: list[bytes]) -> bytes:

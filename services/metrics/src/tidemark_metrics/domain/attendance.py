@@ -28,12 +28,14 @@ from tidemark_metrics.domain.attendance_contributions import (
     Totals,
     WeekMarks,
     enrolment,
+    find_mark,
     moved,
     period_part,
     week_part,
     week_totals,
     window_contributions,
     window_of,
+    with_mark,
     year_part,
 )
 from tidemark_runtime.projections.rules import Contributions, Located
@@ -116,11 +118,11 @@ class AttendanceProjection:
     def apply(self, part: str, data: Mapping[str, Any], event: AttendanceMarked) -> dict[str, Any] | None:
         where = self.where(event.trust_id, event.date, event.session)
         week: WeekMarks = data.get(part) or {}
-        current = week.get(where.slot)
+        current = find_mark(week, where.slot)
         if current is not None and event.version <= current[1]:
             return None
         mark = (event.code, event.version, enrolment(event.school_id, event.year_group.value))
-        changes: dict[str, Any] = {part: {**week, where.slot: mark}}
+        changes: dict[str, Any] = {part: with_mark(week, where.slot, mark, None if current is None else current[2])}
         old = None if current is None else (counted_as(current[0]), current[2])
         new = (counted_as(mark[0]), mark[2])
         if old != new:
@@ -142,21 +144,10 @@ class AttendanceProjection:
         }
 
     def encode(self, part: str, data: Any) -> Any:
-        if not part.startswith(WEEK_PREFIX):
-            return data
-        by_enrolment: dict[str, list[Any]] = {}
-        for slot, (code, version, where) in sorted(data.items()):
-            by_enrolment.setdefault(where, []).extend((slot, code, version))
-        return by_enrolment
+        return data  # every part's data is already its JSON shape
 
     def decode(self, part: str, raw: Any) -> WeekMarks | Totals:
-        if not part.startswith(WEEK_PREFIX):
-            return raw
-        marks: WeekMarks = {}
-        for where, flat in raw.items():
-            for position in range(0, len(flat), 3):
-                marks[flat[position]] = (flat[position + 1], flat[position + 2], where)
-        return marks
+        return raw
 
     def locate(self, keys: Keyspace, part: str, item: str) -> Located:
         school_id, field = item.split("|", 1)

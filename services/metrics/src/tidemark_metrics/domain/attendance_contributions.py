@@ -7,8 +7,8 @@ A pupil's attendance hash holds three kinds of parts, so that every window's fig
 read directly (never summed over weeks at read time), and a mark reads and writes three small
 fields whatever the size of the year:
 
-    w:<year>|<monday>    the marks of one school week as taken: session -> (code, version,
-                         enrolment); counted in the week's window
+    w:<year>|<monday>    the marks of one school week as taken: per enrolment, each session's
+                         slot, code and version; counted in the week's window
     p:<year>|<period>    sessions per enrolment and counter label in one period; counted in the
                          period's window
     y:<year>             sessions per enrolment and counter label in the academic year; counted
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from tidemark_schemas.attendance import YEAR_TO_DATE, counted_as, enrolment_counts
 from tidemark_schemas.characteristics import Characteristics
@@ -38,8 +39,9 @@ Enrolment = str
 """"school_id|year_group": a pupil at two schools, or in two year groups, in a window is two enrolments."""
 Mark = tuple[str, int, Enrolment]
 """(code, version, enrolment) of one session."""
-WeekMarks = dict[int, Mark]
-"""A week's marks by session: weekday * 2 (+ 1 for the afternoon)."""
+WeekMarks = dict[Enrolment, list[Any]]
+"""A week's marks as stored, per enrolment a flat [slot, code, version, ...] (slot: weekday x 2, + 1
+for the afternoon): the JSON shape itself, so reading and writing a week costs no conversion."""
 Totals = dict[Enrolment, dict[str, int]]
 """Sessions per enrolment and counter label (the code, `/` and `\\` together: `counted_as`)."""
 
@@ -68,13 +70,41 @@ def window_of(part: str) -> tuple[str, str]:
     return academic_year, window
 
 
-def week_totals(marks: Mapping[int, Mark]) -> Totals:
+def find_mark(week: WeekMarks, slot: int) -> Mark | None:
+    """The mark a week holds for a session, if any."""
+    for where, flat in week.items():
+        for position in range(0, len(flat), 3):
+            if flat[position] == slot:
+                return flat[position + 1], flat[position + 2], where
+    return None
+
+
+def with_mark(week: WeekMarks, slot: int, mark: Mark, replaced: Enrolment | None) -> WeekMarks:
+    """The week with `mark` in `slot`, replacing the one filed under `replaced` (a new mapping; the
+    given one untouched)."""
+    result = dict(week)
+    if replaced is not None:
+        flat = result[replaced]
+        position = next(p for p in range(0, len(flat), 3) if flat[p] == slot)
+        remaining = flat[:position] + flat[position + 3:]
+        if remaining:
+            result[replaced] = remaining
+        else:
+            del result[replaced]
+    code, version, where = mark
+    result[where] = [*result.get(where, ()), slot, code, version]
+    return result
+
+
+def week_totals(week: WeekMarks) -> Totals:
     """Sessions per enrolment and counter label (`counted_as`) of a week's marks."""
     totals: Totals = {}
-    for code, _version, where in marks.values():
-        codes = totals.setdefault(where, {})
-        label = counted_as(code)
-        codes[label] = codes.get(label, 0) + 1
+    for where, flat in week.items():
+        codes: dict[str, int] = {}
+        for position in range(1, len(flat), 3):
+            label = counted_as(flat[position])
+            codes[label] = codes.get(label, 0) + 1
+        totals[where] = codes
     return totals
 
 
