@@ -156,12 +156,14 @@ async def rebuild_trust(
 
 
 async def _switch(redis: RedisClient, target: Keyspace) -> None:
-    """Readers move to `target` at once; the switch is announced to live pages. One transaction
-    over the Trust's generation key, building set and change stream: one slot, so a cluster runs it."""
+    """Readers move to `target` at once (and a Trust being restored is served again); the switch is
+    announced to live pages. One transaction over the Trust's generation, building and restoring
+    keys and change stream: one slot, so a cluster runs it."""
     schools = sorted(_text(school) for school in await redis.hkeys(target.schools))
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(target.generation_key, target.generation)
         pipe.srem(target.building_key, target.generation)
+        pipe.delete(target.restoring_key)
         notice = ChangeNotice(target.trust_id, "", "", (EVERYTHING,), tuple(schools))
         pipe.xadd(target.changes, notice.stream_fields(), maxlen=10000, approximate=True)  # type: ignore[arg-type]
         await pipe.execute()
