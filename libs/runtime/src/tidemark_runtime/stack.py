@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import secrets
@@ -362,10 +363,8 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
         print("Starting ingest, metrics, statutory and gateway ...", flush=True)
         services = start_services(env, settings.host, ports, log_dir)
         for service in services:
-            name = service.name
-            supervisor.members.append(Supervised(
-                name, lambda name=name: spawn_service(name, env, settings.host, ports[name], log_dir), service
-            ))
+            restart = functools.partial(spawn_service, service.name, env, settings.host, ports[service.name], log_dir)
+            supervisor.members.append(Supervised(service.name, restart, service))
         gateway_url = f"http://{settings.host}:{ports['gateway']}"
         ingest_url = f"http://{settings.host}:{ports['ingest']}"
         settings.state_dir.mkdir(parents=True, exist_ok=True)
