@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: run test bench bench-analytics bench-attendance clean venv
+.PHONY: run test bench bench-analytics bench-attendance clean reset venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -48,5 +48,9 @@ bench-analytics: $(VENV)/.bench-installed
 bench-attendance: $(VENV)/.runtime-installed
 	$(BIN)/python bench/attendance.py
 
-clean:
-	rm -rf $(VENV) .tidemark .pytest_cache
+## Delete the stored data of `make run` (.tidemark: PostgreSQL, valkey, logs); the next run starts clean.
+reset:
+	rm -rf .tidemark
+
+clean: reset
+	rm -rf $(VENV) .pytest_cache

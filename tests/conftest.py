@@ -1,5 +1,5 @@
 """The whole platform for end-to-end tests: the four services as real processes on the real
-embedded broker and Redis (or the endpoints given in the environment)."""
+embedded broker, Redis and PostgreSQL (or the servers given in the environment)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tidemark_runtime.embedded import LOOPBACK, free_port
+from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu
 from tidemark_runtime.stack import ServiceProcess, service_environment, spawn_service, start_services, wait_healthy
+from tidemark_runtime.testing import scratch_database
 
-TRUSTS = ("trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-f", "trust-g", "trust-h", "trust-i", "trust-j")
+TRUSTS = (
+    "trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-empty", "trust-f", "trust-g", "trust-h", "trust-i",
+    "trust-j", "trust-k", "trust-l", "trust-m", "trust-demo", "trust-live", "trust-group",
+    "trust-attendance",
+)
+"""One Trust per test, so that no test depends on another having run (or not) before it."""
 
 
 @dataclass
@@ -50,29 +56,32 @@ class Platform:
         wait_healthy([self.services[name]])
 
 
-@pytest.fixture(scope="session")
-def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
+def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str], database_url: str) -> Platform:
+    """The four services as processes on one broker, Redis and SQL store, with tokens for every Trust of TRUSTS."""
     log_dir = Path(tempfile.mkdtemp(prefix="tidemark-e2e-"))
     tokens: dict[str, dict[str, str]] = {}
     principals: dict[str, Any] = {}
     for trust in TRUSTS:
-        tokens[trust] = {"ingest": f"{trust}-ingest-{uuid.uuid4().hex}", "viewer": f"{trust}-viewer-{uuid.uuid4().hex}"}
+        # `make run`'s tokens come from secrets.token_urlsafe and may start with "-": so does trust-demo's.
+        ingest = f"-{uuid.uuid4().hex}" if trust == "trust-demo" else f"{trust}-ingest-{uuid.uuid4().hex}"
+        tokens[trust] = {"ingest": ingest, "viewer": f"{trust}-viewer-{uuid.uuid4().hex}"}
         principals[tokens[trust]["ingest"]] = {"trust_id": trust, "role": "ingest"}
         principals[tokens[trust]["viewer"]] = {"trust_id": trust, "role": "viewer", "see_pupils": True}
-    tokens["trust-a"]["school_viewer"] = f"school-viewer-{uuid.uuid4().hex}"
-    principals[tokens["trust-a"]["school_viewer"]] = {"trust_id": "trust-a", "role": "viewer", "schools": ["A-S1"]}
+    tokens["trust-e"]["school_viewer"] = f"school-viewer-{uuid.uuid4().hex}"
+    principals[tokens["trust-e"]["school_viewer"]] = {"trust_id": "trust-e", "role": "viewer", "schools": ["E-S1"]}
 
     prefix = f"e2e{uuid.uuid4().hex[:6]}"
     ports = {name: free_port() for name in ("ingest", "metrics", "statutory", "gateway")}
-    env = service_environment(kafka_bootstrap, redis_url, f"sqlite+aiosqlite:///{log_dir / 'ingest.db'}", principals, 6,
-                              ingest_url=f"http://{LOOPBACK}:{ports['ingest']}", replay_token=uuid.uuid4().hex)
+    env = service_environment(kafka_bootstrap, redis_env["REDIS_URL"], database_url,
+                              principals, 6, ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
+                              replay_token=uuid.uuid4().hex, redis_cluster=redis_env.get("REDIS_CLUSTER") == "true")
     env["REDIS_PREFIX"] = prefix
     services = start_services(env, LOOPBACK, ports, log_dir)
-    platform = Platform(
+    return Platform(
         ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
         gateway_url=f"http://{LOOPBACK}:{ports['gateway']}",
         kafka=kafka_bootstrap,
-        redis_url=redis_url,
+        redis_url=redis_env["REDIS_URL"],
         redis_prefix=prefix,
         env=env,
         log_dir=log_dir,
@@ -80,9 +89,47 @@ def platform(kafka_bootstrap: str, redis_url: str) -> Iterator[Platform]:
         ports=ports,
         tokens=tokens,
     )
+
+
+@pytest.fixture(scope="session")
+def platform_database(postgres_url: str, migrated_template: str) -> Iterator[str]:
+    """The platform's SQL store: a migrated database of its own."""
+    with scratch_database(postgres_url, template=migrated_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def platform(kafka_bootstrap: str, redis_url: str, platform_database: str) -> Iterator[Platform]:
+    platform = launch_platform(kafka_bootstrap, {"REDIS_URL": redis_url}, platform_database)
     try:
         yield platform
     finally:
         for service in platform.services.values():
             service.stop()
 
+
+@pytest.fixture(scope="session")
+def cluster_platform(
+    backend_log_dir: Path, redis_cluster_url: str, postgres_url: str, migrated_template: str
+) -> Iterator[Platform]:
+    """The same services on a Redis Cluster (`REDIS_CLUSTER=true`, `REDIS_URL` naming one node), on
+    an embedded broker of their own: on a shared one, each platform's projections would consume
+    and announce the other's events (the same Trusts, the same public topics)."""
+    broker = start_tansu(log_dir=backend_log_dir / "tansu-cluster-platform")
+    try:
+        with scratch_database(postgres_url, template=migrated_template) as database_url:
+            platform = launch_platform(
+                broker.url, {"REDIS_URL": redis_cluster_url, "REDIS_CLUSTER": "true"}, database_url)
+            try:
+                yield platform
+            finally:
+                for service in platform.services.values():
+                    service.stop()
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(params=["single", "cluster"])
+def any_platform(request: pytest.FixtureRequest) -> Platform:
+    """Runs an end-to-end test on the platform with one Redis server, then on the one with a cluster."""
+    return request.getfixturevalue("platform" if request.param == "single" else "cluster_platform")

@@ -10,7 +10,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -44,9 +46,10 @@ def pupil(pupil_id: str, school_id: str, sex: str = "F", fsm6: bool = False, yea
     )
 
 
-def results(pupil_id: str, school_id: str, reading: str, writing: str, maths: str, period: str = PERIOD) -> list[dict]:
+def results(pupil_id: str, school_id: str, reading: str, writing: str, maths: str, period: str = PERIOD,
+            year_group: str = "Y4") -> list[dict]:
     return [
-        dict(pupil_id=pupil_id, school_id=school_id, academic_year=YEAR, period=period, year_group="Y4",
+        dict(pupil_id=pupil_id, school_id=school_id, academic_year=YEAR, period=period, year_group=year_group,
              subject=subject, band=band)
         for subject, band in (("reading", reading), ("writing", writing), ("maths", maths))
     ]
@@ -89,7 +92,8 @@ def figures(body: dict) -> dict[str, tuple[int, int]]:
     return {**rows, "all": (body["all_pupils"]["n"], body["all_pupils"]["at_or_above"])}
 
 
-def test_locked_results_show_per_school_and_pooled_for_the_trust(platform):
+def test_locked_results_show_per_school_and_pooled_for_the_trust(any_platform):
+    platform = any_platform
     seed_two_schools(platform, "trust-a", "A")
     reading = eventually(lambda: (b := report(platform, "trust-a", "reading"))["all_pupils"]["n"] == 5 and b)
     assert figures(reading) == {"A-S1": (3, 2), "A-S2": (2, 1), "all": (5, 3)}
@@ -98,6 +102,46 @@ def test_locked_results_show_per_school_and_pooled_for_the_trust(platform):
     rwm = report(platform, "trust-a", "rwm")
     assert figures(rwm) == {"A-S1": (3, 1), "A-S2": (2, 1), "all": (5, 2)}
     assert rwm["all_pupils"]["pct"] == pytest.approx(40.0)
+
+
+def test_a_lock_reaches_an_open_live_page_then_the_report(any_platform):
+    """A page follows /v1/live while a school locks: the change notice the metrics write carries
+    reaches it, and the report then shows the lock."""
+    platform, trust, school = any_platform, "trust-live", "LV-S1"
+    with platform.ingest(trust) as ingest:
+        ingest.post("/v1/schools", json=[{"school_id": school, "name": "Juniper"}])
+        ingest.post("/v1/pupils", json=[pupil("LV-P1", school), pupil("LV-P2", school, "M")])
+        ingest.post("/v1/assessments", json=results("LV-P1", school, "AT", "AT", "AT")
+                    + results("LV-P2", school, "BELOW", "AT", "AT"))
+    with platform.gateway(trust) as gateway, gateway.stream("GET", "/v1/live") as live:
+        lines = live.iter_lines()
+        next(line for line in lines if line.startswith(":") and "connected" in line)
+        with platform.ingest(trust) as ingest:
+            ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR, "period": PERIOD})
+        notice = next((
+            notice for notice in live_changes(lines, timeout=30)
+            if (notice["academic_year"], notice["period"]) == (YEAR, PERIOD) and "reading" in notice["measures"]
+        ), None)
+    assert notice is not None, "no change notice for the lock within 30 s"
+    assert notice["schools"] == [school] and {"reading", "writing", "maths", "rwm"} <= set(notice["measures"])
+    assert figures(eventually(lambda: (b := report(platform, trust, "reading"))["all_pupils"]["n"] == 2 and b)) == {
+        school: (2, 1), "all": (2, 1)}
+
+
+def live_changes(lines: Iterator[str], timeout: float) -> Iterator[dict]:
+    """The data of each `change` event of an SSE stream (comments and heartbeats skipped), for
+    `timeout` seconds (heartbeats keep the stream talking)."""
+    deadline = time.monotonic() + timeout
+    event = None
+    for line in lines:
+        if time.monotonic() > deadline:
+            return
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event == "change":
+            yield json.loads(line.removeprefix("data: "))
+        elif line == "":
+            event = None
 
 
 def test_summative_dashboard_shows_four_measures_with_change_since_previous_period(platform):
@@ -172,14 +216,14 @@ def test_a_batch_with_a_bad_row_is_rejected_whole_and_a_resent_batch_stores_noth
 def test_no_trust_reads_another_trusts_schools(platform):
     seed_two_schools(platform, "trust-e", "E")
     eventually(lambda: report(platform, "trust-e", "reading")["all_pupils"]["n"] == 5)
-    other = report(platform, "trust-f", "reading")
+    other = report(platform, "trust-empty", "reading")  # a Trust nothing is ever posted to
     assert other["rows"] == [] and other["all_pupils"]["n"] == 0
-    with platform.gateway("trust-a", "school_viewer") as gateway:
+    with platform.gateway("trust-e", "school_viewer") as gateway:
         visible = gateway.get("/v1/reports/attainment", params={"measure": "reading", "by": "school",
                                                                  "academic_year": YEAR, "period": PERIOD}).json()
-        assert {row["group"] for row in visible["rows"]} <= {"A-S1"}
+        assert figures(visible) == {"E-S1": (3, 2), "all": (3, 2)}  # pooled over its one school only
         forbidden = gateway.get("/v1/reports/attainment", params={"measure": "reading", "by": "school",
-                                                                   "academic_year": YEAR, "period": PERIOD, "school": "A-S2"})
+                                                                   "academic_year": YEAR, "period": PERIOD, "school": "E-S2"})
         assert forbidden.status_code == 403
 
 
@@ -249,7 +293,7 @@ def test_a_consumer_that_dies_after_applying_but_before_committing_counts_nothin
 
 def test_a_malformed_event_is_dead_lettered_with_the_field_and_the_reason(platform):
     bad_event = {
-        "event_type": "assessment-locked", "trust_id": "trust-f", "pupil_id": "F-X", "school_id": "F-S1",
+        "event_type": "assessment-locked", "trust_id": "trust-l", "pupil_id": "L-X", "school_id": "L-S1",
         "academic_year": YEAR, "period": PERIOD, "year_group": "Y4", "subject": "reading",
         "entered_band": "AT", "locked_band": "SECURE", "version": 1,
     }
@@ -257,7 +301,7 @@ def test_a_malformed_event_is_dead_lettered_with_the_field_and_the_reason(platfo
     async def publish_and_read_dead_letters() -> list:
         producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
         await producer.start()
-        await producer.send_and_wait(topics.ASSESSMENTS, json.dumps(bad_event).encode(), key=b"F-X")
+        await producer.send_and_wait(topics.ASSESSMENTS, json.dumps(bad_event).encode(), key=b"L-X")
         await producer.stop()
         consumer = AIOKafkaConsumer(topics.dead_letter(topics.ASSESSMENTS), bootstrap_servers=platform.kafka,
                                     group_id=None, auto_offset_reset="earliest")
@@ -266,7 +310,7 @@ def test_a_malformed_event_is_dead_lettered_with_the_field_and_the_reason(platfo
         try:
             for _ in range(120):
                 for records in (await consumer.getmany(timeout_ms=500)).values():
-                    found += [r for r in records if r.key == b"F-X"]
+                    found += [r for r in records if r.key == b"L-X"]
                 if {dict(r.headers).get("x-rejected-by") for r in found} >= {b"tidemark-metrics"}:
                     break
         finally:
@@ -315,9 +359,10 @@ def statutory(pupil_id: str, school_id: str, year: str, assessment: str, compone
                 component=component, **value)
 
 
-def test_statutory_results_become_the_ks2_widget_and_locks_move_progress_categories(platform):
+def test_statutory_results_become_the_ks2_widget_and_locks_move_progress_categories(any_platform):
     """KS2 results and KS1 prior attainment through ingest; the statutory service's measures and
     progress categories through the gateway; a category change on attainment.progress.v1."""
+    platform = any_platform
     trust, school = "trust-h", "H-S1"
     ks2 = [
         *(statutory(p, school, YEAR, "ks2", c, **v) for p, c, v in (
@@ -426,15 +471,106 @@ def test_every_summative_report_serves_the_hand_made_trust(platform):
     assert figures(filtered) == {"I-S1": (2, 1), "all": (2, 1)}
 
 
+def test_statutory_and_summative_locks_become_the_progress_categories_in_the_products_order(platform):
+    """Prior attainment from KS1 (Years 3-6) and the EYFS profile (Years 1-2) against this period's
+    combined RWM band, through every service, to the categories the gateway serves."""
+    trust, school = "trust-j", "J-S1"
+    ks1 = {"J-P1": "EXS", "J-P2": "WTS", "J-P3": "GDS", "J-P6": "WTS"}  # expected, below, greater depth, below
+    current = {"J-P1": ("ABOVE",) * 3, "J-P2": ("AT", "AT", "ABOVE"), "J-P3": ("AT",) * 3, "J-P4": ("ABOVE",) * 3,
+               "J-P5": ("AT",) * 3, "J-P6": ("ABOVE",) * 3}
+    with platform.ingest(trust) as ingest:
+        ingest.post("/v1/schools", json=[{"school_id": school, "name": "Juniper"}])
+        ingest.post("/v1/pupils", json=[pupil(p, school, year_group="Y1" if p == "J-P4" else "Y4") for p in current])
+        statutory_rows = [statutory(p, school, "2023/24", "ks1", f"{s}_ta", code=code)
+                          for p, code in ks1.items() for s in ("reading", "writing", "maths")]
+        statutory_rows += [statutory("J-P4", school, "2024/25", "eyfs", f"E{n:02d}", code="2") for n in range(1, 18)]
+        assert ingest.post("/v1/statutory", json=statutory_rows).json()["changed"] == 12 + 17
+        for year in ("2023/24", "2024/25"):
+            ingest.post("/v1/statutory/lock", json={"school_id": school, "academic_year": year})
+        ingest.post("/v1/assessments", json=[row for p, bands in current.items()
+                                             for row in results(p, school, *bands, year_group="Y1" if p == "J-P4" else "Y4")])
+        ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR, "period": PERIOD})
+
+    def served() -> dict | None:
+        with platform.gateway(trust) as gateway:
+            body = gateway.get("/v1/reports/progress-from-statutory", params={
+                "academic_year": YEAR, "period": PERIOD, "category": "on_track_above", "pupils": "true"}).json()
+            every = gateway.get("/v1/reports/progress-from-statutory",
+                                params={"academic_year": YEAR, "period": PERIOD}).json()
+        return (body, every) if every["all_pupils"]["categorised"] == 5 and len(body["pupils"]) == 2 else None
+
+    on_track_above, every = eventually(served)
+    assert [(c["category"], c["label"], c["pupils"]) for c in every["all_pupils"]["categories"]] == [
+        ("not_on_track_below", "Not on track and BELOW standard", 0),
+        ("not_on_track_at", "Not on track but AT standard", 1),  # J-P3: greater depth, now AT
+        ("on_track_below", "On track but BELOW standard", 0),
+        ("on_track_at", "On track and AT standard", 0),
+        ("on_track_above", "On track and ABOVE standard", 2),  # J-P1 (KS1 expected), J-P4 (GLD): not Accelerated
+        ("accelerated_at", "Accelerated track and AT standard", 1),  # J-P2: below at KS1, now AT
+        ("accelerated_above", "Accelerated track and ABOVE standard", 1),  # J-P6: below at KS1, now ABOVE
+        ("not_categorised", "Not categorised", 1),  # J-P5: no prior statutory result
+    ]
+    assert [(p["pupil_id"], p["year_group"]) for p in on_track_above["pupils"]] == [("J-P4", "Y1"), ("J-P1", "Y4")]
+
+
+def test_the_early_years_attainment_overview_counts_children_above_in_gld_and_all_goals(platform):
+    """The lowest band across the goals decides: ABOVE in all 12 (17) goals is ABOVE; GLD % unchanged."""
+    trust, school = "trust-k", "K-S1"
+    goals = [f"E{n:02d}" for n in range(1, 18)]
+    bands = {
+        "K-P1": {g: "ABOVE" for g in goals},
+        "K-P2": {g: "ABOVE" if g <= "E12" else "AT" for g in goals},  # GLD ABOVE, all goals AT
+        "K-P3": {g: "AT" for g in goals},
+        "K-P4": {g: "BELOW" if g == "E05" else "ABOVE" for g in goals},
+    }
+    with platform.ingest(trust) as ingest:
+        ingest.post("/v1/schools", json=[{"school_id": school, "name": "Kestrel"}])
+        ingest.post("/v1/pupils", json=[pupil(p, school, year_group="R") for p in bands])
+        rows = [dict(pupil_id=p, school_id=school, academic_year=YEAR, period=PERIOD, year_group="R", subject=g, band=b)
+                for p, by_goal in bands.items() for g, b in by_goal.items()]
+        assert ingest.post("/v1/assessments", json=rows).json()["changed"] == 4 * 17
+        ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR, "period": PERIOD})
+
+    def overview(measure: str) -> dict:
+        with platform.gateway(trust) as gateway:
+            return gateway.get("/v1/reports/attainment-overview", params={
+                "measure": measure, "by": "school", "academic_year": YEAR, "period": PERIOD}).json()["all_pupils"]
+
+    gld = eventually(lambda: (o := overview("gld"))["n"] == 4 and o)
+    assert (gld["below"], gld["at"], gld["above"]) == (1, 1, 2)
+    all_goals = overview("all_goals")
+    assert (all_goals["n"], all_goals["below"], all_goals["at"], all_goals["above"]) == (4, 1, 2, 1)
+    assert report(platform, trust, "gld")["all_pupils"]["pct"] == pytest.approx(75.0)  # GLD %: AT or ABOVE
+
+
+def test_a_school_registered_through_ingest_is_listed_at_once_and_announced_to_live_pages(platform):
+    """Before any pupil or result: in /v1/schools, in the By School rows, and as a live notice that
+    tells pages to refresh their school filter."""
+    trust, school = "trust-m", "M-S1"
+    with platform.ingest(trust) as ingest:
+        assert ingest.post("/v1/schools", json=[{"school_id": school, "name": "Maple"}]).json()["changed"] == 1
+
+    with platform.gateway(trust) as gateway:
+        schools = eventually(lambda: gateway.get("/v1/schools").json())
+        rows = report(platform, trust, "reading")["rows"]
+        statutory_rows = gateway.get("/v1/reports/statutory", params={"measure": "ks2.rwm", "academic_year": YEAR}).json()
+        with gateway.stream("GET", "/v1/live", headers={"Last-Event-ID": "0"}) as live:
+            data = next(json.loads(line[len("data: "):]) for line in live.iter_lines() if line.startswith("data: "))
+    assert schools == [{"school_id": school, "name": "Maple"}]
+    assert [(r["group"], r["label"], r["n"], r["pct"]) for r in rows] == [(school, "Maple", 0, None)]
+    assert [(r["group"], r["figures"]["eligible"]) for r in statutory_rows["rows"]] == [(school, 0)]
+    assert data == {"academic_year": "", "period": "", "measures": ["schools"], "schools": [school]}
+
+
 def test_register_marks_reach_the_attendance_counters_of_the_running_metrics_process(platform):
     """Marks published on `tracker.attendance.v1` (as ingest's relay will publish them) are applied by
     the metrics process's attendance consumer group; a correction moves the session; reconcile
     through the command line finds every counter consistent."""
-    trust, school, monday = "trust-j", "J-S1", date(2025, 9, 8)
+    trust, school, monday = "trust-attendance", "AT-S1", date(2025, 9, 8)
     with platform.ingest(trust) as ingest:
-        assert ingest.post("/v1/schools", json=[{"school_id": school, "name": "Juniper"}]).status_code == 200
-        assert ingest.post("/v1/pupils", json=[pupil("J-P1", school, year_group="Y3"),
-                                               pupil("J-P2", school, "M", year_group="Y3")]).status_code == 200
+        assert ingest.post("/v1/schools", json=[{"school_id": school, "name": "Alder"}]).status_code == 200
+        assert ingest.post("/v1/pupils", json=[pupil("AT-P1", school, year_group="Y3"),
+                                               pupil("AT-P2", school, "M", year_group="Y3")]).status_code == 200
 
     def marked(pupil_id: str, session: str, code: str, version: int = 1) -> AttendanceMarked:
         return AttendanceMarked(trust_id=trust, pupil_id=pupil_id, school_id=school, date=monday, session=session,
@@ -463,10 +599,10 @@ def test_register_marks_reach_the_attendance_counters_of_the_running_metrics_pro
         return sessions, figures.pupils, figures.possible_sessions, figures.absence_pct, figures.persistent_absentees
 
     try:
-        asyncio.run(publish([marked("J-P1", "AM", "/"), marked("J-P1", "PM", "N"), marked("J-P2", "AM", "/"),
-                             marked("J-P2", "PM", "\\")]))
+        asyncio.run(publish([marked("AT-P1", "AM", "/"), marked("AT-P1", "PM", "N"), marked("AT-P2", "AM", "/"),
+                             marked("AT-P2", "PM", "\\")]))
         eventually(lambda: year_to_date() == ({"/\\": 3, "N": 1}, 2, 4, 25.0, 1), timeout=60)
-        asyncio.run(publish([marked("J-P1", "PM", "I", version=2)]))
+        asyncio.run(publish([marked("AT-P1", "PM", "I", version=2)]))
         eventually(lambda: year_to_date() == ({"/\\": 3, "I": 1}, 2, 4, 25.0, 1))
         assert redis.exists(keys.attendance_sessions(YEAR, "AUT1", school), keys.attendance_sessions(YEAR, "2025-09-08", school)) == 2
     finally:

@@ -8,10 +8,9 @@ import uuid
 
 import httpx
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from sqlalchemy import select
 
-from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
+from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.store import OUTBOX
 from tidemark_ingest.entrypoints.replay import router as replay_router
 from tidemark_ingest.service_layer import IngestService
@@ -38,10 +37,9 @@ def replay_app(engine) -> FastAPI:
     return app
 
 
-async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(tmp_path, redis_url):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}"
+async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(database_url, redis_target):
+    url = database_url
     engine = create_engine(url)
-    await create_schema(engine)
     ingest = IngestService(session_factory(engine), PeriodCalendar())
     await ingest.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
     await ingest.post_pupils(TRUST, [PupilRecord(pupil_id=p, school_id="S1", year_group="Y4", sex="F", fsm6=False,
@@ -60,7 +58,7 @@ async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(tmp_path, redis_u
     async with engine.connect() as connection:
         payloads = (await connection.execute(select(OUTBOX.c.payload).order_by(OUTBOX.c.id))).scalars().all()
 
-    redis = Redis.from_url(redis_url)
+    redis = redis_target.client()
     projection = ProjectionEngine(redis, f"strb{uuid.uuid4().hex[:6]}", STATUTORY)
     keys = projection.keyspace(TRUST)
     kinds = STATUTORY.counter_kinds
@@ -92,9 +90,8 @@ async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(tmp_path, redis_u
         await engine.dispose()
 
 
-async def test_the_replay_admits_only_its_token_and_refuses_a_forged_cursor(tmp_path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}")
-    await create_schema(engine)
+async def test_the_replay_admits_only_its_token_and_refuses_a_forged_cursor(database_url):
+    engine = create_engine(database_url)
     transport = httpx.ASGITransport(replay_app(engine))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:

@@ -9,15 +9,15 @@ from tidemark_schemas.vocabulary import Band
 P, C = PriorAttainment, ProgressCategory
 
 
-def test_categories_are_in_display_order_with_their_labels():
+def test_categories_are_in_the_products_display_order_with_its_labels():
     assert [(c.value, CATEGORY_LABELS[c]) for c in ProgressCategory] == [
-        ("on_track_below", "On track but BELOW"),
-        ("accelerated_at", "Accelerated track and AT"),
-        ("accelerated_above", "Accelerated track and ABOVE"),
-        ("not_on_track_below", "Not on track and BELOW"),
-        ("on_track_at", "On track and AT"),
-        ("not_on_track_at", "Not on track but AT"),
-        ("on_track_above", "On track and ABOVE"),
+        ("not_on_track_below", "Not on track and BELOW standard"),
+        ("not_on_track_at", "Not on track but AT standard"),
+        ("on_track_below", "On track but BELOW standard"),
+        ("on_track_at", "On track and AT standard"),
+        ("on_track_above", "On track and ABOVE standard"),
+        ("accelerated_at", "Accelerated track and AT standard"),
+        ("accelerated_above", "Accelerated track and ABOVE standard"),
         ("not_categorised", "Not categorised"),
     ]
     assert list(CATEGORY_LABELS) == list(ProgressCategory)
@@ -31,7 +31,7 @@ def test_categories_are_in_display_order_with_their_labels():
         (P.BELOW, Band.ABOVE, C.ACCELERATED_ABOVE),
         (P.EXPECTED, Band.BELOW, C.NOT_ON_TRACK_BELOW),
         (P.EXPECTED, Band.AT, C.ON_TRACK_AT),
-        (P.EXPECTED, Band.ABOVE, C.ACCELERATED_ABOVE),
+        (P.EXPECTED, Band.ABOVE, C.ON_TRACK_ABOVE),
         (P.GREATER_DEPTH, Band.BELOW, C.NOT_ON_TRACK_BELOW),
         (P.GREATER_DEPTH, Band.AT, C.NOT_ON_TRACK_AT),
         (P.GREATER_DEPTH, Band.ABOVE, C.ON_TRACK_ABOVE),
@@ -39,6 +39,12 @@ def test_categories_are_in_display_order_with_their_labels():
 )
 def test_every_cell_of_the_progress_matrix(prior, current, expected):
     assert progress_category(prior, current) is expected
+
+
+def test_only_pupils_who_started_below_expectation_are_accelerated():
+    accelerated = {C.ACCELERATED_AT, C.ACCELERATED_ABOVE}
+    assert {(p, b) for p in PriorAttainment for b in Band if progress_category(p, b) in accelerated} == {
+        (P.BELOW, Band.AT), (P.BELOW, Band.ABOVE)}
 
 
 def test_the_matrix_reaches_all_seven_categories():

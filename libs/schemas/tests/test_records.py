@@ -1,10 +1,14 @@
 """Structural validation of tracker rows: each error names its field."""
 
+import json
+from datetime import date
+
 import pytest
 from pydantic import ValidationError
 
 from tidemark_schemas.ethnicity import EthnicGroup, ethnic_group
-from tidemark_schemas.records import AssessmentRecord, PupilRecord
+from tidemark_schemas.records import AssessmentRecord, PupilRecord, SchoolRecord, academic_year_window
+from tidemark_schemas.statutory import StatutoryRecord
 
 ROW = dict(
     pupil_id="P1", school_id="S1", academic_year="2025/26", period="AUT1", year_group="Y3", subject="reading", band="AT"
@@ -84,3 +88,58 @@ def test_an_assessment_model_lists_unique_codes_lowest_band_first():
         AssessmentModel(name="upside-down", codes=codes)
     with pytest.raises(ValidationError, match="appears twice"):
         AssessmentModel(name="twice", codes=[codes[1], codes[1]])
+
+
+# -- strictness: what a careless or hostile client sends is named, never coerced -------------------
+
+def first_error(model, body: dict) -> tuple[str, str]:
+    """(field, message) of the first error of `body` parsed as the JSON an API receives."""
+    try:
+        model.model_validate_json(json.dumps(body))
+    except ValidationError as error:
+        found = error.errors()[0]
+        return ".".join(map(str, found["loc"])), found["msg"]
+    raise AssertionError(f"{body} was accepted")
+
+
+@pytest.mark.parametrize("field", ["fsm6", "lac", "plac", "eal"])
+def test_a_characteristic_flag_must_be_a_json_boolean(field):
+    assert first_error(PupilRecord, {**PUPIL, field: "yes"}) == (field, "Input should be a valid boolean")
+    assert first_error(PupilRecord, {**PUPIL, field: 1}) == (field, "Input should be a valid boolean")
+
+
+def test_a_mark_or_score_must_be_a_number_not_a_boolean():
+    row = dict(pupil_id="P1", school_id="S1", academic_year="2025/26", assessment="mtc", component="score")
+    assert first_error(StatutoryRecord, {**row, "mark": True}) == ("mark", "Input should be a valid integer")
+    assert first_error(StatutoryRecord, {**row, "scaled_score": "104"}) == ("scaled_score", "Input should be a valid integer")
+
+
+@pytest.mark.parametrize("year", ["0000/01", "1999/00", "9999/00"])
+def test_an_academic_year_outside_the_window_is_refused(year):
+    first, last = academic_year_window()
+    field, message = first_error(AssessmentRecord, {**ROW, "academic_year": year})
+    assert (field, message) == ("academic_year", f"Value error, must be between {first}/{(first + 1) % 100:02d} and "
+                                                 f"{last}/{(last + 1) % 100:02d}")
+
+
+def test_the_window_runs_from_2000_01_to_the_year_after_the_current_one():
+    assert academic_year_window(date(2026, 11, 28)) == (2000, 2027)
+    assert academic_year_window(date(2027, 8, 31)) == (2000, 2027)
+    assert academic_year_window(date(2027, 9, 1)) == (2000, 2028)
+
+
+def test_a_leaving_date_outside_the_window_is_refused():
+    field, message = first_error(PupilRecord, {**PUPIL, "left_on": "0001-01-01"})
+    assert field == "left_on" and message.startswith("Value error, must be between 2000-09-01 and ")
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("Oak\ud800", "Input should be a valid string, unable to parse raw data as a unicode string"),
+    ("Oak\x00", "Value error, must not hold control characters (found U+0000)"),
+    ("Oak\x1b[31m", "Value error, must not hold control characters (found U+001B)"),
+])
+def test_a_name_that_no_store_or_page_can_hold_is_refused(name, reason):
+    with pytest.raises(ValidationError) as refused:
+        SchoolRecord(school_id="S1", name=name)
+    assert [(error["loc"], error["msg"]) for error in refused.value.errors()] == [(("name",), reason)]
+    assert SchoolRecord(school_id="S1", name="École Saint-Étienne – Ōak").name == "École Saint-Étienne – Ōak"

@@ -43,6 +43,17 @@ def test_gld_needs_all_twelve_goals_at_or_above_and_ignores_the_other_five():
     assert combined_gld({g: A for g in GLD_GOALS[:11]}) is None
 
 
+def test_gld_and_all_goals_are_above_only_when_every_goal_is_above():
+    all_above = {g: X for g in EYFS_GOALS}
+    assert (combined_gld(all_above), combined_all_goals(all_above)) == (X, X)
+    gld_above = {**all_above, "E13": A}  # a goal outside the 12 is only AT
+    assert (combined_gld(gld_above), combined_all_goals(gld_above)) == (X, A)
+    one_gld_goal_at = {**all_above, "E12": A}
+    assert (combined_gld(one_gld_goal_at), combined_all_goals(one_gld_goal_at)) == (A, A)
+    one_below = {**all_above, "E01": B}
+    assert (combined_gld(one_below), combined_all_goals(one_below)) == (B, B)
+
+
 def test_percentage_is_unrounded_and_none_without_pupils():
     assert percentage(1, 3) == pytest.approx(33.333333333)
     assert percentage(0, 0) is None

@@ -6,13 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tidemark_gateway.entrypoints.app import create_app
-from tidemark_gateway.testing import TRUST, Gateway, Seeder, gateway_settings
-from tidemark_schemas.aggregates import Keyspace
+from tidemark_gateway.testing import Gateway, gateway_settings, in_process
 
 
 @pytest.fixture
@@ -33,10 +30,6 @@ async def prefix(redis: Redis) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def gateway(redis_url: str, redis: Redis, prefix: str) -> AsyncIterator[Gateway]:
-    """The app with its lifespan running, called in-process through ASGI."""
-    settings = gateway_settings(redis_url, prefix)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield Gateway(app, client, Seeder(redis, Keyspace(prefix, TRUST)), settings)
+    """The app with its lifespan running (built by `bootstrap`), called in-process through ASGI."""
+    async with in_process(gateway_settings(redis_url, prefix), redis) as running:
+        yield running

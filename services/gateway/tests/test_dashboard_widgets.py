@@ -33,7 +33,7 @@ async def test_eyfs_tiles_show_gld_and_all_goals_with_change(gateway: Gateway) -
         {"measure": "gld", "label": "Combined (GLD)", "n": 10, "at_or_above": 6, "pct": 60.0, "previous_pct": 50.0,
          "change": 10.0, "display": "+10.0", "direction": "up"},
         {"measure": "all_goals", "label": "Combined (All Goals)", "n": 0, "at_or_above": 0, "pct": None,
-         "previous_pct": 100.0, "change": None, "display": "~ 0", "direction": "none"},
+         "previous_pct": 100.0, "change": None, "display": "no data", "direction": "none"},
     ]
 
 

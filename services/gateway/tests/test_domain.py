@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from tidemark_gateway.domain.change import change_since, round_1dp
-from tidemark_gateway.domain.live import ChangeNotice, visible_part
+from tidemark_gateway.domain.live import visible_part
 from tidemark_gateway.domain.measures import MEASURES, check_measure, stored_measures
 from tidemark_gateway.domain.periods import academic_years_shown, current_period
 from tidemark_gateway.domain.reports import GROUP_LABELS, group_rows
@@ -17,6 +17,7 @@ from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import GROUPINGS, BandCounts, Cell
 from tidemark_schemas.calendar import TERMS, PeriodCalendar, PeriodRef
 from tidemark_schemas.ethnicity import EthnicGroup
+from tidemark_schemas.notices import ChangeNotice
 from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
 
 TRUST_WIDE = Principal(trust_id="T", role="viewer")
@@ -30,8 +31,8 @@ OAK_ONLY = Principal(trust_id="T", role="viewer", schools=frozenset({"S1"}))
         (59.0, 60.0, -1.0, "-1.0", "down"),
         (60.04, 60.0, 0.0, "~ 0", "none"),  # rounds to 0.0
         (59.96, 60.0, 0.0, "~ 0", "none"),  # rounds to -0.0: no "-0.0", no arrow
-        (None, 60.0, None, "~ 0", "none"),  # no data yet this period
-        (None, None, None, "~ 0", "none"),
+        (None, 60.0, None, "no data", "none"),  # no data (yet) this period: not "no change"
+        (None, None, None, "no data", "none"),
         (60.0, None, None, "–", "none"),  # nothing to compare with
         (100.0, 0.0, 100.0, "+100.0", "up"),
     ],
@@ -97,10 +98,10 @@ def test_asking_for_a_school_out_of_sight_is_refused_before_its_existence_is_che
 
 
 def test_a_notice_is_cut_down_to_the_callers_schools() -> None:
-    notice = ChangeNotice("1-0", "2025/26", "AUT1", ("reading",), ("S1", "S2"))
+    notice = ChangeNotice("T", "2025/26", "AUT1", ("reading",), ("S1", "S2"))
 
-    assert visible_part(notice, OAK_ONLY) == ChangeNotice("1-0", "2025/26", "AUT1", ("reading",), ("S1",))
-    assert visible_part(ChangeNotice("2-0", "2025/26", "AUT1", ("maths",), ("S2",)), OAK_ONLY) is None
+    assert visible_part(notice, OAK_ONLY) == ChangeNotice("T", "2025/26", "AUT1", ("reading",), ("S1",))
+    assert visible_part(ChangeNotice("T", "2025/26", "AUT1", ("maths",), ("S2",)), OAK_ONLY) is None
     assert visible_part(notice, TRUST_WIDE) == notice
 
 

@@ -41,7 +41,7 @@ def test_a_gap_tile_rounds_its_change_once_from_unrounded_gaps() -> None:
     tile = gap_tile(100 / 3 - 50.0, -25.0)  # -16.666... against -25: narrower, signed change +8.3
 
     assert (tile.change, tile.display, tile.direction, tile.widening) == (8.3, "+8.3", "up", False)
-    assert gap_tile(None, 4.0).display == "~ 0"
+    assert gap_tile(None, 4.0).display == "no data"
     assert gap_tile(4.0, None).display == "–"
 
 

@@ -4,7 +4,9 @@ buffering ASGI test transport."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -14,6 +16,7 @@ import uvicorn
 from redis.asyncio import Redis
 
 from tidemark_gateway.entrypoints.app import create_app
+from tidemark_gateway.settings import GatewaySettings
 from tidemark_gateway.testing import TRUST, Seeder, gateway_settings
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_schemas.aggregates import Keyspace
@@ -70,19 +73,71 @@ class LiveServer:
         return client.stream("GET", f"{self.url}/v1/live", headers=headers)
 
 
+@contextlib.asynccontextmanager
+async def serving(settings: GatewaySettings, redis: Redis) -> AsyncIterator[LiveServer]:
+    """The gateway under uvicorn on a free loopback port."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=LOOPBACK, port=port, log_level="warning",
+                                           timeout_graceful_shutdown=2))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "uvicorn stopped before it started"
+        await asyncio.sleep(0.01)
+    try:
+        yield LiveServer(f"http://{LOOPBACK}:{port}", Seeder(redis, Keyspace(settings.redis_prefix, TRUST)))
+    finally:
+        server.should_exit = True
+        await task
+
+
 @pytest.fixture
 async def live(redis_url: str, redis: Redis, prefix: str) -> AsyncIterator[LiveServer]:
-    port = free_port()
-    app = create_app(gateway_settings(redis_url, prefix))
-    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "uvicorn stopped before it started"
-        await asyncio.sleep(0.01)
-    yield LiveServer(f"http://{LOOPBACK}:{port}", Seeder(redis, Keyspace(prefix, TRUST)))
-    server.should_exit = True
-    await serving
+    """A short heartbeat (0.2 s), so that tests see heartbeats quickly."""
+    async with serving(gateway_settings(redis_url, prefix), redis) as server:
+        yield server
+
+
+QUIET_SECONDS = 30.0
+
+
+async def test_an_idle_stream_stays_open_through_30_quiet_seconds_and_then_delivers_a_locks_notice(
+    redis_url: str, redis: Redis, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The heartbeat (60 s) is longer than every client timeout on the way (redis-py's 5 s socket
+    timeout, this HTTP client's read timeout): a Redis read that outlived its socket timeout used
+    to end the stream after 5 quiet seconds."""
+    settings = gateway_settings(redis_url, prefix, live_heartbeat_seconds=60.0)
+    timeout = httpx.Timeout(READ_TIMEOUT, read=QUIET_SECONDS + READ_TIMEOUT)
+    received: asyncio.Queue[Event | None] = asyncio.Queue()  # None: the stream ended
+
+    async def read(response: httpx.Response) -> None:
+        async for event in events(response):
+            await received.put(event)
+        await received.put(None)
+
+    async with (
+        serving(settings, redis) as live,
+        httpx.AsyncClient(timeout=timeout) as client,
+        live.stream(client) as response,
+    ):
+        reading = asyncio.create_task(read(response))
+        async with asyncio.timeout(READ_TIMEOUT):
+            connected = await received.get()
+        await asyncio.sleep(QUIET_SECONDS)
+        quiet = [received.get_nowait() for _ in range(received.qsize())]
+        assert None not in quiet, "the stream ended while nothing happened"
+        lock = await live.seed.notice("2025/26", "SPR1", "reading,rwm", "S1")  # what metrics writes for a lock
+        async with asyncio.timeout(READ_TIMEOUT):
+            while (event := await received.get()) is not None and event.event != "change":
+                pass
+        reading.cancel()
+
+    assert connected.comments == ["connected"]
+    assert all(e.event is None and e.comments for e in quiet)  # at most keep-alive comments
+    assert event is not None
+    assert (event.event, event.id, event.data) == (
+        "change", lock, {"academic_year": "2025/26", "period": "SPR1", "measures": ["reading", "rwm"], "schools": ["S1"]})
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_a_stream_resumes_after_last_event_id_and_then_follows_new_notices(live: LiveServer) -> None:
@@ -152,3 +207,27 @@ async def test_a_malformed_last_event_id_is_a_422(live: LiveServer) -> None:
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["header", "last-event-id"]
+
+
+@pytest.mark.parametrize("last_event_id", ["99999999999999999999999-0", "18446744073709551616-0", "1-18446744073709551616"])
+async def test_a_last_event_id_redis_could_never_have_sent_is_a_422_naming_the_header(
+    live: LiveServer, last_event_id: str
+) -> None:
+    """Each part of a stream id is at most 2^64 - 1; Redis refuses a larger one (it was a 500)."""
+    async with httpx.AsyncClient(timeout=READ_TIMEOUT) as client, live.stream(client, last_event_id=last_event_id) as response:
+        await response.aread()
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["header", "last-event-id"]
+    assert error["msg"] == "Value error, each part of a stream id is at most 18446744073709551615"
+
+
+async def test_the_largest_stream_id_is_accepted(live: LiveServer) -> None:
+    largest = f"{2**64 - 1}-{2**64 - 1}"
+
+    async with httpx.AsyncClient(timeout=READ_TIMEOUT) as client, live.stream(client, last_event_id=largest) as response:
+        connected = await anext(events(response))
+
+    assert response.status_code == 200
+    assert connected.comments == ["connected"]

@@ -1,10 +1,12 @@
-"""GET /v1/dashboards/statutory, /v1/reports/statutory and /v1/reports/progress-from-statutory."""
+"""GET /v1/dashboards/statutory, /v1/reports/statutory, /v1/reports/progress-from-statutory and
+/v1/progress-categories."""
 
 from __future__ import annotations
 
 import pytest
 
 from tidemark_gateway.testing import Gateway, cell
+from tidemark_schemas.progress import CATEGORY_LABELS, ProgressCategory
 from tidemark_schemas.vocabulary import Sex, YearGroup
 
 YEAR, LAST = "2025/26", "2024/25"
@@ -38,6 +40,8 @@ async def test_the_ks2_widget_pools_the_trust_and_compares_with_last_year(gatewa
     assert rwm["changes"]["gds_pct"]["display"] == "+5.0"
     assert tiles["ks2.reading_ss"]["figures"] == {"pupils": 3, "average": pytest.approx(310 / 3)}
     assert tiles["ks2.maths"]["figures"]["exs_plus_pct"] is None  # no data is null, not 0%
+    assert tiles["ks2.maths"]["changes"]["exs_plus_pct"] == {  # and its change "no data", not "~ 0"
+        "difference": None, "change": None, "direction": "none", "display": "no data"}
     assert list(body["widgets"]) == ["ks2", "ks1", "eyfs", "phonics", "mtc"]
 
 
@@ -78,7 +82,14 @@ async def test_progress_counts_each_category_and_drills_down_to_its_pupils(gatew
     assert [(r["label"], r["categories"][0]["pupils"]) for r in drill["rows"]] == [("Female", 1), ("Male", 1)]
     assert [(p["pupil_id"], p["school"], p["sex"]) for p in drill["pupils"]] == [("P9", "Ash Academy", "M"),
                                                                                ("P7", "Oak Primary", "F")]
-    assert [c["pupils"] for c in dashboard["progress_from_statutory"]] == [0, 0, 0, 2, 3, 0, 0, 2]
+    assert [(c["category"], c["label"]) for c in report["all_pupils"]["categories"]] == [
+        ("not_on_track_below", "Not on track and BELOW standard"), ("not_on_track_at", "Not on track but AT standard"),
+        ("on_track_below", "On track but BELOW standard"), ("on_track_at", "On track and AT standard"),
+        ("on_track_above", "On track and ABOVE standard"), ("accelerated_at", "Accelerated track and AT standard"),
+        ("accelerated_above", "Accelerated track and ABOVE standard"), ("not_categorised", "Not categorised")]
+    assert [c["pupils"] for c in dashboard["progress_from_statutory"]] == [2, 0, 0, 3, 0, 0, 0, 2]
+    assert [c["category"] for c in dashboard["progress_from_statutory"]] == [
+        c["category"] for c in report["all_pupils"]["categories"]]
 
 
 async def test_pupil_lists_need_a_token_that_may_see_pupils(gateway: Gateway) -> None:
@@ -98,3 +109,12 @@ async def test_a_school_scoped_viewer_sees_only_its_schools_statutory_figures(ga
     body = await ok(gateway, "/v1/dashboards/statutory", token="s1-viewer", academic_year=YEAR)
     gld = next(t for t in body["widgets"]["eyfs"] if t["measure"] == "eyfs.gld")["all_pupils"]["figures"]
     assert gld == {"eligible": 10, "pct": 60.0}
+
+
+async def test_the_progress_categories_are_served_in_display_order_with_their_labels(gateway: Gateway) -> None:
+    categories = await ok(gateway, "/v1/progress-categories")
+
+    assert [(c["category"], c["label"]) for c in categories] == [
+        (c.value, CATEGORY_LABELS[c]) for c in ProgressCategory]
+    assert categories[4] == {"category": "on_track_above", "label": "On track and ABOVE standard"}
+    assert (await gateway.get("/v1/progress-categories", token=None)).status_code == 401

@@ -48,7 +48,7 @@ async def test_tiles_show_reading_writing_maths_rwm_with_change_since_the_previo
             {"measure": "maths", "label": "Mathematics", "n": 4, "at_or_above": 2, "pct": 50.0,
              "previous_pct": 50.0, "change": 0.0, "display": "~ 0", "direction": "none"},
             {"measure": "rwm", "label": "Combined (RWM)", "n": 0, "at_or_above": 0, "pct": None,
-             "previous_pct": None, "change": None, "display": "~ 0", "direction": "none"},
+             "previous_pct": None, "change": None, "display": "no data", "direction": "none"},
         ],
     }
 
@@ -120,4 +120,23 @@ async def test_the_calendar_opens_on_the_latest_period_with_data(gateway: Gatewa
         "periods": ["AUT1", "AUT2", "SPR1", "SPR2", "SUM1", "SUM2"],
         "current": {"academic_year": academic_year_of(date.today()), "period": today.period},
         "latest_with_data": {"academic_year": years[1], "period": "SPR2"},
+        "latest_statutory_year": None,
     }
+
+
+async def test_the_calendar_names_the_latest_year_with_statutory_results_for_the_statutory_pages(
+    gateway: Gateway,
+) -> None:
+    years = academic_years_shown(date.today())
+    await gateway.seed.school("S1", "Oak Primary")
+    await gateway.seed.school("S2", "Ash Academy")
+    await gateway.seed.counts(years[2], "AUT1", "reading", "S1", at=1)  # this year: summative only so far
+    await gateway.seed.statutory(years[0], "ks2.rwm", "S1", EXS=3)
+    await gateway.seed.statutory(years[1], "eyfs.gld", "S2", YES=2)
+    await gateway.seed.statutory(years[2], "phonics.ks1", "S2", MET=2)  # last year's Year 1 checks, filed in Year 2
+
+    body = (await gateway.get("/v1/calendar")).json()
+    scoped = (await gateway.get("/v1/calendar", token="s1-viewer")).json()
+
+    assert (body["latest_with_data"]["academic_year"], body["latest_statutory_year"]) == (years[2], years[1])
+    assert scoped["latest_statutory_year"] == years[0]  # only the schools the caller may see count

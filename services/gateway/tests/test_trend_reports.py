@@ -182,7 +182,7 @@ async def test_gap_report_gives_both_groups_the_gap_and_widening_per_period_of_t
         "widening": False,
     }
     assert (series[1]["first"]["pct"], series[1]["gap"], series[1]["widening"], series[1]["display"]) == (
-        None, None, None, "~ 0")
+        None, None, None, "no data")
     assert (series[2]["gap"], series[2]["previous_gap"], series[2]["widening"], series[2]["display"]) == (
         100.0, None, None, "–")
 

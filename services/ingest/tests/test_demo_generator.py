@@ -18,6 +18,7 @@ from tidemark_ingest.demo import loader as loader_module
 from tidemark_ingest.demo.cli import main
 from tidemark_ingest.demo.generator import DemoTrust, generate_trust, national_summary, roll_profile
 from tidemark_ingest.demo.loader import LoadError, load_trust
+from tidemark_runtime.stack import DEMO_TOKEN_VARIABLE
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import HALF_TERMS, PeriodCalendar, PeriodRef
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
@@ -377,6 +378,21 @@ def test_the_load_command_exits_1_and_explains_when_ingest_refuses(api, capsys):
             "--pupils-per-school", "35", "--today", "2025-11-05"]
     assert main(argv) == 1
     assert "POST /v1/assessments failed with HTTP 422" in capsys.readouterr().err
+
+
+def test_the_load_command_takes_a_token_starting_with_a_dash_from_the_environment(api, capsys, monkeypatch):
+    monkeypatch.setenv(DEMO_TOKEN_VARIABLE, "-Zq3_token-that-looks-like-an-option")
+    argv = ["load", "--ingest-url", "http://ingest.test", "--schools", "1", "--pupils-per-school", "35",
+            "--today", "2025-11-05"]
+    assert main(argv) == 0
+    assert {auth for _, auth, _ in api.requests} == {"Bearer -Zq3_token-that-looks-like-an-option"}
+
+
+def test_the_load_command_without_a_token_exits_2_and_names_both_ways_to_give_one(api, capsys, monkeypatch):
+    monkeypatch.delenv(DEMO_TOKEN_VARIABLE, raising=False)
+    assert main(["load", "--ingest-url", "http://ingest.test", "--schools", "1", "--today", "2025-11-05"]) == 2
+    assert f"--token or {DEMO_TOKEN_VARIABLE}" in capsys.readouterr().err
+    assert api.requests == []
 
 
 def test_the_load_command_reports_what_it_loaded(api, capsys):

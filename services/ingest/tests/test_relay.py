@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
+from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.relay import OutboxRelay
 from tidemark_ingest.service_layer import IngestService
 from tidemark_schemas.calendar import PeriodCalendar
@@ -30,9 +30,8 @@ class SlowBroker:
 
 
 @pytest.fixture
-async def wiring(tmp_path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}")
-    await create_schema(engine)
+async def wiring(database_url):
+    engine = create_engine(database_url)
     broker = SlowBroker(delay=0.2)
     relay = OutboxRelay(session_factory(engine), broker, idle_poll_seconds=30.0)  # type: ignore[arg-type]
     service = IngestService(session_factory(engine), PeriodCalendar(), relay.wake)

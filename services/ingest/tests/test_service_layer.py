@@ -1,4 +1,4 @@
-"""Ingest use cases on a real SQLite store: whole-batch rejection, one transaction, the outbox."""
+"""Ingest use cases on a real PostgreSQL store: whole-batch rejection, one transaction, the outbox."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
+from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.store import ASSESSMENT, OUTBOX
 from tidemark_ingest.service_layer import BatchRejected, IngestService
 from tidemark_schemas.assessment_model import SONAR_MODEL
@@ -22,9 +22,8 @@ ROW = dict(pupil_id="P1", school_id="S1", academic_year="2025/26", period="AUT1"
 
 
 @pytest.fixture
-async def service(tmp_path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}")
-    await create_schema(engine)
+async def service(database_url):
+    engine = create_engine(database_url)
     wakes: list[int] = []
     service = IngestService(session_factory(engine), PeriodCalendar(), lambda: wakes.append(1))
     service.engine, service.wakes = engine, wakes  # type: ignore[attr-defined]

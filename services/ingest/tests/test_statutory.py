@@ -1,4 +1,4 @@
-"""Statutory results on a real SQLite store: entered then locked like summative results, each value
+"""Statutory results on a real PostgreSQL store: entered then locked like summative results, each value
 checked against its component's code table, published as snapshots through the outbox, replayed."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tidemark_ingest.adapters import replay
-from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
+from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.store import OUTBOX, STATUTORY
 from tidemark_ingest.entrypoints.app import create_app
 from tidemark_ingest.service_layer import BatchRejected, IngestService
@@ -18,6 +18,7 @@ from tidemark_ingest.settings import IngestSettings
 from tidemark_schemas import topics
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, PupilRecord, SchoolRecord
+from tidemark_runtime.testing import scratch_database
 from tidemark_schemas.statutory import COMPONENTS, Assessment, StatutoryLockScope, StatutoryRecord
 
 TRUST = "T"
@@ -35,9 +36,8 @@ SCOPE = StatutoryLockScope(school_id="S1", academic_year="2025/26")
 
 
 @pytest.fixture
-async def service(tmp_path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}")
-    await create_schema(engine)
+async def service(database_url):
+    engine = create_engine(database_url)
     service = IngestService(session_factory(engine), PeriodCalendar())
     service.engine = engine  # type: ignore[attr-defined]
     await service.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
@@ -253,18 +253,18 @@ def every_code() -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-async def catalogue(tmp_path_factory):
+async def catalogue(postgres_url, migrated_template):
     """One store for the code catalogue, with one pupil per (assessment, component, code) case so the
     cases stay independent without a database each."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('catalogue') / 'ingest.db'}")
-    await create_schema(engine)
-    service = IngestService(session_factory(engine), PeriodCalendar())
-    service.engine = engine  # type: ignore[attr-defined]
-    await service.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
-    pupils = [PupilRecord(**{**PUPIL, "pupil_id": ".".join(case)}) for case in every_code()]
-    await service.post_pupils(TRUST, pupils)
-    yield service
-    await engine.dispose()
+    with scratch_database(postgres_url, template=migrated_template) as url:
+        engine = create_engine(url)
+        service = IngestService(session_factory(engine), PeriodCalendar())
+        service.engine = engine  # type: ignore[attr-defined]
+        await service.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
+        pupils = [PupilRecord(**{**PUPIL, "pupil_id": ".".join(case)}) for case in every_code()]
+        await service.post_pupils(TRUST, pupils)
+        yield service
+        await engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -329,11 +329,11 @@ async def test_replay_yields_every_statutory_fact_after_the_summative_results_as
 
 
 @pytest.fixture
-async def client(service):
-    """The app with the service on a real SQLite store, called in-process through ASGI. The lifespan
+async def client(service, database_url):
+    """The app with the service on a real PostgreSQL store, called in-process through ASGI. The lifespan
     (broker producer and relay) is not started: nothing here needs Kafka."""
     settings = IngestSettings(
-        database_url=str(service.engine.url), tidemark_tokens={"tok": {"trust_id": TRUST, "role": "ingest"}}
+        database_url=database_url, tidemark_tokens={"tok": {"trust_id": TRUST, "role": "ingest"}}
     )
     app = create_app(settings)
     app.state.service = service

@@ -1,8 +1,9 @@
 """The Redis aggregates equal a from-scratch recomputation, whatever the delivery order.
 
 Random streams of snapshots (with duplicates, reordering, corrections, unlocks, characteristic
-changes, leavers and school moves) go through the real AggregateStore and a real Redis; the
-counters must equal the obviously-correct reference below, computed from the latest facts.
+changes, leavers and school moves) go through the real projection engine and a real Redis (one
+server, and a Redis Cluster of three masters); the counters must equal the obviously-correct
+reference below, computed from the latest facts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from redis.asyncio import Redis
 
 from tidemark_metrics.domain.projection import METRICS
 from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_runtime.redis import RedisClient
 from tidemark_schemas.aggregates import Cell, Keyspace, encode_field
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.ethnicity import ethnic_group
@@ -71,7 +73,7 @@ def reference(pupils: dict[str, PupilUpserted], results: dict[tuple, AssessmentL
     return counters
 
 
-async def stored_counters(redis: Redis, keys: Keyspace) -> Counter:
+async def stored_counters(redis: RedisClient, keys: Keyspace) -> Counter:
     found: Counter = Counter()
     async for key in redis.scan_iter(match=f"{keys.base}:agg:*"):
         year, period, measure, school = key.decode().split(":agg:")[1].split(":")
@@ -145,14 +147,14 @@ def latest(events: list) -> tuple[dict, dict]:
     snapshots=st.lists(st.one_of(pupil_snapshot, result_snapshot), min_size=1, max_size=40),
     data=st.data(),
 )
-async def test_aggregates_equal_a_recomputation_whatever_the_delivery(redis_url, snapshots, data):
+async def test_aggregates_equal_a_recomputation_whatever_the_delivery(redis_client, snapshots, data):
     events = versioned(snapshots)
     duplicates = data.draw(st.lists(st.sampled_from(events), max_size=10))
     delivery = data.draw(st.permutations(events + duplicates))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(delivery)), max_size=5)))
     batches = [delivery[a:b] for a, b in itertools.pairwise([0, *cuts, len(delivery)])]
 
-    redis = Redis.from_url(redis_url)
+    redis = redis_client
     prefix = f"prop-{uuid.uuid4().hex[:8]}"
     store = ProjectionEngine(redis, prefix, METRICS)
     try:
@@ -163,7 +165,6 @@ async def test_aggregates_equal_a_recomputation_whatever_the_delivery(redis_url,
     finally:
         async for key in redis.scan_iter(match=f"{prefix}:*"):
             await redis.delete(key)
-        await redis.aclose()
 
 
 async def test_school_names_keep_the_newest_version(redis_url):
@@ -178,3 +179,21 @@ async def test_school_names_keep_the_newest_version(redis_url):
     keys = Keyspace(store.prefix, TRUST)
     assert json.loads(await redis.hget(keys.schools, "S1")) == {"name": "Oak Academy", "version": 2, "model": None}
     await redis.aclose()
+
+
+async def test_registered_schools_are_announced_on_the_change_stream_before_any_result(redis_url):
+    """Live pages refresh their lists of schools on this notice; no figure moved, so no period."""
+    from tidemark_schemas.events import SchoolUpserted
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    store = ProjectionEngine(redis, f"schools-{uuid.uuid4().hex[:8]}", METRICS)
+    keys = Keyspace(store.prefix, TRUST)
+    try:
+        await store.apply([SchoolUpserted(trust_id=TRUST, school_id=s, name=f"School {s}", version=1) for s in ("S2", "S1")])
+        notices = [fields for _id, fields in await redis.xrange(keys.changes)]
+        assert notices == [{"academic_year": "", "period": "", "measures": "schools", "schools": "S1,S2"}]
+        assert sorted(await redis.hkeys(keys.schools)) == ["S1", "S2"]
+    finally:
+        async for key in redis.scan_iter(match=f"{store.prefix}:*"):
+            await redis.delete(key)
+        await redis.aclose()

@@ -9,11 +9,11 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from redis.asyncio import Redis
 
 from tidemark_metrics.domain.attendance import AttendanceProjection
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.operations import reconcile
+from tidemark_runtime.redis import RedisClient
 from tidemark_runtime.projections.state import advance, decode_record, encode_record, fold, recorded_counters
 from tidemark_schemas.aggregates import attendance_keyspace, decode_cell_field
 from tidemark_schemas.attendance import AttendanceFigures, cohort_year_groups
@@ -146,7 +146,7 @@ EXAMPLE = [
 ]
 
 
-async def window_figures(redis: Redis, keys, window: str, include_reception: bool = False) -> AttendanceFigures:
+async def window_figures(redis: RedisClient, keys, window: str, include_reception: bool = False) -> AttendanceFigures:
     """What a report computes: the counters of one window summed over the cohort's cells."""
     cohort = cohort_year_groups(include_reception)
     sums: dict[str, Counter] = {"sessions": Counter(), "pupils": Counter()}
@@ -160,8 +160,8 @@ async def window_figures(redis: Redis, keys, window: str, include_reception: boo
 
 
 @pytest.fixture
-async def example(redis_url):
-    redis = Redis.from_url(redis_url)
+async def example(redis_client):
+    redis = redis_client
     prefix = f"att-{uuid.uuid4().hex[:8]}"
     engine = ProjectionEngine(redis, prefix, RULES)
     for start in range(0, len(EXAMPLE), 7):  # in batches, then the first marks again (redelivered)
@@ -170,7 +170,6 @@ async def example(redis_url):
     yield redis, engine, attendance_keyspace(prefix, "T")
     async for key in redis.scan_iter(match=f"{prefix}*"):
         await redis.delete(key)
-    await redis.aclose()
 
 
 def rounded(figures: AttendanceFigures) -> tuple:

@@ -62,6 +62,15 @@ def test_three_locked_core_subjects_add_a_combined_rwm_contribution():
     assert measures(state) == {"reading": "ABOVE", "writing": "AT", "maths": "ABOVE", "rwm": "AT"}
 
 
+def test_a_reception_child_above_in_every_goal_counts_above_in_gld_and_all_goals():
+    reception = {**PUPIL, "year_group": "R"}
+    goals = [f"E{n:02d}" for n in range(1, 18)]
+    above = run(PupilUpserted(**reception), *(locked(g, "ABOVE", year_group="R") for g in goals))
+    assert (measures(above)["gld"], measures(above)["all_goals"]) == ("ABOVE", "ABOVE")
+    gld_only = run(PupilUpserted(**reception), *(locked(g, "ABOVE" if g <= "E12" else "AT", year_group="R") for g in goals))
+    assert (measures(gld_only)["gld"], measures(gld_only)["all_goals"]) == ("ABOVE", "AT")
+
+
 def test_results_without_the_pupil_record_count_nowhere_until_it_arrives():
     state = run(locked("reading", "AT"))
     assert every_contribution(state) == frozenset()

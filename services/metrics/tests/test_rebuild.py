@@ -11,12 +11,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
-from redis.asyncio import Redis
 
 from tidemark_metrics.domain.projection import METRICS
 from tidemark_runtime.projections.engine import ProjectionEngine, TrustBatch
 from tidemark_runtime.projections.operations import RebuildFailed, rebuild_trust, reconcile
 from tidemark_runtime.projections.operations import stored_counters as stored_in
+from tidemark_runtime.redis import RedisClient
+from tidemark_runtime.testing import RedisTarget
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.events import AssessmentLocked, PupilUpserted, SchoolUpserted
 from tidemark_schemas.notices import EVERYTHING
@@ -27,7 +28,7 @@ PUPIL = dict(year_group="Y3", sex="F", fsm6=False, lac=False, plac=False, sen="N
 BANDS = {"P1": ("AT", "AT", "ABOVE"), "P2": ("BELOW", "AT", "AT"), "P3": ("AT", "ABOVE", "AT")}
 
 
-async def stored_counters(client: Redis, keys: Keyspace):
+async def stored_counters(client: RedisClient, keys: Keyspace):
     return await stored_in(client, keys, METRICS.counter_kinds)
 
 
@@ -52,9 +53,9 @@ async def replay(facts: Sequence, chunk: int = 5) -> AsyncIterator[Sequence]:
 
 
 @pytest.fixture
-async def live(redis_url: str) -> AsyncIterator[tuple[ProjectionEngine, Keyspace]]:
-    """A school of three whose events the consumer has applied."""
-    client = Redis.from_url(redis_url)
+async def live(redis_target: RedisTarget) -> AsyncIterator[tuple[ProjectionEngine, Keyspace]]:
+    """A school of three whose events the consumer has applied (on one server, and on a cluster)."""
+    client = redis_target.client()
     prefix = f"rb{uuid.uuid4().hex[:6]}"
     engine = ProjectionEngine(client, prefix, METRICS)
     await engine.apply(a_school_of_three())

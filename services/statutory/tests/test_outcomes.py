@@ -454,7 +454,7 @@ def test_reception_has_no_prior_attainment():
 @pytest.mark.parametrize(
     ("codes", "categories"),
     [
-        (ALL_EXPECTED, ["not_on_track_below", "on_track_at", "accelerated_above"]),
+        (ALL_EXPECTED, ["not_on_track_below", "on_track_at", "on_track_above"]),
         ({**ALL_EXPECTED, "E11": "1"}, ["on_track_below", "accelerated_at", "accelerated_above"]),
     ],
     ids=["gld", "no-gld"],

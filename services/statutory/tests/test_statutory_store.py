@@ -2,8 +2,9 @@
 
 Random streams of snapshots (pupils with characteristic changes and leavers, KS1 teacher
 assessments that set the prior attainment, KS2 tests, and reading / writing / maths locks in two
-periods) with duplicates, reordering and redelivery go through the real projection engine and Redis;
-the counters must equal the plain reference below, computed from the latest facts.
+periods) with duplicates, reordering and redelivery go through the real projection engine and Redis
+(one server, and a Redis Cluster of three masters); the counters must equal the plain reference
+below, computed from the latest facts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tidemark_schemas.rules import combined_rwm, on_roll_during
 from tidemark_schemas.statutory import COMPONENTS, Assessment, StatutoryValue
 from tidemark_schemas.vocabulary import YearGroup
 from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_runtime.redis import RedisClient
 from tidemark_statutory.domain.projection import STATUTORY
 from tidemark_statutory.domain.contributions import measure_year_group
 from tidemark_statutory.domain.outcomes import outcomes, prior_attainment, statutory_leaver
@@ -69,7 +71,7 @@ def reference(pupils: dict, statutory: dict, summative: dict) -> Counter:
     return counters
 
 
-async def stored(redis: Redis, prefix: str) -> Counter:
+async def stored(redis: RedisClient, prefix: str) -> Counter:
     keys = statutory_keyspace(prefix, TRUST)
     found: Counter = Counter()
     for kind in ("stat", "progress", "progress-pupils"):
@@ -163,14 +165,14 @@ def latest(events: list) -> tuple[dict, dict, dict]:
     snapshots=st.lists(st.one_of(pupil_snapshot, statutory_snapshot, period_lock), min_size=1, max_size=25),
     data=st.data(),
 )
-async def test_the_statutory_projection_equals_a_recomputation_whatever_the_delivery(redis_url, snapshots, data):
+async def test_the_statutory_projection_equals_a_recomputation_whatever_the_delivery(redis_client, snapshots, data):
     events = versioned([[dict(i) for i in s] if isinstance(s, list) else dict(s) for s in snapshots])
     duplicates = data.draw(st.lists(st.sampled_from(events), max_size=10))
     delivery = data.draw(st.permutations(events + duplicates))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(delivery)), max_size=5)))
     batches = [delivery[a:b] for a, b in itertools.pairwise([0, *cuts, len(delivery)])]
 
-    redis = Redis.from_url(redis_url)
+    redis = redis_client
     prefix = f"stprop{uuid.uuid4().hex[:8]}"
     store = ProjectionEngine(redis, prefix, STATUTORY)
     try:
@@ -181,7 +183,6 @@ async def test_the_statutory_projection_equals_a_recomputation_whatever_the_deli
     finally:
         async for key in redis.scan_iter(match=f"{prefix}*"):
             await redis.delete(key)
-        await redis.aclose()
 
 
 async def test_a_category_change_is_reported_once_with_before_and_after(redis_url):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from tidemark_runtime.settings import ConsumerSettings, PlatformSettings
 from tidemark_schemas.events import TrackerEvent, parse_tracker_event
-from tidemark_schemas.topics import all_topics, dead_letter
+from tidemark_schemas.topics import BROKER_INCARNATION, all_topics, dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Backoff:
     streak: int = field(default=0)
 
     def next_delay(self) -> float:
-        delay = min(self.maximum, self.initial * (2**self.streak))
+        delay = min(self.maximum, self.initial * 2.0**self.streak)
         self.streak += 1
         return delay
 
@@ -200,10 +200,11 @@ async def raw_bodies(message: Any) -> list[bytes]:
 def batch_subscriber(
     broker: KafkaBroker, settings: ConsumerSettings, topics: Iterable[str], title: str, description: str,
     group_id: str | None = None,
-) -> Any:
+) -> Callable[[Callable[..., Awaitable[None]]], Any]:
     """The subscriber decorator every consumer service uses: its group (`group_id`, else the
     `CONSUMER_GROUP` setting), batching and the policy above."""
-    return broker.subscriber(
+    policy = consumer_policy(settings)
+    subscriber = broker.subscriber(
         *topics,
         group_id=group_id or settings.consumer_group,
         batch=True,
@@ -212,5 +213,72 @@ def batch_subscriber(
         batch_timeout_ms=settings.batch_timeout_ms,
         title=title,
         description=description,
-        **consumer_policy(settings),
+        auto_offset_reset=policy["auto_offset_reset"],
+        ack_policy=policy["ack_policy"],
+        fetch_max_wait_ms=policy["fetch_max_wait_ms"],
     )
+    return subscriber
+
+
+async def broker_incarnation(bootstrap_servers: str, timeout: float = 10.0) -> str:
+    """An id of the broker's current life: the first record of `topics.BROKER_INCARNATION`, written (a new
+    uuid) by whoever finds the topic missing or empty. A broker that comes back without its topics
+    (the embedded one keeps them in memory) has a new incarnation; one that kept its log has the
+    same, whoever asks. Concurrent writers agree: everyone reads offset 0."""
+    import uuid
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.structs import TopicPartition
+
+    await ensure_topics(bootstrap_servers, 1, [BROKER_INCARNATION], timeout=timeout)
+    partition = TopicPartition(BROKER_INCARNATION, 0)
+
+    async def first_record() -> str | None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+                                    request_timeout_ms=int(timeout * 1000))
+        await consumer.start()
+        try:
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            if (await consumer.end_offsets([partition]))[partition] == 0:
+                return None
+            batch = await consumer.getmany(partition, timeout_ms=int(timeout * 1000), max_records=1)
+            records = batch.get(partition, [])
+            return records[0].value.decode() if records else None
+        finally:
+            await consumer.stop()
+
+    found = await first_record()
+    if found is None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(BROKER_INCARNATION, uuid.uuid4().hex.encode())
+        finally:
+            await producer.stop()
+        found = await first_record()
+    if found is None:
+        raise RuntimeError(f"the broker kept no record in {BROKER_INCARNATION}")
+    return found
+
+
+async def offsets_beyond_log(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> bool:
+    """Whether `group_id` has committed an offset beyond the end of a partition's log: the broker
+    lost records the group had seen (an unreplicated log lost, a topic deleted and made again)."""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import TopicPartition
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await admin.start()
+    await probe.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(probe.partitions_for_topic(t) or ())]
+        if not partitions:
+            return False
+        ends = await probe.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        return any(tp in committed and committed[tp].offset > ends[tp] for tp in partitions)
+    finally:
+        await probe.stop()
+        await admin.close()

@@ -6,9 +6,9 @@ the embedded stack and by production (`docker-compose.yml`, `deploy/`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tidemark_schemas.calendar import HALF_TERMS
@@ -28,6 +28,26 @@ class Principal(BaseModel):
         return self.schools is None or school_id in self.schools
 
 
+LOOPBACK_DATABASE_URL = "postgresql+asyncpg://tidemark@127.0.0.1:5432/tidemark"
+"""The default SQL store: a PostgreSQL on this machine with a role and a database named tidemark."""
+
+_POSTGRES_SCHEMES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
+
+
+def asyncpg_url(url: str) -> str:
+    """A PostgreSQL URL as SQLAlchemy's asyncpg dialect reads it (`postgresql://` and `postgres://`
+    are accepted too); anything else is refused with the reason."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+asyncpg://" + url.removeprefix(scheme)
+    scheme = url.split(":", 1)[0]
+    raise ValueError(f"must be a PostgreSQL URL (postgresql://user:password@host:port/database), not {scheme!r}")
+
+
+DatabaseUrl = Annotated[str, AfterValidator(asyncpg_url)]
+"""DATABASE_URL: the SQL store, always PostgreSQL."""
+
+
 class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
@@ -43,6 +63,9 @@ class PlatformSettings(BaseSettings):
     )
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = Field(
+        default=False, description="REDIS_URL names any node of a Redis Cluster (`tidemark_runtime.redis.connect`)"
+    )
     redis_prefix: str = "tm"
 
     assessment_periods: tuple[str, ...] = HALF_TERMS
@@ -61,6 +84,12 @@ class ServiceSettings(PlatformSettings):
 
     host: str = "127.0.0.1"
     port: int
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body accepted (`tidemark_runtime.http.BodyLimit`): a larger one is refused with "
+        "413 while it is read, before authentication or parsing",
+    )
 
 
 class ConsumerSettings(ServiceSettings):

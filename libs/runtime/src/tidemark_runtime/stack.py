@@ -1,14 +1,26 @@
 """`tidemark-stack run`: the whole platform on one machine, from nothing but this virtualenv.
 
-Starts the embedded broker and Redis on loopback, creates the topics, starts the four services as
-separate processes, loads the demo Trust, prints the dashboard URL and tokens and writes them to
-`.tidemark/stack.json`. Ctrl-C or SIGTERM stops every process it started (and only those).
+Starts the embedded broker, Redis and PostgreSQL on loopback (or uses the servers given in
+KAFKA_BOOTSTRAP_SERVERS, REDIS_URL and DATABASE_URL), creates the topics, migrates the SQL store,
+starts the four services as separate processes, loads the demo Trust (once: a restart finds it
+stored), prints the dashboard URL and tokens and writes them to `.tidemark/stack.json`.
+With `REDIS_CLUSTER=true` and `REDIS_URL` naming a node of a Redis Cluster, the services use that
+cluster.
+
+It supervises what it started: a service, the broker, valkey or PostgreSQL that stops is started
+again on the same port, with a growing pause (1 s, 2 s, 4 s ... up to 30 s; back to 1 s after a
+minute up), and the runner says so. It stops only on Ctrl-C or SIGTERM, and then stops every
+process it started (and only those). Stored data lives in `.tidemark/data/` (PostgreSQL's files,
+valkey's append-only log) and survives restarts; `tidemark-stack run --reset` (or `make reset`)
+deletes it first. The embedded broker keeps topics in memory: after it restarts, the projections
+notice and rebuild from the SQL store by themselves.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import secrets
@@ -20,16 +32,26 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tidemark_runtime.embedded import LOOPBACK, EmbeddedProcess, free_port, start_tansu, start_valkey
+from tidemark_runtime.embedded import (
+    LOOPBACK,
+    EmbeddedProcess,
+    free_port,
+    start_postgres,
+    start_tansu,
+    start_valkey,
+)
 from tidemark_runtime.kafka import consumer_lag, ensure_topics
 from tidemark_schemas import topics
 
 DEMO_TRUST = "demo-trust"
+DEMO_TOKEN_VARIABLE = "TIDEMARK_INGEST_TOKEN"
+"""The environment variable that hands the demo loader its ingest token (`tidemark-demo load`)."""
 
 
 class StackSettings(BaseSettings):
@@ -43,6 +65,17 @@ class StackSettings(BaseSettings):
     state_dir: Path = Path(".tidemark")
     kafka_topic_partitions: int = 6
     demo_seed: int = 2026
+
+
+class ClusterSettings(BaseSettings):
+    """A Redis Cluster to run on instead of the embedded valkey: `REDIS_CLUSTER=true` and `REDIS_URL`."""
+
+    redis_cluster: bool = False
+    redis_url: str | None = None
+
+    @property
+    def cluster_url(self) -> str | None:
+        return self.redis_url if self.redis_cluster and self.redis_url else None
 
 
 @dataclass
@@ -68,6 +101,21 @@ SERVICE_MODULES = {
     "statutory": "tidemark_statutory.entrypoints.cli",
     "gateway": "tidemark_gateway.entrypoints.cli",
 }
+
+
+MIGRATE = [sys.executable, "-m", SERVICE_MODULES["ingest"], "migrate"]
+"""The prestart step: `tidemark-ingest migrate`, run before ingest starts in every deployment shape."""
+
+
+def migrate_database(database_url: str, log_path: Path | None = None) -> None:
+    """Bring the SQL store to the latest schema (nothing to do when it is there already)."""
+    finished = subprocess.run(MIGRATE, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, check=False)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(finished.stdout + finished.stderr)
+    if finished.returncode != 0:
+        raise RuntimeError(f"migrating the SQL store failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
 
 
 def spawn_service(name: str, env: dict[str, str], host: str, port: int, log_dir: Path) -> ServiceProcess:
@@ -104,29 +152,16 @@ def wait_healthy(services: list[ServiceProcess], timeout: float = 60.0) -> None:
         raise TimeoutError(f"not healthy after {timeout}s: {[s.name for s in pending]}")
 
 
-@dataclass
-class Stack:
-    """Everything one run started, stopped in reverse order."""
-
-    backends: list[EmbeddedProcess] = field(default_factory=list)
-    services: list[ServiceProcess] = field(default_factory=list)
-
-    def stop(self) -> None:
-        for service in reversed(self.services):
-            service.stop()
-        for backend in reversed(self.backends):
-            backend.stop()
-
-
 def service_environment(
     kafka: str, redis_url: str, database_url: str, tokens: dict[str, Any], partitions: int, ingest_url: str,
-    replay_token: str,
+    replay_token: str, redis_cluster: bool = False,
 ) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "KAFKA_IDEMPOTENT_PRODUCER": "false",  # Tansu answers InitProducerId with an error
         "KAFKA_TOPIC_PARTITIONS": str(partitions),
         "REDIS_URL": redis_url,
+        "REDIS_CLUSTER": "true" if redis_cluster else "false",
         "DATABASE_URL": database_url,
         "TIDEMARK_TOKENS": json.dumps(tokens),
         "INGEST_URL": ingest_url,  # where the projections read the replay they rebuild from
@@ -145,6 +180,17 @@ def start_services(env: dict[str, str], host: str, ports: dict[str, int], log_di
     return services
 
 
+def start_demo_loader(ingest_url: str, token: str, seed: int, *options: str) -> subprocess.Popen[bytes]:
+    """`tidemark-demo load` in its own process. The token goes through the environment, never the
+    command line: a generated token may start with "-" and would be read as an option."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tidemark_ingest.demo.cli", "load", "--ingest-url", ingest_url, "--seed", str(seed),
+         *options],
+        env={**os.environ, DEMO_TOKEN_VARIABLE: token},
+        start_new_session=True,
+    )
+
+
 CONSUMER_GROUPS = {
     "tidemark-metrics": (topics.SCHOOLS, topics.PUPILS, topics.ASSESSMENTS),
     "tidemark-statutory": (topics.STATUTORY, topics.PUPILS, topics.ASSESSMENTS),
@@ -152,8 +198,11 @@ CONSUMER_GROUPS = {
 }
 
 
-def wait_until_applied(ingest_url: str, kafka: str, stopping: Callable[[], bool], timeout: float = 900.0) -> None:
-    """Until the outbox is drained and every consumer group has committed everything published."""
+def wait_until_applied(
+    ingest_url: str, kafka: str, stopping: Callable[[], bool], timeout: float = 900.0, tend: Callable[[], None] = lambda: None,
+) -> None:
+    """Until the outbox is drained and every consumer group has committed everything published
+    (`tend` keeps the supervised processes running meanwhile)."""
     deadline = time.monotonic() + timeout
     last_report = 0.0
     with httpx.Client(timeout=10.0) as client:
@@ -167,16 +216,111 @@ def wait_until_applied(ingest_url: str, kafka: str, stopping: Callable[[], bool]
             if time.monotonic() - last_report > 5:
                 print(f"  applying: {backlog} events to publish, {lag} to consume", flush=True)
                 last_report = time.monotonic()
+            tend()
             time.sleep(0.5)
     if not stopping():
         raise TimeoutError("the demo Trust was not applied in time")
 
 
-def run(settings: StackSettings, load_demo: bool) -> int:
-    run_dir = settings.state_dir / "run"
-    shutil.rmtree(run_dir, ignore_errors=True)  # the embedded broker forgets on restart, so start clean
-    log_dir = run_dir / "logs"
-    stack = Stack()
+class Running(Protocol):
+    """A process the stack started: an embedded server or a service."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self, timeout: float = ...) -> None: ...
+
+
+RESTART_PAUSE_MAX = 30.0
+HEALTHY_AFTER = 60.0
+"""A process up this long counts as healthy again: its next restart pauses 1 s."""
+
+
+@dataclass
+class Supervised:
+    """One process the stack keeps running: started again on the same port when it stops."""
+
+    name: str
+    start: Callable[[], Running]
+    running: Running
+    started_at: float = field(default_factory=time.monotonic)
+    failures: int = 0
+    restart_at: float | None = None
+
+    def pause(self) -> float:
+        return min(RESTART_PAUSE_MAX, 2.0 ** (self.failures - 1))
+
+
+@dataclass
+class Supervisor:
+    """Restarts what stopped, with a growing pause, and says so; stops everything in reverse order."""
+
+    say: Callable[[str], None] = lambda line: print(line, flush=True)
+    members: list[Supervised] = field(default_factory=list)
+
+    def keep(self, name: str, start: Callable[[], Running]) -> Running:
+        """Start `name` now and keep it running."""
+        running = start()
+        self.members.append(Supervised(name, start, running))
+        return running
+
+    def tend(self) -> None:
+        """Restart whatever stopped and whose pause is over (call it often)."""
+        now = time.monotonic()
+        for member in self.members:
+            if member.restart_at is None:
+                code = member.running.process.poll()
+                if code is None:
+                    continue
+                member.failures = 1 if now - member.started_at >= HEALTHY_AFTER else member.failures + 1
+                member.restart_at = now + member.pause()
+                self.say(f"{member.name} stopped (exit code {code}); restarting in {member.pause():.0f} s "
+                         f"(log: {member.running.log_path})")
+            elif now >= member.restart_at:
+                try:
+                    member.running = member.start()
+                except Exception as error:  # e.g. its port is still held: try again after a longer pause
+                    member.failures += 1
+                    member.restart_at = now + member.pause()
+                    self.say(f"{member.name} did not start ({error}); trying again in {member.pause():.0f} s")
+                    continue
+                member.started_at, member.restart_at = now, None
+                self.say(f"{member.name} restarted (pid {member.running.process.pid})")
+
+    def stop(self) -> None:
+        for member in reversed(self.members):
+            member.running.stop()
+
+
+def _redacted(url: str) -> str:
+    """A server's URL fit to print: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def backend(variable: str, what: str, start: Callable[[int], EmbeddedProcess], supervisor: Supervisor) -> str:
+    """The server given in the environment variable, else the embedded one, started now on a free
+    port and kept running on that port."""
+    if given := os.environ.get(variable):
+        print(f"Using the {what} given in {variable}: {_redacted(given)}", flush=True)
+        return given
+    port = free_port()
+    embedded = start(port)
+    supervisor.members.append(Supervised(embedded.name, lambda: start(port), embedded))
+    print(f"Started the embedded {what} ({embedded.name}) at {embedded.url}", flush=True)
+    return embedded.url
+
+
+def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, reset: bool = False) -> int:
+    data_dir, log_dir = settings.state_dir / "data", settings.state_dir / "logs"
+    stack_file = settings.state_dir / "stack.json"
+    stack_file.unlink(missing_ok=True)  # written once everything is ready, removed when it stops
+    if reset:
+        print(f"Deleting the stored data in {data_dir} (--reset) ...", flush=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    supervisor = Supervisor()
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -186,11 +330,15 @@ def run(settings: StackSettings, load_demo: bool) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        print("Starting the embedded broker (Tansu) and Redis (valkey) ...", flush=True)
-        stack.backends.append(start_tansu(log_dir=log_dir))
-        stack.backends.append(start_valkey(log_dir=log_dir))
-        kafka, redis_url = stack.backends[0].url, stack.backends[1].url
+        kafka = backend("KAFKA_BOOTSTRAP_SERVERS", "Kafka broker",
+                        lambda port: start_tansu(port, log_dir=log_dir), supervisor)
+        redis_url = backend("REDIS_URL", "Redis",
+                            lambda port: start_valkey(port, log_dir=log_dir, data_dir=data_dir / "valkey"), supervisor)
+        database_url = backend("DATABASE_URL", "PostgreSQL",
+                               lambda port: start_postgres(data_dir / "postgres", port=port, log_dir=log_dir), supervisor)
         asyncio.run(ensure_topics(kafka, settings.kafka_topic_partitions))
+        print("Migrating the SQL store (tidemark-ingest migrate) ...", flush=True)
+        migrate_database(database_url, log_dir / "migrate.log")
 
         tokens = {"ingest": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}
         principals = {
@@ -206,37 +354,41 @@ def run(settings: StackSettings, load_demo: bool) -> int:
         env = service_environment(
             kafka,
             redis_url,
-            f"sqlite+aiosqlite:///{(run_dir / 'ingest.db').resolve()}",
+            database_url,
             principals,
             settings.kafka_topic_partitions,
             ingest_url=f"http://{settings.host}:{ports['ingest']}",
             replay_token=secrets.token_urlsafe(24),
+            redis_cluster=redis_cluster,
         )
         print("Starting ingest, metrics, statutory and gateway ...", flush=True)
-        stack.services = start_services(env, settings.host, ports, log_dir)
+        services = start_services(env, settings.host, ports, log_dir)
+        for service in services:
+            restart = functools.partial(spawn_service, service.name, env, settings.host, ports[service.name], log_dir)
+            supervisor.members.append(Supervised(service.name, restart, service))
         gateway_url = f"http://{settings.host}:{ports['gateway']}"
         ingest_url = f"http://{settings.host}:{ports['ingest']}"
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        stack_file = settings.state_dir / "stack.json"
-        stack_file.unlink(missing_ok=True)  # written only once everything is ready
-        if load_demo and not stopping:
+        demo_marker = data_dir / "demo-loaded"
+        if load_demo and not stopping and demo_marker.exists() and demo_marker.read_text() == database_url:
+            print("The demo Trust is stored already (from an earlier run).", flush=True)
+        elif load_demo and not stopping:
             print("Loading the demo Trust (about 4,000 pupils, three years of half-terms) ...", flush=True)
             started = time.monotonic()
-            loader = subprocess.Popen(
-                [sys.executable, "-m", "tidemark_ingest.demo.cli", "load", "--ingest-url", ingest_url,
-                 "--token", tokens["ingest"], "--seed", str(settings.demo_seed)],
-                start_new_session=True,
-            )
+            loader = start_demo_loader(ingest_url, tokens["ingest"], settings.demo_seed)
             while loader.poll() is None:
                 if stopping:
                     loader.terminate()
                     loader.wait(10)
                     return 0
+                supervisor.tend()
                 time.sleep(0.2)
             if loader.returncode != 0:
                 print("Loading the demo Trust failed (see above).", flush=True)
                 return 1
-            wait_until_applied(ingest_url, kafka, lambda: stopping)
+            wait_until_applied(ingest_url, kafka, lambda: stopping, tend=supervisor.tend)
+            data_dir.mkdir(parents=True, exist_ok=True)
+            demo_marker.write_text(database_url)
             print(f"Demo Trust loaded and applied in {time.monotonic() - started:.0f}s.", flush=True)
         stack_file.write_text(
             json.dumps({"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens}, indent=2)
@@ -246,20 +398,18 @@ def run(settings: StackSettings, load_demo: bool) -> int:
             f"  Dashboard:   {gateway_url}/#token={tokens['viewer']}\n"
             f"  Gateway API: {gateway_url}/docs   (viewer token: {tokens['viewer']})\n"
             f"  Ingest API:  {ingest_url}/docs   (ingest token: {tokens['ingest']})\n"
-            f"  Written to {stack_file}; logs in {log_dir}/\n"
-            f"Press Ctrl-C to stop.",
+            f"  Written to {stack_file}; stored data in {data_dir}/, logs in {log_dir}/\n"
+            f"A process that stops is started again. Press Ctrl-C to stop.",
             flush=True,
         )
         while not stopping:
-            for service in stack.services:
-                if service.process.poll() is not None:
-                    print(f"{service.name} stopped unexpectedly; see {service.log_path}", flush=True)
-                    return 1
+            supervisor.tend()
             time.sleep(0.5)
         return 0
     finally:
         print("Stopping every process this run started ...", flush=True)
-        stack.stop()
+        stack_file.unlink(missing_ok=True)
+        supervisor.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,9 +417,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="start everything and load the demo Trust")
     run_parser.add_argument("--no-demo", action="store_true", help="start empty")
+    run_parser.add_argument("--reset", action="store_true",
+                            help="delete the stored data (.tidemark/data) first: a clean start")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run(StackSettings(), load_demo=not args.no_demo)
+        return run(StackSettings(), load_demo=not args.no_demo,
+                   redis_cluster=ClusterSettings().cluster_url is not None, reset=args.reset)
     return 2
 
 

@@ -1,22 +1,34 @@
 """pytest fixtures for real backends, resolved in order: environment, embedded binaries, testcontainers.
 
-Kafka and Redis fixtures fail (never skip) when no backend starts: a suite that silently skips
+Redis comes two ways: `redis_url` (one server) and `redis_cluster_url` (a Redis Cluster of three
+masters: $REDIS_CLUSTER_URL naming any node, else three embedded valkey masters). Tests that must
+hold on both take `redis_target`, which runs them once against each.
+
+Kafka, Redis and PostgreSQL fixtures fail (never skip) when no backend starts: a suite that silently skips
 its integration tests would look green while proving nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from tidemark_runtime.embedded import start_tansu, start_valkey
+from tidemark_runtime.embedded import start_postgres, start_tansu, start_valkey, start_valkey_cluster
+from tidemark_runtime.redis import RedisClient, connect_url
+from tidemark_runtime.settings import asyncpg_url
 
 
 def _docker_answers() -> bool:
@@ -61,6 +73,52 @@ def redis_url(backend_log_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def redis_cluster_url(backend_log_dir: Path) -> Iterator[str]:
+    """A real Redis Cluster: $REDIS_CLUSTER_URL (any node), else three embedded valkey masters
+    joined by `valkey-cli --cluster create`, stopped afterwards (only those processes)."""
+    if url := os.environ.get("REDIS_CLUSTER_URL"):
+        yield url
+        return
+    try:
+        cluster = start_valkey_cluster(log_dir=backend_log_dir / "valkey-cluster")
+    except Exception as error:
+        pytest.fail(f"no Redis Cluster could be started (set REDIS_CLUSTER_URL to use one): {error}")
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """A Redis to test against: one server or a cluster, and how to connect to it."""
+
+    url: str
+    cluster: bool
+
+    def client(self, **options: Any) -> RedisClient:
+        return connect_url(self.url, cluster=self.cluster, **options)
+
+
+@pytest.fixture(params=["single", "cluster"])
+def redis_target(request: pytest.FixtureRequest) -> RedisTarget:
+    """Runs a test once on a single Redis server and once on a Redis Cluster."""
+    if request.param == "cluster":
+        return RedisTarget(request.getfixturevalue("redis_cluster_url"), cluster=True)
+    return RedisTarget(request.getfixturevalue("redis_url"), cluster=False)
+
+
+@pytest.fixture
+async def redis_client(redis_target: RedisTarget) -> AsyncIterator[RedisClient]:
+    """A client of `redis_target` for the whole test (every example of a property test shares it)."""
+    client = redis_target.client()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
 def kafka_bootstrap(backend_log_dir: Path) -> Iterator[str]:
     """A real Kafka-protocol broker: $KAFKA_BOOTSTRAP_SERVERS, else embedded Tansu, else a Kafka container."""
     if servers := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -85,6 +143,87 @@ def kafka_bootstrap(backend_log_dir: Path) -> Iterator[str]:
             yield container.get_bootstrap_server()
         return
     pytest.fail("no Kafka backend could be started: " + "; ".join(errors + ["no Docker engine"]))
+
+
+@pytest.fixture(scope="session")
+def postgres_url(backend_log_dir: Path) -> Iterator[str]:
+    """A real PostgreSQL server: $DATABASE_URL, else the embedded one (pgserver's binaries), else a
+    PostgreSQL container. Tests never use this database itself, only databases they create on its
+    server (`database_url`, `scratch_database`), so $DATABASE_URL's role needs CREATEDB."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield asyncpg_url(url)
+        return
+    errors: list[str] = []
+    data_dir = backend_log_dir / "postgres"
+    try:
+        server = start_postgres(data_dir, log_dir=backend_log_dir / "postgres-log", durable=False)
+    except Exception as error:
+        errors.append(f"embedded postgres: {error}")
+    else:
+        try:
+            yield server.url
+        finally:
+            server.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)  # tens of MB per run; the log stays
+        return
+    if _docker_answers():
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver="asyncpg") as container:
+            yield container.get_connection_url()
+        return
+    pytest.fail("no PostgreSQL backend could be started: " + "; ".join(errors + ["no Docker engine"]))
+
+
+def _blocking(work: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine to the end from synchronous code, even under a running event loop."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, work).result()
+
+
+async def _execute(server_url: str, statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(server_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server's URL for another database."""
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+@contextmanager
+def scratch_database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server of `server_url`, a copy of `template` (else empty), dropped
+    afterwards together with any connection still open to it. Yields its URL."""
+    name = f"tidemark_test_{uuid.uuid4().hex[:12]}"
+    _blocking(_execute(server_url, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield with_database(server_url, name)
+    finally:
+        _blocking(_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_url: str) -> Iterator[str]:
+    """The name of a database migrated to head once, by the same prestart step `make run` runs;
+    every test database is a copy of it (copying is faster than migrating each one)."""
+    from tidemark_runtime.stack import migrate_database
+
+    with scratch_database(postgres_url) as url:
+        migrate_database(url)
+        yield urlsplit(url).path.lstrip("/")
+
+
+@pytest.fixture
+def database_url(postgres_url: str, migrated_template: str) -> Iterator[str]:
+    """A database of this test's own at the migrations' head: no test sees another's rows."""
+    with scratch_database(postgres_url, template=migrated_template) as url:
+        yield url
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:

@@ -109,6 +109,13 @@ class Keyspace:
         return f"{self.prefix}:{self._tag}:generation"
 
     @property
+    def restoring_key(self) -> str:
+        """String, present while the Trust's read model is being restored after it was lost (Redis
+        lost its data, or the broker its events): readers answer 503 instead of wrong figures.
+        Removed by the rebuild's switch."""
+        return f"{self.prefix}:{self._tag}:restoring"
+
+    @property
     def building_key(self) -> str:
         """Set: generations being rebuilt, which writers keep up to date as well."""
         return f"{self.prefix}:{self._tag}:building"
@@ -290,6 +297,9 @@ PUPILS_MEASURE = "pupils"
 ENTERED_PREFIX = "entered."
 MODEL_PREFIX = "model."
 ROLL_MEASURE = "roll"
+SCHOOLS_CHANGED = "schools"
+"""The `measures` of a change notice (empty year and period) saying these schools were registered
+or changed: no figure moved, but every list of schools (filters, By School rows) did."""
 
 
 def entered_measure(subject: str) -> str:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from tidemark_schemas.text import Label, ShortName
 from tidemark_schemas.vocabulary import Band
 
 ModelCodeValue = Annotated[
@@ -28,7 +29,7 @@ class ModelCode(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: ModelCodeValue
-    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    label: Label
     band: Band = Field(description="The ARE band this code counts as")
 
 
@@ -37,8 +38,10 @@ class AssessmentModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    codes: tuple[ModelCode, ...] = Field(min_length=2, max_length=20)
+    name: ShortName
+    codes: tuple[ModelCode, ...] = Field(
+        min_length=2, max_length=20, description="Lowest first: every BELOW code before AT, every AT before ABOVE"
+    )
 
     @model_validator(mode="after")
     def _codes_unique_and_ordered_by_band(self) -> AssessmentModel:

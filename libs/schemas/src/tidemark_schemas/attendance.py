@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tidemark_schemas.rules import percentage
 from tidemark_schemas.vocabulary import PRIMARY_YEAR_GROUPS, YearGroup
@@ -149,9 +149,13 @@ PRESENT = "/\\"
 """The label the sessions counters give `/` (morning) and `\\` (afternoon) together: both mean
 present, and counting them apart would double the counters a day of registers moves."""
 
-RegisterCodeValue = Literal[tuple(REGISTER_CODES)]  # type: ignore[valid-type]
-"""A register code as a field type: checked by the validator's own code list (fast, and listed in
-the JSON Schema of every contract that carries one)."""
+if TYPE_CHECKING:
+    RegisterCodeValue = str
+else:
+    RegisterCodeValue = Literal[tuple(REGISTER_CODES)]
+"""A register code as a field type: a Literal of the table's codes, so the validator checks it from
+its own list (fast) and every contract's JSON Schema lists them (a type checker sees a str: it cannot
+read a Literal built from the table)."""
 
 CATEGORY_OF: dict[str, Category] = {code: entry.category for code, entry in REGISTER_CODES.items()} | {
     PRESENT: Category.PRESENT

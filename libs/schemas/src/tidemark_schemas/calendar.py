@@ -35,8 +35,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Annotated
 
-ACADEMIC_YEAR_PATTERN = re.compile(r"^(\d{4})/(\d{2})$")
+from pydantic import Field
+
+ACADEMIC_YEAR_PATTERN = re.compile(r"^([0-9]{4})/([0-9]{2})$")
+"""ASCII digits only (`\\d` would take any script's digits); matched whole (`fullmatch`: no trailing newline)."""
 
 YEARS_SHOWN = 3
 """Dashboards cover the current academic year and the two before it."""
@@ -53,7 +57,7 @@ ONE_DAY = timedelta(days=1)
 def parse_academic_year(value: str) -> int:
     """Return the starting calendar year of `2025/26`; raise ValueError if malformed. Every event
     carries an academic year and there are few of them, so the answers are kept."""
-    match = ACADEMIC_YEAR_PATTERN.match(value)
+    match = ACADEMIC_YEAR_PATTERN.fullmatch(value)
     if not match:
         raise ValueError("must look like 2025/26")
     start, end = int(match.group(1)), int(match.group(2))
@@ -222,8 +226,8 @@ def english_default(academic_year: str) -> YearDates:
 class PeriodRef:
     """One assessment period of one academic year, ordered in time."""
 
-    academic_year: str
-    period: str
+    academic_year: Annotated[str, Field(examples=["2025/26"])]
+    period: Annotated[str, Field(examples=["AUT1"])]
 
 
 class PeriodCalendar:

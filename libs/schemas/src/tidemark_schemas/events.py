@@ -1,7 +1,7 @@
 """Event contracts published on Kafka. One envelope for every event; payloads are full snapshots.
 
-Every fact (a school, a pupil, one summative or statutory result, one register mark) carries a `version` assigned by ingest that
-grows with each change of that fact. A consumer keeps the highest version it has applied, so a
+Every fact (a school, a pupil, one summative or statutory result, one register mark) carries a
+`version` assigned by ingest that grows with each change of that fact. A consumer keeps the highest version it has applied, so a
 redelivered, duplicated or overtaken event is a no-op, and the latest snapshot always wins.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.attendance import RegisterCodeValue, Session
 from tidemark_schemas.calendar import is_weekend
+from tidemark_schemas.progress import ProgressCategory
 from tidemark_schemas.statutory import Assessment, StatutoryValue
 from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
 from tidemark_schemas.vocabulary import Band, YearGroup
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 
 class Envelope(BaseModel):
@@ -131,7 +132,6 @@ class AttendanceMarked(Envelope):
         return value
 
 
-
 TrackerEvent = Annotated[
     SchoolUpserted
     | PupilUpserted
@@ -169,7 +169,9 @@ class AttainmentChanged(BaseModel):
 class ProgressCategoryChanged(BaseModel):
     """Public notice that a pupil's progress category in one period changed (`attainment.progress.v1`,
     keyed by pupil id). `previous` / `current` are `tidemark_schemas.progress.ProgressCategory`
-    values, null when the pupil had / has no category (no combined RWM band in the period)."""
+    ids (stable; their labels are `CATEGORY_LABELS`), null when the pupil had / has no category (no
+    combined RWM band in the period). A statutory rebuild re-categorises pupils without publishing
+    here: after one, re-read the categories from the gateway."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -178,6 +180,6 @@ class ProgressCategoryChanged(BaseModel):
     school_id: Identifier
     academic_year: AcademicYear
     period: Period
-    previous: str | None
-    current: str | None
+    previous: ProgressCategory | None
+    current: ProgressCategory | None
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

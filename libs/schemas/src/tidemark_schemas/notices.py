@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 EVERYTHING = "*"
 """The `measures` of a notice that says every figure may have changed (a rebuild switched over)."""
@@ -16,13 +19,17 @@ EVERYTHING = "*"
 
 @dataclass(frozen=True, slots=True)
 class ChangeNotice:
-    trust_id: str
-    academic_year: str
-    """Empty when every year may have changed (a rebuild)."""
-    period: str
-    """Empty for figures of a whole academic year (the statutory measures)."""
-    measures: tuple[str, ...]
-    schools: tuple[str, ...]
+    trust_id: Annotated[str, Field(exclude=True)]
+    """Never serialised: the Trust is in the key of the stream it is written to, and a reader of
+    that stream (a live page) speaks for that Trust."""
+    academic_year: Annotated[str, Field(description="Empty when every year may have changed (a rebuild)")]
+    period: Annotated[str, Field(description="Empty for figures of a whole academic year (the statutory measures)")]
+    measures: Annotated[
+        tuple[str, ...],
+        Field(description='The measures whose figures changed; ["schools"]: schools registered or changed; '
+              '["*"]: everything (a rebuild)'),
+    ]
+    schools: Annotated[tuple[str, ...], Field(description="The schools whose figures changed")]
 
     def stream_fields(self) -> dict[str, str]:
         """The fields of the change stream entry (the Trust is in the stream's key)."""

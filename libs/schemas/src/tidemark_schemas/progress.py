@@ -22,31 +22,36 @@ class PriorAttainment(StrEnum):
 
 
 class ProgressCategory(StrEnum):
-    """The seven categories and "not categorised". Member order is the display order."""
+    """The seven categories and "not categorised". Member order is the display order, the
+    product's: Not on track, On track, Accelerated track; BELOW before AT before ABOVE within each.
 
+    The values are stable ids (Redis counter fields, `attainment.progress.v1`); what people see is
+    `CATEGORY_LABELS`."""
+
+    NOT_ON_TRACK_BELOW = "not_on_track_below"
+    NOT_ON_TRACK_AT = "not_on_track_at"
     ON_TRACK_BELOW = "on_track_below"
+    ON_TRACK_AT = "on_track_at"
+    ON_TRACK_ABOVE = "on_track_above"
     ACCELERATED_AT = "accelerated_at"
     ACCELERATED_ABOVE = "accelerated_above"
-    NOT_ON_TRACK_BELOW = "not_on_track_below"
-    ON_TRACK_AT = "on_track_at"
-    NOT_ON_TRACK_AT = "not_on_track_at"
-    ON_TRACK_ABOVE = "on_track_above"
     NOT_CATEGORISED = "not_categorised"
 
 
 CATEGORY_LABELS: dict[ProgressCategory, str] = {
-    ProgressCategory.ON_TRACK_BELOW: "On track but BELOW",
-    ProgressCategory.ACCELERATED_AT: "Accelerated track and AT",
-    ProgressCategory.ACCELERATED_ABOVE: "Accelerated track and ABOVE",
-    ProgressCategory.NOT_ON_TRACK_BELOW: "Not on track and BELOW",
-    ProgressCategory.ON_TRACK_AT: "On track and AT",
-    ProgressCategory.NOT_ON_TRACK_AT: "Not on track but AT",
-    ProgressCategory.ON_TRACK_ABOVE: "On track and ABOVE",
+    ProgressCategory.NOT_ON_TRACK_BELOW: "Not on track and BELOW standard",
+    ProgressCategory.NOT_ON_TRACK_AT: "Not on track but AT standard",
+    ProgressCategory.ON_TRACK_BELOW: "On track but BELOW standard",
+    ProgressCategory.ON_TRACK_AT: "On track and AT standard",
+    ProgressCategory.ON_TRACK_ABOVE: "On track and ABOVE standard",
+    ProgressCategory.ACCELERATED_AT: "Accelerated track and AT standard",
+    ProgressCategory.ACCELERATED_ABOVE: "Accelerated track and ABOVE standard",
     ProgressCategory.NOT_CATEGORISED: "Not categorised",
 }
-"""What people see, in display order."""
+"""What people see (the product's own words), in display order."""
 
 _MATRIX: dict[PriorAttainment, dict[Band, ProgressCategory]] = {
+    # "Accelerated" is only for pupils who previously performed below expectation.
     PriorAttainment.BELOW: {
         Band.BELOW: ProgressCategory.ON_TRACK_BELOW,
         Band.AT: ProgressCategory.ACCELERATED_AT,
@@ -55,7 +60,7 @@ _MATRIX: dict[PriorAttainment, dict[Band, ProgressCategory]] = {
     PriorAttainment.EXPECTED: {
         Band.BELOW: ProgressCategory.NOT_ON_TRACK_BELOW,
         Band.AT: ProgressCategory.ON_TRACK_AT,
-        Band.ABOVE: ProgressCategory.ACCELERATED_ABOVE,
+        Band.ABOVE: ProgressCategory.ON_TRACK_ABOVE,
     },
     PriorAttainment.GREATER_DEPTH: {
         Band.BELOW: ProgressCategory.NOT_ON_TRACK_BELOW,

@@ -14,14 +14,16 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
 
 from tidemark_schemas.assessment_model import AssessmentModel, ModelCodeValue
-from tidemark_schemas.calendar import HALF_TERMS, TERMS, parse_academic_year
+from tidemark_schemas.calendar import HALF_TERMS, TERMS, academic_year_of, format_academic_year, parse_academic_year
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
+from tidemark_schemas.text import Name
 from tidemark_schemas.vocabulary import (
     EYFS_GOALS,
     PRIMARY_SUBJECTS,
@@ -40,8 +42,29 @@ Identifier = Annotated[
 KNOWN_PERIODS: frozenset[str] = frozenset(HALF_TERMS + TERMS)
 
 
-def _check_academic_year(value: str) -> str:
-    parse_academic_year(value)
+EARLIEST_ACADEMIC_YEAR = 2000
+"""The first academic year (2000/01) Tidemark takes data for; the last is the one after the current."""
+
+
+def academic_year_window(today: date | None = None) -> tuple[int, int]:
+    """(first, last) starting years of the academic years Tidemark takes data for."""
+    return EARLIEST_ACADEMIC_YEAR, parse_academic_year(academic_year_of(today or date.today())) + 1
+
+
+def check_academic_year(value: str) -> str:
+    """An academic year (`2025/26`) within the window Tidemark takes data for (`academic_year_window`)."""
+    start = parse_academic_year(value)
+    first, last = academic_year_window()
+    if not first <= start <= last:
+        raise ValueError(f"must be between {format_academic_year(first)} and {format_academic_year(last)}")
+    return value
+
+
+def check_date_in_window(value: date) -> date:
+    """A date within the academic years Tidemark takes data for."""
+    first, last = academic_year_window()
+    if not date(first, 9, 1) <= value <= date(last + 1, 8, 31):
+        raise ValueError(f"must be between {date(first, 9, 1)} and {date(last + 1, 8, 31)}")
     return value
 
 
@@ -51,7 +74,7 @@ def _check_period(value: str) -> str:
     return value
 
 
-AcademicYear = Annotated[str, AfterValidator(_check_academic_year), Field(examples=["2025/26"])]
+AcademicYear = Annotated[str, AfterValidator(check_academic_year), Field(examples=["2025/26"])]
 Period = Annotated[str, AfterValidator(_check_period), Field(examples=["AUT1"])]
 
 
@@ -61,7 +84,7 @@ class _Record(BaseModel):
 
 class SchoolRecord(_Record):
     school_id: Identifier
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Name
     assessment_model: AssessmentModel | None = Field(
         default=None,
         description="The school's own summative model (finer codes mapped to bands); null: bands only",
@@ -75,13 +98,20 @@ class PupilFields(_Record):
     school_id: Identifier
     year_group: YearGroup
     sex: Sex
-    fsm6: bool
-    lac: bool
-    plac: bool
+    fsm6: StrictBool
+    lac: StrictBool
+    plac: StrictBool
     sen: SenProvision
-    eal: bool
+    eal: StrictBool
     ethnicity: str = Field(description="School census ethnicity code, e.g. WBRI")
-    left_on: date | None = None
+    left_on: date | None = Field(default=None, description="The leaving date of a leaver; null while on roll")
+
+    @field_validator("left_on")
+    @classmethod
+    def _left_within_the_window(cls, value: date | None) -> date | None:
+        if value is not None:
+            check_date_in_window(value)
+        return value
 
     @field_validator("ethnicity")
     @classmethod

@@ -23,31 +23,31 @@ def at_or_above(band: Band) -> bool:
 
 def combined_rwm(bands: Mapping[str, Band]) -> Band | None:
     """BELOW if any of R, W, M is BELOW, ABOVE if all three are ABOVE, else AT; None if one is missing."""
-    core = [bands.get(subject) for subject in CORE_SUBJECTS]
-    if any(b is None for b in core):
+    return _lowest_band(bands, CORE_SUBJECTS)
+
+
+def _lowest_band(bands: Mapping[str, Band], subjects: tuple[str, ...]) -> Band | None:
+    """The lowest band across `subjects` decides: BELOW if any is BELOW, ABOVE if all are ABOVE,
+    otherwise AT; None if any is missing."""
+    results = [bands.get(subject) for subject in subjects]
+    if any(b is None for b in results):
         return None
-    if Band.BELOW in core:
+    if Band.BELOW in results:
         return Band.BELOW
-    if all(b is Band.ABOVE for b in core):
+    if all(b is Band.ABOVE for b in results):
         return Band.ABOVE
     return Band.AT
 
 
-def _combined_goals(bands: Mapping[str, Band], goals: tuple[str, ...]) -> Band | None:
-    results = [bands.get(goal) for goal in goals]
-    if any(b is None for b in results):
-        return None
-    return Band.AT if all(at_or_above(b) for b in results if b is not None) else Band.BELOW
-
-
 def combined_gld(bands: Mapping[str, Band]) -> Band | None:
-    """AT (a Good Level of Development) when all 12 GLD goals are AT or better; None if any is missing."""
-    return _combined_goals(bands, GLD_GOALS)
+    """Over the 12 GLD goals, the lowest band decides (ABOVE when all 12 are ABOVE); AT or ABOVE is
+    a Good Level of Development. None if any goal is missing."""
+    return _lowest_band(bands, GLD_GOALS)
 
 
 def combined_all_goals(bands: Mapping[str, Band]) -> Band | None:
-    """AT when all 17 goals are AT or better; None if any is missing."""
-    return _combined_goals(bands, EYFS_GOALS)
+    """Over all 17 goals, the lowest band decides, as for GLD; None if any goal is missing."""
+    return _lowest_band(bands, EYFS_GOALS)
 
 
 def on_roll_during(left_on: date | None, ref: PeriodRef) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from tidemark_schemas.records import AcademicYear, Identifier
 from tidemark_schemas.vocabulary import EYFS_GOALS, YearGroup
@@ -130,8 +130,8 @@ class StatutoryValue(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mark: int | None = Field(default=None, description="Raw mark: phonics 0-40, MTC 0-25, KS2 test raw mark")
-    scaled_score: int | None = Field(default=None, description="KS2 tests only: 80-120")
+    mark: StrictInt | None = Field(default=None, description="Raw mark: phonics 0-40, MTC 0-25, KS2 test raw mark")
+    scaled_score: StrictInt | None = Field(default=None, description="KS2 tests only: 80-120")
     code: StatutoryCode | None = Field(default=None, description="An outcome, TA or not-taken code of the component")
 
 
@@ -147,8 +147,8 @@ class StatutoryRecord(BaseModel):
     academic_year: AcademicYear = Field(description="The year the assessment was taken (e.g. KS2 2025/26)")
     assessment: Assessment
     component: str = Field(examples=["reading_test", "writing_ta", "E01", "year1", "score"])
-    mark: int | None = Field(default=None, description="Raw mark: phonics 0-40, MTC 0-25, KS2 test raw mark")
-    scaled_score: int | None = Field(default=None, description="KS2 tests only: 80-120")
+    mark: StrictInt | None = Field(default=None, description="Raw mark: phonics 0-40, MTC 0-25, KS2 test raw mark")
+    scaled_score: StrictInt | None = Field(default=None, description="KS2 tests only: 80-120")
     code: StatutoryCode | None = Field(default=None, description="An outcome, TA or not-taken code of the component")
 
     @property

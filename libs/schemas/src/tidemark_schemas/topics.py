@@ -10,6 +10,10 @@ ATTENDANCE = "tracker.attendance.v1"
 ATTAINMENT_CHANGES = "attainment.changes.v1"
 ATTAINMENT_PROGRESS = "attainment.progress.v1"
 
+BROKER_INCARNATION = "tidemark.broker-incarnation.v1"
+"""One partition whose first record names the broker's current life: a broker that comes back
+without its topics has a new one (`tidemark_runtime.kafka.broker_incarnation`)."""
+
 DLT_SUFFIX = ".dlt"
 
 TRACKER_TOPICS: tuple[str, ...] = (SCHOOLS, PUPILS, ASSESSMENTS, STATUTORY, ATTENDANCE)

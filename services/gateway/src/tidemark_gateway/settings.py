@@ -9,6 +9,9 @@ from tidemark_runtime.settings import ServiceSettings
 
 class GatewaySettings(ServiceSettings):
     port: int = 8000
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest request body accepted (the gateway's API takes none): 413 above"
+    )
     live_heartbeat_seconds: float = Field(
         default=10.0,
         gt=0,

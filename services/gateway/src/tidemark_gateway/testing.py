@@ -1,14 +1,20 @@
-"""Test helpers: write the Redis read model exactly as the metrics service does, and call the app.
+"""Test helpers: write the Redis read model exactly as the metrics service does, and call the app
+(built by `bootstrap`, as in production) in-process.
 
 Shipped in the package (like `tidemark_runtime.testing`) so other suites can seed the gateway too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from redis.typing import EncodableT, FieldT
+
+from tidemark_gateway.bootstrap import Services
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_schemas.aggregates import Cell, Keyspace, encode_field, model_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
@@ -18,7 +24,8 @@ from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
 if TYPE_CHECKING:  # test-only dependencies; the service itself does not need httpx
     import httpx
     from fastapi import FastAPI
-    from redis.asyncio import Redis
+
+    from tidemark_runtime.redis import RedisClient
 
 TRUST = "trust-gw"
 OTHER_TRUST = "trust-other"
@@ -43,7 +50,7 @@ def cell(**changes: Any) -> Cell:
 class Seeder:
     """Writes the read model the way the metrics service does."""
 
-    redis: Redis
+    redis: RedisClient
     keys: Keyspace
 
     async def school(self, school_id: str, name: str, model: AssessmentModel | None = None) -> None:
@@ -101,7 +108,9 @@ class Seeder:
 
     async def notice(self, year: str, period: str, measures: str, schools: str) -> str:
         """XADD a change notice with the fields metrics writes; returns its stream id."""
-        fields = {"academic_year": year, "period": period, "measures": measures, "schools": schools}
+        fields: dict[FieldT, EncodableT] = {
+            "academic_year": year, "period": period, "measures": measures, "schools": schools,
+        }
         return str(await self.redis.xadd(self.keys.changes, fields))
 
 
@@ -112,12 +121,37 @@ class Gateway:
     seed: Seeder
     settings: GatewaySettings
 
+    @property
+    def services(self) -> Services:
+        """The use cases the app's lifespan built (`bootstrap`), to call without HTTP."""
+        built: Services = self.app.state.services
+        return built
+
     async def get(self, path: str, token: str | None = "viewer", **params: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return await self.client.get(path, params=params, headers=headers)
 
 
+@contextlib.asynccontextmanager
+async def in_process(
+    settings: GatewaySettings, redis: RedisClient, **client_options: Any
+) -> AsyncIterator[Gateway]:
+    """The app with its lifespan running (so built by `bootstrap`), called through ASGI, and a
+    seeder of the Trust `TRUST` on `redis`."""
+    import httpx
+
+    from tidemark_gateway.entrypoints.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway", **client_options) as client:
+            yield Gateway(app, client, Seeder(redis, Keyspace(settings.redis_prefix, TRUST)), settings)
+
+
 def gateway_settings(redis_url: str, prefix: str, **overrides: Any) -> GatewaySettings:
+    """The test suite's settings: its tokens, and a short live heartbeat (0.2 s) unless overridden."""
     return GatewaySettings(
-        redis_url=redis_url, redis_prefix=prefix, tidemark_tokens=TOKENS, live_heartbeat_seconds=0.2, **overrides
+        **{"redis_url": redis_url, "redis_prefix": prefix, "tidemark_tokens": TOKENS, "live_heartbeat_seconds": 0.2,
+           **overrides}
     )

@@ -29,7 +29,11 @@ SERVICE = ProjectionService(
     publication=Publication(
         topics.ATTAINMENT_PROGRESS,
         ProgressCategoryChanged,
-        "Public notice: a pupil's progress category in one period changed (keyed by pupil id).",
+        "Public notice: a pupil's progress category in one period changed (keyed by pupil id). "
+        "Categories are stable ids (tidemark_schemas.progress.ProgressCategory). A `tidemark-statutory rebuild` "
+        "re-categorises pupils (as after the matrix correction, when an expected starter now ABOVE became "
+        "on_track_above instead of accelerated_above) without publishing here: re-read the categories from the "
+        "gateway after one.",
         category_changes,
     ),
     settings=StatutorySettings,

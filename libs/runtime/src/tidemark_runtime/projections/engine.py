@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
-
 from tidemark_runtime.projections.rules import Projection
 from tidemark_runtime.projections.state import CounterKey, Routed, advance, decode_record, recorded_counters
 from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWriter
-from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, REVISION_FIELD, Keyspace
+from tidemark_runtime.redis import RedisClient
+from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, REVISION_FIELD, SCHOOLS_CHANGED, Keyspace
 from tidemark_schemas.events import PupilUpserted, SchoolUpserted
 from tidemark_schemas.notices import ChangeNotice
 
@@ -88,7 +87,7 @@ def by_trust(events: Iterable[Any]) -> dict[str, list[Any]]:
 class ProjectionEngine:
     """Runs one projection's rules against Redis."""
 
-    def __init__(self, redis: Redis, prefix: str, rules: Projection) -> None:
+    def __init__(self, redis: RedisClient, prefix: str, rules: Projection) -> None:
         self.redis = redis
         self.prefix = prefix
         self.rules = rules
@@ -138,6 +137,9 @@ class ProjectionEngine:
         result.applied += len(batch.schools)
         write.schools = [[s.school_id, s.version, school_document(s)] for s in batch.schools.values()]
         write.notices = [list(notice.stream_fields().values()) for notice in result.notices]
+        if batch.schools:  # live pages list a school before any result of it arrives
+            schools = ChangeNotice(keys.trust_id, "", "", (SCHOOLS_CHANGED,), tuple(sorted(batch.schools)))
+            write.notices.append(list(schools.stream_fields().values()))
         return result, write
 
     def _wanted(self, events: list[Routed]) -> list[str] | None:

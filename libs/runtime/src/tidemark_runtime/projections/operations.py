@@ -31,10 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from redis.asyncio import Redis
-
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.state import CounterKey
+from tidemark_runtime.redis import RedisClient, by_slot
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.events import TrackerEvent
 from tidemark_schemas.notices import EVERYTHING, ChangeNotice
@@ -59,7 +58,7 @@ class Reconciliation:
         return not self.mismatches
 
 
-async def stored_counters(redis: Redis, keys: Keyspace, kinds: Iterable[str]) -> Counter[CounterKey]:
+async def stored_counters(redis: RedisClient, keys: Keyspace, kinds: Iterable[str]) -> Counter[CounterKey]:
     stored: Counter[CounterKey] = Counter()
     for kind in kinds:
         async for key in redis.scan_iter(match=f"{keys.base}:{kind}:*", count=1000):
@@ -88,7 +87,7 @@ async def reconcile(engine: ProjectionEngine, keys: Keyspace) -> Reconciliation:
     return Reconciliation(keys.trust_id, pupils, len(expected), mismatches)
 
 
-async def live_keys(redis: Redis, keys: Keyspace) -> Keyspace:
+async def live_keys(redis: RedisClient, keys: Keyspace) -> Keyspace:
     """The generation of `keys` that readers use now."""
     return keys.at(_text(await redis.get(keys.generation_key)))
 
@@ -156,30 +155,39 @@ async def rebuild_trust(
     )
 
 
-async def _switch(redis: Redis, target: Keyspace) -> None:
-    """Readers move to `target` at once; the switch is announced to live pages."""
+async def _switch(redis: RedisClient, target: Keyspace) -> None:
+    """Readers move to `target` at once (and a Trust being restored is served again); the switch is
+    announced to live pages. One transaction over the Trust's generation, building and restoring
+    keys and change stream: one slot, so a cluster runs it."""
     schools = sorted(_text(school) for school in await redis.hkeys(target.schools))
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(target.generation_key, target.generation)
         pipe.srem(target.building_key, target.generation)
+        pipe.delete(target.restoring_key)
         notice = ChangeNotice(target.trust_id, "", "", (EVERYTHING,), tuple(schools))
         pipe.xadd(target.changes, notice.stream_fields(), maxlen=10000, approximate=True)  # type: ignore[arg-type]
         await pipe.execute()
 
 
-async def drop_generation(redis: Redis, keys: Keyspace) -> int:
-    """Delete every key of one generation (never the Trust's generation keys or change stream)."""
+async def drop_generation(redis: RedisClient, keys: Keyspace) -> int:
+    """Delete every key of one generation (never the Trust's generation keys or change stream).
+
+    A generation is one Trust's, so its keys share a slot; each UNLINK still names the keys of one
+    slot only, as a cluster requires of a multi-key command."""
     deleted = 0
     for pattern in keys.data_patterns:
         batch: list[bytes | str] = []
         async for key in redis.scan_iter(match=pattern, count=1000):
             batch.append(key)
             if len(batch) >= 1000:
-                deleted += await redis.unlink(*batch)
+                deleted += await _unlink(redis, batch)
                 batch = []
-        if batch:
-            deleted += await redis.unlink(*batch)
+        deleted += await _unlink(redis, batch)
     return deleted
+
+
+async def _unlink(redis: RedisClient, keys: list[bytes | str]) -> int:
+    return sum([await redis.unlink(*same_slot) for same_slot in by_slot(keys)])
 
 
 class FactSource(Protocol):

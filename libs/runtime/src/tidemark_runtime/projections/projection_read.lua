@@ -1,8 +1,10 @@
+#!lua flags=no-writes
 -- Read the pupils of one batch in one call: each pupil's revision and the fields asked for (HMGET),
 -- or its whole hash (HGETALL) when the batch moves every part.
 --
--- ARGV[1] = NUL-separated: per pupil key, n, then n field names (n = 0: the whole hash). One string
--- cut with a plain find: cheaper than JSON in Lua, or than one argument per piece.
+-- KEYS = the pupil hashes (all of one Trust, so of one cluster slot; the shebang makes Redis check).
+-- ARGV[1] = NUL-separated: per pupil n, then n field names (n = 0: the whole hash). One string cut
+-- with a plain find: cheaper than JSON in Lua, or than one argument per name.
 -- Returns, per pupil in order: {rev, value, ...} (false where absent) or the HGETALL list.
 local blob = ARGV[1]
 local at = 1
@@ -14,16 +16,16 @@ local function read()
 end
 
 local replies = {}
-while at <= #blob do
-  local key, n = read(), tonumber(read())
+for p = 1, #KEYS do
+  local n = tonumber(read())
   if n == 0 then
-    replies[#replies + 1] = redis.call('HGETALL', key)
+    replies[p] = redis.call('HGETALL', KEYS[p])
   else
     local fields = {'rev'}
     for i = 1, n do
       fields[i + 1] = read()
     end
-    replies[#replies + 1] = redis.call('HMGET', key, unpack(fields))
+    replies[p] = redis.call('HMGET', KEYS[p], unpack(fields))
   end
 end
 return replies

@@ -43,21 +43,35 @@ class Located(NamedTuple):
 class Projection(Protocol):
     """The rules of one projection (see the module docstring). Pure: no I/O anywhere."""
 
-    name: str
-    """The projection's name, in logs and command lines."""
-    counter_kinds: tuple[str, ...]
-    """The key kinds of its counter hashes (`{base}:{kind}:...`), for reconcile and rebuild."""
-    derived_parts: tuple[str, ...]
-    """Parts that hold no data, only contributions computed from the characteristics; recomputed
-    when everything is."""
-    keeps_schools: bool
-    """Whether the projection keeps the Trust's school names and models (`Keyspace.schools`)."""
-    stores_contributions: bool
-    """Whether each part stores its contributions beside its data (True), or only its data, the
-    engine recomputing the old contributions from the old data when it needs them (False: a
-    smaller state, for projections with many small parts). Then a part's contributions must depend
-    on nothing but its own data, the characteristics and the pupil id, and a change of the rules
-    needs a rebuild (reconcile names the counters it moved)."""
+    @property
+    def name(self) -> str:
+        """The projection's name, in logs and command lines."""
+        ...
+
+    @property
+    def counter_kinds(self) -> tuple[str, ...]:
+        """The key kinds of its counter hashes (`{base}:{kind}:...`), for reconcile and rebuild."""
+        ...
+
+    @property
+    def derived_parts(self) -> tuple[str, ...]:
+        """Parts that hold no data, only contributions computed from the characteristics;
+        recomputed when everything is."""
+        ...
+
+    @property
+    def keeps_schools(self) -> bool:
+        """Whether the projection keeps the Trust's school names and models (`Keyspace.schools`)."""
+        ...
+
+    @property
+    def stores_contributions(self) -> bool:
+        """Whether each part stores its contributions beside its data (True), or only its data, the
+        engine recomputing the old contributions from the old data when it needs them (False: a
+        smaller state, for projections with many small parts). Then a part's contributions must
+        depend on nothing but its own data, the characteristics and the pupil id, and a change of
+        the rules needs a rebuild (reconcile names the counters it moved)."""
+        ...
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         """The projection's keys for one Trust (generation "" ; the engine moves between them)."""
@@ -118,14 +132,14 @@ def weights(contributions: Contributions) -> Iterable[tuple[str, int]]:
 def delta(before: Contributions, after: Contributions) -> dict[str, int]:
     """How each counter moves when a part's contributions go from `before` to `after`."""
     if isinstance(before, dict) and isinstance(after, dict):
-        moved = {item: weight for item, weight in after.items() if weight}
+        changed = {item: weight for item, weight in after.items() if weight}
         for item, weight in before.items():
-            left = moved.get(item, 0) - weight
+            left = changed.get(item, 0) - weight
             if left:
-                moved[item] = left
+                changed[item] = left
             else:
-                moved.pop(item, None)
-        return moved
+                changed.pop(item, None)
+        return changed
     if isinstance(before, frozenset) and isinstance(after, frozenset):
         change = dict.fromkeys(after - before, 1)
         for item in before - after:

@@ -23,13 +23,13 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get, make_ping_asgi
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from tidemark_runtime.kafka import Backoff, batch_subscriber, dead_letter_record, ensure_topics, make_broker, parse_batch, with_backoff
 from tidemark_runtime.projections.engine import BatchResult, ProjectionEngine
 from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
 from tidemark_runtime.projections.replay import HttpReplay
 from tidemark_runtime.projections.rules import Projection
+from tidemark_runtime.redis import RedisClient, connect
 from tidemark_runtime.serve import serve
 from tidemark_runtime.settings import ConsumerSettings
 
@@ -124,7 +124,7 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
         if settings.kafka_create_topics:
             await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions,
                                 replication_factor=settings.kafka_replication_factor)
-        redis = Redis.from_url(settings.redis_url)
+        redis = connect(settings)
         state["redis"] = redis
         for starter in starters:
             starter(redis)
@@ -137,9 +137,13 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
 
     @get
     async def status(scope: Any) -> AsgiResponse:
-        """What each projection's consumer has done since the process started."""
-        body = {name: consumer.counts for name, consumer in state["consumers"].items()}
-        return AsgiResponse(orjson.dumps({"projections": body}), 200, headers={"content-type": "application/json"})
+        """What each projection's consumer has done since the process started: the process's own
+        (the first) at the top level, as before it hosted several, and every one by name."""
+        consumers = state["consumers"]
+        first = projections[0].rules.name
+        body = {"projection": first, **(consumers[first].counts if first in consumers else {}),
+                "projections": {name: consumer.counts for name, consumer in consumers.items()}}
+        return AsgiResponse(orjson.dumps(body), 200, headers={"content-type": "application/json"})
 
     app = AsgiFastStream(
         broker,
@@ -154,7 +158,7 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
 
 def _subscribe(
     broker: KafkaBroker, settings: ConsumerSettings, service: ProjectionService, consumers: dict[str, ProjectionConsumer]
-) -> Callable[[Redis], None]:
+) -> Callable[[RedisClient], None]:
     """Declare one projection's subscriber (and publisher); returns what builds its consumer once
     Redis is connected."""
     name = service.rules.name
@@ -169,7 +173,7 @@ def _subscribe(
     async def on_tracker_events(records: Records) -> None:
         await with_backoff(backoff, consumers[name].handle(records))
 
-    def build(redis: Redis) -> None:
+    def build(redis: RedisClient) -> None:
         consumers[name] = ProjectionConsumer(
             ProjectionEngine(redis, settings.redis_prefix, service.rules),
             publication,
@@ -209,7 +213,7 @@ def main(services: Hosted, argv: list[str] | None = None, doc: str | None = None
 
 async def _operate(projections: Iterable[Projection], settings: ConsumerSettings, args: argparse.Namespace) -> int:
     status = 0
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings)
     try:
         for rules in projections:
             print(f"{rules.name}:", flush=True)

@@ -68,7 +68,7 @@ def advance(
     how each counter moves."""
     characteristics = before.characteristics
     data = {name: part.data for name, part in before.parts.items()}
-    applied, everything, touched = 0, False, set()
+    applied, everything, touched = 0, False, set[str]()
     for part, event in events:
         if part is None:
             if characteristics is not None and event.version <= characteristics.version:

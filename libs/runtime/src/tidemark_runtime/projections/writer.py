@@ -18,8 +18,7 @@ from importlib.resources import files
 from typing import TypeVar
 
 import orjson
-from redis.asyncio import Redis
-
+from tidemark_runtime.redis import RedisClient
 from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime.projections").joinpath("projection_write.lua").read_text()
@@ -39,11 +38,11 @@ class ConcurrentWriteError(RuntimeError):
 class ProjectionWrite:
     """Everything one batch writes to one generation."""
 
-    states: int = 0
-    """Pupil states written."""
+    state_keys: list[str] = field(default_factory=list)
+    """The pupil hash of each state written, in order."""
     state_pieces: list[bytes] = field(default_factory=list)
-    """Per pupil state: key, revision read, new revision, number of fields, then each field and its
-    raw value (JSON values travel unescaped), as the write script reads them."""
+    """Per pupil state: revision read, new revision, number of fields, then each field and its raw
+    value (JSON values travel unescaped), as the write script reads them."""
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
     """Counter hash -> field -> increment; a counter that reaches 0 is deleted."""
     schools: list[list[str | int]] = field(default_factory=list)
@@ -52,17 +51,17 @@ class ProjectionWrite:
     """[academic year, period, measures, schools] announced on the change stream (live generation only)."""
 
     def add_state(self, key: str, revision: str, fields: dict[str, bytes]) -> None:
-        self.states += 1
-        self.state_pieces += (key.encode(), revision.encode(), str(int(revision) + 1).encode(), str(len(fields)).encode())
+        self.state_keys.append(key)
+        self.state_pieces += (revision.encode(), str(int(revision) + 1).encode(), str(len(fields)).encode())
         for name, value in fields.items():
             self.state_pieces += (name.encode(), value)
 
     def arguments(self) -> list[bytes]:
-        """The states and the counters as the write script reads them: two NUL-separated strings
-        (keys, fields, part names and JSON values never hold a NUL)."""
+        """The states and the counters (in the order of their keys) as the write script reads them:
+        two NUL-separated strings (fields, part names and JSON values never hold a NUL)."""
         counters: list[bytes] = []
-        for key, increments in self.counters.items():
-            counters += (key.encode(), str(len(increments)).encode())
+        for increments in self.counters.values():
+            counters.append(str(len(increments)).encode())
             for name, increment in increments.items():
                 counters += (name.encode(), str(increment).encode())
         return [_joined(self.state_pieces), _joined(counters)]
@@ -73,11 +72,11 @@ class ProjectionWrite:
 
     @property
     def empty(self) -> bool:
-        return not (self.states or self.counters or self.schools)
+        return not (self.state_keys or self.counters or self.schools)
 
 
 class ProjectionWriter:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._script = redis.register_script(PROJECTION_WRITE_LUA)
         self._read = redis.register_script(PROJECTION_READ_LUA)
@@ -90,10 +89,9 @@ class ProjectionWriter:
         if not wanted:
             return {}
         request: list[bytes] = []
-        for pupil_id, names in wanted.items():
-            request += (keys.pupil(pupil_id).encode(), b"0") if names is None else (
-                keys.pupil(pupil_id).encode(), str(len(names)).encode(), *(name.encode() for name in names))
-        replies = await self._read(args=[_joined(request)])
+        for names in wanted.values():
+            request += (b"0",) if names is None else (str(len(names)).encode(), *(name.encode() for name in names))
+        replies = await self._read(keys=[keys.pupil(pupil_id) for pupil_id in wanted], args=[_joined(request)])
         found: dict[str, tuple[str, PupilFields]] = {}
         for (pupil_id, names), reply in zip(wanted.items(), replies, strict=True):
             fields: PupilFields = (
@@ -101,7 +99,7 @@ class ProjectionWriter:
                 if names is None
                 else dict(zip([REVISION_FIELD, *names], reply, strict=True))
             )
-            found[pupil_id] = (_text(fields.pop(REVISION_FIELD, None)) or "0", fields)  # type: ignore[arg-type]
+            found[pupil_id] = (_text(fields.pop(REVISION_FIELD, None)) or "0", fields)
         return found
 
     async def generations(self, keys: Keyspace) -> tuple[str, list[str]]:
@@ -111,25 +109,24 @@ class ProjectionWriter:
             pipe.smembers(keys.building_key)
             active, building = await pipe.execute()
         active = _text(active) or ""
-        return active, sorted(g for g in map(_text, building) if g and g != active)  # type: ignore[misc]
+        return active, sorted(g for g in map(_text, building) if g and g != active)
 
     async def write(self, keys: Keyspace, batch: ProjectionWrite) -> int:
-        """WRITTEN, STALE_STATE (a revision moved: recompute) or STALE_GENERATION (look again)."""
+        """WRITTEN, STALE_STATE (a revision moved: recompute) or STALE_GENERATION (look again).
+
+        Every key the script touches goes in KEYS (`projection_write.lua` names their order), so a
+        cluster client routes the call to the Trust's slot and Redis can check them."""
+        fixed = [keys.generation_key, keys.building_key, keys.schools, keys.changes, keys.updated_at, keys.versions]
         header = {
             "generation": keys.generation,
-            "generation_key": keys.generation_key,
-            "building_key": keys.building_key,
-            "states": batch.states,
+            "states": len(batch.state_keys),
             "counters": len(batch.counters),
             "schools": batch.schools,
             "notices": batch.notices,
             "updated_at": datetime.now(UTC).isoformat(),
-            "changes_key": keys.changes,
-            "updated_key": keys.updated_at,
-            "schools_key": keys.schools,
-            "versions_key": keys.versions,
         }
-        return int(await self._script(args=[orjson.dumps(header), *batch.arguments()]))
+        return int(await self._script(keys=[*fixed, *batch.state_keys, *batch.counters],
+                                      args=[orjson.dumps(header), *batch.arguments()]))
 
     async def write_computed(self, keys: Keyspace, compute: Callable[[], Awaitable[tuple[T, ProjectionWrite]]]) -> T | None:
         """Compute a batch from fresh reads and write it; recompute while a revision moved under

@@ -9,11 +9,12 @@ only the hashes being written are fetched again; a dashboard refresh fetches not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from cachetools import LRUCache
-from redis.asyncio import Redis
 
 from tidemark_gateway.domain.counter_arrays import REGISTRY, CounterHash
+from tidemark_runtime.redis import RedisClient
 
 MAX_CACHED_HASHES = 100_000
 """About 30 KB a hash at most; a 100-school Trust's three years of core measures are ~40,000 hashes."""
@@ -23,12 +24,12 @@ class CounterCache:
     def __init__(self, max_hashes: int = MAX_CACHED_HASHES) -> None:
         self._entries: LRUCache[str, tuple[str, CounterHash]] = LRUCache(maxsize=max_hashes)
 
-    async def fetch(self, redis: Redis, versions_key: str, keys: Sequence[str]) -> list[CounterHash]:
+    async def fetch(self, redis: RedisClient, versions_key: str, keys: Sequence[str]) -> list[CounterHash]:
         """The hashes at `keys` (empty where absent). A hash without a version (written by hand,
         not by a projection) is always read afresh."""
         if not keys:
             return []
-        versions: list[str | None] = await redis.hmget(versions_key, list(keys))
+        versions = cast(list[str | None], await redis.hmget(versions_key, list(keys)))  # decode_responses: str
         found: dict[str, CounterHash] = {}
         stale: list[tuple[str, str | None]] = []
         for key, version in zip(keys, versions, strict=True):

@@ -1,6 +1,6 @@
 """Everything the gateway reads from Redis, for one Trust.
 
-A reader is built per request from the caller's Trust (`Keyspace(prefix, principal.trust_id)`), so
+A reader is built per request from the caller's Trust (`ReadModel.reader(principal.trust_id)`), so
 no query can name another Trust's keys. Counters are only ever read for the schools in scope (see
 `resolve_filter`): a school-scoped viewer never reads another school's hashes, and "All Pupils" is
 pooled over the schools that caller may see, not the whole Trust.
@@ -12,19 +12,21 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-
-from redis.asyncio import Redis
+from typing import Any, cast
 
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.domain.counter_arrays import CounterHash
-from tidemark_gateway.domain.live import ChangeNotice, parse_notice
 from tidemark_gateway.domain.measures import stored_measures
 from tidemark_gateway.domain.scope import schools_in_scope
+from tidemark_runtime.redis import RedisClient
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
+from tidemark_schemas.notices import ChangeNotice
+
+StreamEntry = tuple[str, ChangeNotice]
+"""A change notice with its stream id (the SSE event id, and where a stream resumes)."""
 
 CountersByView = dict[tuple[PeriodRef, str], list[tuple[str, CounterHash]]]
 """(period, measure as asked) -> [(school_id, {field: pupils})], one entry per school and stored measure."""
@@ -56,12 +58,17 @@ class Scope:
     """The caller's filter with `schools` set to exactly the schools to read."""
     directory: TrustDirectory
 
+    @property
+    def schools(self) -> frozenset[str]:
+        """Exactly the schools to read."""
+        return self.pupil_filter.schools or frozenset()
+
 
 class AggregateReader:
     """Reads one Trust's summative read model (`keys`) and statutory projection (`statutory_keys`)."""
 
     def __init__(
-        self, redis: Redis, keys: Keyspace, cache: CounterCache | None = None, statutory_keys: Keyspace | None = None
+        self, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None, statutory_keys: Keyspace | None = None
     ) -> None:
         self._redis = redis
         self._keys = keys
@@ -70,11 +77,12 @@ class AggregateReader:
 
     @classmethod
     async def of_current_generation(
-        cls, redis: Redis, keys: Keyspace, cache: CounterCache | None = None
+        cls, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None
     ) -> AggregateReader:
         """A reader of the generations the Trust's readers use now (a rebuild switches them)."""
         statutory = statutory_keyspace(keys.prefix, keys.trust_id)
-        summative_generation, statutory_generation = await redis.mget(keys.generation_key, statutory.generation_key)
+        generations = await redis.mget(keys.generation_key, statutory.generation_key)
+        summative_generation, statutory_generation = cast(list[str | None], generations)  # decode_responses: str
         return cls(redis, keys.at(summative_generation or ""), cache, statutory.at(statutory_generation or ""))
 
     async def directory(self) -> TrustDirectory:
@@ -203,18 +211,63 @@ class AggregateReader:
             found: list[int] = await pipe.execute()
         return next((ref for ref, count in zip(reversed(refs), reversed(found)) if count), None)
 
+    async def latest_statutory_year(
+        self, academic_years: Sequence[str], measures: Iterable[str], schools: Collection[str]
+    ) -> str | None:
+        """The latest of `academic_years` (oldest first) with an outcome counter of any of `measures`
+        in any school."""
+        if not schools:
+            return None
+        measures = tuple(measures)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for year in academic_years:
+                pipe.exists(
+                    *(self._statutory.statutory(year, measure, school) for measure in measures for school in sorted(schools))
+                )
+            found: list[int] = await pipe.execute()
+        return next((year for year, count in zip(reversed(academic_years), reversed(found)) if count), None)
+
     async def last_notice_id(self) -> str:
         """Id of the newest change notice ("0-0" when there is none): where a fresh live feed starts."""
         newest = await self._redis.xrevrange(self._keys.changes, count=1)
         return str(newest[0][0]) if newest else "0-0"
 
-    async def notices_after(self, after: str, block_ms: int, count: int) -> list[ChangeNotice]:
+    async def notices_after(self, after: str, block_ms: int, count: int) -> list[StreamEntry]:
         """Notices after id `after`, waiting up to `block_ms` for one to arrive (empty on timeout)."""
-        reply: list[Any] = await self._redis.xread({self._keys.changes: after}, count=count, block=block_ms)
+        reply: Any = await self._redis.xread({self._keys.changes: after}, count=count, block=block_ms)
         if not reply:
             return []
         [(_key, entries)] = reply  # RESP2 shape: [[stream, [(id, fields), ...]]]
-        return [parse_notice(stream_id, fields) for stream_id, fields in entries]
+        return [(stream_id, ChangeNotice.from_stream(self._keys.trust_id, fields)) for stream_id, fields in entries]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadModel:
+    """The gateway's connections to the read model. Every request reads one Trust through it."""
+
+    redis: RedisClient
+    """Report reads. They keep redis-py's socket timeout (5 s): a read that long means Redis is in trouble."""
+    live_redis: RedisClient
+    """Live streams: a blocking XREAD waits up to the heartbeat by design, so these connections have a
+    socket timeout longer than that."""
+    prefix: str
+    counters: CounterCache
+    """Counter hashes kept parsed between requests (never stale: see `counter_cache`)."""
+
+    async def reader(self, trust_id: str) -> AggregateReader:
+        """The Trust's keys only, in the generation its readers use now (a rebuild switches it)."""
+        return await AggregateReader.of_current_generation(self.redis, Keyspace(self.prefix, trust_id), self.counters)
+
+    def change_stream(self, trust_id: str) -> AggregateReader:
+        """The Trust's change stream, on the live connections (it lives outside the generations)."""
+        return AggregateReader(self.live_redis, Keyspace(self.prefix, trust_id))
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    async def aclose(self) -> None:
+        await self.live_redis.aclose()
+        await self.redis.aclose()
 
 
 async def resolve_filter(reader: AggregateReader, principal: Principal, requested: PupilFilter) -> Scope:

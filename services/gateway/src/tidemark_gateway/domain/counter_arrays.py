@@ -94,6 +94,8 @@ class CounterHash(Mapping[str, int]):
     def __len__(self) -> int:
         return len(self.cells)
 
+    # Mapping.items promises an ItemsView; every caller only iterates, and a view would look fields up
+    # one by one through __getitem__, so a plain iterator is given instead.
     def items(self) -> Iterator[tuple[str, int]]:  # type: ignore[override]
         return (
             (REGISTRY.field(int(cell), int(label)), int(pupils))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from tidemark_gateway.domain.change import Direction, change_since
 from tidemark_gateway.domain.gaps import GAPS, GapKind, GapTile, gap_of, gap_tile
@@ -16,7 +19,7 @@ from tidemark_gateway.domain.measures import (
     PRIMARY_OVERVIEW,
     measure_label,
 )
-from tidemark_gateway.domain.reports import GROUP_LABELS, SchoolCounters
+from tidemark_gateway.domain.reports import GROUP_LABELS, LastUpdated, SchoolCounters
 from tidemark_gateway.domain.statutory import CategoryCount
 from tidemark_gateway.domain.trends import PeriodPoint, series
 from tidemark_gateway.domain.counter_arrays import tally
@@ -26,15 +29,19 @@ from tidemark_schemas.calendar import PeriodRef
 
 @dataclass(frozen=True, slots=True)
 class SubjectTile:
+    """One measure's % at or above, pooled over the pupils in scope, and its change since the previous period."""
+
     measure: str
     label: str
     n: int
     at_or_above: int
-    pct: float | None
-    previous_pct: float | None
-    change: float | None
-    display: str
-    direction: Direction
+    pct: Annotated[float | None, Field(description="Unrounded % at or above this period; null without data")]
+    previous_pct: Annotated[float | None, Field(description="Unrounded % in the previous period; null without data")]
+    change: Annotated[float | None, Field(description="pct - previous_pct to 1 dp; null when either is null")]
+    display: Annotated[
+        str, Field(description="'+2.3', '-1.0', '~ 0' (rounds to 0.0), 'no data' (none this period), '–' (none before)")
+    ]
+    direction: Annotated[Direction, Field(description="up: green up arrow; down: red down arrow")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,33 +49,46 @@ class SummativeDashboard:
     academic_year: str
     period: str
     previous_period: PeriodRef
-    last_updated: str | None
-    primary_subjects: list[SubjectTile]
-    eyfs_subjects: list[SubjectTile]
-    gender_gap: GenderGap
-    disadvantaged_gap: DisadvantagedGap
-    progress_over_time: list[PeriodPoint]
-    progress_from_statutory: list[CategoryCount]
+    last_updated: LastUpdated
+    primary_subjects: Annotated[
+        list[SubjectTile], Field(description="Reading, writing, maths and combined RWM, in that order")
+    ]
+    eyfs_subjects: Annotated[
+        list[SubjectTile], Field(description="Combined GLD and Combined (All Goals), in that order")
+    ]
+    gender_gap: Annotated[GenderGap, Field(description="Diminishing the Difference (Gender), on gld_rwm")]
+    disadvantaged_gap: Annotated[
+        DisadvantagedGap, Field(description="Diminishing the Difference (Disadvantaged), on rwm")
+    ]
+    progress_over_time: Annotated[
+        list[PeriodPoint],
+        Field(description="All Pupils gld_rwm for every period of the selected year and the two before, oldest first"),
+    ]
+    progress_from_statutory: Annotated[
+        list[CategoryCount],
+        Field(description="Progress From Statutory Assessment: pupils per category in this period (the seven, then "
+              "not_categorised), pooled; open /v1/reports/progress-from-statutory?category= to drill down"),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class GenderGap:
     """Diminishing the Difference (Gender): gap = % female - % male."""
 
-    measure: str
+    measure: Annotated[str, Field(description="gld_rwm: GLD for Reception, RWM for Years 1-6, pooled")]
     female: SubjectTile
     male: SubjectTile
-    gap: GapTile
+    gap: Annotated[GapTile, Field(description="% female - % male")]
 
 
 @dataclass(frozen=True, slots=True)
 class DisadvantagedGap:
     """Diminishing the Difference (Disadvantaged): gap = % not disadvantaged - % disadvantaged."""
 
-    measure: str
+    measure: Annotated[str, Field(description="rwm")]
     not_disadvantaged: SubjectTile
     disadvantaged: SubjectTile
-    gap: GapTile
+    gap: Annotated[GapTile, Field(description="% not disadvantaged - % disadvantaged")]
 
 
 def subject_tile(

@@ -9,6 +9,9 @@ widening when its absolute value grew since the previous period, so a gap that c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from tidemark_gateway.domain.change import Direction, change_since
 
@@ -37,15 +40,19 @@ def check_gap(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class GapTile:
-    gap: float | None
-    """Unrounded first % - second %; None when either group has no data."""
-    previous_gap: float | None
-    change: float | None
-    """gap - previous_gap to one decimal place; None when either gap is None."""
-    display: str
-    direction: Direction
-    widening: bool | None
-    """|gap| > |previous gap|; None when either gap is None."""
+    """A gap between two groups now and in the previous period, and whether it widened."""
+
+    gap: Annotated[float | None, Field(description="Unrounded first % - second %; null when either group has no data")]
+    previous_gap: Annotated[float | None, Field(description="The gap in the previous period; null without data")]
+    change: Annotated[float | None, Field(description="gap - previous_gap to 1 dp; null when either is null")]
+    display: Annotated[
+        str, Field(description="'+2.3', '-1.0', '~ 0' (rounds to 0.0), 'no data' (no gap now), '–' (no gap before)")
+    ]
+    direction: Annotated[Direction, Field(description="Direction of the signed gap's change")]
+    widening: Annotated[
+        bool | None,
+        Field(description="|gap| > |previous gap| (red when true, green when false); null when either gap is null"),
+    ]
 
 
 def gap_of(first_pct: float | None, second_pct: float | None) -> float | None:

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Annotated
 
-from tidemark_schemas.calendar import (
-    PeriodCalendar,
-    PeriodRef,
-    academic_year_of,
-    academic_years_up_to,
-    parse_academic_year,
-)
+from pydantic import Field
+
+from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_year_of, academic_years_up_to
 
 
-def check_academic_year(value: str) -> str:
-    """Validator for the `academic_year` parameter (`2025/26`)."""
-    parse_academic_year(value)
-    return value
+@dataclass(frozen=True, slots=True)
+class CalendarView:
+    """What the period selector offers, and where pages open."""
+
+    academic_years: Annotated[
+        list[str], Field(description="The current academic year and the two before it, oldest first")
+    ]
+    periods: Annotated[list[str], Field(description="The Trust's assessment periods, in order")]
+    current: Annotated[PeriodRef, Field(description="The period today falls in")]
+    latest_with_data: Annotated[
+        PeriodRef | None, Field(description="The latest shown period with any figures (where the summative pages open)")
+    ]
+    latest_statutory_year: Annotated[
+        str | None,
+        Field(description="The latest shown academic year with statutory results (where the statutory pages open); "
+              "null when none has any"),
+    ]
 
 
 def academic_years_shown(today: date) -> list[str]:

@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from tidemark_gateway.domain.measures import measure_label
 from tidemark_gateway.domain.reports import (
     ALL_PUPILS_GROUP,
     ALL_PUPILS_LABEL,
     GROUP_LABELS,
+    LastUpdated,
     SchoolCounters,
     ordered_groups,
 )
@@ -45,9 +49,12 @@ class GroupCount:
 class OverviewRow:
     group: str
     label: str
-    pupils: int
-    breakdown: dict[str, list[GroupCount]]
-    """Characteristic -> one count per group, every group listed (0 included) in natural order."""
+    pupils: Annotated[int, Field(description="Pupils with at least one locked result in the period (not the roll)")]
+    breakdown: Annotated[
+        dict[str, list[GroupCount]],
+        Field(description="sex, disadvantaged, sen, eal, ethnicity, lac -> a count for every group, 0 included, "
+              "in natural order"),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +62,9 @@ class PupilOverview:
     academic_year: str
     period: str
     by: str
-    last_updated: str | None
+    last_updated: LastUpdated
     rows: list[OverviewRow]
-    all_pupils: OverviewRow
+    all_pupils: Annotated[OverviewRow, Field(description='group "all", label "All Pupils"')]
 
 
 def _row(group: str, label: str, counts: Mapping[str, Counter[str]], total: int) -> OverviewRow:
@@ -107,23 +114,29 @@ def pupil_overview(
 @dataclass(frozen=True, slots=True)
 class CompletionRow:
     school_id: str
-    school: str
+    school: Annotated[str, Field(description="The school's name")]
     year_group: str
     subject: str
     label: str
-    on_roll: int
-    entered: int
-    locked: int
-    missing: int
-    complete: bool
+    on_roll: Annotated[
+        int, Field(description="Pupils on roll TODAY in this year group (the current roll, whatever the period)")
+    ]
+    entered: Annotated[int, Field(description="Pupils with an entered value, draft or locked")]
+    locked: Annotated[int, Field(description="Pupils with a locked result")]
+    missing: Annotated[int, Field(description="max(0, on_roll - entered)")]
+    complete: Annotated[bool, Field(description="entered == on_roll > 0 (green)")]
 
 
 @dataclass(frozen=True, slots=True)
 class DataCompletion:
     academic_year: str
     period: str
-    last_updated: str | None
-    rows: list[CompletionRow]
+    last_updated: LastUpdated
+    rows: Annotated[
+        list[CompletionRow],
+        Field(description="Per school (by name), year group (R first) and subject; year groups with nobody on roll "
+              "and nothing entered are left out"),
+    ]
 
 
 def by_year_group(fields: Mapping[str, int] | None) -> Counter[YearGroup]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Annotated, Final, Literal
+
+from pydantic import Field
 
 from tidemark_gateway.domain.counter_arrays import tally, tally_labels
 from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter
@@ -15,6 +18,10 @@ from tidemark_schemas.vocabulary import EYFS_GOALS, PRIMARY_SUBJECTS, YearGroup
 
 ALL_PUPILS_GROUP = "all"
 ALL_PUPILS_LABEL = "All Pupils"
+
+LastUpdated = Annotated[str | None, Field(description="ISO timestamp of the last change to the Trust's figures")]
+BY_SCHOOL_ROWS = "By school: every school in scope, sorted by name, even with no data"
+ALL_PUPILS_ROW = 'group "all", label "All Pupils": pooled over every pupil in scope'
 
 SchoolCounters = Iterable[tuple[str, Mapping[str, int]]]
 """(school_id, counter hash) pairs; one school may appear once per stored measure (mixed measures)."""
@@ -46,13 +53,13 @@ def check_grouping(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ReportRow:
-    group: str
-    label: str
-    n: int
-    """Pupils with a result in the measure (the denominator)."""
-    at_or_above: int
-    pct: float | None
-    """Unrounded % at or above; None when n is 0 (no data is not 0%)."""
+    """% of one group's pupils At or Above ARE."""
+
+    group: Annotated[str, Field(description="Group id: the school id for by=school, else the grouping's value")]
+    label: Annotated[str, Field(description="What people read: school name, 'Year 1', 'Female', ...")]
+    n: Annotated[int, Field(description="Pupils with a result in the measure (the denominator)")]
+    at_or_above: Annotated[int, Field(description="Pupils At or Above Age Related Expectations")]
+    pct: Annotated[float | None, Field(description="Unrounded % at or above; null when n is 0 (no data is not 0%)")]
 
     @classmethod
     def of(cls, group: str, label: str, counts: BandCounts) -> ReportRow:
@@ -65,9 +72,12 @@ class AttainmentReport:
     period: str
     measure: str
     by: str
-    last_updated: str | None
-    rows: list[ReportRow]
-    all_pupils: ReportRow
+    last_updated: LastUpdated
+    rows: Annotated[list[ReportRow], Field(description=BY_SCHOOL_ROWS)]
+    all_pupils: Annotated[
+        ReportRow,
+        Field(description=f"{ALL_PUPILS_ROW} (sum of numerators / sum of denominators, never a mean of the rows)"),
+    ]
 
 
 def ordered_groups(
@@ -120,9 +130,10 @@ def attainment_report(
     )
 
 
-SIMPLE_VIEW = "simple"
-SCHOOL_VIEW = "school"
-VIEWS: tuple[str, ...] = (SIMPLE_VIEW, SCHOOL_VIEW)
+View = Literal["simple", "school"]
+SIMPLE_VIEW: Final = "simple"
+SCHOOL_VIEW: Final = "school"
+VIEWS: tuple[View, ...] = (SIMPLE_VIEW, SCHOOL_VIEW)
 
 SCHOOL_VIEW_MEASURES: frozenset[str] = frozenset(PRIMARY_SUBJECTS + EYFS_GOALS)
 """The School view shows the codes teachers chose, so single subjects and goals only: a combined
@@ -154,9 +165,9 @@ class CodeCount:
 
     code: str
     label: str
-    band: str
+    band: Annotated[str, Field(description="The ARE band this code counts as")]
     pupils: int
-    pct: float | None
+    pct: Annotated[float | None, Field(description="Unrounded % of the row's pupils with a code; null when none")]
 
 
 def code_counts(model: AssessmentModel, counts: Mapping[str, int]) -> list[CodeCount]:
@@ -178,11 +189,14 @@ class BandRow:
     below: int
     at: int
     above: int
-    n: int
-    pct_below: float | None
+    n: Annotated[int, Field(description="Pupils with a result (below + at + above)")]
+    pct_below: Annotated[float | None, Field(description="Unrounded; the three %s sum to 100; null when n is 0")]
     pct_at: float | None
     pct_above: float | None
-    codes: list[CodeCount] | None = None
+    codes: Annotated[
+        list[CodeCount] | None,
+        Field(description="School view only: pupils per code of the schools' model, lowest first"),
+    ] = None
 
     @classmethod
     def of(cls, group: str, label: str, counts: BandCounts, codes: list[CodeCount] | None = None) -> BandRow:
@@ -199,13 +213,18 @@ class AttainmentOverview:
     period: str
     measure: str
     by: str
-    view: str
-    school_view_available: bool
-    model: AssessmentModel | None
-    """The shared model, in the School view."""
-    last_updated: str | None
-    rows: list[BandRow]
-    all_pupils: BandRow
+    view: Annotated[
+        View, Field(description="simple: Below / At / Above; school: also the codes of the schools' own model")
+    ]
+    school_view_available: Annotated[
+        bool,
+        Field(description="Whether view=school is offered: every school in scope uses the same model, and the "
+              "measure is a single subject or goal"),
+    ]
+    model: Annotated[AssessmentModel | None, Field(description="The schools' shared model, in the School view")]
+    last_updated: LastUpdated
+    rows: Annotated[list[BandRow], Field(description=BY_SCHOOL_ROWS)]
+    all_pupils: Annotated[BandRow, Field(description=ALL_PUPILS_ROW)]
 
 
 def attainment_overview(

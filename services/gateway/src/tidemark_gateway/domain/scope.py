@@ -8,9 +8,22 @@ belong to.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 
 from tidemark_runtime.settings import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class School:
+    school_id: str
+    name: str
+
+
+def visible_schools(principal: Principal, school_names: Mapping[str, str]) -> list[School]:
+    """The schools of the Trust the caller may see, sorted by name (then id)."""
+    visible = [School(school, name) for school, name in school_names.items() if principal.may_see(school)]
+    return sorted(visible, key=lambda school: (school.name.casefold(), school.school_id))
 
 
 class SchoolNotVisible(Exception):

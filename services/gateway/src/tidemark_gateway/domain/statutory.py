@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from tidemark_gateway.domain.change import Change, change_since
 from tidemark_gateway.domain.counter_arrays import tally_labels
-from tidemark_gateway.domain.reports import ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, SchoolCounters, ordered_groups
+from tidemark_gateway.domain.reports import (
+    ALL_PUPILS_GROUP,
+    ALL_PUPILS_LABEL,
+    LastUpdated,
+    SchoolCounters,
+    ordered_groups,
+)
 from tidemark_schemas.aggregates import PupilFilter, decode_cell_field
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.progress import CATEGORY_LABELS, ProgressCategory
@@ -28,6 +37,11 @@ WIDGETS: dict[str, tuple[str, ...]] = {
     "mtc": ("mtc.score",),
 }
 """The Statutory Dashboard's widgets and their measures, in display order."""
+
+RESULT_MARKERS: tuple[str, ...] = tuple(measure for measure in MEASURES if measure != "phonics.ks1")
+"""Measures whose counters show that a year has statutory results of its own. Not the end-of-KS1
+phonics measure: it is filed in the Year 2 year, so a Year 1 check gives the next year one before
+that year has any result (`docs/domain-decisions.md`)."""
 
 COUNTS: frozenset[str] = frozenset({"eligible", "pupils", "took"})
 """Figures that are pupil counts: they are shown, not compared (a change in cohort size is not news)."""
@@ -53,9 +67,14 @@ class StatutoryFigures:
 
     group: str
     label: str
-    figures: Figures
-    previous: Figures
-    changes: dict[str, Change]
+    figures: Annotated[
+        Figures,
+        Field(description="By measure kind: eligible, exs_plus_pct, gds_pct; eligible, pct; pupils, average; "
+              "eligible, took, average, full_marks_pct (tidemark_schemas.statutory_measures). Unrounded; null when "
+              "no pupils"),
+    ]
+    previous: Annotated[Figures, Field(description="The same figures for the previous academic year")]
+    changes: Annotated[dict[str, Change], Field(description="Change of each % and average on the previous year")]
 
     @classmethod
     def of(cls, group: str, label: str, measure: str, now: Mapping[str, int], before: Mapping[str, int]) -> StatutoryFigures:
@@ -68,19 +87,26 @@ class StatutoryFigures:
         return cls(group, label, current, previous, changes)
 
 
+ALL_PUPILS_FIGURES = 'group "all", label "All Pupils": pooled over every pupil in scope'
+
+
 @dataclass(frozen=True, slots=True)
 class StatutoryTile:
     measure: str
     label: str
-    all_pupils: StatutoryFigures
+    all_pupils: Annotated[StatutoryFigures, Field(description=ALL_PUPILS_FIGURES)]
 
 
 @dataclass(frozen=True, slots=True)
 class StatutoryDashboard:
     academic_year: str
     previous_year: str
-    last_updated: str | None
-    widgets: dict[str, list[StatutoryTile]]
+    last_updated: LastUpdated
+    widgets: Annotated[
+        dict[str, list[StatutoryTile]],
+        Field(description="ks2 (reading, writing, maths, rwm, gps, science, average scaled scores), ks1, eyfs, "
+              "phonics, mtc"),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +116,9 @@ class StatutoryReport:
     measure: str
     label: str
     by: str
-    last_updated: str | None
-    rows: list[StatutoryFigures]
-    all_pupils: StatutoryFigures
+    last_updated: LastUpdated
+    rows: Annotated[list[StatutoryFigures], Field(description="By school: every school in scope, sorted by name")]
+    all_pupils: Annotated[StatutoryFigures, Field(description=ALL_PUPILS_FIGURES)]
 
 
 StatutoryCounters = Mapping[tuple[str, str], SchoolCounters]
@@ -147,19 +173,34 @@ def _as_float(value: float | int | None) -> float | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Category:
+    """A Level of Progress Made."""
+
+    category: Annotated[
+        str, Field(description="A tidemark_schemas.progress.ProgressCategory value (a stable id)")
+    ]
+    label: Annotated[str, Field(description="What people read, e.g. 'On track and ABOVE standard'")]
+
+
+CATEGORIES: tuple[Category, ...] = tuple(Category(c.value, CATEGORY_LABELS[c]) for c in ProgressCategory)
+"""Every category with its label, in display order (for the web UI's selector, columns and legend)."""
+
+
+@dataclass(frozen=True, slots=True)
 class CategoryCount:
-    category: str
+    category: Annotated[str, Field(description="A tidemark_schemas.progress.ProgressCategory value")]
     label: str
     pupils: int
-    pct: float | None
-    """Unrounded % of the group's categorised pupils (not_categorised has none)."""
+    pct: Annotated[
+        float | None, Field(description="Unrounded % of the categorised pupils; null for not_categorised or none")
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class ProgressRow:
     group: str
     label: str
-    categorised: int
+    categorised: Annotated[int, Field(description="Pupils with a category (the % denominator)")]
     categories: list[CategoryCount]
 
 
@@ -183,11 +224,13 @@ class ProgressReport:
     academic_year: str
     period: str
     by: str
-    category: str | None
-    last_updated: str | None
-    all_pupils: ProgressRow
+    category: Annotated[str | None, Field(description="The drill-down's category, or null for every category")]
+    last_updated: LastUpdated
+    all_pupils: Annotated[ProgressRow, Field(description='group "all", label "All Pupils"')]
     rows: list[ProgressRow]
-    pupils: list[ProgressPupil] | None
+    pupils: Annotated[
+        list[ProgressPupil] | None, Field(description="With pupils=true: the pupils (current characteristics)")
+    ]
 
 
 def category_counts(counts: Mapping[str, int], only: str | None = None) -> tuple[int, list[CategoryCount]]:

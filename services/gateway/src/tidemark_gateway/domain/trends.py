@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from tidemark_gateway.domain.change import Direction
-from tidemark_gateway.domain.gaps import GapKind, gap_of, gap_tile
+from tidemark_gateway.domain.gaps import GAPS, GapKind, gap_of, gap_tile
 from tidemark_gateway.domain.measures import SUBJECT_ROWS, measure_label
-from tidemark_gateway.domain.reports import ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, GROUP_LABELS, SchoolCounters, ordered_groups
+from tidemark_gateway.domain.reports import (
+    ALL_PUPILS_GROUP,
+    ALL_PUPILS_LABEL,
+    GROUP_LABELS,
+    LastUpdated,
+    SchoolCounters,
+    ordered_groups,
+)
 from tidemark_gateway.domain.counter_arrays import tally
 from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter
 from tidemark_schemas.calendar import PeriodRef
@@ -30,13 +40,13 @@ def check_series_grouping(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PeriodPoint:
-    """% at or above in one period; a period without data has n 0 and pct None (not 0%)."""
+    """% at or above in one period; a period without data has n 0 and no pct (not 0%)."""
 
     academic_year: str
     period: str
-    n: int
+    n: Annotated[int, Field(description="Pupils with a result in that period (0 when it has no data)")]
     at_or_above: int
-    pct: float | None
+    pct: Annotated[float | None, Field(description="Unrounded % at or above; null when n is 0")]
 
     @classmethod
     def of(cls, ref: PeriodRef, counts: BandCounts) -> PeriodPoint:
@@ -51,22 +61,27 @@ def series(
     return [PeriodPoint.of(ref, tally(counters.get(ref, ()), None, pupil_filter).all_pupils) for ref in window]
 
 
+WINDOW = "Every period of the selected year and the two before, oldest first"
+
+
 @dataclass(frozen=True, slots=True)
 class SeriesRow:
-    group: str
+    group: Annotated[str, Field(description="Group id, or the subject for by=subject")]
     label: str
-    series: list[PeriodPoint]
+    series: Annotated[list[PeriodPoint], Field(description="One point per period of `periods`, oldest first")]
 
 
 @dataclass(frozen=True, slots=True)
 class ProgressOverTime:
-    academic_year: str
+    academic_year: Annotated[str, Field(description="The selected (latest) academic year of the window")]
     measure: str
     by: str
-    last_updated: str | None
-    periods: list[PeriodRef]
+    last_updated: LastUpdated
+    periods: Annotated[list[PeriodRef], Field(description=WINDOW)]
     rows: list[SeriesRow]
-    all_pupils: SeriesRow
+    all_pupils: Annotated[
+        SeriesRow, Field(description='group "all", label "All Pupils": `measure` pooled over every pupil in scope')
+    ]
 
 
 def progress_over_time(
@@ -115,7 +130,7 @@ class GroupRef:
 class Figure:
     n: int
     at_or_above: int
-    pct: float | None
+    pct: Annotated[float | None, Field(description="Unrounded % at or above; null when n is 0")]
 
     @classmethod
     def of(cls, counts: BandCounts) -> Figure:
@@ -128,23 +143,26 @@ class GapPoint:
     period: str
     first: Figure
     second: Figure
-    gap: float | None
-    previous_gap: float | None
+    gap: Annotated[float | None, Field(description="Unrounded first.pct - second.pct; null when either is null")]
+    previous_gap: Annotated[
+        float | None,
+        Field(description="The gap of the period before (the first point: the period just before the window)"),
+    ]
     change: float | None
     display: str
     direction: Direction
-    widening: bool | None
+    widening: Annotated[bool | None, Field(description="|gap| > |previous gap|; null when either is null")]
 
 
 @dataclass(frozen=True, slots=True)
 class GapReport:
     academic_year: str
-    gap: str
+    gap: Annotated[str, Field(json_schema_extra={"enum": list(GAPS)})]
     subject: str
-    last_updated: str | None
-    first: GroupRef
-    second: GroupRef
-    series: list[GapPoint]
+    last_updated: LastUpdated
+    first: Annotated[GroupRef, Field(description="Female, or Not disadvantaged")]
+    second: Annotated[GroupRef, Field(description="Male, or Disadvantaged")]
+    series: Annotated[list[GapPoint], Field(description=WINDOW)]
 
 
 def gap_report(

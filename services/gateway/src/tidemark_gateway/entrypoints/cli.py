@@ -1,4 +1,5 @@
-"""`tidemark-gateway`: serve the gateway API, web UI and live updates with uvicorn."""
+"""`tidemark-gateway`: serve the gateway API, web UI and live updates with uvicorn (the app's
+lifespan builds the gateway with `bootstrap`)."""
 
 from __future__ import annotations
 

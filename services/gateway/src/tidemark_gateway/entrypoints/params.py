@@ -1,6 +1,7 @@
 """Query parameters shared by the report and dashboard routes, as `Annotated` aliases.
 
-Unknown values are rejected by FastAPI with a 422 whose `loc` names the parameter.
+Unknown values are rejected by FastAPI with a 422 whose `loc` names the parameter. (The period,
+which depends on the configuration, is in `deps`.)
 """
 
 from enum import StrEnum
@@ -11,16 +12,18 @@ from pydantic import AfterValidator
 
 from tidemark_gateway.domain.gaps import GAPS, check_gap
 from tidemark_gateway.domain.measures import GAP_SUBJECTS, GLD_RWM, MEASURES, check_measure
-from tidemark_gateway.domain.periods import check_academic_year
 from tidemark_gateway.domain.reports import check_grouping
 from tidemark_gateway.domain.statutory import check_category, check_statutory_measure
 from tidemark_gateway.domain.trends import BY_SUBJECT, check_series_grouping
 from tidemark_schemas.aggregates import GROUPINGS, PupilFilter
+from tidemark_schemas.calendar import ACADEMIC_YEAR_PATTERN
 from tidemark_schemas.ethnicity import EthnicGroup
 from tidemark_schemas.progress import ProgressCategory
+from tidemark_schemas.records import check_academic_year
 from tidemark_schemas.statutory_measures import MEASURES as STATUTORY_MEASURES
 from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
 
+# An Enum built from a list of members: mypy cannot check its members (the ethnic group names).
 EthnicGroupName = StrEnum("EthnicGroupName", [(group.name, group.name) for group in EthnicGroup])  # type: ignore[misc]
 """Ethnic groups by name (WHITE, ASIAN, ...): the same ids as the groups of by=ethnicity."""
 
@@ -30,8 +33,13 @@ Measure = Annotated[
           "and RWM (Years 1-6)", examples=["reading"], json_schema_extra={"enum": list(MEASURES)}),
     AfterValidator(check_measure),
 ]
-AcademicYear = Annotated[str, Query(description="Academic year, e.g. 2025/26", examples=["2025/26"]),
-                         AfterValidator(check_academic_year)]
+AcademicYear = Annotated[
+    str,
+    Query(description="Academic year, e.g. 2025/26; from 2000/01 to the year after the current one "
+          "(`tidemark_schemas.records.academic_year_window`)", examples=["2025/26"],
+          json_schema_extra={"pattern": ACADEMIC_YEAR_PATTERN.pattern}),
+    AfterValidator(check_academic_year),
+]
 By = Annotated[str, Query(description="Grouping of the rows", examples=["school"],
                           json_schema_extra={"enum": list(GROUPINGS)}), AfterValidator(check_grouping)]
 
@@ -88,8 +96,17 @@ View = Annotated[
 ]
 
 
-def pupil_filter(
-    school: Annotated[list[str] | None, Query(description="Only these schools (repeatable)")] = None,
+SCHOOL = (
+    "Only these schools (repeatable); without it, every school the caller may see. Naming a school the caller may "
+    "not see (a school-scoped token naming any other school, whether or not it exists) is a 403, checked first so "
+    "that nothing is learnt about other schools; otherwise naming a school the caller's Trust does not have (a "
+    "school of another Trust included) is a 422 on `school`."
+)
+NOT_VISIBLE = "A `school` the caller may not see"
+
+
+async def pupil_filter(
+    school: Annotated[list[str] | None, Query(description=SCHOOL)] = None,
     year_group: Annotated[list[YearGroup] | None, Query(description="Only these year groups (repeatable)")] = None,
     sex: Annotated[Sex | None, Query()] = None,
     disadvantaged: Annotated[bool | None, Query()] = None,
@@ -114,8 +131,8 @@ def pupil_filter(
 Filter = Annotated[PupilFilter, Depends(pupil_filter)]
 
 
-def school_filter(
-    school: Annotated[list[str] | None, Query(description="Only these schools (repeatable)")] = None,
+async def school_filter(
+    school: Annotated[list[str] | None, Query(description=SCHOOL)] = None,
 ) -> PupilFilter:
     """Only the school filter (data completion compares whole year groups with the roll)."""
     return PupilFilter(schools=frozenset(school) if school else None)

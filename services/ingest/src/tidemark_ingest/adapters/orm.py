@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 
@@ -83,10 +83,13 @@ class StatutoryRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """An event written in the same transaction as the facts it describes; the relay publishes it."""
+    """An event written in the same transaction as the facts it describes; the relay publishes it.
+
+    Published rows stay (the record of every event). The relay finds the unpublished ones through a
+    partial index that holds only them, so its cost does not grow with the rows already published."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+    __table_args__ = (Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     topic: str

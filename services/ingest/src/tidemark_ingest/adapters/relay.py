@@ -66,31 +66,20 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published.
 
-        PostgreSQL: rows are claimed FOR UPDATE SKIP LOCKED for the whole publish, so several relays
-        can share the table. SQLite has one relay per file, so the write lock is held only to read
-        and to mark, never while waiting on the broker (API writers are not blocked meanwhile).
+        The rows are claimed `FOR UPDATE SKIP LOCKED` for the whole publish, so several relays (one
+        per ingest instance) can share the table without publishing a row twice.
         """
         query = (
             select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload)
             .where(OUTBOX.c.published_at.is_(None))
             .order_by(OUTBOX.c.id)
             .limit(self._batch_size)
+            .with_for_update(skip_locked=True)
         )
-        async with self._sessions() as session:
-            claim_rows = session.bind is not None and session.bind.dialect.name == "postgresql"
-            if claim_rows:
-                async with session.begin():
-                    rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
-                    await self._publish(rows)
-                    await self._mark(session, rows)
-            else:
-                async with session.begin():
-                    rows = (await session.execute(query)).all()
-                if not rows:
-                    return 0
-                await self._publish(rows)
-                async with session.begin():
-                    await self._mark(session, rows)
+        async with self._sessions() as session, session.begin():
+            rows = (await session.execute(query)).all()
+            await self._publish(rows)
+            await self._mark(session, rows)
         self.published += len(rows)
         return len(rows)
 

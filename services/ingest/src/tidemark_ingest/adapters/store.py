@@ -70,14 +70,12 @@ def _statutory_values(state: StatutoryState) -> dict[str, Any]:
 
 
 class IngestStore:
+    """The facts of one Trust within one transaction. Reads of facts about to change lock their rows
+    (`FOR UPDATE`), so concurrent batches touching the same facts queue instead of losing a version."""
+
     def __init__(self, session: AsyncSession, trust_id: str) -> None:
         self.session = session
         self.trust_id = trust_id
-        # SQLite serialises writers at BEGIN IMMEDIATE; elsewhere, lock the facts we are about to change.
-        self._lock_rows = session.bind is not None and session.bind.dialect.name != "sqlite"
-
-    def _for_update(self, query):  # type: ignore[no-untyped-def]
-        return query.with_for_update() if self._lock_rows else query
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -92,11 +90,9 @@ class IngestStore:
         found: dict[str, SchoolState] = {}
         for chunk in _chunks(list(ids)):
             rows = await self.session.execute(
-                self._for_update(
-                    select(SCHOOL.c.school_id, SCHOOL.c.name, SCHOOL.c.assessment_model, SCHOOL.c.version).where(
-                        SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id.in_(chunk)
-                    )
-                )
+                select(SCHOOL.c.school_id, SCHOOL.c.name, SCHOOL.c.assessment_model, SCHOOL.c.version).where(
+                    SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id.in_(chunk)
+                ).with_for_update()
             )
             found.update({r.school_id: SchoolState(*r) for r in rows})
         return found
@@ -115,9 +111,9 @@ class IngestStore:
         found: dict[str, PupilState] = {}
         for chunk in _chunks(list(set(ids))):
             rows = await self.session.execute(
-                self._for_update(
-                    select(*columns).where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.pupil_id.in_(chunk))
-                )
+                select(*columns)
+                .where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.pupil_id.in_(chunk))
+                .with_for_update()
             )
             found.update({r.pupil_id: PupilState(*r) for r in rows})
         return found
@@ -135,14 +131,12 @@ class IngestStore:
         found: dict[tuple[str, str, str, str], ResultState] = {}
         for chunk in _chunks(sorted({k[0] for k in wanted})):
             rows = await self.session.execute(
-                self._for_update(
-                    select(*columns).where(
-                        ASSESSMENT.c.trust_id == self.trust_id,
-                        ASSESSMENT.c.pupil_id.in_(chunk),
-                        ASSESSMENT.c.academic_year.in_(years),
-                        ASSESSMENT.c.period.in_(periods),
-                    )
-                )
+                select(*columns).where(
+                    ASSESSMENT.c.trust_id == self.trust_id,
+                    ASSESSMENT.c.pupil_id.in_(chunk),
+                    ASSESSMENT.c.academic_year.in_(years),
+                    ASSESSMENT.c.period.in_(periods),
+                ).with_for_update()
             )
             for r in rows:
                 state = ResultState(*r)
@@ -163,7 +157,7 @@ class IngestStore:
             conditions.append(ASSESSMENT.c.year_group == scope.year_group.value)
         if scope.subject is not None:
             conditions.append(ASSESSMENT.c.subject == scope.subject)
-        rows = await self.session.execute(self._for_update(select(*columns).where(and_(*conditions))))
+        rows = await self.session.execute(select(*columns).where(and_(*conditions)).with_for_update())
         return [ResultState(*r) for r in rows]
 
     async def statutory_results(self, keys: Sequence[StatutoryKey]) -> dict[StatutoryKey, StatutoryState]:
@@ -173,13 +167,11 @@ class IngestStore:
         found: dict[StatutoryKey, StatutoryState] = {}
         for chunk in _chunks(sorted({k[0] for k in wanted})):
             rows = await self.session.execute(
-                self._for_update(
-                    select(*STATUTORY_COLUMNS).where(
-                        STATUTORY.c.trust_id == self.trust_id,
-                        STATUTORY.c.pupil_id.in_(chunk),
-                        STATUTORY.c.academic_year.in_(years),
-                    )
-                )
+                select(*STATUTORY_COLUMNS).where(
+                    STATUTORY.c.trust_id == self.trust_id,
+                    STATUTORY.c.pupil_id.in_(chunk),
+                    STATUTORY.c.academic_year.in_(years),
+                ).with_for_update()
             )
             for r in rows:
                 state = statutory_state(r)
@@ -196,7 +188,7 @@ class IngestStore:
         ]
         if scope.assessment is not None:
             conditions.append(STATUTORY.c.assessment == scope.assessment.value)
-        rows = await self.session.execute(self._for_update(select(*STATUTORY_COLUMNS).where(and_(*conditions))))
+        rows = await self.session.execute(select(*STATUTORY_COLUMNS).where(and_(*conditions)).with_for_update())
         return [statutory_state(r) for r in rows]
 
     # -- writes -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date
 from typing import Any
@@ -21,11 +22,12 @@ from tidemark_ingest.demo.generator import (
 )
 from tidemark_ingest.demo.loader import LoadError, load_trust
 from tidemark_ingest.demo.statutory import STATUTORY_NATIONAL_FIGURES, statutory_summary
+from tidemark_runtime.stack import DEMO_TOKEN_VARIABLE
 from tidemark_schemas.calendar import HALF_TERMS
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a subcommand; 0 on success, 1 when the ingest API refused the data."""
+    """Run a subcommand; 0 on success, 1 when the ingest API refused the data, 2 without a token."""
     args = _parser().parse_args(argv)
     trust = generate_trust(
         seed=args.seed, schools=args.schools, pupils_per_school=args.pupils_per_school, today=args.today
@@ -33,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "summary":
         print(json.dumps(_summary(trust, args), indent=2))
         return 0
+    token = args.token or os.environ.get(DEMO_TOKEN_VARIABLE)
+    if not token:
+        print(f"tidemark-demo: give the ingest token with --token or {DEMO_TOKEN_VARIABLE}", file=sys.stderr)
+        return 2
     try:
-        report = load_trust(trust, args.ingest_url, args.token, batch_size=args.batch_size)
+        report = load_trust(trust, args.ingest_url, token, batch_size=args.batch_size)
     except LoadError as error:
         print(f"tidemark-demo: {error}", file=sys.stderr)
         return 1
@@ -52,7 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     load = commands.add_parser("load", help="generate the demo Trust and post it to the ingest API")
     load.add_argument("--ingest-url", required=True, help="e.g. http://127.0.0.1:8001")
-    load.add_argument("--token", required=True, help="bearer token of the Trust to load into")
+    load.add_argument(
+        "--token",
+        help=f"bearer token of the Trust to load into (default: ${DEMO_TOKEN_VARIABLE}, the better way: a secret on "
+        "the command line shows in the process list, and one starting with '-' must be given as --token=VALUE)",
+    )
     load.add_argument("--batch-size", type=int, default=2000, help="rows per POST (default 2000)")
     summary = commands.add_parser("summary", help="print the calibration against national figures (JSON)")
     for command in (load, summary):

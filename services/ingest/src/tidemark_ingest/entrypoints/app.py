@@ -18,10 +18,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from tidemark_ingest.adapters.database import create_engine, create_schema, session_factory
+from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.relay import OutboxRelay
 from tidemark_ingest.domain.validation import RowError
 from tidemark_ingest.entrypoints.replay import router as replay_router
+from tidemark_ingest.migrations import require_head
 from tidemark_ingest.service_layer import BatchRejected, IngestService, Outcome
 from tidemark_ingest.settings import IngestSettings
 from tidemark_runtime.auth import lookup_token, principal_dependency
@@ -81,7 +82,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        await create_schema(engine)
+        try:
+            await require_head(engine)  # the schema is the prestart step's job (`tidemark-ingest migrate`)
+        except BaseException:
+            await engine.dispose()
+            raise
         if settings.kafka_create_topics:
             await ensure_topics(
                 settings.kafka_bootstrap_servers,

@@ -25,7 +25,6 @@ from typing import Any
 
 from tidemark_metrics.domain.attendance_contributions import (
     WEEK_PREFIX,
-    Totals,
     WeekMarks,
     enrolment,
     find_mark,
@@ -146,7 +145,7 @@ class AttendanceProjection:
     def encode(self, part: str, data: Any) -> Any:
         return data  # every part's data is already its JSON shape
 
-    def decode(self, part: str, raw: Any) -> WeekMarks | Totals:
+    def decode(self, part: str, raw: Any) -> Any:
         return raw
 
     def locate(self, keys: Keyspace, part: str, item: str) -> Located:

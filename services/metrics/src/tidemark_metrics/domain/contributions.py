@@ -10,6 +10,7 @@ characteristic changes, leavers and school moves all reduce to the same differen
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Final
 
 from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Slot, entered_measure, model_measure
 from tidemark_schemas.characteristics import Characteristics
@@ -27,7 +28,7 @@ from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band
 StoredResult = tuple[str, str, str | None, str | None, int, str | None]
 """(school_id, year_group, entered band, locked band, version, locked model code) of one result:
 plain values, as stored (decoding and encoding states is the consumer's hottest loop)."""
-VERSION = 4
+VERSION: Final = 4
 
 Contribution = str
 """"measure|school_id|counter field": the pupil adds one to that counter."""

@@ -16,7 +16,7 @@ from datetime import date
 
 from tidemark_schemas.calendar import format_academic_year, parse_academic_year
 from tidemark_schemas.progress import PriorAttainment
-from tidemark_schemas.rules import combined_all_goals, combined_gld, combined_rwm
+from tidemark_schemas.rules import at_or_above, combined_all_goals, combined_gld, combined_rwm
 from tidemark_schemas.statutory import (
     COMPONENTS,
     PHONICS_PASS_MARK,
@@ -131,10 +131,14 @@ def _eyfs(values: Values) -> dict[str, str | None]:
         return {}
     bands = {goal: Band.AT if values[goal].code == EYFS_EXPECTED else Band.BELOW for goal in EYFS_GOALS}
     return {
-        "eyfs.gld": YES if combined_gld(bands) is Band.AT else NO,
-        "eyfs.all_goals": YES if combined_all_goals(bands) is Band.AT else NO,
+        "eyfs.gld": YES if _achieved(combined_gld(bands)) else NO,
+        "eyfs.all_goals": YES if _achieved(combined_all_goals(bands)) else NO,
         "eyfs.goals": str(sum(band is Band.AT for band in bands.values())),
     }
+
+
+def _achieved(band: Band | None) -> bool:
+    return band is not None and at_or_above(band)
 
 
 def _mtc(values: Values) -> dict[str, str | None]:

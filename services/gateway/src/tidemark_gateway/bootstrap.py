@@ -1,0 +1,76 @@
+"""The gateway's composition root: from settings, the adapters (the Redis connections, the counter
+cache, the principal lookup) and the use cases over them.
+
+The app's lifespan builds the gateway here (so `tidemark-gateway` does, through the app), and so do
+the tests (`tidemark_gateway.testing`); nothing else wires it. A test may hand in its own read model
+or clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from tidemark_gateway.adapters.counter_cache import CounterCache
+from tidemark_gateway.adapters.redis_reader import ReadModel
+from tidemark_gateway.service_layer.dashboards import Dashboards
+from tidemark_gateway.service_layer.live import LiveUpdates
+from tidemark_gateway.service_layer.reference import Reference
+from tidemark_gateway.service_layer.reports import Reports
+from tidemark_gateway.settings import GatewaySettings
+from tidemark_runtime.auth import PrincipalLookup, token_lookup
+from tidemark_runtime.redis import connect as connect_redis
+from tidemark_schemas.calendar import PeriodCalendar
+
+LIVE_READ_MARGIN_SECONDS = 5.0
+"""How much longer than its XREAD block a live stream's Redis read may take before Redis counts as
+gone (the stream then ends and the browser reconnects)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The gateway, built: its use cases and the adapters they share."""
+
+    calendar: PeriodCalendar
+    principals: PrincipalLookup
+    read_model: ReadModel
+    reports: Reports
+    dashboards: Dashboards
+    reference: Reference
+    live: LiveUpdates
+
+    async def aclose(self) -> None:
+        await self.read_model.aclose()
+
+
+def bootstrap(
+    settings: GatewaySettings, *, read_model: ReadModel | None = None, today: Callable[[], date] = date.today
+) -> Services:
+    read_model = read_model or connect(settings)
+    calendar = PeriodCalendar(settings.assessment_periods)
+    return Services(
+        calendar=calendar,
+        principals=token_lookup(settings.tidemark_tokens),
+        read_model=read_model,
+        reports=Reports(read_model, calendar),
+        dashboards=Dashboards(read_model, calendar),
+        reference=Reference(read_model, calendar, today),
+        live=LiveUpdates(read_model, int(settings.live_heartbeat_seconds * 1000), settings.live_batch_size),
+    )
+
+
+def connect(settings: GatewaySettings) -> ReadModel:
+    """Two connection pools, to one Redis or a Redis Cluster (`REDIS_CLUSTER`; nothing connects
+    until the first read), and the counter cache. Report reads keep redis-py's socket timeout; a
+    live stream's XREAD blocks for up to the heartbeat by design and would be cut by it, so live
+    streams have connections of their own."""
+    return ReadModel(
+        redis=connect_redis(settings, decode_responses=True),
+        live_redis=connect_redis(
+            settings, decode_responses=True,
+            socket_timeout=settings.live_heartbeat_seconds + LIVE_READ_MARGIN_SECONDS,
+        ),
+        prefix=settings.redis_prefix,
+        counters=CounterCache(settings.counter_cache_hashes),
+    )

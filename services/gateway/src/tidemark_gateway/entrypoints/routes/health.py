@@ -1,0 +1,30 @@
+"""GET /healthz: no token needed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+
+from tidemark_gateway.entrypoints.deps import ServicesDep
+from tidemark_runtime.http import refusal
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+@router.get("/healthz", responses={503: refusal("Redis does not answer")})
+async def health(built: ServicesDep) -> Health:
+    """Ready when Redis answers a PING (the gateway has no other state). No token needed."""
+    try:
+        async with asyncio.timeout(2.0):
+            await built.read_model.ping()
+    except (RedisError, OSError, TimeoutError) as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Redis does not answer") from error
+    return Health()

@@ -1,0 +1,50 @@
+"""What every page needs to draw itself (/v1/schools, /v1/calendar, /v1/progress-categories)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from tidemark_gateway.adapters.redis_reader import ReadModel
+from tidemark_gateway.domain import statutory
+from tidemark_gateway.domain.periods import CalendarView, academic_years_shown, current_period
+from tidemark_gateway.domain.scope import School, visible_schools
+from tidemark_runtime.settings import Principal
+from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
+from tidemark_schemas.vocabulary import EYFS_GOALS
+
+DATA_MARKERS: tuple[str, ...] = ("reading", EYFS_GOALS[0])
+"""Measures whose counters show that a period has data: reading in Years 1-6, the first goal in Reception."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    read_model: ReadModel
+    calendar: PeriodCalendar
+    today: Callable[[], date]
+
+    async def schools(self, caller: Principal) -> list[School]:
+        reader = await self.read_model.reader(caller.trust_id)
+        return visible_schools(caller, (await reader.directory()).school_names)
+
+    async def calendar_view(self, caller: Principal) -> CalendarView:
+        """What the period selector offers, and where pages should open: the latest period with data,
+        since the current period usually has none until teachers lock their results, and for the
+        statutory pages the latest year with statutory results (this year's arrive in the summer)."""
+        today = self.today()
+        years = academic_years_shown(today)
+        reader = await self.read_model.reader(caller.trust_id)
+        directory = await reader.directory()
+        schools = [school for school in directory.school_names if caller.may_see(school)]
+        refs = [PeriodRef(year, period) for year in years for period in self.calendar.periods]
+        latest = await reader.latest_with_data(refs, DATA_MARKERS, schools)
+        statutory_year = await reader.latest_statutory_year(years, statutory.RESULT_MARKERS, schools)
+        return CalendarView(
+            years, list(self.calendar.periods), current_period(self.calendar, today), latest, statutory_year
+        )
+
+    @staticmethod
+    def progress_categories() -> list[statutory.Category]:
+        """Every Level of Progress Made with its label, in display order."""
+        return list(statutory.CATEGORIES)
