@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import random
 import sys
@@ -52,6 +51,7 @@ from tidemark_runtime.embedded import start_valkey
 from tidemark_runtime.kafka import parse_batch
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.operations import reconcile
+from tidemark_runtime.projections.service import settle_collector
 from tidemark_schemas.aggregates import attendance_keyspace
 from tidemark_schemas.calendar import HALF_TERMS, PeriodCalendar, PeriodRef
 from tidemark_schemas.vocabulary import YearGroup
@@ -247,8 +247,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     trust = build_trust(args.schools, args.seed, academic_year)
     print(f"Generated {args.schools} schools, {len(trust.pupils):,} pupils, {len(trust.days)} pupil days of "
           f"{academic_year}: about {len(trust.pupils) * len(trust.days) * 2:,} marks", flush=True)
-    gc.collect()
-    gc.freeze()
+    settle_collector()  # as the consumer process does at start-up
     workdir = Path(tempfile.mkdtemp(prefix="tidemark-bench-attendance-"))
     valkey = start_valkey(log_dir=workdir / "valkey")
     try:

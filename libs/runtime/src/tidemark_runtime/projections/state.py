@@ -67,7 +67,8 @@ def advance(
     parts (every part after a change of the characteristics or of a part that fans out), and say
     how each counter moves."""
     characteristics = before.characteristics
-    data = {name: part.data for name, part in before.parts.items()}
+    before_data = {name: part.data for name, part in before.parts.items()}
+    data = dict(before_data)
     applied, everything, touched = 0, False, set[str]()
     for part, event in events:
         if part is None:
@@ -86,7 +87,7 @@ def advance(
         return Step(before, 0, {}, {}, [])
     recomputed = (data.keys() | set(rules.derived_parts)) if everything else touched
     computed = rules.contributions(pupil_id, characteristics, data, recomputed)
-    previous = contributions_of(rules, pupil_id, before, recomputed)
+    previous = contributions_of(rules, pupil_id, before, recomputed, before_data)
     moves: dict[tuple[str, str], int] = {}
     fields: dict[str, bytes] = {}
     outputs: list[Any] = []
@@ -120,10 +121,12 @@ def fold(rules: Projection, events: Iterable[Any], record: PupilRecord | None = 
 
 
 def contributions_of(
-    rules: Projection, pupil_id: str, record: PupilRecord, names: Iterable[str]
+    rules: Projection, pupil_id: str, record: PupilRecord, names: Iterable[str],
+    data: Mapping[str, Any] | None = None,
 ) -> dict[str, Contributions]:
     """The contributions of the named parts a record holds: as stored, or recomputed from the
-    stored data and characteristics when the projection does not store them."""
+    stored data (`data`: the record's, when the caller has it at hand) and characteristics when the
+    projection does not store them."""
     found: dict[str, Contributions] = {}
     unknown: list[str] = []
     for name in names:
@@ -135,7 +138,8 @@ def contributions_of(
         else:
             found[name] = part.contributions
     if unknown:
-        data = {name: part.data for name, part in record.parts.items()}
+        if data is None:
+            data = {name: part.data for name, part in record.parts.items()}
         found.update(rules.contributions(pupil_id, record.characteristics, data, unknown))
     return found
 

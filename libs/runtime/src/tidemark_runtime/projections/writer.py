@@ -158,7 +158,7 @@ class ProjectionWriter:
 
 def _joined(pieces: list[bytes]) -> bytes:
     """NUL-separated, each piece followed by its NUL (as the scripts read them)."""
-    return b"\0".join(pieces) + b"\0" if pieces else b""
+    return b"\0".join([*pieces, b""]) if pieces else b""  # the empty tail gives the last piece its NUL
 
 
 def _text(value: bytes | str | None) -> str | None:
