@@ -390,9 +390,10 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
             data_dir.mkdir(parents=True, exist_ok=True)
             demo_marker.write_text(database_url)
             print(f"Demo Trust loaded and applied in {time.monotonic() - started:.0f}s.", flush=True)
-        stack_file.write_text(
-            json.dumps({"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens}, indent=2)
-        )
+        services_urls = {name: f"http://{settings.host}:{port}" for name, port in ports.items()}
+        stack_file.write_text(json.dumps(
+            {"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens, "services": services_urls}, indent=2
+        ))
         print(
             f"\nTidemark is running.\n"
             f"  Dashboard:   {gateway_url}/#token={tokens['viewer']}\n"
