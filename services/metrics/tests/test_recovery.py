@@ -130,17 +130,24 @@ async def test_a_broker_that_lost_its_events_makes_every_trust_be_rebuilt(engine
     assert await recovery.check() is None
 
 
-async def test_committed_offsets_beyond_the_log_make_every_trust_be_rebuilt(engine):
+async def test_a_log_that_shrank_or_was_emptied_under_the_group_makes_every_trust_be_rebuilt(engine):
     store, broker = Store({"T1": facts_of("T1")}), Broker()
     recovery = watchdog(engine, store, broker)
     await recovery.recover(await recovery.check())
+    positions = {"tracker.assessments.v1[3]": (12, 12), "tracker.pupils.v1[0]": (4, 4)}
 
-    async def truncated() -> bool:
-        return True
+    async def reported() -> dict[str, tuple[int | None, int]]:
+        return positions
 
-    recovery.offsets_behind_log = truncated
+    recovery.positions = reported
+    assert await recovery.check() is None  # the logs as first seen
+    positions = {"tracker.assessments.v1[3]": (12, 9), "tracker.pupils.v1[0]": (4, 0)}
     finding = await recovery.check()
-    assert finding is not None and "beyond the end" in finding.reason and finding.trust_ids == ("T1",)
+    assert finding is not None and finding.trust_ids == ("T1",)
+    assert finding.reason == ("the broker's log lost records the consumers had read (tracker.assessments.v1[3]: "
+                              "the log ended at 12, now at 9; tracker.pupils.v1[0]: the log ended at 4, now at 0)")
+    positions = {"tracker.assessments.v1[3]": (12, 14), "tracker.pupils.v1[0]": (None, 0)}
+    assert await recovery.check() is None  # a log that grows, an empty one nobody read: nothing lost
 
 
 async def test_only_one_process_recovers_a_projection_at_a_time(engine):

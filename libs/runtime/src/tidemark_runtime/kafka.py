@@ -262,9 +262,10 @@ async def broker_incarnation(bootstrap_servers: str, timeout: float = 10.0) -> s
     return found
 
 
-async def offsets_beyond_log(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> bool:
-    """Whether `group_id` has committed an offset beyond the end of a partition's log: the broker
-    lost records the group had seen (an unreplicated log lost, a topic deleted and made again)."""
+async def group_positions(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> dict[str, tuple[int | None, int]]:
+    """For each partition of `topics` ("topic[p]"): the offset `group_id` committed (None: none) and
+    the end of the log, as the broker reports them. (The embedded Tansu reports the end of a log
+    as the last batch's first offset + 1, so an end below a committed offset is not, there, a loss.)"""
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition
 
@@ -275,10 +276,25 @@ async def offsets_beyond_log(bootstrap_servers: str, group_id: str, topics: Iter
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(probe.partitions_for_topic(t) or ())]
         if not partitions:
-            return False
-        ends = await probe.end_offsets(partitions)
+            return {}
+        # Committed first, then the ends: the log only grows and the group only commits what it has read.
         committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
-        return any(tp in committed and committed[tp].offset > ends[tp] for tp in partitions)
+        ends = await probe.end_offsets(partitions)
+        return {
+            f"{tp.topic}[{tp.partition}]": (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else None,
+                                            ends[tp])
+            for tp in partitions
+        }
     finally:
         await probe.stop()
+        await admin.close()
+
+
+async def missing_topics(bootstrap_servers: str, wanted: Iterable[str]) -> set[str]:
+    """Those of `wanted` the broker does not have (a broker that came back without its topics)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        return set(wanted) - set(await admin.list_topics())
+    finally:
         await admin.close()

@@ -85,6 +85,10 @@ class ServiceProcess:
     health_url: str
     log_path: Path
 
+    @property
+    def ready_url(self) -> str:
+        return self.health_url.removesuffix("/healthz") + "/readyz"
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -134,22 +138,27 @@ def spawn_service(name: str, env: dict[str, str], host: str, port: int, log_dir:
     return ServiceProcess(name, process, f"http://{host}:{port}/healthz", log_path)
 
 
-def wait_healthy(services: list[ServiceProcess], timeout: float = 60.0) -> None:
+def wait_healthy(services: list[ServiceProcess], timeout: float = 90.0) -> None:
+    """Until every service is ready: its /readyz answers 200 (its dependencies answer and, for a
+    projection, its read model is whole), or /healthz where it serves no /readyz."""
     deadline = time.monotonic() + timeout
     pending = list(services)
-    with httpx.Client(timeout=2.0) as client:
+    with httpx.Client(timeout=5.0) as client:
         while pending and time.monotonic() < deadline:
             for service in list(pending):
                 if service.process.poll() is not None:
                     raise RuntimeError(f"{service.name} exited early; see {service.log_path}")
                 try:
-                    if client.get(service.health_url).status_code < 300:
+                    answer = client.get(service.ready_url)
+                    if answer.status_code == 404:
+                        answer = client.get(service.health_url)
+                    if answer.status_code < 300:
                         pending.remove(service)
                 except httpx.HTTPError:
                     pass
             time.sleep(0.1)
     if pending:
-        raise TimeoutError(f"not healthy after {timeout}s: {[s.name for s in pending]}")
+        raise TimeoutError(f"not ready after {timeout}s: {[s.name for s in pending]}")
 
 
 def service_environment(

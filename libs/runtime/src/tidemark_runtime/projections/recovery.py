@@ -10,8 +10,8 @@ arrives:
 - **The broker lost events** (the embedded broker keeps topics in memory; a Kafka cluster can lose
   an unreplicated log). The broker's *incarnation* (`kafka.broker_incarnation`: the first record of
   a one-partition topic, written by whoever finds it missing) is kept beside the epoch: a different
-  one means whatever was published before and not yet consumed is gone. Likewise a consumer
-  group whose committed offset is beyond the end of a partition's log.
+  one means whatever was published before and not yet consumed is gone. Likewise a partition
+  whose log shrank, or is empty though the consumer group had committed an offset in it.
 
 While a Trust is rebuilt for one of these reasons, its *restoring* key (`Keyspace.restoring_key`)
 is set: the gateway answers 503 for it instead of figures that are wrong; the rebuild's switch
@@ -48,6 +48,8 @@ class Finding:
     trust_ids: tuple[str, ...]
     incarnation: str | None = None
     """The broker incarnation to record once they are rebuilt."""
+    broker_reset: bool = False
+    """The broker lost its events (and the consumer group its place)."""
 
 
 @dataclass
@@ -59,8 +61,9 @@ class Recovery:
     """The broker's current incarnation (`kafka.broker_incarnation`)."""
     source: Callable[[], FactSource]
     """Opens ingest's replay (`replay.HttpReplay`)."""
-    offsets_behind_log: Callable[[], Awaitable[bool]] = lambda: _false()
-    """Whether the consumer group's committed offsets are beyond the end of a partition's log."""
+    positions: Callable[[], Awaitable[dict[str, tuple[int | None, int]]]] = lambda: _none()
+    """Per partition of its topics, the consumer group's committed offset and the end of the log
+    (`kafka.group_positions`)."""
     interval: float = 5.0
     grace_seconds: float = 5.0
     state: State = "starting"
@@ -69,6 +72,7 @@ class Recovery:
     recoveries: int = 0
     last_check: float = 0.0
     _owner: str = field(default_factory=lambda: secrets.token_hex(8))
+    _seen_ends: dict[str, int] = field(default_factory=dict)
 
     @property
     def redis(self) -> RedisClient:
@@ -106,9 +110,11 @@ class Recovery:
                 return None
             return Finding("the read model is missing from Redis (new, flushed or lost)", tuple(in_store), incarnation)
         if stored is not None and _text(stored) != incarnation:
-            return Finding("the broker restarted without its events (a new incarnation)", tuple(in_store), incarnation)
-        if await self.offsets_behind_log():
-            return Finding("committed offsets are beyond the end of the broker's log", tuple(in_store), incarnation)
+            return Finding("the broker restarted without its events (a new incarnation)", tuple(in_store), incarnation,
+                           broker_reset=True)
+        if lost := await self._logs_lost():
+            return Finding(f"the broker's log lost records the consumers had read ({'; '.join(lost)})",
+                           tuple(in_store), incarnation)
         if stored is None:
             await self.redis.set(self.incarnation_key, incarnation)
         return None
@@ -162,31 +168,48 @@ class Recovery:
         await self.recover(finding)
 
     async def run_forever(self, on_broker_reset: Callable[[], None] | None = None) -> None:
-        """Check every `interval` seconds. A broker that lost its events (a new incarnation) also
-        lost the consumer group; `on_broker_reset` (the process exits, to be started again with a
-        fresh consumer that rebuilds at start) is called instead of recovering in place."""
-        started = False
+        """Check every `interval` seconds (every half second until the first check succeeds: a
+        Trust posted to a fresh store before it would be rebuilt for nothing). A broker that lost
+        its events while this process ran also lost the consumer group's place: `on_broker_reset`
+        (the process stops, to be started again with a fresh consumer that recovers at start) is
+        called instead of recovering in place."""
+        first = True
         while True:
             try:
                 finding = await self.check()
                 self.last_check = time.monotonic()
                 if finding is None:
                     self.state = "ok"
-                elif finding.incarnation is not None and started and on_broker_reset is not None \
-                        and finding.reason.startswith("the broker"):
-                    log.error("%s: %s: restarting to consume the new broker from scratch", self.engine.rules.name,
+                elif finding.broker_reset and not first and on_broker_reset is not None:
+                    log.error("%s: %s: restarting to consume the new broker afresh", self.engine.rules.name,
                               finding.reason)
                     on_broker_reset()
                     return
                 else:
                     await self.recover(finding)
+                first = False
             except asyncio.CancelledError:
                 raise
             except Exception:  # the replay, Redis or the broker is away: say so, try again
-                self.state = "failed" if self.state != "starting" else "starting"
-                log.exception("%s: recovery check failed; trying again in %.0f s", self.engine.rules.name, self.interval)
-            started = True
-            await asyncio.sleep(self.interval)
+                if self.state != "starting":
+                    self.state = "failed"
+                    log.exception("%s: recovery check failed; trying again in %.0f s", self.engine.rules.name,
+                                  self.interval)
+            await asyncio.sleep(min(self.interval, 0.5) if self.state == "starting" else self.interval)
+
+    async def _logs_lost(self) -> list[str]:
+        """Partitions whose log shrank since the last look, or is empty though the group committed
+        an offset in it (a topic deleted and made again)."""
+        lost = []
+        positions = await self.positions()
+        for partition, (committed, end) in positions.items():
+            seen = self._seen_ends.get(partition, 0)
+            if end < seen:
+                lost.append(f"{partition}: the log ended at {seen}, now at {end}")
+            elif end == 0 and committed:
+                lost.append(f"{partition}: empty, though offset {committed} was committed")
+        self._seen_ends = {partition: end for partition, (_committed, end) in positions.items()}
+        return lost
 
     async def _record(self, incarnation: str) -> None:
         await self.redis.set(self.incarnation_key, incarnation)
@@ -198,8 +221,8 @@ class Recovery:
             await self.redis.set(self.lock_key, self._owner, ex=LOCK_SECONDS)
 
 
-async def _false() -> bool:
-    return False
+async def _none() -> dict[str, tuple[int | None, int]]:
+    return {}
 
 
 def _text(value: bytes | str) -> str:

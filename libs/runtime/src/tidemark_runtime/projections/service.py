@@ -12,6 +12,9 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
+import signal
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -24,9 +27,22 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
-from tidemark_runtime.kafka import Backoff, batch_subscriber, dead_letter_record, ensure_topics, make_broker, parse_batch, with_backoff
+from tidemark_runtime.kafka import (
+    Backoff,
+    batch_subscriber,
+    broker_incarnation,
+    consumer_lag,
+    dead_letter_record,
+    ensure_topics,
+    group_positions,
+    make_broker,
+    missing_topics,
+    parse_batch,
+    with_backoff,
+)
 from tidemark_runtime.projections.engine import BatchResult, ProjectionEngine
 from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
+from tidemark_runtime.projections.recovery import Recovery
 from tidemark_runtime.projections.replay import HttpReplay
 from tidemark_runtime.projections.rules import Projection
 from tidemark_runtime.redis import RedisClient, connect
@@ -120,6 +136,8 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
     state: dict[str, Any] = {"consumers": {}}
     starters = [_subscribe(broker, settings, service, state["consumers"]) for service in projections]
 
+    readiness = Readiness(broker, settings, projections, state)
+
     async def start() -> None:
         if settings.kafka_create_topics:
             await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions,
@@ -128,11 +146,27 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
         state["redis"] = redis
         for starter in starters:
             starter(redis)
+        state["recoveries"] = {service.rules.name: recovery_of(service, state["consumers"][service.rules.name].engine,
+                                                               settings) for service in projections}
+        state["watchdogs"] = [
+            asyncio.create_task(recovery.run_forever(on_broker_reset=restart_process), name=f"recovery-{name}")
+            for name, recovery in state["recoveries"].items() if recovery is not None
+        ]
         settle_collector()
 
     async def stop() -> None:
+        for watchdog in state.get("watchdogs", []):
+            watchdog.cancel()
         if "redis" in state:
             await state["redis"].aclose()
+
+    @get
+    async def ready(scope: Any) -> AsgiResponse:
+        """Ready when the broker answers, the topics exist, Redis takes writes, every projection's
+        read model is whole (not being recovered) and its consumer group is not far behind."""
+        checks = await readiness.checks()
+        body = {"ready": all(check["ok"] for check in checks.values()), "checks": checks}
+        return AsgiResponse(orjson.dumps(body), 200 if body["ready"] else 503, headers={"content-type": "application/json"})
 
     @get
     async def status(scope: Any) -> AsgiResponse:
@@ -146,13 +180,95 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
 
     app = AsgiFastStream(
         broker,
-        asgi_routes=[("/healthz", make_ping_asgi(broker, timeout=5.0)), ("/status", status)],
+        asgi_routes=[("/healthz", make_ping_asgi(broker, timeout=5.0)), ("/readyz", ready), ("/status", status)],
         on_startup=[start],
         after_shutdown=[stop],
         specification=AsyncAPI(title=projections[0].title, version="1.0.0"),
     )
     app.state_holder = state  # type: ignore[attr-defined]  # tests read the consumers' counts
     return app
+
+
+def recovery_of(service: ProjectionService, engine: ProjectionEngine, settings: ConsumerSettings) -> Recovery | None:
+    """The watchdog of one hosted projection (None without REPLAY_TOKEN: it could not rebuild)."""
+    if settings.replay_token is None:
+        log.warning("%s: no REPLAY_TOKEN: a read model lost from Redis, or events lost by the broker, will not be "
+                    "rebuilt by itself", service.rules.name)
+        return None
+    token = settings.replay_token.get_secret_value()
+    group = service.consumer_group or settings.consumer_group
+    return Recovery(
+        engine,
+        incarnation=lambda: broker_incarnation(settings.kafka_bootstrap_servers),
+        source=lambda: HttpReplay(settings.ingest_url, token),
+        positions=lambda: group_positions(settings.kafka_bootstrap_servers, group, service.topics),
+        interval=settings.recovery_interval_seconds,
+    )
+
+
+def restart_process() -> None:
+    """Stop this process, to be started again (by the stack runner, compose or Kubernetes) with a
+    fresh consumer: a broker that lost its events lost the consumer group's place too."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+@dataclass
+class Readiness:
+    """What /readyz checks. The broker and Redis are asked at every call; the topics and the
+    consumer groups' lag, which cost a round of admin requests, at most every few seconds."""
+
+    broker: KafkaBroker
+    settings: ConsumerSettings
+    projections: tuple[ProjectionService, ...]
+    state: dict[str, Any]
+    slow_every: float = 5.0
+    _slow: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _slow_at: float = 0.0
+
+    async def checks(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            async with asyncio.timeout(2.0):
+                broker_ok = bool(await self.broker.ping(timeout=2.0))
+        except Exception:  # noqa: BLE001  (any failure means: not reachable)
+            broker_ok = False
+        found["broker"] = {"ok": broker_ok}
+        found["redis"] = {"ok": await self._redis_writable()}
+        for name, recovery in self.state.get("recoveries", {}).items():
+            state = recovery.state if recovery is not None else "ok"
+            found[f"{name}.read_model"] = {"ok": state == "ok", "state": state}
+        if broker_ok:
+            found |= await self._slow_checks()
+        return found
+
+    async def _redis_writable(self) -> bool:
+        redis = self.state.get("redis")
+        if redis is None:
+            return False
+        try:
+            async with asyncio.timeout(2.0):
+                await redis.set(f"{self.settings.redis_prefix}:ready-probe:{os.getpid()}", "1", ex=30)
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    async def _slow_checks(self) -> dict[str, dict[str, Any]]:
+        if time.monotonic() - self._slow_at < self.slow_every and self._slow:
+            return self._slow
+        found: dict[str, dict[str, Any]] = {}
+        bootstrap = self.settings.kafka_bootstrap_servers
+        try:
+            async with asyncio.timeout(5.0):
+                missing = await missing_topics(bootstrap, {t for p in self.projections for t in p.topics})
+                found["topics"] = {"ok": not missing, "missing": sorted(missing)}
+                for service in self.projections:
+                    group = service.consumer_group or self.settings.consumer_group
+                    lag = await consumer_lag(bootstrap, group, service.topics)
+                    found[f"{service.rules.name}.lag"] = {"ok": lag <= self.settings.ready_max_lag, "records": lag}
+        except Exception as error:  # noqa: BLE001
+            found["topics"] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        self._slow, self._slow_at = found, time.monotonic()
+        return found
 
 
 YOUNG_GENERATION = 20_000
@@ -238,13 +354,17 @@ async def _operate(projections: Iterable[Projection], settings: ConsumerSettings
 
 
 async def _operate_one(engine: ProjectionEngine, settings: ConsumerSettings, args: argparse.Namespace) -> int:
-    if args.command == "reconcile":
-        return await reconcile_each(engine, args.trust_id or await engine.trusts())
     if settings.replay_token is None:
+        if args.command == "reconcile":
+            print("(no REPLAY_TOKEN: the counters are checked against the pupil states only, not against the "
+                  "SQL store)", flush=True)
+            return await reconcile_each(engine, args.trust_id or await engine.trusts())
         print("rebuild needs REPLAY_TOKEN (and INGEST_URL): it reads ingest's replay", flush=True)
         return 2
     source = HttpReplay(settings.ingest_url, settings.replay_token.get_secret_value())
     try:
+        if args.command == "reconcile":
+            return await reconcile_each(engine, args.trust_id or await engine.trusts(), source)
         trust_ids = args.trust_id or await source.trust_ids()
         return await rebuild_each(engine, trust_ids, source, args.grace_seconds, args.keep_previous)
     finally:
