@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/pyproject.toml)
 
-.PHONY: run test bench bench-analytics clean venv
+.PHONY: run test bench bench-analytics bench-attendance clean reset venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -44,5 +44,13 @@ bench: $(VENV)/.runtime-installed
 bench-analytics: $(VENV)/.bench-installed
 	$(BIN)/python bench/analytics.py
 
-clean:
-	rm -rf $(VENV) .tidemark .pytest_cache
+## Benchmark the attendance projection: a Trust's year of register marks (~1.5 million) through one process.
+bench-attendance: $(VENV)/.runtime-installed
+	$(BIN)/python bench/attendance.py
+
+## Delete the stored data of `make run` (.tidemark: PostgreSQL, valkey, logs); the next run starts clean.
+reset:
+	rm -rf .tidemark
+
+clean: reset
+	rm -rf $(VENV) .pytest_cache

@@ -33,6 +33,9 @@ CALLED = ("ingest", "gateway")
 """The services other pods (or an ingress) call: each has a Service."""
 CONSUMERS = {"metrics": "tidemark-metrics", "statutory": "tidemark-statutory"}
 """Consumer services and their consumer groups (the settings' defaults)."""
+HOSTED_GROUPS = {"metrics": ("tidemark-attendance",)}
+"""Further consumer groups a process runs (the metrics process's attendance projection): its
+autoscaler follows each group's lag."""
 
 
 @cache
@@ -132,10 +135,14 @@ def test_consumers_scale_on_their_groups_lag_up_to_one_replica_per_partition(ser
                                                     "name": deployment["metadata"]["name"]}
     assert "replicas" not in deployment["spec"]  # the autoscaler owns it
     assert autoscaler["spec"]["maxReplicas"] <= int(settings["KAFKA_TOPIC_PARTITIONS"])
-    [metric] = autoscaler["spec"]["metrics"]
     env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert metric["type"] == "External" and metric["external"]["metric"] == {
-        "name": "kafka_consumergroup_lag", "selector": {"matchLabels": {"consumergroup": env["CONSUMER_GROUP"]}}}
+    groups = [env["CONSUMER_GROUP"], *HOSTED_GROUPS.get(service, ())]
+    assert autoscaler["spec"]["metrics"] == [
+        {"type": "External", "external": {
+            "metric": {"name": "kafka_consumergroup_lag", "selector": {"matchLabels": {"consumergroup": group}}},
+            "target": {"type": "AverageValue", "averageValue": "2000"}}}
+        for group in groups
+    ]
     assert env["CONSUMER_GROUP"] == CONSUMERS[service]
 
 

@@ -79,7 +79,7 @@ def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_pr
         assert set(stack["tokens"]) == {"ingest", "viewer"}
         post_a_school_and_see_it(stack)
         assert len(children) >= 7  # broker, Redis, PostgreSQL and the four services
-        assert (tmp_path / "state" / "run" / "postgres" / "PG_VERSION").exists()  # this run's embedded store
+        assert (tmp_path / "state" / "data" / "postgres" / "PG_VERSION").exists()  # the embedded store
     finally:
         output = stop(runner) if runner else ""
     assert runner.returncode == 0, output
@@ -111,7 +111,7 @@ def test_servers_given_in_the_environment_are_used_instead_of_embedded_ones_and_
     for variable in SERVERS:
         assert f"given in {variable}" in output
     assert "Started the embedded" not in output
-    assert not (tmp_path / "state" / "run" / "postgres").exists()
+    assert not (tmp_path / "state" / "data" / "postgres").exists()
 
 
 async def school_names(database_url: str) -> list[str]:
@@ -149,3 +149,47 @@ def test_the_stack_loads_the_demo_with_an_ingest_token_that_starts_with_a_dash(p
     with platform.gateway("trust-demo") as gateway:
         schools = eventually(lambda: gateway.get("/v1/schools").json())
     assert schools == [{"school_id": "S01", "name": "Oakfield Primary Academy"}]
+
+
+def child(children: list[psutil.Process], fragment: str) -> psutil.Process:
+    """The one process the runner started whose command line holds `fragment`."""
+    [found] = [c for c in children if c.is_running() and fragment in " ".join(c.cmdline())]
+    return found
+
+
+def test_a_stopped_process_is_started_again_and_stored_data_survives_a_restart_of_the_stack(tmp_path):
+    state = tmp_path / "state"
+    runner, output = None, ""
+    try:
+        runner, stack, children = start_runner(state, given={})
+        post_a_school_and_see_it(stack)
+        viewer = {"Authorization": f"Bearer {stack['tokens']['viewer']}"}
+
+        def schools() -> list | None:
+            try:
+                answer = httpx.get(f"{stack['gateway_url']}/v1/schools", headers=viewer, timeout=2)
+            except httpx.HTTPError:
+                return None
+            return answer.json() if answer.status_code == 200 else None
+
+        gateway = child(children, "tidemark_gateway")
+        gateway.kill()  # kill -9: the runner starts it again on the same port
+        gateway.wait(10)
+        assert eventually(schools, timeout=30) == [{"school_id": "S1", "name": "Oak"}]
+        valkey = child(children, "valkey-server")
+        valkey.kill()  # its append-only log brings every acknowledged write back
+        valkey.wait(10)
+        eventually(lambda: any(c.name().startswith("valkey") for c in psutil.Process(runner.pid).children(recursive=True)
+                               if c.pid != valkey.pid), timeout=30)
+        assert eventually(schools, timeout=30) == [{"school_id": "S1", "name": "Oak"}]
+        output = stop(runner)
+        assert runner.returncode == 0, output
+        assert "gateway stopped (exit code -9)" in output and "gateway restarted" in output
+        assert "valkey stopped (exit code -9)" in output and "valkey restarted" in output
+
+        runner, stack, _children = start_runner(state, given={})  # the same state: nothing is posted again
+        viewer = {"Authorization": f"Bearer {stack['tokens']['viewer']}"}
+        assert eventually(schools, timeout=30) == [{"school_id": "S1", "name": "Oak"}]
+    finally:
+        output = stop(runner) if runner and runner.poll() is None else output
+    assert "Deleting the stored data" not in output

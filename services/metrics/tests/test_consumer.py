@@ -62,3 +62,13 @@ async def test_each_trusts_change_notice_is_announced_under_that_trust_only(redi
     announced = sorted((topic, notice["trust_id"], notice["schools"], key) for topic, notice, key in changes.published)
     assert announced == [("attainment.changes.v1", "T1", ["S1"], b"T1"), ("attainment.changes.v1", "T2", ["S9"], b"T2")]
     await redis.aclose()
+
+
+def test_the_metrics_process_runs_attainment_and_attendance_as_two_consumer_groups():
+    from tidemark_metrics.entrypoints.app import create_app
+
+    subscribers = {s.group_id: sorted(s.topic_names) for s in create_app().broker.subscribers}
+    assert subscribers == {
+        "tidemark-metrics": ["tracker.assessments.v1", "tracker.pupils.v1", "tracker.schools.v1"],
+        "tidemark-attendance": ["tracker.attendance.v1", "tracker.pupils.v1"],
+    }

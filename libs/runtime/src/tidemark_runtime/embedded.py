@@ -122,25 +122,18 @@ def start_tansu(port: int | None = None, log_dir: Path | None = None) -> Embedde
     return embedded
 
 
-def start_valkey(port: int | None = None, log_dir: Path | None = None) -> EmbeddedProcess:
-    """valkey-server on loopback, no persistence (aggregates can always be rebuilt)."""
+def start_valkey(port: int | None = None, log_dir: Path | None = None, data_dir: Path | None = None) -> EmbeddedProcess:
+    """valkey-server on loopback. Without `data_dir` nothing is persisted (the tests: aggregates can
+    always be rebuilt); with it, every write is appended to an fsynced log there (AOF,
+    `appendfsync always`: a projection writes one script per consumed batch, so this costs one
+    fsync a batch), and a restarted valkey comes back with everything it had acknowledged."""
     port = port or free_port()
     directory = log_dir or Path(tempfile.mkdtemp(prefix="tidemark-"))
-    argv = [
-        valkey_binary(),
-        "--port",
-        str(port),
-        "--bind",
-        LOOPBACK,
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(directory),
-        "--protected-mode",
-        "yes",
-    ]
+    persistence = ["--save", "", "--appendonly", "no", "--dir", str(directory)]
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        persistence = ["--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", str(data_dir.resolve())]
+    argv = [valkey_binary(), "--port", str(port), "--bind", LOOPBACK, "--protected-mode", "yes", *persistence]
     process, log_path, log = _spawn("valkey", argv, directory)
     embedded = EmbeddedProcess("valkey", process, f"redis://{LOOPBACK}:{port}/0", log_path, log)
     try:

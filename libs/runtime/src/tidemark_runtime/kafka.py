@@ -15,22 +15,22 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
-from faststream._internal.middlewares import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
 from tidemark_runtime.settings import ConsumerSettings, PlatformSettings
 from tidemark_schemas.events import TrackerEvent, parse_tracker_event
-from tidemark_schemas.topics import all_topics, dead_letter
+from tidemark_schemas.topics import BROKER_INCARNATION, all_topics, dead_letter
 
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36
+T = TypeVar("T")
 
 
 async def ensure_topics(
@@ -102,22 +102,18 @@ class Backoff:
         self.streak = 0
 
 
-def backoff_middleware(backoff: Backoff) -> Callable[..., BaseMiddleware]:
-    """A broker middleware: on a failed batch, wait (growing) before FastStream seeks back to retry it."""
-
-    class RetryWithBackoff(BaseMiddleware):
-        async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
-            try:
-                result = await call_next(msg)
-            except Exception:
-                delay = backoff.next_delay()
-                log.exception("batch failed; retrying in %.1fs", delay)
-                await asyncio.sleep(delay)
-                raise
-            backoff.reset()
-            return result
-
-    return RetryWithBackoff
+async def with_backoff(backoff: Backoff, work: Awaitable[T]) -> T:
+    """Run one batch's work; when it fails, wait (growing) before re-raising, so that FastStream's
+    retry of the batch (`NACK_ON_ERROR`) is not a tight loop. One `Backoff` per subscriber."""
+    try:
+        result = await work
+    except Exception:
+        delay = backoff.next_delay()
+        log.exception("batch failed; retrying in %.1fs", delay)
+        await asyncio.sleep(delay)
+        raise
+    backoff.reset()
+    return result
 
 
 @dataclass(frozen=True)
@@ -202,13 +198,15 @@ async def raw_bodies(message: Any) -> list[bytes]:
 
 
 def batch_subscriber(
-    broker: KafkaBroker, settings: ConsumerSettings, topics: Iterable[str], title: str, description: str
+    broker: KafkaBroker, settings: ConsumerSettings, topics: Iterable[str], title: str, description: str,
+    group_id: str | None = None,
 ) -> Callable[[Callable[..., Awaitable[None]]], Any]:
-    """The subscriber decorator every consumer service uses: its group, batching and the policy above."""
+    """The subscriber decorator every consumer service uses: its group (`group_id`, else the
+    `CONSUMER_GROUP` setting), batching and the policy above."""
     policy = consumer_policy(settings)
     subscriber = broker.subscriber(
         *topics,
-        group_id=settings.consumer_group,
+        group_id=group_id or settings.consumer_group,
         batch=True,
         decoder=raw_bodies,
         max_records=settings.batch_max_records,
@@ -220,3 +218,83 @@ def batch_subscriber(
         fetch_max_wait_ms=policy["fetch_max_wait_ms"],
     )
     return subscriber
+
+
+async def broker_incarnation(bootstrap_servers: str, timeout: float = 10.0) -> str:
+    """An id of the broker's current life: the first record of `topics.BROKER_INCARNATION`, written (a new
+    uuid) by whoever finds the topic missing or empty. A broker that comes back without its topics
+    (the embedded one keeps them in memory) has a new incarnation; one that kept its log has the
+    same, whoever asks. Concurrent writers agree: everyone reads offset 0."""
+    import uuid
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.structs import TopicPartition
+
+    await ensure_topics(bootstrap_servers, 1, [BROKER_INCARNATION], timeout=timeout)
+    partition = TopicPartition(BROKER_INCARNATION, 0)
+
+    async def first_record() -> str | None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+                                    request_timeout_ms=int(timeout * 1000))
+        await consumer.start()
+        try:
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            if (await consumer.end_offsets([partition]))[partition] == 0:
+                return None
+            batch = await consumer.getmany(partition, timeout_ms=int(timeout * 1000), max_records=1)
+            records = batch.get(partition, [])
+            return records[0].value.decode() if records else None
+        finally:
+            await consumer.stop()
+
+    found = await first_record()
+    if found is None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(BROKER_INCARNATION, uuid.uuid4().hex.encode())
+        finally:
+            await producer.stop()
+        found = await first_record()
+    if found is None:
+        raise RuntimeError(f"the broker kept no record in {BROKER_INCARNATION}")
+    return found
+
+
+async def group_positions(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> dict[str, tuple[int | None, int]]:
+    """For each partition of `topics` ("topic[p]"): the offset `group_id` committed (None: none) and
+    the end of the log, as the broker reports them. (The embedded Tansu reports the end of a log
+    as the last batch's first offset + 1, so an end below a committed offset is not, there, a loss.)"""
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import TopicPartition
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await admin.start()
+    await probe.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(probe.partitions_for_topic(t) or ())]
+        if not partitions:
+            return {}
+        # Committed first, then the ends: the log only grows and the group only commits what it has read.
+        committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        ends = await probe.end_offsets(partitions)
+        return {
+            f"{tp.topic}[{tp.partition}]": (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else None,
+                                            ends[tp])
+            for tp in partitions
+        }
+    finally:
+        await probe.stop()
+        await admin.close()
+
+
+async def missing_topics(bootstrap_servers: str, wanted: Iterable[str]) -> set[str]:
+    """Those of `wanted` the broker does not have (a broker that came back without its topics)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        return set(wanted) - set(await admin.list_topics())
+    finally:
+        await admin.close()

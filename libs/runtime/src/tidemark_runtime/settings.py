@@ -96,6 +96,12 @@ class ConsumerSettings(ServiceSettings):
     """A process that consumes tracker events as one consumer group, in batches."""
 
     consumer_group: str
+    recovery_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often each projection checks that its read model is whole (recovery)"
+    )
+    ready_max_lag: int = Field(
+        default=10_000, ge=0, description="Records a consumer group may be behind and still answer /readyz ready"
+    )
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="Where ingest serves the replay a rebuild reads")
     batch_max_records: int = 2000
     batch_timeout_ms: int = 50

@@ -122,17 +122,18 @@ class ProjectionEngine:
         read = await self._writer.read_pupils(keys, wanted)
         result = BatchResult()
         write = ProjectionWrite()
-        moves: Counter[tuple[str, str]] = Counter()
+        moves: dict[tuple[str, str], int] = {}
         for pupil_id, events in batch.pupils.items():
             revision, fields = read[pupil_id]
             step = advance(self.rules, keys.trust_id, pupil_id, decode_record(self.rules, fields), events)
             if step.applied:
                 result.applied += step.applied
                 result.outputs += step.outputs
-                moves.update(step.moves)
+                for move, amount in step.moves.items():
+                    moves[move] = moves.get(move, 0) + amount
                 write.add_state(keys.pupil(pupil_id), revision, step.fields)
         write.counters, result.notices = self._counter_writes(keys, moves)
-        result.counter_writes = len(write.counters)
+        result.counter_writes = write.counter_writes
         result.applied += len(batch.schools)
         write.schools = [[s.school_id, s.version, school_document(s)] for s in batch.schools.values()]
         write.notices = [list(notice.stream_fields().values()) for notice in result.notices]
@@ -152,23 +153,32 @@ class ProjectionEngine:
         return [CHARACTERISTICS_FIELD, *sorted(parts)]
 
     def _counter_writes(
-        self, keys: Keyspace, moves: Counter[tuple[str, str]]
-    ) -> tuple[list[list[str | int]], list[ChangeNotice]]:
-        """The counter increments to write, and per (academic year, period) which measures and
-        schools they touch."""
-        increments: Counter[CounterKey] = Counter()
-        touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        self, keys: Keyspace, moves: dict[tuple[str, str], int]
+    ) -> tuple[dict[str, dict[str, int]], list[ChangeNotice]]:
+        """The counter increments to write, by hash, and per (academic year, period) which
+        measures and schools they touch."""
+        by_hash: dict[str, dict[str, int]] = {}
+        announced: dict[str, tuple[str, str, str, str] | None] = {}
+        """counter hash -> the change it announces (one per hash)"""
+        locate = self.rules.locate
         for (part, item), change in moves.items():
             if not change:
                 continue
-            located = self.rules.locate(keys, part, item)
-            increments[(located.key, located.field)] += change
-            if located.notice is not None:
-                year, period, measure, school = located.notice
+            key, name, notice = locate(keys, part, item)
+            increments = by_hash.get(key)
+            if increments is None:
+                increments = by_hash[key] = {}
+                announced[key] = notice
+            increments[name] = increments.get(name, 0) + change
+        touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        for notice in announced.values():
+            if notice is not None:
+                year, period, measure, school = notice
                 measures, schools = touched[(year, period)]
                 measures.add(measure)
                 schools.add(school)
-        writes: list[list[str | int]] = [[key, name, change] for (key, name), change in increments.items() if change]
+        writes = {key: changed for key, increments in by_hash.items()
+                  if (changed := {name: change for name, change in increments.items() if change})}
         notices = [
             ChangeNotice(keys.trust_id, year, period, tuple(sorted(measures)), tuple(sorted(schools)))
             for (year, period), (measures, schools) in sorted(touched.items())
@@ -180,10 +190,12 @@ class ProjectionEngine:
         reconcile compares these with the counters stored."""
         expected: Counter[CounterKey] = Counter()
         pupils = 0
-        async for key in self.redis.scan_iter(match=f"{keys.base}:pupil:*", count=1000):
+        pupil_keys = keys.pupil("")
+        async for key in self.redis.scan_iter(match=f"{pupil_keys}*", count=1000):
             fields = {_text(name): value for name, value in (await self.redis.hgetall(key)).items()}
             fields.pop(REVISION_FIELD, None)
-            expected.update(recorded_counters(self.rules, keys, decode_record(self.rules, fields)))
+            pupil_id = _text(key)[len(pupil_keys):]
+            expected.update(recorded_counters(self.rules, keys, decode_record(self.rules, fields), pupil_id))
             pupils += 1
         return pupils, expected
 

@@ -35,6 +35,7 @@ class MetricsProjection:
     counter_kinds = ("agg", "roll")
     derived_parts = (ROLL_PART,)
     keeps_schools = True
+    stores_contributions = True
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         return Keyspace(prefix, trust_id)

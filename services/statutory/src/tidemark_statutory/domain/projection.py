@@ -50,6 +50,7 @@ class StatutoryProjection:
     counter_kinds = ("stat", "progress", "progress-pupils")
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False
+    stores_contributions = True
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         return statutory_keyspace(prefix, trust_id)
