@@ -307,7 +307,7 @@ def _subscribe(
         consumers[name] = ProjectionConsumer(
             ProjectionEngine(redis, settings.redis_prefix, service.rules),
             publication,
-            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]
+            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]  # called only with a publication
             dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, service.client_id),
         )
 

@@ -95,7 +95,7 @@ class ProjectionWriter:
         found: dict[str, tuple[str, PupilFields]] = {}
         for (pupil_id, names), reply in zip(wanted.items(), replies, strict=True):
             fields: PupilFields = (
-                {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}  # type: ignore[misc]
+                {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}  # type: ignore[misc]  # a field name is never None
                 if names is None
                 else dict(zip([REVISION_FIELD, *names], reply, strict=True))
             )
