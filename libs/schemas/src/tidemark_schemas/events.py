@@ -14,12 +14,11 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.attendance import RegisterCodeValue, Session
 from tidemark_schemas.calendar import is_weekend
 from tidemark_schemas.progress import ProgressCategory
 from tidemark_schemas.statutory import Assessment, StatutoryValue
-from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
+from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields, SchoolRecord
 from tidemark_schemas.vocabulary import Band, YearGroup
 
 SCHEMA_VERSION: Final = 1
@@ -34,20 +33,32 @@ class Envelope(BaseModel):
     trust_id: Identifier
 
 
-class SchoolUpserted(Envelope):
+Version = Annotated[int, Field(ge=1, description="The fact's version: grows by one with each change of the fact")]
+
+
+class SchoolSnapshot(SchoolRecord):
+    """A school as ingest stores it and each of its events carries it: the tracker's record and the
+    fact's version."""
+
+    version: Version
+
+
+class SchoolUpserted(SchoolSnapshot, Envelope):
     event_type: Literal["school-upserted"] = "school-upserted"
-    school_id: Identifier
-    name: str
-    assessment_model: AssessmentModel | None = None
-    version: int = Field(ge=1)
 
 
-class PupilUpserted(Envelope, PupilFields):
+class PupilSnapshot(PupilFields):
+    """A pupil as ingest stores it and each of its events carries it: the tracker's fields (the
+    leaving date always sent) and the fact's version."""
+
+    left_on: date | None
+    version: Version
+
+
+class PupilUpserted(PupilSnapshot, Envelope):
     """A pupil's current characteristics (and leaving date). Re-sent in full on every change."""
 
     event_type: Literal["pupil-upserted"] = "pupil-upserted"
-    left_on: date | None
-    version: int = Field(ge=1)
 
 
 class AssessmentSnapshot(BaseModel):
@@ -66,7 +77,7 @@ class AssessmentSnapshot(BaseModel):
     locked_band: Band | None = Field(description="The value that counts; null when not locked")
     entered_code: str | None = Field(default=None, description="The draft's code in the school's own model, if any")
     locked_code: str | None = Field(default=None, description="The counted value's code in the school's model, if any")
-    version: int = Field(ge=1)
+    version: Version
 
 
 class _AssessmentSnapshot(AssessmentSnapshot, Envelope):
@@ -101,7 +112,7 @@ class StatutorySnapshot(BaseModel):
     component: str
     entered: StatutoryValue | None = Field(description="The current (draft) value")
     locked: StatutoryValue | None = Field(description="The value that counts; null when not locked")
-    version: int = Field(ge=1)
+    version: Version
 
 
 class _StatutorySnapshot(StatutorySnapshot, Envelope):
@@ -136,7 +147,7 @@ class AttendanceMarked(Envelope):
     code: RegisterCodeValue = Field(description="A register code (`tidemark_schemas.attendance.REGISTER_CODES`; "
                                     "'-' for no mark)")
     year_group: YearGroup = Field(description="The pupil's year group in the academic year of the date")
-    version: int = Field(ge=1)
+    version: Version
 
     @field_validator("date")
     @classmethod
