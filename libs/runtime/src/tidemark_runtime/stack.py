@@ -216,7 +216,7 @@ def wait_until_applied(
     last_report = 0.0
     with httpx.Client(timeout=10.0) as client:
         while not stopping() and time.monotonic() < deadline:
-            backlog = client.get(f"{ingest_url}/healthz").json()["outbox_backlog"]
+            backlog = client.get(f"{ingest_url}/status").json()["outbox_backlog"]
             lag = 0 if backlog else sum(
                 asyncio.run(consumer_lag(kafka, group, group_topics)) for group, group_topics in CONSUMER_GROUPS.items()
             )

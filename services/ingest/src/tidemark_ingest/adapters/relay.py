@@ -2,6 +2,13 @@
 
 At-least-once: a crash after the broker acknowledged but before the mark re-publishes those rows,
 which consumers ignore by version. Rows of one pupil share a key, hence a partition, hence order.
+A row is marked published only once the broker has acknowledged it: a batch with any record not
+acknowledged is left whole for the next round.
+
+A broker that comes back without its topics (the embedded one keeps them in memory) leaves the
+producer waiting for partitions that no longer exist: while a publish waits longer than
+`stall_seconds`, and after one fails, the relay creates the missing topics again (`restore_topics`,
+the same `ensure_topics` ingest runs at start) and the waiting records go out, with no one's help.
 """
 
 from __future__ import annotations
@@ -9,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Row, func, select, update
@@ -29,6 +36,10 @@ class Producer(Protocol):
     async def send(self, topic: str, value: bytes, key: bytes) -> Awaitable[Any]: ...
 
 
+RestoreTopics = Callable[[], Awaitable[list[str]]]
+"""Creates the topics the broker is missing and returns them (`tidemark_runtime.kafka.ensure_topics`)."""
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -36,19 +47,36 @@ class OutboxRelay:
         producer: Producer,
         batch_size: int = 2000,
         idle_poll_seconds: float = 0.5,
+        restore_topics: RestoreTopics | None = None,
+        stall_seconds: float = 2.0,
     ) -> None:
         self._sessions = sessions
         self._producer = producer
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
+        self._restore_topics = restore_topics
+        self._stall = stall_seconds
         self._wake = asyncio.Event()
         self.published = 0
+        self.running = False
+        """Whether `run_forever` is running (readiness: the relay is alive)."""
+        self.last_error: str | None = None
+        """Why the last round failed (None once a round succeeds)."""
+        self.topics_restored = 0
+        """Topics the relay has created again since it started (a broker that lost them)."""
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows, so they go out without waiting for a poll."""
         self._wake.set()
 
     async def run_forever(self) -> None:
+        self.running = True
+        try:
+            await self._rounds()
+        finally:
+            self.running = False
+
+    async def _rounds(self) -> None:
         failures = 0
         while True:
             # Clear before reading the outbox: a commit that lands while we publish sets it again,
@@ -57,12 +85,15 @@ class OutboxRelay:
             try:
                 sent = await self.publish_pending()
                 failures = 0
+                self.last_error = None
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 failures += 1
+                self.last_error = f"{type(error).__name__}: {error}"
                 delay = min(5.0, 0.1 * 2**failures)
                 log.exception("outbox relay failed; retrying in %.1fs", delay)
+                await self.restore_topics()
                 await asyncio.sleep(delay)
                 continue
             if sent < self._batch_size:
@@ -94,10 +125,37 @@ class OutboxRelay:
         return len(rows)
 
     async def _publish(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
+        """Until the broker has acknowledged every row; while it takes longer than `stall_seconds`,
+        restore the topics a restarted broker may have lost (the waiting records then go out)."""
+        sending = asyncio.ensure_future(self._send(rows))
+        try:
+            while not (await asyncio.wait([sending], timeout=self._stall))[0]:
+                await self.restore_topics()
+        finally:
+            sending.cancel()  # a no-op once it is done; otherwise this round failed or was cancelled
+        sending.result()
+
+    async def _send(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
         deliveries = [
             await self._producer.send(row.topic, value=row.payload.encode(), key=event_key(row.key)) for row in rows
         ]
         await asyncio.gather(*deliveries)  # every record acknowledged by the broker
+
+    async def restore_topics(self) -> list[str]:
+        """Create again the topics the broker lost; never raises (a broker away is the next round's
+        business). Returns the topics created."""
+        if self._restore_topics is None:
+            return []
+        try:
+            async with asyncio.timeout(10.0):
+                created = await self._restore_topics()
+        except Exception as error:  # noqa: BLE001  (the broker is away: try again later)
+            log.warning("outbox relay: could not check the broker's topics: %s: %s", type(error).__name__, error)
+            return []
+        if created:
+            self.topics_restored += len(created)
+            log.warning("outbox relay: the broker had lost topics %s; created them again", ", ".join(created))
+        return created
 
     @staticmethod
     async def _mark(session: AsyncSession, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
@@ -110,3 +168,12 @@ class OutboxRelay:
         async with self._sessions() as session:
             result = await session.execute(select(func.count()).where(OUTBOX.c.published_at.is_(None)))
             return int(result.scalar_one())
+
+    async def oldest_unpublished_age(self) -> timedelta | None:
+        """How long the oldest row not yet published has waited (None: every row is published).
+        Read through the index of unpublished rows: the first by id."""
+        async with self._sessions() as session:
+            created = (await session.execute(
+                select(OUTBOX.c.created_at).where(OUTBOX.c.published_at.is_(None)).order_by(OUTBOX.c.id).limit(1)
+            )).scalar_one_or_none()
+        return None if created is None else datetime.now(UTC) - created  # a timestamptz: aware
