@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidemark_ingest.adapters.database import create_engine, session_factory
-from tidemark_ingest.adapters.relay import OutboxRelay, Producer
+from tidemark_ingest.adapters.relay import MissingTopics, OutboxRelay, Producer
 from tidemark_ingest.migrations import require_head, upgrade_to_head
 from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
@@ -56,12 +56,15 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
         engine = create_engine(settings.database_url)
         started.push_async_callback(engine.dispose)
         await require_head(engine)
+        missing: MissingTopics | None = None
         if producer is None:
-            producer = await started.enter_async_context(kafka_producer(settings))
+            kafka = await started.enter_async_context(kafka_producer(settings))
+            producer, missing = kafka, functools.partial(topics_missing, kafka)
         sessions = session_factory(engine)
         relay = OutboxRelay(
             sessions, producer, settings.relay_batch_size, settings.relay_idle_poll_seconds,
             restore_topics=functools.partial(create_topics, settings) if settings.kafka_create_topics else None,
+            missing_topics=missing,
         )
         relaying = asyncio.create_task(relay.run_forever(), name="outbox-relay")
         started.push_async_callback(_stop, relaying)
@@ -77,7 +80,7 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
 
 
 @contextlib.asynccontextmanager
-async def kafka_producer(settings: IngestSettings) -> AsyncIterator[Producer]:
+async def kafka_producer(settings: IngestSettings) -> AsyncIterator[AIOKafkaProducer]:
     """The relay's producer, started (and the tracker topics created when KAFKA_CREATE_TOPICS)."""
     if settings.kafka_create_topics:
         await create_topics(settings)
@@ -101,6 +104,12 @@ async def create_topics(settings: IngestSettings) -> list[str]:
         settings.kafka_bootstrap_servers, settings.kafka_topic_partitions,
         replication_factor=settings.kafka_replication_factor,
     )
+
+
+async def topics_missing(producer: AIOKafkaProducer, topics: set[str]) -> set[str]:
+    """Those of `topics` the broker does not have, asked over the producer's own connection."""
+    metadata = await producer.client.fetch_all_metadata()
+    return topics - set(metadata.topics())
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

@@ -5,10 +5,13 @@ which consumers ignore by version. Rows of one pupil share a key, hence a partit
 A row is marked published only once the broker has acknowledged it: a batch with any record not
 acknowledged is left whole for the next round.
 
-A broker that comes back without its topics (the embedded one keeps them in memory) leaves the
-producer waiting for partitions that no longer exist: while a publish waits longer than
-`stall_seconds`, and after one fails, the relay creates the missing topics again (`restore_topics`,
-the same `ensure_topics` ingest runs at start) and the waiting records go out, with no one's help.
+A broker that comes back without its topics (the embedded one keeps them in memory) either leaves
+the producer waiting for partitions that no longer exist, or (Tansu) acknowledges records for a
+topic it does not have and drops them. So the relay asks the broker whether the batch's topics
+exist before it sends and again once everything is acknowledged (`missing_topics`): a topic
+missing either time fails the round, and nothing is marked. While a publish waits longer than
+`stall_seconds`, and after a round fails, it creates the missing topics again (`restore_topics`,
+the same `ensure_topics` ingest runs at start), and the next round goes out, with no one's help.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -38,6 +42,12 @@ class Producer(Protocol):
 
 RestoreTopics = Callable[[], Awaitable[list[str]]]
 """Creates the topics the broker is missing and returns them (`tidemark_runtime.kafka.ensure_topics`)."""
+MissingTopics = Callable[[set[str]], Awaitable[set[str]]]
+"""Those of the topics given that the broker does not have (raises when it does not answer)."""
+
+
+class TopicsMissing(RuntimeError):
+    """The broker does not have a topic the batch is for: its acknowledgements are not to be trusted."""
 
 
 class OutboxRelay:
@@ -48,6 +58,7 @@ class OutboxRelay:
         batch_size: int = 2000,
         idle_poll_seconds: float = 0.5,
         restore_topics: RestoreTopics | None = None,
+        missing_topics: MissingTopics | None = None,
         stall_seconds: float = 2.0,
     ) -> None:
         self._sessions = sessions
@@ -55,13 +66,14 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
         self._restore_topics = restore_topics
+        self._missing_topics = missing_topics
         self._stall = stall_seconds
         self._wake = asyncio.Event()
         self.published = 0
         self.running = False
         """Whether `run_forever` is running (readiness: the relay is alive)."""
         self.last_error: str | None = None
-        """Why the last round failed (None once a round succeeds)."""
+        """Why the last round failed, or why the current one waits (None once a round succeeds)."""
         self.topics_restored = 0
         """Topics the relay has created again since it started (a broker that lost them)."""
 
@@ -125,15 +137,25 @@ class OutboxRelay:
         return len(rows)
 
     async def _publish(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
-        """Until the broker has acknowledged every row; while it takes longer than `stall_seconds`,
-        restore the topics a restarted broker may have lost (the waiting records then go out)."""
+        """Until the broker has acknowledged every row, its topics there before and after; while it
+        takes longer than `stall_seconds`, restore the topics a restarted broker may have lost."""
+        topics = {row.topic for row in rows}
+        await self._confirm(topics)
         sending = asyncio.ensure_future(self._send(rows))
+        started = time.monotonic()
         try:
             while not (await asyncio.wait([sending], timeout=self._stall))[0]:
+                self.last_error = (f"the broker has not acknowledged {len(rows)} events "
+                                   f"in {time.monotonic() - started:.0f}s")
                 await self.restore_topics()
         finally:
             sending.cancel()  # a no-op once it is done; otherwise this round failed or was cancelled
         sending.result()
+        await self._confirm(topics)
+
+    async def _confirm(self, topics: set[str]) -> None:
+        if self._missing_topics is not None and topics and (missing := await self._missing_topics(topics)):
+            raise TopicsMissing(f"the broker has no topic {', '.join(sorted(missing))}")
 
     async def _send(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
         deliveries = [
