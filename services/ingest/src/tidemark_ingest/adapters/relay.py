@@ -104,7 +104,8 @@ class OutboxRelay:
                 failures += 1
                 self.last_error = f"{type(error).__name__}: {error}"
                 delay = min(5.0, 0.1 * 2**failures)
-                log.exception("outbox relay failed; retrying in %.1fs", delay)
+                log.error("outbox relay failed (%s); retrying in %.1fs", self.last_error, delay,
+                          exc_info=not isinstance(error, TopicsMissing))
                 await self.restore_topics()
                 await asyncio.sleep(delay)
                 continue
