@@ -52,7 +52,8 @@ async def test_a_relay_whose_oldest_row_waits_past_the_bound_is_not_ready_and_sa
             headers = {"Authorization": "Bearer ingest"}
             posted = await client.post("/v1/schools", json=[{"school_id": "S1", "name": "Oak"}], headers=headers)
             assert posted.status_code == 200
-            while (ready := await client.get("/readyz")).status_code == 200:
+            # Until the row is older than the bound and the relay says why it waits (after 2 s).
+            while "last_error" not in (ready := await client.get("/readyz")).json()["checks"]["relay"]:
                 await asyncio.sleep(0.05)
             health = await client.get("/healthz")
             status = (await client.get("/status")).json()
@@ -61,6 +62,7 @@ async def test_a_relay_whose_oldest_row_waits_past_the_bound_is_not_ready_and_sa
     relay = ready.json()["checks"]["relay"]
     assert relay["ok"] is False and relay["running"] is True
     assert relay["oldest_unpublished_seconds"] > relay["max_seconds"] == 0.2
+    assert relay["last_error"].startswith("the broker has not acknowledged 1 events")
     assert {name for name, check in ready.json()["checks"].items() if not check["ok"]} == {"relay"}
     assert health.status_code == 200  # alive: a restart would not make the broker answer
     assert (status["outbox_backlog"], status["published"]) == (1, 0)
