@@ -53,8 +53,12 @@ def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
     context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile) if protocol.endswith("SSL") else None
     if protocol == "SSL":
         return BaseSecurity(ssl_context=context, use_ssl=True)
-    if settings.kafka_sasl_username is None or settings.kafka_sasl_password is None:
-        raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+    missing = [name for name, value in (("KAFKA_SASL_USERNAME", settings.kafka_sasl_username),
+                                        ("KAFKA_SASL_PASSWORD", settings.kafka_sasl_password)) if not value]
+    if missing or settings.kafka_sasl_username is None or settings.kafka_sasl_password is None:
+        raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs {' and '.join(missing)}")
+    if settings.kafka_sasl_mechanism == "PLAIN" and protocol == "SASL_PLAINTEXT":
+        raise ValueError("KAFKA_SASL_MECHANISM=PLAIN sends the password itself: use it with KAFKA_SECURITY_PROTOCOL=SASL_SSL")
     return _SASL[settings.kafka_sasl_mechanism](
         settings.kafka_sasl_username, settings.kafka_sasl_password.get_secret_value(),
         ssl_context=context, use_ssl=protocol == "SASL_SSL",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tidemark_schemas.calendar import HALF_TERMS
@@ -56,7 +56,9 @@ is refused."""
 
 
 class KafkaSettings(BaseSettings):
-    """How a process reaches and authenticates to the broker (`tidemark_runtime.kafka.broker_security`)."""
+    """How a process reaches and authenticates to the broker (`tidemark_runtime.kafka.broker_security`,
+    which refuses a SASL protocol without a user, or PLAIN without TLS, when a client is built: a
+    process that uses no Kafka, the gateway, may share these settings unused)."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
@@ -74,18 +76,6 @@ class KafkaSettings(BaseSettings):
     kafka_ssl_cafile: str | None = Field(
         default=None, description="CA certificate(s) the broker's TLS certificate is checked against (else the system's)"
     )
-
-    @model_validator(mode="after")
-    def _sasl_has_credentials(self) -> KafkaSettings:
-        """A SASL protocol without a user is refused at start-up, naming what is missing."""
-        if self.kafka_security_protocol.startswith("SASL_"):
-            missing = [name for name, value in (("KAFKA_SASL_USERNAME", self.kafka_sasl_username),
-                                                ("KAFKA_SASL_PASSWORD", self.kafka_sasl_password)) if not value]
-            if missing:
-                raise ValueError(f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs {' and '.join(missing)}")
-        if self.kafka_sasl_mechanism == "PLAIN" and self.kafka_security_protocol == "SASL_PLAINTEXT":
-            raise ValueError("KAFKA_SASL_MECHANISM=PLAIN sends the password in clear: use it with SASL_SSL only")
-        return self
 
 
 class PlatformSettings(KafkaSettings):
