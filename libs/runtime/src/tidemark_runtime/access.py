@@ -26,6 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
+
+from redis.asyncio import RedisCluster
 
 from tidemark_runtime.redis import RedisClient
 
@@ -101,23 +104,8 @@ def acl_rules(prefix: str, passwords: Mapping[str, str], hashed: bool = True) ->
     return lines
 
 
-def write_acl_file(path: Path, prefix: str, passwords: Mapping[str, str]) -> Path:
-    """`acl_rules` as a file valkey reads (`--aclfile`), readable by this user only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_text("\n".join(acl_rules(prefix, passwords)) + "\n")
-    return path
-
-
-def new_passwords() -> dict[str, str]:
-    """A fresh random password for ADMIN and every service of `REDIS_ACCESS` (the embedded stack's)."""
-    return {name: secrets.token_urlsafe(24) for name in (ADMIN, *REDIS_ACCESS)}
-
-
 def with_user(url: str, user: str, password: str) -> str:
     """A redis:// URL that logs in as `user` (the password percent-encoded)."""
-    from urllib.parse import quote, urlsplit
-
     parts = urlsplit(url)
     host = parts.netloc.rsplit("@", 1)[-1]
     return parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}").geturl()
@@ -133,20 +121,23 @@ class RedisCredentials:
 
     @classmethod
     def generate(cls, prefix: str) -> RedisCredentials:
-        return cls(prefix, new_passwords())
+        """A fresh random password for ADMIN and every service of `REDIS_ACCESS`."""
+        return cls(prefix, {name: secrets.token_urlsafe(24) for name in (ADMIN, *REDIS_ACCESS)})
 
     def url(self, base_url: str, service: str) -> str:
         """`base_url` with the credentials of `service` (or ADMIN)."""
         return with_user(base_url, user_name(service), self.passwords[service])
 
     def write(self, path: Path) -> Path:
-        return write_acl_file(path, self.prefix, self.passwords)
+        """`acl_rules` as a file valkey reads (`--aclfile`), readable by this user only."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.write_text("\n".join(acl_rules(self.prefix, self.passwords)) + "\n")
+        return path
 
     async def install(self, admin: RedisClient) -> None:
         """Create or update the service users on a running Redis, as `admin` (every node of a
         cluster: ACLs are per node): what the ACL file does at start, for a Redis already running."""
-        from redis.asyncio import RedisCluster
-
         nodes: dict[str, Any] = {}
         if isinstance(admin, RedisCluster):
             await admin.initialize()
