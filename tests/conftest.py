@@ -122,8 +122,9 @@ def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str], database_ur
 
 def service_users(admin_url: str, cluster: bool, prefix: str) -> dict[str, dict[str, str]]:
     """Create (as ADMIN) a Redis user per service with the rights of `tidemark_runtime.access` for
-    `prefix`; returns what each service's environment adds (its REDIS_URL)."""
-    credentials = RedisCredentials.generate(prefix)
+    `prefix` (named `tidemark-<service>-<prefix>`: several prefixes share the session's Redis);
+    returns what each service's environment adds (its REDIS_URL)."""
+    credentials = RedisCredentials.generate(prefix, suffix=f"-{prefix}")
 
     async def install() -> None:
         admin = connect_url(admin_url, cluster=cluster)

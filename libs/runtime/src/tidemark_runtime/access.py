@@ -87,10 +87,11 @@ def user_name(service: str) -> str:
     return f"tidemark-{service}"
 
 
-def acl_rules(prefix: str, passwords: Mapping[str, str], hashed: bool = True) -> list[str]:
+def acl_rules(prefix: str, passwords: Mapping[str, str], hashed: bool = True, suffix: str = "") -> list[str]:
     """The ACL file's lines: the default user off, then `ADMIN` and every service of `REDIS_ACCESS`
     with its password (`passwords` by service name, and ADMIN; stored as a SHA-256 when `hashed`,
-    else as given: a template's placeholder)."""
+    else as given: a template's placeholder). A `suffix` names the service users apart from those
+    of another prefix on the same Redis (the tests' platforms)."""
 
     def password(name: str) -> str:
         secret = passwords[name]
@@ -100,7 +101,8 @@ def acl_rules(prefix: str, passwords: Mapping[str, str], hashed: bool = True) ->
     lines.append(f"user {user_name(ADMIN)} on {password(ADMIN)} ~* &* +@all")
     for service, access in REDIS_ACCESS.items():
         rules = " ".join(access.key_rules(prefix))
-        lines.append(f"user {user_name(service)} on {password(service)} resetkeys {rules} resetchannels {access.commands}")
+        lines.append(f"user {user_name(service)}{suffix} on {password(service)} resetkeys {rules} resetchannels "
+                     f"{access.commands}")
     return lines
 
 
@@ -118,21 +120,24 @@ class RedisCredentials:
 
     prefix: str
     passwords: Mapping[str, str]
+    suffix: str = ""
+    """Added to the service users' names (`acl_rules`)."""
 
     @classmethod
-    def generate(cls, prefix: str) -> RedisCredentials:
+    def generate(cls, prefix: str, suffix: str = "") -> RedisCredentials:
         """A fresh random password for ADMIN and every service of `REDIS_ACCESS`."""
-        return cls(prefix, {name: secrets.token_urlsafe(24) for name in (ADMIN, *REDIS_ACCESS)})
+        return cls(prefix, {name: secrets.token_urlsafe(24) for name in (ADMIN, *REDIS_ACCESS)}, suffix)
 
     def url(self, base_url: str, service: str) -> str:
         """`base_url` with the credentials of `service` (or ADMIN)."""
-        return with_user(base_url, user_name(service), self.passwords[service])
+        name = user_name(service) + ("" if service == ADMIN else self.suffix)
+        return with_user(base_url, name, self.passwords[service])
 
     def write(self, path: Path) -> Path:
         """`acl_rules` as a file valkey reads (`--aclfile`), readable by this user only."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)
-        path.write_text("\n".join(acl_rules(self.prefix, self.passwords)) + "\n")
+        path.write_text("\n".join(acl_rules(self.prefix, self.passwords, suffix=self.suffix)) + "\n")
         return path
 
     async def install(self, admin: RedisClient) -> None:
@@ -142,6 +147,6 @@ class RedisCredentials:
         if isinstance(admin, RedisCluster):
             await admin.initialize()
             nodes["target_nodes"] = admin.get_nodes()
-        for line in acl_rules(self.prefix, self.passwords)[2:]:  # not the default user, not ADMIN
+        for line in acl_rules(self.prefix, self.passwords, suffix=self.suffix)[2:]:  # not the default user, not ADMIN
             _user, name, *rules = line.split()
             await admin.execute_command("ACL", "SETUSER", name, *rules, **nodes)
