@@ -12,7 +12,8 @@ valkey's ACL file (`acl_file`), and the ACL files of the production shapes
 - the gateway reads all of these, streams included (XREAD), and writes nothing;
 - nobody but the operators' `tidemark-admin` runs administrative commands (FLUSHALL, CONFIG,
   KEYS, DEBUG, SHUTDOWN, ACL, ...): `-@dangerous` takes them away from every service user;
-- the default user is off: a client without credentials can do nothing.
+- the default user is off: a client without credentials can do nothing (its command rights are
+  only those Redis replays its append-only file with, `acl_rules`).
 
 The Kafka side of the same table (topics and consumer groups per user) is `deploy/kafka/acls.txt`
 (see deploy/README.md, "Security"); the embedded Tansu broker cannot enforce it.
@@ -97,7 +98,11 @@ def acl_rules(prefix: str, passwords: Mapping[str, str], hashed: bool = True, su
         secret = passwords[name]
         return f"#{hashlib.sha256(secret.encode()).hexdigest()}" if hashed else f">{secret}"
 
-    lines = ["user default off resetpass resetkeys resetchannels -@all"]
+    # The default user is off: no client can log in as it, and a client that does not log in gets
+    # nothing but NOAUTH. Its rights serve Redis alone: it replays its append-only file as the
+    # default user, and without them the transactions there (each script's writes) are refused on
+    # a restart, losing the data.
+    lines = ["user default off resetpass ~* &* +@all"]
     lines.append(f"user {user_name(ADMIN)} on {password(ADMIN)} ~* &* +@all")
     for service, access in REDIS_ACCESS.items():
         rules = " ".join(access.key_rules(prefix))
