@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tidemark_runtime.access import RedisCredentials
+from tidemark_runtime.access import REDIS_ACCESS, RedisCredentials, refusals
 from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu
 from tidemark_runtime.redis import connect_url
 from tidemark_runtime.stack import (
@@ -50,6 +50,8 @@ class Platform:
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
     own: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per service: its own REDIS_URL (its own Redis user, `tidemark_runtime.access`)."""
+    users: tuple[str, ...] = ()
+    """The services' Redis users."""
     cluster: bool = False
 
     def env_of(self, service: str) -> dict[str, str]:
@@ -59,7 +61,19 @@ class Platform:
     def users_for(self, prefix: str) -> dict[str, dict[str, str]]:
         """Service users whose rights cover another REDIS_PREFIX (e.g. a second consumer group's),
         as each service's environment adds them."""
-        return service_users(self.redis_url, self.cluster, prefix)
+        return service_credentials(self.redis_url, service_users(self.redis_url, self.cluster, prefix))
+
+    def refused(self) -> list[dict[str, Any]]:
+        """What Redis refused the services' users so far (`access.refusals`)."""
+
+        async def read() -> list[dict[str, Any]]:
+            admin = connect_url(self.redis_url, cluster=self.cluster)
+            try:
+                return await refusals(admin, self.users)
+            finally:
+                await admin.aclose()
+
+        return _blocking(read())
 
     def ingest(self, trust: str) -> httpx.Client:
         return httpx.Client(
@@ -102,7 +116,8 @@ def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str], database_ur
                               replay_token=uuid.uuid4().hex, redis_cluster=redis_env.get("REDIS_CLUSTER") == "true")
     env["REDIS_PREFIX"] = prefix
     cluster = redis_env.get("REDIS_CLUSTER") == "true"
-    own = service_users(redis_env["REDIS_URL"], cluster, prefix)
+    credentials = service_users(redis_env["REDIS_URL"], cluster, prefix)
+    own = service_credentials(redis_env["REDIS_URL"], credentials)
     services = start_services(env, LOOPBACK, ports, log_dir, own)
     return Platform(
         ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
@@ -116,14 +131,14 @@ def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str], database_ur
         ports=ports,
         tokens=tokens,
         own=own,
+        users=tuple(credentials.user(service) for service in REDIS_ACCESS),
         cluster=cluster,
     )
 
 
-def service_users(admin_url: str, cluster: bool, prefix: str) -> dict[str, dict[str, str]]:
+def service_users(admin_url: str, cluster: bool, prefix: str) -> RedisCredentials:
     """Create (as ADMIN) a Redis user per service with the rights of `tidemark_runtime.access` for
-    `prefix` (named `tidemark-<service>-<prefix>`: several prefixes share the session's Redis);
-    returns what each service's environment adds (its REDIS_URL)."""
+    `prefix` (named `tidemark-<service>-<prefix>`: several prefixes share the session's Redis)."""
     credentials = RedisCredentials.generate(prefix, suffix=f"-{prefix}")
 
     async def install() -> None:
@@ -134,7 +149,19 @@ def service_users(admin_url: str, cluster: bool, prefix: str) -> dict[str, dict[
             await admin.aclose()
 
     _blocking(install())
-    return service_credentials(admin_url, credentials)
+    return credentials
+
+
+def stop_and_check_rights(platform: Platform) -> None:
+    """Stop the platform's services; then fail if Redis refused any of them anything during the
+    session (every end-to-end test ran under the services' own users: their rights must cover all
+    they did, the recovery's keys included)."""
+    refused = platform.refused()
+    for service in platform.services.values():
+        service.stop()
+    if refused:
+        pytest.fail("Redis refused the services' users: " + "; ".join(
+            f"{entry['username']}: {entry['reason']} {entry['object']} ({entry['count']}x)" for entry in refused))
 
 
 @pytest.fixture(scope="session")
@@ -150,8 +177,7 @@ def platform(kafka_bootstrap: str, redis_url: str, platform_database: str) -> It
     try:
         yield platform
     finally:
-        for service in platform.services.values():
-            service.stop()
+        stop_and_check_rights(platform)
 
 
 @pytest.fixture(scope="session")
@@ -169,8 +195,7 @@ def cluster_platform(
             try:
                 yield platform
             finally:
-                for service in platform.services.values():
-                    service.stop()
+                stop_and_check_rights(platform)
     finally:
         broker.stop()
 

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
+from tidemark_runtime.access import refusals
 from tidemark_runtime.embedded import LOOPBACK, free_port, tansu_binary, wait_for_port
 from tidemark_runtime.kafka import client_options
 from tidemark_runtime.settings import KafkaSettings
@@ -90,13 +91,15 @@ def test_a_forged_version_sent_to_the_broker_is_dead_lettered_and_the_genuine_co
     eventually(lambda: reading(platform) == (1, 0))
 
 
-def test_each_service_user_has_only_its_rights_and_a_client_without_credentials_gets_nothing(platform):
-    prefix = platform.redis_prefix
+def test_each_service_user_has_only_its_rights_and_redis_logs_every_refusal(platform):
+    prefix = f"{platform.redis_prefix}probe"  # users of its own: the platform's must be refused nothing
     counters = Keyspace(prefix, TRUST).counters(YEAR, PERIOD, "reading", SCHOOL)
     statutory = statutory_keyspace(prefix, TRUST).statutory(YEAR, "ks2_rwm", SCHOOL)
+    own = platform.users_for(prefix)
 
-    async def probe() -> None:
-        as_user = {name: Redis.from_url(platform.env_of(name)["REDIS_URL"]) for name in ("metrics", "statutory", "gateway")}
+    async def probe() -> list[dict]:
+        as_user = {name: Redis.from_url(own[name]["REDIS_URL"]) for name in ("metrics", "statutory", "gateway")}
+        admin = Redis.from_url(platform.redis_url)
         try:
             await as_user["gateway"].hgetall(counters)  # reads its figures...
             with pytest.raises(NoPermissionError):  # ...but cannot change one
@@ -111,11 +114,16 @@ def test_each_service_user_has_only_its_rights_and_a_client_without_credentials_
                         await user.execute_command(*command)
             assert await as_user["metrics"].hset(f"{prefix}:{{{TRUST}}}:probe", "x", 1) == 1  # its own keys
             await as_user["metrics"].delete(f"{prefix}:{{{TRUST}}}:probe")
+            return await refusals(admin, {f"tidemark-{name}-{prefix}" for name in as_user})
         finally:
-            for user in as_user.values():
+            for user in (*as_user.values(), admin):
                 await user.aclose()
 
-    asyncio.run(probe())
+    refused = {(entry["username"], entry["reason"], entry["object"]) for entry in asyncio.run(probe())}
+    # Redis logged each refusal, with the user and what was refused (the platform's check reads this log).
+    assert {(f"tidemark-gateway-{prefix}", "command", "hset"), (f"tidemark-metrics-{prefix}", "key", statutory),
+            (f"tidemark-statutory-{prefix}", "key", counters), (f"tidemark-metrics-{prefix}", "command", "flushall"),
+            (f"tidemark-gateway-{prefix}", "command", "acl|list")} <= refused
     if "@" in platform.redis_url:  # the embedded valkey: its default user is off
         anonymous = Redis.from_url("redis://" + platform.redis_url.rsplit("@", 1)[1])
 

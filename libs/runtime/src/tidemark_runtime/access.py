@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,10 +133,13 @@ class RedisCredentials:
         """A fresh random password for ADMIN and every service of `REDIS_ACCESS`."""
         return cls(prefix, {name: secrets.token_urlsafe(24) for name in (ADMIN, *REDIS_ACCESS)}, suffix)
 
+    def user(self, service: str) -> str:
+        """The user `service` (or ADMIN) logs in as."""
+        return user_name(service) + ("" if service == ADMIN else self.suffix)
+
     def url(self, base_url: str, service: str) -> str:
         """`base_url` with the credentials of `service` (or ADMIN)."""
-        name = user_name(service) + ("" if service == ADMIN else self.suffix)
-        return with_user(base_url, name, self.passwords[service])
+        return with_user(base_url, self.user(service), self.passwords[service])
 
     def write(self, path: Path) -> Path:
         """`acl_rules` as a file valkey reads (`--aclfile`), readable by this user only."""
@@ -155,3 +158,27 @@ class RedisCredentials:
         for line in acl_rules(self.prefix, self.passwords, suffix=self.suffix)[2:]:  # not the default user, not ADMIN
             _user, name, *rules = line.split()
             await admin.execute_command("ACL", "SETUSER", name, *rules, **nodes)
+
+
+ACL_LOG_ENTRIES = 100_000
+"""Asked of `ACL LOG` (which answers the newest 10 unless asked for more): more than Redis keeps
+(`acllog-max-len`, 128 by default), so every entry it kept."""
+
+
+async def refusals(admin: RedisClient, users: Collection[str]) -> list[dict[str, Any]]:
+    """What Redis refused `users` since its ACL log was last reset (`ACL LOG` as `admin`, on every
+    node of a cluster): one entry per kind of refusal, naming the user, the reason (command, key,
+    channel, auth), the object (the command or key) and a count. Redis logs a refusal even when the
+    client swallowed the error (a readiness probe, a watchdog's retry), so an empty list proves that
+    the users' rights covered everything they did."""
+    if isinstance(admin, RedisCluster):
+        await admin.initialize()
+        by_node = await admin.acl_log(ACL_LOG_ENTRIES, target_nodes=admin.get_nodes())
+        entries = [entry for found in by_node.values() for entry in found]
+    else:
+        entries = await admin.acl_log(ACL_LOG_ENTRIES)
+    return [entry for entry in entries if _text(entry["username"]) in users]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
