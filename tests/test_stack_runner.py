@@ -89,6 +89,7 @@ def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_pr
             "metrics": "tidemark-metrics", "statutory": "tidemark-statutory", "gateway": "tidemark-gateway",
             "admin": "tidemark-admin"}
         assert asyncio.run(refused_by_valkey(stack)) == []
+        assert (tmp_path / "state" / "stack.json").stat().st_mode & 0o077 == 0  # tokens and passwords: ours only
         assert (tmp_path / "state" / "data" / "postgres" / "PG_VERSION").exists()  # the embedded store
     finally:
         output = stop(runner) if runner else ""

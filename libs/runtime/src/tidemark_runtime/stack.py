@@ -341,6 +341,16 @@ def backend(variable: str, what: str, start: Callable[[int], EmbeddedProcess], s
     return embedded.url
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write `path` readable by this user only (tokens, passwords), whole at once: a reader that
+    waits for the file to exist never sees it half written."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(text)
+    partial.replace(path)
+
+
 def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, reset: bool = False) -> int:
     data_dir, log_dir = settings.state_dir / "data", settings.state_dir / "logs"
     stack_file = settings.state_dir / "stack.json"
@@ -431,7 +441,7 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
         redis_urls = {name: own_env["REDIS_URL"] for name, own_env in own.items()}
         if credentials is not None:
             redis_urls["admin"] = credentials.url(redis_url, ADMIN)
-        stack_file.write_text(json.dumps(
+        write_private(stack_file, json.dumps(
             {"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens, "services": services_urls,
              "redis_urls": redis_urls}, indent=2
         ))
