@@ -173,7 +173,7 @@ async def refusals(admin: RedisClient, users: Collection[str]) -> list[dict[str,
     the users' rights covered everything they did."""
     if isinstance(admin, RedisCluster):
         await admin.initialize()
-        by_node = await admin.acl_log(ACL_LOG_ENTRIES, target_nodes=admin.get_nodes())
+        by_node: Any = await admin.acl_log(ACL_LOG_ENTRIES, target_nodes=admin.get_nodes())  # {node: its entries}
         entries = [entry for found in by_node.values() for entry in found]
     else:
         entries = await admin.acl_log(ACL_LOG_ENTRIES)
