@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tidemark_runtime.kafka import missing_topics
+from tidemark_runtime.kafka import KafkaTarget, missing_topics
 
 Check = dict[str, Any]
 """One check: `{"ok": bool, ...}` with what it found (a count, an age, the missing topics, the error)."""
@@ -48,18 +48,18 @@ def failed(error: BaseException) -> Check:
     return {"ok": False, "error": f"{type(error).__name__}: {error}" if str(error) else type(error).__name__}
 
 
-async def topics_present(bootstrap_servers: str, topics: Iterable[str]) -> Check:
+async def topics_present(kafka: KafkaTarget, topics: Iterable[str]) -> Check:
     """Whether the broker has every one of `topics` (raises when the broker does not answer)."""
-    missing = await missing_topics(bootstrap_servers, topics)
+    missing = await missing_topics(kafka, topics)
     return {"ok": not missing, "missing": sorted(missing)}
 
 
-async def broker_and_topics(bootstrap_servers: str, topics: Iterable[str], timeout: float = 5.0) -> dict[str, Check]:
+async def broker_and_topics(kafka: KafkaTarget, topics: Iterable[str], timeout: float = 5.0) -> dict[str, Check]:
     """`broker`: it answers; `topics`: it has every one of `topics` (a broker that came back
     without them is reachable and not ready)."""
     try:
         async with asyncio.timeout(timeout):
-            present = await topics_present(bootstrap_servers, topics)
+            present = await topics_present(kafka, topics)
     except Exception as error:  # noqa: BLE001  (any failure means: not reachable)
         return {"broker": failed(error), "topics": {"ok": False, "error": "the broker does not answer"}}
     return {"broker": {"ok": True}, "topics": present}

@@ -75,7 +75,7 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
             relay=relay,
             tracker=Tracker(sessions, PeriodCalendar(settings.assessment_periods), relay.wake),
             replay=Replay(engine),
-            readiness=Readiness(engine, relay, settings.kafka_bootstrap_servers, settings.ready_max_outbox_age_seconds),
+            readiness=Readiness(engine, relay, settings, settings.ready_max_outbox_age_seconds),
         )
 
 
@@ -101,7 +101,7 @@ async def create_topics(settings: IngestSettings) -> list[str]:
     """Create the topics the broker is missing (at start, and when a broker came back without them);
     returns those it created."""
     return await ensure_topics(
-        settings.kafka_bootstrap_servers, settings.kafka_topic_partitions,
+        settings, settings.kafka_topic_partitions,
         replication_factor=settings.kafka_replication_factor,
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidemark_ingest.adapters.relay import OutboxRelay
+from tidemark_runtime.kafka import KafkaTarget
 from tidemark_runtime.readiness import Check, Throttled, broker_and_topics, failed
 from tidemark_schemas.topics import TRACKER_TOPICS
 
@@ -24,14 +25,14 @@ TIMEOUT_SECONDS = 2.0
 class Readiness:
     engine: AsyncEngine
     relay: OutboxRelay
-    bootstrap_servers: str
+    kafka: KafkaTarget
     max_outbox_age_seconds: float
     _broker: Throttled = field(init=False)
 
     def __post_init__(self) -> None:
         # An admin client per call costs a connection and a metadata round: asked again at most
         # every few seconds while the broker answers and has the topics.
-        self._broker = Throttled(lambda: broker_and_topics(self.bootstrap_servers, TRACKER_TOPICS, TIMEOUT_SECONDS))
+        self._broker = Throttled(lambda: broker_and_topics(self.kafka, TRACKER_TOPICS, TIMEOUT_SECONDS))
 
     async def checks(self) -> dict[str, Check]:
         database, broker = await asyncio.gather(self._database(), self._broker())
