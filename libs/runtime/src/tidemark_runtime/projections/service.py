@@ -37,7 +37,6 @@ from tidemark_runtime.kafka import (
     ensure_topics,
     group_positions,
     make_broker,
-    missing_topics,
     parse_records,
     with_backoff,
 )
@@ -46,6 +45,7 @@ from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
 from tidemark_runtime.projections.recovery import Recovery
 from tidemark_runtime.projections.replay import HttpReplay
 from tidemark_runtime.projections.rules import Projection
+from tidemark_runtime.readiness import failed, topics_present, verdict
 from tidemark_runtime.redis import RedisClient, connect
 from tidemark_runtime.serve import serve
 from tidemark_runtime.settings import ConsumerSettings
@@ -181,9 +181,8 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
     async def ready(scope: Any) -> AsgiResponse:
         """Ready when the broker answers, the topics exist, Redis takes writes, every projection's
         read model is whole (not being recovered) and its consumer group is not far behind."""
-        checks = await readiness.checks()
-        body = {"ready": all(check["ok"] for check in checks.values()), "checks": checks}
-        return AsgiResponse(orjson.dumps(body), 200 if body["ready"] else 503, headers={"content-type": "application/json"})
+        code, body = verdict(await readiness.checks())
+        return AsgiResponse(orjson.dumps(body), code, headers={"content-type": "application/json"})
 
     @get
     async def status(scope: Any) -> AsgiResponse:
@@ -278,14 +277,13 @@ class Readiness:
         bootstrap = self.settings
         try:
             async with asyncio.timeout(5.0):
-                missing = await missing_topics(bootstrap, {t for p in self.projections for t in p.topics})
-                found["topics"] = {"ok": not missing, "missing": sorted(missing)}
+                found["topics"] = await topics_present(bootstrap, {t for p in self.projections for t in p.topics})
                 for service in self.projections:
                     group = service.consumer_group or self.settings.consumer_group
                     lag = await consumer_lag(bootstrap, group, service.topics)
                     found[f"{service.rules.name}.lag"] = {"ok": lag <= self.settings.ready_max_lag, "records": lag}
         except Exception as error:  # noqa: BLE001
-            found["topics"] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            found["topics"] = failed(error)
         self._slow, self._slow_at = found, time.monotonic()
         return found
 
@@ -326,7 +324,7 @@ def _subscribe(
         consumers[name] = ProjectionConsumer(
             ProjectionEngine(redis, settings.redis_prefix, service.rules, settings.max_version_jump),
             publication,
-            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]
+            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]  # called only with a publication
             dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, service.client_id),
         )
 
