@@ -144,7 +144,7 @@ def spawn_service(name: str, env: dict[str, str], host: str, port: int, log_dir:
     return ServiceProcess(name, process, f"http://{host}:{port}/healthz", log_path)
 
 
-def wait_healthy(services: list[ServiceProcess], timeout: float = 90.0) -> None:
+def wait_healthy(services: list[ServiceProcess], timeout: float = 180.0) -> None:
     """Until every service is ready: its /readyz answers 200 (its dependencies answer and, for a
     projection, its read model is whole), or /healthz where it serves no /readyz."""
     deadline = time.monotonic() + timeout
