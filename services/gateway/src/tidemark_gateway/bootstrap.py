@@ -1,5 +1,5 @@
 """The gateway's composition root: from settings, the adapters (the Redis connections, the counter
-cache, the principal lookup) and the use cases over them.
+and answer caches, the principal lookup) and the use cases over them.
 
 The app's lifespan builds the gateway here (so `tidemark-gateway` does, through the app), and so do
 the tests (`tidemark_gateway.testing`); nothing else wires it. A test may hand in its own read model
@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from tidemark_gateway.adapters.answer_cache import AnswerCache
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.adapters.redis_reader import ReadModel
+from tidemark_gateway.service_layer.answers import Answers
 from tidemark_gateway.service_layer.dashboards import Dashboards
 from tidemark_gateway.service_layer.live import LiveUpdates
 from tidemark_gateway.service_layer.reference import Reference
@@ -39,8 +41,10 @@ class Services:
     dashboards: Dashboards
     reference: Reference
     live: LiveUpdates
+    answers: Answers
 
     async def aclose(self) -> None:
+        await self.live.aclose()
         await self.read_model.aclose()
 
 
@@ -56,7 +60,9 @@ def bootstrap(
         reports=Reports(read_model, calendar),
         dashboards=Dashboards(read_model, calendar),
         reference=Reference(read_model, calendar, today),
-        live=LiveUpdates(read_model, int(settings.live_heartbeat_seconds * 1000), settings.live_batch_size),
+        live=LiveUpdates(read_model, int(settings.live_heartbeat_seconds * 1000), settings.live_batch_size,
+                         settings.live_queue_size),
+        answers=Answers(read_model, AnswerCache(settings.answer_cache_bytes)),
     )
 
 
