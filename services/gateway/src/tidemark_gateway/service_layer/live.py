@@ -31,6 +31,11 @@ from tidemark_schemas.notices import ChangeNotice
 
 log = logging.getLogger(__name__)
 
+OPENING_READS = 32
+"""Pages reading Redis at once while they open (where to start, what they missed): the rest wait
+their turn, so that many pages reconnecting together (after a restart) stay within the live
+connection pool, which also holds one connection per followed Trust."""
+
 
 class PageEnd(Enum):
     """Why a page's stream ends (its browser reconnects either way, with Last-Event-ID)."""
@@ -128,6 +133,7 @@ class LiveUpdates:
         self.queue_size = queue_size
         """Notices a page may fall behind its feed before it is ended (and resumes)."""
         self._feeds: dict[str, TrustFeed] = {}
+        self.opening = asyncio.Semaphore(OPENING_READS)
 
     @property
     def feeds(self) -> int:
@@ -144,7 +150,10 @@ class LiveUpdates:
         from now). The starting point is fixed and the page joined to its Trust's feed when this
         returns, so nothing published after that is missed."""
         stream = self.read_model.change_stream(caller.trust_id)
-        position = after or await stream.last_notice_id()
+        if after is None:
+            async with self.opening:
+                after = await stream.last_notice_id()
+        position = after
         feed = self._feeds.get(caller.trust_id)
         if feed is None:  # nothing awaited since the look-up: two pages cannot start two feeds
             feed = self._feeds[caller.trust_id] = TrustFeed(stream, position, self.block_ms, self.batch_size)
@@ -186,14 +195,17 @@ class LivePage:
     stream: AggregateReader
     position: str
     """The last stream id this page has passed (sent or not visible to it)."""
+    _iterator: AsyncIterator[StreamEntry | PageEnd | None] | None = None
 
     def __aiter__(self) -> AsyncIterator[StreamEntry | PageEnd | None]:
-        return self._notices()
+        if self._iterator is None:  # one iteration, however often it is resumed
+            self._iterator = self._notices()
+        return self._iterator
 
     async def _notices(self) -> AsyncIterator[StreamEntry | PageEnd | None]:
         # Catch up from the stream first: everything after `position` up to the stream's end now,
         # which is at or past where the feed stood when the page joined it; the feed hands over the rest.
-        while entries := await self.stream.notices_after(self.position, None, self.live.batch_size):
+        while entries := await self._missed():
             for stream_id, notice in entries:
                 self.position = stream_id
                 if (visible := visible_part(notice, self.page.caller)) is not None:
@@ -217,6 +229,10 @@ class LivePage:
             passed = stream_position(stream_id)
             self.position = stream_id
             yield stream_id, notice
+
+    async def _missed(self) -> list[StreamEntry]:
+        async with self.live.opening:
+            return await self.stream.notices_after(self.position, None, self.live.batch_size)
 
     def close(self) -> None:
         self.live.leave(self.feed, self.page)
