@@ -200,6 +200,48 @@ async def test_a_trust_being_restored_gets_503_even_for_a_kept_answer(gateway: G
     assert (await gateway.get("/v1/reports/attainment", **READING)).status_code == 503
 
 
+async def test_concurrent_readers_of_a_kept_answer_share_its_check_and_none_computes(gateway: Gateway) -> None:
+    """Twenty readers arrive together: the first checks the kept answer; the nineteen who arrived
+    while that check was under way share the next one (a check that started before a request
+    arrived cannot answer it)."""
+    await two_schools(gateway)
+    caller = Principal(trust_id=TRUST, role="viewer")
+    answers, reports = gateway.services.answers, gateway.services.reports
+    view = ("attainment", REF, "reading", "school", PupilFilter())
+
+    def read() -> Any:
+        return answers.render(caller, view, shape(AttainmentReport),
+                              lambda: reports.attainment(caller, REF, "reading", "school", PupilFilter()))
+
+    first = await read()
+    computed_before, checked_before = answers.computed, answers.checked
+    together = await asyncio.gather(*(read() for _ in range(20)))
+
+    assert (answers.computed, answers.checked) == (computed_before, checked_before + 2)
+    assert set(together) == {first}
+
+
+async def test_a_kept_statutory_answer_gets_503_while_the_statutory_projection_is_restored(gateway: Gateway) -> None:
+    await gateway.seed.school("S1", "Oak Primary")
+    await gateway.seed.statutory(YEAR, "ks2.rwm", "S1", EXS=2, NOT=1)
+    await lock(gateway, "reading", "S1", at=3)
+    ks2 = {"academic_year": YEAR, "measure": "ks2.rwm"}
+    statutory = await gateway.get("/v1/reports/statutory", **ks2)
+    summative = await gateway.get("/v1/reports/attainment", **READING)
+    before = computed(gateway)
+    assert (await gateway.get("/v1/reports/statutory", **ks2)).content == statutory.content
+    assert computed(gateway) == before  # both are kept
+
+    await gateway.seed.redis.set(gateway.seed.statutory_keys.restoring_key, "lost")
+    statutory_again = await gateway.get("/v1/reports/statutory", **ks2)
+    summative_again = await gateway.get("/v1/reports/attainment", **READING)
+
+    assert (statutory.status_code, statutory_again.status_code) == (200, 503)
+    assert statutory.json()["all_pupils"]["figures"]["eligible"] == 3
+    assert summative_again.content == summative.content  # it read nothing statutory: still served as kept
+    assert computed(gateway) == before
+
+
 def answer(size: int) -> CachedAnswer:
     return CachedAnswer((b"x" * size,), ReadLog(generations=("", "")))
 

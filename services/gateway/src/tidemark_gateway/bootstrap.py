@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
 from tidemark_gateway.adapters.answer_cache import AnswerCache
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.adapters.redis_reader import ReadModel
@@ -28,6 +31,13 @@ from tidemark_schemas.calendar import PeriodCalendar
 LIVE_READ_MARGIN_SECONDS = 5.0
 """How much longer than its XREAD block a live stream's Redis read may take before Redis counts as
 gone (the stream then ends and the browser reconnects)."""
+
+
+READ_RETRY = Retry(NoBackoff(), retries=1)
+"""A read that fails on a pooled connection (one that died with a Redis that restarted since) is
+sent once more on a fresh one (every gateway read is idempotent); if Redis is still away, the read
+fails (503, or the live stream ends and the browser reconnects). redis-py's clients built from a
+URL retry nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +80,12 @@ def connect(settings: GatewaySettings) -> ReadModel:
     """Two connection pools, to one Redis or a Redis Cluster (`REDIS_CLUSTER`; nothing connects
     until the first read), and the counter cache. Report reads keep redis-py's socket timeout; a
     live stream's XREAD blocks for up to the heartbeat by design and would be cut by it, so live
-    streams have connections of their own."""
+    streams have connections of their own. Every read is retried once on a fresh connection
+    (`READ_RETRY`)."""
     return ReadModel(
-        redis=connect_redis(settings, decode_responses=True),
+        redis=connect_redis(settings, decode_responses=True, retry=READ_RETRY),
         live_redis=connect_redis(
-            settings, decode_responses=True,
+            settings, decode_responses=True, retry=READ_RETRY,
             socket_timeout=settings.live_heartbeat_seconds + LIVE_READ_MARGIN_SECONDS,
         ),
         prefix=settings.redis_prefix,

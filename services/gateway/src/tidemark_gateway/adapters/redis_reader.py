@@ -337,6 +337,8 @@ class ReadModel:
         directory = self._directory(keys.at(summative).schools, state.schools)
         log = RECORDING.get()
         if log is not None:
+            if log.generations not in (None, state.generations):
+                log.cacheable = False  # one answer read from two generations (a rebuild switched between reads)
             log.generations, log.directory, log.last_updated = state.generations, directory.serial, state.last_updated
         shown = replace(directory.parsed, last_updated=LAST_UPDATED_MARK if log is not None else state.last_updated)
         return AggregateReader(self.redis, keys.at(summative), self.counters,

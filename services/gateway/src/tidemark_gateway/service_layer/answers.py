@@ -6,50 +6,82 @@ endpoint and its parsed query (so `?a=1&b=2` and `?b=2&a=1` are one view, and so
 out and given). Two callers whose scopes differ never share an answer.
 
 Concurrent readers of one view cost one computation (a single flight): a request that finds the
-view being computed waits for that computation. An answer is never older than the request it
-answers: a request takes a computation's answer as its own only if the computation started
-reading after the request arrived; otherwise (it joined one under way) it checks the new answer
-like any kept answer, in one round trip, and computes again if something moved meanwhile.
+view being computed waits for that computation; and they share the check of a kept answer (one
+round trip for all of them). An answer is never older than the request it answers: a request takes
+a computation's answer, or a check's verdict, as its own only if that started reading after the
+request arrived; otherwise (it joined one under way) it waits for it to end, then checks (or
+computes) anew.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 
 from tidemark_gateway.adapters.answer_cache import AnswerCache, CachedAnswer, recording
-from tidemark_gateway.adapters.redis_reader import ReadModel
+from tidemark_gateway.adapters.redis_reader import Current, ReadModel
 from tidemark_runtime.settings import Principal
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 LAST_UPDATED: TypeAdapter[str | None] = TypeAdapter(str | None)
 
 
 @dataclass(eq=False)
-class Flight:
-    """One computation of a view under way, and when it started (`Answers._ticks`)."""
+class Flight(Generic[R]):
+    """Work under way for a view, the tick it started at (`Answers._ticks`), and what it is about."""
 
-    task: asyncio.Task[bytes]
+    task: asyncio.Task[R]
     started: int
+    about: object = None
+
+
+class Flights(Generic[R]):
+    """At most one piece of work under way per view; it leaves as its task ends (so a request that
+    finds the task done never finds it here)."""
+
+    def __init__(self, ticks: Iterator[int]) -> None:
+        self._ticks = ticks
+        self._under_way: dict[Hashable, Flight[R]] = {}
+
+    def get(self, key: Hashable) -> Flight[R] | None:
+        return self._under_way.get(key)
+
+    def start(self, key: Hashable, work: Coroutine[Any, Any, R], about: object = None) -> Flight[R]:
+        async def run() -> R:
+            try:
+                return await work
+            finally:
+                if self._under_way.get(key) is flight:
+                    del self._under_way[key]
+
+        flight = Flight(asyncio.create_task(run()), next(self._ticks), about)
+        flight.task.add_done_callback(_retrieved)
+        self._under_way[key] = flight
+        return flight
 
 
 class Answers:
-    """Rendered answers by view: served from the cache while current, computed once per view at a time."""
+    """Rendered answers by view: served from the cache while current, computed once per view at a
+    time, and checked once per view at a time (concurrent readers share the check too)."""
 
     def __init__(self, read_model: ReadModel, cache: AnswerCache) -> None:
         self.read_model = read_model
         self.cache = cache
         self.computed = 0
         """Computations run (what a single flight and the cache save)."""
-        self._flights: dict[Hashable, Flight] = {}
+        self.checked = 0
+        """Kept answers checked against Redis (concurrent readers of a view share a check)."""
         self._ticks = itertools.count()
-        """Orders arrivals and the starts of computations."""
+        """Orders arrivals and the starts of computations and checks."""
+        self._computing: Flights[bytes] = Flights(self._ticks)
+        self._checking: Flights[Current | None] = Flights(self._ticks)
 
     async def render(
         self, caller: Principal, view: Hashable, shape: TypeAdapter[T], compute: Callable[[], Awaitable[T]]
@@ -59,15 +91,12 @@ class Answers:
         key = (caller.trust_id, caller.schools, caller.see_pupils, view)
         arrived = next(self._ticks)
         for _attempt in range(3):  # a computation under way, then one of our own, suffices
-            flight = self._flights.get(key)
+            flight = self._computing.get(key)
             if flight is None:
                 kept = self.cache.get(key)
-                if kept is not None:
-                    current = await self.read_model.still_current(caller.trust_id, kept.reads)
-                    if current is not None:
-                        return kept.body(LAST_UPDATED.dump_json(current.last_updated))
-                    self.cache.discard(key, kept)
-                flight = self._flights.get(key) or self._start(key, shape, compute)
+                if kept is not None and (current := await self._current(caller.trust_id, key, kept, arrived)):
+                    return kept.body(LAST_UPDATED.dump_json(current.last_updated))
+                flight = self._computing.get(key) or self._computing.start(key, self._compute(key, shape, compute))
             try:
                 answer = await asyncio.shield(flight.task)
             except Exception:
@@ -78,30 +107,39 @@ class Answers:
                 return answer
         raise RuntimeError("unreachable: the third attempt computes after this request arrived")
 
-    def _start(self, key: Hashable, shape: TypeAdapter[Any], compute: Callable[[], Awaitable[Any]]) -> Flight:
-        flight = Flight(asyncio.create_task(self._compute(key, shape, compute)), next(self._ticks))
-        self._flights[key] = flight
-        flight.task.add_done_callback(_retrieved)
-        return flight
+    async def _current(self, trust_id: str, key: Hashable, kept: CachedAnswer, arrived: int) -> Current | None:
+        """Whether `kept` is still current, by a check that started after this request arrived.
+        Concurrent requests share one; a check under way that started earlier is waited for, then
+        the next one (which they share) answers."""
+        while True:
+            check = self._checking.get(key)
+            if check is None or check.about is not kept:
+                check = self._checking.start(key, self._check(trust_id, kept), about=kept)
+            if check.started > arrived:
+                current = await asyncio.shield(check.task)
+                if current is None:
+                    self.cache.discard(key, kept)
+                return current
+            await asyncio.wait([check.task])
+            if self.cache.get(key) is not kept:
+                return None  # found stale meanwhile (or replaced): compute, or join the computation under way
+
+    async def _check(self, trust_id: str, kept: CachedAnswer) -> Current | None:
+        self.checked += 1
+        return await self.read_model.still_current(trust_id, kept.reads)
 
     async def _compute(self, key: Hashable, shape: TypeAdapter[Any], compute: Callable[[], Awaitable[Any]]) -> bytes:
-        """Compute, render and keep the answer (when all it read is versioned), then leave the
-        flights as the task ends: a request that finds the task done never finds it among them."""
+        """Compute, render and keep the answer (when everything it read is versioned)."""
         self.computed += 1
-        try:
-            with recording() as reads:
-                body = shape.dump_json(await compute(), by_alias=True)
-            kept = CachedAnswer.of(body, reads)
-            if reads.cacheable and reads.generations is not None:
-                self.cache.put(key, kept)
-            return kept.body(LAST_UPDATED.dump_json(reads.last_updated))
-        finally:
-            flight = self._flights.get(key)
-            if flight is not None and flight.task is asyncio.current_task():
-                del self._flights[key]
+        with recording() as reads:
+            body = shape.dump_json(await compute(), by_alias=True)
+        kept = CachedAnswer.of(body, reads)
+        if reads.cacheable and reads.generations is not None:
+            self.cache.put(key, kept)
+        return kept.body(LAST_UPDATED.dump_json(reads.last_updated))
 
 
-def _retrieved(task: asyncio.Task[bytes]) -> None:
-    """The computation's exception is retrieved here (its waiters, if any, raise it themselves)."""
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """A task's exception is retrieved here (its waiters, if any, raise it themselves)."""
     if not task.cancelled():
         task.exception()
