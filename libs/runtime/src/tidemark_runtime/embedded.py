@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import random
 import shutil
 import signal
 import socket
@@ -21,10 +22,25 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 
 
+PORT_RANGE = (15000, 22000)
+"""Where `free_port` looks: below the kernel's ephemeral range (32768 and up on Linux), so an
+outgoing connection opened after the choice cannot take the port before its server binds it; a
+Redis Cluster node's bus port is chosen the same way (`start_valkey_cluster`)."""
+
+_PORTS = random.SystemRandom()  # unaffected by a test seeding the module's generator
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, chosen at random in PORT_RANGE."""
+    for _ in range(200):
+        port = _PORTS.randint(*PORT_RANGE)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port in {PORT_RANGE} on {host}")
 
 
 def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 15.0) -> None:

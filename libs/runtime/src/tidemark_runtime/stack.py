@@ -147,7 +147,8 @@ def wait_healthy(services: list[ServiceProcess], timeout: float = 90.0) -> None:
         while pending and time.monotonic() < deadline:
             for service in list(pending):
                 if service.process.poll() is not None:
-                    raise RuntimeError(f"{service.name} exited early; see {service.log_path}")
+                    tail = service.log_path.read_text(errors="replace")[-2000:] if service.log_path.exists() else ""
+                    raise RuntimeError(f"{service.name} exited early; see {service.log_path}:\n{tail}")
                 try:
                     answer = client.get(service.ready_url)
                     if answer.status_code == 404:
