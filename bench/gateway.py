@@ -7,8 +7,11 @@ Usage:
 
 Self-contained: it starts its own embedded valkey and ONE gateway process (`tidemark-gateway`, as
 `make run` starts it, from the Python running this script) on loopback, and stops only those.
-To measure another checkout's gateway ("before"), run this script with that checkout's
-virtualenv: `/path/to/other/.venv/bin/python bench/gateway.py`.
+To measure another checkout's gateway ("before"), name it: `--gateway-checkout /tmp/gw-before`
+(e.g. `git worktree add /tmp/gw-before main`). The gateway process then imports the gateway and
+the libraries it uses (`tidemark_gateway`, `tidemark_runtime`, `tidemark_schemas`) from that
+checkout's sources, with the same third-party packages; the script checks where they came from and
+prints it. Everything else (the Trust, the load) is the same.
 
 1. Seeds the demo Trust (`tidemark-demo`'s generator: 12 schools, about 4,000 pupils, the current
    academic year and the two before, every result and statutory result locked) through the real
@@ -40,6 +43,7 @@ import json
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,6 +66,8 @@ BASELINE_REQUESTS_PER_S = 135.0
 """What one gateway process served under 50 concurrent readers in the ops engineer's run (issue 10)."""
 TARGET_REQUESTS_PER_S = 10 * BASELINE_REQUESTS_PER_S
 TARGET_P99_MS = 100.0
+LONE_LOCK_SECONDS = 6.0
+"""The quiet phase of the live scenario: an unlock, then the timed lock, 2 s apart."""
 RECONNECT_SECONDS = 3.0
 """What /v1/live tells a browser to wait before reconnecting (`retry`)."""
 
@@ -200,6 +206,8 @@ class PageLog:
     token: str
     ids: list[str] = field(default_factory=list)
     """Every change event's id, in the order received."""
+    times: list[float] = field(default_factory=list)
+    """When each was received (time.monotonic(): one clock for every process of the machine)."""
     refused: int = 0
     """Connections answered with something other than 200 (each retried after RECONNECT_SECONDS)."""
     ended: int = 0
@@ -240,6 +248,7 @@ async def _page(share: PageShare, log: PageLog, first_answer: asyncio.Event | No
                     if line.startswith(b"id: "):
                         last_id = line[4:].decode()
                         log.ids.append(last_id)
+                        log.times.append(time.monotonic())
             log.ended += 1
             await asyncio.sleep(RECONNECT_SECONDS)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -269,7 +278,8 @@ def run_pages(share: PageShare, results: Any) -> None:
 
     asyncio.run(main())
     cpu.append(time.process_time())
-    results.put(([(log.token, log.ids, log.refused, log.ended, log.open_at_stop) for log in logs], cpu[1] - cpu[0]))
+    results.put(([(log.token, log.ids, log.refused, log.ended, log.open_at_stop, log.times) for log in logs],
+                 cpu[1] - cpu[0]))
 
 
 # ------------------------------------------------------------------------- seeding the Trust
@@ -331,7 +341,20 @@ class LockWriter:
     """Locks and unlocks one (school, year group, subject) of the latest period at a time, through
     the metrics projection engine: each batch is one atomic write and one change notice."""
 
-    def __init__(self, redis_url: str, results: list[dict[str, Any]]) -> None:
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        for r in results:
+            groups[(r["school_id"], r["year_group"], r["subject"])].append(r)
+        self.groups = [rows for _key, rows in sorted(groups.items())]
+        self.locked = [True] * len(self.groups)
+        """Whether each group is locked now (the seed locked everything)."""
+        self.version = 2
+        self.batches = 0
+        self.started: list[float] = []
+        """time.monotonic() just before each batch was written (its notice follows within the write)."""
+
+    def connect(self, redis_url: str) -> None:
+        """Write through a client of the running event loop (each scenario runs its own)."""
         from redis.asyncio import Redis
 
         from tidemark_metrics.domain.projection import METRICS
@@ -339,21 +362,23 @@ class LockWriter:
 
         self.redis = Redis.from_url(redis_url)
         self.engine = ProjectionEngine(self.redis, PREFIX, METRICS)
-        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-        for r in results:
-            groups[(r["school_id"], r["year_group"], r["subject"])].append(r)
-        self.groups = [rows for _key, rows in sorted(groups.items())]
-        self.version = 2
-        self.batches = 0
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
 
     async def step(self) -> None:
+        """The next group in turn, unlocked if locked, else locked."""
+        await self.toggle(self.batches % len(self.groups))
+
+    async def toggle(self, index: int) -> None:
         from analytics import Events
         from tidemark_runtime.kafka import parse_batch
 
         import orjson
 
-        rows = self.groups[self.batches % len(self.groups)]
-        unlock = (self.batches // len(self.groups)) % 2 == 0
+        rows = self.groups[index]
+        unlock = self.locked[index]
+        self.locked[index] = not unlock
         self.version += 1
         make = Events()
         records = []
@@ -368,6 +393,7 @@ class LockWriter:
         events, rejected = parse_batch(records)
         if rejected:
             raise RuntimeError(f"the benchmark built an invalid event: {rejected[0][1]}")
+        self.started.append(time.monotonic())
         await self.engine.apply(events)
         self.batches += 1
 
@@ -437,8 +463,7 @@ async def read_scenario(
 
 
 async def live_scenario(
-    gateway: Gateway, redis_url: str, rotations: list[list[bytes]], args: argparse.Namespace,
-    latest_results: list[dict[str, Any]],
+    gateway: Gateway, redis_url: str, rotations: list[list[bytes]], args: argparse.Namespace, writer: LockWriter,
 ) -> dict[str, Any]:
     from redis.asyncio import Redis
 
@@ -447,7 +472,7 @@ async def live_scenario(
     context = multiprocessing.get_context("spawn")
     page_results, ready = context.Queue(), context.Event()
     tokens = [SCHOOL_TOKEN if i % 5 == 4 else TRUST_TOKEN for i in range(args.pages)]
-    open_seconds = 30.0 + args.warmup + args.seconds + 2 * RECONNECT_SECONDS
+    open_seconds = 30.0 + LONE_LOCK_SECONDS + args.warmup + args.seconds + 2 * RECONNECT_SECONDS + 10.0
     page_stop = time.monotonic() + open_seconds
     pages = context.Process(target=run_pages, args=(PageShare(gateway.host, gateway.port, tokens, page_stop, ready),
                                                      page_results), daemon=True)
@@ -458,7 +483,18 @@ async def live_scenario(
     changes = Keyspace(PREFIX, TRUST).changes
     newest = await redis.xrevrange(changes, count=1)
     marker = newest[0][0] if newest else "0-0"
-    writer = LockWriter(redis_url, latest_results)
+    writer.connect(redis_url)
+    first = writer.batches
+
+    # A lock arriving at a quiet gateway with every page open: the first group (a class of S01, which
+    # every page may see) is unlocked, then locked again; the lock is timed to the last page.
+    await asyncio.sleep(LONE_LOCK_SECONDS / 3)
+    await writer.toggle(0)
+    await asyncio.sleep(LONE_LOCK_SECONDS / 3)
+    await writer.toggle(0)
+    lone_lock = writer.batches - 1 - first
+    await asyncio.sleep(LONE_LOCK_SECONDS / 3)
+    loaded_from = writer.batches - first
 
     async def locks(stop: float) -> None:
         interval = 1.0 / args.locks_per_second
@@ -472,11 +508,13 @@ async def live_scenario(
     await asyncio.sleep(2 * RECONNECT_SECONDS)  # the last notices reach every page (and a page ended resumes)
     notices = await redis.xrange(changes, min=f"({marker}", max="+")
     await redis.aclose()
-    await writer.redis.aclose()
+    await writer.aclose()
     logs, page_cpu = await loop.run_in_executor(None, page_results.get, True, open_seconds + 60)
     pages.join(10)
     visible = {TRUST_TOKEN: [i for i, _f in notices],
                SCHOOL_TOKEN: [i for i, f in notices if "S01" in f["schools"].split(",")]}
+    notified = notification_times(notices, writer.started[first:], logs)
+    under_load = notified[loaded_from:]
     complete = sum(1 for token, ids, *_rest in logs if ids == visible[token])
     missed = [token for token, ids, *_rest in logs if not set(visible[token]) <= set(ids)]
     duplicated = sum(1 for _t, ids, *_rest in logs if len(ids) != len(set(ids)))
@@ -487,29 +525,83 @@ async def live_scenario(
         "pages_with_a_duplicate": duplicated, "page_connections_refused": sum(log[2] for log in logs),
         "page_streams_ended": sum(log[3] for log in logs), "pages_open_at_end": sum(1 for log in logs if log[4]),
         "pages_cpu_s": page_cpu,
+        "lone_lock": notified[lone_lock] if len(notified) > lone_lock else None,
+        "locks_under_load": {
+            "locks": len(under_load),
+            "ms_to_last_page": percentiles([n["ms_to_last_page"] / 1000 for n in under_load
+                                            if n["ms_to_last_page"] is not None]),
+            "fewest_pages_notified": min((n["pages_notified"] for n in under_load), default=None),
+            "pages_may_see_each": sorted({n["pages_may_see"] for n in under_load}),
+        },
     }
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    import httpx
+def notification_times(
+    notices: list[tuple[str, dict[str, str]]], started: list[float], logs: list[Any]
+) -> list[dict[str, Any]]:
+    """Per lock batch (its notice is the batch's one change notice, in order): how many pages may
+    see it, how many received it, and the milliseconds from the write to the last and the median
+    page that received it."""
+    if len(notices) != len(started):
+        return []  # something else wrote notices: no pairing
+    received: list[dict[str, float]] = [dict(zip(ids, times, strict=True)) for _t, ids, *_r, times in logs]
+    found = []
+    for (stream_id, fields), began in zip(notices, started, strict=True):
+        may_see = [i for i, (token, *_rest) in enumerate(logs)
+                   if token == TRUST_TOKEN or "S01" in fields["schools"].split(",")]
+        delays = sorted(received[i][stream_id] - began for i in may_see if stream_id in received[i])
+        found.append({
+            "pages_may_see": len(may_see), "pages_notified": len(delays),
+            "ms_to_last_page": delays[-1] * 1000 if delays else None,
+            "ms_to_median_page": delays[len(delays) // 2] * 1000 if delays else None,
+        })
+    return found
 
-    workdir = Path(tempfile.mkdtemp(prefix="tidemark-bench-gateway-"))
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Seed once, then run every gateway of the plan in turn (`--compare`: before, after, before,
+    after, ... so that the machine's load falls on both alike), each a fresh process."""
     from tidemark_runtime.embedded import start_valkey
 
+    workdir = Path(tempfile.mkdtemp(prefix="tidemark-bench-gateway-"))
     valkey = start_valkey(log_dir=workdir / "valkey")
-    gateway_process = None
     try:
         print("Seeding the demo Trust through the projections ...", flush=True)
         trust = asyncio.run(seed(valkey.url, args.seed))
         print(f"  {len(trust['schools'])} schools, {trust['pupils']:,} pupils, {trust['results']:,} results, "
               f"{trust['statutory']:,} statutory results in {trust['seconds']:.0f} s", flush=True)
-        from tidemark_runtime.embedded import LOOPBACK, free_port
-        from tidemark_runtime.stack import spawn_service, wait_healthy
+        writer = LockWriter(trust["latest_results"])
+        plan = [("before", args.compare), ("after", args.gateway_checkout)] if args.compare else [
+            ("gateway", args.gateway_checkout)]
+        runs = []
+        for round_number in range(1, args.rounds + 1):
+            for label, checkout in plan:
+                print(f"\n=== {label}, round {round_number} ===", flush=True)
+                runs.append({"label": label, "round": round_number,
+                             **run_gateway(args, checkout, valkey.url, trust, writer, workdir)})
+    finally:
+        valkey.stop()
+    return {"trust": {k: v for k, v in trust.items() if k != "latest_results"}, "runs": runs,
+            "cpus": os.cpu_count(), "targets": {"requests_per_s": TARGET_REQUESTS_PER_S, "p99_ms": TARGET_P99_MS}}
 
-        port = free_port()
-        env = {"REDIS_URL": valkey.url, "REDIS_PREFIX": PREFIX, "LOG_LEVEL": "WARNING",
-               "TIDEMARK_TOKENS": json.dumps(TOKENS)}
-        gateway_process = spawn_service("gateway", env, LOOPBACK, port, workdir)
+
+def run_gateway(
+    args: argparse.Namespace, checkout: Path | None, redis_url: str, trust: dict[str, Any], writer: LockWriter,
+    workdir: Path,
+) -> dict[str, Any]:
+    """One gateway process (from `checkout`'s sources, or this one's) through every scenario."""
+    import httpx
+
+    from tidemark_runtime.embedded import LOOPBACK, free_port
+    from tidemark_runtime.stack import spawn_service, wait_healthy
+
+    port = free_port()
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": PREFIX, "LOG_LEVEL": "WARNING",
+           "TIDEMARK_TOKENS": json.dumps(TOKENS), **checkout_path(checkout)}
+    source = gateway_source(env)
+    print(f"Gateway under test: {source}", flush=True)
+    gateway_process = spawn_service("gateway", env, LOOPBACK, port, workdir)
+    try:
         wait_healthy([gateway_process])
         gateway = Gateway(LOOPBACK, port, gateway_process.process.pid)
         all_views = views(trust["schools"], trust["year"], trust["period"], trust["previous_year"])
@@ -534,19 +626,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.pages:
                 name = f"{args.pages} live pages + different views + locks"
                 print(f"Scenario: {name} ...", flush=True)
-                found[name] = await live_scenario(gateway, valkey.url, different[: args.readers], args,
-                                                  trust["latest_results"])
+                found[name] = await live_scenario(gateway, redis_url, different[: args.readers], args, writer)
                 print_scenario(name, found[name])
             return found
 
         results = asyncio.run(scenarios())
     finally:
-        if gateway_process is not None:
-            gateway_process.stop()
-        valkey.stop()
-    return {"trust": {k: v for k, v in trust.items() if k != "latest_results"}, "views": len(all_views),
-            "scenarios": results, "load_average": os.getloadavg(), "cpus": os.cpu_count(),
-            "targets": {"requests_per_s": TARGET_REQUESTS_PER_S, "p99_ms": TARGET_P99_MS}}
+        gateway_process.stop()
+    return {"gateway": source, "views": len(all_views), "scenarios": results, "load_average": os.getloadavg()}
+
+
+SOURCES = ("services/gateway/src", "libs/runtime/src", "libs/schemas/src")
+"""What the gateway process imports from a checkout named by --gateway-checkout."""
+
+
+def checkout_path(checkout: Path | None) -> dict[str, str]:
+    """The environment that makes the gateway process import a checkout's sources (none: this one's)."""
+    if checkout is None:
+        return {}
+    paths = [checkout.resolve() / source for source in SOURCES]
+    if missing := [str(path) for path in paths if not path.is_dir()]:
+        raise SystemExit(f"--gateway-checkout: no {', '.join(missing)}")
+    return {"PYTHONPATH": os.pathsep.join(map(str, paths))}
+
+
+def gateway_source(env: dict[str, str]) -> str:
+    """Where a process started with `env` imports the gateway and the runtime from."""
+    probe = ("import tidemark_gateway, tidemark_runtime, pathlib; "
+             "print(pathlib.Path(tidemark_gateway.__file__).parents[4], pathlib.Path(tidemark_runtime.__file__).parents[4])")
+    found = subprocess.run([sys.executable, "-c", probe], env={**os.environ, **env}, capture_output=True, text=True,
+                           check=True).stdout.split()
+    if len(set(found)) != 1:
+        raise SystemExit(f"the gateway and the runtime would come from different checkouts: {found}")
+    return found[0]
 
 
 def print_scenario(name: str, r: dict[str, Any]) -> None:
@@ -561,19 +673,35 @@ def print_scenario(name: str, r: dict[str, Any]) -> None:
               f"{r['pages_missing_a_notice']} missed one, {r['pages_with_a_duplicate']} got a duplicate; "
               f"connections refused {r['page_connections_refused']}, streams ended {r['page_streams_ended']}, "
               f"open at the end {r['pages_open_at_end']}; pages' CPU {r['pages_cpu_s']:.1f} s", flush=True)
+        lone, loaded = r["lone_lock"], r["locks_under_load"]
+        if lone is not None:
+            print(f"    a lock on a quiet gateway: {lone['pages_notified']} of {lone['pages_may_see']} pages notified, "
+                  f"the last after {_ms(lone['ms_to_last_page'])}, the median after {_ms(lone['ms_to_median_page'])}",
+                  flush=True)
+        spread = loaded["ms_to_last_page"]
+        print(f"    {loaded['locks']} locks under load: the last page notified after p50 {spread['p50']:.1f} / "
+              f"p99 {spread['p99']:.1f} / max {spread['max']:.1f} ms; fewest pages notified of one lock "
+              f"{loaded['fewest_pages_notified']} (of {'/'.join(map(str, loaded['pages_may_see_each']))})", flush=True)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
 
 
 def print_summary(r: dict[str, Any]) -> None:
     print()
-    print(f"Gateway, one process, demo Trust ({len(r['trust']['schools'])} schools, {r['trust']['pupils']:,} pupils), "
-          f"{r['views']} views; {r['cpus']} CPUs, load average {r['load_average'][0]:.1f}")
-    for name, scenario in r["scenarios"].items():
-        print_scenario(name, scenario)
-    for name in ("same view", "different views"):
-        s = r["scenarios"][name]
-        met = s["requests_per_s"] >= TARGET_REQUESTS_PER_S and s["latency_ms"]["p99"] < TARGET_P99_MS
-        print(f"  target ({name}): >= {TARGET_REQUESTS_PER_S:,.0f} req/s and p99 < {TARGET_P99_MS:.0f} ms: "
-              f"{'met' if met else 'NOT met'}")
+    print(f"Gateway, one process each, demo Trust ({len(r['trust']['schools'])} schools, {r['trust']['pupils']:,} "
+          f"pupils); {r['cpus']} CPUs")
+    for run in r["runs"]:
+        print(f"{run['label']}, round {run['round']} (gateway from {run['gateway']}, {run['views']} views, "
+              f"load average {run['load_average'][0]:.1f}):")
+        for name, scenario in run["scenarios"].items():
+            print_scenario(name, scenario)
+        for name in ("same view", "different views"):
+            found = run["scenarios"][name]
+            met = found["requests_per_s"] >= TARGET_REQUESTS_PER_S and found["latency_ms"]["p99"] < TARGET_P99_MS
+            print(f"  target ({name}): >= {TARGET_REQUESTS_PER_S:,.0f} req/s and p99 < {TARGET_P99_MS:.0f} ms: "
+                  f"{'met' if met else 'NOT met'}")
 
 
 def rounded(value: Any) -> Any:
@@ -596,9 +724,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--locks-per-second", type=float, default=4.0,
                         help="lock batches written during the live scenario (default 4)")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the demo Trust (default 2026)")
+    parser.add_argument("--gateway-checkout", type=Path, default=None,
+                        help="run the gateway from this checkout's sources (default: this one's)")
+    parser.add_argument("--compare", type=Path, default=None, metavar="BEFORE_CHECKOUT",
+                        help="alternate this checkout's gateway ('before', e.g. a worktree of main) with the one "
+                             "under test ('after') on the same Trust, --rounds times each")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each gateway (default 1)")
     args = parser.parse_args(argv)
-    if args.readers < 1 or args.workers < 1 or args.seconds <= 0 or args.locks_per_second <= 0:
-        parser.error("need at least one reader and one worker, and positive seconds and lock rate")
+    if args.readers < 1 or args.workers < 1 or args.seconds <= 0 or args.locks_per_second <= 0 or args.rounds < 1:
+        parser.error("need at least one reader, worker and round, and positive seconds and lock rate")
     return args
 
 

@@ -270,6 +270,7 @@ async def open_page(port: int, token: str = "viewer") -> tuple[asyncio.StreamRea
 
 
 PAGES = 500
+VIEWER = {"Authorization": "Bearer viewer"}
 
 
 async def test_500_open_live_pages_hold_one_redis_connection_and_each_hears_a_lock(
@@ -292,7 +293,7 @@ async def test_500_open_live_pages_hold_one_redis_connection_and_each_hears_a_lo
                 await asyncio.sleep(0.01)
         held, in_use = pooled_connections(live_pool)  # a pool keeps what it opened: `held` is its peak
         async with httpx.AsyncClient(timeout=READ_TIMEOUT) as client:
-            schools = await client.get(f"{live.url}/v1/schools", headers={"Authorization": "Bearer viewer"})
+            schools = await client.get(f"{live.url}/v1/schools", headers=VIEWER)
         counts = (live.services.live.feeds, live.services.live.pages)
         for _reader, writer in pages:
             writer.close()
@@ -322,6 +323,7 @@ async def test_when_redis_goes_away_open_pages_end_and_after_it_returns_a_new_pa
                         await anext(stream)  # connected
                 before = await live.seed.notice("2025/26", "AUT1", "reading", "S1")
                 heard_before = [await changes(stream, 1) for stream in streams]
+                schools_before = await client.get(f"{live.url}/v1/schools", headers=VIEWER)  # pools a connection
                 valkey.stop()  # Redis goes away under two open pages
                 async with asyncio.timeout(READ_TIMEOUT):
                     rest = [[event async for event in stream] for stream in streams]  # each stream ends
@@ -329,6 +331,7 @@ async def test_when_redis_goes_away_open_pages_end_and_after_it_returns_a_new_pa
 
             valkey = start_valkey(port, log_dir=tmp_path)  # back, empty
             await redis.connection_pool.disconnect()  # the seeder's own connection died with the server
+            schools_after = await client.get(f"{live.url}/v1/schools", headers=VIEWER)  # on a dead pooled one, retried
             async with live.stream(client, "s1-viewer") as again:
                 stream = events(again)
                 async with asyncio.timeout(READ_TIMEOUT):
@@ -344,3 +347,4 @@ async def test_when_redis_goes_away_open_pages_end_and_after_it_returns_a_new_pa
     assert [[event.event for event in ended if event.event] for ended in rest] == [[], []]  # ended quietly
     assert feeds_while_gone == 0  # the feed stopped with Redis...
     assert (heard_after.id, feeds_after) == (after, 1)  # ...and the next page started a new one
+    assert (schools_before.status_code, schools_after.status_code) == (200, 200)
