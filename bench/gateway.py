@@ -520,7 +520,7 @@ async def live_scenario(
     duplicated = sum(1 for _t, ids, *_rest in logs if len(ids) != len(set(ids)))
     return {
         **reads, "pages": len(logs), "pages_opened_in_30s": bool(opened), "notices": len(notices),
-        "lock_batches": writer.batches,
+        "lock_batches": writer.batches - first,
         "pages_with_every_notice_once_in_order": complete, "pages_missing_a_notice": len(missed),
         "pages_with_a_duplicate": duplicated, "page_connections_refused": sum(log[2] for log in logs),
         "page_streams_ended": sum(log[3] for log in logs), "pages_open_at_end": sum(1 for log in logs if log[4]),

@@ -30,6 +30,14 @@ from tidemark_runtime.settings import Principal
 T = TypeVar("T")
 R = TypeVar("R")
 
+ViewKey = tuple[str, frozenset[str] | None, bool, Hashable]
+"""An answer's key: the caller's Trust, the schools it may see, whether it may see pupils, and the view."""
+
+
+def view_key(caller: Principal, view: Hashable) -> ViewKey:
+    """The key of `caller`'s answer to `view`: callers of the same scope share it, no one else."""
+    return (caller.trust_id, caller.schools, caller.see_pupils, view)
+
 LAST_UPDATED: TypeAdapter[str | None] = TypeAdapter(str | None)
 
 
@@ -88,14 +96,13 @@ class Answers:
     ) -> bytes:
         """The JSON of `compute()`'s answer (rendered as `shape`), for `caller` and the `view` it asked
         for (the endpoint and its parsed query)."""
-        key = (caller.trust_id, caller.schools, caller.see_pupils, view)
+        key = view_key(caller, view)
         arrived = next(self._ticks)
         for _attempt in range(3):  # a computation under way, then one of our own, suffices
             flight = self._computing.get(key)
             if flight is None:
-                kept = self.cache.get(key)
-                if kept is not None and (current := await self._current(caller.trust_id, key, kept, arrived)):
-                    return kept.body(LAST_UPDATED.dump_json(current.last_updated))
+                if (body := await self._kept(key, arrived)) is not None:
+                    return body
                 flight = self._computing.get(key) or self._computing.start(key, self._compute(key, shape, compute))
             try:
                 answer = await asyncio.shield(flight.task)
@@ -106,6 +113,19 @@ class Answers:
             if flight.started > arrived:
                 return answer
         raise RuntimeError("unreachable: the third attempt computes after this request arrived")
+
+    async def kept(self, key: ViewKey) -> bytes | None:
+        """The kept answer of `key` if nothing it read has moved (by a check that started after this
+        call), else None: nothing kept, something moved, or a computation of the view under way
+        (`render` joins it). Raises what the check raises (`ReadModelRestoring`, Redis errors)."""
+        arrived = next(self._ticks)
+        return None if self._computing.get(key) is not None else await self._kept(key, arrived)
+
+    async def _kept(self, key: ViewKey, arrived: int) -> bytes | None:
+        kept = self.cache.get(key)
+        if kept is None or (current := await self._current(key[0], key, kept, arrived)) is None:
+            return None
+        return kept.body(LAST_UPDATED.dump_json(current.last_updated))
 
     async def _current(self, trust_id: str, key: Hashable, kept: CachedAnswer, arrived: int) -> Current | None:
         """Whether `kept` is still current, by a check that started after this request arrived.
