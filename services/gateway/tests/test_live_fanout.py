@@ -56,12 +56,16 @@ async def live(redis_url: str, redis: Redis, prefix: str) -> AsyncIterator[Live]
 
 
 async def received(page: LivePage, count: int) -> list[StreamEntry]:
-    """The next `count` notices of a page (heartbeats skipped); fails after WAIT seconds."""
+    """The next `count` notices of a page (heartbeats skipped); fails after WAIT seconds (also
+    checked at each heartbeat, should the page's own heartbeat timeout ever absorb the outer one)."""
     found: list[StreamEntry] = []
+    deadline = asyncio.get_running_loop().time() + WAIT
     async with asyncio.timeout(WAIT):
         async for entry in page:
             if isinstance(entry, PageEnd):
                 raise AssertionError(f"the page ended ({entry}) after {len(found)} notices")
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{len(found)} of {count} notices within {WAIT} s")
             if entry is not None:
                 found.append(entry)
                 if len(found) == count:
