@@ -229,11 +229,11 @@ async def _page(share: PageShare, log: PageLog, first_answer: asyncio.Event | No
                      f"Accept: text/event-stream\r\n{resume}\r\n".encode())
         try:
             status, headers = await read_head(reader)
+            if first_answer:  # answered (a stream that ends at once, or a refusal, counts)
+                first_answer.set()
+                first_answer = None
             if status != 200:
                 log.refused += 1
-                if first_answer:
-                    first_answer.set()
-                    first_answer = None
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
             while True:  # chunked transfer encoding: one chunk per event
@@ -241,9 +241,6 @@ async def _page(share: PageShare, log: PageLog, first_answer: asyncio.Event | No
                 if size == 0:
                     break
                 chunk = await reader.readexactly(size + 2)
-                if first_answer:  # the first event: ": connected"
-                    first_answer.set()
-                    first_answer = None
                 for line in chunk.split(b"\n"):
                     if line.startswith(b"id: "):
                         last_id = line[4:].decode()
@@ -253,6 +250,9 @@ async def _page(share: PageShare, log: PageLog, first_answer: asyncio.Event | No
             await asyncio.sleep(RECONNECT_SECONDS)
         except (asyncio.IncompleteReadError, ConnectionError):
             log.ended += 1
+            if first_answer:
+                first_answer.set()
+                first_answer = None
             await asyncio.sleep(RECONNECT_SECONDS)
         except asyncio.CancelledError:
             log.open_at_stop = True
@@ -269,7 +269,7 @@ def run_pages(share: PageShare, results: Any) -> None:
     async def main() -> None:
         answered = [asyncio.Event() for _ in logs]
         tasks = [asyncio.create_task(_page(share, log, event)) for log, event in zip(logs, answered, strict=True)]
-        await asyncio.gather(*(event.wait() for event in answered))
+        await asyncio.wait([asyncio.create_task(event.wait()) for event in answered], timeout=30.0)
         share.ready.set()
         await asyncio.sleep(max(0.0, share.stop - time.monotonic()))
         for task in tasks:
@@ -665,7 +665,8 @@ def print_scenario(name: str, r: dict[str, Any]) -> None:
     lat = r["latency_ms"]
     others = {k: v for k, v in r["statuses"].items() if k != "200"}
     print(f"  {name:<46} {r['requests_per_s']:>8,.0f} req/s  p50 {lat['p50']:>6.1f}  p99 {lat['p99']:>6.1f}  "
-          f"max {lat['max']:>7.1f} ms  not 200: {others or 0}  CPU gateway {r['gateway_cpu_s']:.1f} s, "
+          f"max {lat['max']:>7.1f} ms  not 200: {others or 0}  CPU gateway {r['gateway_cpu_s']:.1f} s "
+          f"({r['requests'] / max(r['gateway_cpu_s'], 0.01):,.0f} requests per CPU-second), "
           f"load generator {r['load_generator_cpu_s']:.1f} s", flush=True)
     if "pages" in r:
         print(f"    {r['pages']} pages, {r['notices']} notices ({r['lock_batches']} lock batches): "
