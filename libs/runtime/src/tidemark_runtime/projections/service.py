@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from tidemark_runtime.kafka import (
     Backoff,
+    Rejection,
     batch_subscriber,
     broker_incarnation,
     consumer_lag,
@@ -36,8 +37,7 @@ from tidemark_runtime.kafka import (
     ensure_topics,
     group_positions,
     make_broker,
-    missing_topics,
-    parse_batch,
+    parse_records,
     with_backoff,
 )
 from tidemark_runtime.projections.engine import BatchResult, ProjectionEngine
@@ -45,6 +45,7 @@ from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
 from tidemark_runtime.projections.recovery import Recovery
 from tidemark_runtime.projections.replay import HttpReplay
 from tidemark_runtime.projections.rules import Projection
+from tidemark_runtime.readiness import failed, topics_present, verdict
 from tidemark_runtime.redis import RedisClient, connect
 from tidemark_runtime.serve import serve
 from tidemark_runtime.settings import ConsumerSettings
@@ -101,23 +102,39 @@ def hosted(services: Hosted) -> tuple[ProjectionService, ...]:
 
 @dataclass
 class ProjectionConsumer:
-    """One batch's work: parse, dead-letter what is malformed, apply the rest, announce.
-    Independent of FastStream so tests can drive it directly."""
+    """One batch's work: parse, dead-letter what is malformed, apply the rest, dead-letter what the
+    engine refused as a forged version, announce. Independent of FastStream so tests can drive it
+    directly."""
 
     engine: ProjectionEngine
     publication: Publication | None
     publish: Callable[[str, bytes, BaseModel], Any]
     """(topic, key, message) -> awaitable: the documented publisher, or the broker."""
     dead_letter: Callable[[ConsumerRecord, Any], Any]
-    counts: dict[str, int] = field(default_factory=lambda: {"applied": 0, "dead_lettered": 0, "published": 0})
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"applied": 0, "dead_lettered": 0, "refused_versions": 0, "published": 0}
+    )
+    """Since the process started: events applied, records dead-lettered (malformed or refused),
+    events refused as implausibly far ahead of their fact's version (`refused_versions`), notices
+    published."""
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> BatchResult:
-        events, rejected = parse_batch(records)
+        parsed, rejected = parse_records(records)
         for record, rejection in rejected:
             await self.dead_letter(record, rejection)
         self.counts["dead_lettered"] += len(rejected)
-        result = await self.engine.apply(events)
+        result = await self.engine.apply([event for _record, event in parsed])
         self.counts["applied"] += result.applied
+        if result.refused:
+            origin = {id(event): record for record, event in parsed}
+            for refusal in result.refused:
+                record = origin[id(refusal.event)]
+                # An alert: someone who can write to the broker sent it, or ingest lost track of versions.
+                log.error("refused a possibly forged event %s[%s]@%s (%s of %s): %s", record.topic, record.partition,
+                          record.offset, refusal.event.event_type, refusal.event.trust_id, refusal.reason)
+                await self.dead_letter(record, Rejection("version", refusal.reason))
+            self.counts["refused_versions"] += len(result.refused)
+            self.counts["dead_lettered"] += len(result.refused)
         if self.publication is None:
             return result
         # After the write: a crash in between loses an announcement, never a figure.
@@ -140,7 +157,7 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
 
     async def start() -> None:
         if settings.kafka_create_topics:
-            await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions,
+            await ensure_topics(settings, settings.kafka_topic_partitions,
                                 replication_factor=settings.kafka_replication_factor)
         redis = connect(settings)
         state["redis"] = redis
@@ -164,9 +181,8 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
     async def ready(scope: Any) -> AsgiResponse:
         """Ready when the broker answers, the topics exist, Redis takes writes, every projection's
         read model is whole (not being recovered) and its consumer group is not far behind."""
-        checks = await readiness.checks()
-        body = {"ready": all(check["ok"] for check in checks.values()), "checks": checks}
-        return AsgiResponse(orjson.dumps(body), 200 if body["ready"] else 503, headers={"content-type": "application/json"})
+        code, body = verdict(await readiness.checks())
+        return AsgiResponse(orjson.dumps(body), code, headers={"content-type": "application/json"})
 
     @get
     async def status(scope: Any) -> AsgiResponse:
@@ -199,9 +215,9 @@ def recovery_of(service: ProjectionService, engine: ProjectionEngine, settings: 
     group = service.consumer_group or settings.consumer_group
     return Recovery(
         engine,
-        incarnation=lambda: broker_incarnation(settings.kafka_bootstrap_servers),
+        incarnation=lambda: broker_incarnation(settings),
         source=lambda: HttpReplay(settings.ingest_url, token),
-        positions=lambda: group_positions(settings.kafka_bootstrap_servers, group, service.topics),
+        positions=lambda: group_positions(settings, group, service.topics),
         interval=settings.recovery_interval_seconds,
     )
 
@@ -247,7 +263,9 @@ class Readiness:
             return False
         try:
             async with asyncio.timeout(2.0):
-                await redis.set(f"{self.settings.redis_prefix}:ready-probe:{os.getpid()}", "1", ex=30)
+                # Under the process's own projection's prefix: the only keys its Redis user may write.
+                prefix = self.projections[0].rules.keyspace(self.settings.redis_prefix, "").prefix
+                await redis.set(f"{prefix}:ready-probe:{os.getpid()}", "1", ex=30)
             return True
         except Exception:  # noqa: BLE001
             return False
@@ -256,17 +274,16 @@ class Readiness:
         if time.monotonic() - self._slow_at < self.slow_every and self._slow:
             return self._slow
         found: dict[str, dict[str, Any]] = {}
-        bootstrap = self.settings.kafka_bootstrap_servers
+        bootstrap = self.settings
         try:
             async with asyncio.timeout(5.0):
-                missing = await missing_topics(bootstrap, {t for p in self.projections for t in p.topics})
-                found["topics"] = {"ok": not missing, "missing": sorted(missing)}
+                found["topics"] = await topics_present(bootstrap, {t for p in self.projections for t in p.topics})
                 for service in self.projections:
                     group = service.consumer_group or self.settings.consumer_group
                     lag = await consumer_lag(bootstrap, group, service.topics)
                     found[f"{service.rules.name}.lag"] = {"ok": lag <= self.settings.ready_max_lag, "records": lag}
         except Exception as error:  # noqa: BLE001
-            found["topics"] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            found["topics"] = failed(error)
         self._slow, self._slow_at = found, time.monotonic()
         return found
 
@@ -305,9 +322,9 @@ def _subscribe(
 
     def build(redis: RedisClient) -> None:
         consumers[name] = ProjectionConsumer(
-            ProjectionEngine(redis, settings.redis_prefix, service.rules),
+            ProjectionEngine(redis, settings.redis_prefix, service.rules, settings.max_version_jump),
             publication,
-            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]
+            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]  # called only with a publication
             dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, service.client_id),
         )
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import orjson
 from tidemark_runtime.redis import RedisClient
-from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
+from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilHashFields
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime.projections").joinpath("projection_write.lua").read_text()
 PROJECTION_READ_LUA = files("tidemark_runtime.projections").joinpath("projection_read.lua").read_text()
@@ -83,7 +83,7 @@ class ProjectionWriter:
 
     async def read_pupils(
         self, keys: Keyspace, wanted: dict[str, list[str] | None]
-    ) -> dict[str, tuple[str, PupilFields]]:
+    ) -> dict[str, tuple[str, PupilHashFields]]:
         """Each pupil's revision ("0" when new) and the fields asked for (None: the whole hash), in
         one call (one command, not one per pupil: a batch may touch a thousand pupils)."""
         if not wanted:
@@ -92,10 +92,10 @@ class ProjectionWriter:
         for names in wanted.values():
             request += (b"0",) if names is None else (str(len(names)).encode(), *(name.encode() for name in names))
         replies = await self._read(keys=[keys.pupil(pupil_id) for pupil_id in wanted], args=[_joined(request)])
-        found: dict[str, tuple[str, PupilFields]] = {}
+        found: dict[str, tuple[str, PupilHashFields]] = {}
         for (pupil_id, names), reply in zip(wanted.items(), replies, strict=True):
-            fields: PupilFields = (
-                {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}  # type: ignore[misc]
+            fields: PupilHashFields = (
+                {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}  # type: ignore[misc]  # a field name is never None
                 if names is None
                 else dict(zip([REVISION_FIELD, *names], reply, strict=True))
             )
@@ -142,16 +142,19 @@ class ProjectionWriter:
                 return None
         raise ConcurrentWriteError(f"pupil states kept changing under {MAX_ATTEMPTS} attempts")
 
-    async def to_every_generation(self, keys: Keyspace, apply_to: Callable[[Keyspace], Awaitable[T | None]]) -> T:
-        """Run `apply_to` on the live generation (its result is returned) and on every generation
-        being rebuilt; when the generations change meanwhile (`apply_to` answers None), look them
-        up again and repeat (a repeat is a no-op wherever the batch was already written)."""
+    async def to_every_generation(
+        self, keys: Keyspace, apply_to: Callable[[Keyspace, T | None], Awaitable[T | None]]
+    ) -> T:
+        """Run `apply_to` on the live generation (given None; its result is returned) and on every
+        generation being rebuilt (given the live one's result); when the generations change
+        meanwhile (`apply_to` answers None), look them up again and repeat (a repeat is a no-op
+        wherever the batch was already written)."""
         for _attempt in range(MAX_ATTEMPTS):
             active, building = await self.generations(keys)
-            reported = await apply_to(keys.at(active))
+            reported = await apply_to(keys.at(active), None)
             if reported is None:
                 continue
-            if all([await apply_to(keys.at(generation)) is not None for generation in building]):
+            if all([await apply_to(keys.at(generation), reported) is not None for generation in building]):
                 return reported
         raise ConcurrentWriteError(f"the generations of {keys.trust_id} kept changing under {MAX_ATTEMPTS} attempts")
 
