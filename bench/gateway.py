@@ -7,8 +7,10 @@ Usage:
 
 Self-contained: it starts its own embedded valkey and ONE gateway process (`tidemark-gateway`, as
 `make run` starts it, from the Python running this script) on loopback, and stops only those.
-To measure another checkout's gateway ("before"), name it: `--gateway-checkout /tmp/gw-before`
-(e.g. `git worktree add /tmp/gw-before main`). The gateway process then imports the gateway and
+To compare with another checkout's gateway ("before", e.g. `git worktree add --detach
+/tmp/gw-before main`): `--compare /tmp/gw-before --rounds 2` seeds once and runs before, after,
+before, after on the same Trust, so that the machine's load falls on both alike (or
+`--gateway-checkout PATH` to run only that checkout's). The gateway process then imports the gateway and
 the libraries it uses (`tidemark_gateway`, `tidemark_runtime`, `tidemark_schemas`) from that
 checkout's sources, with the same third-party packages; the script checks where they came from and
 prints it. Everything else (the Trust, the load) is the same.
