@@ -80,12 +80,14 @@ def connect(settings: GatewaySettings) -> ReadModel:
     """Two connection pools, to one Redis or a Redis Cluster (`REDIS_CLUSTER`; nothing connects
     until the first read), and the counter cache. Report reads keep redis-py's socket timeout; a
     live stream's XREAD blocks for up to the heartbeat by design and would be cut by it, so live
-    streams have connections of their own. Every read is retried once on a fresh connection
-    (`READ_RETRY`)."""
+    streams have connections of their own. On a single server every read is retried once on a
+    fresh connection (`READ_RETRY`); a cluster client retries by itself (and reconnects to the
+    cluster), which a retry of our own would only cut short."""
+    retry: dict[str, Retry] = {} if settings.redis_cluster else {"retry": READ_RETRY}
     return ReadModel(
-        redis=connect_redis(settings, decode_responses=True, retry=READ_RETRY),
+        redis=connect_redis(settings, decode_responses=True, **retry),
         live_redis=connect_redis(
-            settings, decode_responses=True, retry=READ_RETRY,
+            settings, decode_responses=True, **retry,
             socket_timeout=settings.live_heartbeat_seconds + LIVE_READ_MARGIN_SECONDS,
         ),
         prefix=settings.redis_prefix,

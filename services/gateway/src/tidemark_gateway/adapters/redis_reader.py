@@ -374,13 +374,16 @@ class ReadModel:
         keys, statutory = Keyspace(self.prefix, trust_id), statutory_keyspace(self.prefix, trust_id)
         for _attempt in range(3):
             summative, statutory_generation = generations
+            strings = (keys.generation_key, statutory.generation_key, keys.restoring_key, statutory.restoring_key,
+                       keys.at(summative).updated_at, statutory.at(statutory_generation).updated_at)
             async with self.redis.pipeline(transaction=False) as pipe:  # every key in the Trust's slot
-                pipe.mget(keys.generation_key, statutory.generation_key, keys.restoring_key, statutory.restoring_key,
-                          keys.at(summative).updated_at, statutory.at(statutory_generation).updated_at)
+                for key in strings:  # GETs, not one MGET: a cluster client refuses MGET in a pipeline
+                    pipe.get(key)
                 pipe.hgetall(keys.at(summative).schools)
                 for versions_key, recorded in versions.items():
                     pipe.hmget(versions_key, list(recorded))
-                (found, schools, *now) = await pipe.execute()
+                replies = await pipe.execute()
+            found, (schools, *now) = replies[: len(strings)], replies[len(strings):]
             current, current_statutory, restoring, statutory_restoring, updated_at, statutory_updated_at = cast(
                 list[str | None], found)
             read_in = (current or "", current_statutory or "")
