@@ -18,6 +18,14 @@ class GatewaySettings(ServiceSettings):
         description="How long one blocking XREAD waits before /v1/live sends a heartbeat comment",
     )
     live_batch_size: int = Field(default=100, gt=0, description="Change notices read per XREAD")
+    live_queue_size: int = Field(
+        default=1000, gt=0,
+        description="Change notices a live page may fall behind its Trust's feed before it is ended (it resumes)",
+    )
+    answer_cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0,
+        description="Rendered report answers kept in memory, in bytes (least recently served evicted first; 0: none)",
+    )
     counter_cache_hashes: int = Field(
         default=100_000, ge=0, description="Counter hashes kept parsed in memory (re-read only when their version moves)"
     )
