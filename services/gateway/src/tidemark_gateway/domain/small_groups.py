@@ -11,7 +11,6 @@ may not see them (see `service_layer.small_groups`).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -60,7 +59,7 @@ def _marked(value: Any, threshold: int, withhold: bool) -> Any:
         if field.name != "small_group"
     }
     if _is_row(type(value)):
-        small = is_small(value.group_size(), threshold)
+        small = is_small(typing.cast(Sized, value).group_size(), threshold)
         changes["small_group"] = small
         if small and withhold:
             changes.update({name: None for name, item in changes.items() if isinstance(item, float)})
@@ -71,15 +70,22 @@ def _is_row(cls: type) -> bool:
     return dataclasses.is_dataclass(cls) and any(field.name == "small_group" for field in dataclasses.fields(cls))
 
 
-@functools.cache
+_REACHES_ROWS: dict[type, bool] = {}
+
+
 def _reaches_rows(cls: type) -> bool:
     """Whether a value of `cls` is, or may hold, a row with `small_group` (from the type hints, once
     per type: a long pupil list is not walked)."""
-    if not dataclasses.is_dataclass(cls):
-        return False
-    if _is_row(cls):
+    if cls not in _REACHES_ROWS:
+        _REACHES_ROWS[cls] = _is_row(cls) or (dataclasses.is_dataclass(cls) and _hints_reach_rows(cls))
+    return _REACHES_ROWS[cls]
+
+
+def _hints_reach_rows(cls: type) -> bool:
+    try:
+        hints = typing.get_type_hints(cls)
+    except NameError:  # a hint only a type checker can resolve: walk the values instead
         return True
-    hints = typing.get_type_hints(cls)
     return any(_hint_reaches_rows(hints[field.name]) for field in dataclasses.fields(cls))
 
 
