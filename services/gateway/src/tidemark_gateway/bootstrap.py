@@ -23,6 +23,7 @@ from tidemark_gateway.service_layer.dashboards import Dashboards
 from tidemark_gateway.service_layer.live import LiveUpdates
 from tidemark_gateway.service_layer.reference import Reference
 from tidemark_gateway.service_layer.reports import Reports
+from tidemark_gateway.service_layer.small_groups import SmallGroups
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.auth import PrincipalLookup, token_lookup
 from tidemark_runtime.redis import connect as connect_redis
@@ -63,12 +64,13 @@ def bootstrap(
 ) -> Services:
     read_model = read_model or connect(settings)
     calendar = PeriodCalendar(settings.assessment_periods)
+    small_groups = SmallGroups(settings.small_group_threshold)
     return Services(
         calendar=calendar,
         principals=token_lookup(settings.tidemark_tokens),
         read_model=read_model,
-        reports=Reports(read_model, calendar),
-        dashboards=Dashboards(read_model, calendar),
+        reports=Reports(read_model, calendar, small_groups),
+        dashboards=Dashboards(read_model, calendar, small_groups),
         reference=Reference(read_model, calendar, today),
         live=LiveUpdates(read_model, int(settings.live_heartbeat_seconds * 1000), settings.live_batch_size,
                          settings.live_queue_size),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from tidemark_gateway.domain.small_groups import DEFAULT_THRESHOLD
 from tidemark_runtime.settings import ServiceSettings
 
 
@@ -28,4 +29,9 @@ class GatewaySettings(ServiceSettings):
     )
     counter_cache_hashes: int = Field(
         default=100_000, ge=0, description="Counter hashes kept parsed in memory (re-read only when their version moves)"
+    )
+    small_group_threshold: int = Field(
+        default=DEFAULT_THRESHOLD, ge=1,
+        description="The Trust's small-group size: a group of fewer pupils (but at least one) is flagged "
+        "`small_group` in every report, and the UI shows its count and a marker rather than a bold %",
     )

@@ -87,11 +87,13 @@ class KeptAnswers:
                         "headers": [(b"content-length", str(len(body)).encode()), *JSON_HEADERS]})
             await send({"type": "http.response.body", "body": body})
             return
-        slot, status = Answered(), [0]
+        slot, status, json_answer = Answered(), [0], [False]
 
         async def tracked(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                json_answer[0] = dict(message.get("headers", [])).get(b"content-type", b"").startswith(
+                    b"application/json")
             await send(message)
 
         token = ANSWERED.set(slot)
@@ -99,7 +101,7 @@ class KeptAnswers:
             await self.app(scope, receive, tracked)
         finally:
             ANSWERED.reset(token)
-        if slot.key is not None and status[0] == 200:
+        if slot.key is not None and status[0] == 200 and json_answer[0]:  # an export (CSV, Excel) is made anew
             self._views[request] = slot.key
 
 

@@ -8,11 +8,11 @@ from tidemark_gateway.domain.dashboard import SummativeDashboard
 from tidemark_gateway.domain.statutory import StatutoryDashboard
 from tidemark_gateway.entrypoints.answers import answered
 from tidemark_gateway.entrypoints.deps import AnswersDep, DashboardsDep, FiguresReader, Period
+from tidemark_gateway.entrypoints.exports import ExportableRoute
 from tidemark_gateway.entrypoints.params import NOT_VISIBLE, AcademicYear, Filter
-from tidemark_runtime.auth import GuardedRoute
 from tidemark_schemas.calendar import PeriodRef
 
-router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"], route_class=GuardedRoute,
+router = APIRouter(prefix="/v1/dashboards", tags=["dashboards"], route_class=ExportableRoute,
                    responses={403: {"description": NOT_VISIBLE}})
 
 

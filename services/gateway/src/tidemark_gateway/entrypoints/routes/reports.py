@@ -10,6 +10,7 @@ from tidemark_gateway.domain.statutory import ProgressReport, StatutoryReport
 from tidemark_gateway.domain.trends import GapReport, ProgressOverTime
 from tidemark_gateway.entrypoints.answers import answered
 from tidemark_gateway.entrypoints.deps import AnswersDep, FiguresReader, Period, PupilList, ReportsDep
+from tidemark_gateway.entrypoints.exports import ExportableRoute
 from tidemark_gateway.entrypoints.params import (
     DEFAULT_SERIES_MEASURE,
     NOT_VISIBLE,
@@ -26,10 +27,9 @@ from tidemark_gateway.entrypoints.params import (
     StatutoryMeasure,
     View,
 )
-from tidemark_runtime.auth import GuardedRoute
 from tidemark_schemas.calendar import PeriodRef
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"], route_class=GuardedRoute,
+router = APIRouter(prefix="/v1/reports", tags=["reports"], route_class=ExportableRoute,
                    responses={403: {"description": NOT_VISIBLE}})
 
 
