@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/pyproject.toml)
 
-.PHONY: run test bench bench-analytics bench-attendance bench-recovery clean reset venv
+.PHONY: run test bench bench-analytics bench-attendance bench-gateway bench-recovery clean reset venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -51,6 +51,11 @@ bench-attendance: $(VENV)/.runtime-installed
 ## Benchmark recovery: the demo Trust's figures exact again after a broker loss and a Redis loss (self-contained).
 bench-recovery: $(VENV)/.test-installed
 	$(BIN)/python bench/recovery.py
+
+## Benchmark one gateway process (self-contained): 50 readers of one view and of different views, 500 live
+## pages while locks land. Options: ARGS='--seconds 5' or ARGS='--gateway-checkout /tmp/gw-before' (see the script).
+bench-gateway: $(VENV)/.runtime-installed
+	$(BIN)/python bench/gateway.py $(ARGS)
 
 ## Delete the stored data of `make run` (.tidemark: PostgreSQL, valkey, logs); the next run starts clean.
 reset:

@@ -46,7 +46,7 @@ async def test_a_school_scoped_viewer_sees_only_its_school_and_all_pupils_pooled
     schools = (await gateway.get("/v1/schools", token="s1-viewer")).json()
 
     assert [row["group"] for row in report["rows"]] == ["S1"]
-    assert report["all_pupils"] == {"group": "all", "label": "All Pupils", "n": 4, "at_or_above": 1, "pct": 25.0}
+    assert report["all_pupils"] == {"group": "all", "label": "All Pupils", "n": 4, "at_or_above": 1, "pct": 25.0, "small_group": True}
     assert tiles["primary_subjects"][0]["pct"] == 25.0
     assert schools == [{"school_id": "S1", "name": "Oak Primary"}]
 

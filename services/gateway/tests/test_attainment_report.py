@@ -36,10 +36,10 @@ async def test_all_pupils_is_pooled_over_pupils_not_a_mean_of_school_percentages
         "by": "school",
         "last_updated": "2025-10-20T09:30:00+00:00",
         "rows": [  # sorted by school name, not id
-            {"group": "S2", "label": "Ash Academy", "n": 90, "at_or_above": 0, "pct": 0.0},
-            {"group": "S1", "label": "Oak Primary", "n": 10, "at_or_above": 10, "pct": 100.0},
+            {"group": "S2", "label": "Ash Academy", "n": 90, "at_or_above": 0, "pct": 0.0, "small_group": False},
+            {"group": "S1", "label": "Oak Primary", "n": 10, "at_or_above": 10, "pct": 100.0, "small_group": False},
         ],
-        "all_pupils": {"group": "all", "label": "All Pupils", "n": 100, "at_or_above": 10, "pct": 10.0},
+        "all_pupils": {"group": "all", "label": "All Pupils", "n": 100, "at_or_above": 10, "pct": 10.0, "small_group": False},
     }
 
 
@@ -49,7 +49,7 @@ async def test_a_school_without_results_keeps_its_row_with_null_pct_not_zero(gat
 
     body = (await gateway.get("/v1/reports/attainment", **report_params())).json()
 
-    assert body["rows"][0] == {"group": "S2", "label": "Ash Academy", "n": 0, "at_or_above": 0, "pct": None}
+    assert body["rows"][0] == {"group": "S2", "label": "Ash Academy", "n": 0, "at_or_above": 0, "pct": None, "small_group": False}
     assert body["rows"][1]["pct"] == pytest.approx(200 / 3)
     assert body["all_pupils"]["pct"] == pytest.approx(200 / 3)
 
@@ -60,7 +60,7 @@ async def test_a_period_without_any_data_has_null_everywhere(gateway: Gateway) -
     body = (await gateway.get("/v1/reports/attainment", **report_params())).json()
 
     assert [row["pct"] for row in body["rows"]] == [None, None]
-    assert body["all_pupils"] == {"group": "all", "label": "All Pupils", "n": 0, "at_or_above": 0, "pct": None}
+    assert body["all_pupils"] == {"group": "all", "label": "All Pupils", "n": 0, "at_or_above": 0, "pct": None, "small_group": False}
     assert body["last_updated"] is None
 
 
@@ -90,8 +90,8 @@ async def test_by_sex_gives_female_then_male_rows(gateway: Gateway) -> None:
     body = (await gateway.get("/v1/reports/attainment", **report_params("writing", "sex"))).json()
 
     assert body["rows"] == [
-        {"group": "F", "label": "Female", "n": 5, "at_or_above": 4, "pct": 80.0},
-        {"group": "M", "label": "Male", "n": 4, "at_or_above": 1, "pct": 25.0},
+        {"group": "F", "label": "Female", "n": 5, "at_or_above": 4, "pct": 80.0, "small_group": False},
+        {"group": "M", "label": "Male", "n": 4, "at_or_above": 1, "pct": 25.0, "small_group": True},
     ]
     assert body["all_pupils"]["pct"] == pytest.approx(500 / 9)
 
@@ -125,8 +125,8 @@ async def test_repeatable_filters_select_any_of_their_values(gateway: Gateway) -
     ))).json()
 
     assert body["rows"] == [
-        {"group": "ASIAN", "label": "Asian", "n": 2, "at_or_above": 2, "pct": 100.0},
-        {"group": "OTHER", "label": "Any other ethnic group", "n": 2, "at_or_above": 0, "pct": 0.0},
+        {"group": "ASIAN", "label": "Asian", "n": 2, "at_or_above": 2, "pct": 100.0, "small_group": True},
+        {"group": "OTHER", "label": "Any other ethnic group", "n": 2, "at_or_above": 0, "pct": 0.0, "small_group": True},
     ]
 
 
@@ -138,7 +138,7 @@ async def test_a_school_filter_reports_that_school_alone(gateway: Gateway) -> No
     body = (await gateway.get("/v1/reports/attainment", **report_params(school="S1"))).json()
 
     assert [row["group"] for row in body["rows"]] == ["S1"]
-    assert body["all_pupils"] == {"group": "all", "label": "All Pupils", "n": 2, "at_or_above": 1, "pct": 50.0}
+    assert body["all_pupils"] == {"group": "all", "label": "All Pupils", "n": 2, "at_or_above": 1, "pct": 50.0, "small_group": True}
 
 
 async def test_combined_rwm_is_read_from_its_own_counters(gateway: Gateway) -> None:
@@ -149,7 +149,7 @@ async def test_combined_rwm_is_read_from_its_own_counters(gateway: Gateway) -> N
     body = (await gateway.get("/v1/reports/attainment", **report_params("rwm"))).json()
 
     assert body["measure"] == "rwm"
-    assert body["all_pupils"] == {"group": "all", "label": "All Pupils", "n": 5, "at_or_above": 3, "pct": 60.0}
+    assert body["all_pupils"] == {"group": "all", "label": "All Pupils", "n": 5, "at_or_above": 3, "pct": 60.0, "small_group": False}
 
 
 async def test_gld_rwm_pools_reception_gld_with_years_1_to_6_rwm(gateway: Gateway) -> None:

@@ -31,9 +31,9 @@ async def test_eyfs_tiles_show_gld_and_all_goals_with_change(gateway: Gateway) -
 
     assert body["eyfs_subjects"] == [
         {"measure": "gld", "label": "Combined (GLD)", "n": 10, "at_or_above": 6, "pct": 60.0, "previous_pct": 50.0,
-         "change": 10.0, "display": "+10.0", "direction": "up"},
+         "change": 10.0, "display": "+10.0", "direction": "up", "small_group": False},
         {"measure": "all_goals", "label": "Combined (All Goals)", "n": 0, "at_or_above": 0, "pct": None,
-         "previous_pct": 100.0, "change": None, "display": "no data", "direction": "none"},
+         "previous_pct": 100.0, "change": None, "display": "no data", "direction": "none", "small_group": False},
     ]
 
 
@@ -121,7 +121,7 @@ async def test_progress_over_time_covers_the_year_and_the_two_before_with_empty_
     points = (await dashboard(gateway, period="SPR1"))["progress_over_time"]
 
     assert len(points) == 18
-    assert points[0] == {"academic_year": "2023/24", "period": "AUT1", "n": 0, "at_or_above": 0, "pct": None}
+    assert points[0] == {"academic_year": "2023/24", "period": "AUT1", "n": 0, "at_or_above": 0, "pct": None, "small_group": False}
     assert [(p["academic_year"], p["period"], p["n"], p["at_or_above"], p["pct"]) for p in points if p["n"]] == [
         ("2023/24", "SUM2", 2, 1, 50.0),
         ("2024/25", "AUT1", 4, 3, 75.0),

@@ -9,16 +9,20 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from tidemark_gateway.bootstrap import Services
 from tidemark_gateway.entrypoints.app import create_app
+from tidemark_gateway.service_layer.live import OPENING_READS
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_gateway.testing import TRUST, Seeder, gateway_settings
-from tidemark_runtime.embedded import LOOPBACK, free_port
+from tidemark_runtime.embedded import LOOPBACK, free_port, start_valkey
 from tidemark_schemas.aggregates import Keyspace
 
 READ_TIMEOUT = 5.0
@@ -65,6 +69,16 @@ async def changes(stream: AsyncIterator[Event], count: int) -> list[Event]:
 class LiveServer:
     url: str
     seed: Seeder
+    app: FastAPI
+
+    @property
+    def services(self) -> Services:
+        built: Services = self.app.state.services
+        return built
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def stream(self, client: httpx.AsyncClient, token: str = "viewer", last_event_id: str | None = None):
         headers = {"Authorization": f"Bearer {token}"}
@@ -77,14 +91,15 @@ class LiveServer:
 async def serving(settings: GatewaySettings, redis: Redis) -> AsyncIterator[LiveServer]:
     """The gateway under uvicorn on a free loopback port."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=LOOPBACK, port=port, log_level="warning",
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning",
                                            timeout_graceful_shutdown=2))
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "uvicorn stopped before it started"
         await asyncio.sleep(0.01)
     try:
-        yield LiveServer(f"http://{LOOPBACK}:{port}", Seeder(redis, Keyspace(settings.redis_prefix, TRUST)))
+        yield LiveServer(f"http://{LOOPBACK}:{port}", Seeder(redis, Keyspace(settings.redis_prefix, TRUST)), app)
     finally:
         server.should_exit = True
         await task
@@ -231,3 +246,105 @@ async def test_the_largest_stream_id_is_accepted(live: LiveServer) -> None:
 
     assert response.status_code == 200
     assert connected.comments == ["connected"]
+
+
+# ------------------------------------------------------------------ many pages, and Redis going away
+
+
+def pooled_connections(client: Redis) -> tuple[int, int]:
+    """(connections the client's pool holds, of which in use now)."""
+    pool = client.connection_pool
+    in_use = len(list(pool._get_in_use_connections()))
+    return len(list(pool._get_free_connections())) + in_use, in_use
+
+
+async def open_page(port: int, token: str = "viewer") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A bare SSE connection (500 of them cost the test little), read up to its `connected` comment."""
+    reader, writer = await asyncio.open_connection(LOOPBACK, port)
+    writer.write(f"GET /v1/live HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer {token}\r\n"
+                 f"Accept: text/event-stream\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    await reader.readuntil(b": connected")
+    return reader, writer
+
+
+PAGES = 500
+VIEWER = {"Authorization": "Bearer viewer"}
+
+
+async def test_500_open_live_pages_hold_one_redis_connection_and_each_hears_a_lock(
+    redis_url: str, redis: Redis, prefix: str
+) -> None:
+    """The live pool used to hold one connection per page (100 at most: the 101st page and every
+    report then got 503). Now the Trust's one feed holds one; pages only borrow one, a bounded few
+    at a time, while they open."""
+    settings = gateway_settings(redis_url, prefix, live_heartbeat_seconds=5.0)
+    async with serving(settings, redis) as live:
+        await live.seed.school("S1", "Oak Primary")
+        live_pool = live.services.read_model.live_redis
+        async with asyncio.timeout(60):
+            pages = await asyncio.gather(*(open_page(live.port) for _ in range(PAGES)))
+        lock = await live.seed.notice("2025/26", "SPR1", "reading", "S1")
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(reader.readuntil(f"id: {lock}".encode()) for reader, _writer in pages))
+        async with asyncio.timeout(10):  # the last pages finish catching up (a read each, then none)
+            while pooled_connections(live_pool)[1] > 1:
+                await asyncio.sleep(0.01)
+        held, in_use = pooled_connections(live_pool)  # a pool keeps what it opened: `held` is its peak
+        async with httpx.AsyncClient(timeout=READ_TIMEOUT) as client:
+            schools = await client.get(f"{live.url}/v1/schools", headers=VIEWER)
+        counts = (live.services.live.feeds, live.services.live.pages)
+        for _reader, writer in pages:
+            writer.close()
+
+    assert counts == (1, PAGES)
+    assert in_use == 1  # the feed's blocking XREAD, for all 500 pages
+    assert held <= OPENING_READS + 1  # at most the pages opening at once, and the feed
+    assert schools.status_code == 200  # the report connections are untouched by the pages
+
+
+async def test_when_redis_goes_away_open_pages_end_and_after_it_returns_a_new_page_hears_locks_again(
+    tmp_path: Path, prefix: str
+) -> None:
+    """A Redis of its own, stopped and started again on the same port under the open pages."""
+    port = free_port()
+    valkey = start_valkey(port, log_dir=tmp_path)
+    try:
+        redis = Redis.from_url(valkey.url, decode_responses=True)
+        async with (
+            serving(gateway_settings(valkey.url, prefix), redis) as live,
+            httpx.AsyncClient(timeout=READ_TIMEOUT) as client,
+        ):
+            async with live.stream(client) as first, live.stream(client, "s1-viewer") as second:
+                streams = [events(first), events(second)]
+                for stream in streams:
+                    async with asyncio.timeout(READ_TIMEOUT):
+                        await anext(stream)  # connected
+                before = await live.seed.notice("2025/26", "AUT1", "reading", "S1")
+                heard_before = [await changes(stream, 1) for stream in streams]
+                schools_before = await client.get(f"{live.url}/v1/schools", headers=VIEWER)  # pools a connection
+                valkey.stop()  # Redis goes away under two open pages
+                async with asyncio.timeout(READ_TIMEOUT):
+                    rest = [[event async for event in stream] for stream in streams]  # each stream ends
+            feeds_while_gone = live.services.live.feeds
+
+            valkey = start_valkey(port, log_dir=tmp_path)  # back, empty
+            await redis.connection_pool.disconnect()  # the seeder's own connection died with the server
+            schools_after = await client.get(f"{live.url}/v1/schools", headers=VIEWER)  # on a dead pooled one, retried
+            async with live.stream(client, "s1-viewer") as again:
+                stream = events(again)
+                async with asyncio.timeout(READ_TIMEOUT):
+                    await anext(stream)  # connected
+                after = await live.seed.notice("2025/26", "AUT2", "maths", "S1")
+                [heard_after] = await changes(stream, 1)
+                feeds_after = live.services.live.feeds
+        await redis.aclose()
+    finally:
+        valkey.stop()
+
+    assert [[event.id for event in heard] for heard in heard_before] == [[before], [before]]
+    assert [[event.event for event in ended if event.event] for ended in rest] == [[], []]  # ended quietly
+    assert feeds_while_gone == 0  # the feed stopped with Redis...
+    assert (heard_after.id, feeds_after) == (after, 1)  # ...and the next page started a new one
+    assert (schools_before.status_code, schools_after.status_code) == (200, 200)

@@ -42,13 +42,13 @@ async def test_tiles_show_reading_writing_maths_rwm_with_change_since_the_previo
         "last_updated": "2025-12-01T08:00:00+00:00",
         "primary_subjects": [
             {"measure": "reading", "label": "Reading", "n": 4, "at_or_above": 3, "pct": 75.0,
-             "previous_pct": 50.0, "change": 25.0, "display": "+25.0", "direction": "up"},
+             "previous_pct": 50.0, "change": 25.0, "display": "+25.0", "direction": "up", "small_group": True},
             {"measure": "writing", "label": "Writing", "n": 3, "at_or_above": 1, "pct": pytest.approx(100 / 3),
-             "previous_pct": 50.0, "change": -16.7, "display": "-16.7", "direction": "down"},
+             "previous_pct": 50.0, "change": -16.7, "display": "-16.7", "direction": "down", "small_group": True},
             {"measure": "maths", "label": "Mathematics", "n": 4, "at_or_above": 2, "pct": 50.0,
-             "previous_pct": 50.0, "change": 0.0, "display": "~ 0", "direction": "none"},
+             "previous_pct": 50.0, "change": 0.0, "display": "~ 0", "direction": "none", "small_group": True},
             {"measure": "rwm", "label": "Combined (RWM)", "n": 0, "at_or_above": 0, "pct": None,
-             "previous_pct": None, "change": None, "display": "no data", "direction": "none"},
+             "previous_pct": None, "change": None, "display": "no data", "direction": "none", "small_group": False},
         ],
     }
 

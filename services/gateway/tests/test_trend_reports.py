@@ -39,8 +39,7 @@ async def test_attainment_overview_counts_each_band_and_its_share_of_assessed_pu
     assert (body["view"], body["school_view_available"], body["model"]) == ("simple", False, None)
     assert body["all_pupils"] == {
         "group": "all", "label": "All Pupils", "below": 1, "at": 2, "above": 3, "n": 6,
-        "pct_below": pytest.approx(100 / 6), "pct_at": pytest.approx(200 / 6), "pct_above": 50.0, "codes": None,
-    }
+        "pct_below": pytest.approx(100 / 6), "pct_at": pytest.approx(200 / 6), "pct_above": 50.0, "codes": None, "small_group": False}
     assert [(r["label"], r["below"], r["at"], r["above"], r["pct_below"], r["pct_at"], r["pct_above"])
             for r in body["rows"]] == [
         ("Ash Academy", 0, 0, 2, 0.0, 0.0, 100.0),
@@ -177,7 +176,7 @@ async def test_gap_report_gives_both_groups_the_gap_and_widening_per_period_of_t
     assert len(series) == 18
     assert series[0] == {
         "academic_year": "2023/24", "period": "AUT1",
-        "first": {"n": 4, "at_or_above": 3, "pct": 75.0}, "second": {"n": 2, "at_or_above": 1, "pct": 50.0},
+        "first": {"n": 4, "at_or_above": 3, "pct": 75.0, "small_group": True}, "second": {"n": 2, "at_or_above": 1, "pct": 50.0, "small_group": True},
         "gap": 25.0, "previous_gap": -50.0, "change": 75.0, "display": "+75.0", "direction": "up",
         "widening": False,
     }

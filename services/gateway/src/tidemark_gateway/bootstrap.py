@@ -1,5 +1,5 @@
 """The gateway's composition root: from settings, the adapters (the Redis connections, the counter
-cache, the principal lookup) and the use cases over them.
+and answer caches, the principal lookup) and the use cases over them.
 
 The app's lifespan builds the gateway here (so `tidemark-gateway` does, through the app), and so do
 the tests (`tidemark_gateway.testing`); nothing else wires it. A test may hand in its own read model
@@ -12,12 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from tidemark_gateway.adapters.answer_cache import AnswerCache
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.adapters.redis_reader import ReadModel
+from tidemark_gateway.service_layer.answers import Answers
 from tidemark_gateway.service_layer.dashboards import Dashboards
 from tidemark_gateway.service_layer.live import LiveUpdates
 from tidemark_gateway.service_layer.reference import Reference
 from tidemark_gateway.service_layer.reports import Reports
+from tidemark_gateway.service_layer.small_groups import SmallGroups
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.auth import PrincipalLookup, token_lookup
 from tidemark_runtime.redis import connect as connect_redis
@@ -26,6 +32,13 @@ from tidemark_schemas.calendar import PeriodCalendar
 LIVE_READ_MARGIN_SECONDS = 5.0
 """How much longer than its XREAD block a live stream's Redis read may take before Redis counts as
 gone (the stream then ends and the browser reconnects)."""
+
+
+READ_RETRY = Retry(NoBackoff(), retries=1)
+"""A read that fails on a pooled connection (one that died with a Redis that restarted since) is
+sent once more on a fresh one (every gateway read is idempotent); if Redis is still away, the read
+fails (503, or the live stream ends and the browser reconnects). redis-py's clients built from a
+URL retry nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +52,10 @@ class Services:
     dashboards: Dashboards
     reference: Reference
     live: LiveUpdates
+    answers: Answers
 
     async def aclose(self) -> None:
+        await self.live.aclose()
         await self.read_model.aclose()
 
 
@@ -49,14 +64,17 @@ def bootstrap(
 ) -> Services:
     read_model = read_model or connect(settings)
     calendar = PeriodCalendar(settings.assessment_periods)
+    small_groups = SmallGroups(settings.small_group_threshold)
     return Services(
         calendar=calendar,
         principals=token_lookup(settings.tidemark_tokens),
         read_model=read_model,
-        reports=Reports(read_model, calendar),
-        dashboards=Dashboards(read_model, calendar),
+        reports=Reports(read_model, calendar, small_groups),
+        dashboards=Dashboards(read_model, calendar, small_groups),
         reference=Reference(read_model, calendar, today),
-        live=LiveUpdates(read_model, int(settings.live_heartbeat_seconds * 1000), settings.live_batch_size),
+        live=LiveUpdates(read_model, int(settings.live_heartbeat_seconds * 1000), settings.live_batch_size,
+                         settings.live_queue_size),
+        answers=Answers(read_model, AnswerCache(settings.answer_cache_bytes)),
     )
 
 
@@ -64,11 +82,14 @@ def connect(settings: GatewaySettings) -> ReadModel:
     """Two connection pools, to one Redis or a Redis Cluster (`REDIS_CLUSTER`; nothing connects
     until the first read), and the counter cache. Report reads keep redis-py's socket timeout; a
     live stream's XREAD blocks for up to the heartbeat by design and would be cut by it, so live
-    streams have connections of their own."""
+    streams have connections of their own. On a single server every read is retried once on a
+    fresh connection (`READ_RETRY`); a cluster client retries by itself (and reconnects to the
+    cluster), which a retry of our own would only cut short."""
+    retry: dict[str, Retry] = {} if settings.redis_cluster else {"retry": READ_RETRY}
     return ReadModel(
-        redis=connect_redis(settings, decode_responses=True),
+        redis=connect_redis(settings, decode_responses=True, **retry),
         live_redis=connect_redis(
-            settings, decode_responses=True,
+            settings, decode_responses=True, **retry,
             socket_timeout=settings.live_heartbeat_seconds + LIVE_READ_MARGIN_SECONDS,
         ),
         prefix=settings.redis_prefix,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from tidemark_gateway.domain.small_groups import DEFAULT_THRESHOLD
 from tidemark_runtime.settings import ServiceSettings
 
 
@@ -18,6 +19,19 @@ class GatewaySettings(ServiceSettings):
         description="How long one blocking XREAD waits before /v1/live sends a heartbeat comment",
     )
     live_batch_size: int = Field(default=100, gt=0, description="Change notices read per XREAD")
+    live_queue_size: int = Field(
+        default=1000, gt=0,
+        description="Change notices a live page may fall behind its Trust's feed before it is ended (it resumes)",
+    )
+    answer_cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0,
+        description="Rendered report answers kept in memory, in bytes (least recently served evicted first; 0: none)",
+    )
     counter_cache_hashes: int = Field(
         default=100_000, ge=0, description="Counter hashes kept parsed in memory (re-read only when their version moves)"
+    )
+    small_group_threshold: int = Field(
+        default=DEFAULT_THRESHOLD, ge=1,
+        description="The Trust's small-group size: a group of fewer pupils (but at least one) is flagged "
+        "`small_group` in every report, and the UI shows its count and a marker rather than a bold %",
     )

@@ -48,10 +48,19 @@ def cell(**changes: Any) -> Cell:
 
 @dataclass
 class Seeder:
-    """Writes the read model the way the metrics service does."""
+    """Writes the read model the way the metrics service does: every write of a counter hash also
+    bumps its version in the generation's `versions` hash, in the same transaction."""
 
     redis: RedisClient
     keys: Keyspace
+
+    async def _increment(self, keys: Keyspace, key: str, fields: dict[str, int]) -> None:
+        """HINCRBY each field (a counter reaching 0 goes) and bump the hash's version, atomically."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for name, pupils in fields.items():
+                pipe.hincrby(key, name, pupils)
+            pipe.hincrby(keys.versions, key, 1)
+            await pipe.execute()
 
     async def school(self, school_id: str, name: str, model: AssessmentModel | None = None) -> None:
         document = {"name": name, "version": 1, "model": model.model_dump(mode="json") if model else None}
@@ -62,17 +71,15 @@ class Seeder:
     ) -> None:
         """Locked results by the code of the school's model (the School view's counters)."""
         key = self.keys.counters(year, period, model_measure(subject), school_id)
-        for code, pupils in pupils_by_code.items():
-            await self.redis.hincrby(key, encode_field(at_cell, code), pupils)
+        await self._increment(self.keys, key, {encode_field(at_cell, code): pupils for code, pupils in pupils_by_code.items()})
 
     async def counts(
         self, year: str, period: str, measure: str, school_id: str, at_cell: Cell = GIRL_Y3,
         *, below: int = 0, at: int = 0, above: int = 0,
     ) -> None:
         key = self.keys.counters(year, period, measure, school_id)
-        for band, pupils in ((Band.BELOW, below), (Band.AT, at), (Band.ABOVE, above)):
-            if pupils:
-                await self.redis.hincrby(key, encode_field(at_cell, band), pupils)
+        bands = ((Band.BELOW, below), (Band.AT, at), (Band.ABOVE, above))
+        await self._increment(self.keys, key, {encode_field(at_cell, band): pupils for band, pupils in bands if pupils})
 
     @property
     def statutory_keys(self) -> Keyspace:
@@ -83,25 +90,25 @@ class Seeder:
     ) -> None:
         """Pupils per outcome label of a statutory measure (labels with a leading digit: pass `_100=3`)."""
         key = self.statutory_keys.statutory(year, measure, school_id)
-        for label, pupils in pupils_by_label.items():
-            await self.redis.hincrby(key, encode_field(at_cell, label.lstrip("_")), pupils)
+        await self._increment(self.statutory_keys, key,
+                              {encode_field(at_cell, label.lstrip("_")): pupils for label, pupils in pupils_by_label.items()})
 
     async def progress(
         self, year: str, period: str, school_id: str, at_cell: Cell = GIRL_Y3, **pupils_by_category: int
     ) -> None:
         key = self.statutory_keys.progress(year, period, school_id)
-        for category, pupils in pupils_by_category.items():
-            await self.redis.hincrby(key, encode_field(at_cell, category), pupils)
+        await self._increment(self.statutory_keys, key,
+                              {encode_field(at_cell, category): pupils for category, pupils in pupils_by_category.items()})
 
     async def progress_pupil(
         self, year: str, period: str, school_id: str, pupil_id: str, category: str, at_cell: Cell = GIRL_Y3
     ) -> None:
         key = self.statutory_keys.progress_pupils(year, period, school_id)
-        await self.redis.hset(key, f"{pupil_id}|{encode_field(at_cell, category)}", 1)
+        await self._increment(self.statutory_keys, key, {f"{pupil_id}|{encode_field(at_cell, category)}": 1})
 
     async def roll(self, school_id: str, at_cell: Cell = GIRL_Y3, pupils: int = 1) -> None:
         """Pupils currently on roll at a school, in their current cell (band always AT)."""
-        await self.redis.hincrby(self.keys.roll(school_id), encode_field(at_cell, Band.AT), pupils)
+        await self._increment(self.keys, self.keys.roll(school_id), {encode_field(at_cell, Band.AT): pupils})
 
     async def updated(self, timestamp: str) -> None:
         await self.redis.set(self.keys.updated_at, timestamp)

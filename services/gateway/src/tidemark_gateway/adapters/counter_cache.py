@@ -13,6 +13,7 @@ from typing import cast
 
 from cachetools import LRUCache
 
+from tidemark_gateway.adapters.answer_cache import ReadLog
 from tidemark_gateway.domain.counter_arrays import REGISTRY, CounterHash
 from tidemark_runtime.redis import RedisClient
 
@@ -24,12 +25,17 @@ class CounterCache:
     def __init__(self, max_hashes: int = MAX_CACHED_HASHES) -> None:
         self._entries: LRUCache[str, tuple[str, CounterHash]] = LRUCache(maxsize=max_hashes)
 
-    async def fetch(self, redis: RedisClient, versions_key: str, keys: Sequence[str]) -> list[CounterHash]:
-        """The hashes at `keys` (empty where absent). A hash without a version (written by hand,
-        not by a projection) is always read afresh."""
+    async def fetch(
+        self, redis: RedisClient, versions_key: str, keys: Sequence[str], log: ReadLog | None = None
+    ) -> list[CounterHash]:
+        """The hashes at `keys` (empty where absent), and their versions into `log`. A hash without a
+        version (written by hand, not by a projection) is always read afresh, and an answer that
+        read one is not kept."""
         if not keys:
             return []
         versions = cast(list[str | None], await redis.hmget(versions_key, list(keys)))  # decode_responses: str
+        if log is not None:
+            log.read(versions_key, list(keys), versions)
         found: dict[str, CounterHash] = {}
         stale: list[tuple[str, str | None]] = []
         for key, version in zip(keys, versions, strict=True):
@@ -44,6 +50,8 @@ class CounterCache:
                     pipe.hgetall(key)
                 replies = await pipe.execute()
             for (key, version), fields in zip(stale, replies, strict=True):
+                if log is not None and version is None and fields:
+                    log.cacheable = False
                 parsed = REGISTRY.parse({field: int(pupils) for field, pupils in fields.items()})
                 found[key] = parsed
                 if version is not None and self._entries.maxsize:

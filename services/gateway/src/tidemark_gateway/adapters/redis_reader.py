@@ -8,12 +8,16 @@ pooled over the schools that caller may see, not the whole Trust.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from cachetools import LRUCache
+
+from tidemark_gateway.adapters.answer_cache import LAST_UPDATED_MARK, RECORDING, ReadLog
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.domain.counter_arrays import CounterHash
 from tidemark_gateway.domain.measures import stored_measures
@@ -34,11 +38,11 @@ CountersByView = dict[tuple[PeriodRef, str], list[tuple[str, CounterHash]]]
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    roll: dict[str, dict[str, int]]
+    roll: dict[str, Mapping[str, int]]
     """school_id -> roll hash (pupils on roll today, by current cell)."""
-    entered: dict[tuple[str, str], dict[str, int]]
+    entered: dict[tuple[str, str], Mapping[str, int]]
     """(school_id, subject) -> `entered.<subject>` counters."""
-    locked: dict[tuple[str, str], dict[str, int]]
+    locked: dict[tuple[str, str], Mapping[str, int]]
     """(school_id, subject) -> the subject's (locked) counters."""
 
 
@@ -74,55 +78,46 @@ class ReadModelRestoring(Exception):
 
 
 class AggregateReader:
-    """Reads one Trust's summative read model (`keys`) and statutory projection (`statutory_keys`)."""
+    """Reads one Trust's summative read model (`keys`) and statutory projection (`statutory_keys`).
+
+    Built by `ReadModel.reader` with the Trust's directory already read, and with the `ReadLog` of
+    the answer being computed, if any (`answer_cache.recording`): every read then records the
+    versions of the hashes it read."""
 
     def __init__(
         self, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None, statutory_keys: Keyspace | None = None,
-        statutory_restoring: str | None = None,
+        statutory_restoring: str | None = None, directory: TrustDirectory | None = None, log: ReadLog | None = None,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._statutory = statutory_keys or statutory_keyspace(keys.prefix, keys.trust_id)
         self._cache = cache or CounterCache(max_hashes=0)
         self._statutory_restoring = statutory_restoring
+        self._directory = directory
+        self._log = log
 
-    @classmethod
-    async def of_current_generation(
-        cls, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None
-    ) -> AggregateReader:
-        """A reader of the generations the Trust's readers use now (a rebuild switches them), in one
-        round trip (the keys share the Trust's slot). Refuses (`ReadModelRestoring`) while the
-        summative read model is being restored; statutory reads refuse while the statutory one is."""
-        statutory = statutory_keyspace(keys.prefix, keys.trust_id)
-        found = await redis.mget(keys.generation_key, statutory.generation_key, keys.restoring_key,
-                                 statutory.restoring_key)
-        summative_generation, statutory_generation, restoring, statutory_restoring = cast(list[str | None], found)
-        if restoring is not None:
-            raise ReadModelRestoring(restoring)
-        return cls(redis, keys.at(summative_generation or ""), cache, statutory.at(statutory_generation or ""),
-                   statutory_restoring)
+    @property
+    def trust_id(self) -> str:
+        return self._keys.trust_id
 
     def _statutory_whole(self) -> Keyspace:
         """The statutory projection's keys, unless it is being restored."""
         if self._statutory_restoring is not None:
             raise ReadModelRestoring(self._statutory_restoring)
+        if self._log is not None:
+            self._log.statutory = True
         return self._statutory
 
     async def directory(self) -> TrustDirectory:
-        """School names, models and "last updated" (either projection's latest) in one round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self._keys.schools)
-            pipe.get(self._keys.updated_at)
-            pipe.get(self._statutory.updated_at)
-            schools, updated_at, statutory_updated_at = await pipe.execute()
-        updated_at = max(filter(None, (updated_at, statutory_updated_at)), default=None)
-        documents = {school_id: json.loads(raw) for school_id, raw in schools.items()}
-        names = {school_id: document["name"] for school_id, document in documents.items()}
-        models = {
-            school_id: AssessmentModel.model_validate(document["model"]) if document.get("model") else None
-            for school_id, document in documents.items()
-        }
-        return TrustDirectory(names, models, updated_at)
+        """School names, models and "last updated" (either projection's latest)."""
+        if self._directory is None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hgetall(self._keys.schools)
+                pipe.get(self._keys.updated_at)
+                pipe.get(self._statutory.updated_at)
+                schools, updated_at, statutory_updated_at = await pipe.execute()
+            self._directory = replace(parse_directory(schools), last_updated=latest(updated_at, statutory_updated_at))
+        return self._directory
 
     async def counters(
         self, refs: Iterable[PeriodRef], measures: Iterable[str], schools: Collection[str]
@@ -145,7 +140,7 @@ class AggregateReader:
             for school in sorted(schools)
         ]
         keys = [self._keys.counters(ref.academic_year, ref.period, stored, school) for ref, _m, stored, school in wanted]
-        replies = await self._cache.fetch(self._redis, self._keys.versions, keys)
+        replies = await self._cache.fetch(self._redis, self._keys.versions, keys, self._log)
         found: CountersByView = defaultdict(list)
         for (ref, measure, _stored, school), fields in zip(wanted, replies, strict=True):
             if fields:
@@ -159,7 +154,7 @@ class AggregateReader:
         wanted = [(year, measure, school) for year in academic_years for measure in measures for school in sorted(schools)]
         statutory = self._statutory_whole()
         keys = [statutory.statutory(year, measure, school) for year, measure, school in wanted]
-        replies = await self._cache.fetch(self._redis, statutory.versions, keys)
+        replies = await self._cache.fetch(self._redis, statutory.versions, keys, self._log)
         found: dict[tuple[str, str], list[tuple[str, CounterHash]]] = defaultdict(list)
         for (year, measure, school), fields in zip(wanted, replies, strict=True):
             if fields:
@@ -173,7 +168,7 @@ class AggregateReader:
         wanted = [(ref, school) for ref in refs for school in sorted(schools)]
         statutory = self._statutory_whole()
         keys = [statutory.progress(ref.academic_year, ref.period, school) for ref, school in wanted]
-        replies = await self._cache.fetch(self._redis, statutory.versions, keys)
+        replies = await self._cache.fetch(self._redis, statutory.versions, keys, self._log)
         found: dict[PeriodRef, list[tuple[str, CounterHash]]] = defaultdict(list)
         for (ref, school), fields in zip(wanted, replies, strict=True):
             if fields:
@@ -183,38 +178,40 @@ class AggregateReader:
     async def progress_pupils(self, ref: PeriodRef, schools: Collection[str]) -> list[tuple[str, str]]:
         """(school, "pupil_id|cell|category") of every pupil with a category in the period."""
         ordered = sorted(schools)
+        statutory = self._statutory_whole()
+        keys = [statutory.progress_pupils(ref.academic_year, ref.period, school) for school in ordered]
+        if not keys:
+            return []
         async with self._redis.pipeline(transaction=False) as pipe:
-            for school in ordered:
-                pipe.hkeys(self._statutory_whole().progress_pupils(ref.academic_year, ref.period, school))
-            replies: list[list[str]] = await pipe.execute()
+            pipe.hmget(statutory.versions, keys)
+            for key in keys:
+                pipe.hkeys(key)
+            versions, *replies = await pipe.execute()
+        if self._log is not None:
+            self._log.read(statutory.versions, keys, versions)
+            if any(version is None and entries for version, entries in zip(versions, replies, strict=True)):
+                self._log.cacheable = False
         return [(school, entry) for school, entries in zip(ordered, replies, strict=True) for entry in entries]
 
     async def completion(
         self, ref: PeriodRef, subjects: Iterable[str], schools: Collection[str]
     ) -> Completion:
         """The roll of each school and, per school and subject, its `entered.<subject>` and locked
-        counters for one period: ONE pipelined round trip."""
+        counters for one period, through the counter cache (two round trips at most)."""
         subjects = tuple(dict.fromkeys(subjects))
         ordered = sorted(schools)
         wanted = [(school, subject) for school in ordered for subject in subjects]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for school in ordered:
-                pipe.hgetall(self._keys.roll(school))
-            for school, subject in wanted:
-                pipe.hgetall(self._keys.counters(ref.academic_year, ref.period, entered_measure(subject), school))
-            for school, subject in wanted:
-                pipe.hgetall(self._keys.counters(ref.academic_year, ref.period, subject, school))
-            replies: list[dict[str, str]] = await pipe.execute()
-
-        def ints(fields: dict[str, str]) -> dict[str, int]:
-            return {field: int(pupils) for field, pupils in fields.items()}
-
+        keys = [self._keys.roll(school) for school in ordered]
+        keys += [self._keys.counters(ref.academic_year, ref.period, entered_measure(subject), school)
+                 for school, subject in wanted]
+        keys += [self._keys.counters(ref.academic_year, ref.period, subject, school) for school, subject in wanted]
+        replies = await self._cache.fetch(self._redis, self._keys.versions, keys, self._log)
         rolls, rest = replies[: len(ordered)], replies[len(ordered):]
         entered, locked = rest[: len(wanted)], rest[len(wanted):]
         return Completion(
-            roll={school: ints(fields) for school, fields in zip(ordered, rolls, strict=True) if fields},
-            entered={key: ints(fields) for key, fields in zip(wanted, entered, strict=True) if fields},
-            locked={key: ints(fields) for key, fields in zip(wanted, locked, strict=True) if fields},
+            roll={school: fields for school, fields in zip(ordered, rolls, strict=True) if fields},
+            entered={key: fields for key, fields in zip(wanted, entered, strict=True) if fields},
+            locked={key: fields for key, fields in zip(wanted, locked, strict=True) if fields},
         )
 
     async def latest_with_data(
@@ -223,6 +220,7 @@ class AggregateReader:
         """The latest of `refs` (oldest first) with a counter for any of `measures` in any school."""
         if not schools:
             return None
+        self._unversioned()
         measures = tuple(measures)
         async with self._redis.pipeline(transaction=False) as pipe:
             for ref in refs:
@@ -243,6 +241,7 @@ class AggregateReader:
         in any school."""
         if not schools:
             return None
+        self._unversioned()
         measures = tuple(measures)
         async with self._redis.pipeline(transaction=False) as pipe:
             for year in academic_years:
@@ -253,18 +252,59 @@ class AggregateReader:
             found: list[int] = await pipe.execute()
         return next((year for year, count in zip(reversed(academic_years), reversed(found)) if count), None)
 
+    def _unversioned(self) -> None:
+        """A read no version covers (whether keys exist): an answer that makes one is not kept."""
+        if self._log is not None:
+            self._log.cacheable = False
+
     async def last_notice_id(self) -> str:
         """Id of the newest change notice ("0-0" when there is none): where a fresh live feed starts."""
         newest = await self._redis.xrevrange(self._keys.changes, count=1)
         return str(newest[0][0]) if newest else "0-0"
 
-    async def notices_after(self, after: str, block_ms: int, count: int) -> list[StreamEntry]:
-        """Notices after id `after`, waiting up to `block_ms` for one to arrive (empty on timeout)."""
+    async def notices_after(self, after: str, block_ms: int | None, count: int) -> list[StreamEntry]:
+        """Up to `count` notices after id `after`, waiting up to `block_ms` for one to arrive (empty
+        on timeout; None: no wait)."""
         reply: Any = await self._redis.xread({self._keys.changes: after}, count=count, block=block_ms)
         if not reply:
             return []
         [(_key, entries)] = reply  # RESP2 shape: [[stream, [(id, fields), ...]]]
         return [(stream_id, ChangeNotice.from_stream(self._keys.trust_id, fields)) for stream_id, fields in entries]
+
+
+MAX_KNOWN_DIRECTORIES = 1024
+"""Parsed Trust directories kept (one per Trust and generation read lately)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDirectory:
+    """A Trust directory as last read: its raw schools hash, parsed once, and a serial number that
+    changes whenever its content does (answers record the serial they were computed with)."""
+
+    raw: dict[str, str]
+    parsed: TrustDirectory
+    serial: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrustState:
+    """What one round trip tells of a Trust: its generations, whether it is being restored, its
+    directory, "last updated", and the versions asked for."""
+
+    generations: tuple[str, str]
+    restoring: str | None
+    statutory_restoring: str | None
+    schools: dict[str, str]
+    last_updated: str | None
+    versions: list[list[str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """A kept answer is current: nothing it read has moved."""
+
+    last_updated: str | None
+    """"Last updated" as it is now, for the answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,10 +319,88 @@ class ReadModel:
     prefix: str
     counters: CounterCache
     """Counter hashes kept parsed between requests (never stale: see `counter_cache`)."""
+    _generations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """The generations each Trust was last read in: read again with the directory in one round trip."""
+    _directories: LRUCache[str, KnownDirectory] = field(default_factory=lambda: LRUCache(MAX_KNOWN_DIRECTORIES))
+    _serials: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     async def reader(self, trust_id: str) -> AggregateReader:
-        """The Trust's keys only, in the generation its readers use now (a rebuild switches it)."""
-        return await AggregateReader.of_current_generation(self.redis, Keyspace(self.prefix, trust_id), self.counters)
+        """The Trust's keys only, in the generation its readers use now (a rebuild switches it),
+        with its directory: one round trip (two after a rebuild switched generations). Refuses
+        (`ReadModelRestoring`) while the summative read model is being restored; statutory reads
+        refuse while the statutory one is. Records what it read when an answer is being recorded."""
+        keys = Keyspace(self.prefix, trust_id)
+        state = await self._state(trust_id, self._generations.get(trust_id, ("", "")))
+        if state.restoring is not None:
+            raise ReadModelRestoring(state.restoring)
+        summative, statutory = state.generations
+        directory = self._directory(keys.at(summative).schools, state.schools)
+        log = RECORDING.get()
+        if log is not None:
+            if log.generations not in (None, state.generations):
+                log.cacheable = False  # one answer read from two generations (a rebuild switched between reads)
+            log.generations, log.directory, log.last_updated = state.generations, directory.serial, state.last_updated
+        shown = replace(directory.parsed, last_updated=LAST_UPDATED_MARK if log is not None else state.last_updated)
+        return AggregateReader(self.redis, keys.at(summative), self.counters,
+                               statutory_keyspace(self.prefix, trust_id).at(statutory), state.statutory_restoring,
+                               shown, log)
+
+    async def still_current(self, trust_id: str, reads: ReadLog) -> Current | None:
+        """Whether nothing an answer read (`reads`) has moved since (None: something did), in one
+        round trip. Refuses like `reader`."""
+        assert reads.generations is not None, "an answer records its generations"
+        state = await self._state(trust_id, reads.generations, reads.versions)
+        if state.restoring is not None:
+            raise ReadModelRestoring(state.restoring)
+        if reads.statutory and state.statutory_restoring is not None:
+            raise ReadModelRestoring(state.statutory_restoring)
+        if state.generations != reads.generations:
+            return None
+        directory = self._directory(Keyspace(self.prefix, trust_id).at(state.generations[0]).schools, state.schools)
+        if directory.serial != reads.directory:
+            return None
+        for (_versions_key, recorded), now in zip(reads.versions.items(), state.versions, strict=True):
+            if list(recorded.values()) != now:
+                return None
+        return Current(state.last_updated)
+
+    async def _state(
+        self, trust_id: str, generations: tuple[str, str], versions: Mapping[str, Mapping[str, str | None]] = {},
+    ) -> TrustState:
+        """One pipeline: the generation and restoring keys, and the directory, "last updated" and
+        `versions` as of `generations` (which the Trust was last read in). Without `versions`, read
+        again in the generations found if they moved (a rebuild switched them); with them (checking
+        a kept answer), the caller compares the generations."""
+        keys, statutory = Keyspace(self.prefix, trust_id), statutory_keyspace(self.prefix, trust_id)
+        for _attempt in range(3):
+            summative, statutory_generation = generations
+            strings = (keys.generation_key, statutory.generation_key, keys.restoring_key, statutory.restoring_key,
+                       keys.at(summative).updated_at, statutory.at(statutory_generation).updated_at)
+            async with self.redis.pipeline(transaction=False) as pipe:  # every key in the Trust's slot
+                for key in strings:  # GETs, not one MGET: a cluster client refuses MGET in a pipeline
+                    pipe.get(key)
+                pipe.hgetall(keys.at(summative).schools)
+                for versions_key, recorded in versions.items():
+                    pipe.hmget(versions_key, list(recorded))
+                replies = await pipe.execute()
+            found, (schools, *now) = replies[: len(strings)], replies[len(strings):]
+            current, current_statutory, restoring, statutory_restoring, updated_at, statutory_updated_at = cast(
+                list[str | None], found)
+            read_in = (current or "", current_statutory or "")
+            if read_in != generations:
+                self._generations[trust_id] = read_in
+            if read_in == generations or versions:
+                return TrustState(read_in, restoring, statutory_restoring, schools,
+                                  latest(updated_at, statutory_updated_at), now)
+            generations = read_in
+        raise ReadModelRestoring("its generations kept switching while it was read")
+
+    def _directory(self, schools_key: str, raw: dict[str, str]) -> KnownDirectory:
+        """The directory of this raw schools hash, parsed only when its content changed."""
+        known = self._directories.get(schools_key)
+        if known is None or known.raw != raw:
+            known = self._directories[schools_key] = KnownDirectory(raw, parse_directory(raw), next(self._serials))
+        return known
 
     def change_stream(self, trust_id: str) -> AggregateReader:
         """The Trust's change stream, on the live connections (it lives outside the generations)."""
@@ -294,6 +412,22 @@ class ReadModel:
     async def aclose(self) -> None:
         await self.live_redis.aclose()
         await self.redis.aclose()
+
+
+def parse_directory(schools: Mapping[str, str]) -> TrustDirectory:
+    """The schools hash (school id -> JSON {"name", "version", "model"}) as names and models."""
+    documents = {school_id: json.loads(raw) for school_id, raw in schools.items()}
+    names = {school_id: document["name"] for school_id, document in documents.items()}
+    models = {
+        school_id: AssessmentModel.model_validate(document["model"]) if document.get("model") else None
+        for school_id, document in documents.items()
+    }
+    return TrustDirectory(names, models, None)
+
+
+def latest(*timestamps: str | None) -> str | None:
+    """The latest of ISO timestamps (None: none)."""
+    return max(filter(None, timestamps), default=None)
 
 
 async def resolve_filter(reader: AggregateReader, principal: Principal, requested: PupilFilter) -> Scope:

@@ -28,7 +28,7 @@ from tidemark_schemas.aggregates import (
     tally_labels as reference_tally_labels,
 )
 from tidemark_schemas.aggregates import tally as reference_tally
-from tidemark_schemas.vocabulary import Band
+from tidemark_schemas.vocabulary import Band, YearGroup
 
 BAND_LABELS: tuple[Band, ...] = (Band.BELOW, Band.AT, Band.ABOVE)
 """The first three label numbers, fixed, so a band tally needs no lookup."""
@@ -180,6 +180,24 @@ def _judged_cells(pupil_filter: PupilFilter, by: str | None, registered: int) ->
     names: dict[str, int] = {}
     numbers = [names.setdefault(group_of("", cell), len(names)) for cell in cells]
     return admitted, np.array(numbers, dtype=np.int64), list(names)
+
+
+def pupils_by_year_group(hash_: CounterHash) -> dict[YearGroup, int]:
+    """Pupils per year group of one hash, every label summed (`pupils.by_year_group`'s rule: the
+    year group of each field's cell)."""
+    year_group_of = _cell_year_groups(len(REGISTRY.cells))
+    sums = np.bincount(year_group_of[hash_.cells], weights=hash_.pupils, minlength=len(YEAR_GROUPS))
+    return {YEAR_GROUPS[i]: int(pupils) for i, pupils in enumerate(sums) if pupils}
+
+
+YEAR_GROUPS: tuple[YearGroup, ...] = tuple(YearGroup)
+
+
+@lru_cache(maxsize=4)
+def _cell_year_groups(registered: int) -> np.ndarray:
+    number = {year_group: i for i, year_group in enumerate(YEAR_GROUPS)}
+    return np.fromiter((number[cell.year_group] for cell in REGISTRY.cells[:registered]), dtype=np.int64,
+                       count=registered)
 
 
 def _band_counts(row: np.ndarray) -> BandCounts:

@@ -23,6 +23,7 @@ from tidemark_gateway.domain.reports import GROUP_LABELS, LastUpdated, SchoolCou
 from tidemark_gateway.domain.statutory import CategoryCount
 from tidemark_gateway.domain.trends import PeriodPoint, series
 from tidemark_gateway.domain.counter_arrays import tally
+from tidemark_gateway.domain.small_groups import SmallGroupField
 from tidemark_schemas.aggregates import BandCounts, PupilFilter
 from tidemark_schemas.calendar import PeriodRef
 
@@ -42,6 +43,10 @@ class SubjectTile:
         str, Field(description="'+2.3', '-1.0', '~ 0' (rounds to 0.0), 'no data' (none this period), '–' (none before)")
     ]
     direction: Annotated[Direction, Field(description="up: green up arrow; down: red down arrow")]
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        return self.n
 
 
 @dataclass(frozen=True, slots=True)

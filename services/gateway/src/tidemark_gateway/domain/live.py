@@ -26,6 +26,13 @@ def check_stream_id(value: str) -> str:
     return value
 
 
+def stream_position(stream_id: str) -> tuple[int, int]:
+    """A stream id as a number pair, in the stream's order (`1-10` comes after `1-9`; an id without
+    a sequence part is its time with sequence 0, as Redis reads it)."""
+    milliseconds, _, sequence = stream_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
 def visible_part(notice: ChangeNotice, principal: Principal) -> ChangeNotice | None:
     """The notice with only the caller's schools, or None when it touches none of them."""
     schools = tuple(school for school in notice.schools if principal.may_see(school))

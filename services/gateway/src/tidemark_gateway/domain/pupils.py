@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from tidemark_gateway.domain.counter_arrays import CounterHash, pupils_by_year_group
 from tidemark_gateway.domain.measures import measure_label
 from tidemark_gateway.domain.reports import (
     ALL_PUPILS_GROUP,
@@ -141,6 +142,8 @@ class DataCompletion:
 
 def by_year_group(fields: Mapping[str, int] | None) -> Counter[YearGroup]:
     """Pupils per year group of one school's counter (or roll) hash, every band summed."""
+    if isinstance(fields, CounterHash):
+        return Counter(pupils_by_year_group(fields))
     result: Counter[YearGroup] = Counter()
     for raw, pupils in (fields or {}).items():
         cell, _band = decode_field(raw)

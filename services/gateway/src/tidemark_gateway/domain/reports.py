@@ -9,6 +9,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field
 
 from tidemark_gateway.domain.counter_arrays import tally, tally_labels
+from tidemark_gateway.domain.small_groups import SmallGroupField
 from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
@@ -60,6 +61,10 @@ class ReportRow:
     n: Annotated[int, Field(description="Pupils with a result in the measure (the denominator)")]
     at_or_above: Annotated[int, Field(description="Pupils At or Above Age Related Expectations")]
     pct: Annotated[float | None, Field(description="Unrounded % at or above; null when n is 0 (no data is not 0%)")]
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        return self.n
 
     @classmethod
     def of(cls, group: str, label: str, counts: BandCounts) -> ReportRow:
@@ -197,6 +202,10 @@ class BandRow:
         list[CodeCount] | None,
         Field(description="School view only: pupils per code of the schools' model, lowest first"),
     ] = None
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        return self.n
 
     @classmethod
     def of(cls, group: str, label: str, counts: BandCounts, codes: list[CodeCount] | None = None) -> BandRow:

@@ -23,6 +23,7 @@ from tidemark_gateway.domain.reports import (
     SchoolCounters,
     ordered_groups,
 )
+from tidemark_gateway.domain.small_groups import SmallGroupField
 from tidemark_schemas.aggregates import PupilFilter, decode_cell_field
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.progress import CATEGORY_LABELS, ProgressCategory
@@ -75,6 +76,11 @@ class StatutoryFigures:
     ]
     previous: Annotated[Figures, Field(description="The same figures for the previous academic year")]
     changes: Annotated[dict[str, Change], Field(description="Change of each % and average on the previous year")]
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        """This year's pupils: eligible, or for a scaled score the pupils with one."""
+        return int(self.figures.get("eligible") or self.figures.get("pupils") or 0)
 
     @classmethod
     def of(cls, group: str, label: str, measure: str, now: Mapping[str, int], before: Mapping[str, int]) -> StatutoryFigures:
@@ -202,6 +208,10 @@ class ProgressRow:
     label: str
     categorised: Annotated[int, Field(description="Pupils with a category (the % denominator)")]
     categories: list[CategoryCount]
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        return self.categorised
 
 
 @dataclass(frozen=True, slots=True)

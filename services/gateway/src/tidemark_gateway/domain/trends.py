@@ -21,6 +21,7 @@ from tidemark_gateway.domain.reports import (
     ordered_groups,
 )
 from tidemark_gateway.domain.counter_arrays import tally
+from tidemark_gateway.domain.small_groups import SmallGroupField
 from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter
 from tidemark_schemas.calendar import PeriodRef
 
@@ -47,6 +48,10 @@ class PeriodPoint:
     n: Annotated[int, Field(description="Pupils with a result in that period (0 when it has no data)")]
     at_or_above: int
     pct: Annotated[float | None, Field(description="Unrounded % at or above; null when n is 0")]
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        return self.n
 
     @classmethod
     def of(cls, ref: PeriodRef, counts: BandCounts) -> PeriodPoint:
@@ -131,6 +136,10 @@ class Figure:
     n: int
     at_or_above: int
     pct: Annotated[float | None, Field(description="Unrounded % at or above; null when n is 0")]
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        return self.n
 
     @classmethod
     def of(cls, counts: BandCounts) -> Figure:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 from tidemark_gateway.bootstrap import Services, bootstrap
+from tidemark_gateway.entrypoints.answers import KeptAnswers
 from tidemark_gateway.entrypoints.deps import document_periods
 from tidemark_gateway.entrypoints.errors import EXCEPTION_HANDLERS
 from tidemark_gateway.entrypoints.routes import dashboards, health, live, reference, reports, ui
@@ -56,6 +57,7 @@ def create_app(
     )
     for area in (health, ui, reports, dashboards, reference, live):
         app.include_router(area.router)
+    app.add_middleware(KeptAnswers)  # inside the body limit (the last added is the outermost)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     # FastAPI's documented way to extend the OpenAPI is to replace this method, which mypy refuses.
     app.openapi = document_periods(app, settings.assessment_periods)  # type: ignore[method-assign]

@@ -10,7 +10,9 @@ from tidemark_runtime.serve import serve
 
 def main() -> None:
     settings = GatewaySettings()
-    serve(create_app(settings), settings)
+    # uvloop and httptools (the gateway's dependencies): about a fifth less CPU per request than
+    # asyncio's loop and h11 (bench/gateway.py).
+    serve(create_app(settings), settings, loop="auto", http="auto")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from tidemark_gateway.bootstrap import Services
+from tidemark_gateway.service_layer.answers import Answers
 from tidemark_gateway.service_layer.dashboards import Dashboards
 from tidemark_gateway.service_layer.live import LiveUpdates
 from tidemark_gateway.service_layer.reference import Reference
@@ -49,10 +50,15 @@ async def live_updates(built: ServicesDep) -> LiveUpdates:
     return built.live
 
 
+async def answers(built: ServicesDep) -> Answers:
+    return built.answers
+
+
 ReportsDep = Annotated[Reports, Depends(reports)]
 DashboardsDep = Annotated[Dashboards, Depends(dashboards)]
 ReferenceDep = Annotated[Reference, Depends(reference)]
 LiveDep = Annotated[LiveUpdates, Depends(live_updates)]
+AnswersDep = Annotated[Answers, Depends(answers)]
 
 # -- who may do what -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from tidemark_gateway.adapters.redis_reader import ReadModel, resolve_filter
 from tidemark_gateway.domain.dashboard import SummativeDashboard, summative_dashboard
 from tidemark_gateway.domain.statutory import WIDGETS, StatutoryDashboard, progress_widget, statutory_dashboard
 from tidemark_gateway.domain.measures import DASHBOARD_MEASURES, GLD_RWM
+from tidemark_gateway.service_layer.small_groups import SmallGroups
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import PupilFilter
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_years_up_to
@@ -17,6 +18,7 @@ from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_years_
 class Dashboards:
     read_model: ReadModel
     calendar: PeriodCalendar
+    small_groups: SmallGroups = SmallGroups()
 
     async def summative(
         self, caller: Principal, ref: PeriodRef, requested: PupilFilter
@@ -31,10 +33,10 @@ class Dashboards:
         views_read += [(r, GLD_RWM) for r in window]
         counters = await reader.counters_for(views_read, scope.schools)
         progress = await reader.progress_counters([ref], scope.schools)
-        return summative_dashboard(
+        return self.small_groups.marked(caller, summative_dashboard(
             ref, previous, window, counters, scope.pupil_filter, scope.directory.last_updated,
             progress_widget(progress.get(ref, []), scope.pupil_filter),
-        )
+        ))
 
     async def statutory(
         self, caller: Principal, academic_year: str, requested: PupilFilter
@@ -45,6 +47,6 @@ class Dashboards:
         years = academic_years_up_to(academic_year, 2)
         measures = [measure for widget in WIDGETS.values() for measure in widget]
         counters = await reader.statutory_counters(years, measures, scope.schools)
-        return statutory_dashboard(
+        return self.small_groups.marked(caller, statutory_dashboard(
             academic_year, years[0], counters, scope.pupil_filter, scope.directory.last_updated
-        )
+        ))

@@ -8,6 +8,7 @@ from tidemark_gateway.adapters.redis_reader import ReadModel, resolve_filter
 from tidemark_gateway.domain import pupils, reports, statutory, trends
 from tidemark_gateway.domain.gaps import GAPS
 from tidemark_gateway.domain.measures import SUBJECT_ROWS
+from tidemark_gateway.service_layer.small_groups import SmallGroups
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import PUPILS_MEASURE, PupilFilter, model_measure
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_years_up_to
@@ -17,6 +18,7 @@ from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_years_
 class Reports:
     read_model: ReadModel
     calendar: PeriodCalendar
+    small_groups: SmallGroups = SmallGroups()
 
     async def attainment(
         self, caller: Principal, ref: PeriodRef, measure: str, by: str, requested: PupilFilter
@@ -24,10 +26,10 @@ class Reports:
         reader = await self.read_model.reader(caller.trust_id)
         scope = await resolve_filter(reader, caller, requested)
         counters = await reader.counters([ref], [measure], scope.schools)
-        return reports.attainment_report(
+        return self.small_groups.marked(caller, reports.attainment_report(
             ref, measure, by, counters.get((ref, measure), []), scope.pupil_filter,
             scope.directory.school_names, scope.directory.last_updated,
-        )
+        ))
 
     async def attainment_overview(
         self, caller: Principal, ref: PeriodRef, measure: str, by: str, requested: PupilFilter,
@@ -42,11 +44,11 @@ class Reports:
         school_view = view == reports.SCHOOL_VIEW
         measures = [measure, model_measure(measure)] if school_view else [measure]
         counters = await reader.counters([ref], measures, scope.schools)
-        return reports.attainment_overview(
+        return self.small_groups.marked(caller, reports.attainment_overview(
             ref, measure, by, counters.get((ref, measure), []), scope.pupil_filter,
             scope.directory.school_names, scope.directory.last_updated, model,
             counters.get((ref, model_measure(measure)), []) if school_view else None,
-        )
+        ))
 
     async def progress_over_time(
         self, caller: Principal, academic_year: str, measure: str, by: str, requested: PupilFilter
@@ -57,10 +59,10 @@ class Reports:
         window = self.calendar.window(academic_year)
         measures = (measure, *SUBJECT_ROWS) if by == trends.BY_SUBJECT else (measure,)
         counters = await reader.counters(window, measures, scope.schools)
-        return trends.progress_over_time(
+        return self.small_groups.marked(caller, trends.progress_over_time(
             window, measure, by, counters, scope.pupil_filter, scope.directory.school_names,
             scope.directory.last_updated,
-        )
+        ))
 
     async def gaps(
         self, caller: Principal, academic_year: str, gap: str, subject: str, requested: PupilFilter
@@ -71,9 +73,9 @@ class Reports:
         window = self.calendar.window(academic_year)
         before = self.calendar.previous(window[0])
         counters = await reader.counters([before, *window], [subject], scope.schools)
-        return trends.gap_report(
+        return self.small_groups.marked(caller, trends.gap_report(
             gap, GAPS[gap], subject, before, window, counters, scope.pupil_filter, scope.directory.last_updated
-        )
+        ))
 
     async def pupil_overview(
         self, caller: Principal, ref: PeriodRef, by: str, requested: PupilFilter
@@ -106,10 +108,10 @@ class Reports:
         scope = await resolve_filter(reader, caller, requested)
         years = academic_years_up_to(academic_year, 2)
         counters = await reader.statutory_counters(years, [measure], scope.schools)
-        return statutory.statutory_report(
+        return self.small_groups.marked(caller, statutory.statutory_report(
             measure, by, academic_year, years[0], counters, scope.pupil_filter, scope.directory.school_names,
             scope.directory.last_updated,
-        )
+        ))
 
     async def progress_from_statutory(
         self, caller: Principal, ref: PeriodRef, by: str, category: str | None, with_pupils: bool,
@@ -121,7 +123,7 @@ class Reports:
         scope = await resolve_filter(reader, caller, requested)
         counters = await reader.progress_counters([ref], scope.schools)
         entries = await reader.progress_pupils(ref, scope.schools) if with_pupils else None
-        return statutory.progress_report(
+        return self.small_groups.marked(caller, statutory.progress_report(
             ref, by, category, counters.get(ref, []), scope.pupil_filter, scope.directory.school_names,
             scope.directory.last_updated, entries,
-        )
+        ))

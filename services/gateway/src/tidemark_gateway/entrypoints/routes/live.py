@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from tidemark_gateway.domain.live import STREAM_ID, check_stream_id
 from tidemark_gateway.entrypoints.deps import FiguresReader, LiveDep
+from tidemark_gateway.service_layer.live import PageEnd
 from tidemark_runtime.auth import GuardedRoute
 from tidemark_schemas.notices import ChangeNotice
 
@@ -22,6 +23,9 @@ router = APIRouter(prefix="/v1", tags=["live"], route_class=GuardedRoute)
 
 RECONNECT_MS = 3000
 """How long a browser waits before reconnecting to /v1/live."""
+
+BEHIND = '{"reason": "this connection fell too far behind the notices; reconnect with Last-Event-ID to resume"}'
+"""The data of the `reconnect` event that ends a page which fell behind."""
 
 NOTICE = TypeAdapter(ChangeNotice)
 """A notice's `data`: its JSON without the Trust (`ChangeNotice.trust_id` is never serialised)."""
@@ -39,16 +43,21 @@ async def live(live: LiveDep, caller: FiguresReader, last_event_id: LastEventId 
     """Server-Sent Events: a `change` event (data: a change notice, `{"academic_year", "period",
     "measures", "schools"}`) whenever figures of the caller's schools change, and a comment as
     heartbeat while nothing does. Resumable with Last-Event-ID. The stream stays open however long
-    nothing happens."""
-    notices = await live.follow(caller, last_event_id)
-    yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
+    nothing happens; it ends with a `reconnect` event when the connection fell too far behind the
+    notices (it did not read them), so that the client reconnects and resumes with Last-Event-ID."""
+    page = await live.follow(caller, last_event_id)
     try:
-        async for entry in notices:
+        yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
+        async for entry in page:
             if entry is None:
                 yield ServerSentEvent(comment="heartbeat")
-                continue
-            stream_id, notice = entry
-            yield ServerSentEvent(id=stream_id, event="change", raw_data=NOTICE.dump_json(notice).decode())
+            elif entry is PageEnd.BEHIND:
+                yield ServerSentEvent(event="reconnect", raw_data=BEHIND)
+            elif not isinstance(entry, PageEnd):
+                stream_id, notice = entry
+                yield ServerSentEvent(id=stream_id, event="change", raw_data=NOTICE.dump_json(notice).decode())
     except RedisError as error:
-        # Redis went away mid-stream: end the stream; the browser reconnects with Last-Event-ID.
+        # Redis went away while the page caught up: end the stream; the browser reconnects with Last-Event-ID.
         log.warning("live stream ended: Redis is unavailable (%s)", error)
+    finally:
+        page.close()
