@@ -22,9 +22,10 @@ from typing import Annotated, Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 from faststream import Context
-from faststream.asgi import AsgiFastStream, AsgiResponse, get, make_ping_asgi
+from faststream.asgi import AsgiResponse, get, make_ping_asgi
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
 from tidemark_runtime.kafka import (
@@ -40,6 +41,10 @@ from tidemark_runtime.kafka import (
     parse_batch,
     with_backoff,
 )
+from tidemark_runtime.observability import tracing
+from tidemark_runtime.observability.http import ObservedAsgiFastStream
+from tidemark_runtime.observability.logs import about_event
+from tidemark_runtime.observability.metrics import ProjectionMetrics, at_most_every, set_consumer_lag
 from tidemark_runtime.projections.engine import BatchResult, ProjectionEngine
 from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
 from tidemark_runtime.projections.recovery import Recovery
@@ -110,24 +115,60 @@ class ProjectionConsumer:
     """(topic, key, message) -> awaitable: the documented publisher, or the broker."""
     dead_letter: Callable[[ConsumerRecord, Any], Any]
     counts: dict[str, int] = field(default_factory=lambda: {"applied": 0, "dead_lettered": 0, "published": 0})
+    metrics: ProjectionMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = ProjectionMetrics.of(self.engine.rules.name)
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> BatchResult:
-        events, rejected = parse_batch(records)
-        for record, rejection in rejected:
-            await self.dead_letter(record, rejection)
-        self.counts["dead_lettered"] += len(rejected)
-        result = await self.engine.apply(events)
-        self.counts["applied"] += result.applied
-        if self.publication is None:
-            return result
-        # After the write: a crash in between loses an announcement, never a figure.
-        for key, message in self.publication.messages(result):
-            await self.publish(self.publication.topic, key, message)
-            self.counts["published"] += 1
+        """Apply one batch. Observed once per batch (never per event): its series, one span
+        continuing the trace of its first record that carries one (linked to the others), and the
+        log context of its first event."""
+        started = time.perf_counter()
+        name = self.engine.rules.name
+        parent, links = tracing.batch_context(tracing.record_traceparents(records)) if tracing.enabled() else (None, [])
+        with tracing.span(f"apply {name}", SpanKind.CONSUMER, parent, links, {
+            "messaging.system": "kafka", "messaging.batch.message_count": len(records), "tidemark.projection": name,
+        }):
+            events, rejected = parse_batch(records)
+            with about_event(*_first_event(events, records, rejected)):
+                for record, rejection in rejected:
+                    await self.dead_letter(record, rejection)
+                self.counts["dead_lettered"] += len(rejected)
+                result = await self.engine.apply(events)
+                self.metrics.observe_visible(min((event.occurred_at for event in events), default=None))
+                self.counts["applied"] += result.applied
+                if self.publication is not None:
+                    await self._announce(self.publication, result)
+        self.metrics.observe_batch(len(records), result.applied, len(rejected), time.perf_counter() - started)
         return result
 
+    async def _announce(self, publication: Publication, result: BatchResult) -> None:
+        """After the write: a crash in between loses an announcement, never a figure."""
+        messages = list(publication.messages(result))
+        if not messages:
+            return
+        with tracing.span(f"announce {publication.topic}", SpanKind.PRODUCER,
+                          attributes={"messaging.destination.name": publication.topic,
+                                      "messaging.batch.message_count": len(messages)}):
+            for key, message in messages:
+                await self.publish(publication.topic, key, message)
+                self.counts["published"] += 1
 
-def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> AsgiFastStream:
+
+def _first_event(
+    events: Sequence[Any], records: Sequence[ConsumerRecord], rejected: Sequence[tuple[ConsumerRecord, Any]]
+) -> tuple[str, str]:
+    """(id, record key) of a batch's first valid event, which its log lines name."""
+    if not events:
+        return "", ""
+    set_aside = {id(record) for record, _rejection in rejected}
+    record = next(record for record in records if id(record) not in set_aside)
+    key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else str(record.key or "")
+    return str(events[0].event_id), key
+
+
+def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> ObservedAsgiFastStream:
     """A consumer group per projection over its topics, with /healthz and /status (the composition
     root of a projection process)."""
     projections = hosted(services)
@@ -178,8 +219,10 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
                 "projections": {name: consumer.counts for name, consumer in consumers.items()}}
         return AsgiResponse(orjson.dumps(body), 200, headers={"content-type": "application/json"})
 
-    app = AsgiFastStream(
+    app = ObservedAsgiFastStream(
         broker,
+        service=projections[0].rules.name,
+        refreshers=[at_most_every(settings.lag_refresh_seconds, lambda: consumer_lags(settings, projections))],
         asgi_routes=[("/healthz", make_ping_asgi(broker, timeout=5.0)), ("/readyz", ready), ("/status", status)],
         on_startup=[start],
         after_shutdown=[stop],
@@ -187,6 +230,14 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
     )
     app.state_holder = state  # type: ignore[attr-defined]  # tests read the consumers' counts
     return app
+
+
+async def consumer_lags(settings: ConsumerSettings, projections: Sequence[ProjectionService]) -> None:
+    """Each hosted projection's lag per partition, as the broker reports it (`tidemark_consumer_lag_records`)."""
+    for service in projections:
+        group = service.consumer_group or settings.consumer_group
+        set_consumer_lag(service.rules.name,
+                         await group_positions(settings.kafka_bootstrap_servers, group, service.topics))
 
 
 def recovery_of(service: ProjectionService, engine: ProjectionEngine, settings: ConsumerSettings) -> Recovery | None:
@@ -307,7 +358,8 @@ def _subscribe(
         consumers[name] = ProjectionConsumer(
             ProjectionEngine(redis, settings.redis_prefix, service.rules),
             publication,
-            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]
+            publish=lambda _topic, key, message: publisher.publish(  # type: ignore[union-attr]
+                message, key=key, headers=tracing.message_headers()),
             dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, service.client_id),
         )
 

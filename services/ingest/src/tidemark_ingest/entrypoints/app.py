@@ -27,6 +27,8 @@ from tidemark_ingest.service_layer import BatchRejected, IngestService, Outcome
 from tidemark_ingest.settings import IngestSettings
 from tidemark_runtime.auth import lookup_token, principal_dependency
 from tidemark_runtime.kafka import ensure_topics, producer_options
+from tidemark_runtime.observability.http import instrument
+from tidemark_runtime.observability.metrics import set_outbox
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
@@ -128,6 +130,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(replay_router)
+
+    async def outbox_gauges() -> None:
+        set_outbox(*await app.state.relay.outbox_state())
+
+    instrument(app, "ingest", refreshers=[outbox_gauges])  # request ids, latency by route, traces, GET /metrics
 
     batch_records: dict[str, TypeAdapter[Any]] = {
         "/v1/schools": TypeAdapter(SchoolRecord),
