@@ -137,6 +137,14 @@ class ProjectionConsumer:
                 self.counts["dead_lettered"] += len(rejected)
                 result = await self.engine.apply(events)
                 self.metrics.observe_visible(min((event.occurred_at for event in events), default=None))
+                if result.notices:
+                    # Written onto the Trusts' change streams by the same script as the figures:
+                    # this marks the moment the gateway's live readers can see them.
+                    with tracing.span("live notice", SpanKind.PRODUCER, attributes={
+                        "messaging.system": "redis-stream", "messaging.batch.message_count": len(result.notices),
+                        "tidemark.trust_ids": sorted({notice.trust_id for notice in result.notices}),
+                    }):
+                        pass
                 self.counts["applied"] += result.applied
                 if self.publication is not None:
                     await self._announce(self.publication, result)
