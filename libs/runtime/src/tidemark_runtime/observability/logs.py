@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from typing import IO
 
 from opentelemetry import trace
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from tidemark_runtime.observability import tracing
@@ -60,6 +61,7 @@ def formatter(log_format: str) -> logging.Formatter:
     if log_format == "json":
         return JsonFormatter(
             list(JSON_FIELDS), rename_fields={"levelname": "level", "name": "logger"}, timestamp="time",
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy of the message with colour codes
         )
     return logging.Formatter(TEXT_FORMAT)
 
@@ -74,6 +76,13 @@ def configure_logging(settings: PlatformSettings, service: str, stream: IO[str] 
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    # FastStream's loggers write to their own (coloured) handlers: send them through this one too.
+    for name in list(logging.root.manager.loggerDict):
+        if name == "faststream" or name.startswith("faststream."):
+            own = logging.getLogger(name)
+            for previous in list(own.handlers):
+                own.removeHandler(previous)
+            own.propagate = True
     return handler
 
 

@@ -91,6 +91,8 @@ class OutboxRelay:
     async def _publish(self, rows: list) -> None:  # type: ignore[type-arg]
         """Each record carries the trace context its row was stored with (one span for the batch,
         in the first row's trace, linked to the others)."""
+        if not rows:
+            return
         parent, links = tracing.batch_context(row.traceparent for row in rows) if tracing.enabled() else (None, [])
         with tracing.span("relay outbox", SpanKind.PRODUCER, parent, links, {"messaging.batch.message_count": len(rows)}):
             deliveries = [
