@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from tidemark_ingest.entrypoints.app import create_app as ingest_app
 from tidemark_ingest.settings import IngestSettings
 from tidemark_metrics.domain.projection import METRICS
+from tidemark_metrics.service import SERVICE as METRICS_SERVICE
 from tidemark_runtime.observability import tracing
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.service import ProjectionConsumer
@@ -42,7 +43,8 @@ def spans() -> Iterator[InMemorySpanExporter]:
 
 
 async def records_of(bootstrap: str, topic: str, trust_id: str, wanted: int, timeout: float = 30.0) -> list:
-    """The records of `topic` that carry `trust_id`, read from the beginning (no consumer group)."""
+    """The records of `topic` that carry `trust_id` (`wanted` of them at least), read from the
+    beginning (no consumer group)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -59,6 +61,12 @@ async def records_of(bootstrap: str, topic: str, trust_id: str, wanted: int, tim
         await consumer.stop()
 
 
+def ingest_for(trust: str, settings_of: dict) -> tuple[object, str]:
+    token = uuid.uuid4().hex
+    settings = IngestSettings(**settings_of, tidemark_tokens={token: Principal(trust_id=trust, role="ingest")})
+    return ingest_app(settings), token
+
+
 def by_name(finished: tuple[ReadableSpan, ...], name: str) -> ReadableSpan:
     [span] = [span for span in finished if span.name == name]
     return span
@@ -67,10 +75,8 @@ def by_name(finished: tuple[ReadableSpan, ...], name: str) -> ReadableSpan:
 async def test_one_trace_runs_from_an_ingest_post_to_the_projections_redis_write(
     spans, kafka_bootstrap, redis_url, database_url
 ):
-    trust, token = f"trace-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    settings = IngestSettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
-                              tidemark_tokens={token: Principal(trust_id=trust, role="ingest")})
-    app = ingest_app(settings)
+    trust = f"trace-{uuid.uuid4().hex[:8]}"
+    app, token = ingest_for(trust, {"database_url": database_url, "kafka_bootstrap_servers": kafka_bootstrap})
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://ingest", headers={"Authorization": f"Bearer {token}"}
     ) as ingest:
@@ -109,10 +115,8 @@ async def test_one_trace_runs_from_an_ingest_post_to_the_projections_redis_write
 
 
 async def test_with_tracing_off_no_context_is_stored_or_sent(kafka_bootstrap, database_url):
-    trust, token = f"untraced-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    settings = IngestSettings(database_url=database_url, kafka_bootstrap_servers=kafka_bootstrap,
-                              tidemark_tokens={token: Principal(trust_id=trust, role="ingest")})
-    app = ingest_app(settings)
+    trust = f"untraced-{uuid.uuid4().hex[:8]}"
+    app, token = ingest_for(trust, {"database_url": database_url, "kafka_bootstrap_servers": kafka_bootstrap})
     async with app.router.lifespan_context(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://ingest", headers={"Authorization": f"Bearer {token}"}
     ) as ingest:
@@ -122,3 +126,59 @@ async def test_with_tracing_off_no_context_is_stored_or_sent(kafka_bootstrap, da
         [record] = await records_of(kafka_bootstrap, topics.SCHOOLS, trust, wanted=1)
     assert not tracing.enabled()
     assert "traceparent" not in dict(record.headers or ())
+
+
+async def test_a_locks_trace_reaches_the_live_notice_and_the_public_announcement(
+    spans, kafka_bootstrap, redis_url, database_url
+):
+    trust, school, year, period = f"lock-{uuid.uuid4().hex[:8]}", "LK-S1", "2025/26", "AUT1"
+    app, token = ingest_for(trust, {"database_url": database_url, "kafka_bootstrap_servers": kafka_bootstrap})
+    pupil = dict(pupil_id="LK-P1", school_id=school, year_group="Y3", sex="F", fsm6=False, lac=False, plac=False,
+                 sen="N", eal=False, ethnicity="WBRI", left_on=None)
+    rows = [dict(pupil_id="LK-P1", school_id=school, academic_year=year, period=period, year_group="Y3",
+                 subject=subject, band="AT") for subject in ("reading", "writing", "maths")]
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://ingest", headers={"Authorization": f"Bearer {token}"}
+    ) as ingest:
+        for path, body in (("/v1/schools", [{"school_id": school, "name": "Lantern"}]), ("/v1/pupils", [pupil]),
+                           ("/v1/assessments", rows)):
+            assert (await ingest.post(path, json=body)).status_code == 200
+        locked = await ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": year,
+                                                                 "period": period})
+        assert locked.status_code == 200
+        earlier = (await records_of(kafka_bootstrap, topics.SCHOOLS, trust, 1)
+                   + await records_of(kafka_bootstrap, topics.PUPILS, trust, 1))
+        assessments = await records_of(kafka_bootstrap, topics.ASSESSMENTS, trust, 6)
+    entered = [r for r in assessments if b'"assessment-entered"' in r.value]
+    locks = [r for r in assessments if b'"assessment-locked"' in r.value]
+    assert (len(entered), len(locks)) == (3, 3)
+
+    announced: list[dict | None] = []
+
+    async def publish(_topic: str, _key: bytes, _message: object) -> None:
+        announced.append(tracing.message_headers())  # what the broker publisher sends with it
+
+    async def nowhere(*_args: object) -> None:
+        raise AssertionError("nothing here is malformed")
+
+    trace_id = by_name(spans.get_finished_spans(), "POST /v1/assessments/lock").context.trace_id
+    redis = Redis.from_url(redis_url)
+    try:
+        consumer = ProjectionConsumer(ProjectionEngine(redis, f"lk{uuid.uuid4().hex[:6]}", METRICS),
+                                      METRICS_SERVICE.publication, publish, nowhere)
+        await consumer.handle(earlier + entered)
+        spans.clear()  # only the lock batch's spans and announcements from here
+        announced.clear()
+        result = await consumer.handle(locks)
+    finally:
+        await redis.aclose()
+    assert result.applied == 3 and result.notices
+
+    finished = spans.get_finished_spans()
+    apply = by_name(finished, "apply metrics")
+    notice = by_name(finished, "live notice")
+    announce = by_name(finished, "announce attainment.changes.v1")
+    assert {span.context.trace_id for span in (apply, by_name(finished, "redis write"), notice, announce)} == {trace_id}
+    assert notice.parent.span_id == announce.parent.span_id == apply.context.span_id
+    assert notice.attributes["tidemark.trust_ids"] == (trust,)
+    assert announced and all(headers["traceparent"].split("-")[1] == format(trace_id, "032x") for headers in announced)

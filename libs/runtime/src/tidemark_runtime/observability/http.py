@@ -65,7 +65,8 @@ class HttpObserver:
         answered: list[int] = []
         token = REQUEST_ID.set(request_id)
 
-        with tracing.span(method, SpanKind.SERVER, tracing.request_context(scope["headers"]),
+        parent = tracing.request_context(scope["headers"]) if tracing.enabled() else None
+        with tracing.span(method, SpanKind.SERVER, parent,
                           attributes={"http.request.method": method, "url.path": scope["path"]}) as span:
 
             async def observed(message: Message) -> None:

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import operator
 import os
 import signal
 import time
@@ -55,6 +56,8 @@ from tidemark_runtime.serve import serve
 from tidemark_runtime.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
+
+OCCURRED_AT = operator.attrgetter("occurred_at")
 
 Records = Annotated[list[ConsumerRecord], Context("message.raw_message", cast=False)]
 """A consumed batch's records as they came (each consumer parses them once, `kafka.parse_batch`)."""
@@ -136,7 +139,7 @@ class ProjectionConsumer:
                     await self.dead_letter(record, rejection)
                 self.counts["dead_lettered"] += len(rejected)
                 result = await self.engine.apply(events)
-                self.metrics.observe_visible(min((event.occurred_at for event in events), default=None))
+                self.metrics.observe_visible(min(map(OCCURRED_AT, events), default=None))
                 if result.notices:
                     # Written onto the Trusts' change streams by the same script as the figures:
                     # this marks the moment the gateway's live readers can see them.
