@@ -24,18 +24,20 @@ SERVICE = "observed-test"
 def log_lines() -> Iterator[io.StringIO]:
     """The process's logs as LOG_FORMAT=json writes them, into a buffer; the root logger is put
     back as it was afterwards (pytest's own capture included)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+                                      if name.startswith("faststream"))]
+    kept = [(logger, list(logger.handlers), logger.propagate, logger.level) for logger in loggers]
     buffer = io.StringIO()
     configure_logging(PlatformSettings(log_format="json"), SERVICE, stream=buffer)
     try:
         yield buffer
     finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in handlers:
-            root.addHandler(handler)
-        root.setLevel(level)
+        for logger, handlers, propagate, level in kept:
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            for handler in handlers:
+                logger.addHandler(handler)
+            logger.propagate, logger.level = propagate, level
 
 
 def observed_app() -> FastAPI:
@@ -129,3 +131,18 @@ async def test_metrics_are_served_without_a_token_and_left_out_of_the_openapi():
     assert f'tidemark_http_request_duration_seconds_count{{method="GET",route="/things/{{thing_id}}",' \
            f'service="{SERVICE}",status="200"}}' in exposed.text
     assert "/metrics" not in app.openapi()["paths"]
+
+
+def test_the_trace_exporter_is_the_one_the_settings_name():
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+    from pydantic import ValidationError
+
+    from tidemark_runtime.observability.tracing import exporter_of
+
+    assert exporter_of(PlatformSettings()) is None
+    assert isinstance(exporter_of(PlatformSettings(trace_exporter="console")), ConsoleSpanExporter)
+    otlp = exporter_of(PlatformSettings(trace_exporter="otlp", trace_otlp_endpoint="http://collector:4318/v1/traces"))
+    assert isinstance(otlp, OTLPSpanExporter) and otlp._endpoint == "http://collector:4318/v1/traces"
+    with pytest.raises(ValidationError, match="trace_exporter"):
+        PlatformSettings(trace_exporter="jaeger")

@@ -66,9 +66,16 @@ def formatter(log_format: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
+FASTSTREAM_ACCESS_LOGGERS = ("faststream.access.kafka",)
+"""The loggers FastStream's brokers make when they start (with a handler of their own unless the
+logger already has one writing to stdout)."""
+
+
 def configure_logging(settings: PlatformSettings, service: str, stream: IO[str] | None = None) -> logging.Handler:
-    """The process's root handler (replacing any), in the settings' format and level."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """The process's root handler (replacing any), writing to stdout (or `stream`) in the
+    settings' format and level. FastStream's loggers, which write through coloured handlers of
+    their own, are given this one instead."""
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(formatter(settings.log_format))
     handler.addFilter(ContextFields(service))
     root = logging.getLogger()
@@ -76,14 +83,24 @@ def configure_logging(settings: PlatformSettings, service: str, stream: IO[str] 
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    # FastStream's loggers write to their own (coloured) handlers: send them through this one too.
-    for name in list(logging.root.manager.loggerDict):
-        if name == "faststream" or name.startswith("faststream."):
-            own = logging.getLogger(name)
-            for previous in list(own.handlers):
-                own.removeHandler(previous)
-            own.propagate = True
+    for name in [name for name in logging.root.manager.loggerDict if name == "faststream" or name.startswith("faststream.")]:
+        _only(logging.getLogger(name), None)
+    for name in FASTSTREAM_ACCESS_LOGGERS:
+        # Made later, when the broker starts: FastStream adds no handler of its own to a logger
+        # that already writes to stdout, and keeps it from propagating (this handler writes it once).
+        _only(logging.getLogger(name), handler)
     return handler
+
+
+def _only(logger: logging.Logger, handler: logging.Handler | None) -> None:
+    """`logger` writes through `handler` only (None: through the root's)."""
+    for previous in list(logger.handlers):
+        logger.removeHandler(previous)
+    if handler is None:
+        logger.propagate = True
+    else:
+        logger.addHandler(handler)
+        logger.propagate = False
 
 
 @contextmanager
