@@ -63,3 +63,28 @@ async def test_a_commit_during_a_publish_goes_out_without_waiting_for_the_idle_p
     assert elapsed < 1.0  # the idle poll is 30 s
     assert [key for _topic, key, _value in broker.sent] == [b"S1", b"S2"]
     assert await relay.backlog() == 0
+
+
+async def test_the_outbox_gauges_count_the_unpublished_rows_and_date_the_next_one(database_url):
+    from prometheus_client import REGISTRY
+
+    from tidemark_runtime.observability.metrics import set_outbox
+
+    engine = create_engine(database_url)
+    relay = OutboxRelay(session_factory(engine), SlowBroker(delay=0.0))  # type: ignore[arg-type]
+    service = IngestService(session_factory(engine), PeriodCalendar(), lambda: None)  # no relay running
+    try:
+        assert await relay.outbox_state() == (0, None)
+        await service.post_schools("T", [SchoolRecord(school_id="S1", name="Oak"),
+                                         SchoolRecord(school_id="S2", name="Ash")])
+        await asyncio.sleep(0.2)
+        unpublished, oldest = await relay.outbox_state()
+        set_outbox(unpublished, oldest)
+        assert unpublished == 2 and oldest is not None
+        assert REGISTRY.get_sample_value("tidemark_outbox_unpublished_rows") == 2
+        assert REGISTRY.get_sample_value("tidemark_outbox_oldest_unpublished_age_seconds") >= 0.2
+        assert await relay.publish_pending() == 2
+        set_outbox(*await relay.outbox_state())
+        assert REGISTRY.get_sample_value("tidemark_outbox_oldest_unpublished_age_seconds") == 0.0
+    finally:
+        await engine.dispose()

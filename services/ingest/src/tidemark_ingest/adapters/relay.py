@@ -110,13 +110,15 @@ class OutboxRelay:
             )
 
     async def outbox_state(self) -> tuple[int, datetime | None]:
-        """(unpublished rows, when the oldest of them was stored): through the partial index of
-        unpublished rows, so as cheap as the relay's own scan."""
+        """(unpublished rows, when the next of them to go out, the lowest id, was stored): both read
+        through the partial index of unpublished rows, like the relay's own scan."""
         async with self._sessions() as session:
             from sqlalchemy import func
 
-            query = select(func.count(), func.min(OUTBOX.c.created_at)).where(OUTBOX.c.published_at.is_(None))
-            count, oldest = (await session.execute(query)).one()
+            unpublished = OUTBOX.c.published_at.is_(None)
+            count = (await session.execute(select(func.count()).where(unpublished))).scalar_one()
+            oldest = (await session.execute(
+                select(OUTBOX.c.created_at).where(unpublished).order_by(OUTBOX.c.id).limit(1))).scalar_one_or_none()
             return int(count), oldest
 
     async def backlog(self) -> int:
