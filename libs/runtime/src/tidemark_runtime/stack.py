@@ -401,9 +401,12 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
             demo_marker.write_text(database_url)
             print(f"Demo Trust loaded and applied in {time.monotonic() - started:.0f}s.", flush=True)
         services_urls = {name: f"http://{settings.host}:{port}" for name, port in ports.items()}
-        stack_file.write_text(json.dumps(
+        # Whole or not at all: whoever waits for the file (a script, the tests) never reads half of it.
+        written = stack_file.with_name(stack_file.name + ".tmp")
+        written.write_text(json.dumps(
             {"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens, "services": services_urls}, indent=2
         ))
+        written.replace(stack_file)
         print(
             f"\nTidemark is running.\n"
             f"  Dashboard:   {gateway_url}/#token={tokens['viewer']}\n"
