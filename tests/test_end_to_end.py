@@ -334,7 +334,7 @@ def test_rebuild_from_the_sql_store_agrees_with_the_live_figures_and_later_locks
 
     rebuilt = subprocess.run(
         [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "rebuild", "--trust-id", trust, "--grace-seconds", "0"],
-        env={**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix},
+        env={**os.environ, **platform.env_of("metrics"), "REDIS_PREFIX": platform.redis_prefix},
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert rebuilt.returncode == 0, rebuilt.stderr
@@ -348,7 +348,7 @@ def test_rebuild_from_the_sql_store_agrees_with_the_live_figures_and_later_locks
 
     checked = subprocess.run(
         [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "reconcile", "--trust-id", trust],
-        env={**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix},
+        env={**os.environ, **platform.env_of("metrics"), "REDIS_PREFIX": platform.redis_prefix},
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert checked.returncode == 0 and "consistent" in checked.stdout, checked.stdout + checked.stderr
@@ -430,7 +430,7 @@ def test_statutory_results_become_the_ks2_widget_and_locks_move_progress_categor
     assert [(c["pupil_id"], c["previous"], c["current"]) for c in changes] == [
         ("H-P4", None, "on_track_at"), ("H-P4", "on_track_at", "not_on_track_below")]
 
-    env = {**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix}
+    env = {**os.environ, **platform.env_of("statutory"), "REDIS_PREFIX": platform.redis_prefix}
     rebuilt = subprocess.run([sys.executable, "-m", "tidemark_statutory.entrypoints.cli", "rebuild", "--trust-id", trust,
                               "--grace-seconds", "0"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert rebuilt.returncode == 0 and "0 counters differed" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
@@ -611,7 +611,7 @@ def test_register_marks_reach_the_attendance_counters_of_the_running_metrics_pro
     checked = subprocess.run(
         [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "reconcile", "--projection", "attendance",
          "--trust-id", trust],
-        env={**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix},
+        env={**os.environ, **platform.env_of("metrics"), "REDIS_PREFIX": platform.redis_prefix},
         capture_output=True, text=True, timeout=120, check=False,
     )
     # The counters agree with the pupil states. The marks went straight onto the topic, never through

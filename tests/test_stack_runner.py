@@ -12,12 +12,16 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import psutil
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, ResponseError
 
+from tidemark_runtime.access import refusals
 from tidemark_runtime.embedded import free_port, start_tansu
 from tidemark_runtime.stack import start_demo_loader
 from tidemark_runtime.testing import eventually
@@ -79,6 +83,13 @@ def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_pr
         assert set(stack["tokens"]) == {"ingest", "viewer"}
         post_a_school_and_see_it(stack)
         assert len(children) >= 7  # broker, Redis, PostgreSQL and the four services
+        # Each service logged in to the embedded valkey as its own user and was refused nothing;
+        # a client without credentials gets nothing.
+        assert {name: urlsplit(url).username for name, url in stack["redis_urls"].items()} == {
+            "metrics": "tidemark-metrics", "statutory": "tidemark-statutory", "gateway": "tidemark-gateway",
+            "admin": "tidemark-admin"}
+        assert asyncio.run(refused_by_valkey(stack)) == []
+        assert (tmp_path / "state" / "stack.json").stat().st_mode & 0o077 == 0  # tokens and passwords: ours only
         assert (tmp_path / "state" / "data" / "postgres" / "PG_VERSION").exists()  # the embedded store
     finally:
         output = stop(runner) if runner else ""
@@ -151,10 +162,33 @@ def test_the_stack_loads_the_demo_with_an_ingest_token_that_starts_with_a_dash(p
     assert schools == [{"school_id": "S01", "name": "Oakfield Primary Academy"}]
 
 
+async def refused_by_valkey(stack: dict) -> list[dict]:
+    """What the stack's valkey refused its services' users (`access.refusals`), and proof that it
+    admits no one without credentials."""
+    admin = Redis.from_url(stack["redis_urls"]["admin"])
+    anonymous = Redis.from_url("redis://" + stack["redis_urls"]["admin"].rsplit("@", 1)[1])
+    try:
+        with pytest.raises((AuthenticationError, ResponseError)):
+            await anonymous.get("tm:epoch")
+        return await refusals(admin, {urlsplit(url).username for name, url in stack["redis_urls"].items()
+                                      if name != "admin"})
+    finally:
+        await anonymous.aclose()
+        await admin.aclose()
+
+
 def child(children: list[psutil.Process], fragment: str) -> psutil.Process:
     """The one process the runner started whose command line holds `fragment`."""
     [found] = [c for c in children if c.is_running() and fragment in " ".join(c.cmdline())]
     return found
+
+
+BOTH = [{"school_id": "S1", "name": "Oak"}, {"school_id": "S2", "name": "Ash"}]
+
+
+def in_order(schools: list | None) -> list | None:
+    """/v1/schools in the order of their ids (the gateway gives no order)."""
+    return None if schools is None else sorted(schools, key=lambda school: school["school_id"])
 
 
 def test_a_stopped_process_is_started_again_and_stored_data_survives_a_restart_of_the_stack(tmp_path):
@@ -182,6 +216,11 @@ def test_a_stopped_process_is_started_again_and_stored_data_survives_a_restart_o
         eventually(lambda: any(c.name().startswith("valkey") for c in psutil.Process(runner.pid).children(recursive=True)
                                if c.pid != valkey.pid), timeout=30)
         assert eventually(schools, timeout=30) == [{"school_id": "S1", "name": "Oak"}]
+        # The restarted valkey read the same users: the metrics process still writes as its own.
+        httpx.post(f"{stack['ingest_url']}/v1/schools", json=[{"school_id": "S2", "name": "Ash"}],
+                   headers={"Authorization": f"Bearer {stack['tokens']['ingest']}"}).raise_for_status()
+        assert eventually(lambda: in_order(schools()) == BOTH, timeout=30)
+        assert asyncio.run(refused_by_valkey(stack)) == []
         output = stop(runner)
         assert runner.returncode == 0, output
         assert "gateway stopped (exit code -9)" in output and "gateway restarted" in output
@@ -189,7 +228,7 @@ def test_a_stopped_process_is_started_again_and_stored_data_survives_a_restart_o
 
         runner, stack, _children = start_runner(state, given={})  # the same state: nothing is posted again
         viewer = {"Authorization": f"Bearer {stack['tokens']['viewer']}"}
-        assert eventually(schools, timeout=30) == [{"school_id": "S1", "name": "Oak"}]
+        assert in_order(eventually(schools, timeout=30)) == BOTH
     finally:
         output = stop(runner) if runner and runner.poll() is None else output
     assert "Deleting the stored data" not in output

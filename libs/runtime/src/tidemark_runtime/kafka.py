@@ -7,23 +7,29 @@ Delivery is at-least-once everywhere and every effect is idempotent (version gua
   a tight loop;
 - a permanent failure of one record (malformed event) is written to `<topic>.dlt` with the field
   and the reason in its headers, and the rest of the batch goes on.
+
+Every client (FastStream broker, aiokafka producer, consumer and admin) connects the same way,
+`broker_security`: plaintext, or SASL (SCRAM) as the service's own user, optionally over TLS. The
+admin helpers below take the settings (or, for a plaintext broker, its bootstrap servers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import ValidationError
 
-from tidemark_runtime.settings import ConsumerSettings, PlatformSettings
+from tidemark_runtime.settings import ConsumerSettings, KafkaSettings, PlatformSettings
 from tidemark_schemas.events import TrackerEvent, parse_tracker_event
 from tidemark_schemas.topics import BROKER_INCARNATION, all_topics, dead_letter
 
@@ -33,8 +39,55 @@ TOPIC_ALREADY_EXISTS = 36
 T = TypeVar("T")
 
 
+KafkaTarget: TypeAlias = KafkaSettings | str
+"""A broker to talk to: the settings, or the bootstrap servers of a plaintext broker (the embedded one)."""
+
+_SASL = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
+
+
+def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
+    """How this process authenticates to the broker (None: plaintext, no authentication)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile) if protocol.endswith("SSL") else None
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    missing = [name for name, value in (("KAFKA_SASL_USERNAME", settings.kafka_sasl_username),
+                                        ("KAFKA_SASL_PASSWORD", settings.kafka_sasl_password)) if not value]
+    if missing or settings.kafka_sasl_username is None or settings.kafka_sasl_password is None:
+        raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs {' and '.join(missing)}")
+    if settings.kafka_sasl_mechanism == "PLAIN" and protocol == "SASL_PLAINTEXT":
+        raise ValueError("KAFKA_SASL_MECHANISM=PLAIN sends the password itself: use it with KAFKA_SECURITY_PROTOCOL=SASL_SSL")
+    return _SASL[settings.kafka_sasl_mechanism](
+        settings.kafka_sasl_username, settings.kafka_sasl_password.get_secret_value(),
+        ssl_context=context, use_ssl=protocol == "SASL_SSL",
+    )
+
+
+def security_options(settings: KafkaSettings) -> dict[str, Any]:
+    """`broker_security` as the keyword arguments of aiokafka's clients."""
+    security = broker_security(settings)
+    if security is None:
+        return {}
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if security.ssl_context is not None:
+        options["ssl_context"] = security.ssl_context
+    if isinstance(security, SASLPlaintext | SASLScram256 | SASLScram512):
+        options |= {"sasl_mechanism": settings.kafka_sasl_mechanism, "sasl_plain_username": security.username,
+                    "sasl_plain_password": security.password}
+    return options
+
+
+def client_options(target: KafkaTarget) -> dict[str, Any]:
+    """Where and how an aiokafka client connects: every admin client, probe and producer below."""
+    if isinstance(target, str):
+        return {"bootstrap_servers": target}
+    return {"bootstrap_servers": target.kafka_bootstrap_servers, **security_options(target)}
+
+
 async def ensure_topics(
-    bootstrap_servers: str,
+    target: KafkaTarget,
     partitions: int,
     topics: Iterable[str] | None = None,
     timeout: float = 30.0,
@@ -42,7 +95,7 @@ async def ensure_topics(
 ) -> None:
     """Create the missing topics (the embedded broker never auto-creates; Kafka is configured not to)."""
     wanted = list(topics or all_topics())
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(**client_options(target), request_timeout_ms=int(timeout * 1000))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -57,10 +110,15 @@ async def ensure_topics(
         await admin.close()
 
 
-def producer_options(settings: PlatformSettings) -> dict[str, Any]:
-    """How every Tidemark producer writes: acknowledged by all in-sync replicas, idempotent where
-    the broker supports it (Apache Kafka; not the embedded Tansu)."""
+def _write_policy(settings: PlatformSettings) -> dict[str, Any]:
+    """Acknowledged by all in-sync replicas, idempotent where the broker supports it (Apache Kafka;
+    not the embedded Tansu)."""
     return {"acks": "all", "enable_idempotence": settings.kafka_idempotent_producer}
+
+
+def producer_options(settings: PlatformSettings) -> dict[str, Any]:
+    """How every Tidemark aiokafka producer writes and authenticates (besides its bootstrap servers)."""
+    return {**_write_policy(settings), **security_options(settings)}
 
 
 def make_broker(settings: PlatformSettings, client_id: str, **kwargs: Any) -> KafkaBroker:
@@ -69,7 +127,8 @@ def make_broker(settings: PlatformSettings, client_id: str, **kwargs: Any) -> Ka
         settings.kafka_bootstrap_servers,
         client_id=client_id,
         graceful_timeout=10.0,
-        **producer_options(settings),
+        security=broker_security(settings),
+        **_write_policy(settings),
         **kwargs,
     )
 
@@ -132,16 +191,25 @@ def rejection_from(error: Exception) -> Rejection:
     return Rejection("(message)", f"{type(error).__name__}: {error}")
 
 
-def parse_batch(records: Sequence[ConsumerRecord]) -> tuple[list[TrackerEvent], list[tuple[ConsumerRecord, Rejection]]]:
-    """Split a batch into valid tracker events and rejected records (with the field and the reason)."""
-    events: list[TrackerEvent] = []
+def parse_records(
+    records: Sequence[ConsumerRecord],
+) -> tuple[list[tuple[ConsumerRecord, TrackerEvent]], list[tuple[ConsumerRecord, Rejection]]]:
+    """Split a batch into valid tracker events, each with its record, and rejected records (with
+    the field and the reason)."""
+    parsed: list[tuple[ConsumerRecord, TrackerEvent]] = []
     rejected: list[tuple[ConsumerRecord, Rejection]] = []
     for record in records:
         try:
-            events.append(parse_tracker_event(record.value))
+            parsed.append((record, parse_tracker_event(record.value)))
         except Exception as error:  # any malformed body is permanent: retrying cannot fix it
             rejected.append((record, rejection_from(error)))
-    return events, rejected
+    return parsed, rejected
+
+
+def parse_batch(records: Sequence[ConsumerRecord]) -> tuple[list[TrackerEvent], list[tuple[ConsumerRecord, Rejection]]]:
+    """Split a batch into valid tracker events and rejected records (with the field and the reason)."""
+    parsed, rejected = parse_records(records)
+    return [event for _record, event in parsed], rejected
 
 
 async def dead_letter_record(broker: KafkaBroker, record: ConsumerRecord, rejection: Rejection, service: str) -> None:
@@ -164,13 +232,13 @@ async def dead_letter_record(broker: KafkaBroker, record: ConsumerRecord, reject
     )
 
 
-async def consumer_lag(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> int:
+async def consumer_lag(target: KafkaTarget, group_id: str, topics: Iterable[str]) -> int:
     """Records on `topics` not yet committed by `group_id` (how far a consumer group is behind)."""
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**client_options(target))
+    probe = AIOKafkaConsumer(**client_options(target), enable_auto_commit=False)
     await admin.start()
     await probe.start()
     try:
@@ -220,7 +288,7 @@ def batch_subscriber(
     return subscriber
 
 
-async def broker_incarnation(bootstrap_servers: str, timeout: float = 10.0) -> str:
+async def broker_incarnation(target: KafkaTarget, timeout: float = 10.0) -> str:
     """An id of the broker's current life: the first record of `topics.BROKER_INCARNATION`, written (a new
     uuid) by whoever finds the topic missing or empty. A broker that comes back without its topics
     (the embedded one keeps them in memory) has a new incarnation; one that kept its log has the
@@ -230,11 +298,11 @@ async def broker_incarnation(bootstrap_servers: str, timeout: float = 10.0) -> s
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.structs import TopicPartition
 
-    await ensure_topics(bootstrap_servers, 1, [BROKER_INCARNATION], timeout=timeout)
+    await ensure_topics(target, 1, [BROKER_INCARNATION], timeout=timeout)
     partition = TopicPartition(BROKER_INCARNATION, 0)
 
     async def first_record() -> str | None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+        consumer = AIOKafkaConsumer(**client_options(target), enable_auto_commit=False,
                                     request_timeout_ms=int(timeout * 1000))
         await consumer.start()
         try:
@@ -250,7 +318,7 @@ async def broker_incarnation(bootstrap_servers: str, timeout: float = 10.0) -> s
 
     found = await first_record()
     if found is None:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+        producer = AIOKafkaProducer(**client_options(target), acks="all")
         await producer.start()
         try:
             await producer.send_and_wait(BROKER_INCARNATION, uuid.uuid4().hex.encode())
@@ -262,15 +330,15 @@ async def broker_incarnation(bootstrap_servers: str, timeout: float = 10.0) -> s
     return found
 
 
-async def group_positions(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> dict[str, tuple[int | None, int]]:
+async def group_positions(target: KafkaTarget, group_id: str, topics: Iterable[str]) -> dict[str, tuple[int | None, int]]:
     """For each partition of `topics` ("topic[p]"): the offset `group_id` committed (None: none) and
     the end of the log, as the broker reports them. (The embedded Tansu reports the end of a log
     as the last batch's first offset + 1, so an end below a committed offset is not, there, a loss.)"""
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**client_options(target))
+    probe = AIOKafkaConsumer(**client_options(target), enable_auto_commit=False)
     await admin.start()
     await probe.start()
     try:
@@ -290,9 +358,9 @@ async def group_positions(bootstrap_servers: str, group_id: str, topics: Iterabl
         await admin.close()
 
 
-async def missing_topics(bootstrap_servers: str, wanted: Iterable[str]) -> set[str]:
+async def missing_topics(target: KafkaTarget, wanted: Iterable[str]) -> set[str]:
     """Those of `wanted` the broker does not have (a broker that came back without its topics)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(target))
     await admin.start()
     try:
         return set(wanted) - set(await admin.list_topics())

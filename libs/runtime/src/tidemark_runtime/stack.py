@@ -14,6 +14,10 @@ process it started (and only those). Stored data lives in `.tidemark/data/` (Pos
 valkey's append-only log) and survives restarts; `tidemark-stack run --reset` (or `make reset`)
 deletes it first. The embedded broker keeps topics in memory: after it restarts, the projections
 notice and rebuild from the SQL store by themselves.
+
+The embedded valkey admits only the users of `tidemark_runtime.access` (passwords made afresh at
+every start, its default user off): each service gets its own in REDIS_URL. The embedded Tansu
+cannot authenticate in this shape (docs/architecture.md, "Security"): it listens on loopback only.
 """
 
 from __future__ import annotations
@@ -31,13 +35,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tidemark_runtime.access import ADMIN, REDIS_ACCESS, RedisCredentials
 from tidemark_runtime.embedded import (
     LOOPBACK,
     EmbeddedProcess,
@@ -46,7 +51,8 @@ from tidemark_runtime.embedded import (
     start_tansu,
     start_valkey,
 )
-from tidemark_runtime.kafka import consumer_lag, ensure_topics
+from tidemark_runtime.kafka import KafkaTarget, consumer_lag, ensure_topics
+from tidemark_runtime.settings import KafkaSettings, PlatformSettings
 from tidemark_schemas import topics
 
 DEMO_TRUST = "demo-trust"
@@ -147,7 +153,8 @@ def wait_healthy(services: list[ServiceProcess], timeout: float = 90.0) -> None:
         while pending and time.monotonic() < deadline:
             for service in list(pending):
                 if service.process.poll() is not None:
-                    raise RuntimeError(f"{service.name} exited early; see {service.log_path}")
+                    tail = service.log_path.read_text(errors="replace")[-2000:] if service.log_path.exists() else ""
+                    raise RuntimeError(f"{service.name} exited early; see {service.log_path}:\n{tail}")
                 try:
                     answer = client.get(service.ready_url)
                     if answer.status_code == 404:
@@ -179,8 +186,20 @@ def service_environment(
     }
 
 
-def start_services(env: dict[str, str], host: str, ports: dict[str, int], log_dir: Path) -> list[ServiceProcess]:
-    services = [spawn_service(name, env, host, ports[name], log_dir) for name in SERVICE_MODULES]
+def service_credentials(redis_url: str, credentials: RedisCredentials | None) -> dict[str, dict[str, str]]:
+    """What each service's environment adds to the shared one: its own REDIS_URL, logging in as its
+    own user (`tidemark_runtime.access`); nothing without credentials (a Redis given as it is)."""
+    if credentials is None:
+        return {}
+    return {service: {"REDIS_URL": credentials.url(redis_url, service)} for service in REDIS_ACCESS}
+
+
+def start_services(
+    env: dict[str, str], host: str, ports: dict[str, int], log_dir: Path,
+    per_service: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[ServiceProcess]:
+    own = per_service or {}
+    services = [spawn_service(name, {**env, **own.get(name, {})}, host, ports[name], log_dir) for name in SERVICE_MODULES]
     try:
         wait_healthy(services)
     except Exception:
@@ -209,7 +228,7 @@ CONSUMER_GROUPS = {
 
 
 def wait_until_applied(
-    ingest_url: str, kafka: str, stopping: Callable[[], bool], timeout: float = 900.0, tend: Callable[[], None] = lambda: None,
+    ingest_url: str, kafka: KafkaTarget, stopping: Callable[[], bool], timeout: float = 900.0, tend: Callable[[], None] = lambda: None,
 ) -> None:
     """Until the outbox is drained and every consumer group has committed everything published
     (`tend` keeps the supervised processes running meanwhile)."""
@@ -323,6 +342,16 @@ def backend(variable: str, what: str, start: Callable[[int], EmbeddedProcess], s
     return embedded.url
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write `path` readable by this user only (tokens, passwords), whole at once: a reader that
+    waits for the file to exist never sees it half written."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(text)
+    partial.replace(path)
+
+
 def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, reset: bool = False) -> int:
     data_dir, log_dir = settings.state_dir / "data", settings.state_dir / "logs"
     stack_file = settings.state_dir / "stack.json"
@@ -342,11 +371,17 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
     try:
         kafka = backend("KAFKA_BOOTSTRAP_SERVERS", "Kafka broker",
                         lambda port: start_tansu(port, log_dir=log_dir), supervisor)
+        kafka_target: KafkaTarget = kafka  # the embedded Tansu: plaintext
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # a given broker: reached as the environment says (SASL, ...)
+            kafka_target = KafkaSettings(kafka_bootstrap_servers=kafka)
+        credentials = None if os.environ.get("REDIS_URL") else RedisCredentials.generate(PlatformSettings().redis_prefix)
+        acl_file = None if credentials is None else credentials.write(settings.state_dir / "valkey-users.acl")
         redis_url = backend("REDIS_URL", "Redis",
-                            lambda port: start_valkey(port, log_dir=log_dir, data_dir=data_dir / "valkey"), supervisor)
+                            lambda port: start_valkey(port, log_dir=log_dir, data_dir=data_dir / "valkey",
+                                                      acl_file=acl_file), supervisor)
         database_url = backend("DATABASE_URL", "PostgreSQL",
                                lambda port: start_postgres(data_dir / "postgres", port=port, log_dir=log_dir), supervisor)
-        asyncio.run(ensure_topics(kafka, settings.kafka_topic_partitions))
+        asyncio.run(ensure_topics(kafka_target, settings.kafka_topic_partitions))
         print("Migrating the SQL store (tidemark-ingest migrate) ...", flush=True)
         migrate_database(database_url, log_dir / "migrate.log")
 
@@ -371,10 +406,12 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
             replay_token=secrets.token_urlsafe(24),
             redis_cluster=redis_cluster,
         )
+        own = service_credentials(redis_url, credentials)
         print("Starting ingest, metrics, statutory and gateway ...", flush=True)
-        services = start_services(env, settings.host, ports, log_dir)
+        services = start_services(env, settings.host, ports, log_dir, own)
         for service in services:
-            restart = functools.partial(spawn_service, service.name, env, settings.host, ports[service.name], log_dir)
+            restart = functools.partial(spawn_service, service.name, {**env, **own.get(service.name, {})},
+                                        settings.host, ports[service.name], log_dir)
             supervisor.members.append(Supervised(service.name, restart, service))
         gateway_url = f"http://{settings.host}:{ports['gateway']}"
         ingest_url = f"http://{settings.host}:{ports['ingest']}"
@@ -396,17 +433,19 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
             if loader.returncode != 0:
                 print("Loading the demo Trust failed (see above).", flush=True)
                 return 1
-            wait_until_applied(ingest_url, kafka, lambda: stopping, tend=supervisor.tend)
+            wait_until_applied(ingest_url, kafka_target, lambda: stopping, tend=supervisor.tend)
             data_dir.mkdir(parents=True, exist_ok=True)
             demo_marker.write_text(database_url)
             print(f"Demo Trust loaded and applied in {time.monotonic() - started:.0f}s.", flush=True)
         services_urls = {name: f"http://{settings.host}:{port}" for name, port in ports.items()}
-        # Whole or not at all: whoever waits for the file (a script, the tests) never reads half of it.
-        written = stack_file.with_name(stack_file.name + ".tmp")
-        written.write_text(json.dumps(
-            {"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens, "services": services_urls}, indent=2
+        # Each service's Redis login and the operators' (for `tidemark-metrics reconcile`, redis-cli, ...).
+        redis_urls = {name: own_env["REDIS_URL"] for name, own_env in own.items()}
+        if credentials is not None:
+            redis_urls["admin"] = credentials.url(redis_url, ADMIN)
+        write_private(stack_file, json.dumps(
+            {"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens, "services": services_urls,
+             "redis_urls": redis_urls}, indent=2
         ))
-        written.replace(stack_file)
         print(
             f"\nTidemark is running.\n"
             f"  Dashboard:   {gateway_url}/#token={tokens['viewer']}\n"

@@ -42,6 +42,12 @@ EVENTS_APPLIED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "tidemark_projection_events_dead_lettered", "Malformed records a projection set aside on <topic>.dlt", ["projection"]
 )
+EVENTS_REFUSED = Counter(
+    "tidemark_projection_events_refused",
+    "Events refused as implausibly far ahead of their fact's stored version (possibly forged) and dead-lettered; "
+    "counted in dead_lettered too",
+    ["projection"],
+)
 BATCH_RECORDS = Histogram(
     "tidemark_projection_batch_records",
     "Records per consumed batch; its _count is the number of batches",
@@ -82,7 +88,7 @@ REBUILD_TRUSTS_DONE = Gauge(
 )
 
 TIDEMARK_METRICS: tuple[MetricWrapperBase, ...] = (
-    HTTP_REQUEST_SECONDS, EVENTS_CONSUMED, EVENTS_APPLIED, EVENTS_DEAD_LETTERED, BATCH_RECORDS, BATCH_SECONDS,
+    HTTP_REQUEST_SECONDS, EVENTS_CONSUMED, EVENTS_APPLIED, EVENTS_DEAD_LETTERED, EVENTS_REFUSED, BATCH_RECORDS, BATCH_SECONDS,
     LOCK_TO_VISIBLE_SECONDS, CONSUMER_LAG, OUTBOX_UNPUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED, REBUILD_TRUSTS,
     REBUILD_TRUSTS_DONE,
 )
@@ -117,6 +123,7 @@ class ProjectionMetrics:
     consumed: Counter
     applied: Counter
     dead_lettered: Counter
+    refused: Counter
     records: Histogram
     seconds: Histogram
     lock_to_visible: Histogram
@@ -125,7 +132,7 @@ class ProjectionMetrics:
     def of(cls, projection: str) -> ProjectionMetrics:
         return cls(
             EVENTS_CONSUMED.labels(projection), EVENTS_APPLIED.labels(projection),
-            EVENTS_DEAD_LETTERED.labels(projection), BATCH_RECORDS.labels(projection),
+            EVENTS_DEAD_LETTERED.labels(projection), EVENTS_REFUSED.labels(projection), BATCH_RECORDS.labels(projection),
             BATCH_SECONDS.labels(projection), LOCK_TO_VISIBLE_SECONDS.labels(projection),
         )
 
@@ -134,12 +141,14 @@ class ProjectionMetrics:
         if oldest_event is not None:
             self.lock_to_visible.observe(max(0.0, (datetime.now(UTC) - _aware(oldest_event)).total_seconds()))
 
-    def observe_batch(self, records: int, applied: int, dead_lettered: int, seconds: float) -> None:
-        """One consumed batch, done (written and announced)."""
+    def observe_batch(self, records: int, applied: int, dead_lettered: int, refused: int, seconds: float) -> None:
+        """One consumed batch, done (written and announced); `dead_lettered` includes `refused`."""
         self.consumed.inc(records)
         self.applied.inc(applied)
         if dead_lettered:
             self.dead_lettered.inc(dead_lettered)
+        if refused:
+            self.refused.inc(refused)
         self.records.observe(records)
         self.seconds.observe(seconds)
 

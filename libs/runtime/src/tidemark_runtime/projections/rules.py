@@ -9,7 +9,8 @@ the version-guarded atomic write and its retry, generations, reconcile and rebui
 
 So a projection answers only:
 - which part of which pupil an event is about (`route`, and `reads`: what else to load with it),
-  and how it changes the parts (`apply`, version-guarded);
+  the version stored of its fact (`stored_version`) and how it changes the parts (`apply`,
+  version-guarded);
 - what a pupil contributes in a part (`contributions`), from its characteristics and data;
 - where a contribution is counted (`locate`: the counter hash, field and the change it announces);
 - what it publishes when a part's contributions change (`outputs`).
@@ -89,6 +90,11 @@ class Projection(Protocol):
 
     def fans_out(self, part: str) -> bool:
         """Whether a change of `part` moves the contributions of every part (read them all)."""
+        ...
+
+    def stored_version(self, part: str, data: Mapping[str, Any], event: Any) -> int | None:
+        """The version the parts loaded hold of the fact `event` is about (None: not stored yet).
+        The engine refuses an event implausibly far ahead of it (`state.advance`)."""
         ...
 
     def apply(self, part: str, data: Mapping[str, Any], event: Any) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from tidemark_runtime.kafka import (
     Backoff,
+    Rejection,
     batch_subscriber,
     broker_incarnation,
     consumer_lag,
@@ -39,7 +40,7 @@ from tidemark_runtime.kafka import (
     group_positions,
     make_broker,
     missing_topics,
-    parse_batch,
+    parse_records,
     with_backoff,
 )
 from tidemark_runtime.observability import tracing
@@ -109,15 +110,21 @@ def hosted(services: Hosted) -> tuple[ProjectionService, ...]:
 
 @dataclass
 class ProjectionConsumer:
-    """One batch's work: parse, dead-letter what is malformed, apply the rest, announce.
-    Independent of FastStream so tests can drive it directly."""
+    """One batch's work: parse, dead-letter what is malformed, apply the rest, dead-letter what the
+    engine refused as a forged version, announce. Independent of FastStream so tests can drive it
+    directly."""
 
     engine: ProjectionEngine
     publication: Publication | None
     publish: Callable[[str, bytes, BaseModel], Any]
     """(topic, key, message) -> awaitable: the documented publisher, or the broker."""
     dead_letter: Callable[[ConsumerRecord, Any], Any]
-    counts: dict[str, int] = field(default_factory=lambda: {"applied": 0, "dead_lettered": 0, "published": 0})
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"applied": 0, "dead_lettered": 0, "refused_versions": 0, "published": 0}
+    )
+    """Since the process started: events applied, records dead-lettered (malformed or refused),
+    events refused as implausibly far ahead of their fact's version (`refused_versions`), notices
+    published."""
     metrics: ProjectionMetrics = field(init=False)
 
     def __post_init__(self) -> None:
@@ -133,11 +140,12 @@ class ProjectionConsumer:
         with tracing.span(f"apply {name}", SpanKind.CONSUMER, parent, links, {
             "messaging.system": "kafka", "messaging.batch.message_count": len(records), "tidemark.projection": name,
         }):
-            events, rejected = parse_batch(records)
-            with about_event(*_first_event(events, records, rejected)):
+            parsed, rejected = parse_records(records)
+            with about_event(*_first_event(parsed)):
                 for record, rejection in rejected:
                     await self.dead_letter(record, rejection)
                 self.counts["dead_lettered"] += len(rejected)
+                events = [event for _record, event in parsed]
                 result = await self.engine.apply(events)
                 self.metrics.observe_visible(min(map(OCCURRED_AT, events), default=None))
                 if result.notices:
@@ -149,9 +157,25 @@ class ProjectionConsumer:
                     }):
                         pass
                 self.counts["applied"] += result.applied
+                if result.refused:
+                    await self._refuse(parsed, result)
                 if self.publication is not None:
                     await self._announce(self.publication, result)
-        self.metrics.observe_batch(len(records), result.applied, len(rejected), time.perf_counter() - started)
+        self.metrics.observe_batch(len(records), result.applied, len(rejected) + len(result.refused),
+                                   len(result.refused), time.perf_counter() - started)
+        return result
+
+    async def _refuse(self, parsed: Sequence[tuple[ConsumerRecord, Any]], result: BatchResult) -> None:
+        """Dead-letter the events refused as implausibly far ahead of their fact's version."""
+        origin = {id(event): record for record, event in parsed}
+        for refusal in result.refused:
+            record = origin[id(refusal.event)]
+            # An alert: someone who can write to the broker sent it, or ingest lost track of versions.
+            log.error("refused a possibly forged event %s[%s]@%s (%s of %s): %s", record.topic, record.partition,
+                      record.offset, refusal.event.event_type, refusal.event.trust_id, refusal.reason)
+            await self.dead_letter(record, Rejection("version", refusal.reason))
+        self.counts["refused_versions"] += len(result.refused)
+        self.counts["dead_lettered"] += len(result.refused)
         return result
 
     async def _announce(self, publication: Publication, result: BatchResult) -> None:
@@ -167,16 +191,13 @@ class ProjectionConsumer:
                 self.counts["published"] += 1
 
 
-def _first_event(
-    events: Sequence[Any], records: Sequence[ConsumerRecord], rejected: Sequence[tuple[ConsumerRecord, Any]]
-) -> tuple[str, str]:
+def _first_event(parsed: Sequence[tuple[ConsumerRecord, Any]]) -> tuple[str, str]:
     """(id, record key) of a batch's first valid event, which its log lines name."""
-    if not events:
+    if not parsed:
         return "", ""
-    set_aside = {id(record) for record, _rejection in rejected}
-    record = next(record for record in records if id(record) not in set_aside)
+    record, event = parsed[0]
     key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else str(record.key or "")
-    return str(events[0].event_id), key
+    return str(event.event_id), key
 
 
 def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> ObservedAsgiFastStream:
@@ -192,7 +213,7 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> Ob
 
     async def start() -> None:
         if settings.kafka_create_topics:
-            await ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_topic_partitions,
+            await ensure_topics(settings, settings.kafka_topic_partitions,
                                 replication_factor=settings.kafka_replication_factor)
         redis = connect(settings)
         state["redis"] = redis
@@ -261,9 +282,9 @@ def recovery_of(service: ProjectionService, engine: ProjectionEngine, settings: 
     group = service.consumer_group or settings.consumer_group
     return Recovery(
         engine,
-        incarnation=lambda: broker_incarnation(settings.kafka_bootstrap_servers),
+        incarnation=lambda: broker_incarnation(settings),
         source=lambda: HttpReplay(settings.ingest_url, token),
-        positions=lambda: group_positions(settings.kafka_bootstrap_servers, group, service.topics),
+        positions=lambda: group_positions(settings, group, service.topics),
         interval=settings.recovery_interval_seconds,
     )
 
@@ -309,7 +330,9 @@ class Readiness:
             return False
         try:
             async with asyncio.timeout(2.0):
-                await redis.set(f"{self.settings.redis_prefix}:ready-probe:{os.getpid()}", "1", ex=30)
+                # Under the process's own projection's prefix: the only keys its Redis user may write.
+                prefix = self.projections[0].rules.keyspace(self.settings.redis_prefix, "").prefix
+                await redis.set(f"{prefix}:ready-probe:{os.getpid()}", "1", ex=30)
             return True
         except Exception:  # noqa: BLE001
             return False
@@ -318,7 +341,7 @@ class Readiness:
         if time.monotonic() - self._slow_at < self.slow_every and self._slow:
             return self._slow
         found: dict[str, dict[str, Any]] = {}
-        bootstrap = self.settings.kafka_bootstrap_servers
+        bootstrap = self.settings
         try:
             async with asyncio.timeout(5.0):
                 missing = await missing_topics(bootstrap, {t for p in self.projections for t in p.topics})
@@ -367,7 +390,7 @@ def _subscribe(
 
     def build(redis: RedisClient) -> None:
         consumers[name] = ProjectionConsumer(
-            ProjectionEngine(redis, settings.redis_prefix, service.rules),
+            ProjectionEngine(redis, settings.redis_prefix, service.rules, settings.max_version_jump),
             publication,
             publish=lambda _topic, key, message: publisher.publish(  # type: ignore[union-attr]
                 message, key=key, headers=tracing.message_headers()),

@@ -6,6 +6,12 @@ contributions>}`, or the rule's data alone for a projection that recomputes cont
 instead of storing them (`Projection.stores_contributions`). `advance` applies a pupil's events (version-guarded), recomputes what changed
 and says how every counter moves; the engine (`engine.py`) only reads and writes around it, and
 the projections' unit tests call it directly (`fold`).
+
+Forged versions: ingest bumps a fact's version by one per change, so an event far ahead of the
+version stored for its fact (more than `max_jump`) is not a change anyone made. Applied, it would
+change a figure and make every later genuine correction look stale; `advance` refuses it instead
+(`Step.refused`), and the consumer dead-letters and reports it. A fact not stored yet has nothing
+to compare with (a new fact, or a generation being rebuilt from the SQL store).
 """
 
 from __future__ import annotations
@@ -26,6 +32,20 @@ CounterKey = tuple[str, str]
 
 Routed = tuple[str | None, Any]
 """An event with the part of the pupil's hash it changes (None: the characteristics)."""
+
+
+class Refused(NamedTuple):
+    """An event refused as implausibly far ahead of its fact's stored version (possibly forged)."""
+
+    event: Any
+    stored_version: int
+    max_jump: int
+
+    @property
+    def reason(self) -> str:
+        ahead = self.event.version - self.stored_version
+        return (f"version {self.event.version} is {ahead} ahead of the stored version {self.stored_version} of this "
+                f"fact (at most {self.max_jump}: MAX_VERSION_JUMP): not a change made one at a time; possibly forged")
 
 
 class Part(NamedTuple):
@@ -58,19 +78,29 @@ class Step:
     """The hash fields to write: the characteristics if they changed, and every part whose data
     or contributions changed."""
     outputs: list[Any]
+    refused: list[Refused] = field(default_factory=list)
+    """Events refused as implausibly far ahead of their fact's stored version (not applied)."""
 
 
 def advance(
-    rules: Projection, trust_id: str, pupil_id: str, before: PupilRecord, events: Iterable[Routed]
+    rules: Projection, trust_id: str, pupil_id: str, before: PupilRecord, events: Iterable[Routed],
+    max_jump: int | None = None,
 ) -> Step:
     """Apply a pupil's events to the parts loaded, recompute the contributions of the changed
     parts (every part after a change of the characteristics or of a part that fans out), and say
-    how each counter moves."""
+    how each counter moves. With `max_jump`, an event more than that many versions ahead of its
+    fact's stored version is refused (see the module's docstring)."""
     characteristics = before.characteristics
     before_data = {name: part.data for name, part in before.parts.items()}
     data = dict(before_data)
     applied, everything, touched = 0, False, set[str]()
+    refused: list[Refused] = []
     for part, event in events:
+        if max_jump is not None:
+            stored = _stored_version(rules, characteristics, data, part, event)
+            if stored is not None and event.version - stored > max_jump:
+                refused.append(Refused(event, stored, max_jump))
+                continue
         if part is None:
             if characteristics is not None and event.version <= characteristics.version:
                 continue
@@ -84,7 +114,7 @@ def advance(
             everything = everything or any(map(rules.fans_out, changes))
         applied += 1
     if not applied:
-        return Step(before, 0, {}, {}, [])
+        return Step(before, 0, {}, {}, [], refused)
     recomputed = (data.keys() | set(rules.derived_parts)) if everything else touched
     computed = rules.contributions(pupil_id, characteristics, data, recomputed)
     previous = contributions_of(rules, pupil_id, before, recomputed, before_data)
@@ -105,7 +135,15 @@ def advance(
             continue
         parts[part] = Part(data.get(part), new)
         fields[part] = encode_part(rules, part, data.get(part), new)
-    return Step(PupilRecord(characteristics, parts), applied, moves, fields, outputs)
+    return Step(PupilRecord(characteristics, parts), applied, moves, fields, outputs, refused)
+
+
+def _stored_version(
+    rules: Projection, characteristics: Characteristics | None, data: Mapping[str, Any], part: str | None, event: Any
+) -> int | None:
+    if part is None:  # a pupil-upserted: the characteristics' version
+        return None if characteristics is None else characteristics.version
+    return rules.stored_version(part, data, event)
 
 
 def fold(rules: Projection, events: Iterable[Any], record: PupilRecord | None = None) -> PupilRecord:

@@ -153,16 +153,19 @@ class ProjectionWriter:
                 return None
         raise ConcurrentWriteError(f"pupil states kept changing under {MAX_ATTEMPTS} attempts")
 
-    async def to_every_generation(self, keys: Keyspace, apply_to: Callable[[Keyspace], Awaitable[T | None]]) -> T:
-        """Run `apply_to` on the live generation (its result is returned) and on every generation
-        being rebuilt; when the generations change meanwhile (`apply_to` answers None), look them
-        up again and repeat (a repeat is a no-op wherever the batch was already written)."""
+    async def to_every_generation(
+        self, keys: Keyspace, apply_to: Callable[[Keyspace, T | None], Awaitable[T | None]]
+    ) -> T:
+        """Run `apply_to` on the live generation (given None; its result is returned) and on every
+        generation being rebuilt (given the live one's result); when the generations change
+        meanwhile (`apply_to` answers None), look them up again and repeat (a repeat is a no-op
+        wherever the batch was already written)."""
         for _attempt in range(MAX_ATTEMPTS):
             active, building = await self.generations(keys)
-            reported = await apply_to(keys.at(active))
+            reported = await apply_to(keys.at(active), None)
             if reported is None:
                 continue
-            if all([await apply_to(keys.at(generation)) is not None for generation in building]):
+            if all([await apply_to(keys.at(generation), reported) is not None for generation in building]):
                 return reported
         raise ConcurrentWriteError(f"the generations of {keys.trust_id} kept changing under {MAX_ATTEMPTS} attempts")
 

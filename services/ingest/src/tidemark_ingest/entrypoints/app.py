@@ -91,7 +91,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             raise
         if settings.kafka_create_topics:
             await ensure_topics(
-                settings.kafka_bootstrap_servers,
+                settings,
                 settings.kafka_topic_partitions,
                 replication_factor=settings.kafka_replication_factor,
             )

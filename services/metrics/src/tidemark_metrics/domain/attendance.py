@@ -114,6 +114,10 @@ class AttendanceProjection:
     def fans_out(self, part: str) -> bool:
         return False
 
+    def stored_version(self, part: str, data: Mapping[str, Any], event: AttendanceMarked) -> int | None:
+        current = find_mark(data.get(part) or {}, self.where(event.trust_id, event.date, event.session).slot)
+        return None if current is None else current[1]
+
     def apply(self, part: str, data: Mapping[str, Any], event: AttendanceMarked) -> dict[str, Any] | None:
         where = self.where(event.trust_id, event.date, event.session)
         week: WeekMarks = data.get(part) or {}
