@@ -176,7 +176,6 @@ class ProjectionConsumer:
             await self.dead_letter(record, Rejection("version", refusal.reason))
         self.counts["refused_versions"] += len(result.refused)
         self.counts["dead_lettered"] += len(result.refused)
-        return result
 
     async def _announce(self, publication: Publication, result: BatchResult) -> None:
         """After the write: a crash in between loses an announcement, never a figure."""
@@ -268,8 +267,7 @@ async def consumer_lags(settings: ConsumerSettings, projections: Sequence[Projec
     """Each hosted projection's lag per partition, as the broker reports it (`tidemark_consumer_lag_records`)."""
     for service in projections:
         group = service.consumer_group or settings.consumer_group
-        set_consumer_lag(service.rules.name,
-                         await group_positions(settings.kafka_bootstrap_servers, group, service.topics))
+        set_consumer_lag(service.rules.name, await group_positions(settings, group, service.topics))
 
 
 def recovery_of(service: ProjectionService, engine: ProjectionEngine, settings: ConsumerSettings) -> Recovery | None:
