@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
-PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/pyproject.toml)
 
 .PHONY: run test bench bench-analytics bench-attendance clean reset venv
 

@@ -52,7 +52,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 
-from tidemark_ingest.demo.generator import DemoTrust, generate_trust
+from tidemark_tools.demo.generator import DemoTrust, generate_trust
 from tidemark_metrics.domain.projection import METRICS
 from tidemark_runtime.embedded import LOOPBACK, free_port, start_tansu, start_valkey
 from tidemark_runtime.kafka import ensure_topics, parse_batch
@@ -394,7 +394,7 @@ def start_services(workdir: Path, with_broker: bool) -> Services:
                "TIDEMARK_TOKENS": json.dumps({TOKEN: {"trust_id": TRUST, "role": "viewer", "schools": None}})}
         gateway = spawn_service("gateway", env, LOOPBACK, port, workdir)
         wait_healthy([gateway])
-        gateway.url = f"http://{LOOPBACK}:{port}"  # type: ignore[attr-defined]
+        gateway.url = f"http://{LOOPBACK}:{port}"  # type: ignore[attr-defined]  # the benchmark's note on the process
     except BaseException:
         Services(valkey, gateway, kafka).stop()
         raise

@@ -143,7 +143,7 @@ def test_two_metrics_processes_split_the_partitions_and_stay_exact_when_one_is_k
                 post_round(ingest, index)
 
         eventually(lambda: group_members(platform.kafka, group) == ("Stable", 1), timeout=60)  # the rebalance
-        eventually(lambda: httpx.get(f"{platform.ingest_url}/healthz").json()["outbox_backlog"] == 0, timeout=60)
+        eventually(lambda: httpx.get(f"{platform.ingest_url}/status").json()["outbox_backlog"] == 0, timeout=60)
         eventually(lambda: asyncio.run(consumer_lag(platform.kafka, group, TOPICS)) == 0, timeout=90)
 
         gateway_url, token = f"http://{LOOPBACK}:{gateway_port}", platform.tokens[TRUST]["viewer"]

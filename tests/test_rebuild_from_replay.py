@@ -1,24 +1,21 @@
 """A projection rebuilds from the replay ingest serves, over HTTP, never from ingest's code or
-database: the facts are stored by ingest's own service layer, served by its replay routes, read by
-the shared `HttpReplay`, and the rebuilt statutory projection equals the one built live."""
+database: the facts are stored by ingest's own service layer, served by its replay routes (the
+whole app, built by its `bootstrap`), read by the shared `HttpReplay`, and the rebuilt statutory
+projection equals the one built live."""
 
 from __future__ import annotations
 
 import uuid
 
 import httpx
-from fastapi import FastAPI
+import pytest
 from sqlalchemy import select
 
-from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.store import OUTBOX
-from tidemark_ingest.entrypoints.replay import router as replay_router
-from tidemark_ingest.service_layer import IngestService
-from tidemark_ingest.settings import IngestSettings
+from tidemark_ingest.testing import in_process, ingest_settings
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.operations import rebuild_trust, reconcile, stored_counters
 from tidemark_runtime.projections.replay import HttpReplay, ReplayUnavailable
-from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.events import parse_tracker_event
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
@@ -28,19 +25,15 @@ TRUST = "T"
 TOKEN = "replay-secret"
 
 
-def replay_app(engine) -> FastAPI:
-    """Ingest's replay routes over its store (the whole ingest app would also start its relay)."""
-    app = FastAPI()
-    app.include_router(replay_router)
-    app.state.engine = engine
-    app.state.settings = IngestSettings(replay_token=TOKEN)
-    return app
+@pytest.fixture
+async def ingest_app(database_url):
+    """Ingest's whole app, built by its `bootstrap` on the test's store, serving the replay to TOKEN."""
+    async with in_process(ingest_settings(database_url, replay_token=TOKEN)) as app:
+        yield app
 
 
-async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(database_url, redis_target):
-    url = database_url
-    engine = create_engine(url)
-    ingest = IngestService(session_factory(engine), PeriodCalendar())
+async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(ingest_app, redis_target):
+    ingest = ingest_app.services.tracker
     await ingest.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
     await ingest.post_pupils(TRUST, [PupilRecord(pupil_id=p, school_id="S1", year_group="Y4", sex="F", fsm6=False,
                                                  lac=False, plac=False, sen="N", eal=False, ethnicity="WBRI")
@@ -55,14 +48,14 @@ async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(database_url, red
                          subject=s, band="AT") for p in ("P1", "P2") for s in ("reading", "writing", "maths")
     ])
     await ingest.lock(TRUST, LockScope(school_id="S1", academic_year="2025/26", period="AUT1"))
-    async with engine.connect() as connection:
+    async with ingest_app.services.engine.connect() as connection:
         payloads = (await connection.execute(select(OUTBOX.c.payload).order_by(OUTBOX.c.id))).scalars().all()
 
     redis = redis_target.client()
     projection = ProjectionEngine(redis, f"strb{uuid.uuid4().hex[:6]}", STATUTORY)
     keys = projection.keyspace(TRUST)
     kinds = STATUTORY.counter_kinds
-    replay = HttpReplay("http://ingest", TOKEN, limit=3, transport=httpx.ASGITransport(replay_app(engine)))
+    replay = HttpReplay("http://ingest", TOKEN, limit=3, transport=httpx.ASGITransport(ingest_app.app))
     try:
         await projection.apply([parse_tracker_event(p) for p in payloads])
         healthy = await stored_counters(redis, keys, kinds)
@@ -87,27 +80,22 @@ async def test_a_rebuild_from_sql_repairs_drift_and_reconciles(database_url, red
         async for key in redis.scan_iter(match=f"{projection.prefix}*"):
             await redis.delete(key)
         await redis.aclose()
-        await engine.dispose()
 
 
-async def test_the_replay_admits_only_its_token_and_refuses_a_forged_cursor(database_url):
-    engine = create_engine(database_url)
-    transport = httpx.ASGITransport(replay_app(engine))
+async def test_the_replay_admits_only_its_token_and_refuses_a_forged_cursor(ingest_app):
+    transport = httpx.ASGITransport(ingest_app.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        assert (await client.get("/v1/replay/trusts")).status_code == 401
+        wrong = await client.get("/v1/replay/trusts", headers={"Authorization": "Bearer guess"})
+        assert wrong.status_code == 401
+        forged = await client.get("/v1/replay/facts", params={"trust_id": TRUST, "cursor": "bm90IGEgY3Vyc29y"},
+                                  headers={"Authorization": f"Bearer {TOKEN}"})
+        assert forged.status_code == 422
+    stranger = HttpReplay("http://ingest", "guess", transport=transport)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-            assert (await client.get("/v1/replay/trusts")).status_code == 401
-            wrong = await client.get("/v1/replay/trusts", headers={"Authorization": "Bearer guess"})
-            assert wrong.status_code == 401
-            forged = await client.get("/v1/replay/facts", params={"trust_id": TRUST, "cursor": "bm90IGEgY3Vyc29y"},
-                                      headers={"Authorization": f"Bearer {TOKEN}"})
-            assert forged.status_code == 422
-        stranger = HttpReplay("http://ingest", "guess", transport=transport)
-        try:
-            await stranger.trust_ids()
-            raise AssertionError("a wrong token was admitted")
-        except ReplayUnavailable as refused:
-            assert "401" in str(refused)
-        finally:
-            await stranger.close()
+        await stranger.trust_ids()
+        raise AssertionError("a wrong token was admitted")
+    except ReplayUnavailable as refused:
+        assert "401" in str(refused)
     finally:
-        await engine.dispose()
+        await stranger.close()

@@ -49,7 +49,7 @@ def start_runner(state_dir: Path, given: dict[str, str]) -> tuple[subprocess.Pop
     )
     stack_file = state_dir / "stack.json"
     eventually(lambda: stack_file.exists() or runner.poll() is not None, timeout=90)
-    assert runner.poll() is None, runner.stdout.read()  # type: ignore[union-attr]
+    assert runner.poll() is None, runner.stdout.read()  # type: ignore[union-attr]  # stdout=PIPE: never None
     stack = json.loads(stack_file.read_text())
     assert stack["gateway_url"] == f"http://127.0.0.1:{gateway_port}"
     assert stack["ingest_url"] == f"http://127.0.0.1:{ingest_port}"

@@ -18,7 +18,6 @@ from tidemark_runtime.auth import (
     authorize,
     declares,
     permissions_of,
-    principal_dependency,
     require,
     token_lookup,
 )
@@ -58,7 +57,7 @@ def build() -> FastAPI:
     async def drill_down(pupils: Annotated[bool, Depends(pupil_list)]) -> dict[str, bool]:
         return {"pupils": pupils}
 
-    @router.post("/results", dependencies=[Depends(principal_dependency(lambda: TOKENS, "ingest"))])
+    @router.post("/results", dependencies=[Depends(require(Permission.WRITE_TRACKER))])
     async def results() -> dict[str, bool]:
         return {"stored": True}
 
@@ -98,7 +97,7 @@ async def test_pupil_lists_go_through_the_same_check(client: httpx.AsyncClient) 
         403, {"detail": "this endpoint needs a viewer token"})
 
 
-async def test_a_role_dependency_admits_only_tokens_holding_its_permissions(client: httpx.AsyncClient) -> None:
+async def test_a_permission_as_a_route_dependency_admits_only_tokens_holding_it(client: httpx.AsyncClient) -> None:
     assert await answer(client, "POST", "/results", "ingest") == (200, {"stored": True})
     assert await answer(client, "POST", "/results", "viewer") == (403, {"detail": "this endpoint needs an ingest token"})
     assert (await answer(client, "POST", "/results", None))[0] == 401

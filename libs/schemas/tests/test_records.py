@@ -4,10 +4,17 @@ import json
 from datetime import date
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError, field_validator
 
 from tidemark_schemas.ethnicity import EthnicGroup, ethnic_group
-from tidemark_schemas.records import AssessmentRecord, PupilRecord, SchoolRecord, academic_year_window
+from tidemark_schemas.records import (
+    MAX_BATCH_ROWS,
+    AssessmentRecord,
+    Batch,
+    PupilRecord,
+    SchoolRecord,
+    academic_year_window,
+)
 from tidemark_schemas.statutory import StatutoryRecord
 
 ROW = dict(
@@ -143,3 +150,27 @@ def test_a_name_that_no_store_or_page_can_hold_is_refused(name, reason):
         SchoolRecord(school_id="S1", name=name)
     assert [(error["loc"], error["msg"]) for error in refused.value.errors()] == [(("name",), reason)]
     assert SchoolRecord(school_id="S1", name="École Saint-Étienne – Ōak").name == "École Saint-Étienne – Ōak"
+
+
+def test_a_batch_over_the_row_limit_is_refused_before_any_row_is_validated():
+    validated: list[int] = []
+
+    class Row(BaseModel):
+        n: int
+
+        @field_validator("n")
+        @classmethod
+        def _count(cls, value: int) -> int:
+            validated.append(value)
+            return value
+
+    batch = TypeAdapter(Batch[Row])
+    with pytest.raises(ValidationError) as refused:
+        batch.validate_python([{"n": 1}] * (MAX_BATCH_ROWS + 1))
+
+    assert validated == []
+    assert [(e["type"], e["loc"], e["msg"]) for e in refused.value.errors()] == [
+        ("too_long", (), f"at most {MAX_BATCH_ROWS} rows per batch, not {MAX_BATCH_ROWS + 1}")
+    ]
+    assert len(batch.validate_python([{"n": 1}] * MAX_BATCH_ROWS)) == len(validated) == MAX_BATCH_ROWS
+    assert batch.json_schema()["maxItems"] == MAX_BATCH_ROWS == 20_000

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from sqlalchemy import select
 
-from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.store import ASSESSMENT, OUTBOX
-from tidemark_ingest.service_layer import BatchRejected, IngestService
+from tidemark_ingest.service_layer.tracker import BatchRejected
+from tidemark_ingest.testing import ingest_settings, running
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
@@ -22,18 +23,25 @@ ROW = dict(pupil_id="P1", school_id="S1", academic_year="2025/26", period="AUT1"
 
 
 @pytest.fixture
-async def service(database_url):
-    engine = create_engine(database_url)
-    wakes: list[int] = []
-    service = IngestService(session_factory(engine), PeriodCalendar(), lambda: wakes.append(1))
-    service.engine, service.wakes = engine, wakes  # type: ignore[attr-defined]
-    yield service
-    await engine.dispose()
+async def ingest(database_url):
+    async with running(ingest_settings(database_url)) as services:
+        yield services
+
+
+@pytest.fixture
+def wakes() -> list[int]:
+    return []
+
+
+@pytest.fixture
+def service(ingest, wakes):
+    """The tracker's use cases as built, with a commit hook that also counts the relay's wake-ups."""
+    return dataclasses.replace(ingest.tracker, on_commit=lambda: (wakes.append(1), ingest.tracker.on_commit()))
 
 
 async def outbox(service) -> list[dict]:
-    async with service.engine.connect() as connection:
-        rows = (await connection.execute(select(OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload).order_by(OUTBOX.c.id))).all()
+    async with service.sessions() as session:
+        rows = (await session.execute(select(OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload).order_by(OUTBOX.c.id))).all()
     return [{"topic": r.topic, "key": r.key, **json.loads(r.payload)} for r in rows]
 
 
@@ -56,7 +64,7 @@ async def test_schools_of_another_trust_are_unknown(service):
         await service.post_pupils("T", [PupilRecord(**PUPIL)])
 
 
-async def test_facts_and_events_are_written_together_and_resending_writes_nothing(service):
+async def test_facts_and_events_are_written_together_and_resending_writes_nothing(service, wakes):
     await seed(service)
     first = await service.enter_assessments("T", [AssessmentRecord(**ROW)])
     again = await service.enter_assessments("T", [AssessmentRecord(**ROW)])
@@ -67,7 +75,7 @@ async def test_facts_and_events_are_written_together_and_resending_writes_nothin
         ("tracker.pupils.v1", "P1", "pupil-upserted", 1),
         ("tracker.assessments.v1", "P1", "assessment-entered", 1),
     ]
-    assert len(service.wakes) == 4  # the relay is woken after every commit
+    assert len(wakes) == 4  # the relay is woken after every commit
 
 
 async def test_lock_narrowed_to_a_subject_locks_only_that_subject(service):
@@ -76,8 +84,8 @@ async def test_lock_narrowed_to_a_subject_locks_only_that_subject(service):
     scope = dict(school_id="S1", academic_year="2025/26", period="AUT1")
     outcome = await service.lock("T", LockScope(**scope, subject="maths"))
     assert (outcome.received, outcome.changed) == (1, 1)
-    async with service.engine.connect() as connection:
-        locked = dict((await connection.execute(select(ASSESSMENT.c.subject, ASSESSMENT.c.locked_band))).all())
+    async with service.sessions() as session:
+        locked = dict((await session.execute(select(ASSESSMENT.c.subject, ASSESSMENT.c.locked_band))).all())
     assert locked == {"reading": None, "maths": "BELOW"}
     last = (await outbox(service))[-1]
     assert (last["event_type"], last["subject"], last["locked_band"], last["version"]) == ("assessment-locked", "maths", "BELOW", 2)
@@ -85,7 +93,7 @@ async def test_lock_narrowed_to_a_subject_locks_only_that_subject(service):
 
 async def test_a_period_outside_the_trusts_calendar_is_refused(service):
     await seed(service)
-    termly = IngestService(service._sessions, PeriodCalendar(("AUT", "SPR", "SUM")))
+    termly = dataclasses.replace(service, calendar=PeriodCalendar(("AUT", "SPR", "SUM")))
     with pytest.raises(BatchRejected) as refused:
         await termly.enter_assessments("T", [AssessmentRecord(**ROW)])
     assert [(e.row, e.field) for e in refused.value.errors] == [(0, "period")]

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from sqlalchemy import select
 
-from tidemark_ingest.adapters import replay
-from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.store import OUTBOX, STATUTORY
-from tidemark_ingest.entrypoints.app import create_app
-from tidemark_ingest.service_layer import BatchRejected, IngestService
-from tidemark_ingest.settings import IngestSettings
+from tidemark_ingest.service_layer.tracker import BatchRejected
+from tidemark_ingest.testing import in_process, ingest_settings, running
 from tidemark_schemas import topics
-from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.records import AssessmentRecord, PupilRecord, SchoolRecord
 from tidemark_runtime.testing import scratch_database
 from tidemark_schemas.statutory import COMPONENTS, Assessment, StatutoryLockScope, StatutoryRecord
@@ -36,15 +31,18 @@ SCOPE = StatutoryLockScope(school_id="S1", academic_year="2025/26")
 
 
 @pytest.fixture
-async def service(database_url):
-    engine = create_engine(database_url)
-    service = IngestService(session_factory(engine), PeriodCalendar())
-    service.engine = engine  # type: ignore[attr-defined]
-    await service.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
-    pupils = [PupilRecord(**PUPIL), PupilRecord(**{**PUPIL, "pupil_id": "P2", "year_group": "Y4"})]
-    await service.post_pupils(TRUST, pupils)
-    yield service
-    await engine.dispose()
+async def ingest(database_url):
+    """Ingest built by `bootstrap` on a store with school S1 and pupils P1 (Year 6) and P2 (Year 4)."""
+    async with running(ingest_settings(database_url)) as services:
+        await services.tracker.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
+        pupils = [PupilRecord(**PUPIL), PupilRecord(**{**PUPIL, "pupil_id": "P2", "year_group": "Y4"})]
+        await services.tracker.post_pupils(TRUST, pupils)
+        yield services
+
+
+@pytest.fixture
+def service(ingest):
+    return ingest.tracker
 
 
 def rows(*rows: dict) -> list[StatutoryRecord]:
@@ -53,9 +51,9 @@ def rows(*rows: dict) -> list[StatutoryRecord]:
 
 async def statutory_events(service) -> list[dict]:
     """The statutory events in the outbox, oldest first, with their topic and key."""
-    async with service.engine.connect() as connection:
+    async with service.sessions() as session:
         found = (
-            await connection.execute(
+            await session.execute(
                 select(OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload)
                 .where(OUTBOX.c.topic == topics.STATUTORY)
                 .order_by(OUTBOX.c.id)
@@ -71,9 +69,9 @@ def summary(event: dict) -> tuple:
 async def stored(service) -> dict[str, tuple]:
     """component -> (entered code, entered scaled score, locked code, locked scaled score, version)."""
     columns = STATUTORY.c
-    async with service.engine.connect() as connection:
+    async with service.sessions() as session:
         found = (
-            await connection.execute(
+            await session.execute(
                 select(columns.component, columns.entered_code, columns.entered_scaled_score, columns.locked_code,
                        columns.locked_scaled_score, columns.version)
             )
@@ -257,14 +255,12 @@ async def catalogue(postgres_url, migrated_template):
     """One store for the code catalogue, with one pupil per (assessment, component, code) case so the
     cases stay independent without a database each."""
     with scratch_database(postgres_url, template=migrated_template) as url:
-        engine = create_engine(url)
-        service = IngestService(session_factory(engine), PeriodCalendar())
-        service.engine = engine  # type: ignore[attr-defined]
-        await service.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
-        pupils = [PupilRecord(**{**PUPIL, "pupil_id": ".".join(case)}) for case in every_code()]
-        await service.post_pupils(TRUST, pupils)
-        yield service
-        await engine.dispose()
+        async with running(ingest_settings(url)) as services:
+            service = services.tracker
+            await service.post_schools(TRUST, [SchoolRecord(school_id="S1", name="Oak")])
+            pupils = [PupilRecord(**{**PUPIL, "pupil_id": ".".join(case)}) for case in every_code()]
+            await service.post_pupils(TRUST, pupils)
+            yield service
 
 
 @pytest.mark.parametrize(
@@ -297,7 +293,7 @@ def test_every_component_and_code_is_covered():
 # -- replay ---------------------------------------------------------------------------------------
 
 
-async def test_replay_yields_every_statutory_fact_after_the_summative_results_as_its_current_snapshot(service):
+async def test_replay_yields_every_statutory_fact_after_the_summative_results_as_its_current_snapshot(ingest, service):
     await service.enter_assessments(TRUST, [AssessmentRecord(
         pupil_id="P1", school_id="S1", academic_year="2025/26", period="AUT1", year_group="Y6", subject="reading",
         band="AT",
@@ -308,7 +304,7 @@ async def test_replay_yields_every_statutory_fact_after_the_summative_results_as
 
     pages, cursor = [], None
     while True:  # one fact a page: every page boundary is crossed, across the four tables
-        page, cursor = await replay.replay_page(service.engine, TRUST, cursor, limit=1)
+        page, cursor = await ingest.replay.page(TRUST, cursor, limit=1)
         pages.append(page)
         if cursor is None:
             break
@@ -330,17 +326,10 @@ async def test_replay_yields_every_statutory_fact_after_the_summative_results_as
 
 @pytest.fixture
 async def client(service, database_url):
-    """The app with the service on a real PostgreSQL store, called in-process through ASGI. The lifespan
-    (broker producer and relay) is not started: nothing here needs Kafka."""
-    settings = IngestSettings(
-        database_url=database_url, tidemark_tokens={"tok": {"trust_id": TRUST, "role": "ingest"}}
-    )
-    app = create_app(settings)
-    app.state.service = service
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://ingest", headers={"Authorization": "Bearer tok"}
-    ) as client:
-        yield client
+    """The app, built by `bootstrap` on the same store (a stand-in broker: nothing here needs Kafka),
+    called in-process through ASGI with an ingest token."""
+    async with in_process(ingest_settings(database_url), headers={"Authorization": "Bearer ingest"}) as running_app:
+        yield running_app.client
 
 
 async def test_http_a_refused_batch_names_row_field_and_reason_for_structural_and_value_errors(client):

@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 
 from aiokafka.structs import ConsumerRecord
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from tidemark_metrics.domain.projection import METRICS
@@ -23,10 +24,10 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.published: list[tuple[str, dict, bytes]] = []
 
-    async def publish(self, topic: str, key: bytes, notice) -> None:  # type: ignore[no-untyped-def]
+    async def publish(self, topic: str, key: bytes, notice: BaseModel) -> None:
         self.published.append((topic, notice.model_dump(mode="json"), key))
 
-    async def dead_letter(self, record, rejection) -> None:  # type: ignore[no-untyped-def]
+    async def dead_letter(self, record: ConsumerRecord, rejection: object) -> None:
         raise AssertionError("nothing here is malformed")
 
 

@@ -68,7 +68,7 @@ async def engine(redis_url: str) -> AsyncIterator[ProjectionEngine]:
 
 
 def watchdog(engine: ProjectionEngine, store: Store, broker: Broker) -> Recovery:
-    return Recovery(engine, broker.current, lambda: store, grace_seconds=0)  # type: ignore[arg-type,return-value]
+    return Recovery(engine, broker.current, lambda: store, grace_seconds=0)  # type: ignore[arg-type,return-value]  # stand-ins, not the real store and broker
 
 
 async def counters(engine: ProjectionEngine, trust: str) -> dict:
@@ -102,7 +102,7 @@ async def test_a_read_model_lost_from_redis_is_rebuilt_and_readers_are_told_mean
         seen_restoring.append(await engine.redis.get(Keyspace(engine.prefix, trust_id).restoring_key))
         yield store.held[trust_id]
 
-    store.facts_of = replay  # type: ignore[method-assign]
+    store.facts_of = replay  # type: ignore[method-assign]  # the stand-in's replay, watched
     finding = await recovery.check()
     assert finding is not None and finding.trust_ids == ("T1", "T2") and "missing from Redis" in finding.reason
     assert await recovery.recover(finding)

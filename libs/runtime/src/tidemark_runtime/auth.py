@@ -169,23 +169,6 @@ def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal
     return dependency
 
 
-def principal_dependency(
-    tokens: Callable[[], Mapping[str, Principal]], role: str
-) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that admits tokens holding every permission of `role`, from `tokens` (for an
-    app that has not installed `app.state.principals`; new routes use `require`)."""
-    needed = sorted(ROLE_PERMISSIONS[role])
-
-    async def dependency(credentials: BearerCredentials) -> Principal:
-        principal = _identify(token_lookup(tokens()), credentials)
-        for permission in needed:
-            authorize(principal, permission)
-        return principal
-
-    declares(*(Requirement(permission) for permission in needed))(dependency)
-    return dependency
-
-
 # -- the OpenAPI of the check -----------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 LOOPBACK = "127.0.0.1"
 
@@ -87,7 +88,7 @@ class EmbeddedProcess:
     process: subprocess.Popen[bytes]
     url: str
     log_path: Path
-    _log: object = field(repr=False, default=None)
+    _log: IO[bytes] | None = field(repr=False, default=None)
     stop_signal: int = signal.SIGTERM
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -99,12 +100,12 @@ class EmbeddedProcess:
                 self.process.kill()
                 self.process.wait(timeout)
         if self._log is not None:
-            self._log.close()  # type: ignore[attr-defined]
+            self._log.close()
 
 
 def _spawn(
     name: str, argv: list[str], log_dir: Path, new_session: bool = False
-) -> tuple[subprocess.Popen[bytes], Path, object]:
+) -> tuple[subprocess.Popen[bytes], Path, IO[bytes]]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     log = open(log_path, "ab")  # noqa: SIM115 - closed in EmbeddedProcess.stop

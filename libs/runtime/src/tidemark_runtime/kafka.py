@@ -92,8 +92,9 @@ async def ensure_topics(
     topics: Iterable[str] | None = None,
     timeout: float = 30.0,
     replication_factor: int = 1,
-) -> None:
-    """Create the missing topics (the embedded broker never auto-creates; Kafka is configured not to)."""
+) -> list[str]:
+    """Create the missing topics (the embedded broker never auto-creates; Kafka is configured not to);
+    returns those it created."""
     wanted = list(topics or all_topics())
     admin = AIOKafkaAdminClient(**client_options(target), request_timeout_ms=int(timeout * 1000))
     await admin.start()
@@ -101,11 +102,12 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t not in existing]
         if not missing:
-            return
+            return []
         response = await admin.create_topics([NewTopic(t, partitions, replication_factor) for t in missing])
         for topic, code, message in getattr(response, "topic_errors", []):
             if code not in (0, TOPIC_ALREADY_EXISTS):
                 raise RuntimeError(f"could not create topic {topic}: error {code} {message}")
+        return missing
     finally:
         await admin.close()
 

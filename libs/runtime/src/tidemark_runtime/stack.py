@@ -213,7 +213,7 @@ def start_demo_loader(ingest_url: str, token: str, seed: int, *options: str) -> 
     """`tidemark-demo load` in its own process. The token goes through the environment, never the
     command line: a generated token may start with "-" and would be read as an option."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tidemark_ingest.demo.cli", "load", "--ingest-url", ingest_url, "--seed", str(seed),
+        [sys.executable, "-m", "tidemark_tools.demo.cli", "load", "--ingest-url", ingest_url, "--seed", str(seed),
          *options],
         env={**os.environ, DEMO_TOKEN_VARIABLE: token},
         start_new_session=True,
@@ -236,7 +236,7 @@ def wait_until_applied(
     last_report = 0.0
     with httpx.Client(timeout=10.0) as client:
         while not stopping() and time.monotonic() < deadline:
-            backlog = client.get(f"{ingest_url}/healthz").json()["outbox_backlog"]
+            backlog = client.get(f"{ingest_url}/status").json()["outbox_backlog"]
             lag = 0 if backlog else sum(
                 asyncio.run(consumer_lag(kafka, group, group_topics)) for group, group_topics in CONSUMER_GROUPS.items()
             )

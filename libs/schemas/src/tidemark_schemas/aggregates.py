@@ -194,7 +194,7 @@ REVISION_FIELD = "rev"
 CHARACTERISTICS_FIELD = "c"
 SLOT_FIELD_PREFIX = "s:"
 
-PupilFields = dict[str, bytes | str | None]
+PupilHashFields = dict[str, bytes | str | None]
 """The fields read of one pupil's hash (without the revision)."""
 
 
@@ -212,7 +212,7 @@ def slot_field(slot: Slot) -> str:
     return SLOT_FIELD_PREFIX + slot
 
 
-def slots_in(fields: PupilFields) -> dict[Slot, bytes | str]:
+def slots_in(fields: PupilHashFields) -> dict[Slot, bytes | str]:
     """The slot fields present among the fields read, by slot."""
     return {
         name[len(SLOT_FIELD_PREFIX):]: raw for name, raw in fields.items() if raw and name.startswith(SLOT_FIELD_PREFIX)

@@ -14,12 +14,11 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.attendance import RegisterCodeValue, Session
 from tidemark_schemas.calendar import is_weekend
 from tidemark_schemas.progress import ProgressCategory
 from tidemark_schemas.statutory import Assessment, StatutoryValue
-from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
+from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields, SchoolRecord
 from tidemark_schemas.vocabulary import Band, YearGroup
 
 SCHEMA_VERSION: Final = 1
@@ -34,24 +33,39 @@ class Envelope(BaseModel):
     trust_id: Identifier
 
 
-class SchoolUpserted(Envelope):
+Version = Annotated[int, Field(ge=1, description="The fact's version: grows by one with each change of the fact")]
+
+
+class SchoolSnapshot(SchoolRecord):
+    """A school as ingest stores it and each of its events carries it: the tracker's record and the
+    fact's version."""
+
+    version: Version
+
+
+class SchoolUpserted(SchoolSnapshot, Envelope):
     event_type: Literal["school-upserted"] = "school-upserted"
-    school_id: Identifier
-    name: str
-    assessment_model: AssessmentModel | None = None
-    version: int = Field(ge=1)
 
 
-class PupilUpserted(Envelope, PupilFields):
+class PupilSnapshot(PupilFields):
+    """A pupil as ingest stores it and each of its events carries it: the tracker's fields (the
+    leaving date always sent) and the fact's version."""
+
+    left_on: date | None
+    version: Version
+
+
+class PupilUpserted(PupilSnapshot, Envelope):
     """A pupil's current characteristics (and leaving date). Re-sent in full on every change."""
 
     event_type: Literal["pupil-upserted"] = "pupil-upserted"
-    left_on: date | None
-    version: int = Field(ge=1)
 
 
-class _AssessmentSnapshot(Envelope):
-    """The whole state of one (pupil, subject, period) result after the change that caused it."""
+class AssessmentSnapshot(BaseModel):
+    """The whole state of one (pupil, subject, period) result: what ingest stores, and what each of
+    its events carries after the change that caused it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pupil_id: Identifier
     school_id: Identifier
@@ -63,7 +77,11 @@ class _AssessmentSnapshot(Envelope):
     locked_band: Band | None = Field(description="The value that counts; null when not locked")
     entered_code: str | None = Field(default=None, description="The draft's code in the school's own model, if any")
     locked_code: str | None = Field(default=None, description="The counted value's code in the school's model, if any")
-    version: int = Field(ge=1)
+    version: Version
+
+
+class _AssessmentSnapshot(AssessmentSnapshot, Envelope):
+    """The envelope, then the snapshot (the fields in the order the contracts list them)."""
 
 
 class AssessmentEntered(_AssessmentSnapshot):
@@ -81,8 +99,11 @@ class AssessmentUnlocked(_AssessmentSnapshot):
 AssessmentEvent = AssessmentEntered | AssessmentLocked | AssessmentUnlocked
 
 
-class _StatutorySnapshot(Envelope):
-    """The whole state of one statutory result (pupil, academic year, assessment, component)."""
+class StatutorySnapshot(BaseModel):
+    """The whole state of one statutory result (pupil, academic year, assessment, component): what
+    ingest stores, and what each of its events carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pupil_id: Identifier
     school_id: Identifier
@@ -91,7 +112,11 @@ class _StatutorySnapshot(Envelope):
     component: str
     entered: StatutoryValue | None = Field(description="The current (draft) value")
     locked: StatutoryValue | None = Field(description="The value that counts; null when not locked")
-    version: int = Field(ge=1)
+    version: Version
+
+
+class _StatutorySnapshot(StatutorySnapshot, Envelope):
+    """The envelope, then the snapshot (the fields in the order the contracts list them)."""
 
 
 class StatutoryEntered(_StatutorySnapshot):
@@ -122,7 +147,7 @@ class AttendanceMarked(Envelope):
     code: RegisterCodeValue = Field(description="A register code (`tidemark_schemas.attendance.REGISTER_CODES`; "
                                     "'-' for no mark)")
     year_group: YearGroup = Field(description="The pupil's year group in the academic year of the date")
-    version: int = Field(ge=1)
+    version: Version
 
     @field_validator("date")
     @classmethod

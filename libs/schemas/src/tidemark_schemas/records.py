@@ -7,11 +7,12 @@ Field validation here is structural (types, code lists, formats); referential ch
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -19,10 +20,12 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from tidemark_schemas.assessment_model import AssessmentModel, ModelCodeValue
 from tidemark_schemas.calendar import HALF_TERMS, TERMS, academic_year_of, format_academic_year, parse_academic_year
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
+from tidemark_schemas.rules import is_disadvantaged
 from tidemark_schemas.text import Name
 from tidemark_schemas.vocabulary import (
     EYFS_GOALS,
@@ -78,6 +81,26 @@ AcademicYear = Annotated[str, AfterValidator(check_academic_year), Field(example
 Period = Annotated[str, AfterValidator(_check_period), Field(examples=["AUT1"])]
 
 
+MAX_BATCH_ROWS = 20_000
+"""The most rows one POST of schools, pupils, assessments or statutory results may carry. A part of
+the contract, not a setting: larger loads are sent as several batches."""
+
+
+def _at_most_max_batch_rows(rows: Any) -> Any:
+    """Refuse an over-long batch before any of its rows is validated: pydantic's own `max_length`
+    is checked as the items are validated, so it would validate MAX_BATCH_ROWS + 1 rows first."""
+    if isinstance(rows, list) and len(rows) > MAX_BATCH_ROWS:
+        raise PydanticCustomError("too_long", "at most {max_length} rows per batch, not {actual_length}",
+                                  {"field_type": "List", "max_length": MAX_BATCH_ROWS, "actual_length": len(rows)})
+    return rows
+
+
+Row = TypeVar("Row", bound=BaseModel)
+Batch = Annotated[list[Row], BeforeValidator(_at_most_max_batch_rows), Field(max_length=MAX_BATCH_ROWS)]
+"""The body of a batch POST: at most MAX_BATCH_ROWS rows of one kind (`Batch[PupilRecord]`), the
+limit checked before the rows are and stated in the JSON Schema (`maxItems`)."""
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -122,8 +145,7 @@ class PupilFields(_Record):
 
     @property
     def disadvantaged(self) -> bool:
-        """FSM at any point in six years, looked after, or previously looked after."""
-        return self.fsm6 or self.lac or self.plac
+        return is_disadvantaged(self.fsm6, self.lac, self.plac)
 
 
 class PupilRecord(PupilFields):

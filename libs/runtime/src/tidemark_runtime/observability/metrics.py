@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.metrics import MetricWrapperBase
@@ -160,9 +160,10 @@ def set_consumer_lag(projection: str, positions: Mapping[str, tuple[int | None, 
         CONSUMER_LAG.labels(projection, topic, partition.rstrip("]")).set(max(0, end - (committed or 0)))
 
 
-def set_outbox(unpublished: int, oldest: datetime | None) -> None:
+def set_outbox(unpublished: int, oldest_age: timedelta | None) -> None:
+    """Ingest's outbox: rows not yet published, and how long the oldest of them has waited (None: none)."""
     OUTBOX_UNPUBLISHED.set(unpublished)
-    OUTBOX_OLDEST_AGE.set(0.0 if oldest is None else max(0.0, (datetime.now(UTC) - _aware(oldest)).total_seconds()))
+    OUTBOX_OLDEST_AGE.set(0.0 if oldest_age is None else max(0.0, oldest_age.total_seconds()))
 
 
 class RebuildProgress:

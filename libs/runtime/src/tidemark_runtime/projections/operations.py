@@ -173,7 +173,7 @@ async def _switch(redis: RedisClient, target: Keyspace) -> None:
         pipe.srem(target.building_key, target.generation)
         pipe.delete(target.restoring_key)
         notice = ChangeNotice(target.trust_id, "", "", (EVERYTHING,), tuple(schools))
-        pipe.xadd(target.changes, notice.stream_fields(), maxlen=10000, approximate=True)  # type: ignore[arg-type]
+        pipe.xadd(target.changes, notice.stream_fields(), maxlen=10000, approximate=True)  # type: ignore[arg-type]  # redis-py's dict of its own unions (dict is invariant)
         await pipe.execute()
 
 

@@ -39,7 +39,6 @@ from tidemark_runtime.kafka import (
     ensure_topics,
     group_positions,
     make_broker,
-    missing_topics,
     parse_records,
     with_backoff,
 )
@@ -52,6 +51,7 @@ from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
 from tidemark_runtime.projections.recovery import Recovery
 from tidemark_runtime.projections.replay import HttpReplay
 from tidemark_runtime.projections.rules import Projection
+from tidemark_runtime.readiness import failed, topics_present, verdict
 from tidemark_runtime.redis import RedisClient, connect
 from tidemark_runtime.serve import serve
 from tidemark_runtime.settings import ConsumerSettings
@@ -236,9 +236,8 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> Ob
     async def ready(scope: Any) -> AsgiResponse:
         """Ready when the broker answers, the topics exist, Redis takes writes, every projection's
         read model is whole (not being recovered) and its consumer group is not far behind."""
-        checks = await readiness.checks()
-        body = {"ready": all(check["ok"] for check in checks.values()), "checks": checks}
-        return AsgiResponse(orjson.dumps(body), 200 if body["ready"] else 503, headers={"content-type": "application/json"})
+        code, body = verdict(await readiness.checks())
+        return AsgiResponse(orjson.dumps(body), code, headers={"content-type": "application/json"})
 
     @get
     async def status(scope: Any) -> AsgiResponse:
@@ -342,14 +341,13 @@ class Readiness:
         bootstrap = self.settings
         try:
             async with asyncio.timeout(5.0):
-                missing = await missing_topics(bootstrap, {t for p in self.projections for t in p.topics})
-                found["topics"] = {"ok": not missing, "missing": sorted(missing)}
+                found["topics"] = await topics_present(bootstrap, {t for p in self.projections for t in p.topics})
                 for service in self.projections:
                     group = service.consumer_group or self.settings.consumer_group
                     lag = await consumer_lag(bootstrap, group, service.topics)
                     found[f"{service.rules.name}.lag"] = {"ok": lag <= self.settings.ready_max_lag, "records": lag}
         except Exception as error:  # noqa: BLE001
-            found["topics"] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            found["topics"] = failed(error)
         self._slow, self._slow_at = found, time.monotonic()
         return found
 
@@ -390,6 +388,7 @@ def _subscribe(
         consumers[name] = ProjectionConsumer(
             ProjectionEngine(redis, settings.redis_prefix, service.rules, settings.max_version_jump),
             publication,
+            # (called only with a publication) the current trace context travels on in the headers
             publish=lambda _topic, key, message: publisher.publish(  # type: ignore[union-attr]
                 message, key=key, headers=tracing.message_headers()),
             dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, service.client_id),

@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind
 
 from tidemark_runtime.observability import tracing
 from tidemark_runtime.redis import RedisClient
-from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
+from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilHashFields
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime.projections").joinpath("projection_write.lua").read_text()
 PROJECTION_READ_LUA = files("tidemark_runtime.projections").joinpath("projection_read.lua").read_text()
@@ -86,7 +86,7 @@ class ProjectionWriter:
 
     async def read_pupils(
         self, keys: Keyspace, wanted: dict[str, list[str] | None]
-    ) -> dict[str, tuple[str, PupilFields]]:
+    ) -> dict[str, tuple[str, PupilHashFields]]:
         """Each pupil's revision ("0" when new) and the fields asked for (None: the whole hash), in
         one call (one command, not one per pupil: a batch may touch a thousand pupils)."""
         if not wanted:
@@ -95,10 +95,10 @@ class ProjectionWriter:
         for names in wanted.values():
             request += (b"0",) if names is None else (str(len(names)).encode(), *(name.encode() for name in names))
         replies = await self._read(keys=[keys.pupil(pupil_id) for pupil_id in wanted], args=[_joined(request)])
-        found: dict[str, tuple[str, PupilFields]] = {}
+        found: dict[str, tuple[str, PupilHashFields]] = {}
         for (pupil_id, names), reply in zip(wanted.items(), replies, strict=True):
-            fields: PupilFields = (
-                {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}  # type: ignore[misc]
+            fields: PupilHashFields = (
+                {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}  # type: ignore[misc]  # a field name is never None
                 if names is None
                 else dict(zip([REVISION_FIELD, *names], reply, strict=True))
             )

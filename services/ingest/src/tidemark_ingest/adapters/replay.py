@@ -27,12 +27,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tidemark_ingest.adapters.store import (
     ASSESSMENT,
     PUPIL,
+    PUPIL_COLUMNS,
+    RESULT_COLUMNS,
     SCHOOL,
+    SCHOOL_COLUMNS,
     STATUTORY,
     STATUTORY_COLUMNS,
+    pupil_state,
+    result_state,
+    school_state,
     statutory_state,
 )
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
 from tidemark_ingest.domain.messages import pupil_message, result_message, school_message, statutory_message
 
 
@@ -60,24 +65,20 @@ class _Source:
 
 def _result_event(trust_id: str, row: Row[Any]) -> BaseModel:
     """The snapshot as a lock (when it counts) or an entry (a draft, or an unlocked result)."""
-    state = ResultState(*row)
+    state = result_state(row)
     return result_message(trust_id, "locked" if state.locked_band is not None else "entered", state)[2]
 
 
 def _statutory_event(trust_id: str, row: Row[Any]) -> BaseModel:
     """As `_result_event`: a lock when a value counts, else an entry."""
-    state: StatutoryState = statutory_state(row)
+    state = statutory_state(row)
     return statutory_message(trust_id, "locked" if state.locked is not None else "entered", state)[2]
 
 
-def _columns(table: Table, state: type) -> list[Any]:
-    return [table.c[name] for name in state.__dataclass_fields__]
-
-
 SOURCES: tuple[_Source, ...] = (
-    _Source(SCHOOL, _columns(SCHOOL, SchoolState), lambda t, row: school_message(t, SchoolState(*row))[2]),
-    _Source(PUPIL, _columns(PUPIL, PupilState), lambda t, row: pupil_message(t, PupilState(*row))[2]),
-    _Source(ASSESSMENT, _columns(ASSESSMENT, ResultState), _result_event),
+    _Source(SCHOOL, SCHOOL_COLUMNS, lambda t, row: school_message(t, school_state(row))[2]),
+    _Source(PUPIL, PUPIL_COLUMNS, lambda t, row: pupil_message(t, pupil_state(row))[2]),
+    _Source(ASSESSMENT, RESULT_COLUMNS, _result_event),
     _Source(STATUTORY, STATUTORY_COLUMNS, _statutory_event),
 )
 

@@ -1,35 +1,81 @@
-"""SQL repository of the ingest store: bulk reads and writes with SQLAlchemy Core (fast for big batches)."""
+"""SQL repository of the ingest store: bulk reads and writes with SQLAlchemy Core (fast for big batches).
+
+The states come back from SQL as they went in, validated on their way in: they are rebuilt without
+validating them again (`model_construct`), as a dataclass would be.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, and_, insert, select, update
-from sqlalchemy.sql.expression import bindparam
+from sqlalchemy import Row, Table, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import bindparam
 
 from tidemark_ingest.adapters.orm import AssessmentRow, OutboxRow, PupilRow, SchoolRow, StatutoryRow
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
+from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState, values_of
 from tidemark_ingest.domain.messages import Message
 from tidemark_runtime.observability.tracing import current_traceparent
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.records import LockScope
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryValue
 
-SCHOOL = SchoolRow.__table__  # type: ignore[attr-defined]
-PUPIL = PupilRow.__table__  # type: ignore[attr-defined]
-ASSESSMENT = AssessmentRow.__table__  # type: ignore[attr-defined]
-STATUTORY = StatutoryRow.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+
+def _table(row: type[Any]) -> Table:
+    table: Table = row.__table__
+    return table
+
+
+SCHOOL = _table(SchoolRow)
+PUPIL = _table(PupilRow)
+ASSESSMENT = _table(AssessmentRow)
+STATUTORY = _table(StatutoryRow)
+OUTBOX = _table(OutboxRow)
 
 _CHUNK = 400  # keys per IN (...) query, well under every driver's bound-parameter limit
 
+T = TypeVar("T")
 
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:  # type: ignore[type-arg]
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+_SCHOOL_FIELDS = tuple(SchoolState.model_fields)
+_PUPIL_FIELDS = tuple(PupilState.model_fields)
+_RESULT_FIELDS = tuple(ResultState.model_fields)
+SCHOOL_COLUMNS = [SCHOOL.c[name] for name in _SCHOOL_FIELDS]
+PUPIL_COLUMNS = [PUPIL.c[name] for name in _PUPIL_FIELDS]
+RESULT_COLUMNS = [ASSESSMENT.c[name] for name in _RESULT_FIELDS]
+"""The columns of each state, in its order (each state is read positionally: far faster than by
+name for thousands of rows)."""
+
+
+def school_state(row: Row[Any]) -> SchoolState:
+    """A `school` row (selected as SCHOOL_COLUMNS): its model is stored as JSON."""
+    columns = dict(zip(_SCHOOL_FIELDS, row))
+    model = columns["assessment_model"]
+    columns["assessment_model"] = AssessmentModel.model_validate_json(model) if model else None
+    return SchoolState.model_construct(**columns)
+
+
+def pupil_state(row: Row[Any]) -> PupilState:
+    """A `pupil` row (selected as PUPIL_COLUMNS)."""
+    return PupilState.model_construct(**dict(zip(_PUPIL_FIELDS, row)))
+
+
+def result_state(row: Row[Any]) -> ResultState:
+    """An `assessment` row (selected as RESULT_COLUMNS)."""
+    return ResultState.model_construct(**dict(zip(_RESULT_FIELDS, row)))
+
+
+def _school_values(state: SchoolState) -> dict[str, Any]:
+    """The state as `school` columns (without trust_id)."""
+    model = state.assessment_model
+    return {**values_of(state), "assessment_model": model.model_dump_json() if model else None}
 
 
 StatutoryKey = tuple[str, str, str, str]
@@ -38,27 +84,27 @@ StatutoryKey = tuple[str, str, str, str]
 _VALUE_PARTS = ("mark", "scaled_score", "code")
 _STATUTORY_KEY = ("pupil_id", "academic_year", "assessment", "component")
 _STATUTORY_VALUES = tuple(f"{side}_{part}" for side in ("entered", "locked") for part in _VALUE_PARTS)
-STATUTORY_COLUMNS = [STATUTORY.c[name] for name in (*_STATUTORY_KEY, "school_id", *_STATUTORY_VALUES, "version")]
+_STATUTORY_COLUMN_NAMES = (*_STATUTORY_KEY, "school_id", *_STATUTORY_VALUES, "version")
+STATUTORY_COLUMNS = [STATUTORY.c[name] for name in _STATUTORY_COLUMN_NAMES]
 """The columns `statutory_state` reads, in its order."""
 
 
 def statutory_state(row: Row[Any]) -> StatutoryState:
     """A `statutory_result` row (selected as STATUTORY_COLUMNS) as the domain state: each side's three
     columns become one value, or None when all three are null (a valid value never is)."""
-    columns = row._mapping
+    columns = dict(zip(_STATUTORY_COLUMN_NAMES, row))
 
     def value(side: str) -> StatutoryValue | None:
         parts = {part: columns[f"{side}_{part}"] for part in _VALUE_PARTS}
-        return None if all(v is None for v in parts.values()) else StatutoryValue(**parts)
+        return None if all(v is None for v in parts.values()) else StatutoryValue.model_construct(**parts)
 
     entered = value("entered")
     if entered is None:
-        raise ValueError(f"statutory result without an entered value: {dict(columns)}")
-    return StatutoryState(
-        **{name: columns[name] for name in (*_STATUTORY_KEY, "school_id")},
+        raise ValueError(f"statutory result without an entered value: {columns}")
+    return StatutoryState.model_construct(
+        **{name: columns[name] for name in (*_STATUTORY_KEY, "school_id", "version")},
         entered=entered,
         locked=value("locked"),
-        version=columns["version"],
     )
 
 
@@ -91,11 +137,11 @@ class IngestStore:
         found: dict[str, SchoolState] = {}
         for chunk in _chunks(list(ids)):
             rows = await self.session.execute(
-                select(SCHOOL.c.school_id, SCHOOL.c.name, SCHOOL.c.assessment_model, SCHOOL.c.version).where(
+                select(*SCHOOL_COLUMNS).where(
                     SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id.in_(chunk)
                 ).with_for_update()
             )
-            found.update({r.school_id: SchoolState(*r) for r in rows})
+            found.update({r.school_id: school_state(r) for r in rows})
         return found
 
     async def pupil_ids(self, ids: Sequence[str]) -> set[str]:
@@ -108,15 +154,14 @@ class IngestStore:
         return found
 
     async def pupils(self, ids: Sequence[str]) -> dict[str, PupilState]:
-        columns = [PUPIL.c[name] for name in PupilState.__dataclass_fields__]
         found: dict[str, PupilState] = {}
         for chunk in _chunks(list(set(ids))):
             rows = await self.session.execute(
-                select(*columns)
+                select(*PUPIL_COLUMNS)
                 .where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.pupil_id.in_(chunk))
                 .with_for_update()
             )
-            found.update({r.pupil_id: PupilState(*r) for r in rows})
+            found.update({r.pupil_id: pupil_state(r) for r in rows})
         return found
 
     async def results(self, keys: Sequence[tuple[str, str, str, str]]) -> dict[tuple[str, str, str, str], ResultState]:
@@ -126,13 +171,12 @@ class IngestStore:
         far fewer bound parameters than a row-value IN over every key.
         """
         wanted = set(keys)
-        columns = [ASSESSMENT.c[name] for name in ResultState.__dataclass_fields__]
         years = sorted({k[1] for k in wanted})
         periods = sorted({k[2] for k in wanted})
         found: dict[tuple[str, str, str, str], ResultState] = {}
         for chunk in _chunks(sorted({k[0] for k in wanted})):
             rows = await self.session.execute(
-                select(*columns).where(
+                select(*RESULT_COLUMNS).where(
                     ASSESSMENT.c.trust_id == self.trust_id,
                     ASSESSMENT.c.pupil_id.in_(chunk),
                     ASSESSMENT.c.academic_year.in_(years),
@@ -140,14 +184,13 @@ class IngestStore:
                 ).with_for_update()
             )
             for r in rows:
-                state = ResultState(*r)
+                state = result_state(r)
                 key = (state.pupil_id, state.academic_year, state.period, state.subject)
                 if key in wanted:
                     found[key] = state
         return found
 
     async def results_in_scope(self, scope: LockScope) -> list[ResultState]:
-        columns = [ASSESSMENT.c[name] for name in ResultState.__dataclass_fields__]
         conditions = [
             ASSESSMENT.c.trust_id == self.trust_id,
             ASSESSMENT.c.school_id == scope.school_id,
@@ -158,8 +201,8 @@ class IngestStore:
             conditions.append(ASSESSMENT.c.year_group == scope.year_group.value)
         if scope.subject is not None:
             conditions.append(ASSESSMENT.c.subject == scope.subject)
-        rows = await self.session.execute(select(*columns).where(and_(*conditions)).with_for_update())
-        return [ResultState(*r) for r in rows]
+        rows = await self.session.execute(select(*RESULT_COLUMNS).where(and_(*conditions)).with_for_update())
+        return [result_state(r) for r in rows]
 
     async def statutory_results(self, keys: Sequence[StatutoryKey]) -> dict[StatutoryKey, StatutoryState]:
         """Statutory results by key; queried by pupil and year, then narrowed here (as `results`)."""
@@ -195,92 +238,33 @@ class IngestStore:
     # -- writes -----------------------------------------------------------------------------
 
     async def save_schools(self, new: list[SchoolState], changed: list[SchoolState]) -> None:
-        if new:
-            await self.session.execute(insert(SCHOOL), [{"trust_id": self.trust_id, **vars(s)} for s in new])
-        if changed:
-            await self.session.execute(
-                update(SCHOOL)
-                .where(SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id == bindparam("k_school_id"))
-                .values(name=bindparam("name"), assessment_model=bindparam("assessment_model"),
-                        version=bindparam("version")),
-                [
-                    {"k_school_id": s.school_id, "name": s.name, "assessment_model": s.assessment_model,
-                     "version": s.version}
-                    for s in changed
-                ],
-            )
+        await self._save(SCHOOL, ("school_id",), [_school_values(s) for s in new], [_school_values(s) for s in changed])
 
     async def save_pupils(self, new: list[PupilState], changed: list[PupilState]) -> None:
-        if new:
-            await self.session.execute(insert(PUPIL), [{"trust_id": self.trust_id, **vars(p)} for p in new])
-        if changed:
-            values = {name: bindparam(name) for name in PupilState.__dataclass_fields__ if name != "pupil_id"}
-            await self.session.execute(
-                update(PUPIL)
-                .where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.pupil_id == bindparam("k_pupil_id"))
-                .values(**values),
-                [{"k_pupil_id": p.pupil_id, **{k: v for k, v in vars(p).items() if k != "pupil_id"}} for p in changed],
-            )
+        await self._save(PUPIL, ("pupil_id",), [values_of(p) for p in new], [values_of(p) for p in changed])
 
     async def save_results(self, new: list[ResultState], changed: list[ResultState]) -> None:
-        if new:
-            await self.session.execute(insert(ASSESSMENT), [{"trust_id": self.trust_id, **vars(r)} for r in new])
-        if changed:
-            await self.session.execute(
-                update(ASSESSMENT)
-                .where(
-                    ASSESSMENT.c.trust_id == self.trust_id,
-                    ASSESSMENT.c.pupil_id == bindparam("k_pupil_id"),
-                    ASSESSMENT.c.academic_year == bindparam("k_academic_year"),
-                    ASSESSMENT.c.period == bindparam("k_period"),
-                    ASSESSMENT.c.subject == bindparam("k_subject"),
-                )
-                .values(
-                    school_id=bindparam("school_id"),
-                    year_group=bindparam("year_group"),
-                    entered_band=bindparam("entered_band"),
-                    locked_band=bindparam("locked_band"),
-                    entered_code=bindparam("entered_code"),
-                    locked_code=bindparam("locked_code"),
-                    version=bindparam("version"),
-                ),
-                [
-                    {
-                        "k_pupil_id": r.pupil_id,
-                        "k_academic_year": r.academic_year,
-                        "k_period": r.period,
-                        "k_subject": r.subject,
-                        "school_id": r.school_id,
-                        "year_group": r.year_group,
-                        "entered_band": r.entered_band,
-                        "locked_band": r.locked_band,
-                        "entered_code": r.entered_code,
-                        "locked_code": r.locked_code,
-                        "version": r.version,
-                    }
-                    for r in changed
-                ],
-            )
+        key = ("pupil_id", "academic_year", "period", "subject")
+        await self._save(ASSESSMENT, key, [values_of(r) for r in new], [values_of(r) for r in changed])
 
     async def save_statutory(self, new: list[StatutoryState], changed: list[StatutoryState]) -> None:
+        await self._save(STATUTORY, _STATUTORY_KEY, [_statutory_values(r) for r in new],
+                         [_statutory_values(r) for r in changed])
+
+    async def _save(
+        self, table: Table, key: Sequence[str], new: list[dict[str, Any]], changed: list[dict[str, Any]]
+    ) -> None:
+        """Insert the new facts and update the changed ones (found by `key` within the Trust), each
+        in one statement over the whole batch. The values are a state's columns, without trust_id."""
         if new:
-            await self.session.execute(
-                insert(STATUTORY), [{"trust_id": self.trust_id, **_statutory_values(r)} for r in new]
-            )
+            await self.session.execute(insert(table), [{"trust_id": self.trust_id, **values} for values in new])
         if changed:
-            values = [_statutory_values(r) for r in changed]
             await self.session.execute(
-                update(STATUTORY)
-                .where(
-                    STATUTORY.c.trust_id == self.trust_id,
-                    *(STATUTORY.c[name] == bindparam(f"k_{name}") for name in _STATUTORY_KEY),
-                )
-                .values({name: bindparam(name) for name in values[0] if name not in _STATUTORY_KEY}),
-                [
-                    {**{f"k_{name}": v[name] for name in _STATUTORY_KEY},
-                     **{name: value for name, value in v.items() if name not in _STATUTORY_KEY}}
-                    for v in values
-                ],
+                update(table)
+                .where(table.c.trust_id == self.trust_id, *(table.c[name] == bindparam(f"k_{name}") for name in key))
+                .values({name: bindparam(name) for name in changed[0] if name not in key}),
+                [{**{f"k_{name}": values[name] for name in key},
+                  **{name: value for name, value in values.items() if name not in key}} for values in changed],
             )
 
     async def append_outbox(self, messages: list[Message]) -> None:

@@ -5,8 +5,11 @@ A batch with any invalid row is rejected whole, so these return every problem at
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from pydantic import Field
 
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodCalendar
@@ -20,23 +23,23 @@ SchoolModels = Mapping[str, AssessmentModel | None]
 """The Trust's schools, each with its own assessment model or None."""
 
 
-@dataclass(frozen=True)
-class RowError:
-    """One problem: which row of the batch (None for a single-object body), which field, and why."""
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem: which row of the batch (none for a single-object body), which field, and why."""
 
-    row: int | None
+    row: Annotated[int | None, Field(description="Index of the row in the batch; null for a single-object body")]
     field: str
     reason: str
-    value: object = None
+    value: Any = None
 
 
-def check_schools(records: Sequence[SchoolRecord | None]) -> list[RowError]:
+def check_schools(records: Sequence[SchoolRecord | None]) -> list[FieldError]:
     return _duplicates(records, lambda r: r.school_id, "school_id")
 
 
-def check_pupils(records: Sequence[PupilRecord | None], known_schools: Collection[str]) -> list[RowError]:
+def check_pupils(records: Sequence[PupilRecord | None], known_schools: Collection[str]) -> list[FieldError]:
     errors = [
-        RowError(i, "school_id", "unknown school for this Trust: post it to /v1/schools first", r.school_id)
+        FieldError(i, "school_id", "unknown school for this Trust: post it to /v1/schools first", r.school_id)
         for i, r in enumerate(records)
         if r is not None and r.school_id not in known_schools
     ]
@@ -49,9 +52,9 @@ def check_assessments(
     schools: SchoolModels,
     known_pupils: Collection[str],
     calendar: PeriodCalendar,
-) -> list[RowError]:
+) -> list[FieldError]:
     """`None` stands for a row that already failed structural validation (kept for its index)."""
-    errors: list[RowError] = []
+    errors: list[FieldError] = []
     for i, r in enumerate(records):
         if r is None:
             continue
@@ -59,29 +62,29 @@ def check_assessments(
         if r.school_id in schools:
             errors += _model_errors(i, r, schools[r.school_id])
         if r.period not in calendar:
-            errors.append(RowError(i, "period", _period_reason(calendar), r.period))
+            errors.append(FieldError(i, "period", _period_reason(calendar), r.period))
     errors += _duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.period, r.subject), "subject")
     return errors
 
 
-def _model_errors(row: int, record: AssessmentRecord, model: AssessmentModel | None) -> list[RowError]:
+def _model_errors(row: int, record: AssessmentRecord, model: AssessmentModel | None) -> list[FieldError]:
     """A school with its own model sends that model's codes; a school without one sends bands."""
     school = record.school_id
     if model is None:
         if record.code is None:
             return []
         reason = f"school {school} has no assessment model: send a band, or declare its model on /v1/schools"
-        return [RowError(row, "code", reason, record.code)]
+        return [FieldError(row, "code", reason, record.code)]
     codes = ", ".join(item.code for item in model.codes)
     if record.code is None:
-        return [RowError(row, "code", f"school {school} uses assessment model {model.name!r}: send one of its codes "
+        return [FieldError(row, "code", f"school {school} uses assessment model {model.name!r}: send one of its codes "
                          f"({codes})", None)]
     band = model.band_of(record.code)
     if band is None:
-        return [RowError(row, "code", f"unknown code in assessment model {model.name!r}; expected one of {codes}",
+        return [FieldError(row, "code", f"unknown code in assessment model {model.name!r}; expected one of {codes}",
                          record.code)]
     if record.band is not None and record.band is not band:
-        return [RowError(row, "band", f"code {record.code!r} of model {model.name!r} means {band}, not {record.band}",
+        return [FieldError(row, "band", f"code {record.code!r} of model {model.name!r} means {band}, not {record.band}",
                          record.band.value)]
     return []
 
@@ -99,44 +102,44 @@ def band_of(record: AssessmentRecord, model: AssessmentModel | None) -> Band:
 
 def _unknown(
     row: int, record: AssessmentRecord | StatutoryRecord, known_schools: Collection[str], known_pupils: Collection[str]
-) -> list[RowError]:
+) -> list[FieldError]:
     """A result of a pupil or school the Trust does not have."""
     errors = []
     if record.pupil_id not in known_pupils:
-        errors.append(RowError(row, "pupil_id", _UNKNOWN_PUPIL, record.pupil_id))
+        errors.append(FieldError(row, "pupil_id", _UNKNOWN_PUPIL, record.pupil_id))
     if record.school_id not in known_schools:
-        errors.append(RowError(row, "school_id", "unknown school for this Trust", record.school_id))
+        errors.append(FieldError(row, "school_id", "unknown school for this Trust", record.school_id))
     return errors
 
 
-def check_scope(scope: LockScope, known_schools: Collection[str], calendar: PeriodCalendar) -> list[RowError]:
-    errors: list[RowError] = []
+def check_scope(scope: LockScope, known_schools: Collection[str], calendar: PeriodCalendar) -> list[FieldError]:
+    errors: list[FieldError] = []
     if scope.school_id not in known_schools:
-        errors.append(RowError(None, "school_id", "unknown school for this Trust", scope.school_id))
+        errors.append(FieldError(None, "school_id", "unknown school for this Trust", scope.school_id))
     if scope.period not in calendar:
-        errors.append(RowError(None, "period", _period_reason(calendar), scope.period))
+        errors.append(FieldError(None, "period", _period_reason(calendar), scope.period))
     return errors
 
 
 def check_statutory(
     records: Sequence[StatutoryRecord | None], known_schools: Collection[str], known_pupils: Collection[str]
-) -> list[RowError]:
+) -> list[FieldError]:
     """Referential checks plus each value against its component's code table (`problems()`, the one
     place those rules live). `None` stands for a row that already failed structural validation."""
-    errors: list[RowError] = []
+    errors: list[FieldError] = []
     for i, r in enumerate(records):
         if r is None:
             continue
         errors += _unknown(i, r, known_schools, known_pupils)
         for field, reason in problems(r.assessment, r.component, r.value):
-            errors.append(RowError(i, field, reason, getattr(r, field)))
+            errors.append(FieldError(i, field, reason, getattr(r, field)))
     errors += _duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.assessment, r.component), "component")
     return errors
 
 
-def check_statutory_scope(scope: StatutoryLockScope, known_schools: Collection[str]) -> list[RowError]:
+def check_statutory_scope(scope: StatutoryLockScope, known_schools: Collection[str]) -> list[FieldError]:
     if scope.school_id not in known_schools:
-        return [RowError(None, "school_id", "unknown school for this Trust", scope.school_id)]
+        return [FieldError(None, "school_id", "unknown school for this Trust", scope.school_id)]
     return []
 
 
@@ -144,16 +147,19 @@ def _period_reason(calendar: PeriodCalendar) -> str:
     return f"not an assessment period of this Trust (expected one of {', '.join(calendar.periods)})"
 
 
-def _duplicates(records: Sequence, key, field: str) -> list[RowError]:  # type: ignore[no-untyped-def]
+R = TypeVar("R")
+
+
+def _duplicates(records: Sequence[R | None], key: Callable[[R], Hashable], field: str) -> list[FieldError]:
     """The same fact twice in one batch is ambiguous (which value wins?), so it is refused."""
-    first_row: dict[object, int] = {}
-    errors: list[RowError] = []
+    first_row: dict[Hashable, int] = {}
+    errors: list[FieldError] = []
     for i, record in enumerate(records):
         if record is None:
             continue
         k = key(record)
         if k in first_row:
-            errors.append(RowError(i, field, f"repeats row {first_row[k]} of this batch", getattr(record, field)))
+            errors.append(FieldError(i, field, f"repeats row {first_row[k]} of this batch", getattr(record, field)))
         else:
             first_row[k] = i
     return errors

@@ -1,4 +1,5 @@
-"""`tidemark-ingest`: serve the ingest API (and its outbox relay) with uvicorn, or migrate its store.
+"""`tidemark-ingest`: serve the ingest API (and its outbox relay) with uvicorn, or migrate its store
+(both built by `bootstrap`).
 
     tidemark-ingest            serve (the default); refuses a store whose schema is not at head
     tidemark-ingest migrate    bring the SQL store (DATABASE_URL) to the latest schema: the
@@ -12,19 +13,11 @@ import asyncio
 import logging
 import sys
 
-from tidemark_ingest.adapters.database import create_engine
+from tidemark_ingest.bootstrap import migrate
 from tidemark_ingest.entrypoints.app import create_app
-from tidemark_ingest.migrations import head_revision, upgrade_to_head
+from tidemark_ingest.migrations import head_revision
 from tidemark_ingest.settings import IngestSettings
 from tidemark_runtime.serve import serve
-
-
-async def migrate(database_url: str) -> str | None:
-    engine = create_engine(database_url)
-    try:
-        return await upgrade_to_head(engine)
-    finally:
-        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = IngestSettings()
     if args.command == "migrate":
         logging.basicConfig(level=settings.log_level, format="%(message)s")  # alembic names each migration run
-        before, head = asyncio.run(migrate(settings.database_url)), head_revision()
+        before, head = asyncio.run(migrate(settings)), head_revision()
         print(f"SQL store at schema revision {head}" + ("" if before == head else f" (was {before or 'empty'})"))
         return 0
     serve(create_app(settings), settings)

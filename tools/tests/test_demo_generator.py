@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tidemark_ingest.demo import loader as loader_module
-from tidemark_ingest.demo.cli import main
-from tidemark_ingest.demo.generator import DemoTrust, generate_trust, national_summary, roll_profile
-from tidemark_ingest.demo.loader import LoadError, load_trust
+from tidemark_tools.demo import loader as loader_module
+from tidemark_tools.demo.cli import main
+from tidemark_tools.demo.generator import DemoTrust, generate_trust, national_summary, roll_profile
+from tidemark_tools.demo.loader import LoadError, load_trust
 from tidemark_runtime.stack import DEMO_TOKEN_VARIABLE
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import HALF_TERMS, PeriodCalendar, PeriodRef

@@ -17,12 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tidemark_ingest.demo import generator as generator_module
-from tidemark_ingest.demo import loader as loader_module
-from tidemark_ingest.demo.cli import main
-from tidemark_ingest.demo.generator import DemoTrust, generate_trust
-from tidemark_ingest.demo.loader import load_trust
-from tidemark_ingest.demo.statutory import (
+from tidemark_tools.demo import generator as generator_module
+from tidemark_tools.demo import loader as loader_module
+from tidemark_tools.demo.cli import main
+from tidemark_tools.demo.generator import DemoTrust, generate_trust
+from tidemark_tools.demo.loader import load_trust
+from tidemark_tools.demo.statutory import (
     ASSESSMENT_DAY,
     HISTORY_YEARS,
     RESULTS_FROM,

@@ -1,16 +1,17 @@
-"""Use cases of the ingest API: validate a whole batch, store the changed facts and their events
-in one transaction, and wake the relay. Nothing from a rejected batch is stored.
+"""What a school tracker sends: schools, pupils, summative and statutory results, and their locks.
+Each use case validates the whole batch, stores the changed facts and their events in one
+transaction, and wakes the relay. Nothing from a rejected batch is stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
+from pydantic import Field
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tidemark_ingest.adapters.store import IngestStore
 from tidemark_ingest.domain import facts
@@ -23,7 +24,7 @@ from tidemark_ingest.domain.messages import (
     statutory_message,
 )
 from tidemark_ingest.domain.validation import (
-    RowError,
+    FieldError,
     band_of,
     check_assessments,
     check_pupils,
@@ -38,49 +39,56 @@ from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
 
 T = TypeVar("T")
 
+TrackerRecord = SchoolRecord | PupilRecord | AssessmentRecord | StatutoryRecord
+"""A row of a batch."""
+
 
 class BatchRejected(Exception):
     """The batch breaks a rule; `errors` names every bad row, field and reason."""
 
-    def __init__(self, errors: list[RowError]) -> None:
+    def __init__(self, errors: list[FieldError]) -> None:
         super().__init__(f"{len(errors)} invalid field(s)")
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class Outcome:
-    received: int
-    changed: int
-    events: int
+@dataclass(frozen=True, slots=True)
+class BatchAccepted:
+    """What a batch, a lock or an unlock changed."""
+
+    received: Annotated[int, Field(description="Rows (or results in scope) in the request")]
+    changed: Annotated[int, Field(description="Facts that changed; 0 when the same batch is sent again")]
+    events: Annotated[int, Field(description="Events written to the outbox for publication")]
 
 
-class IngestService:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        calendar: PeriodCalendar,
-        on_commit: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._sessions = sessions
-        self._calendar = calendar
-        self._on_commit = on_commit
+def _no_one_to_wake() -> None:
+    """The commit hook of a tracker that publishes nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tracker:
+    """The tracker's use cases over the SQL store. `on_commit` runs after every commit that wrote
+    facts (the relay's wake-up, so their events go out without waiting for its poll)."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    calendar: PeriodCalendar
+    on_commit: Callable[[], None] = _no_one_to_wake
 
     async def _in_transaction(self, trust_id: str, work: Callable[[IngestStore], Awaitable[T]]) -> T:
-        """Run `work` in one transaction; retry once if a concurrent writer inserted the same fact."""
+        """Run `work` in one transaction; retry if a concurrent writer inserted the same fact."""
         for attempt in range(3):
             try:
-                async with self._sessions() as session, session.begin():
+                async with self.sessions() as session, session.begin():
                     result = await work(IngestStore(session, trust_id))
             except IntegrityError:
                 if attempt == 2:
                     raise
                 continue
-            self._on_commit()
+            self.on_commit()
             return result
         raise AssertionError("unreachable")
 
-    async def post_schools(self, trust_id: str, records: Sequence[SchoolRecord]) -> Outcome:
-        async def work(store: IngestStore) -> Outcome:
+    async def post_schools(self, trust_id: str, records: Sequence[SchoolRecord]) -> BatchAccepted:
+        async def work(store: IngestStore) -> BatchAccepted:
             errors = check_schools(records)
             if errors:
                 raise BatchRejected(errors)
@@ -91,12 +99,12 @@ class IngestService:
             await store.save_schools(new, changed)
             messages = [school_message(trust_id, s) for s in new + changed]
             await store.append_outbox(messages)
-            return Outcome(len(records), len(messages), len(messages))
+            return BatchAccepted(len(records), len(messages), len(messages))
 
         return await self._in_transaction(trust_id, work)
 
-    async def post_pupils(self, trust_id: str, records: Sequence[PupilRecord]) -> Outcome:
-        async def work(store: IngestStore) -> Outcome:
+    async def post_pupils(self, trust_id: str, records: Sequence[PupilRecord]) -> BatchAccepted:
+        async def work(store: IngestStore) -> BatchAccepted:
             errors = check_pupils(records, await store.school_models())
             if errors:
                 raise BatchRejected(errors)
@@ -107,15 +115,15 @@ class IngestService:
             await store.save_pupils(new, changed)
             messages = [pupil_message(trust_id, p) for p in new + changed]
             await store.append_outbox(messages)
-            return Outcome(len(records), len(messages), len(messages))
+            return BatchAccepted(len(records), len(messages), len(messages))
 
         return await self._in_transaction(trust_id, work)
 
-    async def enter_assessments(self, trust_id: str, records: Sequence[AssessmentRecord]) -> Outcome:
-        async def work(store: IngestStore) -> Outcome:
+    async def enter_assessments(self, trust_id: str, records: Sequence[AssessmentRecord]) -> BatchAccepted:
+        async def work(store: IngestStore) -> BatchAccepted:
             schools = await store.school_models()
             errors = check_assessments(
-                records, schools, await store.pupil_ids([r.pupil_id for r in records]), self._calendar
+                records, schools, await store.pupil_ids([r.pupil_id for r in records]), self.calendar
             )
             if errors:
                 raise BatchRejected(errors)
@@ -128,12 +136,12 @@ class IngestService:
             await store.save_results(new, changed)
             messages: list[Message] = [result_message(trust_id, "entered", s) for s in new + changed]
             await store.append_outbox(messages)
-            return Outcome(len(records), len(messages), len(messages))
+            return BatchAccepted(len(records), len(messages), len(messages))
 
         return await self._in_transaction(trust_id, work)
 
-    async def enter_statutory(self, trust_id: str, records: Sequence[StatutoryRecord]) -> Outcome:
-        async def work(store: IngestStore) -> Outcome:
+    async def enter_statutory(self, trust_id: str, records: Sequence[StatutoryRecord]) -> BatchAccepted:
+        async def work(store: IngestStore) -> BatchAccepted:
             errors = check_statutory(
                 records, await store.school_models(), await store.pupil_ids([r.pupil_id for r in records])
             )
@@ -147,67 +155,62 @@ class IngestService:
             await store.save_statutory(new, changed)
             messages = [statutory_message(trust_id, "entered", s) for s in new + changed]
             await store.append_outbox(messages)
-            return Outcome(len(records), len(messages), len(messages))
+            return BatchAccepted(len(records), len(messages), len(messages))
 
         return await self._in_transaction(trust_id, work)
 
-    async def referential_errors(
-        self,
-        trust_id: str,
-        records: Sequence[SchoolRecord | PupilRecord | AssessmentRecord | StatutoryRecord | None],
-    ) -> list[RowError]:
-        """The checks a batch would fail beyond its structural errors (read-only), so a refusal can
-        name every bad row at once. `None` marks rows that are already structurally invalid."""
-        valid = [r for r in records if r is not None]
-        async with self._sessions() as session:
+    async def referential_errors(self, trust_id: str, records: Sequence[TrackerRecord | None]) -> list[FieldError]:
+        """The checks a batch of one kind would fail beyond its structural errors (read-only), so a
+        refusal can name every bad row at once. `None` marks rows that are already structurally
+        invalid (kept for their index)."""
+        async with self.sessions() as session:
             store = IngestStore(session, trust_id)
-            if not valid or isinstance(valid[0], SchoolRecord):
-                return check_schools(records)  # type: ignore[arg-type]
-            if isinstance(valid[0], PupilRecord):
-                return check_pupils(records, await store.school_models())  # type: ignore[arg-type]
-            pupil_ids = [r.pupil_id for r in valid]  # type: ignore[union-attr]
-            if isinstance(valid[0], StatutoryRecord):
-                return check_statutory(
-                    records, await store.school_models(), await store.pupil_ids(pupil_ids)  # type: ignore[arg-type]
-                )
-            return check_assessments(
-                records, await store.school_models(), await store.pupil_ids(pupil_ids), self._calendar  # type: ignore[arg-type]
-            )
+            if any(isinstance(r, PupilRecord) for r in records):
+                return check_pupils(_only(PupilRecord, records), await store.school_models())
+            if any(isinstance(r, AssessmentRecord) for r in records):
+                assessments = _only(AssessmentRecord, records)
+                pupils = await store.pupil_ids([r.pupil_id for r in assessments if r is not None])
+                return check_assessments(assessments, await store.school_models(), pupils, self.calendar)
+            if any(isinstance(r, StatutoryRecord) for r in records):
+                statutory = _only(StatutoryRecord, records)
+                pupils = await store.pupil_ids([r.pupil_id for r in statutory if r is not None])
+                return check_statutory(statutory, await store.school_models(), pupils)
+            return check_schools(_only(SchoolRecord, records))
 
-    async def lock(self, trust_id: str, scope: LockScope) -> Outcome:
+    async def lock(self, trust_id: str, scope: LockScope) -> BatchAccepted:
         return await self._change_scope(trust_id, scope, "locked")
 
-    async def unlock(self, trust_id: str, scope: LockScope) -> Outcome:
+    async def unlock(self, trust_id: str, scope: LockScope) -> BatchAccepted:
         return await self._change_scope(trust_id, scope, "unlocked")
 
-    async def _change_scope(self, trust_id: str, scope: LockScope, change: str) -> Outcome:
+    async def _change_scope(self, trust_id: str, scope: LockScope, change: ResultChange) -> BatchAccepted:
         transition = facts.lock_result if change == "locked" else facts.unlock_result
 
-        async def work(store: IngestStore) -> Outcome:
-            errors = check_scope(scope, await store.school_models(), self._calendar)
+        async def work(store: IngestStore) -> BatchAccepted:
+            errors = check_scope(scope, await store.school_models(), self.calendar)
             if errors:
                 raise BatchRejected(errors)
             results = await store.results_in_scope(scope)
             changed = [after for after in map(transition, results) if after is not None]
             await store.save_results([], changed)
-            messages = [result_message(trust_id, change, s) for s in changed]  # type: ignore[arg-type]
+            messages = [result_message(trust_id, change, s) for s in changed]
             await store.append_outbox(messages)
-            return Outcome(len(results), len(changed), len(messages))
+            return BatchAccepted(len(results), len(changed), len(messages))
 
         return await self._in_transaction(trust_id, work)
 
-    async def lock_statutory(self, trust_id: str, scope: StatutoryLockScope) -> Outcome:
+    async def lock_statutory(self, trust_id: str, scope: StatutoryLockScope) -> BatchAccepted:
         return await self._change_statutory_scope(trust_id, scope, "locked")
 
-    async def unlock_statutory(self, trust_id: str, scope: StatutoryLockScope) -> Outcome:
+    async def unlock_statutory(self, trust_id: str, scope: StatutoryLockScope) -> BatchAccepted:
         return await self._change_statutory_scope(trust_id, scope, "unlocked")
 
     async def _change_statutory_scope(
         self, trust_id: str, scope: StatutoryLockScope, change: ResultChange
-    ) -> Outcome:
+    ) -> BatchAccepted:
         transition = facts.lock_statutory if change == "locked" else facts.unlock_statutory
 
-        async def work(store: IngestStore) -> Outcome:
+        async def work(store: IngestStore) -> BatchAccepted:
             errors = check_statutory_scope(scope, await store.school_models())
             if errors:
                 raise BatchRejected(errors)
@@ -216,7 +219,7 @@ class IngestService:
             await store.save_statutory([], changed)
             messages = [statutory_message(trust_id, change, s) for s in changed]
             await store.append_outbox(messages)
-            return Outcome(len(results), len(changed), len(messages))
+            return BatchAccepted(len(results), len(changed), len(messages))
 
         return await self._in_transaction(trust_id, work)
 
@@ -227,3 +230,10 @@ def _split(pairs: list[tuple[T | None, T | None]]) -> tuple[list[T], list[T]]:
     changed = [after for before, after in pairs if after is not None and before is not None]
     return new, changed
 
+
+R = TypeVar("R")
+
+
+def _only(kind: type[R], records: Sequence[object]) -> list[R | None]:
+    """The rows of one kind, each other row (None, or not of that kind) as None: indices kept."""
+    return [r if isinstance(r, kind) else None for r in records]

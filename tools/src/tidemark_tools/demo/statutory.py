@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from random import Random
 from statistics import NormalDist, fmean
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from tidemark_schemas.calendar import format_academic_year, parse_academic_year
 from tidemark_schemas.records import PupilRecord
@@ -43,8 +43,7 @@ from tidemark_schemas.statutory import (
 )
 from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, GLD_GOALS, SenProvision, YearGroup
 
-if TYPE_CHECKING:
-    from tidemark_ingest.demo.generator import DemoTrust
+from tidemark_tools.demo.trust import DemoTrust
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, SerializeAsAny, TypeAdapter
 
-from tidemark_ingest.demo.generator import DemoTrust
+from tidemark_tools.demo.trust import DemoTrust
 
 TIMEOUT_SECONDS = 60.0
 
@@ -49,14 +49,14 @@ def load_trust(trust: DemoTrust, ingest_url: str, token: str, batch_size: int = 
     with httpx.Client(base_url=ingest_url.rstrip("/"), headers=headers, timeout=TIMEOUT_SECONDS) as client:
         api = _Api(client)
         api.post("/v1/schools", _dump(trust.schools))
-        for batch in _batches(trust.pupils, batch_size):
-            api.post("/v1/pupils", _dump(batch))
-        for batch in _batches(trust.assessments, batch_size):
-            api.post("/v1/assessments", _dump(batch))
+        for pupils in _batches(trust.pupils, batch_size):
+            api.post("/v1/pupils", _dump(pupils))
+        for results in _batches(trust.assessments, batch_size):
+            api.post("/v1/assessments", _dump(results))
         for lock in trust.locks:
             api.post("/v1/assessments/lock", lock.model_dump(mode="json", exclude_none=True))
-        for batch in _batches(trust.statutory, batch_size):
-            api.post("/v1/statutory", _dump(batch))
+        for statutory in _batches(trust.statutory, batch_size):
+            api.post("/v1/statutory", _dump(statutory))
         for scope in trust.statutory_locks:
             api.post("/v1/statutory/lock", scope.model_dump(mode="json", exclude_none=True))
     return LoadReport(

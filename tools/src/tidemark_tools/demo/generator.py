@@ -38,11 +38,13 @@ from tidemark_schemas.calendar import (
 )
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
-from tidemark_schemas.rules import at_or_above, combined_gld, combined_rwm, on_roll_during, percentage
-from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
+from tidemark_schemas.rules import (
+    at_or_above, combined_gld, combined_rwm, is_disadvantaged, on_roll_during, percentage,
+)
 from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band, SenProvision, Sex, YearGroup
 
-from tidemark_ingest.demo.statutory import ELG_EXPECTED, generate_statutory
+from tidemark_tools.demo.statutory import ELG_EXPECTED, generate_statutory
+from tidemark_tools.demo.trust import DemoTrust
 
 YEAR_GROUPS: tuple[YearGroup, ...] = tuple(YearGroup)
 """R, Y1 .. Y6: the index is the number of Septembers since the pupil started Reception."""
@@ -224,35 +226,6 @@ SCHOOL_NAMES: tuple[str, ...] = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Output
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoTrust:
-    """Everything the tracker would send: schools, pupils, entered results and the locks, and the
-    statutory results already taken with one lock per school and academic year."""
-
-    schools: list[SchoolRecord]
-    pupils: list[PupilRecord]
-    assessments: list[AssessmentRecord]
-    locks: list[LockScope]
-    current_year: str
-    current_period: str
-    statutory: list[StatutoryRecord] = field(default_factory=list)
-    statutory_locks: list[StatutoryLockScope] = field(default_factory=list)
-
-    @property
-    def academic_years(self) -> tuple[str, ...]:
-        """The three academic years covered, oldest first."""
-        return tuple(academic_years_up_to(self.current_year))
-
-    @property
-    def current_roll(self) -> list[PupilRecord]:
-        return [p for p in self.pupils if p.left_on is None]
-
-
-# ---------------------------------------------------------------------------------------------
 # Internal state of the simulation
 # ---------------------------------------------------------------------------------------------
 
@@ -301,7 +274,7 @@ class _Pupil:
 
     @property
     def disadvantaged(self) -> bool:
-        return self.fsm6 or self.lac or self.plac
+        return is_disadvantaged(self.fsm6, self.lac, self.plac)
 
     @property
     def school_id(self) -> str:
@@ -515,7 +488,7 @@ def _new_pupil(
     fsm6 = rng.random() < min(0.7, P_FSM6 * school.disadvantage)
     lac = rng.random() < P_LAC * school.disadvantage
     plac = rng.random() < P_PLAC
-    disadvantaged = fsm6 or lac or plac
+    disadvantaged = is_disadvantaged(fsm6, lac, plac)
     if disadvantaged:
         sen_ratio = SEN_DISADVANTAGED_RATIO
     else:
@@ -751,7 +724,8 @@ def _locked_results(
     for r in trust.assessments:
         if r.academic_year != academic_year or r.period != period:
             continue
-        if any(_covers(scope, r) for scope in scopes.get(r.school_id, ())):
+        # Every demo result carries its band (and its code of the Sonar model).
+        if r.band is not None and any(_covers(scope, r) for scope in scopes.get(r.school_id, ())):
             results.setdefault(r.pupil_id, (r.year_group, {}))[1][r.subject] = r.band
     return results
 

@@ -13,15 +13,10 @@ import sys
 from datetime import date
 from typing import Any
 
-from tidemark_ingest.demo.generator import (
-    NATIONAL_FIGURES,
-    DemoTrust,
-    generate_trust,
-    national_summary,
-    roll_profile,
-)
-from tidemark_ingest.demo.loader import LoadError, load_trust
-from tidemark_ingest.demo.statutory import STATUTORY_NATIONAL_FIGURES, statutory_summary
+from tidemark_tools.demo.generator import NATIONAL_FIGURES, generate_trust, national_summary, roll_profile
+from tidemark_tools.demo.loader import LoadError, load_trust
+from tidemark_tools.demo.statutory import STATUTORY_NATIONAL_FIGURES, statutory_summary
+from tidemark_tools.demo.trust import DemoTrust
 from tidemark_runtime.stack import DEMO_TOKEN_VARIABLE
 from tidemark_schemas.calendar import HALF_TERMS
 

@@ -1,0 +1,1 @@
+"""Ingest's routes, one router per area; `create_app` includes them all."""

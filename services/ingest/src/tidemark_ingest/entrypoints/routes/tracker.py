@@ -1,0 +1,88 @@
+"""What a school tracker sends: POST /v1/schools, /v1/pupils, /v1/assessments (and their lock and
+unlock), /v1/statutory (and its lock and unlock). Each needs `tracker:write` and writes the caller's
+Trust; a batch is at most MAX_BATCH_ROWS rows, validated whole."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tidemark_ingest.entrypoints.deps import TrackerDep, TrackerWriter
+from tidemark_ingest.entrypoints.errors import BATCH_REFUSED
+from tidemark_ingest.service_layer.tracker import BatchAccepted
+from tidemark_runtime.auth import GuardedRoute
+from tidemark_runtime.http import refusal
+from tidemark_schemas.records import AssessmentRecord, Batch, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
+
+router = APIRouter(
+    prefix="/v1", tags=["tracker"], route_class=GuardedRoute,
+    responses={
+        **BATCH_REFUSED,
+        400: refusal("The body could not be read as JSON text (it is not UTF-8)"),
+        413: refusal("The body is larger than MAX_BODY_BYTES (refused as it is read, before authentication)"),
+    },
+)
+
+
+@router.post("/schools")
+async def post_schools(
+    records: Batch[SchoolRecord], caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
+    """Create or rename schools of the caller's Trust."""
+    return await tracker.post_schools(caller.trust_id, records)
+
+
+@router.post("/pupils")
+async def post_pupils(
+    records: Batch[PupilRecord], caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
+    """Create or update pupils (current characteristics; `left_on` marks a leaver)."""
+    return await tracker.post_pupils(caller.trust_id, records)
+
+
+@router.post("/assessments")
+async def post_assessments(
+    records: Batch[AssessmentRecord], caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
+    """Enter (draft) summative results. Drafts count in no attainment figure until locked."""
+    return await tracker.enter_assessments(caller.trust_id, records)
+
+
+@router.post("/assessments/lock")
+async def lock(scope: LockScope, caller: TrackerWriter, tracker: TrackerDep) -> BatchAccepted:
+    """Lock a school's period (optionally one year group and/or subject): entered results now count.
+    Locking again after a changed entry is a correction; the new value replaces the old."""
+    return await tracker.lock(caller.trust_id, scope)
+
+
+@router.post("/assessments/unlock")
+async def unlock(scope: LockScope, caller: TrackerWriter, tracker: TrackerDep) -> BatchAccepted:
+    """Unlock: the results stop counting until they are locked again."""
+    return await tracker.unlock(caller.trust_id, scope)
+
+
+@router.post("/statutory")
+async def post_statutory(
+    records: Batch[StatutoryRecord], caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
+    """Enter (draft) statutory results: one component of one assessment per row, with a raw mark,
+    a scaled score and/or a code of that component (`tidemark_schemas.statutory.COMPONENTS`).
+    KS2 code `T` is stored as `U`. Drafts count in no statutory measure until locked."""
+    return await tracker.enter_statutory(caller.trust_id, records)
+
+
+@router.post("/statutory/lock")
+async def lock_statutory(
+    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
+    """Lock a school's statutory results of an academic year (optionally one assessment): entered
+    values now count. Locking again after a changed entry is a correction."""
+    return await tracker.lock_statutory(caller.trust_id, scope)
+
+
+@router.post("/statutory/unlock")
+async def unlock_statutory(
+    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep
+) -> BatchAccepted:
+    """Unlock: the statutory results stop counting until they are locked again."""
+    return await tracker.unlock_statutory(caller.trust_id, scope)
