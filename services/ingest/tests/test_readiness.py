@@ -21,7 +21,9 @@ from tidemark_schemas.records import SchoolRecord
 class SilentBroker:
     """Takes every record and never acknowledges one (a broker that hangs)."""
 
-    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+    async def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> asyncio.Future[None]:
         return asyncio.get_running_loop().create_future()
 
 

@@ -26,7 +26,9 @@ class SlowBroker:
         self.delay = delay
         self.sent: list[tuple[str, bytes, bytes]] = []
 
-    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+    async def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> asyncio.Future[None]:
         self.sent.append((topic, key, value))
         acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().call_later(self.delay, acknowledged.set_result, None)

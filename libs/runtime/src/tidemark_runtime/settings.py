@@ -104,6 +104,24 @@ class PlatformSettings(KafkaSettings):
     )
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per record (a terminal); json: one JSON object per line with service, "
+        "level, message and the request or event id (`tidemark_runtime.observability.logs`)",
+    )
+    trace_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none",
+        description="Where OpenTelemetry spans go: nowhere (no span is made), stdout, or an OTLP/HTTP collector",
+    )
+    trace_otlp_endpoint: str | None = Field(
+        default=None,
+        description="The collector's traces URL (e.g. http://collector:4318/v1/traces) for TRACE_EXPORTER=otlp; unset, "
+        "the exporter's own default or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    )
+    trace_sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Share of new traces recorded (a request that carries a sampled "
+        "traceparent is always recorded)"
+    )
 
 
 class ServiceSettings(PlatformSettings):
@@ -131,6 +149,9 @@ class ConsumerSettings(ServiceSettings):
     )
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="Where ingest serves the replay a rebuild reads")
     batch_max_records: int = 2000
+    lag_refresh_seconds: float = Field(
+        default=5.0, gt=0, description="Longest /metrics reuses the consumer lag it last asked the broker for"
+    )
     batch_timeout_ms: int = 50
     max_version_jump: int = Field(
         default=MAX_VERSION_JUMP, ge=1,

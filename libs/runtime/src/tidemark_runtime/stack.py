@@ -182,6 +182,7 @@ def service_environment(
         "TIDEMARK_TOKENS": json.dumps(tokens),
         "INGEST_URL": ingest_url,  # where the projections read the replay they rebuild from
         "REPLAY_TOKEN": replay_token,
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),  # one JSON object a line in .tidemark/logs
     }
 
 

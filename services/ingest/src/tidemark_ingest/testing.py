@@ -36,7 +36,9 @@ class AcknowledgingBroker:
 
     sent: list[tuple[str, bytes, bytes]] = field(default_factory=list)
 
-    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+    async def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> asyncio.Future[None]:
         self.sent.append((topic, key, value))
         acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         acknowledged.set_result(None)

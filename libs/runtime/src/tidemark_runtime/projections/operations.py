@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from tidemark_runtime.observability.metrics import RebuildProgress
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.state import CounterKey
 from tidemark_runtime.redis import RedisClient, by_slot
@@ -237,12 +238,17 @@ async def reconcile_each(engine: ProjectionEngine, trust_ids: Iterable[str], sou
 async def rebuild_each(
     engine: ProjectionEngine, trust_ids: Iterable[str], source: FactSource, grace_seconds: float, keep_previous: bool,
 ) -> int:
-    """Rebuild each Trust from `source`, print each report; 1 when a rebuild fails."""
+    """Rebuild each Trust from `source`, print each report; 1 when a rebuild fails. Progress is
+    printed and kept in `tidemark_rebuild_trusts_done / tidemark_rebuild_trusts`."""
+    trust_ids = list(trust_ids)
+    progress = RebuildProgress(engine.rules.name, len(trust_ids))
     try:
-        for trust_id in trust_ids:
+        for done, trust_id in enumerate(trust_ids, start=1):
             report = await rebuild_trust(
                 engine, engine.keyspace(trust_id), source.facts(trust_id), grace_seconds, keep_previous
             )
+            progress.trust_done()
+            print(f"[{done}/{len(trust_ids)}] ", end="")
             print(f"{report.trust_id}: generation {report.previous or '(first)'} -> {report.generation}: "
                   f"{report.events} facts, {report.pupils} pupils, {report.counters} counters, consistent, in "
                   f"{report.seconds:.1f} s; {len(report.differences_from_previous)} counters differed from the "

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tidemark_runtime.observability.metrics import RebuildProgress
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.operations import FactSource, RebuildFailed, rebuild_trust
 from tidemark_runtime.redis import RedisClient
@@ -131,6 +132,7 @@ class Recovery:
             for trust_id in finding.trust_ids:  # readers of these Trusts get 503 until each is rebuilt
                 await self.redis.set(self.engine.keyspace(trust_id).restoring_key, finding.reason)
             source = self.source()
+            progress = RebuildProgress(self.engine.rules.name, len(finding.trust_ids))
             try:
                 for trust_id in finding.trust_ids:
                     self.rebuilding.add(trust_id)
@@ -138,6 +140,7 @@ class Recovery:
                     report = await rebuild_trust(self.engine, self.engine.keyspace(trust_id), source.facts(trust_id),
                                                  grace_seconds=self.grace_seconds)
                     self.rebuilding.discard(trust_id)
+                    progress.trust_done()
                     log.warning("%s: Trust %s rebuilt (%d facts) in %.1f s; %d counters differed",
                                 self.engine.rules.name, trust_id, report.events, time.perf_counter() - started,
                                 len(report.differences_from_previous))

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import operator
 import os
 import signal
 import time
@@ -22,9 +23,10 @@ from typing import Annotated, Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 from faststream import Context
-from faststream.asgi import AsgiFastStream, AsgiResponse, get, make_ping_asgi
+from faststream.asgi import AsgiResponse, get, make_ping_asgi
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
 from tidemark_runtime.kafka import (
@@ -40,6 +42,10 @@ from tidemark_runtime.kafka import (
     parse_records,
     with_backoff,
 )
+from tidemark_runtime.observability import tracing
+from tidemark_runtime.observability.http import ObservedAsgiFastStream
+from tidemark_runtime.observability.logs import about_event
+from tidemark_runtime.observability.metrics import ProjectionMetrics, at_most_every, set_consumer_lag
 from tidemark_runtime.projections.engine import BatchResult, ProjectionEngine
 from tidemark_runtime.projections.operations import rebuild_each, reconcile_each
 from tidemark_runtime.projections.recovery import Recovery
@@ -51,6 +57,8 @@ from tidemark_runtime.serve import serve
 from tidemark_runtime.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
+
+OCCURRED_AT = operator.attrgetter("occurred_at")
 
 Records = Annotated[list[ConsumerRecord], Context("message.raw_message", cast=False)]
 """A consumed batch's records as they came (each consumer parses them once, `kafka.parse_batch`)."""
@@ -117,34 +125,81 @@ class ProjectionConsumer:
     """Since the process started: events applied, records dead-lettered (malformed or refused),
     events refused as implausibly far ahead of their fact's version (`refused_versions`), notices
     published."""
+    metrics: ProjectionMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = ProjectionMetrics.of(self.engine.rules.name)
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> BatchResult:
-        parsed, rejected = parse_records(records)
-        for record, rejection in rejected:
-            await self.dead_letter(record, rejection)
-        self.counts["dead_lettered"] += len(rejected)
-        result = await self.engine.apply([event for _record, event in parsed])
-        self.counts["applied"] += result.applied
-        if result.refused:
-            origin = {id(event): record for record, event in parsed}
-            for refusal in result.refused:
-                record = origin[id(refusal.event)]
-                # An alert: someone who can write to the broker sent it, or ingest lost track of versions.
-                log.error("refused a possibly forged event %s[%s]@%s (%s of %s): %s", record.topic, record.partition,
-                          record.offset, refusal.event.event_type, refusal.event.trust_id, refusal.reason)
-                await self.dead_letter(record, Rejection("version", refusal.reason))
-            self.counts["refused_versions"] += len(result.refused)
-            self.counts["dead_lettered"] += len(result.refused)
-        if self.publication is None:
-            return result
-        # After the write: a crash in between loses an announcement, never a figure.
-        for key, message in self.publication.messages(result):
-            await self.publish(self.publication.topic, key, message)
-            self.counts["published"] += 1
+        """Apply one batch. Observed once per batch (never per event): its series, one span
+        continuing the trace of its first record that carries one (linked to the others), and the
+        log context of its first event."""
+        started = time.perf_counter()
+        name = self.engine.rules.name
+        parent, links = tracing.batch_context(tracing.record_traceparents(records)) if tracing.enabled() else (None, [])
+        with tracing.span(f"apply {name}", SpanKind.CONSUMER, parent, links, {
+            "messaging.system": "kafka", "messaging.batch.message_count": len(records), "tidemark.projection": name,
+        }):
+            parsed, rejected = parse_records(records)
+            with about_event(*_first_event(parsed)):
+                for record, rejection in rejected:
+                    await self.dead_letter(record, rejection)
+                self.counts["dead_lettered"] += len(rejected)
+                events = [event for _record, event in parsed]
+                result = await self.engine.apply(events)
+                self.metrics.observe_visible(min(map(OCCURRED_AT, events), default=None))
+                if result.notices:
+                    # Written onto the Trusts' change streams by the same script as the figures:
+                    # this marks the moment the gateway's live readers can see them.
+                    with tracing.span("live notice", SpanKind.PRODUCER, attributes={
+                        "messaging.system": "redis-stream", "messaging.batch.message_count": len(result.notices),
+                        "tidemark.trust_ids": sorted({notice.trust_id for notice in result.notices}),
+                    }):
+                        pass
+                self.counts["applied"] += result.applied
+                if result.refused:
+                    await self._refuse(parsed, result)
+                if self.publication is not None:
+                    await self._announce(self.publication, result)
+        self.metrics.observe_batch(len(records), result.applied, len(rejected) + len(result.refused),
+                                   len(result.refused), time.perf_counter() - started)
         return result
 
+    async def _refuse(self, parsed: Sequence[tuple[ConsumerRecord, Any]], result: BatchResult) -> None:
+        """Dead-letter the events refused as implausibly far ahead of their fact's version."""
+        origin = {id(event): record for record, event in parsed}
+        for refusal in result.refused:
+            record = origin[id(refusal.event)]
+            # An alert: someone who can write to the broker sent it, or ingest lost track of versions.
+            log.error("refused a possibly forged event %s[%s]@%s (%s of %s): %s", record.topic, record.partition,
+                      record.offset, refusal.event.event_type, refusal.event.trust_id, refusal.reason)
+            await self.dead_letter(record, Rejection("version", refusal.reason))
+        self.counts["refused_versions"] += len(result.refused)
+        self.counts["dead_lettered"] += len(result.refused)
 
-def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> AsgiFastStream:
+    async def _announce(self, publication: Publication, result: BatchResult) -> None:
+        """After the write: a crash in between loses an announcement, never a figure."""
+        messages = list(publication.messages(result))
+        if not messages:
+            return
+        with tracing.span(f"announce {publication.topic}", SpanKind.PRODUCER,
+                          attributes={"messaging.destination.name": publication.topic,
+                                      "messaging.batch.message_count": len(messages)}):
+            for key, message in messages:
+                await self.publish(publication.topic, key, message)
+                self.counts["published"] += 1
+
+
+def _first_event(parsed: Sequence[tuple[ConsumerRecord, Any]]) -> tuple[str, str]:
+    """(id, record key) of a batch's first valid event, which its log lines name."""
+    if not parsed:
+        return "", ""
+    record, event = parsed[0]
+    key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else str(record.key or "")
+    return str(event.event_id), key
+
+
+def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> ObservedAsgiFastStream:
     """A consumer group per projection over its topics, with /healthz and /status (the composition
     root of a projection process)."""
     projections = hosted(services)
@@ -194,8 +249,10 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
                 "projections": {name: consumer.counts for name, consumer in consumers.items()}}
         return AsgiResponse(orjson.dumps(body), 200, headers={"content-type": "application/json"})
 
-    app = AsgiFastStream(
+    app = ObservedAsgiFastStream(
         broker,
+        service=projections[0].rules.name,
+        refreshers=[at_most_every(settings.lag_refresh_seconds, lambda: consumer_lags(settings, projections))],
         asgi_routes=[("/healthz", make_ping_asgi(broker, timeout=5.0)), ("/readyz", ready), ("/status", status)],
         on_startup=[start],
         after_shutdown=[stop],
@@ -203,6 +260,13 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> As
     )
     app.state_holder = state  # type: ignore[attr-defined]  # tests read the consumers' counts
     return app
+
+
+async def consumer_lags(settings: ConsumerSettings, projections: Sequence[ProjectionService]) -> None:
+    """Each hosted projection's lag per partition, as the broker reports it (`tidemark_consumer_lag_records`)."""
+    for service in projections:
+        group = service.consumer_group or settings.consumer_group
+        set_consumer_lag(service.rules.name, await group_positions(settings, group, service.topics))
 
 
 def recovery_of(service: ProjectionService, engine: ProjectionEngine, settings: ConsumerSettings) -> Recovery | None:
@@ -324,7 +388,9 @@ def _subscribe(
         consumers[name] = ProjectionConsumer(
             ProjectionEngine(redis, settings.redis_prefix, service.rules, settings.max_version_jump),
             publication,
-            publish=lambda _topic, key, message: publisher.publish(message, key=key),  # type: ignore[union-attr]  # called only with a publication
+            # (called only with a publication) the current trace context travels on in the headers
+            publish=lambda _topic, key, message: publisher.publish(  # type: ignore[union-attr]
+                message, key=key, headers=tracing.message_headers()),
             dead_letter=lambda record, rejection: dead_letter_record(broker, record, rejection, service.client_id),
         )
 

@@ -18,6 +18,9 @@ from importlib.resources import files
 from typing import TypeVar
 
 import orjson
+from opentelemetry.trace import SpanKind
+
+from tidemark_runtime.observability import tracing
 from tidemark_runtime.redis import RedisClient
 from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilHashFields
 
@@ -125,8 +128,16 @@ class ProjectionWriter:
             "notices": batch.notices,
             "updated_at": datetime.now(UTC).isoformat(),
         }
-        return int(await self._script(keys=[*fixed, *batch.state_keys, *batch.counters],
-                                      args=[orjson.dumps(header), *batch.arguments()]))
+        with tracing.span("redis write", SpanKind.CLIENT, attributes={
+            "db.system": "redis", "tidemark.trust_id": keys.trust_id, "tidemark.generation": keys.generation,
+            "tidemark.pupil_states": len(batch.state_keys), "tidemark.counter_writes": batch.counter_writes,
+        }) as span:
+            outcome = int(await self._script(keys=[*fixed, *batch.state_keys, *batch.counters],
+                                             args=[orjson.dumps(header), *batch.arguments()]))
+            if span is not None:
+                span.set_attribute("tidemark.outcome", {WRITTEN: "written", STALE_STATE: "stale state"}.get(
+                    outcome, "stale generation"))
+        return outcome
 
     async def write_computed(self, keys: Keyspace, compute: Callable[[], Awaitable[tuple[T, ProjectionWrite]]]) -> T | None:
         """Compute a batch from fresh reads and write it; recompute while a revision moved under

@@ -71,7 +71,7 @@ class KeptAnswers:
 
     def __init__(self, app: ASGIApp, max_requests: int = MAX_REMEMBERED_REQUESTS) -> None:
         self.app = app
-        self._views: LRUCache[tuple[bytes, str, bytes], ViewKey] = LRUCache(max_requests)
+        self._views: LRUCache[tuple[bytes, str, bytes], tuple[ViewKey, Any]] = LRUCache(max_requests)
         self.served = 0
         """Requests answered here, without the route."""
 
@@ -81,8 +81,9 @@ class KeptAnswers:
             await self.app(scope, receive, send)
             return
         request = (authorization, scope["path"], scope["query_string"])
-        if (key := self._views.get(request)) is not None and (body := await _kept(scope, key)) is not None:
+        if (kept := self._views.get(request)) is not None and (body := await _kept(scope, kept[0])) is not None:
             self.served += 1
+            scope["route"] = kept[1]  # the route it stands for, as the request metrics and traces name it
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-length", str(len(body)).encode()), *JSON_HEADERS]})
             await send({"type": "http.response.body", "body": body})
@@ -102,7 +103,7 @@ class KeptAnswers:
         finally:
             ANSWERED.reset(token)
         if slot.key is not None and status[0] == 200 and json_answer[0]:  # an export (CSV, Excel) is made anew
-            self._views[request] = slot.key
+            self._views[request] = (slot.key, scope.get("route"))
 
 
 def _authorization(scope: Scope) -> bytes | None:

@@ -20,6 +20,7 @@ from tidemark_gateway.entrypoints.errors import EXCEPTION_HANDLERS
 from tidemark_gateway.entrypoints.routes import dashboards, health, live, reference, reports, ui
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.http import BodyLimit, refusal
+from tidemark_runtime.observability.http import instrument
 
 DESCRIPTION = (
     "Trust dashboards from the live read model. Bearer token of role `viewer`, scoped to one "
@@ -59,6 +60,7 @@ def create_app(
         app.include_router(area.router)
     app.add_middleware(KeptAnswers)  # inside the body limit (the last added is the outermost)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    instrument(app, "gateway")  # request ids, latency by route, traces, GET /metrics
     # FastAPI's documented way to extend the OpenAPI is to replace this method, which mypy refuses.
     app.openapi = document_periods(app, settings.assessment_periods)  # type: ignore[method-assign]
     return app

@@ -97,3 +97,5 @@ class OutboxRow(SQLModel, table=True):
     payload: str
     created_at: datetime
     published_at: datetime | None = None
+    traceparent: str | None = None
+    """The W3C trace context of the request that wrote the row (null when tracing is off)."""

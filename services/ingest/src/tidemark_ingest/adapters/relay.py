@@ -27,7 +27,11 @@ from typing import Any, Protocol
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from opentelemetry.trace import SpanKind
+
 from tidemark_ingest.adapters.store import OUTBOX
+from tidemark_runtime.observability import tracing
+from tidemark_runtime.observability.metrics import OUTBOX_PUBLISHED
 from tidemark_schemas.topics import event_key
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,9 @@ class Producer(Protocol):
     """What the relay needs of a Kafka producer (aiokafka's `AIOKafkaProducer`): `send` hands a
     record over and returns what resolves when the broker has acknowledged it."""
 
-    async def send(self, topic: str, value: bytes, key: bytes) -> Awaitable[Any]: ...
+    async def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> Awaitable[Any]: ...
 
 
 RestoreTopics = Callable[[], Awaitable[list[str]]]
@@ -124,7 +130,7 @@ class OutboxRelay:
         per ingest instance) can share the table without publishing a row twice.
         """
         query = (
-            select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload)
+            select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload, OUTBOX.c.traceparent)
             .where(OUTBOX.c.published_at.is_(None))
             .order_by(OUTBOX.c.id)
             .limit(self._batch_size)
@@ -135,32 +141,41 @@ class OutboxRelay:
             await self._publish(rows)
             await self._mark(session, rows)
         self.published += len(rows)
+        OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 
     async def _publish(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
         """Until the broker has acknowledged every row, its topics there before and after; while it
-        takes longer than `stall_seconds`, restore the topics a restarted broker may have lost."""
-        topics = {row.topic for row in rows}
-        await self._confirm(topics)
-        sending = asyncio.ensure_future(self._send(rows))
-        started = time.monotonic()
-        try:
-            while not (await asyncio.wait([sending], timeout=self._stall))[0]:
-                self.last_error = (f"the broker has not acknowledged {len(rows)} events "
-                                   f"in {time.monotonic() - started:.0f}s")
-                await self.restore_topics()
-        finally:
-            sending.cancel()  # a no-op once it is done; otherwise this round failed or was cancelled
-        sending.result()
-        await self._confirm(topics)
+        takes longer than `stall_seconds`, restore the topics a restarted broker may have lost.
+        One span for the batch, in the first row's trace and linked to the others' (tracing on)."""
+        if not rows:
+            return
+        parent, links = tracing.batch_context(row.traceparent for row in rows) if tracing.enabled() else (None, [])
+        with tracing.span("relay outbox", SpanKind.PRODUCER, parent, links, {"messaging.batch.message_count": len(rows)}):
+            topics = {row.topic for row in rows}
+            await self._confirm(topics)
+            sending = asyncio.ensure_future(self._send(rows))
+            started = time.monotonic()
+            try:
+                while not (await asyncio.wait([sending], timeout=self._stall))[0]:
+                    self.last_error = (f"the broker has not acknowledged {len(rows)} events "
+                                       f"in {time.monotonic() - started:.0f}s")
+                    await self.restore_topics()
+            finally:
+                sending.cancel()  # a no-op once it is done; otherwise this round failed or was cancelled
+            sending.result()
+            await self._confirm(topics)
 
     async def _confirm(self, topics: set[str]) -> None:
         if self._missing_topics is not None and topics and (missing := await self._missing_topics(topics)):
             raise TopicsMissing(f"the broker has no topic {', '.join(sorted(missing))}")
 
     async def _send(self, rows: Sequence[Row[*tuple[Any, ...]]]) -> None:
+        """Each record carries the trace context its row was stored with."""
         deliveries = [
-            await self._producer.send(row.topic, value=row.payload.encode(), key=event_key(row.key)) for row in rows
+            await self._producer.send(row.topic, value=row.payload.encode(), key=event_key(row.key),
+                                      headers=tracing.record_headers(row.traceparent))
+            for row in rows
         ]
         await asyncio.gather(*deliveries)  # every record acknowledged by the broker
 

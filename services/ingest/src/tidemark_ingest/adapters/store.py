@@ -17,6 +17,7 @@ from sqlalchemy.sql.expression import bindparam
 from tidemark_ingest.adapters.orm import AssessmentRow, OutboxRow, PupilRow, SchoolRow, StatutoryRow
 from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState, values_of
 from tidemark_ingest.domain.messages import Message
+from tidemark_runtime.observability.tracing import current_traceparent
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.records import LockScope
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryValue
@@ -270,10 +271,12 @@ class IngestStore:
         if not messages:
             return
         now = datetime.now(UTC)
+        traceparent = current_traceparent()  # the relay's records continue this request's trace
         await self.session.execute(
             insert(OUTBOX),
             [
-                {"topic": topic, "key": key, "payload": event.model_dump_json(), "created_at": now}
+                {"topic": topic, "key": key, "payload": event.model_dump_json(), "created_at": now,
+                 "traceparent": traceparent}
                 for topic, key, event in messages
             ],
         )

@@ -21,6 +21,8 @@ from tidemark_ingest.entrypoints.errors import EXCEPTION_HANDLERS
 from tidemark_ingest.entrypoints.routes import health, replay, tracker
 from tidemark_ingest.settings import IngestSettings
 from tidemark_runtime.http import BodyLimit
+from tidemark_runtime.observability.http import instrument
+from tidemark_runtime.observability.metrics import set_outbox
 
 DESCRIPTION = (
     "Takes schools, pupils, summative and statutory results from a school tracker. Bearer token "
@@ -53,4 +55,10 @@ def create_app(
     for area in (health, tracker, replay):
         app.include_router(area.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    async def outbox_gauges() -> None:
+        relay = app.state.services.relay
+        set_outbox(await relay.backlog(), await relay.oldest_unpublished_age())
+
+    instrument(app, "ingest", refreshers=[outbox_gauges])  # request ids, latency by route, traces, GET /metrics
     return app
