@@ -38,7 +38,7 @@ def test_the_openapi_states_each_operations_permission_and_its_401_and_403() -> 
 
     assert len(protected) == 14
     for (path, _method), operation in protected.items():
-        assert "**Permission:** `figures:read` (a `viewer` token)." in operation["description"], path
+        assert "**Permission:** `figures:read`." in operation["description"], path
         assert {"401", "403"} <= set(operation["responses"]), path
         assert operation["security"] == [{"HTTPBearer": []}], path
     assert "401" not in operations[("/healthz", "get")]["responses"]
