@@ -126,6 +126,17 @@ async def authenticate(request: Request, credentials: BearerCredentials, session
 Authenticated = Annotated[Principal, Depends(authenticate)]
 
 
+async def still_speaks_for(request: Request, principal: Principal) -> bool:
+    """Whether the request's credentials still speak for `principal`, unchanged: a long-lived answer
+    (the live stream) asks at each heartbeat, and ends when a key was revoked, a person disabled or
+    signed out, or a role or scope changed."""
+    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+    session = request.cookies.get(SESSION_COOKIE)
+    lookup: PrincipalLookup = request.app.state.principals
+    now = await lookup(presented(request, bearer if scheme.lower() == "bearer" and bearer else None, session))
+    return now == principal
+
+
 def authorize(principal: Principal, permission: Permission) -> Principal:
     """The one permission check: 403 unless `principal` holds `permission`."""
     if permission not in permissions_of(principal):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.adapters.redis_reader import ReadModel
@@ -19,7 +19,12 @@ from tidemark_gateway.service_layer.live import LiveUpdates
 from tidemark_gateway.service_layer.reference import Reference
 from tidemark_gateway.service_layer.reports import Reports
 from tidemark_gateway.settings import GatewaySettings
-from tidemark_runtime.auth import PrincipalLookup, token_lookup
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tidemark_identity.domain.sessions import SessionPolicy
+from tidemark_identity.lookup import Lookup
+from tidemark_identity.service import Identity
+from tidemark_runtime.auth import PrincipalLookup
 from tidemark_runtime.redis import connect as connect_redis
 from tidemark_schemas.calendar import PeriodCalendar
 
@@ -39,9 +44,13 @@ class Services:
     dashboards: Dashboards
     reference: Reference
     live: LiveUpdates
+    identity: Identity | None = None
+    """People, sessions, API keys and the audit trail (DATABASE_URL); None: tokens only."""
 
     async def aclose(self) -> None:
         await self.read_model.aclose()
+        if self.identity is not None:
+            await self.identity.store.engine.dispose()
 
 
 def bootstrap(
@@ -49,15 +58,28 @@ def bootstrap(
 ) -> Services:
     read_model = read_model or connect(settings)
     calendar = PeriodCalendar(settings.assessment_periods)
+    identity = accounts(settings)
     return Services(
         calendar=calendar,
-        principals=token_lookup(settings.tidemark_tokens),
+        principals=Lookup(identity, settings.tidemark_tokens),
+        identity=identity,
         read_model=read_model,
         reports=Reports(read_model, calendar),
         dashboards=Dashboards(read_model, calendar),
         reference=Reference(read_model, calendar, today),
         live=LiveUpdates(read_model, int(settings.live_heartbeat_seconds * 1000), settings.live_batch_size),
     )
+
+
+def accounts(settings: GatewaySettings) -> Identity | None:
+    """The accounts in the SQL store (nothing connects until the first request), if configured."""
+    if settings.database_url is None:
+        return None
+    engine: AsyncEngine = create_async_engine(settings.database_url, pool_pre_ping=True)
+    policy = SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_absolute_hours)
+    )
+    return Identity.on(engine, policy)
 
 
 def connect(settings: GatewaySettings) -> ReadModel:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from tidemark_runtime.settings import ServiceSettings
+from tidemark_runtime.settings import DatabaseUrl, ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
@@ -18,6 +18,20 @@ class GatewaySettings(ServiceSettings):
         description="How long one blocking XREAD waits before /v1/live sends a heartbeat comment",
     )
     live_batch_size: int = Field(default=100, gt=0, description="Change notices read per XREAD")
+    database_url: DatabaseUrl | None = Field(
+        default=None,
+        description="The SQL store, where people, sessions, API keys and the audit trail are (read on every request); "
+        "unset, only the TIDEMARK_TOKENS fallback signs anyone in and /v1/auth, /v1/admin, /v1/audit answer 503",
+    )
+    session_idle_minutes: float = Field(default=30, gt=0, description="A web session unused this long ends")
+    session_absolute_hours: float = Field(default=12, gt=0, description="A web session ends this long after sign-in")
+    oidc_issuer: str | None = Field(
+        default=None, description="Single sign-on: the OpenID Connect issuer (Entra ID: "
+        "`https://login.microsoftonline.com/<tenant>/v2.0`, Google: `https://accounts.google.com`); unset, none",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_label: str = Field(default="single sign-on", description="What the sign-in page's SSO button says")
     counter_cache_hashes: int = Field(
         default=100_000, ge=0, description="Counter hashes kept parsed in memory (re-read only when their version moves)"
     )

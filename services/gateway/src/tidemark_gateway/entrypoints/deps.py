@@ -18,6 +18,7 @@ from tidemark_gateway.service_layer.dashboards import Dashboards
 from tidemark_gateway.service_layer.live import LiveUpdates
 from tidemark_gateway.service_layer.reference import Reference
 from tidemark_gateway.service_layer.reports import Reports
+from tidemark_identity.domain.audit import Action
 from tidemark_runtime.auth import Permission, Requirement, authorize, declares, require
 from tidemark_runtime.settings import Principal
 
@@ -63,11 +64,19 @@ FiguresReader = Annotated[Principal, Depends(require(Permission.READ_FIGURES))]
 @declares(Requirement(Permission.READ_PUPILS, when="`pupils=true`"))
 async def pupil_list(
     caller: FiguresReader,
-    pupils: Annotated[bool, Query(description="Also list the pupils (tokens with see_pupils only)")] = False,
+    built: ServicesDep,
+    request: Request,
+    pupils: Annotated[bool, Query(description="Also list the pupils (callers with `pupils:read` only)")] = False,
 ) -> bool:
-    """Whether to list pupils: asking for them needs `Permission.READ_PUPILS` (403 otherwise)."""
+    """Whether to list pupils: asking for them needs `Permission.READ_PUPILS` (403 otherwise), and
+    each pupil-list view is recorded in the audit trail (who, which list)."""
     if pupils:
         authorize(caller, Permission.READ_PUPILS)
+        if built.identity is not None:
+            await built.identity.record(
+                caller, Action.PUPIL_LIST, request.query_params.get("school"), path=request.url.path,
+                query=str(request.query_params),
+            )
     return pupils
 
 

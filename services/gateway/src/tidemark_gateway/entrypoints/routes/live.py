@@ -6,14 +6,14 @@ import logging
 from collections.abc import AsyncIterable
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import AfterValidator, TypeAdapter
 from redis.exceptions import RedisError
 
 from tidemark_gateway.domain.live import STREAM_ID, check_stream_id
 from tidemark_gateway.entrypoints.deps import FiguresReader, LiveDep
-from tidemark_runtime.auth import GuardedRoute
+from tidemark_runtime.auth import GuardedRoute, still_speaks_for
 from tidemark_schemas.notices import ChangeNotice
 
 log = logging.getLogger(__name__)
@@ -35,16 +35,23 @@ LastEventId = Annotated[
 
 
 @router.get("/live", response_class=EventSourceResponse)
-async def live(live: LiveDep, caller: FiguresReader, last_event_id: LastEventId = None) -> AsyncIterable[ServerSentEvent]:
+async def live(
+    live: LiveDep, caller: FiguresReader, request: Request, last_event_id: LastEventId = None
+) -> AsyncIterable[ServerSentEvent]:
     """Server-Sent Events: a `change` event (data: a change notice, `{"academic_year", "period",
     "measures", "schools"}`) whenever figures of the caller's schools change, and a comment as
     heartbeat while nothing does. Resumable with Last-Event-ID. The stream stays open however long
-    nothing happens."""
+    nothing happens, as long as its credentials do: at each heartbeat they are checked again, and the
+    stream ends once the key is revoked, the person disabled or signed out, or their role or schools
+    changed (the browser then reconnects, with whatever access it has now)."""
     notices = await live.follow(caller, last_event_id)
     yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
     try:
         async for entry in notices:
             if entry is None:
+                if not await still_speaks_for(request, caller):
+                    log.info("live stream ended: its credentials changed (%s)", caller.actor_id)
+                    return
                 yield ServerSentEvent(comment="heartbeat")
                 continue
             stream_id, notice = entry
