@@ -7,7 +7,7 @@ though none waits: FastAPI runs a plain function in a worker thread, which costs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -67,17 +67,18 @@ async def pupil_list(
     built: ServicesDep,
     request: Request,
     pupils: Annotated[bool, Query(description="Also list the pupils (callers with `pupils:read` only)")] = False,
-) -> bool:
-    """Whether to list pupils: asking for them needs `Permission.READ_PUPILS` (403 otherwise), and
-    each pupil-list view is recorded in the audit trail (who, which list)."""
+) -> AsyncIterator[bool]:
+    """Whether to list pupils: asking for them needs `Permission.READ_PUPILS` (403 otherwise). Each
+    list answered is recorded in the audit trail (who, which list), once the route has answered
+    it: a refused request (a school the caller may not see) lists nobody."""
     if pupils:
         authorize(caller, Permission.READ_PUPILS)
-        if built.identity is not None:
-            await built.identity.record(
-                caller, Action.PUPIL_LIST, request.query_params.get("school"), path=request.url.path,
-                query=str(request.query_params),
-            )
-    return pupils
+    yield pupils
+    if pupils and built.identity is not None:
+        await built.identity.record(
+            caller, Action.PUPIL_LIST, request.query_params.get("school"), path=request.url.path,
+            query=str(request.query_params),
+        )
 
 
 PupilList = Annotated[bool, Depends(pupil_list)]
