@@ -14,7 +14,14 @@ from pydantic import BaseModel, Field
 from tidemark_gateway.bootstrap import Services
 from tidemark_identity.adapters.store import ApiKey, AuditEntry, InvalidCursor, Person
 from tidemark_identity.service import Identity, IdentityError, Throttled
-from tidemark_runtime.http import SafeJSONResponse
+from tidemark_runtime.http import SafeJSONResponse, refusal
+
+
+ACCOUNT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: refusal("The body could not be read as JSON text (it is not UTF-8)"),
+    503: refusal("Accounts are not configured (no DATABASE_URL)"),
+}
+"""The answers every account route may give besides its own."""
 
 
 async def identity(request: Request) -> Identity:

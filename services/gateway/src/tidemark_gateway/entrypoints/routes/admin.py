@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, Field
 
-from tidemark_gateway.entrypoints.accounts import Email, IdentityDep, Key, Password, Schools, User
+from tidemark_gateway.entrypoints.accounts import ACCOUNT_RESPONSES, Email, IdentityDep, Key, Password, Schools, User
 from tidemark_gateway.entrypoints.deps import ReferenceDep
 from tidemark_identity.domain.roles import KEY_ROLES, PERSON_ROLES
 from tidemark_identity.service import Invalid
@@ -21,7 +21,7 @@ from tidemark_runtime.principal import Principal
 
 router = APIRouter(
     prefix="/v1/admin", tags=["administration"], route_class=GuardedRoute,
-    responses={503: refusal("Accounts are not configured (no DATABASE_URL)")},
+    responses=ACCOUNT_RESPONSES,
 )
 
 Admin = Annotated[Principal, Depends(require(Permission.MANAGE_PEOPLE))]

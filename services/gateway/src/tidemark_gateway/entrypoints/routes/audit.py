@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from tidemark_gateway.entrypoints.accounts import AuditLine, IdentityDep
+from tidemark_gateway.entrypoints.accounts import ACCOUNT_RESPONSES, AuditLine, IdentityDep
 from tidemark_identity.domain.audit import Action
 from tidemark_runtime.auth import GuardedRoute, Permission, require
 from tidemark_runtime.http import refusal
 from tidemark_runtime.principal import Principal
 
 router = APIRouter(prefix="/v1", tags=["administration"], route_class=GuardedRoute,
-                   responses={503: refusal("Accounts are not configured (no DATABASE_URL)")})
+                   responses=ACCOUNT_RESPONSES)
 
 
 class AuditPage(BaseModel):

@@ -13,14 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Request, Response, status
 from pydantic import BaseModel, Field
 
-from tidemark_gateway.entrypoints.accounts import Email, IdentityDep, Password, User
+from tidemark_gateway.entrypoints.accounts import ACCOUNT_RESPONSES, Email, IdentityDep, Password, User
 from tidemark_identity.domain import secrets
 from tidemark_identity.service import SignedIn
 from tidemark_runtime.auth import CSRF_HEADER, SESSION_COOKIE, Authenticated, GuardedRoute
 from tidemark_runtime.http import refusal
 
 router = APIRouter(prefix="/v1/auth", tags=["accounts"], route_class=GuardedRoute,
-                   responses={503: refusal("Accounts are not configured (no DATABASE_URL)")})
+                   responses=ACCOUNT_RESPONSES)
 
 
 class Credentials(BaseModel):
