@@ -211,8 +211,13 @@ class Identity:
         person = await self.store.person_by_subject(subject)
         if person is None and email:
             person = await self.store.person_by_email(email.strip().lower())
-            if person is not None:
+            if person is not None and not person.disabled:
+                # From now on the issuer vouches for this person: a temporary password an administrator
+                # handed out stops working (password sign-in resumes after a reset).
                 await self.store.link_subject(person.person_id, subject)
+                if person.must_change_password:
+                    await self.store.change_person(person.person_id, password_hash=None, must_change_password=False)
+                person = await self.store.person_by_subject(subject)
         if person is None or person.disabled:
             raise SignInRefused("no Tidemark account for this sign-in: ask your Trust's administrator")
         return await self._start_session(person, self.now(), address, replaces, {"method": "oidc"})

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidemark_identity.domain.sessions import SessionPolicy
 from tidemark_identity.lookup import Lookup
+from tidemark_identity.oidc import OidcClient, OidcSettings
 from tidemark_identity.service import Identity
 from tidemark_runtime.auth import PrincipalLookup
 from tidemark_runtime.redis import connect as connect_redis
@@ -46,11 +47,15 @@ class Services:
     live: LiveUpdates
     identity: Identity | None = None
     """People, sessions, API keys and the audit trail (DATABASE_URL); None: tokens only."""
+    sso: OidcClient | None = None
+    """Single sign-on (OIDC_ISSUER); None: email and password only."""
 
     async def aclose(self) -> None:
         await self.read_model.aclose()
         if self.identity is not None:
             await self.identity.store.engine.dispose()
+        if self.sso is not None:
+            await self.sso.aclose()
 
 
 def bootstrap(
@@ -63,6 +68,7 @@ def bootstrap(
         calendar=calendar,
         principals=Lookup(identity, settings.tidemark_tokens),
         identity=identity,
+        sso=single_sign_on(settings),
         read_model=read_model,
         reports=Reports(read_model, calendar),
         dashboards=Dashboards(read_model, calendar),
@@ -80,6 +86,14 @@ def accounts(settings: GatewaySettings) -> Identity | None:
         idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_absolute_hours)
     )
     return Identity.on(engine, policy)
+
+
+def single_sign_on(settings: GatewaySettings) -> OidcClient | None:
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret):
+        return None
+    return OidcClient(OidcSettings(
+        settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret.get_secret_value()
+    ))
 
 
 def connect(settings: GatewaySettings) -> ReadModel:

@@ -32,6 +32,10 @@ class GatewaySettings(ServiceSettings):
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
     oidc_label: str = Field(default="single sign-on", description="What the sign-in page's SSO button says")
+    oidc_redirect_url: str | None = Field(
+        default=None, description="The callback URL registered with the issuer (`https://<gateway>/v1/auth/oidc/callback`); "
+        "unset, derived from the request",
+    )
     counter_cache_hashes: int = Field(
         default=100_000, ge=0, description="Counter hashes kept parsed in memory (re-read only when their version moves)"
     )

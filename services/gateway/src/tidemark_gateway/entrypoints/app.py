@@ -57,6 +57,7 @@ def create_app(
     )
     for area in (health, ui, reports, dashboards, reference, live, auth, admin, audit):
         app.include_router(area.router)
+    app.state.settings = settings
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     # FastAPI's documented way to extend the OpenAPI is to replace this method, which mypy refuses.

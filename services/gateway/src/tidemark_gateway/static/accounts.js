@@ -69,7 +69,7 @@
     $("account").classList.add("hidden");
     $("signin").classList.remove("hidden");
     const old = $("signin-error");
-    if (old) old.remove();
+    if (old && message) old.remove();
     if (message) $("signin").append(Object.assign(note(message, "error"), { id: "signin-error" }));
     $("signin-email").focus();
   }
@@ -263,7 +263,21 @@
 
   function hide() { $("accounts").classList.add("hidden"); }
 
+  async function offerSingleSignOn() {
+    const answer = await call("GET", "/v1/auth/oidc");
+    if (answer.ok && answer.data.enabled) {
+      $("signin-sso").textContent = `Sign in with ${answer.data.label}`;
+      $("signin-sso").classList.remove("hidden");
+    }
+  }
+
   $("signin-form").addEventListener("submit", submitSignIn);
+  offerSingleSignOn();
+  if (new URLSearchParams(location.search).get("sso") === "failed") {
+    history.replaceState(null, "", "/");
+    $("signin").append(Object.assign(note("Single sign-on did not sign you in: your Tidemark account may not exist yet, "
+      + "or is disabled. Ask your Trust's administrator.", "error"), { id: "signin-error" }));
+  }
   $("signout").addEventListener("click", signOut);
   window.TidemarkAccounts = { loadMe, signIn, show, hide, isAccountPath: (path) => path in PAGES, mustChangePassword: () => Boolean(me && me.user && me.user.must_change_password) };
 })();

@@ -8,16 +8,23 @@ carry its CSRF token in X-CSRF-Token (from the sign-in's answer, or GET /v1/auth
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
+
+from tidemark_gateway.bootstrap import Services
 
 from tidemark_gateway.entrypoints.accounts import ACCOUNT_RESPONSES, Email, IdentityDep, Password, User
 from tidemark_identity.domain import secrets
-from tidemark_identity.service import SignedIn
+from tidemark_identity.oidc import OidcClient, Pending, SsoRefused
+from tidemark_identity.service import SignedIn, SignInRefused
 from tidemark_runtime.auth import CSRF_HEADER, SESSION_COOKIE, Authenticated, GuardedRoute
 from tidemark_runtime.http import refusal
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/auth", tags=["accounts"], route_class=GuardedRoute,
                    responses=ACCOUNT_RESPONSES)
@@ -118,3 +125,78 @@ async def change_password(
     if person is not None and session is not None:
         signed = await identity.sign_in(person.email, change.new_password, request.client.host if request.client else None)
         start_session(request, response, signed, session_lifetime(identity))
+
+
+# -- single sign-on (OpenID Connect) ---------------------------------------------------------------
+
+SSO_COOKIE = "tidemark_oidc"
+"""State, nonce and PKCE verifier between the redirect to the issuer and its callback: SameSite=Lax,
+since the callback is a top-level navigation from the issuer's site."""
+SSO_PATH = "/v1/auth/oidc"
+
+
+class SingleSignOn(BaseModel):
+    enabled: bool
+    label: str | None
+
+
+async def sso_of(request: Request) -> OidcClient:
+    built: Services = request.app.state.services
+    if built.sso is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "single sign-on is not configured (OIDC_ISSUER)")
+    return built.sso
+
+
+SsoDep = Annotated[OidcClient, Depends(sso_of)]
+
+
+def callback_url(request: Request) -> str:
+    configured: str | None = request.app.state.settings.oidc_redirect_url
+    return configured or str(request.url_for("oidc_callback"))
+
+
+@router.get("/oidc")
+async def sso_offered(request: Request) -> SingleSignOn:
+    """Whether single sign-on is configured, and what the sign-in page's button says."""
+    built: Services = request.app.state.services
+    label = request.app.state.settings.oidc_label if built.sso is not None else None
+    return SingleSignOn(enabled=built.sso is not None, label=label)
+
+
+@router.get("/oidc/start", response_class=RedirectResponse, status_code=status.HTTP_303_SEE_OTHER,
+            responses={404: refusal("Single sign-on is not configured")})
+async def sso_start(request: Request, sso: SsoDep) -> RedirectResponse:
+    """Send the browser to the issuer to sign in."""
+    url, pending = await sso.start(callback_url(request))
+    response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(SSO_COOKIE, pending.encode(), max_age=600, path=SSO_PATH, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/oidc/callback", response_class=RedirectResponse, status_code=status.HTTP_303_SEE_OTHER,
+            responses={404: refusal("Single sign-on is not configured")})
+async def oidc_callback(
+    request: Request, sso: SsoDep, identity: IdentityDep,
+    code: Annotated[str, Query(max_length=4096)], state: Annotated[str, Query(max_length=512)],
+    pending: Annotated[str | None, Cookie(alias=SSO_COOKIE, include_in_schema=False)] = None,
+    current: Annotated[str | None, Cookie(alias=SESSION_COOKIE, include_in_schema=False)] = None,
+) -> RedirectResponse:
+    """The issuer's answer: the person whose subject (or verified email) it names is signed in, and
+    the browser goes to the dashboard; otherwise back to the sign-in page, told that it failed."""
+    failed = RedirectResponse("/?sso=failed", status_code=status.HTTP_303_SEE_OTHER)
+    failed.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+    kept = Pending.decode(pending or "")
+    if kept is None:
+        return failed
+    address = request.client.host if request.client else None
+    try:
+        signed_on = await sso.finish(callback_url(request), code, state, kept)
+        signed = await identity.sign_in_by_subject(signed_on.subject, signed_on.email, address, replaces=current)
+    except (SsoRefused, SignInRefused) as error:
+        log.warning("single sign-on refused: %s", error)
+        return failed
+    response = RedirectResponse("/#/", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+    start_session(request, response, signed, session_lifetime(identity))
+    return response
