@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tidemark_identity.domain import passwords, secrets, throttle
-from tidemark_identity.domain.roles import ROLES, Role, ScopeRejected, check_scope, principal, roles_table, token_principal
+from tidemark_identity.domain.roles import (
+    ROLES,
+    Role,
+    ScopeRejected,
+    check_scope,
+    principal,
+    roles_table,
+    token_principal,
+)
 from tidemark_identity.domain.sessions import SessionPolicy, is_live
 from tidemark_runtime.principal import Permission
 
@@ -30,15 +38,21 @@ def test_the_analyst_and_the_reader_key_never_see_pupils():
     assert Permission.READ_PUPILS not in ROLES[Role.ANALYST].permissions
     assert Permission.READ_PUPILS not in ROLES[Role.READER].permissions
     assert {r for r, spec in ROLES.items() if Permission.READ_PUPILS in spec.permissions} == {
-        Role.TRUST_ADMIN, Role.TRUST_LEADER, Role.SCHOOL_LEADER}
+        Role.TRUST_ADMIN,
+        Role.TRUST_LEADER,
+        Role.SCHOOL_LEADER,
+    }
 
 
-@pytest.mark.parametrize(("role", "schools", "reason"), [
-    (Role.TRUST_ADMIN, ["S1"], "schools must be null"),
-    (Role.TRUST_LEADER, ["S1"], "schools must be null"),
-    (Role.SCHOOL_LEADER, None, "must be given its schools"),
-    (Role.ANALYST, [], "at least one school"),
-])
+@pytest.mark.parametrize(
+    ("role", "schools", "reason"),
+    [
+        (Role.TRUST_ADMIN, ["S1"], "schools must be null"),
+        (Role.TRUST_LEADER, ["S1"], "schools must be null"),
+        (Role.SCHOOL_LEADER, None, "must be given its schools"),
+        (Role.ANALYST, [], "at least one school"),
+    ],
+)
 def test_a_role_refuses_a_scope_it_cannot_have(role, schools, reason):
     with pytest.raises(ScopeRejected, match=reason):
         check_scope(role, schools)
@@ -47,12 +61,19 @@ def test_a_role_refuses_a_scope_it_cannot_have(role, schools, reason):
 def test_a_principal_carries_its_roles_permissions_and_schools():
     leader = principal("T", Role.SCHOOL_LEADER, ["S1"], "user:1")
     assert (leader.permissions, leader.schools, leader.may_see("S1"), leader.may_see("S2")) == (
-        frozenset({Permission.READ_FIGURES, Permission.READ_PUPILS}), frozenset({"S1"}), True, False)
+        frozenset({Permission.READ_FIGURES, Permission.READ_PUPILS}),
+        frozenset({"S1"}),
+        True,
+        False,
+    )
 
 
 def test_a_configured_viewer_token_reads_figures_and_pupils_only_with_see_pupils():
     assert token_principal("T", "viewer", None, False).permissions == {Permission.READ_FIGURES}
-    assert token_principal("T", "viewer", None, True).permissions == {Permission.READ_FIGURES, Permission.READ_PUPILS}
+    assert token_principal("T", "viewer", None, True).permissions == {
+        Permission.READ_FIGURES,
+        Permission.READ_PUPILS,
+    }
     assert token_principal("T", "ingest", None, False).permissions == {Permission.WRITE_TRACKER}
 
 
@@ -60,13 +81,16 @@ def test_the_readme_table_of_roles_is_the_one_in_the_code():
     assert roles_table() in README.read_text()
 
 
-@pytest.mark.parametrize(("password", "reason"), [
-    ("short1!", "at least 12"),
-    ("password1234", "most common"),
-    ("Qwertyuiop123", "most common"),
-    ("x" * 257, "at most 256"),
-    ("jane.smith-rules-ok", "email"),
-])
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short1!", "at least 12"),
+        ("password1234", "most common"),
+        ("Qwertyuiop123", "most common"),
+        ("x" * 257, "at most 256"),
+        ("jane.smith-rules-ok", "email"),
+    ],
+)
 def test_the_password_policy_names_why_it_refuses(password, reason):
     with pytest.raises(passwords.PasswordRejected, match=reason):
         passwords.check_password(password, "jane.smith@oak.sch.uk")
@@ -113,7 +137,7 @@ def test_failed_sign_ins_are_slowed_then_locked_then_forgotten():
         waits.append(throttle.retry_after(failures, now))
     seconds = [w.total_seconds() if w else 0 for w in waits]
     assert seconds[: throttle.SLOW_AFTER - 1] == [0, 0]
-    assert seconds[throttle.SLOW_AFTER - 1: throttle.SLOW_AFTER + 2] == [1, 2, 4]
+    assert seconds[throttle.SLOW_AFTER - 1 : throttle.SLOW_AFTER + 2] == [1, 2, 4]
     assert seconds[-1] == throttle.LOCK_FOR.total_seconds()
     assert throttle.retry_after(failures, now + throttle.LOCK_FOR) is None
     assert throttle.after_failure(failures, now + throttle.FORGET_AFTER).count == 1

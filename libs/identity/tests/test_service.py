@@ -42,7 +42,9 @@ async def identity(database_url: str, clock: Clock) -> AsyncIterator[Identity]:
 
 
 async def admin_of(identity: Identity, trust: str = "T") -> str:
-    await identity.create_person(trust, "cli", f"admin@{trust.lower()}.org", "Ada", "trust_admin", None, PASSWORD)
+    await identity.create_person(
+        trust, "cli", f"admin@{trust.lower()}.org", "Ada", "trust_admin", None, PASSWORD
+    )
     return f"admin@{trust.lower()}.org"
 
 
@@ -120,13 +122,17 @@ async def test_a_temporary_password_holds_no_permission_until_it_is_changed(iden
 
     again = await identity.sign_in("sam@t.org", PASSWORD, None)
     assert (await identity.session_principal(again.session_secret)).permissions == {
-        Permission.READ_FIGURES, Permission.READ_PUPILS}
+        Permission.READ_FIGURES,
+        Permission.READ_PUPILS,
+    }
 
 
 async def test_disabling_a_person_ends_their_sessions_and_refuses_sign_in(identity):
     email = await admin_of(identity)
     admin = await identity.session_principal((await identity.sign_in(email, PASSWORD, None)).session_secret)
-    person = await identity.create_person("T", admin.actor_id, "lee@t.org", "Lee", "trust_leader", None, PASSWORD)
+    person = await identity.create_person(
+        "T", admin.actor_id, "lee@t.org", "Lee", "trust_leader", None, PASSWORD
+    )
     lee = await identity.sign_in("lee@t.org", PASSWORD, None)
 
     await identity.change_person(admin, person.person_id, None, None, False, True)
@@ -158,7 +164,10 @@ async def test_an_api_key_is_shown_once_works_until_revoked_or_expired(identity,
     key = await identity.create_key("T", admin.actor_id, "sims", "reader", ["S1"], date(2026, 12, 1))
 
     reader = await identity.key_principal(key.key)
-    assert reader is not None and (reader.schools, reader.permissions) == (frozenset({"S1"}), {Permission.READ_FIGURES})
+    assert reader is not None and (reader.schools, reader.permissions) == (
+        frozenset({"S1"}),
+        {Permission.READ_FIGURES},
+    )
     assert await identity.key_principal(key.key[:-1] + ("A" if key.key[-1] != "A" else "B")) is None
     listed = await identity.keys(admin)
     assert [(k.key_id, k.last_used_at) for k in listed] == [(key.key_id, clock.at)]
@@ -178,9 +187,25 @@ async def test_the_audit_trail_pages_newest_first_with_filters(identity):
         await identity.create_key("T", admin.actor_id, f"key {n}", "reader", None)
 
     page, cursor = await identity.audit_page(
-        admin, actor=admin.actor_id, action="key_created", school=None, since=None, until=None, cursor=None, limit=3)
+        admin,
+        actor=admin.actor_id,
+        action="key_created",
+        school=None,
+        since=None,
+        until=None,
+        cursor=None,
+        limit=3,
+    )
     rest, end = await identity.audit_page(
-        admin, actor=admin.actor_id, action="key_created", school=None, since=None, until=None, cursor=cursor, limit=3)
+        admin,
+        actor=admin.actor_id,
+        action="key_created",
+        school=None,
+        since=None,
+        until=None,
+        cursor=cursor,
+        limit=3,
+    )
 
     assert [e.detail["name"] for e in page + rest] == [f"key {n}" for n in (4, 3, 2, 1, 0)]
     assert end is None

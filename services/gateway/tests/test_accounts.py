@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +58,9 @@ class Site:
     async def login(self, name: str, password: str = PASSWORD) -> httpx.AsyncClient:
         """A browser-like client signed in as `name`, sending its CSRF token on every request."""
         client = self.client()
-        response = await client.post("/v1/auth/login", json={"email": f"{name}@oak.org", "password": password})
+        response = await client.post(
+            "/v1/auth/login", json={"email": f"{name}@oak.org", "password": password}
+        )
         assert response.status_code == 200, response.text
         client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
         return client
@@ -68,8 +70,9 @@ class Site:
 async def serving(settings: GatewaySettings) -> AsyncIterator[tuple[str, Any]]:
     port = free_port()
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning", timeout_graceful_shutdown=1)
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "uvicorn stopped before it started"
@@ -100,19 +103,31 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
     settings = gateway_settings(redis_url, prefix, database_url=database_url, tidemark_tokens={})
     async with serving(settings) as (url, app):
         built = Site(url, app, identity)
-        for name, role, schools in (("admin", "trust_admin", None), ("leader", "trust_leader", None),
-                                    ("head", "school_leader", [OWN]), ("analyst", "analyst", None),
-                                    ("target_own", "school_leader", [OWN]),
-                                    ("target_sibling", "school_leader", [SIBLING])):
-            person = await identity.create_person(TRUST, "test", f"{name}@oak.org", name.title(), role, schools,
-                                                  PASSWORD)
+        for name, role, schools in (
+            ("admin", "trust_admin", None),
+            ("leader", "trust_leader", None),
+            ("head", "school_leader", [OWN]),
+            ("analyst", "analyst", None),
+            ("target_own", "school_leader", [OWN]),
+            ("target_sibling", "school_leader", [SIBLING]),
+        ):
+            person = await identity.create_person(
+                TRUST, "test", f"{name}@oak.org", name.title(), role, schools, PASSWORD
+            )
             built.people[name] = person.person_id
-        for name, role, schools in (("reader", "reader", None), ("reader_s1", "reader", [OWN]),
-                                    ("ingest", "ingest", None), ("target_own", "reader", [OWN]),
-                                    ("target_sibling", "reader", [SIBLING])):
+        for name, role, schools in (
+            ("reader", "reader", None),
+            ("reader_s1", "reader", [OWN]),
+            ("ingest", "ingest", None),
+            ("target_own", "reader", [OWN]),
+            ("target_sibling", "reader", [SIBLING]),
+        ):
             built.keys[name] = (await identity.create_key(TRUST, "test", name, role, schools)).key
-        built.other_person = (await identity.create_person(
-            OTHER_TRUST, "test", "them@elm.org", "Them", "trust_admin", None, PASSWORD)).person_id
+        built.other_person = (
+            await identity.create_person(
+                OTHER_TRUST, "test", "them@elm.org", "Them", "trust_admin", None, PASSWORD
+            )
+        ).person_id
         built.other_key = (await identity.create_key(OTHER_TRUST, "test", "theirs", "reader", None)).key_id
         yield built
     await engine.dispose()
@@ -144,9 +159,20 @@ async def test_signing_in_sets_a_strict_http_only_cookie_and_signing_out_ends_th
         after = await client.get("/v1/auth/me")
 
     assert response.status_code == 200 and response.json()["user"]["email"] == "head@oak.org"
-    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower() and "secure" not in cookie.lower()
-    assert (me["role"], me["schools"], me["csrf_token"]) == ("school_leader", [OWN], response.json()["csrf_token"])
-    assert (refused.status_code, refused.json()) == (403, {"detail": "missing or wrong X-CSRF-Token header (CSRF protection)"})
+    assert (
+        "httponly" in cookie.lower()
+        and "samesite=strict" in cookie.lower()
+        and "secure" not in cookie.lower()
+    )
+    assert (me["role"], me["schools"], me["csrf_token"]) == (
+        "school_leader",
+        [OWN],
+        response.json()["csrf_token"],
+    )
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"detail": "missing or wrong X-CSRF-Token header (CSRF protection)"},
+    )
     assert (out.status_code, after.status_code) == (204, 401)
 
 
@@ -163,8 +189,10 @@ async def test_a_sign_in_rotates_the_session_of_the_browser(site: Site) -> None:
 
 async def test_repeated_failed_sign_ins_are_answered_429_with_retry_after(site: Site) -> None:
     async with site.client() as client:
-        wrong = [await client.post("/v1/auth/login", json={"email": "head@oak.org", "password": "wrong password!"})
-                 for _ in range(throttle.SLOW_AFTER)]
+        wrong = [
+            await client.post("/v1/auth/login", json={"email": "head@oak.org", "password": "wrong password!"})
+            for _ in range(throttle.SLOW_AFTER)
+        ]
         slowed = await client.post("/v1/auth/login", json={"email": "head@oak.org", "password": PASSWORD})
 
     assert [w.status_code for w in wrong] == [401] * throttle.SLOW_AFTER
@@ -183,14 +211,26 @@ async def test_bad_sign_in_input_is_a_422_naming_the_field(site: Site) -> None:
 
 async def test_a_new_person_with_a_temporary_password_must_change_it_before_anything_else(site: Site) -> None:
     async with site.signed_in("admin") as admin:
-        created = await admin.post("/v1/admin/users", json={
-            "email": "new@oak.org", "name": "New", "role": "school_leader", "schools": [OWN]})
-        weak = await admin.post("/v1/admin/users", json={
-            "email": "weak@oak.org", "name": "Weak", "role": "analyst", "schools": None, "password": "password1234"})
+        created = await admin.post(
+            "/v1/admin/users",
+            json={"email": "new@oak.org", "name": "New", "role": "school_leader", "schools": [OWN]},
+        )
+        weak = await admin.post(
+            "/v1/admin/users",
+            json={
+                "email": "weak@oak.org",
+                "name": "Weak",
+                "role": "analyst",
+                "schools": None,
+                "password": "password1234",
+            },
+        )
     temporary = created.json()["temporary_password"]
     async with site.signed_in("new", temporary) as new:
         before = await new.get("/v1/schools")
-        changed = await new.post("/v1/auth/password", json={"current_password": temporary, "new_password": PASSWORD})
+        changed = await new.post(
+            "/v1/auth/password", json={"current_password": temporary, "new_password": PASSWORD}
+        )
         new.headers["X-CSRF-Token"] = (await new.get("/v1/auth/me")).json()["csrf_token"]
         after = await new.get("/v1/schools")
 
@@ -201,7 +241,9 @@ async def test_a_new_person_with_a_temporary_password_must_change_it_before_anyt
     assert after.json() == [{"school_id": OWN, "name": "Oak Primary"}]
 
 
-async def test_disabling_a_person_or_changing_their_schools_takes_effect_on_their_next_request(site: Site) -> None:
+async def test_disabling_a_person_or_changing_their_schools_takes_effect_on_their_next_request(
+    site: Site,
+) -> None:
     async with site.signed_in("admin") as admin, site.signed_in("head") as head:
         seen = [school["school_id"] for school in (await head.get("/v1/schools")).json()]
         await admin.patch(f"/v1/admin/users/{site.people['head']}", json={"schools": [OWN, SIBLING]})
@@ -242,8 +284,10 @@ async def test_the_audit_trail_records_sign_ins_people_keys_and_pupil_lists_with
     async with site.client() as client:
         await client.post("/v1/auth/login", json={"email": "head@oak.org", "password": "not the password"})
     async with site.signed_in("head") as head:
-        await head.get("/v1/reports/progress-from-statutory",
-                       params={"academic_year": YEAR, "period": PERIOD, "pupils": "true", "school": OWN})
+        await head.get(
+            "/v1/reports/progress-from-statutory",
+            params={"academic_year": YEAR, "period": PERIOD, "pupils": "true", "school": OWN},
+        )
     async with site.signed_in("admin") as admin:
         await admin.post("/v1/admin/api-keys", json={"name": "sims", "role": "ingest", "schools": [OWN]})
         everything = (await admin.get("/v1/audit")).json()
@@ -257,7 +301,9 @@ async def test_the_audit_trail_records_sign_ins_people_keys_and_pupil_lists_with
     actions = [entry["action"] for entry in everything["entries"]]
     assert actions[:2] == ["key_created", "sign_in"]
     assert {"sign_in_failed", "pupil_list", "sign_out"} - set(actions) == {"sign_out"}
-    assert [(e["actor_id"], e["school_id"]) for e in views["entries"]] == [(f"user:{site.people['head']}", OWN)]
+    assert [(e["actor_id"], e["school_id"]) for e in views["entries"]] == [
+        (f"user:{site.people['head']}", OWN)
+    ]
     assert {e["action"] for e in heads["entries"]} == {"sign_in", "sign_in_failed", "pupil_list"}
     assert len(page["entries"]) == 2 and page["next_cursor"]
     assert (bad.status_code, bad.json()["detail"][0]["loc"]) == (422, ["query", "cursor"])
@@ -279,12 +325,16 @@ STREAMS = {("GET", "/v1/live")}
 
 FILTER = {"academic_year": YEAR, "period": PERIOD, "measure": "reading", "by": "school", "gap": "sex"}
 SCHOOL_FILTERED = {
-    "/v1/reports/attainment": FILTER, "/v1/reports/attainment-overview": FILTER,
-    "/v1/reports/progress-over-time": {"academic_year": YEAR}, "/v1/reports/gaps": {"academic_year": YEAR, "gap": "sex"},
-    "/v1/reports/pupil-overview": FILTER, "/v1/reports/data-completion": FILTER,
+    "/v1/reports/attainment": FILTER,
+    "/v1/reports/attainment-overview": FILTER,
+    "/v1/reports/progress-over-time": {"academic_year": YEAR},
+    "/v1/reports/gaps": {"academic_year": YEAR, "gap": "sex"},
+    "/v1/reports/pupil-overview": FILTER,
+    "/v1/reports/data-completion": FILTER,
     "/v1/reports/statutory": {"academic_year": YEAR, "measure": "ks2.rwm"},
     "/v1/reports/progress-from-statutory": {"academic_year": YEAR, "period": PERIOD},
-    "/v1/dashboards/summative": FILTER, "/v1/dashboards/statutory": {"academic_year": YEAR},
+    "/v1/dashboards/summative": FILTER,
+    "/v1/dashboards/statutory": {"academic_year": YEAR},
 }
 UNFILTERED = {"/v1/schools", "/v1/calendar", "/v1/progress-categories", "/v1/auth/me"}
 
@@ -312,17 +362,27 @@ def cases_for(route: Route, method: str, caller: str, target: str, site: Site) -
     """The requests of one cell, and what each must answer."""
     path = route.path
     # the people and keys an administrator changes or revokes: never one of the callers
-    person = {OWN: site.people["target_own"], SIBLING: site.people["target_sibling"], FOREIGN: site.other_person,
-              MADE_UP: "0" * 32}[target]
-    key_id = {OWN: site.keys["target_own"].split("_")[1], SIBLING: site.keys["target_sibling"].split("_")[1],
-              FOREIGN: site.other_key, MADE_UP: "000000000000"}[target]
+    person = {
+        OWN: site.people["target_own"],
+        SIBLING: site.people["target_sibling"],
+        FOREIGN: site.other_person,
+        MADE_UP: "0" * 32,
+    }[target]
+    key_id = {
+        OWN: site.keys["target_own"].split("_")[1],
+        SIBLING: site.keys["target_sibling"].split("_")[1],
+        FOREIGN: site.other_key,
+        MADE_UP: "000000000000",
+    }[target]
     admin_found = 200 if target in (OWN, SIBLING) else 404
     admin_only = lambda status: status if caller in ADMINS else 403  # noqa: E731
     if path in SCHOOL_FILTERED:
         params = {**SCHOOL_FILTERED[path], "school": target}
         found = [((method, path, params, None), figures_expected(caller, target))]
         if path == "/v1/reports/progress-from-statutory":
-            pupils = figures_expected(caller, target) if caller in PUPILS else 403  # checked before the school
+            pupils = (
+                figures_expected(caller, target) if caller in PUPILS else 403
+            )  # checked before the school
             found.append(((method, path, {**params, "pupils": "true"}, None), pupils))
         return found
     if path in UNFILTERED:
@@ -332,7 +392,12 @@ def cases_for(route: Route, method: str, caller: str, target: str, site: Site) -
     if (method, path) == ("GET", "/v1/admin/users") or (method, path) == ("GET", "/v1/admin/api-keys"):
         return [((method, path, {}, None), admin_only(200))]
     if (method, path) == ("POST", "/v1/admin/users"):
-        body = {"email": f"{caller}-{target}@oak.org".lower(), "name": "N", "role": "school_leader", "schools": [target]}
+        body = {
+            "email": f"{caller}-{target}@oak.org".lower(),
+            "name": "N",
+            "role": "school_leader",
+            "schools": [target],
+        }
         return [((method, path, {}, body), admin_only(201 if target in (OWN, SIBLING) else 422))]
     if (method, path) == ("POST", "/v1/admin/api-keys"):
         body = {"name": "k", "role": "reader", "schools": [target]}
@@ -342,7 +407,12 @@ def cases_for(route: Route, method: str, caller: str, target: str, site: Site) -
     if path == "/v1/admin/users/{user_id}/reset-password":
         return [((method, path.format(user_id=person), {}, None), admin_only(admin_found))]
     if path == "/v1/admin/api-keys/{key_id}":
-        return [((method, path.format(key_id=key_id), {}, None), admin_only(204 if target in (OWN, SIBLING) else 404))]
+        return [
+            (
+                (method, path.format(key_id=key_id), {}, None),
+                admin_only(204 if target in (OWN, SIBLING) else 404),
+            )
+        ]
     raise AssertionError(f"{method} {path} is in no row of the matrix: add it")
 
 
@@ -352,8 +422,12 @@ async def call(client: httpx.AsyncClient, request: Request) -> httpx.Response:
 
 
 async def test_the_authorisation_matrix_every_caller_every_endpoint_every_school(site: Site) -> None:
-    routes = [(method.upper(), Route(path)) for path, operations in site.app.openapi()["paths"].items()
-              if path.startswith("/v1/") for method in operations]
+    routes = [
+        (method.upper(), Route(path))
+        for path, operations in site.app.openapi()["paths"].items()
+        if path.startswith("/v1/")
+        for method in operations
+    ]
     opened: dict[str, httpx.AsyncClient] = {}
     for caller in CALLERS:
         opened[caller] = await site.login(caller) if caller in PERSONS else site.bearer(caller)
@@ -369,7 +443,9 @@ async def test_the_authorisation_matrix_every_caller_every_endpoint_every_school
                     async with opened[caller].stream("GET", route.path) as stream:
                         expected = 200 if caller in FIGURES else 403
                         if stream.status_code != expected:
-                            wrong.append(f"{caller} GET {route.path}: {stream.status_code}, expected {expected}")
+                            wrong.append(
+                                f"{caller} GET {route.path}: {stream.status_code}, expected {expected}"
+                            )
                         checked += 1
                 continue
             for target in TARGETS:
@@ -378,12 +454,19 @@ async def test_the_authorisation_matrix_every_caller_every_endpoint_every_school
                         response = await call(opened[caller], request)
                         checked += 1
                         if response.status_code != expected:
-                            wrong.append(f"{caller} {request[0]} {request[1]} {target}: {response.status_code} "
-                                         f"{response.text[:120]}, expected {expected}")
-                        if caller not in TRUST_WIDE and response.status_code == 200 and (
-                                SIBLING in response.text or "Ash Academy" in response.text):
+                            wrong.append(
+                                f"{caller} {request[0]} {request[1]} {target}: {response.status_code} "
+                                f"{response.text[:120]}, expected {expected}"
+                            )
+                        if (
+                            caller not in TRUST_WIDE
+                            and response.status_code == 200
+                            and (SIBLING in response.text or "Ash Academy" in response.text)
+                        ):
                             leaks.append(f"{caller} {request[1]} {target}")
-                        if response.status_code < 300 and (FOREIGN in response.text or "Elm" in response.text):
+                        if response.status_code < 300 and (
+                            FOREIGN in response.text or "Elm" in response.text
+                        ):
                             leaks.append(f"{caller} {request[1]} {target} (another Trust)")
     finally:
         for client in opened.values():

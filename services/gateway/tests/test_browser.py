@@ -24,16 +24,28 @@ from tidemark_schemas.aggregates import Keyspace
 
 CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
 """Debian's chromium (`apt-get install chromium`); Playwright never downloads one here."""
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "a long enough passphrase 42"
 
 
 @contextlib.asynccontextmanager
 async def serving(app: object) -> AsyncIterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning",  # type: ignore[arg-type]
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=LOOPBACK,
+            port=port,
+            log_level="warning",  # type: ignore[arg-type]
+            timeout_graceful_shutdown=1,
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "uvicorn stopped before it started"
@@ -55,11 +67,14 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
     await seed.updated("2025-10-20T09:30:00+00:00")
     engine = create_async_engine(database_url)
     identity = Identity.on(engine)
-    await identity.create_person(TRUST, "test", "head@oak.org", "Hana Head", "school_leader", ["S1"], PASSWORD)
+    await identity.create_person(
+        TRUST, "test", "head@oak.org", "Hana Head", "school_leader", ["S1"], PASSWORD
+    )
     await identity.create_person(TRUST, "test", "admin@oak.org", "Ada Admin", "trust_admin", None, PASSWORD)
     await engine.dispose()
-    settings = gateway_settings(redis_url, prefix, database_url=database_url, tidemark_tokens={},
-                                live_heartbeat_seconds=1.0)
+    settings = gateway_settings(
+        redis_url, prefix, database_url=database_url, tidemark_tokens={}, live_heartbeat_seconds=1.0
+    )
     async with serving(create_app(settings)) as url:
         yield url
 
@@ -74,8 +89,12 @@ async def browser_page() -> AsyncIterator[tuple[object, list[str]]]:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
             page = await browser.new_page()
-            page.on("console", lambda message: violations.append(message.text)
-                    if "Content Security Policy" in message.text else None)
+            page.on(
+                "console",
+                lambda message: (
+                    violations.append(message.text) if "Content Security Policy" in message.text else None
+                ),
+            )
             yield page, violations
         finally:
             await browser.close()

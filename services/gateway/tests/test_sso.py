@@ -38,7 +38,9 @@ class Provider:
 
     issuer: str = ""
     user: dict[str, Any] = field(default_factory=dict)
-    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "k1"}, private=True))
+    key: RSAKey = field(
+        default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "k1"}, private=True)
+    )
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     audience: str = CLIENT_ID
 
@@ -47,8 +49,12 @@ class Provider:
 
         @app.get("/.well-known/openid-configuration")
         async def discovery() -> dict[str, str]:
-            return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
-                    "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks"}
+            return {
+                "issuer": self.issuer,
+                "authorization_endpoint": f"{self.issuer}/authorize",
+                "token_endpoint": f"{self.issuer}/token",
+                "jwks_uri": f"{self.issuer}/jwks",
+            }
 
         @app.get("/jwks")
         async def jwks() -> dict[str, Any]:
@@ -59,22 +65,36 @@ class Provider:
             asked = request.query_params
             assert asked["client_id"] == CLIENT_ID and asked["code_challenge_method"] == "S256"
             code = secrets.token_urlsafe(16)
-            self.codes[code] = {"challenge": asked["code_challenge"], "nonce": asked["nonce"],
-                                "redirect_uri": asked["redirect_uri"]}
-            return RedirectResponse(f"{asked['redirect_uri']}?{urlencode({'code': code, 'state': asked['state']})}")
+            self.codes[code] = {
+                "challenge": asked["code_challenge"],
+                "nonce": asked["nonce"],
+                "redirect_uri": asked["redirect_uri"],
+            }
+            return RedirectResponse(
+                f"{asked['redirect_uri']}?{urlencode({'code': code, 'state': asked['state']})}"
+            )
 
         @app.post("/token")
         async def token(request: Request) -> JSONResponse:
             form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
             issued = self.codes.pop(form.get("code", ""), None)
             credentials = httpx.BasicAuth(CLIENT_ID, CLIENT_SECRET)._auth_header
-            if (issued is None or request.headers.get("authorization") != credentials
-                    or create_s256_code_challenge(form.get("code_verifier", "")) != issued["challenge"]
-                    or form.get("redirect_uri") != issued["redirect_uri"]):
+            if (
+                issued is None
+                or request.headers.get("authorization") != credentials
+                or create_s256_code_challenge(form.get("code_verifier", "")) != issued["challenge"]
+                or form.get("redirect_uri") != issued["redirect_uri"]
+            ):
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
             now = int(time.time())
-            claims = {"iss": self.issuer, "aud": self.audience, "iat": now, "exp": now + 300,
-                      "nonce": issued["nonce"], **self.user}
+            claims = {
+                "iss": self.issuer,
+                "aud": self.audience,
+                "iat": now,
+                "exp": now + 300,
+                "nonce": issued["nonce"],
+                **self.user,
+            }
             id_token = jwt.encode({"alg": "RS256", "kid": "k1"}, claims, self.key)
             return JSONResponse({"access_token": "unused", "token_type": "Bearer", "id_token": id_token})
 
@@ -84,8 +104,9 @@ class Provider:
 @contextlib.asynccontextmanager
 async def serving(app: Any) -> AsyncIterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning", timeout_graceful_shutdown=1)
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "uvicorn stopped before it started"
@@ -116,8 +137,15 @@ async def sites(redis_url: str, redis: Redis, prefix: str, database_url: str) ->
     identity = Identity.on(engine)
     await identity.create_person(TRUST, "test", "head@oak.org", "Hana Head", "school_leader", ["S1"])
     await engine.dispose()
-    settings = gateway_settings(redis_url, prefix, database_url=database_url, tidemark_tokens={},
-                                oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET)
+    settings = gateway_settings(
+        redis_url,
+        prefix,
+        database_url=database_url,
+        tidemark_tokens={},
+        oidc_issuer=provider.issuer,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=CLIENT_SECRET,
+    )
     try:
         async with serving(create_app(settings)) as gateway:
             yield Sites(gateway, provider)
@@ -153,15 +181,21 @@ async def test_the_person_the_issuer_names_is_signed_in_and_linked_to_its_subjec
     assert (answer.status_code, answer.headers["location"]) == (303, "/#/")
     assert "samesite=strict" in answer.headers["set-cookie"].lower()
     assert me.status_code == 200 and me.json()["user"]["email"] == "head@oak.org"
-    assert me.json()["permissions"] == ["figures:read", "pupils:read"]  # no temporary password to change first
+    assert me.json()["permissions"] == [
+        "figures:read",
+        "pupils:read",
+    ]  # no temporary password to change first
     assert linked.headers["location"] == "/#/"  # the subject is linked: the email no longer matters
 
 
-@pytest.mark.parametrize("user", [
-    {"sub": "x-1", "email": "nobody@oak.org", "email_verified": True},
-    {"sub": "x-2", "email": "head@oak.org", "email_verified": False},
-    {"sub": "x-3"},
-])
+@pytest.mark.parametrize(
+    "user",
+    [
+        {"sub": "x-1", "email": "nobody@oak.org", "email_verified": True},
+        {"sub": "x-2", "email": "head@oak.org", "email_verified": False},
+        {"sub": "x-3"},
+    ],
+)
 async def test_nobody_is_signed_in_without_a_tidemark_account_or_a_verified_email(sites: Sites, user) -> None:
     sites.provider.user = user
     async with httpx.AsyncClient(timeout=10.0) as browser:

@@ -15,10 +15,28 @@ from tidemark_ingest.adapters.store import OUTBOX
 from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
 
 SCHOOLS = [{"school_id": "S1", "name": "Oak"}, {"school_id": "S2", "name": "Ash"}]
-PUPIL = {"pupil_id": "P1", "school_id": "S1", "year_group": "Y3", "sex": "F", "fsm6": False, "lac": False,
-         "plac": False, "sen": "N", "eal": False, "ethnicity": "WBRI", "left_on": None}
-RESULT = {"pupil_id": "P1", "school_id": "S1", "academic_year": "2025/26", "period": "AUT1", "year_group": "Y3",
-          "subject": "reading", "band": "AT"}
+PUPIL = {
+    "pupil_id": "P1",
+    "school_id": "S1",
+    "year_group": "Y3",
+    "sex": "F",
+    "fsm6": False,
+    "lac": False,
+    "plac": False,
+    "sen": "N",
+    "eal": False,
+    "ethnicity": "WBRI",
+    "left_on": None,
+}
+RESULT = {
+    "pupil_id": "P1",
+    "school_id": "S1",
+    "academic_year": "2025/26",
+    "period": "AUT1",
+    "year_group": "Y3",
+    "subject": "reading",
+    "band": "AT",
+}
 LOCK = {"school_id": "S1", "academic_year": "2025/26", "period": "AUT1"}
 
 
@@ -35,7 +53,9 @@ async def key(ingest: Ingest, role: str = "ingest", schools: list[str] | None = 
 
 async def audit(ingest: Ingest) -> list[tuple[str, str | None, dict]]:
     async with ingest.services.engine.connect() as connection:
-        rows = await connection.execute(select(AUDIT.c.action, AUDIT.c.school_id, AUDIT.c.detail).order_by(AUDIT.c.id))
+        rows = await connection.execute(
+            select(AUDIT.c.action, AUDIT.c.school_id, AUDIT.c.detail).order_by(AUDIT.c.id)
+        )
     return [(row.action, row.school_id, row.detail) for row in rows]
 
 
@@ -52,7 +72,10 @@ async def test_an_ingest_key_writes_until_it_is_revoked(ingest: Ingest) -> None:
 
 async def test_a_reader_key_may_not_write(ingest: Ingest) -> None:
     response = await ingest.client.post("/v1/schools", json=SCHOOLS, headers=await key(ingest, "reader"))
-    assert (response.status_code, response.json()) == (403, {"detail": "this endpoint needs an ingest key (tracker:write)"})
+    assert (response.status_code, response.json()) == (
+        403,
+        {"detail": "this endpoint needs an ingest key (tracker:write)"},
+    )
 
 
 async def test_a_school_scoped_key_writes_only_its_schools(ingest: Ingest) -> None:
@@ -60,11 +83,16 @@ async def test_a_school_scoped_key_writes_only_its_schools(ingest: Ingest) -> No
     scoped = await key(ingest, schools=["S1"])
 
     own = await ingest.client.post("/v1/pupils", json=[PUPIL], headers=scoped)
-    other = await ingest.client.post("/v1/pupils", json=[{**PUPIL, "pupil_id": "P2", "school_id": "S2"}], headers=scoped)
+    other = await ingest.client.post(
+        "/v1/pupils", json=[{**PUPIL, "pupil_id": "P2", "school_id": "S2"}], headers=scoped
+    )
     lock = await ingest.client.post("/v1/assessments/lock", json={**LOCK, "school_id": "S2"}, headers=scoped)
 
     assert own.status_code == 200
-    assert (other.status_code, other.json()) == (403, {"detail": "this key may not write school 'S2' (not in its scope)"})
+    assert (other.status_code, other.json()) == (
+        403,
+        {"detail": "this key may not write school 'S2' (not in its scope)"},
+    )
     assert lock.status_code == 403
 
 
@@ -73,24 +101,38 @@ async def test_batches_locks_and_unlocks_are_audited_and_lock_events_name_the_ac
     actor = f"key:{headers['Authorization'].split('_')[1]}"
     await ingest.client.post("/v1/schools", json=SCHOOLS, headers=headers)
     await ingest.client.post("/v1/pupils", json=[PUPIL], headers=headers)
-    refused = await ingest.client.post("/v1/pupils", json=[{**PUPIL, "school_id": "S9"}, {"pupil_id": 1}],
-                                       headers=headers)
+    refused = await ingest.client.post(
+        "/v1/pupils", json=[{**PUPIL, "school_id": "S9"}, {"pupil_id": 1}], headers=headers
+    )
     await ingest.client.post("/v1/assessments", json=[RESULT], headers=headers)
     await ingest.client.post("/v1/assessments/lock", json=LOCK, headers=headers)
     await ingest.client.post("/v1/assessments/unlock", json={**LOCK, "subject": "reading"}, headers=headers)
 
     trail = [entry for entry in await audit(ingest) if entry[0] != "key_created"]
     assert refused.status_code == 422
-    assert [(action, school, detail.get("accepted"), detail.get("rows")) for action, school, detail in trail] == [
-        ("batch", None, True, 2), ("batch", None, True, 1), ("batch", None, False, 2), ("batch", None, True, 1),
-        ("lock", "S1", True, None), ("unlock", "S1", True, None),
+    assert [
+        (action, school, detail.get("accepted"), detail.get("rows")) for action, school, detail in trail
+    ] == [
+        ("batch", None, True, 2),
+        ("batch", None, True, 1),
+        ("batch", None, False, 2),
+        ("batch", None, True, 1),
+        ("lock", "S1", True, None),
+        ("unlock", "S1", True, None),
     ]
     assert {k: trail[4][2][k] for k in ("academic_year", "period", "results", "changed")} == {
-        "academic_year": "2025/26", "period": "AUT1", "results": 1, "changed": 1}
+        "academic_year": "2025/26",
+        "period": "AUT1",
+        "results": 1,
+        "changed": 1,
+    }
     assert trail[5][2]["subject"] == "reading"
 
     async with ingest.services.engine.connect() as connection:
-        events = [json.loads(p) for p in (await connection.execute(select(OUTBOX.c.payload).order_by(OUTBOX.c.id))).scalars()]
+        events = [
+            json.loads(p)
+            for p in (await connection.execute(select(OUTBOX.c.payload).order_by(OUTBOX.c.id))).scalars()
+        ]
     by_type = {event["event_type"]: event for event in events}
     assert by_type["assessment-locked"]["actor_id"] == actor
     assert by_type["assessment-unlocked"]["actor_id"] == actor
@@ -98,6 +140,8 @@ async def test_batches_locks_and_unlocks_are_audited_and_lock_events_name_the_ac
 
 
 async def test_a_configured_token_still_writes_as_the_development_fallback(ingest: Ingest) -> None:
-    response = await ingest.client.post("/v1/schools", json=SCHOOLS, headers={"Authorization": "Bearer ingest"})
+    response = await ingest.client.post(
+        "/v1/schools", json=SCHOOLS, headers={"Authorization": "Bearer ingest"}
+    )
     assert response.status_code == 200
     assert [(action, detail["accepted"]) for action, _, detail in await audit(ingest)] == [("batch", True)]

@@ -33,7 +33,9 @@ from tidemark_runtime.settings import LOOPBACK_DATABASE_URL, DatabaseUrl
 PASSWORD_VARIABLE = "TIDEMARK_ADMIN_PASSWORD"
 CLI_ACTOR = "cli:tidemark-admin"
 DEMO_PEOPLE = (
-    ("admin", "trust_admin", False), ("leader", "trust_leader", False), ("head", "school_leader", True),
+    ("admin", "trust_admin", False),
+    ("leader", "trust_leader", False),
+    ("head", "school_leader", True),
     ("analyst", "analyst", False),
 )
 """(name, role, scoped to the demo school) of each demo person; emails are `<name>@<trust>.example`."""
@@ -45,13 +47,21 @@ class AdminSettings(BaseSettings):
     database_url: DatabaseUrl = LOOPBACK_DATABASE_URL
 
 
-async def create_admin(database_url: str, trust: str, email: str, name: str, password: str | None) -> dict[str, str | None]:
+async def create_admin(
+    database_url: str, trust: str, email: str, name: str, password: str | None
+) -> dict[str, str | None]:
     engine = create_async_engine(database_url)
     try:
-        created = await Identity.on(engine).create_person(trust, CLI_ACTOR, email, name, "trust_admin", None, password)
+        created = await Identity.on(engine).create_person(
+            trust, CLI_ACTOR, email, name, "trust_admin", None, password
+        )
     finally:
         await engine.dispose()
-    return {"user_id": created.person_id, "email": email.strip().lower(), "temporary_password": created.temporary_password}
+    return {
+        "user_id": created.person_id,
+        "email": email.strip().lower(),
+        "temporary_password": created.temporary_password,
+    }
 
 
 async def demo(database_url: str, trust: str, school: str) -> dict[str, object]:
@@ -64,12 +74,15 @@ async def demo(database_url: str, trust: str, school: str) -> dict[str, object]:
         for name, role, scoped in DEMO_PEOPLE:
             email = f"{name}@{trust}.example"
             try:
-                await identity.create_person(trust, CLI_ACTOR, email, name.title(), role,
-                                             [school] if scoped else None, password)
+                await identity.create_person(
+                    trust, CLI_ACTOR, email, name.title(), role, [school] if scoped else None, password
+                )
             except Conflict:  # a given database that ran the demo before: the new password holds
                 await identity.store.change_person(
                     (await identity.store.person_by_email(email)).person_id,  # type: ignore[union-attr]
-                    password_hash=hash_password(password), must_change_password=False, disabled=False,
+                    password_hash=hash_password(password),
+                    must_change_password=False,
+                    disabled=False,
                 )
             people.append({"email": email, "role": role, "schools": [school] if scoped else None})
         ingest = await identity.create_key(trust, CLI_ACTOR, "demo loader", "ingest", None)
@@ -77,7 +90,9 @@ async def demo(database_url: str, trust: str, school: str) -> dict[str, object]:
     finally:
         await engine.dispose()
     return {
-        "admin": {"email": people[0]["email"], "password": password}, "people": people, "password": password,
+        "admin": {"email": people[0]["email"], "password": password},
+        "people": people,
+        "password": password,
         "tokens": {"ingest": ingest.key, "viewer": reader.key},
     }
 
@@ -96,12 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     database_url = AdminSettings().database_url
     try:
         if arguments.command == "create-admin":
-            created = asyncio.run(create_admin(
-                database_url, arguments.trust, arguments.email, arguments.name, os.environ.get(PASSWORD_VARIABLE)
-            ))
+            created = asyncio.run(
+                create_admin(
+                    database_url,
+                    arguments.trust,
+                    arguments.email,
+                    arguments.name,
+                    os.environ.get(PASSWORD_VARIABLE),
+                )
+            )
             print(f"Created trust_admin {created['email']} of Trust {arguments.trust}.")
             if created["temporary_password"]:
-                print(f"Temporary password (shown once; to be changed at first sign-in): {created['temporary_password']}")
+                shown_once = created["temporary_password"]
+                print(f"Temporary password (shown once; to be changed at first sign-in): {shown_once}")
         else:
             print(json.dumps(asyncio.run(demo(database_url, arguments.trust, arguments.school))))
     except IdentityError as error:

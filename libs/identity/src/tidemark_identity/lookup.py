@@ -41,8 +41,14 @@ class Lookup:
         if presented.session is None or self.identity is None:
             return None
         found = await self.identity.session_principal(presented.session)
-        if found is not None and presented.state_changing and not secrets.csrf_matches(presented.session, presented.csrf):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header (CSRF protection)")
+        if (
+            found is not None
+            and presented.state_changing
+            and not secrets.csrf_matches(presented.session, presented.csrf)
+        ):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header (CSRF protection)"
+            )
         return found
 
     def _token(self, presented: str) -> Principal | None:

@@ -78,7 +78,9 @@ class OidcClient:
             metadata = (await self.http.get(url)).raise_for_status().json()
             if metadata.get("issuer") != self.settings.issuer:
                 raise SsoRefused(f"the discovery document names issuer {metadata.get('issuer')!r}")
-            keys = KeySet.import_key_set((await self.http.get(metadata["jwks_uri"])).raise_for_status().json())
+            keys = KeySet.import_key_set(
+                (await self.http.get(metadata["jwks_uri"])).raise_for_status().json()
+            )
             self._metadata = (time.monotonic(), metadata, keys)
         return self._metadata[1], self._metadata[2]
 
@@ -87,9 +89,15 @@ class OidcClient:
         metadata, _ = await self._discover()
         pending = Pending(generate_token(32), generate_token(32), generate_token(64))
         url = prepare_grant_uri(
-            metadata["authorization_endpoint"], self.settings.client_id, "code", redirect_uri=redirect_uri,
-            scope="openid email profile", state=pending.state, nonce=pending.nonce,
-            code_challenge=create_s256_code_challenge(pending.verifier), code_challenge_method="S256",
+            metadata["authorization_endpoint"],
+            self.settings.client_id,
+            "code",
+            redirect_uri=redirect_uri,
+            scope="openid email profile",
+            state=pending.state,
+            nonce=pending.nonce,
+            code_challenge=create_s256_code_challenge(pending.verifier),
+            code_challenge_method="S256",
         )
         return url, pending
 
@@ -98,20 +106,31 @@ class OidcClient:
         if state != pending.state:
             raise SsoRefused("the state does not match this browser's sign-in")
         metadata, keys = await self._discover()
-        answer = await self.http.post(metadata["token_endpoint"], data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "code_verifier": pending.verifier,
-        }, auth=(self.settings.client_id, self.settings.client_secret))
+        answer = await self.http.post(
+            metadata["token_endpoint"],
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": pending.verifier,
+            },
+            auth=(self.settings.client_id, self.settings.client_secret),
+        )
         if answer.status_code != 200 or "id_token" not in answer.json():
             raise SsoRefused(f"the token endpoint answered {answer.status_code}")
         try:
             token = jwt.decode(answer.json()["id_token"], keys, algorithms=SIGNING_ALGORITHMS)
         except (JoseError, ValueError) as error:
             raise SsoRefused(f"the ID token's signature does not verify ({error})") from None
-        claims = CodeIDToken(token.claims, token.header, options={
-            "iss": {"essential": True, "value": self.settings.issuer},
-            "aud": {"essential": True, "value": self.settings.client_id},
-        }, params={"nonce": pending.nonce})
+        claims = CodeIDToken(
+            token.claims,
+            token.header,
+            options={
+                "iss": {"essential": True, "value": self.settings.issuer},
+                "aud": {"essential": True, "value": self.settings.client_id},
+            },
+            params={"nonce": pending.nonce},
+        )
         try:
             claims.validate(leeway=60)
         except Exception as error:  # authlib's claim errors share no base class worth naming here

@@ -117,7 +117,9 @@ def _password(password: str, email: str, field: str = "password") -> str:
 
 def person_principal(person: Person, session_id: str | None) -> Principal:
     """A person's principal; one who must change a temporary password holds no permission until then."""
-    found = principal(person.trust_id, Role(person.role), person.schools, f"user:{person.person_id}", session_id)
+    found = principal(
+        person.trust_id, Role(person.role), person.schools, f"user:{person.person_id}", session_id
+    )
     return found.model_copy(update={"permissions": frozenset()}) if person.must_change_password else found
 
 
@@ -163,7 +165,9 @@ class Identity:
 
     # -- signing in and out -----------------------------------------------------------------------
 
-    async def sign_in(self, email: str, password: str, address: str | None, replaces: str | None = None) -> SignedIn:
+    async def sign_in(
+        self, email: str, password: str, address: str | None, replaces: str | None = None
+    ) -> SignedIn:
         email = email.strip().lower()
         now = self.now()
         subjects = {"account": f"account:{email}", "address": f"address:{address or '-'}"}
@@ -179,13 +183,16 @@ class Identity:
             person.password_hash if person and person.password_hash else passwords.DUMMY_HASH, password
         )
         if person is None or not good or person.disabled:
-            await self.store.record_failures({
-                subject: throttle.after_failure(counts.get(subject), now) for subject in subjects.values()
-            })
+            await self.store.record_failures(
+                {subject: throttle.after_failure(counts.get(subject), now) for subject in subjects.values()}
+            )
             reason = "unknown email" if person is None else "disabled" if good else "wrong password"
             await self.store.audit(
-                person.trust_id if person else "", now, f"user:{person.person_id}" if person else f"email:{email}",
-                Action.SIGN_IN_FAILED, detail={"email": email, "reason": reason, "address": address},
+                person.trust_id if person else "",
+                now,
+                f"user:{person.person_id}" if person else f"email:{email}",
+                Action.SIGN_IN_FAILED,
+                detail={"email": email, "reason": reason, "address": address},
             )
             raise SignInRefused("wrong email or password")
         await self.store.clear_failures(subjects["account"])
@@ -199,7 +206,11 @@ class Identity:
             secrets.digest(secret), person.person_id, now, secrets.digest(replaces) if replaces else None
         )
         await self.store.audit(
-            person.trust_id, now, f"user:{person.person_id}", Action.SIGN_IN, detail={**detail, "address": address}
+            person.trust_id,
+            now,
+            f"user:{person.person_id}",
+            Action.SIGN_IN,
+            detail={**detail, "address": address},
         )
         return SignedIn(person, secret, secrets.csrf_token(secret))
 
@@ -216,7 +227,9 @@ class Identity:
                 # handed out stops working (password sign-in resumes after a reset).
                 await self.store.link_subject(person.person_id, subject)
                 if person.must_change_password:
-                    await self.store.change_person(person.person_id, password_hash=None, must_change_password=False)
+                    await self.store.change_person(
+                        person.person_id, password_hash=None, must_change_password=False
+                    )
                 person = await self.store.person_by_subject(subject)
         if person is None or person.disabled:
             raise SignInRefused("no Tidemark account for this sign-in: ask your Trust's administrator")
@@ -241,7 +254,9 @@ class Identity:
         if new == current:
             raise Invalid("must differ from the current password", "new_password")
         await self.store.change_person(
-            person.person_id, password_hash=_password(new, person.email, "new_password"), must_change_password=False
+            person.person_id,
+            password_hash=_password(new, person.email, "new_password"),
+            must_change_password=False,
         )
         await self.store.audit(person.trust_id, self.now(), caller.actor_id, Action.PASSWORD_CHANGED)
 
@@ -251,7 +266,13 @@ class Identity:
         return await self.store.people(caller.trust_id)
 
     async def create_person(
-        self, trust_id: str, actor_id: str, email: str, name: str, role: str, schools: Collection[str] | None,
+        self,
+        trust_id: str,
+        actor_id: str,
+        email: str,
+        name: str,
+        role: str,
+        schools: Collection[str] | None,
         password: str | None = None,
     ) -> NewPerson:
         email = email.strip().lower()
@@ -262,28 +283,53 @@ class Identity:
         chosen = _role(role, PERSON_ROLES)
         scope = _scope(chosen, schools)
         temporary = passwords.temporary_password() if password is None else None
-        password_hash = _password(password, email) if password is not None else passwords.hash_password(temporary or "")
+        password_hash = (
+            _password(password, email) if password is not None else passwords.hash_password(temporary or "")
+        )
         person = Person(
-            person_id=uuid.uuid4().hex, trust_id=trust_id, email=email, name=name.strip(), role=chosen.value,
-            schools=scope, password_hash=password_hash, must_change_password=temporary is not None, disabled=False,
+            person_id=uuid.uuid4().hex,
+            trust_id=trust_id,
+            email=email,
+            name=name.strip(),
+            role=chosen.value,
+            schools=scope,
+            password_hash=password_hash,
+            must_change_password=temporary is not None,
+            disabled=False,
             created_at=self.now(),
         )
         if not await self.store.add_person(person):
             raise Conflict("a person with this email already exists", "email")
-        await self.store.audit(trust_id, self.now(), actor_id, Action.PERSON_CREATED, detail={
-            "person_id": person.person_id, "email": email, "role": chosen.value, "schools": scope,
-        })
+        await self.store.audit(
+            trust_id,
+            self.now(),
+            actor_id,
+            Action.PERSON_CREATED,
+            detail={
+                "person_id": person.person_id,
+                "email": email,
+                "role": chosen.value,
+                "schools": scope,
+            },
+        )
         return NewPerson(person.person_id, temporary)
 
     async def change_person(
-        self, caller: Principal, person_id: str, role: str | None, schools: Collection[str] | None, schools_given: bool,
+        self,
+        caller: Principal,
+        person_id: str,
+        role: str | None,
+        schools: Collection[str] | None,
+        schools_given: bool,
         disabled: bool | None,
     ) -> Person:
         person = await self.store.person(caller.trust_id, person_id)
         if person is None:
             raise NotFound("no such person")
         if caller.actor_id == f"user:{person_id}" and (role is not None or disabled):
-            raise Conflict("you cannot change your own role or disable yourself", "role" if role else "disabled")
+            raise Conflict(
+                "you cannot change your own role or disable yourself", "role" if role else "disabled"
+            )
         new_role = _role(role, PERSON_ROLES) if role is not None else Role(person.role)
         if schools_given:
             new_schools = schools
@@ -301,12 +347,22 @@ class Identity:
             await self.store.change_person(person_id, **changes)
             now = self.now()
             if "role" in changes:
-                await self.store.audit(caller.trust_id, now, caller.actor_id, Action.PERSON_CHANGED, detail={
-                    "person_id": person_id, "role": new_role.value, "schools": scope,
-                })
+                await self.store.audit(
+                    caller.trust_id,
+                    now,
+                    caller.actor_id,
+                    Action.PERSON_CHANGED,
+                    detail={
+                        "person_id": person_id,
+                        "role": new_role.value,
+                        "schools": scope,
+                    },
+                )
             if "disabled" in changes:
                 action = Action.PERSON_DISABLED if disabled else Action.PERSON_ENABLED
-                await self.store.audit(caller.trust_id, now, caller.actor_id, action, detail={"person_id": person_id})
+                await self.store.audit(
+                    caller.trust_id, now, caller.actor_id, action, detail={"person_id": person_id}
+                )
         changed = await self.store.person(caller.trust_id, person_id)
         assert changed is not None
         return changed
@@ -322,7 +378,11 @@ class Identity:
             person_id, password_hash=passwords.hash_password(temporary), must_change_password=True
         )
         await self.store.audit(
-            caller.trust_id, self.now(), caller.actor_id, Action.PASSWORD_RESET, detail={"person_id": person_id}
+            caller.trust_id,
+            self.now(),
+            caller.actor_id,
+            Action.PASSWORD_RESET,
+            detail={"person_id": person_id},
         )
         return temporary
 
@@ -332,7 +392,12 @@ class Identity:
         return await self.store.api_keys(caller.trust_id)
 
     async def create_key(
-        self, trust_id: str, actor_id: str, name: str, role: str, schools: Collection[str] | None,
+        self,
+        trust_id: str,
+        actor_id: str,
+        name: str,
+        role: str,
+        schools: Collection[str] | None,
         expires_on: date | None = None,
     ) -> NewKey:
         if not name.strip():
@@ -343,25 +408,48 @@ class Identity:
         if expires_on is not None and expires_on <= now.date():
             raise Invalid("must be a date after today", "expires_on")
         issued = secrets.issue_key()
-        await self.store.add_api_key(ApiKey(
-            key_id=issued.key_id, trust_id=trust_id, name=name.strip(), role=chosen.value, schools=scope,
-            secret_hash=issued.secret_hash, created_by=actor_id, created_at=now, expires_on=expires_on,
-            last_used_at=None, revoked_at=None,
-        ))
-        await self.store.audit(trust_id, now, actor_id, Action.KEY_CREATED, detail={
-            "key_id": issued.key_id, "name": name.strip(), "role": chosen.value, "schools": scope,
-        })
+        await self.store.add_api_key(
+            ApiKey(
+                key_id=issued.key_id,
+                trust_id=trust_id,
+                name=name.strip(),
+                role=chosen.value,
+                schools=scope,
+                secret_hash=issued.secret_hash,
+                created_by=actor_id,
+                created_at=now,
+                expires_on=expires_on,
+                last_used_at=None,
+                revoked_at=None,
+            )
+        )
+        await self.store.audit(
+            trust_id,
+            now,
+            actor_id,
+            Action.KEY_CREATED,
+            detail={
+                "key_id": issued.key_id,
+                "name": name.strip(),
+                "role": chosen.value,
+                "schools": scope,
+            },
+        )
         return NewKey(issued.key_id, issued.key)
 
     async def revoke_key(self, caller: Principal, key_id: str) -> None:
         now = self.now()
         if not await self.store.revoke_key(caller.trust_id, key_id, now):
             raise NotFound("no such key")
-        await self.store.audit(caller.trust_id, now, caller.actor_id, Action.KEY_REVOKED, detail={"key_id": key_id})
+        await self.store.audit(
+            caller.trust_id, now, caller.actor_id, Action.KEY_REVOKED, detail={"key_id": key_id}
+        )
 
     # -- the audit trail --------------------------------------------------------------------------
 
-    async def record(self, caller: Principal, action: Action, school_id: str | None = None, **detail: Any) -> None:
+    async def record(
+        self, caller: Principal, action: Action, school_id: str | None = None, **detail: Any
+    ) -> None:
         await self.store.audit(caller.trust_id, self.now(), caller.actor_id, action, school_id, detail)
 
     async def audit_page(self, caller: Principal, **filters: Any) -> tuple[list[AuditEntry], str | None]:

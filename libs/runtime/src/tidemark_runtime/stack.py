@@ -327,9 +327,11 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False) -
                 return 1
             wait_until_applied(ingest_url, kafka, lambda: stopping)
             print(f"Demo Trust loaded and applied in {time.monotonic() - started:.0f}s.", flush=True)
-        stack_file.write_text(json.dumps({
+        written = stack_file.with_suffix(".json.tmp")  # renamed into place: a reader never sees half of it
+        written.write_text(json.dumps({
             "gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens, "admin": accounts["admin"],
         }, indent=2))
+        written.replace(stack_file)
         people = "".join(
             f"               {p['email']:<28} {p['role']}{' of ' + ', '.join(p['schools']) if p['schools'] else ''}\n"
             for p in accounts["people"]

@@ -113,9 +113,11 @@ class IdentityStore:
 
     async def person(self, trust_id: str, person_id: str) -> Person | None:
         async with self.engine.connect() as connection:
-            row = (await connection.execute(
-                select(PERSON).where(PERSON.c.person_id == person_id, PERSON.c.trust_id == trust_id)
-            )).first()
+            row = (
+                await connection.execute(
+                    select(PERSON).where(PERSON.c.person_id == person_id, PERSON.c.trust_id == trust_id)
+                )
+            ).first()
         return _person(row) if row else None
 
     async def person_by_subject(self, subject: str) -> Person | None:
@@ -125,13 +127,17 @@ class IdentityStore:
 
     async def people(self, trust_id: str) -> list[Person]:
         async with self.engine.connect() as connection:
-            rows = await connection.execute(select(PERSON).where(PERSON.c.trust_id == trust_id).order_by(PERSON.c.email))
+            rows = await connection.execute(
+                select(PERSON).where(PERSON.c.trust_id == trust_id).order_by(PERSON.c.email)
+            )
         return [_person(row) for row in rows]
 
     async def add_person(self, person: Person) -> bool:
         """False when the email is taken (by anyone, in any Trust)."""
         async with self.engine.begin() as connection:
-            taken = (await connection.execute(select(PERSON.c.person_id).where(PERSON.c.email == person.email))).first()
+            taken = (
+                await connection.execute(select(PERSON.c.person_id).where(PERSON.c.email == person.email))
+            ).first()
             if taken:
                 return False
             values = {field: getattr(person, field) for field in Person.__dataclass_fields__}
@@ -147,7 +153,9 @@ class IdentityStore:
 
     async def link_subject(self, person_id: str, subject: str) -> None:
         async with self.engine.begin() as connection:
-            await connection.execute(update(PERSON).where(PERSON.c.person_id == person_id).values(oidc_subject=subject))
+            await connection.execute(
+                update(PERSON).where(PERSON.c.person_id == person_id).values(oidc_subject=subject)
+            )
 
     # -- sessions ---------------------------------------------------------------------------------
 
@@ -156,21 +164,25 @@ class IdentityStore:
         async with self.engine.begin() as connection:
             if replaces is not None:
                 await connection.execute(delete(SESSION).where(SESSION.c.id_hash == replaces))
-            await connection.execute(insert(SESSION).values(
-                id_hash=id_hash, person_id=person_id, created_at=now, last_seen_at=now
-            ))
+            await connection.execute(
+                insert(SESSION).values(id_hash=id_hash, person_id=person_id, created_at=now, last_seen_at=now)
+            )
 
     async def session(self, id_hash: str) -> SessionOf | None:
-        query = select(SESSION.c.created_at, SESSION.c.last_seen_at, PERSON).join(
-            PERSON, PERSON.c.person_id == SESSION.c.person_id
-        ).where(SESSION.c.id_hash == id_hash)
+        query = (
+            select(SESSION.c.created_at, SESSION.c.last_seen_at, PERSON)
+            .join(PERSON, PERSON.c.person_id == SESSION.c.person_id)
+            .where(SESSION.c.id_hash == id_hash)
+        )
         async with self.engine.connect() as connection:
             row = (await connection.execute(query)).first()
         return SessionOf(row.created_at, row.last_seen_at, _person(row)) if row else None
 
     async def touch_session(self, id_hash: str, now: datetime) -> None:
         async with self.engine.begin() as connection:
-            await connection.execute(update(SESSION).where(SESSION.c.id_hash == id_hash).values(last_seen_at=now))
+            await connection.execute(
+                update(SESSION).where(SESSION.c.id_hash == id_hash).values(last_seen_at=now)
+            )
 
     async def end_session(self, id_hash: str) -> None:
         async with self.engine.begin() as connection:
@@ -186,26 +198,36 @@ class IdentityStore:
     async def api_keys(self, trust_id: str) -> list[ApiKey]:
         async with self.engine.connect() as connection:
             rows = await connection.execute(
-                select(API_KEY).where(API_KEY.c.trust_id == trust_id).order_by(API_KEY.c.created_at, API_KEY.c.key_id)
+                select(API_KEY)
+                .where(API_KEY.c.trust_id == trust_id)
+                .order_by(API_KEY.c.created_at, API_KEY.c.key_id)
             )
         return [_key(row) for row in rows]
 
     async def add_api_key(self, key: ApiKey) -> None:
         async with self.engine.begin() as connection:
-            await connection.execute(insert(API_KEY).values(
-                **{field: getattr(key, field) for field in ApiKey.__dataclass_fields__}
-            ))
+            await connection.execute(
+                insert(API_KEY).values(
+                    **{field: getattr(key, field) for field in ApiKey.__dataclass_fields__}
+                )
+            )
 
     async def key_used(self, key_id: str, now: datetime) -> None:
         async with self.engine.begin() as connection:
-            await connection.execute(update(API_KEY).where(API_KEY.c.key_id == key_id).values(last_used_at=now))
+            await connection.execute(
+                update(API_KEY).where(API_KEY.c.key_id == key_id).values(last_used_at=now)
+            )
 
     async def revoke_key(self, trust_id: str, key_id: str, now: datetime) -> bool:
         """False when the Trust has no such key (or it was revoked already)."""
         async with self.engine.begin() as connection:
-            result = await connection.execute(update(API_KEY).where(
-                API_KEY.c.key_id == key_id, API_KEY.c.trust_id == trust_id, API_KEY.c.revoked_at.is_(None)
-            ).values(revoked_at=now))
+            result = await connection.execute(
+                update(API_KEY)
+                .where(
+                    API_KEY.c.key_id == key_id, API_KEY.c.trust_id == trust_id, API_KEY.c.revoked_at.is_(None)
+                )
+                .values(revoked_at=now)
+            )
         return bool(result.rowcount)
 
     # -- throttling -------------------------------------------------------------------------------
@@ -223,10 +245,12 @@ class IdentityStore:
                 statement = upsert(THROTTLE).values(
                     subject=subject, failures=failures.count, last_failure_at=failures.last_at
                 )
-                await connection.execute(statement.on_conflict_do_update(
-                    index_elements=["subject"],
-                    set_={"failures": failures.count, "last_failure_at": failures.last_at},
-                ))
+                await connection.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["subject"],
+                        set_={"failures": failures.count, "last_failure_at": failures.last_at},
+                    )
+                )
 
     async def clear_failures(self, subject: str) -> None:
         async with self.engine.begin() as connection:
@@ -235,17 +259,37 @@ class IdentityStore:
     # -- the audit trail --------------------------------------------------------------------------
 
     async def audit(
-        self, trust_id: str, at: datetime, actor_id: str, action: str, school_id: str | None = None,
+        self,
+        trust_id: str,
+        at: datetime,
+        actor_id: str,
+        action: str,
+        school_id: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
         async with self.engine.begin() as connection:
-            await connection.execute(insert(AUDIT).values(
-                trust_id=trust_id, at=at, actor_id=actor_id, action=action, school_id=school_id, detail=detail or {}
-            ))
+            await connection.execute(
+                insert(AUDIT).values(
+                    trust_id=trust_id,
+                    at=at,
+                    actor_id=actor_id,
+                    action=action,
+                    school_id=school_id,
+                    detail=detail or {},
+                )
+            )
 
     async def audit_page(
-        self, trust_id: str, *, actor: str | None, action: str | None, school: str | None,
-        since: datetime | None, until: datetime | None, cursor: str | None, limit: int,
+        self,
+        trust_id: str,
+        *,
+        actor: str | None,
+        action: str | None,
+        school: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        cursor: str | None,
+        limit: int,
     ) -> tuple[list[AuditEntry], str | None]:
         """Newest first; the cursor of the next page, None on the last."""
         query = select(AUDIT).where(AUDIT.c.trust_id == trust_id)
@@ -264,6 +308,7 @@ class IdentityStore:
         async with self.engine.connect() as connection:
             rows = list(await connection.execute(query.order_by(AUDIT.c.id.desc()).limit(limit + 1)))
         entries = [
-            AuditEntry(row.id, row.at, row.actor_id, row.action, row.school_id, row.detail) for row in rows[:limit]
+            AuditEntry(row.id, row.at, row.actor_id, row.action, row.school_id, row.detail)
+            for row in rows[:limit]
         ]
         return entries, encode_cursor(entries[-1].id) if len(rows) > limit else None

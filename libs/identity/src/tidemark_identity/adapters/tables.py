@@ -30,7 +30,9 @@ class PersonRow(SQLModel, table=True):
     password_hash: str | None = Field(default=None, description="argon2id; None: single sign-on only")
     must_change_password: bool = False
     disabled: bool = False
-    oidc_subject: str | None = Field(default=None, unique=True, description="issuer + subject of single sign-on")
+    oidc_subject: str | None = Field(
+        default=None, unique=True, description="issuer + subject of single sign-on"
+    )
     created_at: datetime = Field(sa_column=_at())
 
 
@@ -71,7 +73,9 @@ class AuditRow(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_trust_id_id", "trust_id", "id"),)
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
+    )
     trust_id: str
     at: datetime = Field(sa_column=_at())
     actor_id: str

@@ -42,24 +42,40 @@ class RoleSpec:
 P = Permission
 ROLES: Mapping[Role, RoleSpec] = {
     Role.TRUST_ADMIN: RoleSpec(
-        Holder.PERSON, Scope.TRUST,
+        Holder.PERSON,
+        Scope.TRUST,
         frozenset({P.READ_FIGURES, P.READ_PUPILS, P.MANAGE_PEOPLE, P.READ_AUDIT}),
         "everything in its Trust: figures, pupil lists, people and keys, the audit trail",
     ),
     Role.TRUST_LEADER: RoleSpec(
-        Holder.PERSON, Scope.TRUST, frozenset({P.READ_FIGURES, P.READ_PUPILS}), "every school's figures and pupil lists",
+        Holder.PERSON,
+        Scope.TRUST,
+        frozenset({P.READ_FIGURES, P.READ_PUPILS}),
+        "every school's figures and pupil lists",
     ),
     Role.SCHOOL_LEADER: RoleSpec(
-        Holder.PERSON, Scope.SCHOOLS, frozenset({P.READ_FIGURES, P.READ_PUPILS}), "its schools' figures and pupil lists",
+        Holder.PERSON,
+        Scope.SCHOOLS,
+        frozenset({P.READ_FIGURES, P.READ_PUPILS}),
+        "its schools' figures and pupil lists",
     ),
     Role.ANALYST: RoleSpec(
-        Holder.PERSON, Scope.EITHER, frozenset({P.READ_FIGURES}), "figures only, never a pupil id or list (anonymised)",
+        Holder.PERSON,
+        Scope.EITHER,
+        frozenset({P.READ_FIGURES}),
+        "figures only, never a pupil id or list (anonymised)",
     ),
     Role.INGEST: RoleSpec(
-        Holder.KEY, Scope.EITHER, frozenset({P.WRITE_TRACKER}), "a system that writes tracker data for its schools",
+        Holder.KEY,
+        Scope.EITHER,
+        frozenset({P.WRITE_TRACKER}),
+        "a system that writes tracker data for its schools",
     ),
     Role.READER: RoleSpec(
-        Holder.KEY, Scope.EITHER, frozenset({P.READ_FIGURES}), "a system that reads the dashboards and reports API",
+        Holder.KEY,
+        Scope.EITHER,
+        frozenset({P.READ_FIGURES}),
+        "a system that reads the dashboards and reports API",
     ),
 }
 """Every role: who holds it (a person or an API key), its school scope, its permissions."""
@@ -90,8 +106,12 @@ def principal(
 ) -> Principal:
     """Who a person or key speaks for: its Trust, scope and its role's permissions."""
     return Principal(
-        trust_id=trust_id, role=role.value, schools=frozenset(schools) if schools is not None else None,
-        permissions=ROLES[role].permissions, actor_id=actor_id, session_id=session_id,
+        trust_id=trust_id,
+        role=role.value,
+        schools=frozenset(schools) if schools is not None else None,
+        permissions=ROLES[role].permissions,
+        actor_id=actor_id,
+        session_id=session_id,
     )
 
 
@@ -102,8 +122,11 @@ def token_principal(trust_id: str, role: str, schools: Collection[str] | None, s
     if see_pupils:
         permissions |= {Permission.READ_PUPILS}
     return Principal(
-        trust_id=trust_id, role=role, schools=frozenset(schools) if schools is not None else None,
-        permissions=permissions, actor_id=f"token:{role}",
+        trust_id=trust_id,
+        role=role,
+        schools=frozenset(schools) if schools is not None else None,
+        permissions=permissions,
+        actor_id=f"token:{role}",
     )
 
 

@@ -31,7 +31,9 @@ def csrf_token(session_secret: str) -> str:
 
 
 def csrf_matches(session_secret: str, presented: str | None) -> bool:
-    return presented is not None and hmac.compare_digest(csrf_token(session_secret).encode(), presented.encode())
+    return presented is not None and hmac.compare_digest(
+        csrf_token(session_secret).encode(), presented.encode()
+    )
 
 
 @dataclass(frozen=True, slots=True)

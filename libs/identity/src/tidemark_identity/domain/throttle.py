@@ -31,8 +31,10 @@ def retry_after(failures: Failures | None, now: datetime, lock_after: int = LOCK
     """How long before another attempt is allowed (None: now)."""
     if failures is None or now - failures.last_at >= FORGET_AFTER or failures.count < SLOW_AFTER:
         return None
-    wait = LOCK_FOR if failures.count >= lock_after else min(
-        timedelta(seconds=2 ** (failures.count - SLOW_AFTER)), MAX_DELAY
+    wait = (
+        LOCK_FOR
+        if failures.count >= lock_after
+        else min(timedelta(seconds=2 ** (failures.count - SLOW_AFTER)), MAX_DELAY)
     )
     remaining = failures.last_at + wait - now
     return remaining if remaining > timedelta(0) else None

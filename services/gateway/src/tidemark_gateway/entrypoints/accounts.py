@@ -5,6 +5,7 @@ answered (a 422 naming the field, 404 for another Trust's person or key exactly 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -37,7 +38,9 @@ Email = Annotated[str, Field(min_length=3, max_length=320, examples=["head@oak.s
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
 Schools = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100)]] | None,
-    Field(description="null: every school of the Trust; else these schools (a school_leader needs at least one)"),
+    Field(
+        description="null: every school of the Trust; else these schools (a school_leader needs at least one)"
+    ),
 ]
 
 
@@ -54,8 +57,14 @@ class User(BaseModel):
     @classmethod
     def of(cls, person: Person) -> User:
         return cls(
-            user_id=person.person_id, email=person.email, name=person.name, role=person.role, schools=person.schools,
-            disabled=person.disabled, must_change_password=person.must_change_password, created_at=person.created_at,
+            user_id=person.person_id,
+            email=person.email,
+            name=person.name,
+            role=person.role,
+            schools=person.schools,
+            disabled=person.disabled,
+            must_change_password=person.must_change_password,
+            created_at=person.created_at,
         )
 
 
@@ -84,8 +93,13 @@ class AuditLine(BaseModel):
 
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditLine:
-        return cls(at=entry.at, actor_id=entry.actor_id, action=entry.action, school_id=entry.school_id,
-                   detail=entry.detail)
+        return cls(
+            at=entry.at,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            school_id=entry.school_id,
+            detail=entry.detail,
+        )
 
 
 def field_error(field: str | None, message: str, where: str = "body") -> dict[str, Any]:
@@ -94,7 +108,9 @@ def field_error(field: str | None, message: str, where: str = "body") -> dict[st
 
 async def identity_refused(_request: Request, error: IdentityError) -> Response:
     if error.status == status.HTTP_422_UNPROCESSABLE_CONTENT:
-        return SafeJSONResponse(status_code=error.status, content={"detail": [field_error(error.field, error.detail)]})
+        return SafeJSONResponse(
+            status_code=error.status, content={"detail": [field_error(error.field, error.detail)]}
+        )
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Throttled) else None
     if error.status == status.HTTP_401_UNAUTHORIZED:
         headers = {"WWW-Authenticate": "Bearer"}
@@ -102,8 +118,13 @@ async def identity_refused(_request: Request, error: IdentityError) -> Response:
 
 
 async def invalid_cursor(_request: Request, error: InvalidCursor) -> Response:
-    return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            content={"detail": [field_error("cursor", str(error), "query")]})
+    return SafeJSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": [field_error("cursor", str(error), "query")]},
+    )
 
 
-ACCOUNT_HANDLERS = {IdentityError: identity_refused, InvalidCursor: invalid_cursor}
+ACCOUNT_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {
+    IdentityError: identity_refused,
+    InvalidCursor: invalid_cursor,
+}

@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, Field
 
-from tidemark_gateway.entrypoints.accounts import ACCOUNT_RESPONSES, Email, IdentityDep, Key, Password, Schools, User
+from tidemark_gateway.entrypoints.accounts import (
+    ACCOUNT_RESPONSES,
+    Email,
+    IdentityDep,
+    Key,
+    Password,
+    Schools,
+    User,
+)
 from tidemark_gateway.entrypoints.deps import ReferenceDep
 from tidemark_identity.domain.roles import KEY_ROLES, PERSON_ROLES
 from tidemark_identity.service import Invalid
@@ -20,13 +28,15 @@ from tidemark_runtime.http import refusal
 from tidemark_runtime.principal import Principal
 
 router = APIRouter(
-    prefix="/v1/admin", tags=["administration"], route_class=GuardedRoute,
+    prefix="/v1/admin",
+    tags=["administration"],
+    route_class=GuardedRoute,
     responses=ACCOUNT_RESPONSES,
 )
 
 Admin = Annotated[Principal, Depends(require(Permission.MANAGE_PEOPLE))]
 Identifier = Annotated[str, Path(min_length=1, max_length=100)]
-NOT_FOUND = {404: refusal("No such person or key in the caller's Trust")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: refusal("No such person or key in the caller's Trust")}
 
 
 class NewUser(BaseModel):
@@ -35,13 +45,16 @@ class NewUser(BaseModel):
     role: Annotated[str, Field(description=f"One of {', '.join(r.value for r in PERSON_ROLES)}")]
     schools: Schools = None
     password: Password | None = Field(
-        default=None, description="Optional; must pass the policy. Without it, a temporary password is answered once"
+        default=None,
+        description="Optional; must pass the policy. Without it, a temporary password is answered once",
     )
 
 
 class CreatedUser(BaseModel):
     user_id: str
-    temporary_password: str | None = Field(description="Shown once; the person must change it at first sign-in")
+    temporary_password: str | None = Field(
+        description="Shown once; the person must change it at first sign-in"
+    )
 
 
 class UserChange(BaseModel):
@@ -82,7 +95,9 @@ async def list_users(caller: Admin, identity: IdentityDep) -> list[User]:
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
-async def create_user(new: NewUser, caller: Admin, identity: IdentityDep, reference: ReferenceDep) -> CreatedUser:
+async def create_user(
+    new: NewUser, caller: Admin, identity: IdentityDep, reference: ReferenceDep
+) -> CreatedUser:
     """Create a person with a role and schools (409 if the email is taken)."""
     await known_schools(reference, caller, new.schools)
     created = await identity.create_person(
@@ -100,7 +115,9 @@ async def change_user(
     given = "schools" in change.model_fields_set
     if given:
         await known_schools(reference, caller, change.schools)
-    changed = await identity.change_person(caller, user_id, change.role, change.schools, given, change.disabled)
+    changed = await identity.change_person(
+        caller, user_id, change.role, change.schools, given, change.disabled
+    )
     return User.of(changed)
 
 
@@ -117,11 +134,14 @@ async def list_keys(caller: Admin, identity: IdentityDep) -> list[Key]:
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED)
-async def create_key(new: NewKey, caller: Admin, identity: IdentityDep, reference: ReferenceDep) -> CreatedKey:
+async def create_key(
+    new: NewKey, caller: Admin, identity: IdentityDep, reference: ReferenceDep
+) -> CreatedKey:
     """Create an API key (`ingest` or `reader`), answered once."""
     await known_schools(reference, caller, new.schools)
-    created = await identity.create_key(caller.trust_id, caller.actor_id, new.name, new.role, new.schools,
-                                        new.expires_on)
+    created = await identity.create_key(
+        caller.trust_id, caller.actor_id, new.name, new.role, new.schools, new.expires_on
+    )
     return CreatedKey(key_id=created.key_id, key=created.key)
 
 

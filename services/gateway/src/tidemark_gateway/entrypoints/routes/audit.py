@@ -11,16 +11,18 @@ from pydantic import BaseModel, Field
 from tidemark_gateway.entrypoints.accounts import ACCOUNT_RESPONSES, AuditLine, IdentityDep
 from tidemark_identity.domain.audit import Action
 from tidemark_runtime.auth import GuardedRoute, Permission, require
-from tidemark_runtime.http import refusal
 from tidemark_runtime.principal import Principal
 
-router = APIRouter(prefix="/v1", tags=["administration"], route_class=GuardedRoute,
-                   responses=ACCOUNT_RESPONSES)
+router = APIRouter(
+    prefix="/v1", tags=["administration"], route_class=GuardedRoute, responses=ACCOUNT_RESPONSES
+)
 
 
 class AuditPage(BaseModel):
     entries: list[AuditLine]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null on the last")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null on the last"
+    )
 
 
 @router.get("/audit")
@@ -37,9 +39,17 @@ async def audit(
 ) -> AuditPage:
     """Who did what, when: sign-ins (and failures), sign-outs, people and keys changed, every
     ingest batch, lock and unlock, every pupil-list view. Filtered, newest first, in pages."""
-    since, until = (t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t for t in (since, until))
+    since, until = (
+        t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t for t in (since, until)
+    )
     entries, next_cursor = await identity.audit_page(
-        caller, actor=actor, action=action.value if action else None, school=school, since=since, until=until,
-        cursor=cursor, limit=limit,
+        caller,
+        actor=actor,
+        action=action.value if action else None,
+        school=school,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
     )
     return AuditPage(entries=[AuditLine.of(e) for e in entries], next_cursor=next_cursor)

@@ -26,8 +26,9 @@ from tidemark_runtime.http import refusal
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1/auth", tags=["accounts"], route_class=GuardedRoute,
-                   responses=ACCOUNT_RESPONSES)
+router = APIRouter(
+    prefix="/v1/auth", tags=["accounts"], route_class=GuardedRoute, responses=ACCOUNT_RESPONSES
+)
 
 
 class Credentials(BaseModel):
@@ -54,8 +55,13 @@ class PasswordChange(BaseModel):
 
 def start_session(request: Request, response: Response, signed: SignedIn, lifetime_seconds: int) -> None:
     response.set_cookie(
-        SESSION_COOKIE, signed.session_secret, max_age=lifetime_seconds, path="/", httponly=True,
-        samesite="strict", secure=request.url.scheme == "https",
+        SESSION_COOKIE,
+        signed.session_secret,
+        max_age=lifetime_seconds,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
     )
 
 
@@ -71,7 +77,10 @@ def session_lifetime(identity: IdentityDep) -> int:
     },
 )
 async def login(
-    credentials: Credentials, request: Request, response: Response, identity: IdentityDep,
+    credentials: Credentials,
+    request: Request,
+    response: Response,
+    identity: IdentityDep,
     current: Annotated[str | None, Cookie(alias=SESSION_COOKIE, include_in_schema=False)] = None,
 ) -> Session:
     """Sign in with email and password: sets the session cookie (replacing any session this browser
@@ -83,14 +92,20 @@ async def login(
     caller = await identity.session_principal(signed.session_secret)
     assert caller is not None
     return Session(
-        user=User.of(signed.person), trust_id=caller.trust_id, role=caller.role,
+        user=User.of(signed.person),
+        trust_id=caller.trust_id,
+        role=caller.role,
         schools=sorted(caller.schools) if caller.schools is not None else None,
-        permissions=sorted(caller.permissions), csrf_token=signed.csrf_token,
+        permissions=sorted(caller.permissions),
+        csrf_token=signed.csrf_token,
     )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT,
-             responses={401: refusal("Not signed in"), 403: refusal(f"Missing or wrong {CSRF_HEADER}")})
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={401: refusal("Not signed in"), 403: refusal(f"Missing or wrong {CSRF_HEADER}")},
+)
 async def logout(caller: Authenticated, identity: IdentityDep, response: Response) -> None:
     """Sign out: the session ends on the server, and the cookie is cleared."""
     await identity.sign_out(caller)
@@ -99,23 +114,33 @@ async def logout(caller: Authenticated, identity: IdentityDep, response: Respons
 
 @router.get("/me", responses={401: refusal("Not signed in")})
 async def me(
-    caller: Authenticated, identity: IdentityDep,
+    caller: Authenticated,
+    identity: IdentityDep,
     session: Annotated[str | None, Cookie(alias=SESSION_COOKIE, include_in_schema=False)] = None,
 ) -> Session:
     """Who the caller is: the person (session) or the API key's role, its schools and permissions."""
     person = await identity.me(caller)
     return Session(
-        user=User.of(person) if person else None, trust_id=caller.trust_id, role=caller.role,
+        user=User.of(person) if person else None,
+        trust_id=caller.trust_id,
+        role=caller.role,
         schools=sorted(caller.schools) if caller.schools is not None else None,
         permissions=sorted(caller.permissions),
         csrf_token=secrets.csrf_token(session) if session and caller.session_id else None,
     )
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT,
-             responses={401: refusal("Not signed in"), 403: refusal(f"Missing or wrong {CSRF_HEADER}")})
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={401: refusal("Not signed in"), 403: refusal(f"Missing or wrong {CSRF_HEADER}")},
+)
 async def change_password(
-    change: PasswordChange, caller: Authenticated, identity: IdentityDep, request: Request, response: Response,
+    change: PasswordChange,
+    caller: Authenticated,
+    identity: IdentityDep,
+    request: Request,
+    response: Response,
     session: Annotated[str | None, Cookie(alias=SESSION_COOKIE, include_in_schema=False)] = None,
 ) -> None:
     """Change one's own password (at least 12 characters, not a common one). Every session of the
@@ -123,7 +148,9 @@ async def change_password(
     await identity.change_password(caller, change.current_password, change.new_password)
     person = await identity.me(caller)
     if person is not None and session is not None:
-        signed = await identity.sign_in(person.email, change.new_password, request.client.host if request.client else None)
+        signed = await identity.sign_in(
+            person.email, change.new_password, request.client.host if request.client else None
+        )
         start_session(request, response, signed, session_lifetime(identity))
 
 
@@ -163,22 +190,40 @@ async def sso_offered(request: Request) -> SingleSignOn:
     return SingleSignOn(enabled=built.sso is not None, label=label)
 
 
-@router.get("/oidc/start", response_class=RedirectResponse, status_code=status.HTTP_303_SEE_OTHER,
-            responses={404: refusal("Single sign-on is not configured")})
+@router.get(
+    "/oidc/start",
+    response_class=RedirectResponse,
+    status_code=status.HTTP_303_SEE_OTHER,
+    responses={404: refusal("Single sign-on is not configured")},
+)
 async def sso_start(request: Request, sso: SsoDep) -> RedirectResponse:
     """Send the browser to the issuer to sign in."""
     url, pending = await sso.start(callback_url(request))
     response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(SSO_COOKIE, pending.encode(), max_age=600, path=SSO_PATH, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        SSO_COOKIE,
+        pending.encode(),
+        max_age=600,
+        path=SSO_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 
-@router.get("/oidc/callback", response_class=RedirectResponse, status_code=status.HTTP_303_SEE_OTHER,
-            responses={404: refusal("Single sign-on is not configured")})
+@router.get(
+    "/oidc/callback",
+    response_class=RedirectResponse,
+    status_code=status.HTTP_303_SEE_OTHER,
+    responses={404: refusal("Single sign-on is not configured")},
+)
 async def oidc_callback(
-    request: Request, sso: SsoDep, identity: IdentityDep,
-    code: Annotated[str, Query(max_length=4096)], state: Annotated[str, Query(max_length=512)],
+    request: Request,
+    sso: SsoDep,
+    identity: IdentityDep,
+    code: Annotated[str, Query(max_length=4096)],
+    state: Annotated[str, Query(max_length=512)],
     pending: Annotated[str | None, Cookie(alias=SSO_COOKIE, include_in_schema=False)] = None,
     current: Annotated[str | None, Cookie(alias=SESSION_COOKIE, include_in_schema=False)] = None,
 ) -> RedirectResponse:
@@ -192,7 +237,9 @@ async def oidc_callback(
     address = request.client.host if request.client else None
     try:
         signed_on = await sso.finish(callback_url(request), code, state, kept)
-        signed = await identity.sign_in_by_subject(signed_on.subject, signed_on.email, address, replaces=current)
+        signed = await identity.sign_in_by_subject(
+            signed_on.subject, signed_on.email, address, replaces=current
+        )
     except (SsoRefused, SignInRefused) as error:
         log.warning("single sign-on refused: %s", error)
         return failed

@@ -22,7 +22,9 @@ from tidemark_schemas.records import AssessmentRecord, Batch, LockScope, PupilRe
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
 
 router = APIRouter(
-    prefix="/v1", tags=["tracker"], route_class=GuardedRoute,
+    prefix="/v1",
+    tags=["tracker"],
+    route_class=GuardedRoute,
     responses={
         **BATCH_REFUSED,
         400: refusal("The body could not be read as JSON text (it is not UTF-8)"),
@@ -34,53 +36,100 @@ router = APIRouter(
 def writable(caller: Principal, schools: Iterable[str]) -> None:
     """A key scoped to some schools writes only those: 403 naming the first other one."""
     if caller.schools is not None and (others := sorted(set(schools) - caller.schools)):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this key may not write school {others[0]!r} (not in its scope)")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"this key may not write school {others[0]!r} (not in its scope)"
+        )
 
 
 async def audited(
-    built: ServicesDep, caller: Principal, request: Request, action: Action, work: Awaitable[BatchAccepted],
-    school_id: str | None = None, **detail: Any,
+    built: ServicesDep,
+    caller: Principal,
+    request: Request,
+    action: Action,
+    work: Awaitable[BatchAccepted],
+    school_id: str | None = None,
+    **detail: Any,
 ) -> BatchAccepted:
     """Run a tracker use case and record it in the audit trail, accepted or rejected."""
     try:
         accepted = await work
     except BatchRejected as rejected:
         await built.identity.record(
-            caller, action, school_id, request=request.url.path, accepted=False, errors=len(rejected.errors), **detail
+            caller,
+            action,
+            school_id,
+            request=request.url.path,
+            accepted=False,
+            errors=len(rejected.errors),
+            **detail,
         )
         raise
     await built.identity.record(
-        caller, action, school_id, request=request.url.path, accepted=True, results=accepted.received,
-        changed=accepted.changed, **detail,
+        caller,
+        action,
+        school_id,
+        request=request.url.path,
+        accepted=True,
+        results=accepted.received,
+        changed=accepted.changed,
+        **detail,
     )
     return accepted
 
 
 @router.post("/schools")
 async def post_schools(
-    records: Batch[SchoolRecord], caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
+    records: Batch[SchoolRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Create or rename schools of the caller's Trust."""
     writable(caller, (r.school_id for r in records))
-    return await audited(built, caller, request, Action.BATCH, tracker.post_schools(caller.trust_id, records), rows=len(records))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.BATCH,
+        tracker.post_schools(caller.trust_id, records),
+        rows=len(records),
+    )
 
 
 @router.post("/pupils")
 async def post_pupils(
-    records: Batch[PupilRecord], caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
+    records: Batch[PupilRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Create or update pupils (current characteristics; `left_on` marks a leaver)."""
     writable(caller, (r.school_id for r in records))
-    return await audited(built, caller, request, Action.BATCH, tracker.post_pupils(caller.trust_id, records), rows=len(records))
+    return await audited(
+        built, caller, request, Action.BATCH, tracker.post_pupils(caller.trust_id, records), rows=len(records)
+    )
 
 
 @router.post("/assessments")
 async def post_assessments(
-    records: Batch[AssessmentRecord], caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
+    records: Batch[AssessmentRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Enter (draft) summative results. Drafts count in no attainment figure until locked."""
     writable(caller, (r.school_id for r in records))
-    return await audited(built, caller, request, Action.BATCH, tracker.enter_assessments(caller.trust_id, records), rows=len(records))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.BATCH,
+        tracker.enter_assessments(caller.trust_id, records),
+        rows=len(records),
+    )
 
 
 @router.post("/assessments/lock")
@@ -90,7 +139,15 @@ async def lock(
     """Lock a school's period (optionally one year group and/or subject): entered results now count.
     Locking again after a changed entry is a correction; the new value replaces the old."""
     writable(caller, [scope.school_id])
-    return await audited(built, caller, request, Action.LOCK, tracker.lock(caller.trust_id, scope, caller.actor_id), scope.school_id, **_scope(scope))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.LOCK,
+        tracker.lock(caller.trust_id, scope, caller.actor_id),
+        scope.school_id,
+        **_scope(scope),
+    )
 
 
 @router.post("/assessments/unlock")
@@ -99,37 +156,80 @@ async def unlock(
 ) -> BatchAccepted:
     """Unlock: the results stop counting until they are locked again."""
     writable(caller, [scope.school_id])
-    return await audited(built, caller, request, Action.UNLOCK, tracker.unlock(caller.trust_id, scope, caller.actor_id), scope.school_id, **_scope(scope))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.UNLOCK,
+        tracker.unlock(caller.trust_id, scope, caller.actor_id),
+        scope.school_id,
+        **_scope(scope),
+    )
 
 
 @router.post("/statutory")
 async def post_statutory(
-    records: Batch[StatutoryRecord], caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
+    records: Batch[StatutoryRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Enter (draft) statutory results: one component of one assessment per row, with a raw mark,
     a scaled score and/or a code of that component (`tidemark_schemas.statutory.COMPONENTS`).
     KS2 code `T` is stored as `U`. Drafts count in no statutory measure until locked."""
     writable(caller, (r.school_id for r in records))
-    return await audited(built, caller, request, Action.BATCH, tracker.enter_statutory(caller.trust_id, records), rows=len(records))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.BATCH,
+        tracker.enter_statutory(caller.trust_id, records),
+        rows=len(records),
+    )
 
 
 @router.post("/statutory/lock")
 async def lock_statutory(
-    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
+    scope: StatutoryLockScope,
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Lock a school's statutory results of an academic year (optionally one assessment): entered
     values now count. Locking again after a changed entry is a correction."""
     writable(caller, [scope.school_id])
-    return await audited(built, caller, request, Action.LOCK, tracker.lock_statutory(caller.trust_id, scope, caller.actor_id), scope.school_id, **_scope(scope))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.LOCK,
+        tracker.lock_statutory(caller.trust_id, scope, caller.actor_id),
+        scope.school_id,
+        **_scope(scope),
+    )
 
 
 @router.post("/statutory/unlock")
 async def unlock_statutory(
-    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
+    scope: StatutoryLockScope,
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Unlock: the statutory results stop counting until they are locked again."""
     writable(caller, [scope.school_id])
-    return await audited(built, caller, request, Action.UNLOCK, tracker.unlock_statutory(caller.trust_id, scope, caller.actor_id), scope.school_id, **_scope(scope))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.UNLOCK,
+        tracker.unlock_statutory(caller.trust_id, scope, caller.actor_id),
+        scope.school_id,
+        **_scope(scope),
+    )
 
 
 def _scope(scope: LockScope | StatutoryLockScope) -> dict[str, Any]:
