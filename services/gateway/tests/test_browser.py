@@ -32,6 +32,9 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "a long enough passphrase 42"
+WAIT_MS = 30_000
+"""How long Playwright waits for the page (a guard: a loaded machine starts chromium slowly)."""
+expect.set_options(timeout=WAIT_MS)
 
 
 @contextlib.asynccontextmanager
@@ -89,6 +92,7 @@ async def browser_page() -> AsyncIterator[tuple[object, list[str]]]:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
             page = await browser.new_page()
+            page.set_default_timeout(WAIT_MS)
             page.on(
                 "console",
                 lambda message: (

@@ -27,7 +27,7 @@ def test_every_v1_route_requires_reading_figures_and_only_the_drill_down_may_ask
 def test_only_health_and_the_page_need_no_token() -> None:
     public = [route for area in (health, ui) for route in area.router.routes if isinstance(route, APIRoute)]
 
-    assert sorted(route.path for route in public) == ["/", "/healthz"]
+    assert sorted(route.path for route in public) == ["/", "/healthz", "/static/{name}"]
     assert all(requirements_of(route.path, route.endpoint, route.dependencies) == [] for route in public)
 
 
