@@ -394,7 +394,7 @@ def start_services(workdir: Path, with_broker: bool) -> Services:
                "TIDEMARK_TOKENS": json.dumps({TOKEN: {"trust_id": TRUST, "role": "viewer", "schools": None}})}
         gateway = spawn_service("gateway", env, LOOPBACK, port, workdir)
         wait_healthy([gateway])
-        gateway.url = f"http://{LOOPBACK}:{port}"  # type: ignore[attr-defined]
+        gateway.url = f"http://{LOOPBACK}:{port}"  # type: ignore[attr-defined]  # the benchmark's note on the process
     except BaseException:
         Services(valkey, gateway, kafka).stop()
         raise

@@ -120,9 +120,11 @@ def test_two_metrics_processes_split_the_partitions_and_stay_exact_when_one_is_k
     suffix = uuid.uuid4().hex[:6]
     group, prefix = f"tidemark-metrics-{suffix}", f"grp{suffix}"
     env = {**platform.env, "CONSUMER_GROUP": group, "REDIS_PREFIX": prefix}
-    members = [spawn_service("metrics", env, LOOPBACK, free_port(), tmp_path / f"metrics-{n}") for n in (1, 2)]
+    own = platform.users_for(prefix)
+    members = [spawn_service("metrics", {**env, **own["metrics"]}, LOOPBACK, free_port(), tmp_path / f"metrics-{n}")
+               for n in (1, 2)]
     gateway_port = free_port()
-    gateway = spawn_service("gateway", env, LOOPBACK, gateway_port, tmp_path / "gateway")
+    gateway = spawn_service("gateway", {**env, **own["gateway"]}, LOOPBACK, gateway_port, tmp_path / "gateway")
     try:
         wait_healthy([*members, gateway])
         eventually(lambda: group_members(platform.kafka, group) == ("Stable", 2), timeout=60)
@@ -141,7 +143,7 @@ def test_two_metrics_processes_split_the_partitions_and_stay_exact_when_one_is_k
                 post_round(ingest, index)
 
         eventually(lambda: group_members(platform.kafka, group) == ("Stable", 1), timeout=60)  # the rebalance
-        eventually(lambda: httpx.get(f"{platform.ingest_url}/healthz").json()["outbox_backlog"] == 0, timeout=60)
+        eventually(lambda: httpx.get(f"{platform.ingest_url}/status").json()["outbox_backlog"] == 0, timeout=60)
         eventually(lambda: asyncio.run(consumer_lag(platform.kafka, group, TOPICS)) == 0, timeout=90)
 
         gateway_url, token = f"http://{LOOPBACK}:{gateway_port}", platform.tokens[TRUST]["viewer"]

@@ -11,10 +11,13 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from tidemark_metrics.domain.projection import METRICS
@@ -27,7 +30,9 @@ from tidemark_runtime.kafka import make_broker
 from tidemark_runtime.settings import PlatformSettings
 from tidemark_runtime.testing import eventually
 from tidemark_schemas import topics
-from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.aggregates import Keyspace, attendance_keyspace
+from tidemark_schemas.attendance import AttendanceFigures
+from tidemark_schemas.events import AttendanceMarked
 
 pytestmark = pytest.mark.e2e
 
@@ -329,7 +334,7 @@ def test_rebuild_from_the_sql_store_agrees_with_the_live_figures_and_later_locks
 
     rebuilt = subprocess.run(
         [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "rebuild", "--trust-id", trust, "--grace-seconds", "0"],
-        env={**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix},
+        env={**os.environ, **platform.env_of("metrics"), "REDIS_PREFIX": platform.redis_prefix},
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert rebuilt.returncode == 0, rebuilt.stderr
@@ -343,7 +348,7 @@ def test_rebuild_from_the_sql_store_agrees_with_the_live_figures_and_later_locks
 
     checked = subprocess.run(
         [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "reconcile", "--trust-id", trust],
-        env={**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix},
+        env={**os.environ, **platform.env_of("metrics"), "REDIS_PREFIX": platform.redis_prefix},
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert checked.returncode == 0 and "consistent" in checked.stdout, checked.stdout + checked.stderr
@@ -425,7 +430,7 @@ def test_statutory_results_become_the_ks2_widget_and_locks_move_progress_categor
     assert [(c["pupil_id"], c["previous"], c["current"]) for c in changes] == [
         ("H-P4", None, "on_track_at"), ("H-P4", "on_track_at", "not_on_track_below")]
 
-    env = {**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix}
+    env = {**os.environ, **platform.env_of("statutory"), "REDIS_PREFIX": platform.redis_prefix}
     rebuilt = subprocess.run([sys.executable, "-m", "tidemark_statutory.entrypoints.cli", "rebuild", "--trust-id", trust,
                               "--grace-seconds", "0"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert rebuilt.returncode == 0 and "0 counters differed" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
@@ -555,3 +560,61 @@ def test_a_school_registered_through_ingest_is_listed_at_once_and_announced_to_l
     assert [(r["group"], r["label"], r["n"], r["pct"]) for r in rows] == [(school, "Maple", 0, None)]
     assert [(r["group"], r["figures"]["eligible"]) for r in statutory_rows["rows"]] == [(school, 0)]
     assert data == {"academic_year": "", "period": "", "measures": ["schools"], "schools": [school]}
+
+
+def test_register_marks_reach_the_attendance_counters_of_the_running_metrics_process(platform):
+    """Marks published on `tracker.attendance.v1` (as ingest's relay will publish them) are applied by
+    the metrics process's attendance consumer group; a correction moves the session; reconcile
+    through the command line finds every counter consistent."""
+    trust, school, monday = "trust-attendance", "AT-S1", date(2025, 9, 8)
+    with platform.ingest(trust) as ingest:
+        assert ingest.post("/v1/schools", json=[{"school_id": school, "name": "Alder"}]).status_code == 200
+        assert ingest.post("/v1/pupils", json=[pupil("AT-P1", school, year_group="Y3"),
+                                               pupil("AT-P2", school, "M", year_group="Y3")]).status_code == 200
+
+    def marked(pupil_id: str, session: str, code: str, version: int = 1) -> AttendanceMarked:
+        return AttendanceMarked(trust_id=trust, pupil_id=pupil_id, school_id=school, date=monday, session=session,
+                                code=code, year_group="Y3", version=version)
+
+    async def publish(marks: list[AttendanceMarked]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=platform.kafka)
+        await producer.start()
+        for m in marks:
+            await producer.send_and_wait(topics.ATTENDANCE, m.model_dump_json().encode(), key=m.pupil_id.encode())
+        await producer.stop()
+
+    keys = attendance_keyspace(platform.redis_prefix, trust)
+    redis = SyncRedis.from_url(platform.redis_url, decode_responses=True)
+
+    def summed(key: str) -> dict[str, int]:
+        """A counter hash summed over its cells, by label."""
+        found: Counter = Counter()
+        for field, value in redis.hgetall(key).items():
+            found[field.rsplit("|", 1)[1]] += int(value)
+        return dict(found)
+
+    def year_to_date() -> tuple:
+        sessions = summed(keys.attendance_sessions(YEAR, "YTD", school))
+        figures = AttendanceFigures.of(sessions, summed(keys.attendance_pupils(YEAR, "YTD", school)))
+        return sessions, figures.pupils, figures.possible_sessions, figures.absence_pct, figures.persistent_absentees
+
+    try:
+        asyncio.run(publish([marked("AT-P1", "AM", "/"), marked("AT-P1", "PM", "N"), marked("AT-P2", "AM", "/"),
+                             marked("AT-P2", "PM", "\\")]))
+        eventually(lambda: year_to_date() == ({"/\\": 3, "N": 1}, 2, 4, 25.0, 1), timeout=60)
+        asyncio.run(publish([marked("AT-P1", "PM", "I", version=2)]))
+        eventually(lambda: year_to_date() == ({"/\\": 3, "I": 1}, 2, 4, 25.0, 1))
+        assert redis.exists(keys.attendance_sessions(YEAR, "AUT1", school), keys.attendance_sessions(YEAR, "2025-09-08", school)) == 2
+    finally:
+        redis.close()
+
+    checked = subprocess.run(
+        [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "reconcile", "--projection", "attendance",
+         "--trust-id", trust],
+        env={**os.environ, **platform.env_of("metrics"), "REDIS_PREFIX": platform.redis_prefix},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    # The counters agree with the pupil states. The marks went straight onto the topic, never through
+    # ingest, so the SQL store holds none of them: reconcile must say the store disagrees.
+    assert f"{trust}: 2 pupils, 21 counters against the pupil states: consistent" in checked.stdout, checked.stdout
+    assert checked.returncode == 1 and f"{trust}: 3 facts of the SQL store: 21 counters differ" in checked.stdout

@@ -33,6 +33,9 @@ CALLED = ("ingest", "gateway")
 """The services other pods (or an ingress) call: each has a Service."""
 CONSUMERS = {"metrics": "tidemark-metrics", "statutory": "tidemark-statutory"}
 """Consumer services and their consumer groups (the settings' defaults)."""
+HOSTED_GROUPS = {"metrics": ("tidemark-attendance",)}
+"""Further consumer groups a process runs (the metrics process's attendance projection): its
+autoscaler follows each group's lag."""
 
 
 @cache
@@ -48,6 +51,12 @@ def render(kustomization: str) -> tuple[dict[str, Any], ...]:
 
 def objects(kustomization: str, kind: str) -> dict[str, dict[str, Any]]:
     return {o["metadata"]["name"]: o for o in render(kustomization) if o["kind"] == kind}
+
+
+def settings_of(kustomization: str) -> dict[str, str]:
+    """The data of the ConfigMap `tidemark-settings` (its generated name carries a hash)."""
+    [found] = [o["data"] for name, o in objects(kustomization, "ConfigMap").items() if name.startswith("tidemark-settings")]
+    return found
 
 
 PROBES = ("/healthz", "/readyz")
@@ -99,15 +108,17 @@ def test_each_deployment_probes_routes_its_service_serves_and_has_resources_sett
     for kind in ("requests", "limits"):
         assert set(container["resources"][kind]) == {"cpu", "memory"}
     sources = [next(iter(source.values()))["name"] for source in container["envFrom"]]
-    assert sources == [*objects("overlays/example", "ConfigMap"), *objects("overlays/example", "Secret")]
-    assert "tidemark-settings" in sources[0] and "tidemark-secrets" in sources[1]
+    secrets = objects("overlays/example", "Secret")
+    assert sources[0] in objects("overlays/example", "ConfigMap") and all(s in secrets for s in sources[1:])
+    assert [name.rsplit("-", 1)[0] for name in sources] == [
+        "tidemark-settings", "tidemark-secrets", f"tidemark-{service}-credentials"]  # its own, no other's
 
 
 def test_ingest_migrates_before_it_serves():
     pod = objects("overlays/example", "Deployment")["tidemark-ingest"]["spec"]["template"]["spec"]
     [migrate] = pod["initContainers"]
     assert migrate["command"] == ["tidemark-ingest", "migrate"] and migrate["image"] == pod["containers"][0]["image"]
-    assert migrate["envFrom"] == pod["containers"][0]["envFrom"]
+    assert migrate["envFrom"] == pod["containers"][0]["envFrom"][:2]  # settings and DATABASE_URL; no Kafka password
 
 
 @pytest.mark.parametrize("service", CALLED)
@@ -118,7 +129,7 @@ def test_called_services_have_a_service_that_selects_their_pods(service):
     assert target["spec"]["selector"].items() <= labels.items()
     [port] = target["spec"]["ports"]
     assert port["targetPort"] in {p["name"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
-    settings = next(iter(objects("overlays/example", "ConfigMap").values()))["data"]
+    settings = settings_of("overlays/example")
     if service == "ingest":  # the projections read the replay from it
         assert settings["INGEST_URL"] == f"http://tidemark-{service}:{port['port']}"
 
@@ -127,22 +138,39 @@ def test_called_services_have_a_service_that_selects_their_pods(service):
 def test_consumers_scale_on_their_groups_lag_up_to_one_replica_per_partition(service):
     autoscaler = objects("overlays/example", "HorizontalPodAutoscaler")[f"tidemark-{service}"]
     deployment = objects("overlays/example", "Deployment")[f"tidemark-{service}"]
-    settings = next(iter(objects("overlays/example", "ConfigMap").values()))["data"]
+    settings = settings_of("overlays/example")
     assert autoscaler["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
                                                     "name": deployment["metadata"]["name"]}
     assert "replicas" not in deployment["spec"]  # the autoscaler owns it
     assert autoscaler["spec"]["maxReplicas"] <= int(settings["KAFKA_TOPIC_PARTITIONS"])
-    [metric] = autoscaler["spec"]["metrics"]
     env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert metric["type"] == "External" and metric["external"]["metric"] == {
-        "name": "kafka_consumergroup_lag", "selector": {"matchLabels": {"consumergroup": env["CONSUMER_GROUP"]}}}
+    groups = [env["CONSUMER_GROUP"], *HOSTED_GROUPS.get(service, ())]
+    assert autoscaler["spec"]["metrics"] == [
+        {"type": "External", "external": {
+            "metric": {"name": "kafka_consumergroup_lag", "selector": {"matchLabels": {"consumergroup": group}}},
+            "target": {"type": "AverageValue", "averageValue": "2000"}}}
+        for group in groups
+    ]
     assert env["CONSUMER_GROUP"] == CONSUMERS[service]
 
 
 def test_no_secret_is_committed():
-    """The base has no Secret; the example overlay's holds placeholders and admits nobody."""
+    """The base has no Secret; the example overlay's hold placeholders and admit nobody."""
     assert objects("base", "Secret") == {}
-    [secret] = objects("overlays/example", "Secret").values()
-    values = {name: base64.b64decode(value).decode() for name, value in secret["data"].items()}
-    assert json.loads(values.pop("TIDEMARK_TOKENS")) == {}
-    assert values and all("REPLACE-ME" in value for value in values.values())
+    secrets = objects("overlays/example", "Secret").values()
+    values = {(s["metadata"]["name"], name): base64.b64decode(value).decode()
+              for s in secrets for name, value in s["data"].items()}
+    [tokens] = [key for key in values if key[1] == "TIDEMARK_TOKENS"]
+    assert json.loads(values.pop(tokens)) == {}
+    assert len(secrets) == 7 and values and all("REPLACE-ME" in value for value in values.values())
+
+
+def test_the_kafka_setup_job_runs_the_setup_files_as_the_kafka_admin():
+    [job] = objects("overlays/example", "Job").values()
+    pod = job["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["command"] == ["/bin/bash", "/tidemark/setup.sh"]
+    [files] = [v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v]
+    assert set(objects("overlays/example", "ConfigMap")[files]["data"]) == {"setup.sh", "topics.txt", "acls.txt"}
+    sources = [next(iter(source.values()))["name"].rsplit("-", 1)[0] for source in container["envFrom"]]
+    assert sources == ["tidemark-settings", "tidemark-kafka-users"]

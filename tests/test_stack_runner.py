@@ -12,12 +12,16 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import psutil
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, ResponseError
 
+from tidemark_runtime.access import refusals
 from tidemark_runtime.embedded import free_port, start_tansu
 from tidemark_runtime.stack import start_demo_loader
 from tidemark_runtime.testing import eventually
@@ -45,7 +49,7 @@ def start_runner(state_dir: Path, given: dict[str, str]) -> tuple[subprocess.Pop
     )
     stack_file = state_dir / "stack.json"
     eventually(lambda: stack_file.exists() or runner.poll() is not None, timeout=90)
-    assert runner.poll() is None, runner.stdout.read()  # type: ignore[union-attr]
+    assert runner.poll() is None, runner.stdout.read()  # type: ignore[union-attr]  # stdout=PIPE: never None
     stack = json.loads(stack_file.read_text())
     assert stack["gateway_url"] == f"http://127.0.0.1:{gateway_port}"
     assert stack["ingest_url"] == f"http://127.0.0.1:{ingest_port}"
@@ -82,7 +86,14 @@ def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_pr
         signed_in = httpx.post(f"{stack['gateway_url']}/v1/auth/login", json=stack["admin"])
         assert (signed_in.status_code, signed_in.json()["role"]) == (200, "trust_admin")
         assert len(children) >= 7  # broker, Redis, PostgreSQL and the four services
-        assert (tmp_path / "state" / "run" / "postgres" / "PG_VERSION").exists()  # this run's embedded store
+        # Each service logged in to the embedded valkey as its own user and was refused nothing;
+        # a client without credentials gets nothing.
+        assert {name: urlsplit(url).username for name, url in stack["redis_urls"].items()} == {
+            "metrics": "tidemark-metrics", "statutory": "tidemark-statutory", "gateway": "tidemark-gateway",
+            "admin": "tidemark-admin"}
+        assert asyncio.run(refused_by_valkey(stack)) == []
+        assert (tmp_path / "state" / "stack.json").stat().st_mode & 0o077 == 0  # tokens and passwords: ours only
+        assert (tmp_path / "state" / "data" / "postgres" / "PG_VERSION").exists()  # the embedded store
     finally:
         output = stop(runner) if runner else ""
     assert runner.returncode == 0, output
@@ -114,7 +125,7 @@ def test_servers_given_in_the_environment_are_used_instead_of_embedded_ones_and_
     for variable in SERVERS:
         assert f"given in {variable}" in output
     assert "Started the embedded" not in output
-    assert not (tmp_path / "state" / "run" / "postgres").exists()
+    assert not (tmp_path / "state" / "data" / "postgres").exists()
 
 
 async def school_names(database_url: str) -> list[str]:
@@ -152,3 +163,75 @@ def test_the_stack_loads_the_demo_with_an_ingest_token_that_starts_with_a_dash(p
     with platform.gateway("trust-demo") as gateway:
         schools = eventually(lambda: gateway.get("/v1/schools").json())
     assert schools == [{"school_id": "S01", "name": "Oakfield Primary Academy"}]
+
+
+async def refused_by_valkey(stack: dict) -> list[dict]:
+    """What the stack's valkey refused its services' users (`access.refusals`), and proof that it
+    admits no one without credentials."""
+    admin = Redis.from_url(stack["redis_urls"]["admin"])
+    anonymous = Redis.from_url("redis://" + stack["redis_urls"]["admin"].rsplit("@", 1)[1])
+    try:
+        with pytest.raises((AuthenticationError, ResponseError)):
+            await anonymous.get("tm:epoch")
+        return await refusals(admin, {urlsplit(url).username for name, url in stack["redis_urls"].items()
+                                      if name != "admin"})
+    finally:
+        await anonymous.aclose()
+        await admin.aclose()
+
+
+def child(children: list[psutil.Process], fragment: str) -> psutil.Process:
+    """The one process the runner started whose command line holds `fragment`."""
+    [found] = [c for c in children if c.is_running() and fragment in " ".join(c.cmdline())]
+    return found
+
+
+BOTH = [{"school_id": "S1", "name": "Oak"}, {"school_id": "S2", "name": "Ash"}]
+
+
+def in_order(schools: list | None) -> list | None:
+    """/v1/schools in the order of their ids (the gateway gives no order)."""
+    return None if schools is None else sorted(schools, key=lambda school: school["school_id"])
+
+
+def test_a_stopped_process_is_started_again_and_stored_data_survives_a_restart_of_the_stack(tmp_path):
+    state = tmp_path / "state"
+    runner, output = None, ""
+    try:
+        runner, stack, children = start_runner(state, given={})
+        post_a_school_and_see_it(stack)
+        viewer = {"Authorization": f"Bearer {stack['tokens']['viewer']}"}
+
+        def schools() -> list | None:
+            try:
+                answer = httpx.get(f"{stack['gateway_url']}/v1/schools", headers=viewer, timeout=2)
+            except httpx.HTTPError:
+                return None
+            return answer.json() if answer.status_code == 200 else None
+
+        gateway = child(children, "tidemark_gateway")
+        gateway.kill()  # kill -9: the runner starts it again on the same port
+        gateway.wait(10)
+        assert eventually(schools, timeout=30) == [{"school_id": "S1", "name": "Oak"}]
+        valkey = child(children, "valkey-server")
+        valkey.kill()  # its append-only log brings every acknowledged write back
+        valkey.wait(10)
+        eventually(lambda: any(c.name().startswith("valkey") for c in psutil.Process(runner.pid).children(recursive=True)
+                               if c.pid != valkey.pid), timeout=30)
+        assert eventually(schools, timeout=30) == [{"school_id": "S1", "name": "Oak"}]
+        # The restarted valkey read the same users: the metrics process still writes as its own.
+        httpx.post(f"{stack['ingest_url']}/v1/schools", json=[{"school_id": "S2", "name": "Ash"}],
+                   headers={"Authorization": f"Bearer {stack['tokens']['ingest']}"}).raise_for_status()
+        assert eventually(lambda: in_order(schools()) == BOTH, timeout=30)
+        assert asyncio.run(refused_by_valkey(stack)) == []
+        output = stop(runner)
+        assert runner.returncode == 0, output
+        assert "gateway stopped (exit code -9)" in output and "gateway restarted" in output
+        assert "valkey stopped (exit code -9)" in output and "valkey restarted" in output
+
+        runner, stack, _children = start_runner(state, given={})  # the same state: nothing is posted again
+        viewer = {"Authorization": f"Bearer {stack['tokens']['viewer']}"}
+        assert in_order(eventually(schools, timeout=30)) == BOTH
+    finally:
+        output = stop(runner) if runner and runner.poll() is None else output
+    assert "Deleting the stored data" not in output

@@ -95,20 +95,22 @@ async def test_another_trusts_viewer_sees_none_of_this_trusts_data(gateway: Gate
     assert named.status_code == 422  # S1 is not a school of the other Trust
 
 
-async def test_health_answers_without_a_token_when_redis_answers(gateway: Gateway) -> None:
-    response = await gateway.get("/healthz", token=None)
+async def test_health_and_readiness_answer_without_a_token_when_redis_answers(gateway: Gateway) -> None:
+    for path in ("/healthz", "/readyz"):
+        response = await gateway.get(path, token=None)
+        assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
-    assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
-
-async def test_health_is_503_when_redis_does_not_answer() -> None:
+async def test_without_redis_the_gateway_is_alive_but_not_ready() -> None:
     app = create_app(gateway_settings(f"redis://127.0.0.1:{free_port()}/0", "unused"))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
             health = await client.get("/healthz")
+            ready = await client.get("/readyz")
             report = await client.get("/v1/schools", headers={"Authorization": "Bearer viewer"})
 
-    assert health.status_code == 503
+    assert health.status_code == 200
+    assert (ready.status_code, ready.json()) == (503, {"detail": "Redis does not answer"})
     assert report.status_code == 503
 
 

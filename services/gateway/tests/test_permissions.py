@@ -27,7 +27,7 @@ def test_every_v1_route_requires_reading_figures_and_only_the_drill_down_may_ask
 def test_only_health_and_the_page_need_no_token() -> None:
     public = [route for area in (health, ui) for route in area.router.routes if isinstance(route, APIRoute)]
 
-    assert sorted(route.path for route in public) == ["/", "/healthz", "/static/{name}"]
+    assert sorted(route.path for route in public) == ["/", "/healthz", "/readyz", "/static/{name}"]
     assert all(requirements_of(route.path, route.endpoint, route.dependencies) == [] for route in public)
 
 
@@ -44,6 +44,7 @@ def test_the_openapi_states_each_operations_permission_and_its_401_and_403() -> 
         assert {"401", "403"} <= set(operation["responses"]), path
         assert operation["security"] == [{"HTTPBearer": []}, {"APIKeyCookie": []}], path
     assert "401" not in operations[("/healthz", "get")]["responses"]
+    assert "401" not in operations[("/readyz", "get")]["responses"]
 
 
 @pytest.mark.parametrize("path", sorted({route.path for route in V1_ROUTES}))

@@ -165,3 +165,33 @@ def test_the_roll_uses_the_current_school_and_year_group_and_drops_leavers():
     [roll] = parts(state)
     assert (roll[2], roll[3], roll[4].split("|")[0]) == ("roll", "S9", "Y5")
     assert parts(run(PupilUpserted(**{**PUPIL, "left_on": date(2026, 1, 5)}))) == []
+
+
+def step_of(record: PupilRecord, event, max_jump: int = 100):  # type: ignore[no-untyped-def]
+    part = METRICS.route(event)[1] if not isinstance(event, PupilUpserted) else None
+    return advance(METRICS, "T", "P1", record, [(part, event)], max_jump)
+
+
+def test_an_event_further_ahead_of_its_facts_version_than_the_limit_is_refused_and_changes_nothing():
+    state = run(PupilUpserted(**PUPIL), locked("reading", "AT", version=3))
+    forged = step_of(state, locked("reading", "BELOW", version=999))
+    assert (forged.applied, forged.moves, forged.fields) == (0, {}, {})
+    [refusal] = forged.refused
+    assert (refusal.event.version, refusal.stored_version, refusal.max_jump) == (999, 3, 100)
+    assert "999 is 996 ahead of the stored version 3" in refusal.reason
+    assert step_of(state, locked("reading", "BELOW", version=103)).applied == 1  # exactly the limit ahead
+    assert step_of(state, locked("reading", "BELOW", version=104)).refused
+
+
+def test_the_characteristics_version_is_guarded_too_and_a_fact_not_stored_yet_is_not():
+    state = run(PupilUpserted(**PUPIL))
+    assert step_of(state, PupilUpserted(**{**PUPIL, "sex": "M", "version": 500})).refused
+    assert step_of(state, locked("maths", "AT", version=500)).applied == 1  # no maths result stored: nothing to compare
+    assert step_of(PupilRecord(), PupilUpserted(**{**PUPIL, "version": 500})).applied == 1
+
+
+def test_without_a_limit_any_newer_version_applies():
+    state = run(PupilUpserted(**PUPIL), locked("reading", "AT", version=3))
+    forged = locked("reading", "BELOW", version=999)
+    step = advance(METRICS, "T", "P1", state, [(METRICS.route(forged)[1], forged)])
+    assert (step.applied, step.refused) == (1, [])

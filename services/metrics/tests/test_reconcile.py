@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import date
 
+import pytest
 
 from tidemark_metrics.domain.projection import METRICS
+from tidemark_metrics.entrypoints.cli import main
+from tidemark_metrics.service import ATTENDANCE
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.operations import reconcile
+from tidemark_runtime.testing import RedisTarget
 from tidemark_schemas.aggregates import Keyspace
-from tidemark_schemas.events import AssessmentLocked, PupilUpserted, SchoolUpserted
+from tidemark_schemas.events import AssessmentLocked, AttendanceMarked, PupilUpserted, SchoolUpserted
 
 PUPIL = dict(
     trust_id="T", pupil_id="P1", school_id="S1", year_group="Y3", sex="F", fsm6=False, lac=False, plac=False,
@@ -44,3 +50,36 @@ async def test_counters_built_incrementally_reconcile_and_a_tampered_one_is_name
     await store.apply([SchoolUpserted(trust_id="T", school_id="S1", name="Oak", version=1)])
     assert await store.trusts() == ["T"]
     await redis.aclose()
+
+
+def test_the_metrics_command_line_reconciles_each_projection_it_hosts_or_the_one_named(
+    redis_target: RedisTarget, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tidemark-metrics reconcile` covers the attainment and the attendance projections;
+    `--projection attendance` only the latter (each on its own keys)."""
+    prefix = f"cli{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("REDIS_URL", redis_target.url)
+    monkeypatch.setenv("REDIS_CLUSTER", "true" if redis_target.cluster else "false")
+    monkeypatch.setenv("REDIS_PREFIX", prefix)
+    monkeypatch.delenv("REPLAY_TOKEN", raising=False)  # the store comparison is tested end to end
+
+    async def seed() -> None:
+        redis = redis_target.client()
+        mark = AttendanceMarked(trust_id="T", pupil_id="P1", school_id="S1", date=date(2025, 9, 8), session="AM",
+                                code="/", year_group="Y3", version=1)
+        await ProjectionEngine(redis, prefix, ATTENDANCE).apply([PupilUpserted(**PUPIL), mark])
+        await ProjectionEngine(redis, prefix, METRICS).apply([PupilUpserted(**PUPIL), locked("P1", "reading", "AT")])
+        await redis.aclose()
+
+    asyncio.run(seed())
+    assert main(["reconcile", "--trust-id", "T"]) == 0
+    unchecked = "(no REPLAY_TOKEN: the counters are checked against the pupil states only, not against the SQL store)"
+    assert capsys.readouterr().out.splitlines() == [
+        "metrics:", unchecked,
+        "T: 1 pupils, 4 counters against the pupil states: consistent",  # roll, reading, its entry, presence
+        "attendance:", unchecked,
+        "T: 1 pupils, 6 counters against the pupil states: consistent",  # a present session and a pupil in week, AUT1, YTD
+    ]
+    assert main(["reconcile", "--projection", "attendance"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "attendance:", unchecked, "T: 1 pupils, 6 counters against the pupil states: consistent"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import random
 import shutil
 import signal
 import socket
@@ -17,14 +18,30 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 LOOPBACK = "127.0.0.1"
 
 
+PORT_RANGE = (15000, 22000)
+"""Where `free_port` looks: below the kernel's ephemeral range (32768 and up on Linux), so an
+outgoing connection opened after the choice cannot take the port before its server binds it; a
+Redis Cluster node's bus port is chosen the same way (`start_valkey_cluster`)."""
+
+_PORTS = random.SystemRandom()  # unaffected by a test seeding the module's generator
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, chosen at random in PORT_RANGE."""
+    for _ in range(200):
+        port = _PORTS.randint(*PORT_RANGE)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port in {PORT_RANGE} on {host}")
 
 
 def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 15.0) -> None:
@@ -71,7 +88,7 @@ class EmbeddedProcess:
     process: subprocess.Popen[bytes]
     url: str
     log_path: Path
-    _log: object = field(repr=False, default=None)
+    _log: IO[bytes] | None = field(repr=False, default=None)
     stop_signal: int = signal.SIGTERM
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -83,12 +100,12 @@ class EmbeddedProcess:
                 self.process.kill()
                 self.process.wait(timeout)
         if self._log is not None:
-            self._log.close()  # type: ignore[attr-defined]
+            self._log.close()
 
 
 def _spawn(
     name: str, argv: list[str], log_dir: Path, new_session: bool = False
-) -> tuple[subprocess.Popen[bytes], Path, object]:
+) -> tuple[subprocess.Popen[bytes], Path, IO[bytes]]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     log = open(log_path, "ab")  # noqa: SIM115 - closed in EmbeddedProcess.stop
@@ -122,25 +139,28 @@ def start_tansu(port: int | None = None, log_dir: Path | None = None) -> Embedde
     return embedded
 
 
-def start_valkey(port: int | None = None, log_dir: Path | None = None) -> EmbeddedProcess:
-    """valkey-server on loopback, no persistence (aggregates can always be rebuilt)."""
+def _acl(acl_file: Path | None) -> list[str]:
+    """valkey's arguments for an ACL file (`tidemark_runtime.access`): its users, the default one off."""
+    return [] if acl_file is None else ["--aclfile", str(acl_file.resolve())]
+
+
+def start_valkey(
+    port: int | None = None, log_dir: Path | None = None, data_dir: Path | None = None, acl_file: Path | None = None
+) -> EmbeddedProcess:
+    """valkey-server on loopback. Without `data_dir` nothing is persisted (the tests: aggregates can
+    always be rebuilt); with it, every write is appended to an fsynced log there (AOF,
+    `appendfsync always`: a projection writes one script per consumed batch, so this costs one
+    fsync a batch), and a restarted valkey comes back with everything it had acknowledged.
+    With `acl_file`, only its users get in (`access.RedisCredentials.write`); `url` then names no
+    user: add one (`RedisCredentials.url`)."""
     port = port or free_port()
     directory = log_dir or Path(tempfile.mkdtemp(prefix="tidemark-"))
-    argv = [
-        valkey_binary(),
-        "--port",
-        str(port),
-        "--bind",
-        LOOPBACK,
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(directory),
-        "--protected-mode",
-        "yes",
-    ]
+    persistence = ["--save", "", "--appendonly", "no", "--dir", str(directory)]
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        persistence = ["--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", str(data_dir.resolve())]
+    argv = [valkey_binary(), "--port", str(port), "--bind", LOOPBACK, "--protected-mode", "yes", *persistence,
+            *_acl(acl_file)]
     process, log_path, log = _spawn("valkey", argv, directory)
     embedded = EmbeddedProcess("valkey", process, f"redis://{LOOPBACK}:{port}/0", log_path, log)
     try:
@@ -166,10 +186,15 @@ class EmbeddedCluster:
             node.stop()
 
 
-def start_valkey_cluster(masters: int = 3, log_dir: Path | None = None, timeout: float = 30.0) -> EmbeddedCluster:
+def start_valkey_cluster(
+    masters: int = 3, log_dir: Path | None = None, timeout: float = 30.0, acl_file: Path | None = None,
+    admin: tuple[str, str] | None = None,
+) -> EmbeddedCluster:
     """`masters` valkey-server processes in cluster mode on loopback, each with its own directory,
     joined by the shipped `valkey-cli --cluster create` (no replicas); returns once every node
-    reports `cluster_state:ok`. No persistence: like `start_valkey`, for tests and local runs."""
+    reports `cluster_state:ok`. No persistence: like `start_valkey`, for tests and local runs.
+    With `acl_file`, every node gets the same users (ACLs are per node in a cluster), and the
+    cluster is created as `admin` (user, password)."""
     directory = log_dir or Path(tempfile.mkdtemp(prefix="tidemark-cluster-"))
     cluster = EmbeddedCluster([])
     ports: list[int] = []
@@ -182,7 +207,7 @@ def start_valkey_cluster(masters: int = 3, log_dir: Path | None = None, timeout:
                 valkey_binary(), "--port", str(port), "--bind", LOOPBACK, "--protected-mode", "yes",
                 "--cluster-enabled", "yes", "--cluster-port", str(bus_port),
                 "--cluster-config-file", str(node_dir / "nodes.conf"), "--cluster-node-timeout", "5000",
-                "--save", "", "--appendonly", "no", "--dir", str(node_dir),
+                "--save", "", "--appendonly", "no", "--dir", str(node_dir), *_acl(acl_file),
             ]
             process, log_path, log = _spawn("valkey", argv, node_dir)
             cluster.nodes.append(EmbeddedProcess(f"valkey-{port}", process, f"redis://{LOOPBACK}:{port}/0", log_path, log))
@@ -190,27 +215,37 @@ def start_valkey_cluster(masters: int = 3, log_dir: Path | None = None, timeout:
         for port in ports:
             wait_for_port(port)
         created = subprocess.run(
-            [valkey_cli_binary(), "--cluster", "create", *(f"{LOOPBACK}:{port}" for port in ports),
+            [valkey_cli_binary(), *_cli_login(admin), "--cluster", "create", *(f"{LOOPBACK}:{port}" for port in ports),
              "--cluster-replicas", "0", "--cluster-yes"],
             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
+            env=_cli_env(admin),
         )
         if created.returncode != 0:
             raise RuntimeError(f"valkey-cli --cluster create failed: {created.stdout}{created.stderr}")
         for port in ports:
-            _wait_for_cluster_ok(port, timeout)
+            _wait_for_cluster_ok(port, timeout, admin)
     except BaseException:
         cluster.stop()
         raise
     return cluster
 
 
-def _wait_for_cluster_ok(port: int, timeout: float) -> None:
+def _cli_login(admin: tuple[str, str] | None) -> list[str]:
+    """valkey-cli's user option (the password goes through the environment, never the command line)."""
+    return [] if admin is None else ["--user", admin[0]]
+
+
+def _cli_env(admin: tuple[str, str] | None) -> dict[str, str] | None:
+    return None if admin is None else {**os.environ, "REDISCLI_AUTH": admin[1]}
+
+
+def _wait_for_cluster_ok(port: int, timeout: float, admin: tuple[str, str] | None = None) -> None:
     deadline = time.monotonic() + timeout
     info = ""
     while time.monotonic() < deadline:
         info = subprocess.run(
-            [valkey_cli_binary(), "-h", LOOPBACK, "-p", str(port), "cluster", "info"],
-            capture_output=True, text=True, timeout=5, stdin=subprocess.DEVNULL, check=False,
+            [valkey_cli_binary(), *_cli_login(admin), "-h", LOOPBACK, "-p", str(port), "cluster", "info"],
+            capture_output=True, text=True, timeout=5, stdin=subprocess.DEVNULL, check=False, env=_cli_env(admin),
         ).stdout
         if "cluster_state:ok" in info:
             return

@@ -47,11 +47,38 @@ def asyncpg_url(url: str) -> str:
 DatabaseUrl = Annotated[str, AfterValidator(asyncpg_url)]
 """DATABASE_URL: the SQL store, always PostgreSQL."""
 
+MAX_VERSION_JUMP = 100
+"""MAX_VERSION_JUMP's default. Ingest gives a fact version 1, then one more per change, and the relay
+publishes every change keyed by pupil, so a consumer normally sees the version stored + 1 (a few
+more when several relays publish one fact's changes out of order). 100 leaves room for that and for
+changes a broker lost before recovery rebuilds, while an event claiming version 999 of a fact at 3
+is refused."""
 
-class PlatformSettings(BaseSettings):
+
+class KafkaSettings(BaseSettings):
+    """How a process reaches and authenticates to the broker (`tidemark_runtime.kafka.broker_security`,
+    which refuses a SASL protocol without a user, or PLAIN without TLS, when a client is built: a
+    process that uses no Kafka, the gateway, may share these settings unused)."""
+
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = Field(
+        default="PLAINTEXT",
+        description="How every Kafka client of the process connects (`tidemark_runtime.kafka.broker_security`): "
+        "SASL_* authenticates as KAFKA_SASL_USERNAME; *SSL verifies the broker against KAFKA_SSL_CAFILE",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism (PLAIN sends the password itself: only over SASL_SSL)"
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="This service's own Kafka user")
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="CA certificate(s) the broker's TLS certificate is checked against (else the system's)"
+    )
+
+
+class PlatformSettings(KafkaSettings):
     kafka_idempotent_producer: bool = Field(
         default=False, description="True for Apache Kafka; the embedded Tansu broker rejects InitProducerId"
     )
@@ -99,6 +126,18 @@ class ConsumerSettings(ServiceSettings):
     """A process that consumes tracker events as one consumer group, in batches."""
 
     consumer_group: str
+    recovery_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often each projection checks that its read model is whole (recovery)"
+    )
+    ready_max_lag: int = Field(
+        default=10_000, ge=0, description="Records a consumer group may be behind and still answer /readyz ready"
+    )
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="Where ingest serves the replay a rebuild reads")
     batch_max_records: int = 2000
     batch_timeout_ms: int = 50
+    max_version_jump: int = Field(
+        default=MAX_VERSION_JUMP, ge=1,
+        description="An event more than this many versions ahead of the version stored for its fact is refused as "
+        "forged (dead-lettered, counted, logged at ERROR): ingest bumps a fact's version by one per change, and "
+        "every change is published in order",
+    )

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tidemark_runtime.access import ADMIN, RedisCredentials, user_name
 from tidemark_runtime.embedded import start_postgres, start_tansu, start_valkey, start_valkey_cluster
 from tidemark_runtime.redis import RedisClient, connect_url
 from tidemark_runtime.settings import asyncpg_url
@@ -47,19 +48,28 @@ def backend_log_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def redis_url(backend_log_dir: Path) -> Iterator[str]:
-    """A real Redis-protocol server: $REDIS_URL, else embedded valkey, else a Redis container."""
+def redis_credentials(backend_log_dir: Path) -> RedisCredentials:
+    """The users of the embedded valkey (and cluster) the tests start: as `make run`'s, its default
+    user off (`tidemark_runtime.access`). Tests log in as ADMIN; platforms add their services' users."""
+    return RedisCredentials.generate("tm")
+
+
+@pytest.fixture(scope="session")
+def redis_url(backend_log_dir: Path, redis_credentials: RedisCredentials) -> Iterator[str]:
+    """A real Redis-protocol server: $REDIS_URL, else embedded valkey (with ACL users: the URL logs
+    in as ADMIN), else a Redis container."""
     if url := os.environ.get("REDIS_URL"):
         yield url
         return
     errors: list[str] = []
     try:
-        server = start_valkey(log_dir=backend_log_dir / "valkey")
+        directory = backend_log_dir / "valkey"
+        server = start_valkey(log_dir=directory, acl_file=redis_credentials.write(directory / "users.acl"))
     except Exception as error:  # fall through to testcontainers
         errors.append(f"embedded valkey: {error}")
     else:
         try:
-            yield server.url
+            yield redis_credentials.url(server.url, ADMIN)
         finally:
             server.stop()
         return
@@ -73,18 +83,21 @@ def redis_url(backend_log_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_cluster_url(backend_log_dir: Path) -> Iterator[str]:
+def redis_cluster_url(backend_log_dir: Path, redis_credentials: RedisCredentials) -> Iterator[str]:
     """A real Redis Cluster: $REDIS_CLUSTER_URL (any node), else three embedded valkey masters
-    joined by `valkey-cli --cluster create`, stopped afterwards (only those processes)."""
+    joined by `valkey-cli --cluster create`, every node with the same ACL users (the URL logs in as
+    ADMIN), stopped afterwards (only those processes)."""
     if url := os.environ.get("REDIS_CLUSTER_URL"):
         yield url
         return
+    directory = backend_log_dir / "valkey-cluster"
     try:
-        cluster = start_valkey_cluster(log_dir=backend_log_dir / "valkey-cluster")
+        cluster = start_valkey_cluster(log_dir=directory, acl_file=redis_credentials.write(directory / "users.acl"),
+                                       admin=(user_name(ADMIN), redis_credentials.passwords[ADMIN]))
     except Exception as error:
         pytest.fail(f"no Redis Cluster could be started (set REDIS_CLUSTER_URL to use one): {error}")
     try:
-        yield cluster.url
+        yield redis_credentials.url(cluster.url, ADMIN)
     finally:
         cluster.stop()
 

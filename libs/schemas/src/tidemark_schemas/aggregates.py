@@ -109,6 +109,13 @@ class Keyspace:
         return f"{self.prefix}:{self._tag}:generation"
 
     @property
+    def restoring_key(self) -> str:
+        """String, present while the Trust's read model is being restored after it was lost (Redis
+        lost its data, or the broker its events): readers answer 503 instead of wrong figures.
+        Removed by the rebuild's switch."""
+        return f"{self.prefix}:{self._tag}:restoring"
+
+    @property
     def building_key(self) -> str:
         """Set: generations being rebuilt, which writers keep up to date as well."""
         return f"{self.prefix}:{self._tag}:building"
@@ -145,6 +152,17 @@ class Keyspace:
         """Statutory projection: which pupil is in which category (fields: pupil_id|cell|category)."""
         return f"{self.base}:progress-pupils:{academic_year}:{period}:{school_id}"
 
+    def attendance_sessions(self, academic_year: str, window: str, school_id: str) -> str:
+        """Attendance projection: one window's sessions by register code (fields: cell|code; every
+        category follows from the codes, `tidemark_schemas.attendance.sessions_of`). The window is
+        `YTD`, a period (`AUT1`) or a week (its Monday, `2025-09-01`)."""
+        return f"{self.base}:att-sessions:{academic_year}:{window}:{school_id}"
+
+    def attendance_pupils(self, academic_year: str, window: str, school_id: str) -> str:
+        """Attendance projection: one window's enrolments with a possible session, persistent and
+        severe absentees (fields: cell|label, `tidemark_schemas.attendance.ENROLMENT_LABELS`)."""
+        return f"{self.base}:att-pupils:{academic_year}:{window}:{school_id}"
+
     @property
     def versions(self) -> str:
         """Hash counter key -> a number that grows with every write of that counter hash (readers
@@ -156,7 +174,8 @@ class Keyspace:
         """Key patterns that match every key of this generation and nothing else (the first
         generation shares its base with the Trust's generation keys and change stream)."""
         return tuple(
-            f"{self.base}:{kind}:*" for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils")
+            f"{self.base}:{kind}:*"
+            for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils", "att-sessions", "att-pupils")
         ) + (self.schools, self.updated_at, self.versions)
 
     @property
@@ -175,7 +194,7 @@ REVISION_FIELD = "rev"
 CHARACTERISTICS_FIELD = "c"
 SLOT_FIELD_PREFIX = "s:"
 
-PupilFields = dict[str, bytes | str | None]
+PupilHashFields = dict[str, bytes | str | None]
 """The fields read of one pupil's hash (without the revision)."""
 
 
@@ -193,7 +212,7 @@ def slot_field(slot: Slot) -> str:
     return SLOT_FIELD_PREFIX + slot
 
 
-def slots_in(fields: PupilFields) -> dict[Slot, bytes | str]:
+def slots_in(fields: PupilHashFields) -> dict[Slot, bytes | str]:
     """The slot fields present among the fields read, by slot."""
     return {
         name[len(SLOT_FIELD_PREFIX):]: raw for name, raw in fields.items() if raw and name.startswith(SLOT_FIELD_PREFIX)
@@ -263,6 +282,15 @@ def statutory_keyspace(prefix: str, trust_id: str) -> Keyspace:
     """The statutory service's keys: a projection of its own (own generations, rebuilt on its
     own), announcing changes on the summative change stream."""
     return Keyspace(prefix + STATUTORY_PREFIX_SUFFIX, trust_id, changes_prefix=prefix)
+
+
+ATTENDANCE_PREFIX_SUFFIX = "-attendance"
+
+
+def attendance_keyspace(prefix: str, trust_id: str) -> Keyspace:
+    """The attendance projection's keys: its own generations (rebuilt on its own), announcing
+    changes on the summative change stream like the statutory projection."""
+    return Keyspace(prefix + ATTENDANCE_PREFIX_SUFFIX, trust_id, changes_prefix=prefix)
 
 
 PUPILS_MEASURE = "pupils"

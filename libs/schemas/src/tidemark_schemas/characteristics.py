@@ -75,7 +75,9 @@ def encode_characteristics(c: Characteristics) -> bytes:
     )
 
 
+@lru_cache(maxsize=1 << 15)
 def decode_characteristics(raw: bytes | str) -> Characteristics:
+    """The characteristics a pupil's hash stores (kept: every batch reads a pupil's again)."""
     c = orjson.loads(raw)
     return Characteristics(
         c[0], c[1], Sex(c[2]), c[3], SenProvision(c[4]), c[5], EthnicGroup[c[6]], c[7],

@@ -1,22 +1,24 @@
 """Event contracts published on Kafka. One envelope for every event; payloads are full snapshots.
 
-Every fact (a school, a pupil, one summative result) carries a `version` assigned by ingest that
-grows with each change of that fact. A consumer keeps the highest version it has applied, so a
+Every fact (a school, a pupil, one summative or statutory result, one register mark) carries a
+`version` assigned by ingest that grows with each change of that fact. A consumer keeps the highest version it has applied, so a
 redelivered, duplicated or overtaken event is a no-op, and the latest snapshot always wins.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import UTC, date, datetime
 from typing import Annotated, Final, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from tidemark_schemas.assessment_model import AssessmentModel
+from tidemark_schemas.attendance import RegisterCodeValue, Session
+from tidemark_schemas.calendar import is_weekend
 from tidemark_schemas.progress import ProgressCategory
 from tidemark_schemas.statutory import Assessment, StatutoryValue
-from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields
+from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields, SchoolRecord
 from tidemark_schemas.vocabulary import Band, YearGroup
 
 SCHEMA_VERSION: Final = 1
@@ -31,20 +33,32 @@ class Envelope(BaseModel):
     trust_id: Identifier
 
 
-class SchoolUpserted(Envelope):
+Version = Annotated[int, Field(ge=1, description="The fact's version: grows by one with each change of the fact")]
+
+
+class SchoolSnapshot(SchoolRecord):
+    """A school as ingest stores it and each of its events carries it: the tracker's record and the
+    fact's version."""
+
+    version: Version
+
+
+class SchoolUpserted(SchoolSnapshot, Envelope):
     event_type: Literal["school-upserted"] = "school-upserted"
-    school_id: Identifier
-    name: str
-    assessment_model: AssessmentModel | None = None
-    version: int = Field(ge=1)
 
 
-class PupilUpserted(Envelope, PupilFields):
+class PupilSnapshot(PupilFields):
+    """A pupil as ingest stores it and each of its events carries it: the tracker's fields (the
+    leaving date always sent) and the fact's version."""
+
+    left_on: date | None
+    version: Version
+
+
+class PupilUpserted(PupilSnapshot, Envelope):
     """A pupil's current characteristics (and leaving date). Re-sent in full on every change."""
 
     event_type: Literal["pupil-upserted"] = "pupil-upserted"
-    left_on: date | None
-    version: int = Field(ge=1)
 
 
 class AssessmentSnapshot(BaseModel):
@@ -63,7 +77,7 @@ class AssessmentSnapshot(BaseModel):
     locked_band: Band | None = Field(description="The value that counts; null when not locked")
     entered_code: str | None = Field(default=None, description="The draft's code in the school's own model, if any")
     locked_code: str | None = Field(default=None, description="The counted value's code in the school's model, if any")
-    version: int = Field(ge=1)
+    version: Version
 
 
 class _AssessmentSnapshot(AssessmentSnapshot, Envelope):
@@ -107,7 +121,7 @@ class StatutorySnapshot(BaseModel):
     component: str
     entered: StatutoryValue | None = Field(description="The current (draft) value")
     locked: StatutoryValue | None = Field(description="The value that counts; null when not locked")
-    version: int = Field(ge=1)
+    version: Version
 
 
 class _StatutorySnapshot(StatutorySnapshot, Envelope):
@@ -130,6 +144,30 @@ class StatutoryUnlocked(_StatutorySnapshot):
 
 StatutoryEvent = StatutoryEntered | StatutoryLocked | StatutoryUnlocked
 
+
+class AttendanceMarked(Envelope):
+    """One register mark: the fact is (pupil, date, session), so a later mark for the same session
+    replaces the earlier one (a correction) and its version grows with each change. Published on
+    `tracker.attendance.v1`, keyed by pupil id."""
+
+    event_type: Literal["attendance-marked"] = "attendance-marked"
+    pupil_id: Identifier
+    school_id: Identifier = Field(description="The school that took the register")
+    date: dt.date = Field(description="A school day (Monday to Friday)")
+    session: Session
+    code: RegisterCodeValue = Field(description="A register code (`tidemark_schemas.attendance.REGISTER_CODES`; "
+                                    "'-' for no mark)")
+    year_group: YearGroup = Field(description="The pupil's year group in the academic year of the date")
+    version: Version
+
+    @field_validator("date")
+    @classmethod
+    def _school_day(cls, value: dt.date) -> dt.date:
+        if is_weekend(value):
+            raise ValueError(f"{value} is a {value:%A}: register marks are for school days, Monday to Friday")
+        return value
+
+
 TrackerEvent = Annotated[
     SchoolUpserted
     | PupilUpserted
@@ -138,7 +176,8 @@ TrackerEvent = Annotated[
     | AssessmentUnlocked
     | StatutoryEntered
     | StatutoryLocked
-    | StatutoryUnlocked,
+    | StatutoryUnlocked
+    | AttendanceMarked,
     Field(discriminator="event_type"),
 ]
 tracker_event_adapter: TypeAdapter[TrackerEvent] = TypeAdapter(TrackerEvent)

@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 from tidemark_schemas.assessment_model import AssessmentModel, ModelCodeValue
 from tidemark_schemas.calendar import HALF_TERMS, TERMS, academic_year_of, format_academic_year, parse_academic_year
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
+from tidemark_schemas.rules import is_disadvantaged
 from tidemark_schemas.text import Name
 from tidemark_schemas.vocabulary import (
     EYFS_GOALS,
@@ -144,8 +145,7 @@ class PupilFields(_Record):
 
     @property
     def disadvantaged(self) -> bool:
-        """FSM at any point in six years, looked after, or previously looked after."""
-        return self.fsm6 or self.lac or self.plac
+        return is_disadvantaged(self.fsm6, self.lac, self.plac)
 
 
 class PupilRecord(PupilFields):

@@ -1,4 +1,4 @@
-"""Shared attainment rules: at-or-above, combined RWM, combined GLD / all goals, leavers.
+"""Shared attainment rules: disadvantaged, at-or-above, combined RWM, combined GLD / all goals, leavers.
 
 The single source of truth for how a pupil's results combine into a measure; the metrics
 service, the statutory service and the reference implementations in tests all import these.
@@ -15,6 +15,12 @@ from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, GLD_GOALS, Ba
 COMBINED_RWM = "rwm"
 COMBINED_GLD = "gld"
 COMBINED_ALL_GOALS = "all_goals"
+
+
+def is_disadvantaged(fsm6: bool, lac: bool, plac: bool) -> bool:
+    """Disadvantaged: free school meals at any point in six years, looked after, or previously
+    looked after (domain.md)."""
+    return fsm6 or lac or plac
 
 
 def at_or_above(band: Band) -> bool:

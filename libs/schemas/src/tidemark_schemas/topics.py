@@ -6,12 +6,17 @@ SCHOOLS = "tracker.schools.v1"
 PUPILS = "tracker.pupils.v1"
 ASSESSMENTS = "tracker.assessments.v1"
 STATUTORY = "tracker.statutory.v1"
+ATTENDANCE = "tracker.attendance.v1"
 ATTAINMENT_CHANGES = "attainment.changes.v1"
 ATTAINMENT_PROGRESS = "attainment.progress.v1"
 
+BROKER_INCARNATION = "tidemark.broker-incarnation.v1"
+"""One partition whose first record names the broker's current life: a broker that comes back
+without its topics has a new one (`tidemark_runtime.kafka.broker_incarnation`)."""
+
 DLT_SUFFIX = ".dlt"
 
-TRACKER_TOPICS: tuple[str, ...] = (SCHOOLS, PUPILS, ASSESSMENTS, STATUTORY)
+TRACKER_TOPICS: tuple[str, ...] = (SCHOOLS, PUPILS, ASSESSMENTS, STATUTORY, ATTENDANCE)
 PUBLIC_TOPICS: tuple[str, ...] = (ATTAINMENT_CHANGES, ATTAINMENT_PROGRESS)
 
 

@@ -1,5 +1,6 @@
 """Ingest's composition root: from settings, the adapters (the SQL store's engine and sessions, the
-Kafka producer and the outbox relay, the principal lookup) and the use cases over them.
+Kafka producer and the outbox relay, the principal lookup) and the use cases over them (and what
+answers `/readyz`).
 
 The app's lifespan builds ingest here (so `tidemark-ingest` does, through the app), `tidemark-ingest
 migrate` migrates the store it names, and the tests build ingest here too; nothing else wires it.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -18,8 +20,9 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidemark_ingest.adapters.database import create_engine, session_factory
-from tidemark_ingest.adapters.relay import OutboxRelay, Producer
+from tidemark_ingest.adapters.relay import MissingTopics, OutboxRelay, Producer
 from tidemark_ingest.migrations import require_head, upgrade_to_head
+from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
 from tidemark_ingest.service_layer.tracker import Tracker
 from tidemark_ingest.settings import IngestSettings
@@ -44,22 +47,30 @@ class Services:
     relay: OutboxRelay
     tracker: Tracker
     replay: Replay
+    readiness: Readiness
 
 
 @contextlib.asynccontextmanager
 async def bootstrap(settings: IngestSettings, *, producer: Producer | None = None) -> AsyncIterator[Services]:
     """Ingest, running: on a SQL store at the head schema (refused otherwise: migrating is the
     prestart step's job), with its outbox relay publishing through `producer`, or through a Kafka
-    producer made from the settings (the topics created first when KAFKA_CREATE_TOPICS). On exit,
-    everything it started stops: the relay, the producer it made, the engine."""
+    producer made from the settings (the topics created first when KAFKA_CREATE_TOPICS, and again by
+    the relay when the broker has lost them). On exit, everything it started stops: the relay, the
+    producer it made, the engine."""
     async with contextlib.AsyncExitStack() as started:
         engine = create_engine(settings.database_url)
         started.push_async_callback(engine.dispose)
         await require_head(engine)
+        missing: MissingTopics | None = None
         if producer is None:
-            producer = await started.enter_async_context(kafka_producer(settings))
+            kafka = await started.enter_async_context(kafka_producer(settings))
+            producer, missing = kafka, functools.partial(topics_missing, kafka)
         sessions = session_factory(engine)
-        relay = OutboxRelay(sessions, producer, settings.relay_batch_size, settings.relay_idle_poll_seconds)
+        relay = OutboxRelay(
+            sessions, producer, settings.relay_batch_size, settings.relay_idle_poll_seconds,
+            restore_topics=functools.partial(create_topics, settings) if settings.kafka_create_topics else None,
+            missing_topics=missing,
+        )
         relaying = asyncio.create_task(relay.run_forever(), name="outbox-relay")
         started.push_async_callback(_stop, relaying)
         identity = Identity.on(engine)
@@ -71,18 +82,15 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
             relay=relay,
             tracker=Tracker(sessions, PeriodCalendar(settings.assessment_periods), relay.wake),
             replay=Replay(engine),
+            readiness=Readiness(engine, relay, settings, settings.ready_max_outbox_age_seconds),
         )
 
 
 @contextlib.asynccontextmanager
-async def kafka_producer(settings: IngestSettings) -> AsyncIterator[Producer]:
+async def kafka_producer(settings: IngestSettings) -> AsyncIterator[AIOKafkaProducer]:
     """The relay's producer, started (and the tracker topics created when KAFKA_CREATE_TOPICS)."""
     if settings.kafka_create_topics:
-        await ensure_topics(
-            settings.kafka_bootstrap_servers,
-            settings.kafka_topic_partitions,
-            replication_factor=settings.kafka_replication_factor,
-        )
+        await create_topics(settings)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id="tidemark-ingest-relay",
@@ -94,6 +102,21 @@ async def kafka_producer(settings: IngestSettings) -> AsyncIterator[Producer]:
         yield producer
     finally:
         await producer.stop()
+
+
+async def create_topics(settings: IngestSettings) -> list[str]:
+    """Create the topics the broker is missing (at start, and when a broker came back without them);
+    returns those it created."""
+    return await ensure_topics(
+        settings, settings.kafka_topic_partitions,
+        replication_factor=settings.kafka_replication_factor,
+    )
+
+
+async def topics_missing(producer: AIOKafkaProducer, topics: set[str]) -> set[str]:
+    """Those of `topics` the broker does not have, asked over the producer's own connection."""
+    metadata = await producer.client.fetch_all_metadata()
+    return topics - set(metadata.topics())
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

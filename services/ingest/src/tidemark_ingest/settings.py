@@ -16,6 +16,10 @@ class IngestSettings(ServiceSettings):
     database_url: DatabaseUrl = LOOPBACK_DATABASE_URL
     relay_batch_size: int = 2000
     relay_idle_poll_seconds: float = 0.5
+    ready_max_outbox_age_seconds: float = Field(
+        default=30.0, gt=0, description="The oldest unpublished outbox row may wait this long and ingest still answer "
+        "/readyz ready: older, the relay is stuck (or the broker away)",
+    )
     max_body_bytes: int = Field(
         default=MAX_BODY_BYTES,
         gt=0,

@@ -1,6 +1,8 @@
-"""The metrics service: its projection rules (`domain/projection.py`) run by the shared engine as
-one consumer group over the school, pupil and assessment topics, announcing every change of the
-figures on the public `attainment.changes.v1`."""
+"""The metrics process hosts two projections, each run by the shared engine as its own consumer
+group: the attainment aggregates (`domain/projection.py`, group `tidemark-metrics`, over the
+school, pupil and assessment topics, announcing every change of the figures on the public
+`attainment.changes.v1`) and attendance (`domain/attendance.py`, group `tidemark-attendance`, over
+the pupil and attendance topics, announcing on the change stream only)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel
 
+from tidemark_metrics.domain.attendance import AttendanceProjection
 from tidemark_metrics.domain.projection import METRICS
 from tidemark_metrics.settings import MetricsSettings
 from tidemark_runtime.projections.engine import BatchResult
 from tidemark_runtime.projections.service import ProjectionService, Publication
 from tidemark_schemas import topics
+from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.events import AttainmentChanged
 
 
@@ -42,3 +46,20 @@ SERVICE = ProjectionService(
     settings=MetricsSettings,
     description="Applies school, pupil and assessment events to the Redis aggregates.",
 )
+
+ATTENDANCE = AttendanceProjection(PeriodCalendar(MetricsSettings().assessment_periods))
+"""Attendance by the Trust's assessment periods (`ASSESSMENT_PERIODS`), dated by the English
+default calendar until Trusts set their own."""
+
+ATTENDANCE_SERVICE = ProjectionService(
+    rules=ATTENDANCE,
+    title="Tidemark attendance",
+    topics=(topics.PUPILS, topics.ATTENDANCE),
+    publication=None,
+    settings=MetricsSettings,
+    description="Applies pupils and register marks to the attendance counters (per week, period and year to date).",
+    consumer_group="tidemark-attendance",
+)
+
+SERVICES = (SERVICE, ATTENDANCE_SERVICE)
+"""What the metrics process runs; `SERVICE` names it."""

@@ -38,7 +38,9 @@ from tidemark_schemas.calendar import (
 )
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
-from tidemark_schemas.rules import at_or_above, combined_gld, combined_rwm, on_roll_during, percentage
+from tidemark_schemas.rules import (
+    at_or_above, combined_gld, combined_rwm, is_disadvantaged, on_roll_during, percentage,
+)
 from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, Band, SenProvision, Sex, YearGroup
 
 from tidemark_tools.demo.statutory import ELG_EXPECTED, generate_statutory
@@ -272,7 +274,7 @@ class _Pupil:
 
     @property
     def disadvantaged(self) -> bool:
-        return self.fsm6 or self.lac or self.plac
+        return is_disadvantaged(self.fsm6, self.lac, self.plac)
 
     @property
     def school_id(self) -> str:
@@ -486,7 +488,7 @@ def _new_pupil(
     fsm6 = rng.random() < min(0.7, P_FSM6 * school.disadvantage)
     lac = rng.random() < P_LAC * school.disadvantage
     plac = rng.random() < P_PLAC
-    disadvantaged = fsm6 or lac or plac
+    disadvantaged = is_disadvantaged(fsm6, lac, plac)
     if disadvantaged:
         sen_ratio = SEN_DISADVANTAGED_RATIO
     else:

@@ -6,8 +6,10 @@ For each Trust in a batch and each generation of its keys (the live one and any 
    whole hash when the characteristics or a fanning-out part change, else the characteristics,
    the parts the events are routed to and the parts those read with them);
 2. `state.advance` each pupil: events not newer than what is stored are no-ops (redelivery,
-   duplicates, reordering), changed parts are recomputed, "retract the old contributions, add
-   the new" gives the counter moves;
+   duplicates, reordering), events implausibly far ahead of it are refused (`max_version_jump`:
+   forged; decided on the live generation, and kept out of the generations being rebuilt too),
+   changed parts are recomputed, "retract the old contributions, add the new" gives the counter
+   moves;
 3. coalesce the moves into counter increments and change notices, and write them with the changed
    fields and school documents in one Lua call that first checks every revision read
    (`writer.py`); if another writer got there first, nothing is written and the batch is
@@ -23,9 +25,10 @@ from typing import Any
 
 import orjson
 from tidemark_runtime.projections.rules import Projection
-from tidemark_runtime.projections.state import CounterKey, Routed, advance, decode_record, recorded_counters
+from tidemark_runtime.projections.state import CounterKey, Refused, Routed, advance, decode_record, recorded_counters
 from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWriter
 from tidemark_runtime.redis import RedisClient
+from tidemark_runtime.settings import MAX_VERSION_JUMP
 from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, REVISION_FIELD, SCHOOLS_CHANGED, Keyspace
 from tidemark_schemas.events import PupilUpserted, SchoolUpserted
 from tidemark_schemas.notices import ChangeNotice
@@ -40,12 +43,15 @@ class BatchResult:
     notices: list[ChangeNotice] = field(default_factory=list)
     outputs: list[Any] = field(default_factory=list)
     """What the projection publishes because of this batch (`Projection.outputs`)."""
+    refused: list[Refused] = field(default_factory=list)
+    """Events refused as implausibly far ahead of their fact's stored version (not applied)."""
 
     def add(self, other: BatchResult) -> None:
         self.applied += other.applied
         self.counter_writes += other.counter_writes
         self.notices += other.notices
         self.outputs += other.outputs
+        self.refused += other.refused
 
 
 @dataclass
@@ -75,6 +81,15 @@ class TrustBatch:
     def empty(self) -> bool:
         return not (self.pupils or self.schools)
 
+    def without(self, refused: list[Refused]) -> TrustBatch:
+        """The batch less the events another generation refused."""
+        if not refused:
+            return self
+        gone = {id(refusal.event) for refusal in refused}
+        pupils = {pupil_id: kept for pupil_id, events in self.pupils.items()
+                  if (kept := [routed for routed in events if id(routed[1]) not in gone])}
+        return TrustBatch(pupils, self.schools)
+
 
 def by_trust(events: Iterable[Any]) -> dict[str, list[Any]]:
     """A consumed batch split by Trust: each Trust's share is written to its own keys."""
@@ -87,52 +102,65 @@ def by_trust(events: Iterable[Any]) -> dict[str, list[Any]]:
 class ProjectionEngine:
     """Runs one projection's rules against Redis."""
 
-    def __init__(self, redis: RedisClient, prefix: str, rules: Projection) -> None:
+    def __init__(
+        self, redis: RedisClient, prefix: str, rules: Projection, max_version_jump: int | None = MAX_VERSION_JUMP
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.rules = rules
+        self.max_version_jump = max_version_jump
+        """Consumed events further ahead than this of their fact's stored version are refused."""
         self._writer = ProjectionWriter(redis)
 
     def keyspace(self, trust_id: str) -> Keyspace:
         return self.rules.keyspace(self.prefix, trust_id)
 
     async def apply(self, events: Sequence[Any]) -> BatchResult:
-        """Apply events of any Trusts; each Trust's share is written atomically per generation."""
+        """Apply consumed events of any Trusts; each Trust's share is written atomically per
+        generation. What the live generation refuses (`BatchResult.refused`) no generation gets."""
         total = BatchResult(events=len(events))
         for trust_id, trust_events in by_trust(events).items():
             batch = TrustBatch.of(self.rules, trust_events)
             if not batch.empty:
                 total.add(await self._writer.to_every_generation(
-                    self.keyspace(trust_id), lambda keys: self.apply_to(keys, batch)
+                    self.keyspace(trust_id),
+                    lambda keys, live: self.apply_to(keys, batch if live is None else batch.without(live.refused)),
                 ))
         return total
 
-    async def apply_to(self, keys: Keyspace, batch: TrustBatch) -> BatchResult | None:
-        """Apply to one generation; None if it is neither live nor being rebuilt."""
-        return await self._writer.write_computed(keys, lambda: self._compute(keys, batch))
+    async def apply_to(self, keys: Keyspace, batch: TrustBatch, guarded: bool = True) -> BatchResult | None:
+        """Apply to one generation; None if it is neither live nor being rebuilt. `guarded`: refuse
+        events implausibly far ahead of their fact's stored version (consumed events)."""
+        max_jump = self.max_version_jump if guarded else None
+        return await self._writer.write_computed(keys, lambda: self._compute(keys, batch, max_jump))
 
     async def apply_facts(self, keys: Keyspace, events: Sequence[Any]) -> bool:
-        """Apply replayed facts to one generation (a rebuild); False if it stopped being built."""
+        """Apply replayed facts to one generation (a rebuild); False if it stopped being built. The
+        SQL store's facts are never refused as implausible: they are the truth the rebuild restores."""
         batch = TrustBatch.of(self.rules, events)
-        return batch.empty or await self.apply_to(keys, batch) is not None
+        return batch.empty or await self.apply_to(keys, batch, guarded=False) is not None
 
-    async def _compute(self, keys: Keyspace, batch: TrustBatch) -> tuple[BatchResult, ProjectionWrite]:
+    async def _compute(
+        self, keys: Keyspace, batch: TrustBatch, max_jump: int | None
+    ) -> tuple[BatchResult, ProjectionWrite]:
         """The batch's effect on the states as read now: what to report and what to write."""
         wanted = {pupil_id: self._wanted(events) for pupil_id, events in batch.pupils.items()}
         read = await self._writer.read_pupils(keys, wanted)
         result = BatchResult()
         write = ProjectionWrite()
-        moves: Counter[tuple[str, str]] = Counter()
+        moves: dict[tuple[str, str], int] = {}
         for pupil_id, events in batch.pupils.items():
             revision, fields = read[pupil_id]
-            step = advance(self.rules, keys.trust_id, pupil_id, decode_record(self.rules, fields), events)
+            step = advance(self.rules, keys.trust_id, pupil_id, decode_record(self.rules, fields), events, max_jump)
+            result.refused += step.refused
             if step.applied:
                 result.applied += step.applied
                 result.outputs += step.outputs
-                moves.update(step.moves)
+                for move, amount in step.moves.items():
+                    moves[move] = moves.get(move, 0) + amount
                 write.add_state(keys.pupil(pupil_id), revision, step.fields)
         write.counters, result.notices = self._counter_writes(keys, moves)
-        result.counter_writes = len(write.counters)
+        result.counter_writes = write.counter_writes
         result.applied += len(batch.schools)
         write.schools = [[s.school_id, s.version, school_document(s)] for s in batch.schools.values()]
         write.notices = [list(notice.stream_fields().values()) for notice in result.notices]
@@ -152,23 +180,32 @@ class ProjectionEngine:
         return [CHARACTERISTICS_FIELD, *sorted(parts)]
 
     def _counter_writes(
-        self, keys: Keyspace, moves: Counter[tuple[str, str]]
-    ) -> tuple[list[list[str | int]], list[ChangeNotice]]:
-        """The counter increments to write, and per (academic year, period) which measures and
-        schools they touch."""
-        increments: Counter[CounterKey] = Counter()
-        touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        self, keys: Keyspace, moves: dict[tuple[str, str], int]
+    ) -> tuple[dict[str, dict[str, int]], list[ChangeNotice]]:
+        """The counter increments to write, by hash, and per (academic year, period) which
+        measures and schools they touch."""
+        by_hash: dict[str, dict[str, int]] = {}
+        announced: dict[str, tuple[str, str, str, str] | None] = {}
+        """counter hash -> the change it announces (one per hash)"""
+        locate = self.rules.locate
         for (part, item), change in moves.items():
             if not change:
                 continue
-            located = self.rules.locate(keys, part, item)
-            increments[(located.key, located.field)] += change
-            if located.notice is not None:
-                year, period, measure, school = located.notice
+            key, name, notice = locate(keys, part, item)
+            increments = by_hash.get(key)
+            if increments is None:
+                increments = by_hash[key] = {}
+                announced[key] = notice
+            increments[name] = increments.get(name, 0) + change
+        touched: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        for notice in announced.values():
+            if notice is not None:
+                year, period, measure, school = notice
                 measures, schools = touched[(year, period)]
                 measures.add(measure)
                 schools.add(school)
-        writes: list[list[str | int]] = [[key, name, change] for (key, name), change in increments.items() if change]
+        writes = {key: changed for key, increments in by_hash.items()
+                  if (changed := {name: change for name, change in increments.items() if change})}
         notices = [
             ChangeNotice(keys.trust_id, year, period, tuple(sorted(measures)), tuple(sorted(schools)))
             for (year, period), (measures, schools) in sorted(touched.items())
@@ -180,10 +217,12 @@ class ProjectionEngine:
         reconcile compares these with the counters stored."""
         expected: Counter[CounterKey] = Counter()
         pupils = 0
-        async for key in self.redis.scan_iter(match=f"{keys.base}:pupil:*", count=1000):
+        pupil_keys = keys.pupil("")
+        async for key in self.redis.scan_iter(match=f"{pupil_keys}*", count=1000):
             fields = {_text(name): value for name, value in (await self.redis.hgetall(key)).items()}
             fields.pop(REVISION_FIELD, None)
-            expected.update(recorded_counters(self.rules, keys, decode_record(self.rules, fields)))
+            pupil_id = _text(key)[len(pupil_keys):]
+            expected.update(recorded_counters(self.rules, keys, decode_record(self.rules, fields), pupil_id))
             pupils += 1
         return pupils, expected
 

@@ -120,8 +120,11 @@ async def rebuild_trust(
     facts: AsyncIterable[Sequence[TrackerEvent]],
     grace_seconds: float = 5.0,
     keep_previous: bool = False,
+    switch: bool = True,
 ) -> RebuildReport:
-    """Rebuild one Trust (`keys` of any generation) from `facts`, switch, and drop the previous one."""
+    """Rebuild one Trust (`keys` of any generation) from `facts`, switch, and drop the previous one.
+    With `switch=False`, only compare: the rebuilt generation is dropped and the live one kept
+    (`reconcile` against the SQL store)."""
     started = time.perf_counter()
     redis, kinds = engine.redis, engine.rules.counter_kinds
     generation = new_generation()
@@ -141,12 +144,16 @@ async def rebuild_trust(
             await stored_counters(redis, live, kinds),
             rebased(await stored_counters(redis, target, kinds), target, live),
         )
-        await _switch(redis, target)
+        if switch:
+            await _switch(redis, target)
     except BaseException:
         await redis.srem(keys.building_key, generation)
         await drop_generation(redis, target)
         raise
-    if not keep_previous:
+    if not switch:
+        await redis.srem(keys.building_key, generation)
+        await drop_generation(redis, target)
+    elif not keep_previous:
         await asyncio.sleep(grace_seconds)
         await drop_generation(redis, live)
     return RebuildReport(
@@ -156,14 +163,16 @@ async def rebuild_trust(
 
 
 async def _switch(redis: RedisClient, target: Keyspace) -> None:
-    """Readers move to `target` at once; the switch is announced to live pages. One transaction
-    over the Trust's generation key, building set and change stream: one slot, so a cluster runs it."""
+    """Readers move to `target` at once (and a Trust being restored is served again); the switch is
+    announced to live pages. One transaction over the Trust's generation, building and restoring
+    keys and change stream: one slot, so a cluster runs it."""
     schools = sorted(_text(school) for school in await redis.hkeys(target.schools))
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(target.generation_key, target.generation)
         pipe.srem(target.building_key, target.generation)
+        pipe.delete(target.restoring_key)
         notice = ChangeNotice(target.trust_id, "", "", (EVERYTHING,), tuple(schools))
-        pipe.xadd(target.changes, notice.stream_fields(), maxlen=10000, approximate=True)  # type: ignore[arg-type]
+        pipe.xadd(target.changes, notice.stream_fields(), maxlen=10000, approximate=True)  # type: ignore[arg-type]  # redis-py's dict of its own unions (dict is invariant)
         await pipe.execute()
 
 
@@ -199,17 +208,29 @@ class FactSource(Protocol):
     async def close(self) -> None: ...
 
 
-async def reconcile_each(engine: ProjectionEngine, trust_ids: Iterable[str]) -> int:
-    """Reconcile the live generation of each Trust, print each report; 1 when counters differ."""
+async def reconcile_each(engine: ProjectionEngine, trust_ids: Iterable[str], source: FactSource | None = None) -> int:
+    """Reconcile the live generation of each Trust, print each report; 1 when counters differ.
+
+    Two checks: every counter against the pupil states (what the incremental path recorded), and,
+    with `source` (ingest's replay), every counter against a scratch rebuild from the SQL store, so
+    that events lost on the way (a broker that lost them) can never look consistent."""
     status = 0
     for trust_id in trust_ids:
         keys = engine.keyspace(trust_id)
         report = await reconcile(engine, await live_keys(engine.redis, keys))
         verdict = "consistent" if report.consistent else f"{len(report.mismatches)} counters differ"
-        print(f"{keys.trust_id}: {report.pupils} pupils, {report.counters} counters: {verdict}")
+        print(f"{keys.trust_id}: {report.pupils} pupils, {report.counters} counters against the pupil states: {verdict}")
         for mismatch in report.mismatches[:50]:
             print(f"  {mismatch.key} [{mismatch.field}] stored {mismatch.stored}, expected {mismatch.expected}")
         status = status or (0 if report.consistent else 1)
+        if source is not None:
+            compared = await rebuild_trust(engine, keys, source.facts(trust_id), switch=False)
+            drift = compared.differences_from_previous
+            print(f"{keys.trust_id}: {compared.events} facts of the SQL store: "
+                  + ("consistent" if not drift else f"{len(drift)} counters differ"))
+            for mismatch in drift[:50]:
+                print(f"  {mismatch.key} [{mismatch.field}] stored {mismatch.stored}, from the store {mismatch.expected}")
+            status = status or (1 if drift else 0)
     return status
 
 

@@ -7,14 +7,29 @@
 -- Every key it touches is declared in KEYS (all of one Trust, so of one cluster slot); it never
 -- builds a key name. The shebang makes Redis refuse any key of another slot.
 -- KEYS[1..6] = generation key, building key, schools hash, change stream, updated-at, versions hash
--- KEYS[7..6+#states] = the pupil hash of each state, in order; then the counter hashes.
--- ARGV[1] = JSON {generation, states: [[read_rev, new_rev, n]], counters: [[index in KEYS, field,
---                 increment]], schools: [[id, version, json]], notices: [[year, period, measures,
---                 schools]], updated_at}
--- ARGV[2..] = the field/value pairs of each state in order, n pairs for each (raw JSON, unescaped).
+-- KEYS[7..6+states] = the pupil hash of each state, in order; then each counter hash, in order.
+-- ARGV[1] = JSON {generation, states: <number of pupil states>, counters: <number of counter hashes>,
+--                 schools: [[id, version, json]], notices: [[year, period, measures, schools]],
+--                 updated_at}
+-- ARGV[2] = the pupil states, NUL-separated: per state the revision read, the new revision, n, then
+--           n field/value pairs (raw JSON values, which never hold a NUL);
+-- ARGV[3] = the counters, NUL-separated: per counter hash m, then m field/increment pairs (a
+--           counter reaching 0 goes).
+-- The bulk travels as two strings cut with a plain find: decoding it as JSON in Lua, or passing
+-- each piece as its own argument, costs more than everything the script then does.
 local GENERATION_KEY, BUILDING_KEY, SCHOOLS_KEY, CHANGES_KEY, UPDATED_KEY, VERSIONS_KEY = 1, 2, 3, 4, 5, 6
 local FIRST_PUPIL = 7
 local batch = cjson.decode(ARGV[1])
+
+local function reader(blob)
+  local at = 1
+  return function()
+    local stop = string.find(blob, '\0', at, true)
+    local token = string.sub(blob, at, stop - 1)
+    at = stop + 1
+    return token
+  end
+end
 
 local active = redis.call('GET', KEYS[GENERATION_KEY]) or ''
 local is_active = batch.generation == active
@@ -22,37 +37,39 @@ if not is_active and redis.call('SISMEMBER', KEYS[BUILDING_KEY], batch.generatio
   return -1
 end
 
-for i, state in ipairs(batch.states) do
-  local rev = redis.call('HGET', KEYS[FIRST_PUPIL + i - 1], 'rev') or '0'
-  if rev ~= state[1] then
+local states = {}
+local read = reader(ARGV[2])
+for s = 1, batch.states do
+  local revision, new_revision, n = read(), read(), tonumber(read())
+  if (redis.call('HGET', KEYS[FIRST_PUPIL + s - 1], 'rev') or '0') ~= revision then
     return 0
   end
+  local fields = {'rev', new_revision}
+  for i = 1, 2 * n do
+    fields[i + 2] = read()
+  end
+  states[s] = fields
 end
 
-local arg = 2
-for i, state in ipairs(batch.states) do
-  local fields = {'rev', state[2]}
-  for _ = 1, state[3] do
-    fields[#fields + 1] = ARGV[arg]
-    fields[#fields + 1] = ARGV[arg + 1]
-    arg = arg + 2
-  end
-  redis.call('HSET', KEYS[FIRST_PUPIL + i - 1], unpack(fields))
+for s, fields in ipairs(states) do
+  redis.call('HSET', KEYS[FIRST_PUPIL + s - 1], unpack(fields))
 end
 
-local touched = {}
-for _, counter in ipairs(batch.counters) do
-  local key = KEYS[counter[1]]
-  local value = redis.call('HINCRBY', key, counter[2], counter[3])
-  if value == 0 then
-    redis.call('HDEL', key, counter[2])
-  end
-  touched[key] = true
-end
 -- Every counter hash written gets a new version, so readers may cache hashes and re-read only those
 -- whose version moved.
-for key in pairs(touched) do
+read = reader(ARGV[3])
+local written = 0
+local first_counter = FIRST_PUPIL + batch.states
+for c = 0, batch.counters - 1 do
+  local key, m = KEYS[first_counter + c], tonumber(read())
+  for _ = 1, m do
+    local field = read()
+    if redis.call('HINCRBY', key, field, read()) == 0 then
+      redis.call('HDEL', key, field)
+    end
+  end
   redis.call('HINCRBY', KEYS[VERSIONS_KEY], key, 1)
+  written = written + m
 end
 
 for _, school in ipairs(batch.schools) do
@@ -68,7 +85,7 @@ if is_active then
       'academic_year', notice[1], 'period', notice[2], 'measures', notice[3], 'schools', notice[4])
   end
 end
-if #batch.counters > 0 or #batch.schools > 0 then
+if written > 0 or #batch.schools > 0 then
   redis.call('SET', KEYS[UPDATED_KEY], batch.updated_at)
 end
 return 1

@@ -9,7 +9,8 @@ the version-guarded atomic write and its retry, generations, reconcile and rebui
 
 So a projection answers only:
 - which part of which pupil an event is about (`route`, and `reads`: what else to load with it),
-  and how it changes the parts (`apply`, version-guarded);
+  the version stored of its fact (`stored_version`) and how it changes the parts (`apply`,
+  version-guarded);
 - what a pupil contributes in a part (`contributions`), from its characteristics and data;
 - where a contribution is counted (`locate`: the counter hash, field and the change it announces);
 - what it publishes when a part's contributions change (`outputs`).
@@ -18,8 +19,7 @@ So a projection answers only:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.characteristics import Characteristics
@@ -30,14 +30,15 @@ Contributions = frozenset[str] | Mapping[str, int]
 NO_CONTRIBUTIONS: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
-    """Where one contribution is counted, and the change a write of it announces."""
+class Located(NamedTuple):
+    """Where one contribution is counted, and the change a write of it announces (a tuple: the
+    engine makes one per counter move)."""
 
     key: str
     field: str
     notice: tuple[str, str, str, str] | None = None
-    """(academic year, period, measure, school) for the change stream; None announces nothing."""
+    """(academic year, period, measure, school) for the change stream; None announces nothing.
+    The same for every field of one counter hash (the engine announces per hash)."""
 
 
 class Projection(Protocol):
@@ -64,6 +65,15 @@ class Projection(Protocol):
         """Whether the projection keeps the Trust's school names and models (`Keyspace.schools`)."""
         ...
 
+    @property
+    def stores_contributions(self) -> bool:
+        """Whether each part stores its contributions beside its data (True), or only its data, the
+        engine recomputing the old contributions from the old data when it needs them (False: a
+        smaller state, for projections with many small parts). Then a part's contributions must
+        depend on nothing but its own data, the characteristics and the pupil id, and a change of
+        the rules needs a rebuild (reconcile names the counters it moved)."""
+        ...
+
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         """The projection's keys for one Trust (generation "" ; the engine moves between them)."""
         ...
@@ -82,10 +92,15 @@ class Projection(Protocol):
         """Whether a change of `part` moves the contributions of every part (read them all)."""
         ...
 
+    def stored_version(self, part: str, data: Mapping[str, Any], event: Any) -> int | None:
+        """The version the parts loaded hold of the fact `event` is about (None: not stored yet).
+        The engine refuses an event implausibly far ahead of it (`state.advance`)."""
+        ...
+
     def apply(self, part: str, data: Mapping[str, Any], event: Any) -> dict[str, Any] | None:
         """The new data of each part the event changes (`data` holds every part loaded; a new
         part is absent), or None when the event is not newer than what the parts hold
-        (redelivered, duplicated or overtaken)."""
+        (redelivered, duplicated or overtaken). Never changes the data it is given."""
         ...
 
     def contributions(
@@ -122,6 +137,15 @@ def weights(contributions: Contributions) -> Iterable[tuple[str, int]]:
 
 def delta(before: Contributions, after: Contributions) -> dict[str, int]:
     """How each counter moves when a part's contributions go from `before` to `after`."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changed = {item: weight for item, weight in after.items() if weight}
+        for item, weight in before.items():
+            left = changed.get(item, 0) - weight
+            if left:
+                changed[item] = left
+            else:
+                changed.pop(item, None)
+        return changed
     if isinstance(before, frozenset) and isinstance(after, frozenset):
         change = dict.fromkeys(after - before, 1)
         for item in before - after:

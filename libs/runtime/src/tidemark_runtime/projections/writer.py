@@ -19,9 +19,10 @@ from typing import TypeVar
 
 import orjson
 from tidemark_runtime.redis import RedisClient
-from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilFields
+from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilHashFields
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime.projections").joinpath("projection_write.lua").read_text()
+PROJECTION_READ_LUA = files("tidemark_runtime.projections").joinpath("projection_read.lua").read_text()
 MAX_ATTEMPTS = 20
 
 WRITTEN, STALE_STATE, STALE_GENERATION = 1, 0, -1
@@ -37,48 +38,64 @@ class ConcurrentWriteError(RuntimeError):
 class ProjectionWrite:
     """Everything one batch writes to one generation."""
 
-    states: list[list[str | int]] = field(default_factory=list)
-    """[pupil key, revision read, new revision, number of fields] per pupil written."""
-    values: list[str | bytes] = field(default_factory=list)
-    """The field/value pairs of each state in order (raw, so JSON values travel unescaped)."""
-    counters: list[list[str | int]] = field(default_factory=list)
-    """[key, field, increment]; a counter that reaches 0 is deleted."""
+    state_keys: list[str] = field(default_factory=list)
+    """The pupil hash of each state written, in order."""
+    state_pieces: list[bytes] = field(default_factory=list)
+    """Per pupil state: revision read, new revision, number of fields, then each field and its raw
+    value (JSON values travel unescaped), as the write script reads them."""
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Counter hash -> field -> increment; a counter that reaches 0 is deleted."""
     schools: list[list[str | int]] = field(default_factory=list)
     """[school id, version, JSON document] kept when newer than the stored one."""
     notices: list[list[str]] = field(default_factory=list)
     """[academic year, period, measures, schools] announced on the change stream (live generation only)."""
 
     def add_state(self, key: str, revision: str, fields: dict[str, bytes]) -> None:
-        self.states.append([key, revision, str(int(revision) + 1), len(fields)])
+        self.state_keys.append(key)
+        self.state_pieces += (revision.encode(), str(int(revision) + 1).encode(), str(len(fields)).encode())
         for name, value in fields.items():
-            self.values += (name, value)
+            self.state_pieces += (name.encode(), value)
+
+    def arguments(self) -> list[bytes]:
+        """The states and the counters (in the order of their keys) as the write script reads them:
+        two NUL-separated strings (fields, part names and JSON values never hold a NUL)."""
+        counters: list[bytes] = []
+        for increments in self.counters.values():
+            counters.append(str(len(increments)).encode())
+            for name, increment in increments.items():
+                counters += (name.encode(), str(increment).encode())
+        return [_joined(self.state_pieces), _joined(counters)]
+
+    @property
+    def counter_writes(self) -> int:
+        return sum(map(len, self.counters.values()))
 
     @property
     def empty(self) -> bool:
-        return not (self.states or self.counters or self.schools)
+        return not (self.state_keys or self.counters or self.schools)
 
 
 class ProjectionWriter:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._script = redis.register_script(PROJECTION_WRITE_LUA)
+        self._read = redis.register_script(PROJECTION_READ_LUA)
 
     async def read_pupils(
         self, keys: Keyspace, wanted: dict[str, list[str] | None]
-    ) -> dict[str, tuple[str, PupilFields]]:
+    ) -> dict[str, tuple[str, PupilHashFields]]:
         """Each pupil's revision ("0" when new) and the fields asked for (None: the whole hash), in
-        one round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for pupil_id, names in wanted.items():
-                if names is None:
-                    pipe.hgetall(keys.pupil(pupil_id))
-                else:
-                    pipe.hmget(keys.pupil(pupil_id), [REVISION_FIELD, *names])
-            replies = await pipe.execute()
-        found: dict[str, tuple[str, PupilFields]] = {}
+        one call (one command, not one per pupil: a batch may touch a thousand pupils)."""
+        if not wanted:
+            return {}
+        request: list[bytes] = []
+        for names in wanted.values():
+            request += (b"0",) if names is None else (str(len(names)).encode(), *(name.encode() for name in names))
+        replies = await self._read(keys=[keys.pupil(pupil_id) for pupil_id in wanted], args=[_joined(request)])
+        found: dict[str, tuple[str, PupilHashFields]] = {}
         for (pupil_id, names), reply in zip(wanted.items(), replies, strict=True):
-            fields: PupilFields = (
-                {_text(name): value for name, value in reply.items()}  # type: ignore[misc]
+            fields: PupilHashFields = (
+                {_text(reply[i]): reply[i + 1] for i in range(0, len(reply), 2)}  # type: ignore[misc]  # a field name is never None
                 if names is None
                 else dict(zip([REVISION_FIELD, *names], reply, strict=True))
             )
@@ -100,19 +117,16 @@ class ProjectionWriter:
         Every key the script touches goes in KEYS (`projection_write.lua` names their order), so a
         cluster client routes the call to the Trust's slot and Redis can check them."""
         fixed = [keys.generation_key, keys.building_key, keys.schools, keys.changes, keys.updated_at, keys.versions]
-        pupils = [str(state[0]) for state in batch.states]
-        counter_keys = list(dict.fromkeys(str(counter[0]) for counter in batch.counters))
-        first_counter = len(fixed) + len(pupils) + 1  # Lua's KEYS are numbered from 1
-        position = {key: index for index, key in enumerate(counter_keys, start=first_counter)}
         header = {
             "generation": keys.generation,
-            "states": [state[1:] for state in batch.states],
-            "counters": [[position[str(key)], name, change] for key, name, change in batch.counters],
+            "states": len(batch.state_keys),
+            "counters": len(batch.counters),
             "schools": batch.schools,
             "notices": batch.notices,
             "updated_at": datetime.now(UTC).isoformat(),
         }
-        return int(await self._script(keys=[*fixed, *pupils, *counter_keys], args=[orjson.dumps(header), *batch.values]))
+        return int(await self._script(keys=[*fixed, *batch.state_keys, *batch.counters],
+                                      args=[orjson.dumps(header), *batch.arguments()]))
 
     async def write_computed(self, keys: Keyspace, compute: Callable[[], Awaitable[tuple[T, ProjectionWrite]]]) -> T | None:
         """Compute a batch from fresh reads and write it; recompute while a revision moved under
@@ -128,18 +142,26 @@ class ProjectionWriter:
                 return None
         raise ConcurrentWriteError(f"pupil states kept changing under {MAX_ATTEMPTS} attempts")
 
-    async def to_every_generation(self, keys: Keyspace, apply_to: Callable[[Keyspace], Awaitable[T | None]]) -> T:
-        """Run `apply_to` on the live generation (its result is returned) and on every generation
-        being rebuilt; when the generations change meanwhile (`apply_to` answers None), look them
-        up again and repeat (a repeat is a no-op wherever the batch was already written)."""
+    async def to_every_generation(
+        self, keys: Keyspace, apply_to: Callable[[Keyspace, T | None], Awaitable[T | None]]
+    ) -> T:
+        """Run `apply_to` on the live generation (given None; its result is returned) and on every
+        generation being rebuilt (given the live one's result); when the generations change
+        meanwhile (`apply_to` answers None), look them up again and repeat (a repeat is a no-op
+        wherever the batch was already written)."""
         for _attempt in range(MAX_ATTEMPTS):
             active, building = await self.generations(keys)
-            reported = await apply_to(keys.at(active))
+            reported = await apply_to(keys.at(active), None)
             if reported is None:
                 continue
-            if all([await apply_to(keys.at(generation)) is not None for generation in building]):
+            if all([await apply_to(keys.at(generation), reported) is not None for generation in building]):
                 return reported
         raise ConcurrentWriteError(f"the generations of {keys.trust_id} kept changing under {MAX_ATTEMPTS} attempts")
+
+
+def _joined(pieces: list[bytes]) -> bytes:
+    """NUL-separated, each piece followed by its NUL (as the scripts read them)."""
+    return b"\0".join([*pieces, b""]) if pieces else b""  # the empty tail gives the last piece its NUL
 
 
 def _text(value: bytes | str | None) -> str | None:

@@ -64,26 +64,49 @@ class Scope:
         return self.pupil_filter.schools or frozenset()
 
 
+class ReadModelRestoring(Exception):
+    """The Trust's read model (or the part a request reads) is being rebuilt after it was lost: its
+    figures would be wrong until then (HTTP 503)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class AggregateReader:
     """Reads one Trust's summative read model (`keys`) and statutory projection (`statutory_keys`)."""
 
     def __init__(
-        self, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None, statutory_keys: Keyspace | None = None
+        self, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None, statutory_keys: Keyspace | None = None,
+        statutory_restoring: str | None = None,
     ) -> None:
         self._redis = redis
         self._keys = keys
         self._statutory = statutory_keys or statutory_keyspace(keys.prefix, keys.trust_id)
         self._cache = cache or CounterCache(max_hashes=0)
+        self._statutory_restoring = statutory_restoring
 
     @classmethod
     async def of_current_generation(
         cls, redis: RedisClient, keys: Keyspace, cache: CounterCache | None = None
     ) -> AggregateReader:
-        """A reader of the generations the Trust's readers use now (a rebuild switches them)."""
+        """A reader of the generations the Trust's readers use now (a rebuild switches them), in one
+        round trip (the keys share the Trust's slot). Refuses (`ReadModelRestoring`) while the
+        summative read model is being restored; statutory reads refuse while the statutory one is."""
         statutory = statutory_keyspace(keys.prefix, keys.trust_id)
-        generations = await redis.mget(keys.generation_key, statutory.generation_key)
-        summative_generation, statutory_generation = cast(list[str | None], generations)  # decode_responses: str
-        return cls(redis, keys.at(summative_generation or ""), cache, statutory.at(statutory_generation or ""))
+        found = await redis.mget(keys.generation_key, statutory.generation_key, keys.restoring_key,
+                                 statutory.restoring_key)
+        summative_generation, statutory_generation, restoring, statutory_restoring = cast(list[str | None], found)
+        if restoring is not None:
+            raise ReadModelRestoring(restoring)
+        return cls(redis, keys.at(summative_generation or ""), cache, statutory.at(statutory_generation or ""),
+                   statutory_restoring)
+
+    def _statutory_whole(self) -> Keyspace:
+        """The statutory projection's keys, unless it is being restored."""
+        if self._statutory_restoring is not None:
+            raise ReadModelRestoring(self._statutory_restoring)
+        return self._statutory
 
     async def directory(self) -> TrustDirectory:
         """School names, models and "last updated" (either projection's latest) in one round trip."""
@@ -134,8 +157,9 @@ class AggregateReader:
     ) -> dict[tuple[str, str], list[tuple[str, CounterHash]]]:
         """Outcome counters of statutory measures: (academic year, measure) -> [(school, hash)]."""
         wanted = [(year, measure, school) for year in academic_years for measure in measures for school in sorted(schools)]
-        keys = [self._statutory.statutory(year, measure, school) for year, measure, school in wanted]
-        replies = await self._cache.fetch(self._redis, self._statutory.versions, keys)
+        statutory = self._statutory_whole()
+        keys = [statutory.statutory(year, measure, school) for year, measure, school in wanted]
+        replies = await self._cache.fetch(self._redis, statutory.versions, keys)
         found: dict[tuple[str, str], list[tuple[str, CounterHash]]] = defaultdict(list)
         for (year, measure, school), fields in zip(wanted, replies, strict=True):
             if fields:
@@ -147,8 +171,9 @@ class AggregateReader:
     ) -> dict[PeriodRef, list[tuple[str, CounterHash]]]:
         """Pupils per progress category: period -> [(school, hash)]."""
         wanted = [(ref, school) for ref in refs for school in sorted(schools)]
-        keys = [self._statutory.progress(ref.academic_year, ref.period, school) for ref, school in wanted]
-        replies = await self._cache.fetch(self._redis, self._statutory.versions, keys)
+        statutory = self._statutory_whole()
+        keys = [statutory.progress(ref.academic_year, ref.period, school) for ref, school in wanted]
+        replies = await self._cache.fetch(self._redis, statutory.versions, keys)
         found: dict[PeriodRef, list[tuple[str, CounterHash]]] = defaultdict(list)
         for (ref, school), fields in zip(wanted, replies, strict=True):
             if fields:
@@ -160,7 +185,7 @@ class AggregateReader:
         ordered = sorted(schools)
         async with self._redis.pipeline(transaction=False) as pipe:
             for school in ordered:
-                pipe.hkeys(self._statutory.progress_pupils(ref.academic_year, ref.period, school))
+                pipe.hkeys(self._statutory_whole().progress_pupils(ref.academic_year, ref.period, school))
             replies: list[list[str]] = await pipe.execute()
         return [(school, entry) for school, entries in zip(ordered, replies, strict=True) for entry in entries]
 
@@ -222,7 +247,8 @@ class AggregateReader:
         async with self._redis.pipeline(transaction=False) as pipe:
             for year in academic_years:
                 pipe.exists(
-                    *(self._statutory.statutory(year, measure, school) for measure in measures for school in sorted(schools))
+                    *(self._statutory_whole().statutory(year, measure, school) for measure in measures
+                      for school in sorted(schools))
                 )
             found: list[int] = await pipe.execute()
         return next((year for year, count in zip(reversed(academic_years), reversed(found)) if count), None)

@@ -53,7 +53,8 @@ def create_app(
     app = FastAPI(
         title="Tidemark gateway API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
         exception_handlers={**EXCEPTION_HANDLERS, **ACCOUNT_HANDLERS},
-        responses={503: refusal("Redis is unavailable")},
+        responses={503: refusal("Redis is unavailable, or this Trust's figures are being rebuilt after its read "
+                                "model was lost (`Retry-After`)")},
     )
     for area in (health, ui, reports, dashboards, reference, live, auth, admin, audit):
         app.include_router(area.router)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from tidemark_gateway.adapters.redis_reader import ReadModelRestoring
 from tidemark_gateway.domain.reports import SchoolViewUnavailable
 from tidemark_gateway.domain.scope import SchoolNotVisible, UnknownSchool
 from tidemark_runtime.http import SafeJSONResponse
@@ -43,6 +44,11 @@ async def school_view_unavailable(_request: Request, error: SchoolViewUnavailabl
                             content={"detail": [query_error("view", str(error), "school")]})
 
 
+async def read_model_restoring(_request: Request, error: ReadModelRestoring) -> Response:
+    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "10"},
+                        content={"detail": f"this Trust's figures are being rebuilt ({error.reason}); try again shortly"})
+
+
 async def redis_unavailable(_request: Request, _error: Exception) -> Response:
     return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": "Redis is unavailable"})
 
@@ -52,6 +58,7 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Corouti
     SchoolNotVisible: school_not_visible,
     UnknownSchool: unknown_school,
     SchoolViewUnavailable: school_view_unavailable,
+    ReadModelRestoring: read_model_restoring,
     RedisConnectionError: redis_unavailable,
     RedisTimeoutError: redis_unavailable,
 }

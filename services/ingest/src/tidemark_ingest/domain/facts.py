@@ -3,8 +3,8 @@
 "No change" is what makes re-sending an identical batch store no duplicate facts and publish
 nothing; any real change bumps the fact's version by one.
 
-A fact's state is defined once, in the shared contracts: a school or a pupil is the record the
-tracker sends plus the fact's version; a result is the snapshot its events carry.
+A fact's state is defined once, in the shared contracts: the snapshot its events carry (for a
+school or a pupil, the record the tracker sends plus the fact's version).
 """
 
 from __future__ import annotations
@@ -12,25 +12,19 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from tidemark_schemas.events import AssessmentSnapshot, StatutorySnapshot
-from tidemark_schemas.records import AssessmentRecord, PupilFields, PupilRecord, SchoolRecord
+from tidemark_schemas.events import AssessmentSnapshot, PupilSnapshot, SchoolSnapshot, StatutorySnapshot
+from tidemark_schemas.records import AssessmentRecord, PupilRecord, SchoolRecord
 from tidemark_schemas.statutory import StatutoryRecord, normalised
 from tidemark_schemas.vocabulary import Band
 
 
-class SchoolState(SchoolRecord):
-    """A stored school: its record and the version of the fact."""
+SchoolState = SchoolSnapshot
+"""A stored school: its record and the version of the fact."""
 
-    version: int = Field(ge=1)
-
-
-class PupilState(PupilFields):
-    """A stored pupil: its record's fields and the version of the fact."""
-
-    version: int = Field(ge=1)
-
+PupilState = PupilSnapshot
+"""A stored pupil: its record's fields and the version of the fact."""
 
 ResultState = AssessmentSnapshot
 """One (pupil, year, period, subject) result: the draft value, the value that counts (with the code

@@ -35,6 +35,7 @@ class MetricsProjection:
     counter_kinds = ("agg", "roll")
     derived_parts = (ROLL_PART,)
     keeps_schools = True
+    stores_contributions = True
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         return Keyspace(prefix, trust_id)
@@ -50,12 +51,15 @@ class MetricsProjection:
     def fans_out(self, part: str) -> bool:
         return False
 
+    def stored_version(self, part: str, data: Mapping[str, Any], event: AssessmentEvent) -> int | None:
+        current = (data.get(part) or {}).get(event.subject)
+        return None if current is None else current[VERSION]
+
     def apply(self, part: str, data: Mapping[str, Any], event: AssessmentEvent) -> dict[str, SlotResults] | None:
-        results: SlotResults = data.get(part) or {}
-        current = results.get(event.subject)
-        if current is not None and event.version <= current[VERSION]:
+        stored = self.stored_version(part, data, event)
+        if stored is not None and event.version <= stored:
             return None
-        return {part: {**results, event.subject: stored_result(event)}}
+        return {part: {**(data.get(part) or {}), event.subject: stored_result(event)}}
 
     def contributions(
         self, pupil_id: str, characteristics: Characteristics | None, data: Mapping[str, Any], parts: Iterable[str]

@@ -50,6 +50,7 @@ class StatutoryProjection:
     counter_kinds = ("stat", "progress", "progress-pupils")
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False
+    stores_contributions = True
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         return statutory_keyspace(prefix, trust_id)
@@ -67,20 +68,26 @@ class StatutoryProjection:
     def fans_out(self, part: str) -> bool:
         return part == STATUTORY_PART  # every period's progress depends on the prior result
 
-    def apply(self, part: str, data: Mapping[str, Any], event: Any) -> dict[str, Any] | None:
+    def stored_version(self, part: str, data: Mapping[str, Any], event: Any) -> int | None:
         current = data.get(part) or {}
         if part == STATUTORY_PART:
-            key = (event.academic_year, event.assessment, event.component)
-            if key in current and event.version <= current[key][2]:
-                return None
-            return {part: {**current, key: (event.school_id, event.locked, event.version)}}
-        if event.subject in current and event.version <= current[event.subject][3]:
+            stored = current.get((event.academic_year, event.assessment, event.component))
+            return None if stored is None else stored[2]
+        return None if event.subject not in current else current[event.subject][3]
+
+    def apply(self, part: str, data: Mapping[str, Any], event: Any) -> dict[str, Any] | None:
+        current = data.get(part) or {}
+        stored = self.stored_version(part, data, event)
+        if stored is not None and event.version <= stored:
             return None
-        stored: SummativeResult = (
+        if part == STATUTORY_PART:
+            key = (event.academic_year, event.assessment, event.component)
+            return {part: {**current, key: (event.school_id, event.locked, event.version)}}
+        result: SummativeResult = (
             event.school_id, event.year_group.value, event.locked_band.value if event.locked_band else None,
             event.version,
         )
-        return {part: {**current, event.subject: stored}}
+        return {part: {**current, event.subject: result}}
 
     def contributions(
         self, pupil_id: str, characteristics: Characteristics | None, data: Mapping[str, Any], parts: Iterable[str]

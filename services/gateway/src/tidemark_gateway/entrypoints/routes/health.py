@@ -1,4 +1,4 @@
-"""GET /healthz: no token needed."""
+"""GET /healthz (liveness) and /readyz (readiness): no token needed."""
 
 from __future__ import annotations
 
@@ -19,9 +19,16 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
-@router.get("/healthz", responses={503: refusal("Redis does not answer")})
-async def health(built: ServicesDep) -> Health:
-    """Ready when Redis answers a PING (the gateway has no other state). No token needed."""
+@router.get("/healthz")
+async def health() -> Health:
+    """Alive: the process serves requests (restarting it would not bring Redis back). No token needed."""
+    return Health()
+
+
+@router.get("/readyz", responses={503: refusal("Redis does not answer")})
+async def ready(built: ServicesDep) -> Health:
+    """Ready when Redis answers a PING (the gateway has no other state; a Trust whose read model is
+    being restored answers 503 on its own requests). No token needed."""
     try:
         async with asyncio.timeout(2.0):
             await built.read_model.ping()

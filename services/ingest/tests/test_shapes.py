@@ -1,0 +1,46 @@
+"""One definition per shape: a fact's stored state is the snapshot its events carry, and each table
+holds exactly that state's fields (and the Trust), so a field added to the contract that the store
+does not keep (or a column the contract does not know) fails here rather than in production."""
+
+from __future__ import annotations
+
+from tidemark_ingest.adapters.store import ASSESSMENT, PUPIL, SCHOOL, STATUTORY
+from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
+from tidemark_schemas.events import (
+    AssessmentLocked,
+    Envelope,
+    PupilUpserted,
+    SchoolUpserted,
+    StatutoryLocked,
+)
+from tidemark_schemas.records import PupilRecord, SchoolRecord
+
+ENVELOPE = {*Envelope.model_fields, "event_type"}
+
+
+def test_a_stored_school_and_pupil_are_the_trackers_record_and_a_version():
+    assert set(SchoolState.model_fields) == {*SchoolRecord.model_fields, "version"}
+    assert set(PupilState.model_fields) == {*PupilRecord.model_fields, "version"}
+
+
+def test_each_event_is_the_envelope_and_the_stored_state_and_nothing_else():
+    for event, state in (
+        (SchoolUpserted, SchoolState),
+        (PupilUpserted, PupilState),
+        (AssessmentLocked, ResultState),
+        (StatutoryLocked, StatutoryState),
+    ):
+        assert set(event.model_fields) == ENVELOPE | set(state.model_fields), event.__name__
+        assert issubclass(event, state), f"{event.__name__} retypes its state's fields"
+
+
+def test_each_table_holds_its_states_fields_and_the_trust():
+    for table, state in ((SCHOOL, SchoolState), (PUPIL, PupilState), (ASSESSMENT, ResultState)):
+        assert set(table.columns.keys()) == {"trust_id", *state.model_fields}, table.name
+
+
+def test_the_statutory_table_holds_each_value_as_its_three_parts():
+    parts = {f"{side}_{part}" for side in ("entered", "locked") for part in ("mark", "scaled_score", "code")}
+    fields = set(StatutoryState.model_fields) - {"entered", "locked"}
+
+    assert set(STATUTORY.columns.keys()) == {"trust_id", *fields, *parts}
