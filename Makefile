@@ -6,9 +6,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
+# The browser tests drive Debian's chromium (Playwright downloads none): `make test` installs it when missing.
+CHROMIUM := $(or $(TIDEMARK_CHROMIUM),/usr/bin/chromium)
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/pyproject.toml)
 
-.PHONY: run test bench bench-analytics bench-attendance bench-gateway bench-recovery clean reset venv
+.PHONY: run test chromium bench bench-analytics bench-attendance bench-gateway bench-recovery clean reset venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -28,12 +30,29 @@ $(VENV)/.test-installed: $(VENV)/.runtime-installed requirements/test.txt
 
 venv: $(VENV)/.test-installed
 
+# A file target: nothing runs when the browser is there. Otherwise apt-get installs Debian's package
+# (as root, or through a sudo that asks no password); anything else stops `make test` here, loudly.
+$(CHROMIUM):
+	@if [ "$@" != /usr/bin/chromium ]; then \
+		echo "TIDEMARK_CHROMIUM=$@: no browser there." >&2; exit 1; fi
+	@if [ "$$(id -u)" = 0 ]; then as_root=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+	else echo "The browser tests need Debian's chromium at /usr/bin/chromium, and installing it needs root:" \
+		"run 'apt-get update && apt-get install -y --no-install-recommends chromium' as root" \
+		"(or set TIDEMARK_CHROMIUM to a chromium)." >&2; exit 1; fi; \
+	echo "Installing Debian's chromium for the browser tests (apt-get) ..."; \
+	$$as_root apt-get update && $$as_root apt-get install -y --no-install-recommends chromium \
+		|| { echo "apt-get could not install chromium: the browser tests cannot run." >&2; exit 1; }
+	@test -x $@ || { echo "apt-get installed chromium, but there is no $@." >&2; exit 1; }
+
+chromium: $(CHROMIUM)
+
 ## Start brokers, Redis, the four services and load the demo Trust; Ctrl-C stops everything.
 run: $(VENV)/.runtime-installed
 	$(BIN)/tidemark-stack run
 
 ## Run every test: unit tests and end-to-end tests on the real embedded broker and Redis.
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 ## Benchmark against a running stack (start `make run` first, in another terminal).

@@ -112,8 +112,9 @@ def launch_platform(kafka_bootstrap: str, redis_env: dict[str, str], database_ur
     prefix = f"e2e{uuid.uuid4().hex[:6]}"
     ports = {name: free_port() for name in ("ingest", "metrics", "statutory", "gateway")}
     env = service_environment(kafka_bootstrap, redis_env["REDIS_URL"], database_url,
-                              principals, 6, ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
-                              replay_token=uuid.uuid4().hex, redis_cluster=redis_env.get("REDIS_CLUSTER") == "true")
+                              6, ingest_url=f"http://{LOOPBACK}:{ports['ingest']}",
+                              replay_token=uuid.uuid4().hex, redis_cluster=redis_env.get("REDIS_CLUSTER") == "true",
+                              tokens=principals)
     env["REDIS_PREFIX"] = prefix
     cluster = redis_env.get("REDIS_CLUSTER") == "true"
     credentials = service_users(redis_env["REDIS_URL"], cluster, prefix)

@@ -31,7 +31,7 @@ def imported_packages(source_root: Path) -> dict[str, set[str]]:
 
 def test_the_repository_has_the_services_and_libraries_this_test_guards():
     assert SERVICES == ["gateway", "ingest", "metrics", "statutory"]
-    assert LIBS == ["runtime", "schemas"]
+    assert LIBS == ["identity", "runtime", "schemas"]
 
 
 def test_no_service_imports_another_service():

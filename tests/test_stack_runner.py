@@ -82,7 +82,10 @@ def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_pr
     try:
         runner, stack, children = start_runner(tmp_path / "state", given={})
         assert set(stack["tokens"]) == {"ingest", "viewer"}
+        assert stack["tokens"]["ingest"].startswith("tmk_") and stack["tokens"]["viewer"].startswith("tmk_")
         post_a_school_and_see_it(stack)
+        signed_in = httpx.post(f"{stack['gateway_url']}/v1/auth/login", json=stack["admin"])
+        assert (signed_in.status_code, signed_in.json()["role"]) == (200, "trust_admin")
         assert len(children) >= 7  # broker, Redis, PostgreSQL and the four services
         # Each service logged in to the embedded valkey as its own user and was refused nothing;
         # a client without credentials gets nothing.

@@ -1,5 +1,5 @@
-"""Permissions: the grants of today's token roles, the one check (401 / 403), and the OpenAPI that
-states what each route needs."""
+"""Permissions: the one check (401 / 403) over whatever principal lookup an app installs, the CSRF
+hand-over to the lookup, and the OpenAPI that states what each route needs."""
 
 # No `from __future__ import annotations`: FastAPI must resolve the annotations of the routes and
 # dependencies defined inside `build`.
@@ -14,26 +14,29 @@ from fastapi import APIRouter, Depends, FastAPI, Query
 from tidemark_runtime.auth import (
     GuardedRoute,
     Permission,
+    Presented,
     Requirement,
     authorize,
     declares,
-    permissions_of,
     require,
-    token_lookup,
 )
 from tidemark_runtime.settings import Principal
 
+P = Permission
 TOKENS = {
-    "viewer": Principal(trust_id="T", role="viewer"),
-    "pupils": Principal(trust_id="T", role="viewer", see_pupils=True),
-    "ingest": Principal(trust_id="T", role="ingest"),
+    "viewer": Principal(trust_id="T", role="reader", permissions=frozenset({P.READ_FIGURES})),
+    "pupils": Principal(trust_id="T", role="leader", permissions=frozenset({P.READ_FIGURES, P.READ_PUPILS})),
+    "ingest": Principal(trust_id="T", role="ingest", permissions=frozenset({P.WRITE_TRACKER})),
 }
+SEEN: list[Presented] = []
 
 
-def test_each_role_holds_its_permissions_and_see_pupils_adds_pupil_lists() -> None:
-    assert permissions_of(TOKENS["viewer"]) == {Permission.READ_FIGURES}
-    assert permissions_of(TOKENS["pupils"]) == {Permission.READ_FIGURES, Permission.READ_PUPILS}
-    assert permissions_of(TOKENS["ingest"]) == {Permission.WRITE_TRACKER}
+async def lookup(presented: Presented) -> Principal | None:
+    """A stand-in for the identity lookup: bearer tokens by name; a session cookie "s" is the viewer."""
+    SEEN.append(presented)
+    if presented.bearer is not None:
+        return TOKENS.get(presented.bearer)
+    return TOKENS["viewer"] if presented.session == "s" else None
 
 
 def build() -> FastAPI:
@@ -62,7 +65,7 @@ def build() -> FastAPI:
         return {"stored": True}
 
     app = FastAPI()
-    app.state.principals = token_lookup(TOKENS)
+    app.state.principals = lookup
     app.include_router(router)
     return app
 
@@ -82,24 +85,39 @@ async def answer(client: httpx.AsyncClient, method: str, path: str, token: str |
 async def test_the_check_answers_401_without_a_known_token_and_403_without_the_permission(
     client: httpx.AsyncClient,
 ) -> None:
-    assert await answer(client, "GET", "/figures", None) == (401, {"detail": "missing bearer token"})
-    assert await answer(client, "GET", "/figures", "nobody") == (401, {"detail": "unknown bearer token"})
-    assert await answer(client, "GET", "/figures", "ingest") == (403, {"detail": "this endpoint needs a viewer token"})
+    assert await answer(client, "GET", "/figures", None) == (401, {"detail": "not signed in: no API key and no session"})
+    assert await answer(client, "GET", "/figures", "nobody") == (401, {"detail": "unknown, expired or revoked API key"})
+    assert await answer(client, "GET", "/figures", "ingest") == (
+        403, {"detail": "this caller may not read figures (figures:read)"})
     assert await answer(client, "GET", "/figures", "viewer") == (200, {"trust": "T"})
+
+
+async def test_a_session_cookie_reaches_the_lookup_with_its_csrf_header_and_whether_the_request_changes_state(
+    client: httpx.AsyncClient,
+) -> None:
+    SEEN.clear()
+    client.cookies.set("tidemark_session", "s")
+    figures = await client.get("/figures")
+    results = await client.post("/results", headers={"X-CSRF-Token": "c"})
+
+    assert (figures.status_code, results.status_code) == (200, 403)
+    assert [(p.bearer, p.session, p.csrf, p.state_changing) for p in SEEN] == [
+        (None, "s", None, False), (None, "s", "c", True)]
 
 
 async def test_pupil_lists_go_through_the_same_check(client: httpx.AsyncClient) -> None:
     assert await answer(client, "GET", "/drill-down?pupils=true", "viewer") == (
-        403, {"detail": "this token may not see pupil-level data (see_pupils)"})
+        403, {"detail": "this caller may not see pupil-level data (pupils:read)"})
     assert await answer(client, "GET", "/drill-down?pupils=true", "pupils") == (200, {"pupils": True})
     assert await answer(client, "GET", "/drill-down", "viewer") == (200, {"pupils": False})
     assert await answer(client, "GET", "/drill-down?pupils=true", "ingest") == (
-        403, {"detail": "this endpoint needs a viewer token"})
+        403, {"detail": "this caller may not read figures (figures:read)"})
 
 
 async def test_a_permission_as_a_route_dependency_admits_only_tokens_holding_it(client: httpx.AsyncClient) -> None:
     assert await answer(client, "POST", "/results", "ingest") == (200, {"stored": True})
-    assert await answer(client, "POST", "/results", "viewer") == (403, {"detail": "this endpoint needs an ingest token"})
+    assert await answer(client, "POST", "/results", "viewer") == (
+        403, {"detail": "this endpoint needs an ingest key (tracker:write)"})
     assert (await answer(client, "POST", "/results", None))[0] == 401
 
 
@@ -107,11 +125,10 @@ def test_each_route_states_its_permission_and_documents_401_and_403() -> None:
     paths = build().openapi()["paths"]
     figures, drill_down = paths["/figures"]["get"], paths["/drill-down"]["get"]
 
-    assert figures["description"] == "Figures.\n\n**Permission:** `figures:read` (a `viewer` token)."
+    assert figures["description"] == "Figures.\n\n**Permission:** `figures:read`."
     assert figures["responses"]["403"]["description"] == (
-        "The token lacks `figures:read`; or: A school the caller may not see")
+        "The caller's role lacks `figures:read`; or: A school the caller may not see")
     assert "401" in figures["responses"]
     assert drill_down["description"].endswith(
-        "**Permission:** `figures:read` (a `viewer` token). With `pupils=true`, also `pupils:read` "
-        "(a `viewer` token with `see_pupils`).")
-    assert paths["/results"]["post"]["description"] == "**Permission:** `tracker:write` (an `ingest` token)."
+        "**Permission:** `figures:read`. With `pupils=true`, also `pupils:read`.")
+    assert paths["/results"]["post"]["description"] == "**Permission:** `tracker:write`."

@@ -10,8 +10,8 @@ from typing import Any
 
 from tidemark_gateway.adapters.answer_cache import AnswerCache, CachedAnswer, ReadLog
 from tidemark_gateway.domain.reports import AttainmentReport
-from tidemark_gateway.entrypoints.answers import KeptAnswers, shape
-from tidemark_gateway.testing import TRUST, Gateway, cell
+from tidemark_gateway.entrypoints.answers import shape
+from tidemark_gateway.testing import TRUST, Gateway, cell, kept_answers
 from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWriter
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import PupilFilter, encode_field
@@ -242,25 +242,18 @@ async def test_a_kept_statutory_answer_gets_503_while_the_statutory_projection_i
     assert computed(gateway) == before
 
 
-def kept_answers(gateway: Gateway) -> KeptAnswers:
-    layer = gateway.app.middleware_stack
-    while not isinstance(layer, KeptAnswers):
-        layer = layer.app  # type: ignore[union-attr]
-    return layer
-
-
 async def test_a_request_answered_before_is_answered_again_without_the_route_exactly_as_the_route_did(
     gateway: Gateway,
 ) -> None:
     await two_schools(gateway)
     first = await gateway.get("/v1/reports/attainment", **READING)  # through the route: remembered
-    served = kept_answers(gateway).served
+    served = kept_answers(gateway.app).served
 
     again = await gateway.get("/v1/reports/attainment", **READING)
     await lock(gateway, "reading", "S1", above=4)
     after_lock = await gateway.get("/v1/reports/attainment", **READING)  # moved: through the route again
 
-    assert kept_answers(gateway).served == served + 1
+    assert kept_answers(gateway.app).served == served + 1
     assert (again.status_code, again.content, again.headers.items()) == (200, first.content, first.headers.items())
     assert [first.json()["all_pupils"]["n"], after_lock.json()["all_pupils"]["n"]] == [5, 9]
 
@@ -269,14 +262,14 @@ async def test_refusals_are_never_remembered_and_another_token_goes_through_the_
     await two_schools(gateway)
     ash = {**READING, "school": "S2"}
     assert (await gateway.get("/v1/reports/attainment", **ash)).status_code == 200  # a Trust-wide viewer
-    served = kept_answers(gateway).served
+    served = kept_answers(gateway.app).served
 
     refused = [await gateway.get("/v1/reports/attainment", "s1-viewer", **ash) for _ in range(2)]
     unknown = [await gateway.get("/v1/reports/attainment", "no-such-token", **ash) for _ in range(2)]
     ingest = [await gateway.get("/v1/reports/attainment", "ingest", **ash) for _ in range(2)]
 
     assert [answer.status_code for answer in refused + unknown + ingest] == [403, 403, 401, 401, 403, 403]
-    assert kept_answers(gateway).served == served  # each went the whole way, every time
+    assert kept_answers(gateway.app).served == served  # each went the whole way, every time
 
 
 def answer(size: int) -> CachedAnswer:

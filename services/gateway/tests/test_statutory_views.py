@@ -98,7 +98,7 @@ async def test_pupil_lists_need_a_token_that_may_see_pupils(gateway: Gateway) ->
                                 academic_year=YEAR, period="SPR1", pupils="true")
     figures = await gateway.get("/v1/reports/progress-from-statutory", token="figures-viewer",
                                 academic_year=YEAR, period="SPR1")
-    assert refused.status_code == 403 and "see_pupils" in refused.json()["detail"]
+    assert refused.status_code == 403 and "pupils:read" in refused.json()["detail"]
     assert figures.status_code == 200 and figures.json()["pupils"] is None
 
 

@@ -164,8 +164,8 @@ async def test_every_tracker_route_needs_an_ingest_token(ingest: Ingest, path: s
     accepted = await ingest.client.post(path, json=body, headers=bearer("ingest"))
 
     assert (missing.status_code, missing.headers["www-authenticate"]) == (401, "Bearer")
-    assert (unknown.status_code, unknown.json()) == (401, {"detail": "unknown bearer token"})
-    assert (viewer.status_code, viewer.json()) == (403, {"detail": "this endpoint needs an ingest token"})
+    assert (unknown.status_code, unknown.json()) == (401, {"detail": "unknown, expired or revoked API key"})
+    assert (viewer.status_code, viewer.json()) == (403, {"detail": "this endpoint needs an ingest key (tracker:write)"})
     assert accepted.status_code == 200
 
 
@@ -194,7 +194,7 @@ def test_each_tracker_operation_states_its_permission_and_its_refusals(ingest: I
     assert sorted(path for path, _ in TRACKER_ROUTES) == sorted(
         path for (method, path), operation in operations.items() if "tracker" in operation["tags"])
     for operation in tracker:
-        assert operation["description"].endswith("**Permission:** `tracker:write` (an `ingest` token).")
+        assert operation["description"].endswith("**Permission:** `tracker:write`.")
         assert {"401", "403", "413", "422"} <= set(operation["responses"])
     for operation in replay:
         assert "Permission" not in operation["description"]

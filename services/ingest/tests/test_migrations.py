@@ -39,6 +39,10 @@ async def empty(postgres_url) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+IDENTITY_TABLES = {"identity_person", "identity_session", "identity_api_key", "identity_throttle", "audit_event"}
+"""Revision 0004: people, sessions, API keys, sign-in throttling and the audit trail (tidemark_identity)."""
+
+
 def differences(connection: Connection) -> list:
     """What autogenerate would write: the models against the database."""
     return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata)
@@ -55,7 +59,7 @@ async def test_an_empty_database_upgrades_to_head_with_every_table(empty):
 
     assert (before, await current_revision(empty)) == (None, head_revision())
     async with empty.connect() as connection:
-        assert await connection.run_sync(tables) == FIRST_RELEASE_TABLES | {"alembic_version"}
+        assert await connection.run_sync(tables) == FIRST_RELEASE_TABLES | IDENTITY_TABLES | {"alembic_version"}
 
 
 async def test_the_models_and_the_migrations_do_not_drift(empty):
@@ -116,7 +120,8 @@ async def test_downgrading_to_base_drops_every_table_and_upgrading_again_restore
 
 async def test_a_store_made_before_migrations_existed_is_adopted_with_its_rows(empty):
     async with empty.begin() as connection:  # what the first release did at start-up
-        await connection.run_sync(SQLModel.metadata.create_all)
+        first_release = [SQLModel.metadata.tables[name] for name in FIRST_RELEASE_TABLES]
+        await connection.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=first_release))
         await connection.execute(text("ALTER TABLE outbox DROP COLUMN traceparent"))  # added by 0003
         await connection.execute(SCHOOL.insert().values(trust_id="T", school_id="S1", name="Oak", version=1))
 
@@ -134,3 +139,20 @@ async def test_ingest_refuses_to_start_on_a_database_not_at_head(empty):
     with pytest.raises(SchemaNotAtHead, match="never migrated.*run `tidemark-ingest migrate` first"):
         async with app.router.lifespan_context(app):
             pass
+
+
+async def test_the_audit_trail_refuses_updates_and_deletes(database_url):
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO audit_event (trust_id, at, actor_id, action, detail) VALUES ('T', now(), 'user:1', 'lock', '{}')"
+            ))
+        for statement in ("UPDATE audit_event SET action = 'unlock'", "DELETE FROM audit_event"):
+            with pytest.raises(Exception, match="append-only"):
+                async with engine.begin() as connection:
+                    await connection.execute(text(statement))
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT action FROM audit_event"))).scalars().all() == ["lock"]
+    finally:
+        await engine.dispose()

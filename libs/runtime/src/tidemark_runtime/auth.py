@@ -3,17 +3,16 @@ permission it needs.
 
 Three parts, each the only place for its concern:
 
-- the principal lookup (`PrincipalLookup`): who a bearer credential speaks for. Today a token of
-  `TIDEMARK_TOKENS` (`token_lookup`); an app's composition root installs it as
-  `app.state.principals`.
-- the grants (`permissions_of`): which `Permission`s a principal holds. Today from its token's
-  `role` (`ROLE_PERMISSIONS`) and its `see_pupils` flag.
+- the principal lookup (`PrincipalLookup`): who the credentials a request presents (a bearer API
+  key, or the web UI's session cookie with its CSRF token) speak for, re-read on every request so
+  that a disabled person or a revoked key is refused at once. `tidemark_identity.lookup` provides
+  it (accounts and keys in the SQL store, and the `TIDEMARK_TOKENS` fallback for development and
+  tests); an app's composition root installs it as `app.state.principals`.
+- the grants: which `Permission`s a principal holds. Its role's, from the one table of
+  `tidemark_identity.domain.roles`, written into the `Principal` by the lookup.
 - the check (`require(permission)`, `authorize`): 401 without a known credential, 403 without the
   permission. Routes declare it as a dependency; `GuardedRoute` writes it into their OpenAPI.
-
-Accounts and roles (trust_admin, trust_leader, school_leader, analyst, ingest and reader API keys)
-will replace the token roles by changing the lookup and the grants only: routes name permissions,
-never roles.
+  Routes name permissions, never roles.
 """
 
 from __future__ import annotations
@@ -23,110 +22,125 @@ import hmac
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, HTTPException, Request, params, status
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
 from tidemark_runtime.http import refusal
-from tidemark_runtime.settings import Principal
+from tidemark_runtime.principal import Permission as Permission
+from tidemark_runtime.principal import Principal
 
-_bearer = HTTPBearer(auto_error=False, description="A token from TIDEMARK_TOKENS")
+SESSION_COOKIE = "tidemark_session"
+"""The web UI's session cookie (HttpOnly, SameSite=Strict): an opaque random id."""
+CSRF_HEADER = "X-CSRF-Token"
+"""The header that must carry the session's CSRF token on every state-changing request made with the
+session cookie (bearer API keys need none: a browser never sends them by itself)."""
+
+_bearer = HTTPBearer(auto_error=False, description="An API key (`tmk_...`), or a token of TIDEMARK_TOKENS")
+_session = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False,
+    description=f"The web UI's session (POST /v1/auth/login); state-changing requests also send {CSRF_HEADER}",
+)
 
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+SessionCookie = Annotated[str | None, Depends(_session)]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class Permission(StrEnum):
-    """What an endpoint lets its caller do, always within the caller's Trust and schools."""
-
-    READ_FIGURES = "figures:read"
-    """Dashboards, reports, reference lists and live updates: counts and percentages only."""
-    READ_PUPILS = "pupils:read"
-    """Pupil-level lists (the pupils behind a drill-down)."""
-    WRITE_TRACKER = "tracker:write"
-    """Send schools, pupils and results, and lock or unlock them (ingest)."""
-
-
-class Grant(NamedTuple):
-    holders: str
-    """Who holds the permission today, as the OpenAPI says it."""
-    refusal: str
-    """The 403 `detail` for a caller without it."""
-
-
-# -- the grants: the one place that maps today's token roles to permissions ----------------------
-
-ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
-    "viewer": frozenset({Permission.READ_FIGURES}),
-    "ingest": frozenset({Permission.WRITE_TRACKER}),
+REFUSALS: Mapping[Permission, str] = {
+    Permission.READ_FIGURES: "this caller may not read figures (figures:read)",
+    Permission.READ_PUPILS: "this caller may not see pupil-level data (pupils:read)",
+    Permission.WRITE_TRACKER: "this endpoint needs an ingest key (tracker:write)",
+    Permission.MANAGE_PEOPLE: "only a trust_admin may manage people and keys (people:manage)",
+    Permission.READ_AUDIT: "only a trust_admin may read the audit trail (audit:read)",
 }
-"""The permissions of each token role (`Principal.role`)."""
-
-GRANTS: Mapping[Permission, Grant] = {
-    Permission.READ_FIGURES: Grant("a `viewer` token", "this endpoint needs a viewer token"),
-    Permission.READ_PUPILS: Grant(
-        "a `viewer` token with `see_pupils`", "this token may not see pupil-level data (see_pupils)"
-    ),
-    Permission.WRITE_TRACKER: Grant("an `ingest` token", "this endpoint needs an ingest token"),
-}
+"""The 403 `detail` for a caller without each permission."""
 
 
 def permissions_of(principal: Principal) -> frozenset[Permission]:
-    """Everything `principal` may do: its role's permissions, and pupil lists with `see_pupils`."""
-    granted = ROLE_PERMISSIONS.get(principal.role, frozenset())
-    return granted | {Permission.READ_PUPILS} if principal.see_pupils else granted
+    """Everything `principal` may do (its role's permissions, written in by the lookup)."""
+    return principal.permissions
 
 
 # -- the principal lookup ---------------------------------------------------------------------------
 
-PrincipalLookup = Callable[[str], Principal | None]
-"""Who a presented bearer credential speaks for (None: nobody)."""
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """The credentials a request presents, and what the lookup needs to judge them."""
+
+    bearer: str | None
+    """A bearer credential (an API key), if any: it wins over a session cookie."""
+    session: str | None
+    """The session cookie, if any."""
+    csrf: str | None
+    """The CSRF header, if any."""
+    state_changing: bool
+    """Whether the request may change state (not GET, HEAD or OPTIONS): a session then needs its CSRF token."""
+    address: str | None = None
 
 
-def lookup_token(tokens: Mapping[str, Principal], presented: str) -> Principal | None:
-    """Constant-time comparison against every configured token."""
-    found: Principal | None = None
-    for token, principal in tokens.items():
-        if hmac.compare_digest(token.encode(), presented.encode()):
-            found = principal
-    return found
+class PrincipalLookup(Protocol):
+    """Who the presented credentials speak for (None: nobody, a 401). May raise an HTTPException of
+    its own (a 403 for a session request without its CSRF token)."""
+
+    async def __call__(self, presented: Presented, /) -> Principal | None: ...
 
 
-def token_lookup(tokens: Mapping[str, Principal]) -> PrincipalLookup:
-    """The lookup of today's bearer tokens (`TIDEMARK_TOKENS`)."""
-    return functools.partial(lookup_token, tokens)
+def presented(request: Request, bearer: str | None, session: str | None) -> Presented:
+    return Presented(
+        bearer=bearer, session=session, csrf=request.headers.get(CSRF_HEADER),
+        state_changing=request.method not in SAFE_METHODS,
+        address=request.client.host if request.client else None,
+    )
 
 
 # -- the check --------------------------------------------------------------------------------------
 
 
-def _identify(lookup: PrincipalLookup, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    if credentials is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    principal = lookup(credentials.credentials)
+async def identify(request: Request, bearer: str | None, session: str | None) -> Principal:
+    """The caller, through the app's principal lookup (`app.state.principals`); 401 when unknown."""
+    if bearer is None and session is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in: no API key and no session",
+                            headers={"WWW-Authenticate": "Bearer"})
+    lookup: PrincipalLookup = request.app.state.principals
+    principal = await lookup(presented(request, bearer, session))
     if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
+        what = "unknown, expired or revoked API key" if bearer is not None else "session expired or signed out"
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, what, headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = principal
     return principal
 
 
-async def authenticate(request: Request, credentials: BearerCredentials) -> Principal:
-    """The caller, through the app's principal lookup (`app.state.principals`); 401 when unknown."""
-    lookup: PrincipalLookup = request.app.state.principals
-    return _identify(lookup, credentials)
+async def authenticate(request: Request, credentials: BearerCredentials, session: SessionCookie) -> Principal:
+    """The caller of a request: by its bearer API key, else by its session cookie."""
+    return await identify(request, credentials.credentials if credentials else None, session)
 
 
 Authenticated = Annotated[Principal, Depends(authenticate)]
 
 
+async def still_speaks_for(request: Request, principal: Principal) -> bool:
+    """Whether the request's credentials still speak for `principal`, unchanged: a long-lived answer
+    (the live stream) asks at each heartbeat, and ends when a key was revoked, a person disabled or
+    signed out, or a role or scope changed."""
+    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+    session = request.cookies.get(SESSION_COOKIE)
+    lookup: PrincipalLookup = request.app.state.principals
+    now = await lookup(presented(request, bearer if scheme.lower() == "bearer" and bearer else None, session))
+    return now == principal
+
+
 def authorize(principal: Principal, permission: Permission) -> Principal:
     """The one permission check: 403 unless `principal` holds `permission`."""
     if permission not in permissions_of(principal):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, GRANTS[permission].refusal)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, REFUSALS[permission])
     return principal
 
 
@@ -187,13 +201,14 @@ def requirements_of(path: str, endpoint: Callable[..., Any], dependencies: Seque
 
 
 def permission_line(requirements: Sequence[Requirement]) -> str:
-    """One line for an operation's description, e.g. "Permission: `figures:read` (a `viewer` token)."."""
+    """One line for an operation's description, e.g. "**Permission:** `figures:read`."; the roles
+    that hold each permission are in the README ("Roles and permissions")."""
     always = [r for r in requirements if r.when is None]
     sometimes = [r for r in requirements if r.when is not None]
-    parts = [f"`{r.permission.value}` ({GRANTS[r.permission].holders})" for r in always]
+    parts = [f"`{r.permission.value}`" for r in always]
     line = f"**Permission:** {', '.join(parts) or 'none'}."
     for r in sometimes:
-        line += f" With {r.when}, also `{r.permission.value}` ({GRANTS[r.permission].holders})."
+        line += f" With {r.when}, also `{r.permission.value}`."
     return line
 
 
@@ -217,11 +232,12 @@ def _refusals(
     requirements: Sequence[Requirement], responses: Mapping[int | str, dict[str, Any]]
 ) -> dict[int | str, dict[str, Any]]:
     missing = " or ".join(f"`{r.permission.value}`" + (f" (with {r.when})" if r.when else "") for r in requirements)
-    forbidden = f"The token lacks {missing}"
+    forbidden = f"The caller's role lacks {missing}"
     own = responses.get(403, {}).get("description")
     return {
         **responses,
-        401: refusal("No bearer token, or one that is not known (`WWW-Authenticate: Bearer`)"),
+        401: refusal("Not signed in: no API key or session, or one that is unknown, expired or revoked "
+                     "(`WWW-Authenticate: Bearer`)"),
         403: refusal(f"{forbidden}; or: {own}" if own else forbidden),
     }
 

@@ -11,11 +11,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tidemark_runtime.principal import Principal as Principal  # re-exported: who a request speaks for
 from tidemark_schemas.calendar import HALF_TERMS
 
 
-class Principal(BaseModel):
-    """Who a bearer token speaks for: one Trust, a role, and optionally a subset of its schools."""
+class TokenGrant(BaseModel):
+    """A bearer token of `TIDEMARK_TOKENS`, the development and test fallback (accounts and API keys
+    in the SQL store are the real path, `tidemark_identity`): one Trust, a role, optionally a subset
+    of its schools."""
 
     trust_id: str
     role: Literal["ingest", "viewer"]
@@ -23,9 +26,6 @@ class Principal(BaseModel):
     see_pupils: bool = Field(
         default=False, description="May see pupil-level data (the lists behind a drill-down); figures otherwise"
     )
-
-    def may_see(self, school_id: str) -> bool:
-        return self.schools is None or school_id in self.schools
 
 
 LOOPBACK_DATABASE_URL = "postgresql+asyncpg://tidemark@127.0.0.1:5432/tidemark"
@@ -96,7 +96,10 @@ class PlatformSettings(KafkaSettings):
     redis_prefix: str = "tm"
 
     assessment_periods: tuple[str, ...] = HALF_TERMS
-    tidemark_tokens: dict[str, Principal] = Field(default_factory=dict)
+    tidemark_tokens: dict[str, TokenGrant] = Field(
+        default_factory=dict,
+        description="Development and test fallback: bearer token -> grant. API keys in the SQL store are the real path",
+    )
     replay_token: SecretStr | None = Field(
         default=None,
         description="Shared secret of ingest's replay (`GET /v1/replay/...`): projections present it to rebuild "

@@ -128,6 +128,24 @@ def migrate_database(database_url: str, log_path: Path | None = None) -> None:
         raise RuntimeError(f"migrating the SQL store failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
 
 
+DEMO_SCHOOL = "S01"
+"""The demo school leader's school (the demo Trust's first school)."""
+DEMO_ACCOUNTS = [sys.executable, "-m", "tidemark_identity.cli", "demo", "--trust", DEMO_TRUST, "--school", DEMO_SCHOOL]
+"""`tidemark-admin demo`: the demo Trust's people and keys (run as a process: the identity library
+depends on this one, not the other way round)."""
+
+
+def create_demo_accounts(database_url: str) -> dict[str, Any]:
+    """The demo admin, one person per role, an ingest key and a reader key, with generated secrets:
+    `{"admin": {"email", "password"}, "people", "password", "tokens": {"ingest", "viewer"}}`."""
+    finished = subprocess.run(DEMO_ACCOUNTS, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, check=False)
+    if finished.returncode != 0:
+        raise RuntimeError(f"creating the demo accounts failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
+    accounts: dict[str, Any] = json.loads(finished.stdout)
+    return accounts
+
+
 def spawn_service(name: str, env: dict[str, str], host: str, port: int, log_dir: Path) -> ServiceProcess:
     """One service in its own process (and session, so a terminal's Ctrl-C reaches only the runner)."""
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -169,9 +187,11 @@ def wait_healthy(services: list[ServiceProcess], timeout: float = 180.0) -> None
 
 
 def service_environment(
-    kafka: str, redis_url: str, database_url: str, tokens: dict[str, Any], partitions: int, ingest_url: str,
-    replay_token: str, redis_cluster: bool = False,
+    kafka: str, redis_url: str, database_url: str, partitions: int, ingest_url: str,
+    replay_token: str, redis_cluster: bool = False, tokens: dict[str, Any] | None = None,
 ) -> dict[str, str]:
+    """Every service's environment. People and API keys are in the SQL store (DATABASE_URL, which the
+    gateway reads too); `tokens` (TIDEMARK_TOKENS) is the development and test fallback only."""
     return {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "KAFKA_IDEMPOTENT_PRODUCER": "false",  # Tansu answers InitProducerId with an error
@@ -179,7 +199,7 @@ def service_environment(
         "REDIS_URL": redis_url,
         "REDIS_CLUSTER": "true" if redis_cluster else "false",
         "DATABASE_URL": database_url,
-        "TIDEMARK_TOKENS": json.dumps(tokens),
+        "TIDEMARK_TOKENS": json.dumps(tokens or {}),
         "INGEST_URL": ingest_url,  # where the projections read the replay they rebuild from
         "REPLAY_TOKEN": replay_token,
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),  # one JSON object a line in .tidemark/logs
@@ -385,11 +405,9 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
         print("Migrating the SQL store (tidemark-ingest migrate) ...", flush=True)
         migrate_database(database_url, log_dir / "migrate.log")
 
-        tokens = {"ingest": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}
-        principals = {
-            tokens["ingest"]: {"trust_id": DEMO_TRUST, "role": "ingest", "schools": None},
-            tokens["viewer"]: {"trust_id": DEMO_TRUST, "role": "viewer", "schools": None, "see_pupils": True},
-        }
+        print("Creating the demo accounts (tidemark-admin demo) ...", flush=True)
+        accounts = create_demo_accounts(database_url)
+        tokens: dict[str, str] = accounts["tokens"]
         ports = {
             "gateway": settings.gateway_port,
             "ingest": settings.ingest_port,
@@ -400,7 +418,6 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
             kafka,
             redis_url,
             database_url,
-            principals,
             settings.kafka_topic_partitions,
             ingest_url=f"http://{settings.host}:{ports['ingest']}",
             replay_token=secrets.token_urlsafe(24),
@@ -443,14 +460,19 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
         if credentials is not None:
             redis_urls["admin"] = credentials.url(redis_url, ADMIN)
         write_private(stack_file, json.dumps(
-            {"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens, "services": services_urls,
-             "redis_urls": redis_urls}, indent=2
+            {"gateway_url": gateway_url, "ingest_url": ingest_url, "tokens": tokens, "admin": accounts["admin"],
+             "services": services_urls, "redis_urls": redis_urls}, indent=2
         ))
+        people = "".join(
+            f"               {p['email']:<28} {p['role']}{' of ' + ', '.join(p['schools']) if p['schools'] else ''}\n"
+            for p in accounts["people"]
+        )
         print(
             f"\nTidemark is running.\n"
-            f"  Dashboard:   {gateway_url}/#token={tokens['viewer']}\n"
-            f"  Gateway API: {gateway_url}/docs   (viewer token: {tokens['viewer']})\n"
-            f"  Ingest API:  {ingest_url}/docs   (ingest token: {tokens['ingest']})\n"
+            f"  Dashboard:   {gateway_url}/   sign in with any of these, password {accounts['password']}\n"
+            f"{people}"
+            f"  Gateway API: {gateway_url}/docs   (reader API key: {tokens['viewer']})\n"
+            f"  Ingest API:  {ingest_url}/docs   (ingest API key: {tokens['ingest']})\n"
             f"  Written to {stack_file}; stored data in {data_dir}/, logs in {log_dir}/\n"
             f"A process that stops is started again. Press Ctrl-C to stop.",
             flush=True,

@@ -88,12 +88,21 @@ class AssessmentEntered(_AssessmentSnapshot):
     event_type: Literal["assessment-entered"] = "assessment-entered"
 
 
+ActorId = Annotated[
+    str | None,
+    Field(description="Who locked or unlocked: the audit trail's actor id (`user:<id>`, `key:<id>` or `token:<role>`); "
+          "absent from events written before accounts existed, and from replayed snapshots"),
+]
+
+
 class AssessmentLocked(_AssessmentSnapshot):
     event_type: Literal["assessment-locked"] = "assessment-locked"
+    actor_id: ActorId = None
 
 
 class AssessmentUnlocked(_AssessmentSnapshot):
     event_type: Literal["assessment-unlocked"] = "assessment-unlocked"
+    actor_id: ActorId = None
 
 
 AssessmentEvent = AssessmentEntered | AssessmentLocked | AssessmentUnlocked
@@ -125,10 +134,12 @@ class StatutoryEntered(_StatutorySnapshot):
 
 class StatutoryLocked(_StatutorySnapshot):
     event_type: Literal["statutory-locked"] = "statutory-locked"
+    actor_id: ActorId = None
 
 
 class StatutoryUnlocked(_StatutorySnapshot):
     event_type: Literal["statutory-unlocked"] = "statutory-unlocked"
+    actor_id: ActorId = None
 
 
 StatutoryEvent = StatutoryEntered | StatutoryLocked | StatutoryUnlocked

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidemark_gateway.adapters.answer_cache import AnswerCache
 from tidemark_gateway.adapters.counter_cache import CounterCache
@@ -25,7 +26,11 @@ from tidemark_gateway.service_layer.reference import Reference
 from tidemark_gateway.service_layer.reports import Reports
 from tidemark_gateway.service_layer.small_groups import SmallGroups
 from tidemark_gateway.settings import GatewaySettings
-from tidemark_runtime.auth import PrincipalLookup, token_lookup
+from tidemark_identity.domain.sessions import SessionPolicy
+from tidemark_identity.lookup import Lookup
+from tidemark_identity.oidc import OidcClient, OidcSettings
+from tidemark_identity.service import Identity
+from tidemark_runtime.auth import PrincipalLookup
 from tidemark_runtime.redis import connect as connect_redis
 from tidemark_schemas.calendar import PeriodCalendar
 
@@ -53,10 +58,18 @@ class Services:
     reference: Reference
     live: LiveUpdates
     answers: Answers
+    identity: Identity | None = None
+    """People, sessions, API keys and the audit trail (DATABASE_URL); None: tokens only."""
+    sso: OidcClient | None = None
+    """Single sign-on (OIDC_ISSUER); None: email and password only."""
 
     async def aclose(self) -> None:
         await self.live.aclose()
         await self.read_model.aclose()
+        if self.identity is not None:
+            await self.identity.store.engine.dispose()
+        if self.sso is not None:
+            await self.sso.aclose()
 
 
 def bootstrap(
@@ -65,9 +78,12 @@ def bootstrap(
     read_model = read_model or connect(settings)
     calendar = PeriodCalendar(settings.assessment_periods)
     small_groups = SmallGroups(settings.small_group_threshold)
+    identity = accounts(settings)
     return Services(
         calendar=calendar,
-        principals=token_lookup(settings.tidemark_tokens),
+        principals=Lookup(identity, settings.tidemark_tokens),
+        identity=identity,
+        sso=single_sign_on(settings),
         read_model=read_model,
         reports=Reports(read_model, calendar, small_groups),
         dashboards=Dashboards(read_model, calendar, small_groups),
@@ -76,6 +92,25 @@ def bootstrap(
                          settings.live_queue_size),
         answers=Answers(read_model, AnswerCache(settings.answer_cache_bytes)),
     )
+
+
+def accounts(settings: GatewaySettings) -> Identity | None:
+    """The accounts in the SQL store (nothing connects until the first request), if configured."""
+    if settings.database_url is None:
+        return None
+    engine: AsyncEngine = create_async_engine(settings.database_url, pool_pre_ping=True)
+    policy = SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_absolute_hours)
+    )
+    return Identity.on(engine, policy)
+
+
+def single_sign_on(settings: GatewaySettings) -> OidcClient | None:
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret):
+        return None
+    return OidcClient(OidcSettings(
+        settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret.get_secret_value()
+    ))
 
 
 def connect(settings: GatewaySettings) -> ReadModel:

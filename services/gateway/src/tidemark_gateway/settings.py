@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from tidemark_gateway.domain.small_groups import DEFAULT_THRESHOLD
-from tidemark_runtime.settings import ServiceSettings
+from tidemark_runtime.settings import DatabaseUrl, ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
@@ -26,6 +26,24 @@ class GatewaySettings(ServiceSettings):
     answer_cache_bytes: int = Field(
         default=64 * 1024 * 1024, ge=0,
         description="Rendered report answers kept in memory, in bytes (least recently served evicted first; 0: none)",
+    )
+    database_url: DatabaseUrl | None = Field(
+        default=None,
+        description="The SQL store, where people, sessions, API keys and the audit trail are (read on every request); "
+        "unset, only the TIDEMARK_TOKENS fallback signs anyone in and /v1/auth, /v1/admin, /v1/audit answer 503",
+    )
+    session_idle_minutes: float = Field(default=30, gt=0, description="A web session unused this long ends")
+    session_absolute_hours: float = Field(default=12, gt=0, description="A web session ends this long after sign-in")
+    oidc_issuer: str | None = Field(
+        default=None, description="Single sign-on: the OpenID Connect issuer (Entra ID: "
+        "`https://login.microsoftonline.com/<tenant>/v2.0`, Google: `https://accounts.google.com`); unset, none",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_label: str = Field(default="single sign-on", description="What the sign-in page's SSO button says")
+    oidc_redirect_url: str | None = Field(
+        default=None, description="The callback URL registered with the issuer (`https://<gateway>/v1/auth/oidc/callback`); "
+        "unset, derived from the request",
     )
     counter_cache_hashes: int = Field(
         default=100_000, ge=0, description="Counter hashes kept parsed in memory (re-read only when their version moves)"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from redis.typing import EncodableT, FieldT
 
 from tidemark_gateway.bootstrap import Services
+from tidemark_gateway.entrypoints.answers import KeptAnswers
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_schemas.aggregates import Cell, Keyspace, encode_field, model_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
@@ -162,3 +163,12 @@ def gateway_settings(redis_url: str, prefix: str, **overrides: Any) -> GatewaySe
         **{"redis_url": redis_url, "redis_prefix": prefix, "tidemark_tokens": TOKENS, "live_heartbeat_seconds": 0.2,
            **overrides}
     )
+
+
+def kept_answers(app: Any) -> KeptAnswers:
+    """The app's `KeptAnswers` middleware (built once the app has served a request): its `served`
+    counts the requests answered without their route."""
+    layer = app.middleware_stack
+    while not isinstance(layer, KeptAnswers):
+        layer = layer.app
+    return layer

@@ -26,7 +26,9 @@ from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
 from tidemark_ingest.service_layer.tracker import Tracker
 from tidemark_ingest.settings import IngestSettings
-from tidemark_runtime.auth import PrincipalLookup, token_lookup
+from tidemark_identity.lookup import Lookup
+from tidemark_identity.service import Identity
+from tidemark_runtime.auth import PrincipalLookup
 from tidemark_runtime.kafka import ensure_topics, producer_options
 from tidemark_schemas.calendar import PeriodCalendar
 
@@ -36,6 +38,9 @@ class Services:
     """Ingest, built and running: its use cases and the adapters they share."""
 
     principals: PrincipalLookup
+    """API keys and sessions from the SQL store (`tidemark_identity`), and the TIDEMARK_TOKENS fallback."""
+    identity: Identity
+    """The accounts and the audit trail, where each batch, lock and unlock is recorded."""
     replay_token: SecretStr | None
     """The shared secret of the replay routes (`REPLAY_TOKEN`); None: no replay is served."""
     engine: AsyncEngine
@@ -68,8 +73,10 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
         )
         relaying = asyncio.create_task(relay.run_forever(), name="outbox-relay")
         started.push_async_callback(_stop, relaying)
+        identity = Identity.on(engine)
         yield Services(
-            principals=token_lookup(settings.tidemark_tokens),
+            principals=Lookup(identity, settings.tidemark_tokens),
+            identity=identity,
             replay_token=settings.replay_token,
             engine=engine,
             relay=relay,

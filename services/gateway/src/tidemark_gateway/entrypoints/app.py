@@ -17,16 +17,18 @@ from tidemark_gateway.bootstrap import Services, bootstrap
 from tidemark_gateway.entrypoints.answers import KeptAnswers
 from tidemark_gateway.entrypoints.deps import document_periods
 from tidemark_gateway.entrypoints.errors import EXCEPTION_HANDLERS
-from tidemark_gateway.entrypoints.routes import dashboards, health, live, reference, reports, ui
+from tidemark_gateway.entrypoints.accounts import ACCOUNT_HANDLERS
+from tidemark_gateway.entrypoints.routes import admin, audit, auth, dashboards, health, live, reference, reports, ui
 from tidemark_gateway.settings import GatewaySettings
-from tidemark_runtime.http import BodyLimit, refusal
+from tidemark_runtime.http import BodyLimit, SecurityHeaders, refusal
 from tidemark_runtime.observability.http import instrument
 
 DESCRIPTION = (
-    "Trust dashboards from the live read model. Bearer token of role `viewer`, scoped to one "
-    "Trust and optionally to some of its schools: a school-scoped viewer sees only its schools, "
-    "and its All Pupils figures are pooled over those schools only. Percentages are unrounded; "
-    "round them to one decimal place for display. Each operation states the permission it needs."
+    "Trust dashboards from the live read model, and the Trust's accounts. A bearer API key (or the "
+    "web UI's session cookie, with X-CSRF-Token on state-changing requests), scoped to one Trust and "
+    "optionally to some of its schools: a school-scoped caller sees only its schools, and its All "
+    "Pupils figures are pooled over those schools only. Percentages are unrounded; round them to one "
+    "decimal place for display. Each operation states the permission it needs (roles: README)."
 )
 
 
@@ -52,14 +54,16 @@ def create_app(
 
     app = FastAPI(
         title="Tidemark gateway API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **ACCOUNT_HANDLERS},
         responses={503: refusal("Redis is unavailable, or this Trust's figures are being rebuilt after its read "
                                 "model was lost (`Retry-After`)")},
     )
-    for area in (health, ui, reports, dashboards, reference, live):
+    for area in (health, ui, reports, dashboards, reference, live, auth, admin, audit):
         app.include_router(area.router)
+    app.state.settings = settings
     app.add_middleware(KeptAnswers)  # inside the body limit (the last added is the outermost)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     instrument(app, "gateway")  # request ids, latency by route, traces, GET /metrics
     # FastAPI's documented way to extend the OpenAPI is to replace this method, which mypy refuses.
     app.openapi = document_periods(app, settings.assessment_periods)  # type: ignore[method-assign]

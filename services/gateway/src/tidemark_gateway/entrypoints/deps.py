@@ -7,18 +7,20 @@ though none waits: FastAPI runs a plain function in a worker thread, which costs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from tidemark_gateway.bootstrap import Services
+from tidemark_gateway.entrypoints.answers import not_kept
 from tidemark_gateway.service_layer.answers import Answers
 from tidemark_gateway.service_layer.dashboards import Dashboards
 from tidemark_gateway.service_layer.live import LiveUpdates
 from tidemark_gateway.service_layer.reference import Reference
 from tidemark_gateway.service_layer.reports import Reports
+from tidemark_identity.domain.audit import Action
 from tidemark_runtime.auth import Permission, Requirement, authorize, declares, require
 from tidemark_runtime.settings import Principal
 
@@ -69,12 +71,22 @@ FiguresReader = Annotated[Principal, Depends(require(Permission.READ_FIGURES))]
 @declares(Requirement(Permission.READ_PUPILS, when="`pupils=true`"))
 async def pupil_list(
     caller: FiguresReader,
-    pupils: Annotated[bool, Query(description="Also list the pupils (tokens with see_pupils only)")] = False,
-) -> bool:
-    """Whether to list pupils: asking for them needs `Permission.READ_PUPILS` (403 otherwise)."""
+    built: ServicesDep,
+    request: Request,
+    pupils: Annotated[bool, Query(description="Also list the pupils (callers with `pupils:read` only)")] = False,
+) -> AsyncIterator[bool]:
+    """Whether to list pupils: asking for them needs `Permission.READ_PUPILS` (403 otherwise). Each
+    list answered is recorded in the audit trail (who, which list), once the route has answered
+    it: a refused request (a school the caller may not see) lists nobody."""
     if pupils:
         authorize(caller, Permission.READ_PUPILS)
-    return pupils
+        not_kept()  # every list answered is audited, so none is answered from memory
+    yield pupils
+    if pupils and built.identity is not None:
+        await built.identity.record(
+            caller, Action.PUPIL_LIST, request.query_params.get("school"), path=request.url.path,
+            query=str(request.query_params),
+        )
 
 
 PupilList = Annotated[bool, Depends(pupil_list)]

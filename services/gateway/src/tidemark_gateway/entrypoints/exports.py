@@ -20,6 +20,7 @@ from fastapi import Depends, Query, Request, Response
 
 from tidemark_gateway.adapters.table_files import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, write_csv, write_xlsx
 from tidemark_gateway.domain.tables import Cell, Table, tabulate
+from tidemark_identity.domain.audit import Action
 from tidemark_runtime.auth import GuardedRoute
 
 
@@ -76,9 +77,21 @@ class ExportableRoute(GuardedRoute):
             chosen = getattr(request.state, FORMAT_STATE, ExportFormat.JSON)
             if chosen is ExportFormat.JSON or response.status_code != 200:
                 return response
-            return exported(json.loads(bytes(response.body)), chosen, report, title, request)
+            file = exported(json.loads(bytes(response.body)), chosen, report, title, request)
+            await audited(request)
+            return file
 
         return answer_or_export
+
+
+async def audited(request: Request) -> None:
+    """Record the export in the audit trail (who, which report with which filters), when accounts are on."""
+    identity = request.app.state.services.identity
+    if identity is not None:
+        await identity.record(
+            request.state.principal, Action.EXPORT, request.query_params.get("school"),
+            path=request.url.path, query=str(request.query_params),
+        )
 
 
 def exported(document: dict[str, Any], chosen: ExportFormat, report: str, title: str, request: Request) -> Response:

@@ -34,9 +34,18 @@ def pupil_message(trust_id: str, state: PupilState) -> Message:
     return topics.PUPILS, state.pupil_id, PupilUpserted(trust_id=trust_id, **values_of(state))
 
 
-def result_message(trust_id: str, change: ResultChange, state: ResultState) -> Message:
-    return topics.ASSESSMENTS, state.pupil_id, _RESULT_EVENTS[change](trust_id=trust_id, **values_of(state))
+def _actor(change: ResultChange, actor_id: str | None) -> dict[str, str | None]:
+    """A lock's or unlock's event names who did it; an entry's event has no such field."""
+    return {} if change == "entered" else {"actor_id": actor_id}
 
 
-def statutory_message(trust_id: str, change: ResultChange, state: StatutoryState) -> Message:
-    return topics.STATUTORY, state.pupil_id, _STATUTORY_EVENTS[change](trust_id=trust_id, **values_of(state))
+def result_message(trust_id: str, change: ResultChange, state: ResultState, actor_id: str | None = None) -> Message:
+    event = _RESULT_EVENTS[change](trust_id=trust_id, **values_of(state), **_actor(change, actor_id))
+    return topics.ASSESSMENTS, state.pupil_id, event
+
+
+def statutory_message(
+    trust_id: str, change: ResultChange, state: StatutoryState, actor_id: str | None = None
+) -> Message:
+    event = _STATUTORY_EVENTS[change](trust_id=trust_id, **values_of(state), **_actor(change, actor_id))
+    return topics.STATUTORY, state.pupil_id, event

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from tidemark_identity.domain.audit import Action
 from tidemark_ingest.bootstrap import Services
 from tidemark_ingest.domain.validation import FieldError
 from tidemark_ingest.service_layer.tracker import BatchRejected, TrackerRecord
@@ -69,6 +70,12 @@ async def invalid_request(request: Request, error: RequestValidationError) -> Re
         services: Services = request.app.state.services
         errors += await services.tracker.referential_errors(caller.trust_id, valid)
     errors.sort(key=lambda e: (-1 if e.row is None else e.row, e.field))
+    if caller is not None:  # a batch refused before its route ran: recorded here (the route records the others)
+        services = request.app.state.services
+        await services.identity.record(
+            caller, Action.BATCH, request=request.url.path, accepted=False,
+            rows=len(error.body) if isinstance(error.body, list) else None, errors=len(errors),
+        )
     return refused(errors)
 
 
@@ -106,11 +113,8 @@ def _rows_of(route: APIRoute) -> TypeAdapter[TrackerRecord] | None:
 
 def _caller(request: Request) -> Principal | None:
     """The caller, when it may write tracker data (always, once a tracker route validates a body:
-    FastAPI checks the route's dependencies first)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    principal: Principal | None = request.app.state.principals(token)
+    FastAPI checks the route's dependencies first, and the check keeps the caller on the request)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None or Permission.WRITE_TRACKER not in permissions_of(principal):
         return None
     return principal

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
+from tidemark_identity.adapters import tables as identity_tables  # noqa: F401  (people, sessions, keys, audit)
 from tidemark_ingest.adapters import orm  # noqa: F401  (registers the tables on SQLModel.metadata)
 from tidemark_ingest.settings import IngestSettings
 

@@ -177,13 +177,15 @@ class Tracker:
                 return check_statutory(statutory, await store.school_models(), pupils)
             return check_schools(_only(SchoolRecord, records))
 
-    async def lock(self, trust_id: str, scope: LockScope) -> BatchAccepted:
-        return await self._change_scope(trust_id, scope, "locked")
+    async def lock(self, trust_id: str, scope: LockScope, actor_id: str | None = None) -> BatchAccepted:
+        return await self._change_scope(trust_id, scope, "locked", actor_id)
 
-    async def unlock(self, trust_id: str, scope: LockScope) -> BatchAccepted:
-        return await self._change_scope(trust_id, scope, "unlocked")
+    async def unlock(self, trust_id: str, scope: LockScope, actor_id: str | None = None) -> BatchAccepted:
+        return await self._change_scope(trust_id, scope, "unlocked", actor_id)
 
-    async def _change_scope(self, trust_id: str, scope: LockScope, change: ResultChange) -> BatchAccepted:
+    async def _change_scope(
+        self, trust_id: str, scope: LockScope, change: ResultChange, actor_id: str | None
+    ) -> BatchAccepted:
         transition = facts.lock_result if change == "locked" else facts.unlock_result
 
         async def work(store: IngestStore) -> BatchAccepted:
@@ -193,20 +195,24 @@ class Tracker:
             results = await store.results_in_scope(scope)
             changed = [after for after in map(transition, results) if after is not None]
             await store.save_results([], changed)
-            messages = [result_message(trust_id, change, s) for s in changed]
+            messages = [result_message(trust_id, change, s, actor_id) for s in changed]
             await store.append_outbox(messages)
             return BatchAccepted(len(results), len(changed), len(messages))
 
         return await self._in_transaction(trust_id, work)
 
-    async def lock_statutory(self, trust_id: str, scope: StatutoryLockScope) -> BatchAccepted:
-        return await self._change_statutory_scope(trust_id, scope, "locked")
+    async def lock_statutory(
+        self, trust_id: str, scope: StatutoryLockScope, actor_id: str | None = None
+    ) -> BatchAccepted:
+        return await self._change_statutory_scope(trust_id, scope, "locked", actor_id)
 
-    async def unlock_statutory(self, trust_id: str, scope: StatutoryLockScope) -> BatchAccepted:
-        return await self._change_statutory_scope(trust_id, scope, "unlocked")
+    async def unlock_statutory(
+        self, trust_id: str, scope: StatutoryLockScope, actor_id: str | None = None
+    ) -> BatchAccepted:
+        return await self._change_statutory_scope(trust_id, scope, "unlocked", actor_id)
 
     async def _change_statutory_scope(
-        self, trust_id: str, scope: StatutoryLockScope, change: ResultChange
+        self, trust_id: str, scope: StatutoryLockScope, change: ResultChange, actor_id: str | None
     ) -> BatchAccepted:
         transition = facts.lock_statutory if change == "locked" else facts.unlock_statutory
 
@@ -217,7 +223,7 @@ class Tracker:
             results = await store.statutory_in_scope(scope)
             changed = [after for after in map(transition, results) if after is not None]
             await store.save_statutory([], changed)
-            messages = [statutory_message(trust_id, change, s) for s in changed]
+            messages = [statutory_message(trust_id, change, s, actor_id) for s in changed]
             await store.append_outbox(messages)
             return BatchAccepted(len(results), len(changed), len(messages))
 

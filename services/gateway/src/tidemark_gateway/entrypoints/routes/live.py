@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterable
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import AfterValidator, TypeAdapter
 from redis.exceptions import RedisError
@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from tidemark_gateway.domain.live import STREAM_ID, check_stream_id
 from tidemark_gateway.entrypoints.deps import FiguresReader, LiveDep
 from tidemark_gateway.service_layer.live import PageEnd
-from tidemark_runtime.auth import GuardedRoute
+from tidemark_runtime.auth import GuardedRoute, still_speaks_for
 from tidemark_schemas.notices import ChangeNotice
 
 log = logging.getLogger(__name__)
@@ -39,17 +39,25 @@ LastEventId = Annotated[
 
 
 @router.get("/live", response_class=EventSourceResponse)
-async def live(live: LiveDep, caller: FiguresReader, last_event_id: LastEventId = None) -> AsyncIterable[ServerSentEvent]:
+async def live(
+    live: LiveDep, caller: FiguresReader, request: Request, last_event_id: LastEventId = None
+) -> AsyncIterable[ServerSentEvent]:
     """Server-Sent Events: a `change` event (data: a change notice, `{"academic_year", "period",
     "measures", "schools"}`) whenever figures of the caller's schools change, and a comment as
     heartbeat while nothing does. Resumable with Last-Event-ID. The stream stays open however long
-    nothing happens; it ends with a `reconnect` event when the connection fell too far behind the
-    notices (it did not read them), so that the client reconnects and resumes with Last-Event-ID."""
+    nothing happens, as long as its credentials do: at each heartbeat they are checked again, and the
+    stream ends once the key is revoked, the person disabled or signed out, or their role or schools
+    changed (the browser then reconnects, with whatever access it has now). It ends with a
+    `reconnect` event when the connection fell too far behind the notices (it did not read them), so
+    that the client reconnects and resumes with Last-Event-ID."""
     page = await live.follow(caller, last_event_id)
     try:
         yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
         async for entry in page:
             if entry is None:
+                if not await still_speaks_for(request, caller):
+                    log.info("live stream ended: its credentials changed (%s)", caller.actor_id)
+                    return
                 yield ServerSentEvent(comment="heartbeat")
             elif entry is PageEnd.BEHIND:
                 yield ServerSentEvent(event="reconnect", raw_data=BEHIND)

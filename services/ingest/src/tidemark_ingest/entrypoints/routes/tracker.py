@@ -1,21 +1,30 @@
 """What a school tracker sends: POST /v1/schools, /v1/pupils, /v1/assessments (and their lock and
 unlock), /v1/statutory (and its lock and unlock). Each needs `tracker:write` and writes the caller's
-Trust; a batch is at most MAX_BATCH_ROWS rows, validated whole."""
+Trust; a batch is at most MAX_BATCH_ROWS rows, validated whole. Every batch, lock and unlock is
+recorded in the audit trail (who, how many rows, accepted or rejected), and the events of a lock or
+unlock carry the actor's id."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Awaitable, Iterable
+from typing import Any
 
-from tidemark_ingest.entrypoints.deps import TrackerDep, TrackerWriter
+from fastapi import APIRouter, HTTPException, Request, status
+
+from tidemark_identity.domain.audit import Action
+from tidemark_ingest.entrypoints.deps import ServicesDep, TrackerDep, TrackerWriter
 from tidemark_ingest.entrypoints.errors import BATCH_REFUSED
-from tidemark_ingest.service_layer.tracker import BatchAccepted
+from tidemark_ingest.service_layer.tracker import BatchAccepted, BatchRejected
 from tidemark_runtime.auth import GuardedRoute
 from tidemark_runtime.http import refusal
+from tidemark_runtime.principal import Principal
 from tidemark_schemas.records import AssessmentRecord, Batch, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
 
 router = APIRouter(
-    prefix="/v1", tags=["tracker"], route_class=GuardedRoute,
+    prefix="/v1",
+    tags=["tracker"],
+    route_class=GuardedRoute,
     responses={
         **BATCH_REFUSED,
         400: refusal("The body could not be read as JSON text (it is not UTF-8)"),
@@ -24,65 +33,205 @@ router = APIRouter(
 )
 
 
+def writable(caller: Principal, schools: Iterable[str]) -> None:
+    """A key scoped to some schools writes only those: 403 naming the first other one."""
+    if caller.schools is not None and (others := sorted(set(schools) - caller.schools)):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"this key may not write school {others[0]!r} (not in its scope)"
+        )
+
+
+async def audited(
+    built: ServicesDep,
+    caller: Principal,
+    request: Request,
+    action: Action,
+    work: Awaitable[BatchAccepted],
+    school_id: str | None = None,
+    **detail: Any,
+) -> BatchAccepted:
+    """Run a tracker use case and record it in the audit trail, accepted or rejected."""
+    try:
+        accepted = await work
+    except BatchRejected as rejected:
+        await built.identity.record(
+            caller,
+            action,
+            school_id,
+            request=request.url.path,
+            accepted=False,
+            errors=len(rejected.errors),
+            **detail,
+        )
+        raise
+    await built.identity.record(
+        caller,
+        action,
+        school_id,
+        request=request.url.path,
+        accepted=True,
+        results=accepted.received,
+        changed=accepted.changed,
+        **detail,
+    )
+    return accepted
+
+
 @router.post("/schools")
 async def post_schools(
-    records: Batch[SchoolRecord], caller: TrackerWriter, tracker: TrackerDep
+    records: Batch[SchoolRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Create or rename schools of the caller's Trust."""
-    return await tracker.post_schools(caller.trust_id, records)
+    writable(caller, (r.school_id for r in records))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.BATCH,
+        tracker.post_schools(caller.trust_id, records),
+        rows=len(records),
+    )
 
 
 @router.post("/pupils")
 async def post_pupils(
-    records: Batch[PupilRecord], caller: TrackerWriter, tracker: TrackerDep
+    records: Batch[PupilRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Create or update pupils (current characteristics; `left_on` marks a leaver)."""
-    return await tracker.post_pupils(caller.trust_id, records)
+    writable(caller, (r.school_id for r in records))
+    return await audited(
+        built, caller, request, Action.BATCH, tracker.post_pupils(caller.trust_id, records), rows=len(records)
+    )
 
 
 @router.post("/assessments")
 async def post_assessments(
-    records: Batch[AssessmentRecord], caller: TrackerWriter, tracker: TrackerDep
+    records: Batch[AssessmentRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Enter (draft) summative results. Drafts count in no attainment figure until locked."""
-    return await tracker.enter_assessments(caller.trust_id, records)
+    writable(caller, (r.school_id for r in records))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.BATCH,
+        tracker.enter_assessments(caller.trust_id, records),
+        rows=len(records),
+    )
 
 
 @router.post("/assessments/lock")
-async def lock(scope: LockScope, caller: TrackerWriter, tracker: TrackerDep) -> BatchAccepted:
+async def lock(
+    scope: LockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
+) -> BatchAccepted:
     """Lock a school's period (optionally one year group and/or subject): entered results now count.
     Locking again after a changed entry is a correction; the new value replaces the old."""
-    return await tracker.lock(caller.trust_id, scope)
+    writable(caller, [scope.school_id])
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.LOCK,
+        tracker.lock(caller.trust_id, scope, caller.actor_id),
+        scope.school_id,
+        **_scope(scope),
+    )
 
 
 @router.post("/assessments/unlock")
-async def unlock(scope: LockScope, caller: TrackerWriter, tracker: TrackerDep) -> BatchAccepted:
+async def unlock(
+    scope: LockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
+) -> BatchAccepted:
     """Unlock: the results stop counting until they are locked again."""
-    return await tracker.unlock(caller.trust_id, scope)
+    writable(caller, [scope.school_id])
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.UNLOCK,
+        tracker.unlock(caller.trust_id, scope, caller.actor_id),
+        scope.school_id,
+        **_scope(scope),
+    )
 
 
 @router.post("/statutory")
 async def post_statutory(
-    records: Batch[StatutoryRecord], caller: TrackerWriter, tracker: TrackerDep
+    records: Batch[StatutoryRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Enter (draft) statutory results: one component of one assessment per row, with a raw mark,
     a scaled score and/or a code of that component (`tidemark_schemas.statutory.COMPONENTS`).
     KS2 code `T` is stored as `U`. Drafts count in no statutory measure until locked."""
-    return await tracker.enter_statutory(caller.trust_id, records)
+    writable(caller, (r.school_id for r in records))
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.BATCH,
+        tracker.enter_statutory(caller.trust_id, records),
+        rows=len(records),
+    )
 
 
 @router.post("/statutory/lock")
 async def lock_statutory(
-    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep
+    scope: StatutoryLockScope,
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Lock a school's statutory results of an academic year (optionally one assessment): entered
     values now count. Locking again after a changed entry is a correction."""
-    return await tracker.lock_statutory(caller.trust_id, scope)
+    writable(caller, [scope.school_id])
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.LOCK,
+        tracker.lock_statutory(caller.trust_id, scope, caller.actor_id),
+        scope.school_id,
+        **_scope(scope),
+    )
 
 
 @router.post("/statutory/unlock")
 async def unlock_statutory(
-    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep
+    scope: StatutoryLockScope,
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
 ) -> BatchAccepted:
     """Unlock: the statutory results stop counting until they are locked again."""
-    return await tracker.unlock_statutory(caller.trust_id, scope)
+    writable(caller, [scope.school_id])
+    return await audited(
+        built,
+        caller,
+        request,
+        Action.UNLOCK,
+        tracker.unlock_statutory(caller.trust_id, scope, caller.actor_id),
+        scope.school_id,
+        **_scope(scope),
+    )
+
+
+def _scope(scope: LockScope | StatutoryLockScope) -> dict[str, Any]:
+    """What was locked or unlocked, for the audit trail (school, year, period, subject...)."""
+    return scope.model_dump(mode="json", exclude={"school_id"})

@@ -1,0 +1,1 @@
+"""The identity tables and their queries (SQL, through SQLAlchemy's asyncio engine)."""

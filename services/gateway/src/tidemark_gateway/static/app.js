@@ -1,0 +1,1448 @@
+"use strict";
+(() => {
+  const Accounts = window.TidemarkAccounts; // accounts.js: the session, sign-in and the administration pages
+  const $ = (id) => document.getElementById(id);
+
+  // ---- vocabulary (the API serves labels for groups, not for measures or filter values) ----
+  const GOALS = [
+    ["E01", "Listening, attention and understanding"], ["E02", "Speaking"], ["E03", "Self-regulation"],
+    ["E04", "Managing self"], ["E05", "Building relationships"], ["E06", "Gross motor skills"],
+    ["E07", "Fine motor skills"], ["E08", "Comprehension"], ["E09", "Word reading"], ["E10", "Writing (ELG)"],
+    ["E11", "Number"], ["E12", "Numerical patterns"], ["E13", "Past and present"],
+    ["E14", "People, culture and communities"], ["E15", "The natural world"], ["E16", "Creating with materials"],
+    ["E17", "Being imaginative and expressive"],
+  ];
+  const MEASURE_LABELS = {
+    reading: "Reading", writing: "Writing", maths: "Mathematics", science: "Science", rwm: "Combined (RWM)",
+    gld: "Combined (GLD)", all_goals: "Combined (All Goals)", gld_rwm: "Combined (GLD or RWM)",
+    ...Object.fromEntries(GOALS.map(([code, label]) => [code, `${code} ${label}`])),
+  };
+  const measureLabel = (m) => MEASURE_LABELS[m] || m;
+  const measureOptions = (list) => list.map((m) => [m, measureLabel(m)]);
+  const PRIMARY_MEASURES = measureOptions(["reading", "writing", "maths", "rwm", "science"]);
+  const EY_MEASURES = [...measureOptions(["gld", "all_goals"]),
+    { group: "Early Learning Goals", options: measureOptions(GOALS.map(([code]) => code)) }];
+  const DASHBOARD_MEASURES = measureOptions(["reading", "writing", "maths", "rwm", "science", "gld", "all_goals", "gld_rwm"]);
+  const SERIES_MEASURES = measureOptions(["gld_rwm", "rwm", "reading", "writing", "maths", "gld"]);
+  const GAP_SUBJECTS = measureOptions(["reading", "writing", "maths", "rwm", "gld_rwm"]);
+  const GROUPINGS = [["school", "School"], ["year_group", "Year group"], ["sex", "Sex"], ["disadvantaged", "Disadvantaged"],
+    ["sen", "SEN"], ["eal", "EAL"], ["ethnicity", "Ethnicity"], ["lac", "Looked after (LAC)"]];
+  const SERIES_GROUPINGS = [...GROUPINGS, ["subject", "Subject"]];
+  const GAPS = [["sex", "Gender (Female − Male)"], ["disadvantaged", "Disadvantaged (Not disadvantaged − Disadvantaged)"]];
+  const YEAR_GROUPS = [["R", "Reception"], ["Y1", "Year 1"], ["Y2", "Year 2"], ["Y3", "Year 3"], ["Y4", "Year 4"], ["Y5", "Year 5"], ["Y6", "Year 6"]];
+  const YES_NO = [["true", "Yes"], ["false", "No"]];
+  const CHARACTERISTICS = [["sex", "Sex"], ["disadvantaged", "Disadvantaged"], ["sen", "SEN"], ["eal", "EAL"], ["ethnicity", "Ethnicity"], ["lac", "Looked after"]];
+  const TERMS = { AUT: "Autumn", SPR: "Spring", SUM: "Summer" };
+  const PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#d6338a", "#17a2b8", "#6c757d", "#a3a31a",
+    "#d62728", "#393b79", "#637939", "#843c39", "#5254a3", "#0b6e79"];
+  const TRUST = "#e8780c";
+
+  // Statutory measures: the ids and labels of tidemark_schemas/statutory_measures.py MEASURES, by assessment.
+  const STATUTORY_MEASURES = [
+    { group: "Key Stage 2 (Year 6)", options: [
+      ["ks2.reading", "KS2 reading"], ["ks2.writing", "KS2 writing"], ["ks2.maths", "KS2 mathematics"],
+      ["ks2.rwm", "KS2 reading, writing and mathematics combined"], ["ks2.gps", "KS2 grammar, punctuation and spelling"],
+      ["ks2.science", "KS2 science"], ["ks2.reading_ss", "KS2 reading average scaled score"],
+      ["ks2.maths_ss", "KS2 mathematics average scaled score"], ["ks2.gps_ss", "KS2 GPS average scaled score"]] },
+    { group: "Key Stage 1 (Year 2)", options: [
+      ["ks1.reading", "KS1 reading"], ["ks1.writing", "KS1 writing"], ["ks1.maths", "KS1 mathematics"],
+      ["ks1.rwm", "KS1 reading, writing and mathematics combined"], ["ks1.science", "KS1 science"]] },
+    { group: "EYFS (Reception)", options: [
+      ["eyfs.gld", "Good level of development"], ["eyfs.all_goals", "Expected in all 17 Early Learning Goals"],
+      ["eyfs.goals", "Average number of Early Learning Goals at expected"]] },
+    { group: "Phonics", options: [
+      ["phonics.y1", "Phonics screening check, Year 1"], ["phonics.y2", "Phonics screening check retake, Year 2"],
+      ["phonics.ks1", "Phonics standard met by the end of Year 2"]] },
+    { group: "Multiplication tables check (Year 4)", options: [["mtc.score", "Multiplication tables check"]] },
+  ];
+  // Names on the dashboard's tiles, where the widget already says which assessment it is.
+  const STATUTORY_SHORT = {
+    "ks2.reading": "Reading", "ks2.writing": "Writing", "ks2.maths": "Mathematics", "ks2.rwm": "Combined (RWM)",
+    "ks2.gps": "Grammar, punctuation and spelling", "ks2.science": "Science", "ks2.reading_ss": "Reading",
+    "ks2.maths_ss": "Mathematics", "ks2.gps_ss": "Grammar, punctuation and spelling",
+    "ks1.reading": "Reading", "ks1.writing": "Writing", "ks1.maths": "Mathematics", "ks1.rwm": "Combined (RWM)", "ks1.science": "Science",
+    "eyfs.gld": "Good level of development", "eyfs.all_goals": "All 17 Early Learning Goals", "eyfs.goals": "Early Learning Goals at expected",
+    "phonics.y1": "Year 1 check", "phonics.y2": "Year 2 retake", "phonics.ks1": "Met by the end of Year 2",
+    "mtc.score": "Multiplication tables check",
+  };
+  const STATUTORY_WIDGETS = [
+    ["ks2", "Key Stage 2", "Year 6"], ["ks1", "Key Stage 1", "Year 2"], ["eyfs", "EYFS", "Reception"],
+    ["phonics", "Phonics", "Years 1 and 2"], ["mtc", "Multiplication Tables Check", "Year 4"],
+  ];
+  const COUNT_FIGURES = ["eligible", "pupils", "took"]; // shown, not compared with last year
+  function figureLabel(measure, name) {
+    const kind = measure.split(".")[0];
+    switch (name) {
+      case "eligible": return "Eligible";
+      case "pupils": return measure === "eyfs.goals" ? "Pupils" : "Pupils with a scaled score";
+      case "took": return "Took the check";
+      case "exs_plus_pct": return measure.endsWith(".science") ? "Expected standard" : "Expected or Greater Depth";
+      case "gds_pct": return ["ks2.reading", "ks2.maths", "ks2.gps"].includes(measure) ? "Greater Depth (110+)" : "Greater Depth";
+      case "pct": return kind === "phonics" ? "Met the standard" : "Achieved";
+      case "average": return measure === "mtc.score" ? "Average score (takers)"
+        : measure === "eyfs.goals" ? "Average goals at expected" : "Average scaled score";
+      case "full_marks_pct": return "Full marks (of all eligible)";
+      default: return name;
+    }
+  }
+  const isPctFigure = (name) => name === "pct" || name.endsWith("_pct");
+  const figureText = (name, value) => (value === null || value === undefined ? nodata()
+    : COUNT_FIGURES.includes(name) ? count(value) : isPctFigure(name) ? pct(value) : value.toFixed(1));
+
+  // Progress From Statutory Assessment: [id, label] in display order, filled from /v1/progress-categories
+  // at start (tidemark_schemas/progress.py is the one definition).
+  const CATEGORIES = [];
+  const LEVELS = [["all", "Every level"]]; // the selector's options: every level, then each category
+  // A symbol per track, so that no reader depends on the colours (see the CSS).
+  const trackSymbol = (id) => (id.startsWith("not_on_track") ? "▼" : id.startsWith("on_track") ? "▶"
+    : id.startsWith("accelerated") ? "▲" : "○");
+  const trackNode = (id) => el("span", { className: "track", ariaHidden: "true", textContent: trackSymbol(id) });
+  const PROGRESS_TABS = [["school", "By School"], ["year_group", "Year Group"], ["sex", "Gender"],
+    ["disadvantaged", "Disadvantaged"], ["sen", "SEN"]];
+  const PUPILS_SHOWN_AT_ONCE = 500;
+
+  const FILTERS = [
+    { name: "school", label: "Schools", multi: true, options: () => state.schools.map((s) => [s.school_id, s.name]) },
+    { name: "year_group", label: "Year groups", multi: true, options: () => YEAR_GROUPS },
+    { name: "sex", label: "Sex", options: () => [["F", "Female"], ["M", "Male"]] },
+    { name: "disadvantaged", label: "Disadvantaged", options: () => YES_NO },
+    { name: "sen", label: "SEN", multi: true, options: () => [["N", "No SEN"], ["K", "SEN support"], ["E", "EHC plan"]] },
+    { name: "eal", label: "EAL", options: () => YES_NO },
+    { name: "ethnicity", label: "Ethnicity", multi: true, options: () => [["WHITE", "White"], ["MIXED", "Mixed"], ["ASIAN", "Asian"],
+      ["BLACK", "Black"], ["OTHER", "Any other ethnic group"], ["UNCLASSIFIED", "Unclassified"]] },
+    { name: "lac", label: "Looked after (LAC)", options: () => YES_NO },
+  ];
+
+  const state = {
+    calendar: null, schools: [], defaultYear: null, defaultPeriod: null, statutoryYear: null, chosen: false, year: null, period: null,
+    filters: {}, view: null, params: {}, memory: {}, seq: 0, exported: null, hidden: new Set(), openSchools: new Map(), toggles: {},
+    lastEventId: null, refreshTimer: null, following: false, shown: false, pupilsRefused: false, allPupils: false,
+  };
+
+  // ---- the route: the URL fragment ----
+  function parseHash(hash) {
+    const text = hash.replace(/^#/, "");
+    if (!text.startsWith("/")) return { path: "/", params: new URLSearchParams() };
+    const q = text.indexOf("?");
+    const path = (q < 0 ? text : text.slice(0, q)).replace(/\/+$/, "") || "/";
+    return { path, params: new URLSearchParams(q < 0 ? "" : text.slice(q + 1)) };
+  }
+
+  // ---- the API ----
+  class Unauthorised extends Error {}
+  class ApiError extends Error {
+    constructor(status, message) { super(message); this.status = status; }
+  }
+
+  function describe(status, text) {
+    let detail = text;
+    try { detail = JSON.parse(text).detail ?? text; } catch { /* not JSON */ }
+    if (Array.isArray(detail)) {
+      detail = detail.map((d) => {
+        const where = (d.loc || []).filter((part) => part !== "query" && part !== "body").join(" › ");
+        const msg = String(d.msg || "").replace(/^Value error, /, "");
+        return where ? `${where}: ${msg}` : msg;
+      }).join("; ");
+    } else if (detail && typeof detail === "object") {
+      detail = JSON.stringify(detail);
+    }
+    detail = detail || `HTTP ${status}`;
+    if (status === 422) return `This selection was not accepted: ${detail}.`;
+    if (status === 403) return `Not allowed: ${detail}`;
+    if (status === 503) return `The figures are unavailable right now (${detail}). The page will try again on the next update.`;
+    return `The gateway answered ${status}: ${detail}`;
+  }
+
+  function query(params) {
+    const q = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      for (const item of [].concat(value)) if (item !== undefined && item !== null && item !== "") q.append(key, item);
+    }
+    return q.toString();
+  }
+
+  // `reference` calls take no filters: a 403 there means the caller's role reads no figures. The
+  // session cookie goes with every request of this origin; a GET needs no CSRF token.
+  async function api(path, params = {}, reference = false) {
+    const qs = query(params);
+    // The page's first report (or dashboard) is what its Download buttons export, with the same filters.
+    if (!state.exported && /^\/v1\/(reports|dashboards)\//.test(path)) state.exported = { path, params };
+    let response;
+    try {
+      response = await fetch(qs ? `${path}?${qs}` : path, { credentials: "same-origin" });
+    } catch {
+      throw new ApiError(0, "The gateway cannot be reached. Check that Tidemark is running; the page retries on the next update.");
+    }
+    if (response.status === 401 || (reference && response.status === 403)) throw new Unauthorised(await response.text());
+    if (!response.ok) throw new ApiError(response.status, describe(response.status, await response.text()));
+    return response.json();
+  }
+
+  // ---- small DOM helpers ----
+  const el = (tag, props = {}, ...children) => {
+    const node = Object.assign(document.createElement(tag), props);
+    node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+    return node;
+  };
+  const SVGNS = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs = {}, ...children) => {
+    const node = document.createElementNS(SVGNS, tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    node.append(...children);
+    return node;
+  };
+  const count = (n) => Number(n).toLocaleString("en-GB");
+  const pct = (value) => `${value.toFixed(1)}%`;
+  const nodata = (text = "no data") => el("span", { className: "nodata", textContent: text });
+  const pctNode = (value) => (value === null || value === undefined ? nodata() : pct(value));
+  const SMALL_GROUP_TITLE = "Small group: fewer pupils than the Trust's threshold, so one pupil moves the % a lot";
+  const smallMark = () => el("span", { className: "small-group", title: SMALL_GROUP_TITLE, textContent: "small group" });
+  // A group's % in a table: a small group's (a row or point with small_group) is followed by the marker.
+  const groupPct = (row, value = row.pct) => (row.small_group ? [pctNode(value), smallMark()] : pctNode(value));
+  const points = (value) => `${value > 0 ? "+" : ""}${value.toFixed(1)} pts`;
+  const missing = (value) => value === null || value === undefined;
+  // A change beside a figure: "~ 0" means no change, so a figure without data gets "no data" instead.
+  const changeText = (change, current) => (missing(current) ? nodata()
+    : `${change.direction === "up" ? "▲ " : change.direction === "down" ? "▼ " : ""}${change.display}`);
+  const labelOf = (options, value) => (options.flatMap((o) => (o.group ? o.options : [o])).find(([v]) => v === value) || [value, value])[1];
+  const showError = (text) => { $("error").textContent = text; $("error").classList.toggle("hidden", !text); };
+  const termName = (period) => {
+    const match = /^([A-Z]+)(\d*)$/.exec(period);
+    return match && TERMS[match[1]] ? `${TERMS[match[1]]}${match[2] ? ` ${match[2]}` : ""}` : period;
+  };
+  const shortYear = (year) => year.replace(/^\d\d(\d\d)\/(\d\d)$/, "$1/$2");
+  const periodShort = (p) => `${p.period} ${shortYear(p.academic_year)}`;
+  const periodLong = (p) => `${termName(p.period)} ${p.academic_year}`;
+  const yearGroupName = (yg) => labelOf(YEAR_GROUPS, yg);
+
+  function card(title, note, ...children) {
+    return el("section", {}, el("h3", {}, title, note ? el("span", { className: "note", textContent: note }) : null), ...children);
+  }
+  function message(text, className = "", ...extra) {
+    return el("div", { className: `message ${className}`, role: className.includes("error") ? "alert" : "status" }, text, ...extra);
+  }
+  function headRow(columns) {
+    return el("tr", {}, columns.map((c) => {
+      const [text, className = "", small = ""] = [].concat(c);
+      return el("th", { scope: "col", className }, text, small ? el("small", { textContent: small }) : null);
+    }));
+  }
+  const numCell = (content) => el("td", { className: "num" }, content);
+  const rowHead = (text) => el("th", { scope: "row", textContent: text });
+
+  function bar(value, average) {
+    const outer = el("div", { className: "bar" });
+    outer.setAttribute("aria-hidden", "true");
+    if (value !== null && value !== undefined) {
+      const fill = el("span");
+      fill.style.width = `${value}%`;
+      outer.append(fill);
+    }
+    if (average !== null && average !== undefined) {
+      const line = el("i", { title: `All Pupils ${pct(average)}` });
+      line.style.left = `${average}%`;
+      outer.append(line);
+    }
+    return outer;
+  }
+
+  // A stacked bar over parts [{label, value (pct), count, className|color}]; nothing when there is no data.
+  function stack(parts) {
+    if (parts.every((p) => p.value === null || p.value === undefined)) return nodata();
+    const outer = el("div", { className: "stack", role: "img",
+      ariaLabel: parts.map((p) => `${p.label} ${p.value === null ? "no data" : pct(p.value)}`).join(", ") });
+    for (const part of parts) {
+      if (!part.value) continue;
+      const span = el("span", { className: part.className || "", title: `${part.label}: ${pct(part.value)} (${count(part.count)})` });
+      span.style.width = `${part.value}%`;
+      if (part.color) span.style.background = part.color;
+      outer.append(span);
+    }
+    return outer;
+  }
+
+  // ---- the line chart (inline SVG): one line per row, All Pupils orange dashed, gaps where pct is null ----
+  function lineChart(periods, lines, { height = 320, label = "Line chart", compact = false } = {}) {
+    const W = 960, H = height, m = { l: 66, r: 16, t: compact ? 10 : 26, b: compact ? 58 : 66 };
+    const iw = W - m.l - m.r, ih = H - m.t - m.b;
+    const x = (i) => m.l + (periods.length < 2 ? iw / 2 : (i * iw) / (periods.length - 1));
+    const y = (v) => m.t + ih - (v / 100) * ih;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": label });
+    for (let v = 0; v <= 100; v += 20) {
+      root.append(svg("line", { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: v === 0 ? "axis" : "grid" }),
+        svg("text", { x: m.l - 8, y: y(v) + 4, "text-anchor": "end" }, `${v}%`));
+    }
+    let yearStart = 0;
+    periods.forEach((p, i) => {
+      const last = i === periods.length - 1 || periods[i + 1].academic_year !== p.academic_year;
+      if (i > 0 && periods[i - 1].academic_year !== p.academic_year) {
+        const sx = (x(i - 1) + x(i)) / 2;
+        root.append(svg("line", { x1: sx, x2: sx, y1: m.t - (compact ? 0 : 18), y2: m.t + ih, class: "year-sep" }));
+      }
+      if (last && !compact) {
+        root.append(svg("text", { x: (x(yearStart) + x(i)) / 2, y: m.t - 10, "text-anchor": "middle", class: "year-label" }, p.academic_year));
+        yearStart = i + 1;
+      }
+      root.append(svg("text", { transform: `translate(${x(i) + 4},${m.t + ih + 14}) rotate(-40)`, "text-anchor": "end" }, periodShort(p)));
+    });
+    // All Pupils (dashed) is drawn last, on top of the groups' lines.
+    for (const line of [...lines.filter((l) => !l.dashed), ...lines.filter((l) => l.dashed)]) {
+      const g = svg("g", { class: `series${line.dashed ? " all" : ""}${state.hidden.has(line.key) ? " off" : ""}`, "data-key": line.key });
+      let d = "";
+      let drawing = false;
+      line.values.forEach((point, i) => {
+        if (point.pct === null || point.pct === undefined) { drawing = false; return; }
+        d += `${drawing ? "L" : "M"}${x(i).toFixed(1)},${y(point.pct).toFixed(1)}`;
+        drawing = true;
+        g.append(svg("circle", { cx: x(i), cy: y(point.pct), r: line.dashed ? 3.5 : 3, fill: line.color },
+          svg("title", {}, `${line.label} · ${periodShort(periods[i])}: ${pct(point.pct)} of ${count(point.n)}`)));
+      });
+      g.prepend(svg("path", { d, stroke: line.color }));
+      root.append(g);
+    }
+    return root;
+  }
+
+  function legend(lines, chartHolder) {
+    return el("ul", { className: "legend", ariaLabel: "Lines on the chart" }, lines.map((line) => {
+      const sample = svg("svg", { viewBox: "0 0 26 10", "aria-hidden": "true" },
+        svg("line", { x1: 1, x2: 25, y1: 5, y2: 5, stroke: line.color, "stroke-width": 3, "stroke-dasharray": line.dashed ? "6 4" : "none" }));
+      const button = el("button", { type: "button" }, sample, line.label);
+      button.setAttribute("aria-pressed", String(!state.hidden.has(line.key)));
+      button.addEventListener("click", () => {
+        const off = !state.hidden.has(line.key);
+        if (off) state.hidden.add(line.key); else state.hidden.delete(line.key);
+        button.setAttribute("aria-pressed", String(!off));
+        const g = chartHolder.querySelector(`g[data-key="${CSS.escape(line.key)}"]`);
+        if (g) g.classList.toggle("off", off);
+      });
+      return el("li", {}, button);
+    }));
+  }
+
+  function chartWithLegend(periods, lines, options) {
+    const holder = el("div");
+    holder.append(lineChart(periods, lines, options));
+    return [el("p", { className: "legend-hint", textContent: "Select a name to show or hide its line. Hover a point for its figure." }),
+      legend(lines, holder), holder];
+  }
+
+  // ---- routing: #/reports/<name>?<view options>&academic_year=&period=&<filters> ----
+  const select = (label, options, fallback) => ({ type: "select", label, options, default: fallback });
+  const valuesOf = (options) => options.flatMap((o) => (o.group ? o.options : [o])).map(([v]) => v);
+  const periodQuery = () => ({ academic_year: state.year, period: state.period });
+  const filterQuery = (schoolOnly = false) => (schoolOnly ? { school: state.filters.school }
+    : Object.fromEntries(FILTERS.map((f) => [f.name, state.filters[f.name]])));
+
+  const VIEWS = [
+    { path: "/", nav: "Summative Dashboard", section: "Dashboards", period: true,
+      params: { measure: { type: "static", options: DASHBOARD_MEASURES, default: "reading" } },
+      load: (p) => Promise.all([api("/v1/dashboards/summative", { ...periodQuery(), ...filterQuery() }),
+        api("/v1/reports/attainment", { ...periodQuery(), measure: p.measure, by: "school", ...filterQuery() })]),
+      render: renderDashboard, updated: ([dashboard]) => dashboard.last_updated },
+    { path: "/dashboards/statutory", nav: "Statutory Dashboard", section: "Dashboards", period: false, yearOnly: true,
+      params: {},
+      load: () => api("/v1/dashboards/statutory", { academic_year: state.year, ...filterQuery() }),
+      render: renderStatutoryDashboard },
+    { path: "/reports/primary-subjects", nav: "Primary Subjects", section: "Attainment", period: true,
+      params: { measure: select("Measure", PRIMARY_MEASURES, "reading"), by: select("View options: group by", GROUPINGS, "school") },
+      load: (p) => api("/v1/reports/attainment", { measure: p.measure, by: p.by, ...periodQuery(), ...filterQuery() }),
+      render: renderAttainment },
+    { path: "/reports/early-years-subjects", nav: "Early Years Subjects", section: "Attainment", period: true,
+      params: { measure: select("Measure", EY_MEASURES, "gld"), by: select("View options: group by", GROUPINGS, "school") },
+      load: (p) => api("/v1/reports/attainment", { measure: p.measure, by: p.by, ...periodQuery(), ...filterQuery() }),
+      render: renderAttainment },
+    { path: "/reports/primary-attainment-overview", nav: "Primary Attainment Overview", section: "Attainment", period: true,
+      params: { measure: select("Measure", PRIMARY_MEASURES, "reading"), by: select("View options: group by", GROUPINGS, "school"),
+        view: { type: "toggle", label: "View", options: [["simple", "Simple"], ["school", "School view"]], default: "simple" } },
+      load: (p) => api("/v1/reports/attainment-overview", { measure: p.measure, by: p.by, view: p.view, ...periodQuery(), ...filterQuery() }),
+      render: renderOverview },
+    { path: "/reports/early-years-attainment-overview", nav: "Early Years Attainment Overview", section: "Attainment", period: true,
+      params: { measure: select("Measure", EY_MEASURES, "gld"), by: select("View options: group by", GROUPINGS, "school"),
+        view: { type: "toggle", label: "View", options: [["simple", "Simple"], ["school", "School view"]], default: "simple" } },
+      load: (p) => api("/v1/reports/attainment-overview", { measure: p.measure, by: p.by, view: p.view, ...periodQuery(), ...filterQuery() }),
+      render: renderOverview },
+    { path: "/reports/pupil-overview", nav: "Pupil Overview", section: "Pupils", period: true,
+      params: { by: select("View options: group by", GROUPINGS, "school"),
+        show: select("Show", [["count", "Pupil counts"], ["pct", "% of the group's pupils"]], "count") },
+      load: (p) => api("/v1/reports/pupil-overview", { by: p.by, ...periodQuery(), ...filterQuery() }),
+      render: renderPupilOverview },
+    { path: "/reports/progress-over-time", nav: "Progress Over Time", section: "Trends", period: false,
+      params: { by: select("View options: group by", SERIES_GROUPINGS, "school"), measure: select("Measure", SERIES_MEASURES, "gld_rwm") },
+      load: (p) => api("/v1/reports/progress-over-time", { by: p.by, measure: p.measure, academic_year: state.year, ...filterQuery() }),
+      render: renderProgress },
+    { path: "/reports/diminishing-the-difference", nav: "Diminishing the Difference", section: "Trends", period: false,
+      params: { gap: select("Gap", GAPS, "sex"), subject: select("Subject", GAP_SUBJECTS, "rwm") },
+      load: (p) => api("/v1/reports/gaps", { gap: p.gap, subject: p.subject, academic_year: state.year, ...filterQuery() }),
+      render: renderGaps },
+    { path: "/reports/data-completion", nav: "Data Completion", section: "Data", period: true, schoolOnly: true,
+      params: { show: select("Show", [["all", "Every year group and subject"], ["incomplete", "Incomplete only"]], "all") },
+      load: () => api("/v1/reports/data-completion", { ...periodQuery(), ...filterQuery(true) }),
+      render: renderCompletion },
+    { path: "/reports/statutory", nav: "Statutory Results", section: "Statutory", period: false, yearOnly: true,
+      params: { measure: select("Measure", STATUTORY_MEASURES, "ks2.rwm"), by: select("View options: group by", GROUPINGS, "school") },
+      load: (p) => api("/v1/reports/statutory", { measure: p.measure, academic_year: state.year, by: p.by, ...filterQuery() }),
+      render: renderStatutory },
+    { path: "/reports/progress-from-statutory", nav: "Progress From Statutory Assessment", section: "Statutory", period: true,
+      params: { category: select("Level of Progress Made", LEVELS, "all"),
+        by: { type: "tabs", label: "Drill down", options: PROGRESS_TABS, default: "school" },
+        pupils: { type: "flag", options: [["show", "show"]], default: "" } },
+      load: loadProgressFromStatutory, render: renderProgressFromStatutory, updated: (data) => data.report.last_updated },
+  ];
+  const VIEW_BY_PATH = Object.fromEntries(VIEWS.map((v) => [v.path, v]));
+
+  // Where a page opens when no year is chosen: the statutory pages on the latest year with statutory
+  // results, every other page on the latest period with data.
+  const openingYear = (view) => (view.yearOnly ? state.statutoryYear : state.defaultYear);
+
+  // The year and period go into the URL only once chosen (a selector, a link to another year), so
+  // that moving between pages opens each on its own data until then.
+  function hashFor(path, viewParams = {}, global = {}) {
+    const g = { year: state.year, period: state.period, filters: state.filters, ...global };
+    const q = new URLSearchParams();
+    for (const [key, value] of Object.entries(viewParams)) if (value) q.append(key, value);
+    if (state.chosen || "year" in global || "period" in global) {
+      q.append("academic_year", g.year);
+      q.append("period", g.period);
+    }
+    for (const f of FILTERS) for (const value of [].concat(g.filters[f.name] ?? [])) if (value) q.append(f.name, value);
+    const rest = q.toString();
+    return `#${path}${rest ? `?${rest}` : ""}`;
+  }
+
+  function go(path, viewParams, global = {}) {
+    const hash = hashFor(path, viewParams, global);
+    if (hash === location.hash) refresh(); else location.hash = hash;
+  }
+
+  function readParams(view, params) {
+    const out = {};
+    for (const [name, spec] of Object.entries(view.params)) {
+      const value = params.get(name);
+      out[name] = valuesOf(spec.options).includes(value) ? value : spec.default;
+    }
+    return out;
+  }
+
+  function readFilters(params) {
+    const out = {};
+    for (const f of FILTERS) {
+      const allowed = f.name === "school" ? null : valuesOf(f.options());
+      const values = params.getAll(f.name).filter((v) => v && (!allowed || allowed.includes(v)));
+      out[f.name] = f.multi ? [...new Set(values)] : (values[0] || "");
+    }
+    return out;
+  }
+
+  function route() {
+    const { path, params } = parseHash(location.hash);
+    if (Accounts.isAccountPath(path) || Accounts.mustChangePassword()) {
+      $("app").classList.add("hidden");
+      Accounts.show(Accounts.mustChangePassword() ? "/account/password" : path);
+      return;
+    }
+    Accounts.hide();
+    if (!state.calendar) return;
+    $("app").classList.remove("hidden");
+    const view = VIEW_BY_PATH[path];
+    if (!view) { history.replaceState(null, "", `${location.pathname}${location.search}#/`); route(); return; }
+    const year = params.get("academic_year");
+    const period = params.get("period");
+    state.chosen = state.calendar.academic_years.includes(year) && state.calendar.periods.includes(period);
+    state.year = state.chosen ? year : openingYear(view);
+    state.period = state.chosen ? period : state.defaultPeriod;
+    state.filters = readFilters(params);
+    state.params = readParams(view, params);
+    state.memory[view.path] = state.params;
+    const entering = state.view !== view;
+    state.view = view;
+    chrome(entering);
+    if (entering && state.shown) $("page-title").focus();
+    state.shown = true;
+    refresh();
+  }
+
+  // Everything around the figures: titles, navigation, the period, filters and the report's options.
+  function chrome(entering) {
+    const view = state.view;
+    document.title = `Tidemark · ${view.nav}`;
+    $("page-sub").textContent = view.nav;
+    $("page-title").textContent = view.nav;
+    for (const link of $("nav").querySelectorAll("a")) {
+      const target = VIEW_BY_PATH[link.dataset.path];
+      if (!target) continue; // the administration links
+      link.href = hashFor(target.path, state.memory[target.path] || {});
+      if (target === view) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+    }
+    const dashboard = view.path === "/";
+    $("page-dashboard").classList.toggle("hidden", !dashboard);
+    $("view").classList.toggle("hidden", dashboard);
+    if (entering) $("view").replaceChildren();
+    if (Object.values(view.params).some((spec) => spec.type === "tabs")) $("view").setAttribute("role", "tabpanel");
+    else $("view").removeAttribute("role");
+    $("year").value = state.year;
+    $("period").value = state.period;
+    $("period").disabled = !view.period;
+    $("period").title = view.period ? "" : view.yearOnly ? "Statutory results are per academic year, compared with the year before"
+      : "This report covers every period of the academic year and the two before";
+    if (view.yearOnly) {
+      $("term").replaceChildren("Academic Year ", el("strong", { textContent: state.year }),
+        " · compared with ", el("strong", { textContent: previousYear(state.year) }));
+    } else if (view.period) {
+      $("term").replaceChildren("Term ", el("strong", { textContent: termName(state.period) }),
+        " · Academic Year ", el("strong", { textContent: state.year }));
+    } else {
+      const years = state.calendar.academic_years;
+      const index = years.indexOf(state.year);
+      const first = index >= 2 ? years[index - 2] : previousYear(previousYear(state.year));
+      $("term").replaceChildren("Term ", el("strong", { textContent: "all terms" }),
+        " · Academic Years ", el("strong", { textContent: `${first} – ${state.year}` }));
+    }
+    syncFilters();
+    buildViewControls(view);
+    if (dashboard) {
+      $("measure").value = state.params.measure;
+      updateDashboardLinks();
+    }
+  }
+
+  function previousYear(year) {
+    const match = /^(\d{4})\/(\d{2})$/.exec(year);
+    if (!match) return year;
+    const start = Number(match[1]) - 1;
+    return `${start}/${String((start + 1) % 100).padStart(2, "0")}`;
+  }
+
+  function optionNodes(options, chosen) {
+    return options.map((o) => (o.group
+      ? el("optgroup", { label: o.group }, optionNodes(o.options, chosen))
+      : el("option", { value: o[0], textContent: o[1], selected: o[0] === chosen })));
+  }
+
+  function buildViewControls(view) {
+    const holder = $("view-controls");
+    const focused = document.activeElement && holder.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    const nodes = [];
+    for (const [name, spec] of Object.entries(view.params)) {
+      const change = (value) => go(view.path, { ...state.params, [name]: value });
+      if (spec.type === "select") {
+        const input = el("select", { name }, optionNodes(spec.options, state.params[name]));
+        input.dataset.key = name;
+        input.addEventListener("change", () => change(input.value));
+        nodes.push(el("label", {}, spec.label, input));
+      } else if (spec.type === "toggle") {
+        const box = el("div", { className: "options" });
+        for (const [value, text] of spec.options) {
+          const id = `opt-${name}-${value}`;
+          const input = el("input", { type: "radio", name, id, value, checked: state.params[name] === value });
+          input.dataset.key = `${name}-${value}`;
+          input.addEventListener("change", () => change(value));
+          box.append(input, el("label", { htmlFor: id, textContent: text }));
+        }
+        // Shown only when the API says the School view is available for this selection.
+        const shown = state.toggles[`${view.path} ${name}`] === true;
+        nodes.push(el("fieldset", { className: `segmented${shown ? "" : " hidden"}`, id: `toggle-${name}` }, el("legend", { textContent: spec.label }), box));
+      } else if (spec.type === "tabs") {
+        // Tabs over the figures below (#view): arrow keys move between them, as in any tab list.
+        const list = el("div", { className: "tabs" });
+        list.setAttribute("role", "tablist");
+        list.setAttribute("aria-label", spec.label);
+        const tabs = spec.options.map(([value, text], i) => {
+          const selected = state.params[name] === value;
+          const tab = el("button", { type: "button", textContent: text, tabIndex: selected ? 0 : -1 });
+          tab.setAttribute("role", "tab");
+          tab.setAttribute("aria-selected", String(selected));
+          tab.setAttribute("aria-controls", "view");
+          tab.dataset.key = `${name}-${value}`;
+          tab.addEventListener("click", () => change(value));
+          tab.addEventListener("keydown", (e) => {
+            const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+            const to = e.key === "Home" ? 0 : e.key === "End" ? spec.options.length - 1
+              : step ? (i + step + spec.options.length) % spec.options.length : null;
+            if (to === null) return;
+            e.preventDefault();
+            list.children[to].focus();
+            change(spec.options[to][0]);
+          });
+          return tab;
+        });
+        list.append(...tabs);
+        nodes.push(el("div", { className: "field-label" }, el("span", { textContent: spec.label, ariaHidden: "true" }), list));
+      }
+    }
+    holder.replaceChildren(...nodes);
+    if (focused) {
+      const again = holder.querySelector(`[data-key="${CSS.escape(focused)}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  // ---- filters ----
+  function buildFilters() {
+    const holder = $("filter-controls");
+    holder.replaceChildren();
+    for (const f of FILTERS) {
+      let field;
+      if (f.multi) {
+        const summary = el("summary", { id: `filter-${f.name}-summary` });
+        const boxes = f.options().map(([value, text]) => {
+          const input = el("input", { type: "checkbox", value });
+          input.addEventListener("change", () => {
+            const chosen = [...holder.querySelectorAll(`[data-filter="${f.name}"] input:checked`)].map((i) => i.value);
+            setFilter(f.name, chosen);
+          });
+          return el("label", { className: "check" }, input, text);
+        });
+        const reset = el("button", { type: "button", className: "link", textContent: "All (no filter)" });
+        reset.addEventListener("click", () => setFilter(f.name, []));
+        field = el("div", { className: "field-label" }, el("span", { textContent: f.label, ariaHidden: "true" }),
+          el("details", { className: "dropdown" }, summary,
+            el("div", { className: "menu" }, el("fieldset", {}, el("legend", { textContent: f.label }), boxes), reset)));
+      } else {
+        const input = el("select", {}, el("option", { value: "", textContent: "Any" }),
+          f.options().map(([value, text]) => el("option", { value, textContent: text })));
+        input.addEventListener("change", () => setFilter(f.name, input.value));
+        field = el("label", {}, f.label, input);
+      }
+      field.dataset.filter = f.name;
+      holder.append(field);
+    }
+  }
+
+  function setFilter(name, value) {
+    go(state.view.path, state.params, { filters: { ...state.filters, [name]: value } });
+  }
+
+  function filterValueLabel(f, value) {
+    return labelOf(f.options(), value);
+  }
+
+  function syncFilters() {
+    const schoolOnly = !!state.view.schoolOnly;
+    for (const f of FILTERS) {
+      const field = $("filter-controls").querySelector(`[data-filter="${f.name}"]`);
+      if (!field) continue;
+      field.classList.toggle("hidden", schoolOnly && f.name !== "school");
+      if (f.multi) {
+        const chosen = state.filters[f.name];
+        for (const input of field.querySelectorAll("input")) input.checked = chosen.includes(input.value);
+        const summary = field.querySelector("summary");
+        summary.textContent = !chosen.length ? "All" : chosen.length === 1 ? filterValueLabel(f, chosen[0]) : `${chosen.length} selected`;
+        summary.setAttribute("aria-label", `${f.label}: ${summary.textContent}`);
+      } else {
+        field.querySelector("select").value = state.filters[f.name];
+      }
+    }
+    const note = $("filter-note");
+    note.textContent = schoolOnly ? "Only the school filter applies to Data Completion: it compares whole year groups with the roll." : "";
+    note.classList.toggle("hidden", !schoolOnly);
+    const chips = [];
+    let active = 0;
+    for (const f of FILTERS) {
+      const applies = !schoolOnly || f.name === "school";
+      for (const value of [].concat(state.filters[f.name]).filter(Boolean)) {
+        const text = `${f.label}: ${filterValueLabel(f, value)}`;
+        active += 1;
+        const remove = el("button", { type: "button", textContent: "×", ariaLabel: `Remove filter ${text}` });
+        remove.addEventListener("click", () => setFilter(f.name, f.multi ? state.filters[f.name].filter((v) => v !== value) : ""));
+        chips.push(el("span", { className: `chip${applies ? "" : " off"}`, title: applies ? "" : "Not applied to this report" },
+          applies ? text : `${text} (not applied here)`, remove));
+      }
+    }
+    if (chips.length) {
+      const clear = el("button", { type: "button", className: "link", textContent: "Clear all filters" });
+      clear.addEventListener("click", () => go(state.view.path, state.params,
+        { filters: Object.fromEntries(FILTERS.map((f) => [f.name, f.multi ? [] : ""])) }));
+      chips.unshift(el("span", { textContent: `Active filters (${active}):` }));
+      chips.push(clear);
+    }
+    $("filter-chips").replaceChildren(...chips);
+    $("filters-title").textContent = active ? `Filters · ${active} active` : "Filters · none: every pupil";
+  }
+
+  // ---- loading and rendering the current view ----
+  async function refresh() {
+    const view = state.view;
+    if (!view) return;
+    const seq = ++state.seq;
+    const target = view.path === "/" ? $("page-dashboard") : $("view");
+    target.setAttribute("aria-busy", "true");
+    state.exported = null;
+    try {
+      const data = await view.load(state.params);
+      if (seq !== state.seq) return; // a newer selection is on its way
+      const nodes = view.render(data, state.params);
+      if (nodes) $("view").replaceChildren(...[].concat(nodes));
+      setUpdated(view.updated ? view.updated(data) : data.last_updated);
+      showError("");
+    } catch (error) {
+      if (seq !== state.seq) return;
+      handle(error);
+    } finally {
+      if (seq === state.seq) target.removeAttribute("aria-busy");
+    }
+  }
+
+  function refreshSoon() {
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(refresh, 250); // a burst of locks refreshes once
+  }
+
+  function setUpdated(value) {
+    $("updated").textContent = value
+      ? new Date(value).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "medium" })
+      : "never";
+  }
+
+  function handle(error) {
+    if (error instanceof Unauthorised) {
+      state.calendar = null;
+      showError("");
+      Accounts.signIn("Your session has ended, or your access changed: sign in again.");
+    } else if (error instanceof ApiError) {
+      // Shown where the figures were, so that nothing stale stays under the new selection's labels.
+      const box = message(error.message, "error");
+      if (state.view.path === "/") {
+        showError(error.message);
+      } else {
+        if (state.params.view === "school") {
+          const back = el("button", { type: "button", className: "secondary", textContent: "Show the Simple view" });
+          back.addEventListener("click", () => go(state.view.path, { ...state.params, view: "simple" }));
+          box.append(back);
+        }
+        $("view").replaceChildren(box);
+      }
+    } else {
+      showError(String(error.message || error));
+    }
+  }
+
+  // ---- Summative Dashboard ----
+  const link = (path, params = {}) => hashFor(path, { ...defaultsOf(path), ...params });
+  function defaultsOf(path) {
+    return Object.fromEntries(Object.entries(VIEW_BY_PATH[path].params).map(([k, spec]) => [k, spec.default]));
+  }
+
+  function updateDashboardLinks() {
+    const measure = state.params.measure;
+    $("link-primary").href = link("/reports/primary-subjects");
+    $("link-eyfs").href = link("/reports/early-years-subjects");
+    $("link-gender").href = link("/reports/diminishing-the-difference", { gap: "sex", subject: "gld_rwm" });
+    $("link-disadvantaged").href = link("/reports/diminishing-the-difference", { gap: "disadvantaged", subject: "rwm" });
+    $("link-progress").href = link("/reports/progress-over-time", { by: "school", measure: "gld_rwm" });
+    $("link-progress-statutory").href = link("/reports/progress-from-statutory");
+    $("link-by-school").href = ["gld", "all_goals"].includes(measure) ? link("/reports/early-years-subjects", { measure })
+      : measure === "gld_rwm" ? link("/reports/progress-over-time", { by: "school", measure })
+        : link("/reports/primary-subjects", { measure });
+  }
+
+  function tileNode(tile, reportPath) {
+    const name = reportPath
+      ? el("a", { href: link(reportPath, { measure: tile.measure }), textContent: tile.label, title: `Open the ${tile.label} report` })
+      : tile.label;
+    const pupils = `${count(tile.n)} pupil${tile.n === 1 ? "" : "s"}`;
+    if (tile.small_group) {
+      return el("div", { className: "tile" },
+        el("div", { className: "name" }, name),
+        el("div", { className: "pct small" }, `${pupils} assessed`, smallMark()),
+        el("div", { className: "n" }, tile.pct === null ? "% withheld" : `${pct(tile.pct)} at or above`));
+    }
+    return el("div", { className: "tile" },
+      el("div", { className: "name" }, name),
+      el("div", { className: "pct" }, tile.pct === null ? nodata() : pct(tile.pct)),
+      el("div", { className: "n", textContent: `${pupils} assessed` }),
+      el("div", { className: `change ${tile.direction}` }, changeText(tile, tile.pct)));
+  }
+
+  // The gap's colour follows its size, not its sign: red when |gap| grew, green when it did not.
+  function gapNode(gap, caption) {
+    const [className, text] = gap.widening === true ? ["wider", "Widening"]
+      : gap.widening === false ? ["narrower", "Narrowing or steady"] : ["unknown", "No comparison"];
+    return el("div", { className: "tile gap" },
+      el("div", { className: "name", textContent: `Gap (${caption})` }),
+      el("div", { className: "pct" }, gap.gap === null ? nodata() : points(gap.gap)),
+      // The change takes the widening colour too: a gap moving away from zero is bad news.
+      el("div", { className: `widening ${className}` }, "Change ", missing(gap.gap) ? nodata() : gap.display),
+      el("div", { className: `widening ${className}`, textContent: text }));
+  }
+
+  function renderDashboard([dashboard, report]) {
+    const previous = dashboard.previous_period;
+    $("overview-note").textContent = `Change since ${previous.period} ${previous.academic_year}`;
+    $("tiles").replaceChildren(...dashboard.primary_subjects.map((t) => tileNode(t, "/reports/primary-subjects")));
+    $("eyfs-tiles").replaceChildren(...dashboard.eyfs_subjects.map((t) => tileNode(t, "/reports/early-years-subjects")));
+    const gender = dashboard.gender_gap;
+    $("gender-gap").replaceChildren(tileNode(gender.female), tileNode(gender.male), gapNode(gender.gap, "Female − Male"));
+    const dis = dashboard.disadvantaged_gap;
+    $("disadvantaged-gap").replaceChildren(tileNode(dis.not_disadvantaged), tileNode(dis.disadvantaged),
+      gapNode(dis.gap, "Not disadv. − Disadv."));
+    const series = dashboard.progress_over_time;
+    $("dash-progress").replaceChildren(lineChart(series, [{ key: "dash-all", label: "All Pupils", color: TRUST, dashed: true, values: series }],
+      { height: 230, compact: true, label: "All Pupils % at or above, Combined (GLD or RWM), per period" }));
+    const average = report.all_pupils.pct;
+    const row = (r, className = "") => el("tr", { className },
+      rowHead(r.label), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
+      el("td", { className: "barcell" }, bar(r.pct, average)));
+    $("schools").replaceChildren(row(report.all_pupils, "all"), ...report.rows.map((r) => row(r)));
+    renderProgressWidget(dashboard);
+  }
+
+  // A category as the page names it everywhere: its swatch (colour and pattern), its track's symbol, its label.
+  const categorySwatch = (id) => el("span", { className: `swatch cat cat-${id}`, ariaHidden: "true" });
+  const categoryName = (id, label) => [categorySwatch(id), trackNode(id), label];
+
+  // Progress From Statutory Assessment: the seven categories, then Not categorised; a tile opens its drill-down.
+  function renderProgressWidget(dashboard) {
+    const tiles = dashboard.progress_from_statutory || [];
+    const categorised = tiles.filter((t) => t.category !== "not_categorised").reduce((sum, t) => sum + t.pupils, 0);
+    $("progress-statutory-note").textContent = `Level of Progress Made, ${periodLong(dashboard)} · % of ${count(categorised)} categorised pupils`;
+    $("progress-statutory").replaceChildren(...tiles.map((t) => {
+      const uncategorised = t.category === "not_categorised";
+      const pupils = `${count(t.pupils)} pupil${t.pupils === 1 ? "" : "s"}`;
+      return el("a", { className: `tile cat cat-${t.category}`, href: link("/reports/progress-from-statutory", { category: t.category }),
+        title: `Open the drill-down: ${t.label}` },
+        el("div", { className: "name" }, categoryName(t.category, t.label)),
+        el("div", { className: "pct" }, uncategorised ? count(t.pupils) : t.pct === null ? nodata() : pct(t.pct)),
+        el("div", { className: "n", textContent: uncategorised ? "pupils without a prior statutory result (not in the %)" : pupils }));
+    }));
+  }
+
+  // ---- Statutory Dashboard ----
+  // One tile per measure: each % or average with last year's change, and the pupils it is over.
+  function statutoryTile(tile, previousYear) {
+    const { figures, previous, changes } = tile.all_pupils;
+    const compared = Object.keys(figures).filter((name) => !COUNT_FIGURES.includes(name));
+    const figs = compared.map((name, i) => {
+      const change = changes[name] || { direction: "none", display: "–" };
+      const before = previous[name];
+      return el("div", { className: `fig${i ? " minor" : ""}` },
+        el("div", { className: "label", textContent: figureLabel(tile.measure, name) }),
+        el("div", { className: "pct" }, figureText(name, figures[name])),
+        el("div", { className: `change ${change.direction}`,
+          title: `${previousYear}: ${before === null || before === undefined ? "no data" : figureText(name, before)}` },
+          changeText(change, figures[name])));
+    });
+    if ("took" in figures) {
+      // MTC: the pupils who took the check, a count (so not compared), with last year's beside it.
+      figs.push(el("div", { className: "fig minor" },
+        el("div", { className: "label", textContent: figureLabel(tile.measure, "took") }),
+        el("div", { className: "pct", textContent: count(figures.took) }),
+        el("div", { className: "change none" }, el("small", { textContent: `${previousYear}: ${count(previous.took ?? 0)}` }))));
+    }
+    const plural = (k, one, many) => `${count(k)} ${k === 1 ? one : many}`;
+    const n = "eligible" in figures ? plural(figures.eligible, "eligible pupil", "eligible pupils")
+        : tile.measure === "eyfs.goals" ? plural(figures.pupils, "pupil", "pupils")
+          : plural(figures.pupils, "pupil with a scaled score", "pupils with a scaled score");
+    const name = el("a", { href: link("/reports/statutory", { measure: tile.measure }), textContent: STATUTORY_SHORT[tile.measure] || tile.label,
+      title: `Open the Statutory Results report: ${tile.label}` });
+    if (tile.all_pupils.small_group) {
+      return el("div", { className: "tile" }, el("div", { className: "name" }, name),
+        el("div", { className: "pct small" }, n, smallMark()),
+        el("div", { className: "n", textContent: compared.map((f) => `${figureLabel(tile.measure, f)} ${
+          missing(figures[f]) ? "withheld" : isPctFigure(f) ? pct(figures[f]) : figures[f].toFixed(1)}`).join(" · ") }));
+    }
+    return el("div", { className: "tile" }, el("div", { className: "name" }, name), el("div", { className: "figs" }, figs),
+      el("div", { className: "n", textContent: n }));
+  }
+
+  function renderStatutoryDashboard(data) {
+    const cohort = (figures) => figures.eligible ?? figures.pupils ?? 0;
+    const out = [];
+    for (const [key, title, years] of STATUTORY_WIDGETS) {
+      const tiles = data.widgets[key] || [];
+      if (!tiles.length) continue;
+      const head = el("h3", {}, title, el("span", { className: "note", textContent: `${years} · ${data.academic_year}, change on ${data.previous_year}` }),
+        el("a", { className: "more", href: link("/reports/statutory", { measure: tiles[0].measure }), textContent: "View report →" }));
+      // Results arrive once a year (tests and checks in the summer): say so rather than show a page of "no data".
+      let empty = null;
+      if (tiles.every((t) => !cohort(t.all_pupils.figures))) {
+        const earlier = tiles.some((t) => cohort(t.all_pupils.previous) > 0);
+        const back = earlier ? el("button", { type: "button", className: "link", textContent: `Show ${data.previous_year}` }) : null;
+        if (back) back.addEventListener("click", () => go(state.view.path, state.params, { year: data.previous_year }));
+        empty = el("p", { className: "lede" }, `No ${title} results for ${data.academic_year} in this selection yet.`, back ? " " : "", back);
+      }
+      const scores = key === "ks2" ? tiles.filter((t) => t.measure.endsWith("_ss")) : [];
+      const main = tiles.filter((t) => !scores.includes(t));
+      out.push(el("section", {}, head, empty,
+        el("div", { className: "tiles wide" }, main.map((t) => statutoryTile(t, data.previous_year))),
+        scores.length ? [el("h4", { className: "sub", textContent: "Average scaled scores" }),
+          el("div", { className: "tiles wide" }, scores.map((t) => statutoryTile(t, data.previous_year)))] : null));
+    }
+    return out;
+  }
+
+  // ---- Statutory Results (one measure per group, this year, last year and the change) ----
+  function renderStatutory(data, p) {
+    const by = labelOf(GROUPINGS, p.by);
+    const names = Object.keys(data.all_pupils.figures);
+    const counts = names.filter((n) => COUNT_FIGURES.includes(n));
+    const compared = names.filter((n) => !COUNT_FIGURES.includes(n));
+    const headline = compared.length && isPctFigure(compared[0]) ? compared[0] : null; // a bar for a leading %
+    const year = shortYear(data.academic_year);
+    const before = shortYear(data.previous_year);
+    const top = el("tr", {}, el("th", { scope: "col", rowSpan: 2, textContent: by }),
+      counts.map((n) => el("th", { scope: "colgroup", colSpan: 2, className: "grp-start", textContent: figureLabel(data.measure, n) })),
+      compared.map((n) => el("th", { scope: "colgroup", colSpan: 3, className: "grp-start", textContent: figureLabel(data.measure, n) })),
+      headline ? el("th", { scope: "col", rowSpan: 2 }, "vs All Pupils", el("small", { textContent: `${figureLabel(data.measure, headline)}; orange dashed line: All Pupils` })) : null);
+    const second = el("tr", {},
+      counts.flatMap(() => [el("th", { scope: "col", className: "num grp-start", textContent: year }), el("th", { scope: "col", className: "num", textContent: before })]),
+      compared.flatMap(() => [el("th", { scope: "col", className: "num grp-start", textContent: year }), el("th", { scope: "col", className: "num", textContent: before }),
+        el("th", { scope: "col", className: "num", textContent: "Change" })]));
+    const average = headline ? data.all_pupils.figures[headline] : null;
+    const row = (r, className = "") => el("tr", { className }, r.small_group ? el("th", { scope: "row" }, r.label, smallMark()) : rowHead(r.label),
+      counts.flatMap((n) => [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n]))]),
+      compared.flatMap((n) => {
+        const change = r.changes[n] || { direction: "none", display: "–" };
+        return [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n])),
+          el("td", { className: `num change ${change.direction}` }, changeText(change, r.figures[n]))];
+      }),
+      headline ? el("td", { className: "barcell" }, bar(r.figures[headline], average)) : null);
+    const empty = !data.rows.length ? el("p", {}, nodata("No group has pupils in this selection.")) : null;
+    return card(`${data.label} · by ${by.toLowerCase()}`, `Statutory results ${data.academic_year}, compared with ${data.previous_year}`,
+      el("p", { className: "lede", textContent: "Figures to 1 decimal place; the change is this year's figure less last year's (– when last year has no data). "
+        + "Pupils are grouped by their current characteristics, in the year group the assessment belongs to; leavers are excluded." }),
+      el("div", { className: "scroll" }, el("table", { className: "sticky" },
+        el("caption", { className: "sr-only", textContent: `${data.label} by ${by}, ${data.academic_year} and ${data.previous_year}, All Pupils first` }),
+        el("thead", {}, top, second),
+        el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))))), empty);
+  }
+
+  // ---- Progress From Statutory Assessment (the drill-down) ----
+  const PROGRESS_PATH = "/v1/reports/progress-from-statutory";
+  async function loadProgressFromStatutory(p) {
+    const params = { academic_year: state.year, period: state.period, by: p.by,
+      category: p.category === "all" ? undefined : p.category, ...filterQuery() };
+    if (p.pupils !== "show" || state.pupilsRefused) return { report: await api(PROGRESS_PATH, params), refused: p.pupils === "show" };
+    try {
+      return { report: await api(PROGRESS_PATH, { ...params, pupils: "true" }) };
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 403) throw error;
+      // Without see_pupils the list is refused (403); the counts are still ours to show. A 403 here
+      // too is about the filters (a school out of scope) and is shown like any other error.
+      const report = await api(PROGRESS_PATH, params);
+      state.pupilsRefused = true;
+      return { report, refused: true };
+    }
+  }
+
+  const PROGRESS_BY = { school: ["School", "by school"], year_group: ["Year group", "by year group"], sex: ["Gender", "by gender"],
+    disadvantaged: ["Disadvantaged", "by disadvantaged"], sen: ["SEN", "by SEN"] };
+  function renderProgressFromStatutory({ report: data, refused }, p) {
+    const [by, byText] = PROGRESS_BY[p.by] || [p.by, `by ${p.by}`];
+    const one = p.category !== "all";
+    const levelLabel = labelOf(CATEGORIES, p.category);
+    const uncategorised = p.category === "not_categorised";
+    const ofCategory = (r) => r.categories.find((c) => c.category === p.category) || { pupils: 0, pct: null };
+    const catCell = (c) => numCell(c.pct === null || c.pct === undefined
+      ? [count(c.pupils), el("small", { textContent: c.category === "not_categorised" ? "" : " · no data" })]
+      : [count(c.pupils), el("small", { textContent: ` · ${pct(c.pct)}` })]);
+    let head;
+    let row;
+    if (one) {
+      const average = ofCategory(data.all_pupils).pct;
+      head = headRow([by, ["Categorised pupils", "num", "with a prior result and a band"], [levelLabel, "num", "pupils"],
+        ...(uncategorised ? [] : [["% of categorised", "num"], ["vs All Pupils", "", "orange dashed line: All Pupils"]])]);
+      row = (r, className = "") => {
+        const c = ofCategory(r);
+        return el("tr", { className }, rowHead(r.label), numCell(count(r.categorised)), numCell(count(c.pupils)),
+          uncategorised ? null : [numCell(pctNode(c.pct)), el("td", { className: "barcell" }, bar(c.pct, average))]);
+      };
+    } else {
+      head = headRow([by, ["Categorised", "num"],
+        ...CATEGORIES.map(([value, label]) => [[trackNode(value), label], "num sub", "pupils · %"]), "Distribution"]);
+      row = (r, className = "") => el("tr", { className }, rowHead(r.label), numCell(count(r.categorised)),
+        r.categories.map(catCell),
+        el("td", { className: "barcell" }, stack(r.categories.filter((c) => c.category !== "not_categorised").map((c) =>
+          ({ label: c.label, value: c.pct, count: c.pupils, className: `cat cat-${c.category}` })))));
+    }
+    const key = one ? null : el("ul", { className: "key", ariaLabel: "Key to the stacked bars" },
+      CATEGORIES.filter(([value]) => value !== "not_categorised").map(([value, label]) => el("li", {}, categoryName(value, label))));
+    const title = `${one ? levelLabel : "Every Level of Progress Made"} · ${byText}`;
+    const counts = card(title,
+      `${periodLong(data)}: ${uncategorised ? "pupils with a band but no prior statutory result" : "% of each group's categorised pupils"}`,
+      el("p", { className: "lede", textContent: "Prior attainment (GLD for Years 1-2, KS1 combined teacher assessment for Years 3-6) against "
+        + "this period's combined RWM band. Categorised pupils have both; pupils without a prior result are Not categorised and in no %." }),
+      key,
+      el("div", { className: "scroll" }, el("table", { className: "sticky" },
+        el("caption", { className: "sr-only", textContent: `${title}, All Pupils first` }),
+        el("thead", {}, head),
+        el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))))),
+      !data.rows.length ? el("p", {}, nodata("No group has pupils in this selection.")) : null);
+    return [counts, pupilsCard(data, p, refused, one ? levelLabel : "every level")];
+  }
+
+  function pupilsCard(data, p, refused, what) {
+    const showing = p.pupils === "show";
+    const toggle = el("button", { type: "button", className: showing ? "secondary" : "", textContent: showing ? "Hide pupils" : "Show pupils" });
+    toggle.addEventListener("click", () => {
+      state.allPupils = false;
+      go(state.view.path, { ...p, pupils: showing ? "" : "show" });
+    });
+    const out = [];
+    if (showing && refused) {
+      out.push(message("Your role does not include access to pupil-level data, so only the counts above are shown. "
+        + "If you need the list of pupils, please ask your Trust's Tidemark administrator."));
+    } else if (showing && data.pupils) {
+      out.push(el("div", { className: "toolbar" }, toggle));
+      const pupils = data.pupils;
+      const shown = state.allPupils ? pupils : pupils.slice(0, PUPILS_SHOWN_AT_ONCE);
+      const filter = (name) => FILTERS.find((f) => f.name === name);
+      const yesNo = (value) => (value ? "Yes" : "No");
+      const more = pupils.length > shown.length
+        ? el("button", { type: "button", className: "link", textContent: `Show all ${count(pupils.length)}` }) : null;
+      if (more) more.addEventListener("click", () => { state.allPupils = true; refresh(); });
+      out.push(el("p", { className: "lede" }, `${count(pupils.length)} pupil${pupils.length === 1 ? "" : "s"} in ${what}, ${periodLong(data)}`,
+        pupils.length > shown.length ? `; the first ${count(shown.length)} are listed. ` : ". ", more,
+        " Characteristics are the pupils' current ones."));
+      if (pupils.length) {
+        out.push(el("div", { className: "scroll" }, el("table", { className: "pupil-list" },
+          el("caption", { className: "sr-only", textContent: `Pupils in ${what}` }),
+          el("thead", {}, headRow(["Pupil", "School", "Year group", "Sex", "Disadvantaged", "SEN", "EAL", "Ethnicity",
+            ...(p.category === "all" ? ["Level of Progress Made"] : [])])),
+          el("tbody", {}, shown.map((u) => el("tr", {}, rowHead(u.pupil_id), el("td", { textContent: u.school }),
+            el("td", { textContent: yearGroupName(u.year_group) }), el("td", { textContent: labelOf(filter("sex").options(), u.sex) }),
+            el("td", { textContent: yesNo(u.disadvantaged) }), el("td", { textContent: labelOf(filter("sen").options(), u.sen) }),
+            el("td", { textContent: yesNo(u.eal) }), el("td", { textContent: labelOf(filter("ethnicity").options(), u.ethnicity) }),
+            p.category === "all" ? el("td", { textContent: labelOf(CATEGORIES, u.category) }) : null))))));
+      }
+    } else {
+      out.push(el("div", { className: "toolbar" }, toggle),
+        el("p", { className: "lede", textContent: "The pupils behind these counts can be listed (roles with access to pupil-level data only)." }));
+    }
+    return card("Pupils", `${what === "every level" ? "Every Level of Progress Made" : what}, in the current filters`, ...out);
+  }
+
+  // ---- Primary Subjects / Early Years Subjects ----
+  function renderAttainment(data, p) {
+    const by = labelOf(GROUPINGS, p.by);
+    const average = data.all_pupils.pct;
+    const row = (r, className = "") => el("tr", { className },
+      rowHead(r.label), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
+      el("td", { className: "barcell" }, bar(r.pct, average)));
+    const table = el("table", {},
+      el("caption", { className: "sr-only", textContent: `${measureLabel(data.measure)}: % at or above by ${by}, All Pupils first` }),
+      el("thead", {}, headRow([by, ["Pupils assessed", "num"], ["At or above", "num"], ["% at or above", "num"],
+        ["vs All Pupils", "", "orange dashed line: All Pupils"]])),
+      el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))));
+    const empty = !data.rows.length ? el("p", {}, nodata("No group has pupils in this selection.")) : null;
+    return card(`${measureLabel(data.measure)} · by ${by.toLowerCase()}`, `% at or above ARE, ${periodLong(data)}`,
+      el("div", { className: "scroll" }, table), empty);
+  }
+
+  // ---- Attainment Overview (Simple view: Below / At / Above; School view: the model's codes) ----
+  const BAND_SHADES = {
+    BELOW: ["#f2c1bb", "#e6968c", "#d2665c", "#b04a40", "#8e352d"],
+    AT: ["#b9e0c4", "#86c79a", "#4a9a64", "#357a4d", "#245c38"],
+    ABOVE: ["#8fb8a4", "#4f8d70", "#1f5e3b", "#164a2d", "#0e3520"],
+  };
+  function codeColours(codes) {
+    const byBand = {};
+    for (const c of codes) (byBand[String(c.band).toUpperCase()] ||= []).push(c.code);
+    const colours = {};
+    for (const [band, list] of Object.entries(byBand)) {
+      const shades = BAND_SHADES[band] || ["#cfd8dc", "#a7b4bb", "#7d8d96", "#56656d"];
+      list.forEach((code, i) => {
+        const index = list.length === 1 ? Math.floor(shades.length / 2)
+          : Math.round((i * (shades.length - 1)) / (list.length - 1));
+        colours[code] = shades[index];
+      });
+    }
+    return colours;
+  }
+
+  function renderOverview(data, p) {
+    const toggle = $("toggle-view");
+    state.toggles[`${state.view.path} view`] = data.school_view_available === true;
+    if (toggle) toggle.classList.toggle("hidden", data.school_view_available !== true);
+    const by = labelOf(GROUPINGS, p.by);
+    const schoolView = data.view === "school" && data.model && Array.isArray(data.model.codes);
+    const out = [];
+    if (p.view === "school" && !schoolView) {
+      const back = el("button", { type: "button", className: "secondary", textContent: "Show the Simple view" });
+      back.addEventListener("click", () => go(state.view.path, { ...p, view: "simple" }));
+      out.push(message("The School view is not available for this selection, so the Simple view is shown.", "", back));
+    }
+    const title = `${measureLabel(data.measure)} · by ${by.toLowerCase()}`;
+    if (schoolView) {
+      out.push(schoolViewCard(data, by, title));
+    } else {
+      const bands = [["below", "Below", "BELOW"], ["at", "At", "AT"], ["above", "Above", "ABOVE"]];
+      const row = (r, className = "") => el("tr", { className }, rowHead(r.label), numCell(count(r.n)),
+        r.n === 0 ? el("td", { colSpan: 3, className: "num" }, nodata())
+          : bands.map(([key]) => numCell([count(r[key]), el("small", { textContent: ` · ${pct(r[`pct_${key}`])}` })])),
+        el("td", { className: "barcell" }, stack(bands.map(([key, label, band]) =>
+          ({ label, value: r[`pct_${key}`], count: r[key], className: `band-${band}` })))));
+      const key = el("ul", { className: "key" }, bands.map(([, label, band]) =>
+        el("li", {}, el("span", { className: `swatch band-${band}` }), `${label} ARE`)));
+      out.push(card(title, `Simple view: pupils Below, At and Above ARE, ${periodLong(data)}`, key,
+        el("div", { className: "scroll" }, el("table", {},
+          el("caption", { className: "sr-only", textContent: `${title}: pupils per band, All Pupils first` }),
+          el("thead", {}, headRow([by, ["Pupils assessed", "num"], ["Below", "num", "pupils · %"], ["At", "num", "pupils · %"],
+            ["Above", "num", "pupils · %"], "Distribution"])),
+          el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r)))))));
+    }
+    return out;
+  }
+
+  function schoolViewCard(data, by, title) {
+    const codes = data.model.codes;
+    const colours = codeColours(codes);
+    const band = (c) => String(c.band).toLowerCase();
+    const row = (r, className = "") => {
+      const entries = Object.fromEntries((r.codes || []).map((c) => [c.code, c]));
+      const n = r.n ?? (r.codes || []).reduce((sum, c) => sum + (c.pupils || 0), 0);
+      const cells = n === 0 ? [el("td", { colSpan: codes.length, className: "num" }, nodata())]
+        : codes.map((c, i) => {
+          const e = entries[c.code] || { pupils: 0, pct: null };
+          return el("td", { className: `num code${i === 0 ? " grp-start" : ""}` }, count(e.pupils),
+            el("small", { textContent: e.pct === null || e.pct === undefined ? "–" : pct(e.pct) }));
+        });
+      return el("tr", { className }, rowHead(r.label), numCell(count(n)),
+        el("td", { className: "barcell" }, stack(codes.map((c) => {
+          const e = entries[c.code] || {};
+          return { label: c.label || c.code, value: n === 0 ? null : e.pct ?? null, count: e.pupils || 0, color: colours[c.code] };
+        }))), cells);
+    };
+    const key = el("ul", { className: "key" }, codes.map((c) => {
+      const sw = el("span", { className: "swatch" });
+      sw.style.background = colours[c.code];
+      return el("li", {}, sw, el("strong", { textContent: c.code }), c.label && c.label !== c.code ? ` ${c.label}` : "",
+        el("small", { className: "nodata", textContent: ` (${band(c)})` }));
+    }));
+    const head = el("tr", {}, el("th", { scope: "col", textContent: by }), el("th", { scope: "col", className: "num", textContent: "Pupils assessed" }),
+      el("th", { scope: "col", textContent: "Distribution" }),
+      codes.map((c, i) => el("th", { scope: "col", className: `num${i === 0 ? " grp-start" : ""}`, title: `${c.label || c.code} (${band(c)})` },
+        c.code, el("small", { textContent: band(c) }))));
+    return card(title, `School view: ${data.model.label || data.model.name}, ${periodLong(data)}`, key,
+      el("div", { className: "scroll" }, el("table", { className: "sticky" },
+        el("caption", { className: "sr-only", textContent: `${title}: pupils and % per code of ${data.model.label || data.model.name}` }),
+        el("thead", {}, head),
+        el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))))));
+  }
+
+  // ---- Pupil Overview ----
+  function renderPupilOverview(data, p) {
+    const by = labelOf(GROUPINGS, p.by);
+    const asPct = p.show === "pct";
+    const chars = CHARACTERISTICS.filter(([key]) => data.all_pupils.breakdown[key]);
+    const top = el("tr", {}, el("th", { scope: "col", rowSpan: 2, textContent: by }),
+      el("th", { scope: "col", rowSpan: 2, className: "num", textContent: "Pupils" }),
+      chars.map(([key, label]) => el("th", { scope: "colgroup", colSpan: data.all_pupils.breakdown[key].length, className: "grp-start", textContent: label })));
+    const second = el("tr", {}, chars.flatMap(([key]) => data.all_pupils.breakdown[key].map((g, i) =>
+      el("th", { scope: "col", className: `num sub${i === 0 ? " grp-start" : ""}`, textContent: g.label }))));
+    const row = (r, className = "") => el("tr", { className }, rowHead(r.label), numCell(count(r.pupils)),
+      chars.flatMap(([key]) => (r.breakdown[key] || []).map((g, i) => el("td", { className: `num${i === 0 ? " grp-start" : ""}` },
+        asPct ? (r.pupils ? pct((100 * g.pupils) / r.pupils) : nodata()) : count(g.pupils)))));
+    return card(`Pupils · by ${by.toLowerCase()}`, `${periodLong(data)}: pupils with at least one locked result (not the roll)`,
+      el("div", { className: "scroll" }, el("table", { className: "sticky" },
+        el("caption", { className: "sr-only", textContent: `Pupils with data by ${by}, broken down by characteristic` }),
+        el("thead", {}, top, second),
+        el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))))));
+  }
+
+  // ---- Progress Over Time ----
+  function seriesTable(periods, rows, caption) {
+    return el("div", { className: "scroll" }, el("table", { className: "sticky" },
+      el("caption", { className: "sr-only", textContent: caption }),
+      el("thead", {}, headRow(["", ...periods.map((q) => [periodShort(q), "num"])])),
+      el("tbody", {}, rows.map((r) => el("tr", { className: r.group === "all" ? "all" : "" }, rowHead(r.label),
+        r.series.map((point) => {
+          const cell = numCell(groupPct(point));
+          if (point.pct !== null) cell.title = `${count(point.at_or_above)} of ${count(point.n)} pupils`;
+          return cell;
+        }))))));
+  }
+
+  function renderProgress(data, p) {
+    const by = labelOf(SERIES_GROUPINGS, p.by);
+    const lines = [
+      { key: "all", label: `All Pupils${p.by === "subject" ? ` (${measureLabel(data.measure)})` : ""}`, color: TRUST, dashed: true, values: data.all_pupils.series },
+      ...data.rows.map((r, i) => ({ key: `${p.by}:${r.group}`, label: r.label, color: PALETTE[i % PALETTE.length], values: r.series })),
+    ];
+    const what = p.by === "subject" ? "each subject's % at or above" : `${measureLabel(data.measure)}`;
+    const span = `${data.periods[0]?.academic_year ?? ""} – ${data.academic_year}`;
+    return [
+      card(`${p.by === "subject" ? "Subjects" : measureLabel(data.measure)} · by ${by.toLowerCase()}`, `% at or above, ${span}`,
+        p.by === "subject" ? el("p", { className: "lede", textContent: `Rows are subjects; All Pupils shows ${measureLabel(data.measure)}.` }) : null,
+        chartWithLegend(data.periods, lines, { label: `Line chart of ${what} per period, ${span}; the table below has every figure.` })),
+      card("Figures", "% at or above per period; hover a figure for its pupils",
+        seriesTable(data.periods, [data.all_pupils, ...data.rows], `% at or above per period by ${by}`)),
+    ];
+  }
+
+  // ---- Diminishing the Difference ----
+  function renderGaps(data) {
+    const periods = data.series.map((s) => ({ academic_year: s.academic_year, period: s.period }));
+    const lines = [
+      { key: `gap:${data.first.group}`, label: data.first.label, color: "#0b6e79", values: data.series.map((s) => s.first) },
+      { key: `gap:${data.second.group}`, label: data.second.label, color: "#7b3fa0", values: data.series.map((s) => s.second) },
+    ];
+    const subject = measureLabel(data.subject);
+    const trend = (s) => {
+      if (missing(s.gap)) return nodata();
+      if (s.widening === true) return el("span", { className: "trend wider", textContent: "▲ Widening" });
+      if (s.widening === false) {
+        const steady = Math.abs(s.gap) === Math.abs(s.previous_gap);
+        return el("span", { className: "trend narrower", textContent: steady ? "Steady" : "▼ Narrowing" });
+      }
+      return el("span", { className: "trend unknown", textContent: "no comparison" });
+    };
+    const figure = (f) => numCell(f.pct === null ? nodata()
+      : [pct(f.pct), el("small", { textContent: ` (${count(f.n)})` }), f.small_group ? smallMark() : null]);
+    const widen = (s) => (s.widening === true ? "wider" : s.widening === false ? "narrower" : "unknown");
+    const rows = data.series.map((s) => el("tr", {},
+      rowHead(periodLong(s)), figure(s.first), figure(s.second),
+      numCell(s.gap === null ? nodata() : points(s.gap)),
+      el("td", { className: `num trend ${widen(s)}` }, missing(s.gap) ? nodata() : s.display),
+      el("td", {}, trend(s))));
+    return [
+      card(`${data.first.label} and ${data.second.label} · ${subject}`, `% at or above, ${periods[0]?.academic_year ?? ""} – ${data.academic_year}`,
+        chartWithLegend(periods, lines, { height: 300, label: `Line chart of ${data.first.label} and ${data.second.label} % at or above per period; the table below has every figure.` })),
+      card("The gap per period", `${data.first.label} − ${data.second.label}, in percentage points; each period compares with the one before`,
+        el("p", { className: "lede", textContent: "Widening (red) when the gap's size grew, whichever way it points; narrowing (green) when it shrank." }),
+        el("div", { className: "scroll" }, el("table", {},
+          el("caption", { className: "sr-only", textContent: `Diminishing the Difference per period, ${subject}` }),
+          el("thead", {}, headRow(["Period", [`${data.first.label}`, "num", "% (pupils)"], [`${data.second.label}`, "num", "% (pupils)"],
+            ["Gap", "num"], ["Change", "num"], "Trend"])),
+          el("tbody", {}, rows)))),
+    ];
+  }
+
+  // ---- Data Completion ----
+  function renderCompletion(data, p) {
+    const schools = [];
+    for (const r of data.rows) {
+      let school = schools[schools.length - 1];
+      if (!school || school.id !== r.school_id) schools.push(school = { id: r.school_id, name: r.school, rows: [] });
+      school.rows.push(r);
+    }
+    const total = data.rows.length;
+    const done = data.rows.filter((r) => r.complete).length;
+    const missing = data.rows.reduce((sum, r) => sum + r.missing, 0);
+    const onlyIncomplete = p.show === "incomplete";
+    const anyOver = data.rows.some((r) => r.entered > r.on_roll);
+    const defaultOpen = schools.length <= 2;
+    const sections = schools.map((school) => {
+      const complete = school.rows.filter((r) => r.complete).length;
+      const shown = onlyIncomplete ? school.rows.filter((r) => !r.complete) : school.rows;
+      const body = [];
+      let lastYear = null;
+      for (const r of shown) {
+        const first = r.year_group !== lastYear;
+        lastYear = r.year_group;
+        const over = r.entered > r.on_roll;
+        body.push(el("tr", { className: `${r.complete ? "complete" : ""}${first ? " yg-start" : ""}` },
+          el("th", { scope: "row", textContent: first ? yearGroupName(r.year_group) : "" }),
+          el("td", {}, r.label, r.subject !== r.label && /^E\d\d$/.test(r.subject) ? el("small", { textContent: ` ${r.subject}` }) : null),
+          el("td", { className: "num fig", textContent: count(r.on_roll) }),
+          el("td", { className: "num fig", title: over ? "More entered than on roll today: pupils who have left since" : "" },
+            count(r.entered), over ? " †" : ""),
+          el("td", { className: "num fig", textContent: count(r.locked) }),
+          el("td", { className: "num fig" }, r.missing ? el("strong", { textContent: count(r.missing) }) : "0"),
+          el("td", { className: "state", textContent: r.complete ? "✓ Complete" : r.on_roll === 0 ? "Nobody on roll"
+            : r.missing ? `${count(r.missing)} missing` : "More entered than on roll †" })));
+      }
+      const details = el("details", { className: "school", open: state.openSchools.get(school.id) ?? defaultOpen });
+      details.addEventListener("toggle", () => state.openSchools.set(school.id, details.open));
+      const bar = el("span", { className: "progress", ariaHidden: "true" }, el("span"));
+      bar.firstChild.style.width = `${school.rows.length ? (100 * complete) / school.rows.length : 0}%`;
+      details.append(
+        el("summary", {}, el("h3", { textContent: school.name }), bar,
+          el("span", { textContent: `${complete} of ${school.rows.length} complete` })),
+        el("div", { className: "inner" }, body.length
+          ? el("div", { className: "scroll" }, el("table", {},
+            el("caption", { className: "sr-only", textContent: `Data completion, ${school.name}` }),
+            el("thead", {}, headRow(["Year group", "Subject", ["On roll", "num", "today"], ["Entered", "num", "draft or locked"],
+              ["Locked", "num"], ["Missing", "num"], "State"])),
+            el("tbody", {}, body)))
+          : el("p", {}, nodata("Every year group and subject is complete."))));
+      return details;
+    });
+    const expand = el("button", { type: "button", className: "secondary", textContent: "Expand all" });
+    const collapse = el("button", { type: "button", className: "secondary", textContent: "Collapse all" });
+    const setAll = (open) => { for (const d of $("view").querySelectorAll("details.school")) d.open = open; };
+    expand.addEventListener("click", () => setAll(true));
+    collapse.addEventListener("click", () => setAll(false));
+    return card("Entries against the roll", `${periodLong(data)} · by school, year group and subject`,
+      el("p", { className: "lede" }, `${done} of ${total} year group subjects complete; ${count(missing)} results missing. `,
+        "Green: every pupil on roll today has a result entered. On roll is today's roll, whatever the period.",
+        anyOver ? " † More entered than on roll today: pupils who have left since (nothing missing, but not complete)." : ""),
+      el("div", { className: "toolbar" }, expand, collapse),
+      sections.length ? sections : el("p", {}, nodata("No school has pupils on roll or results in this selection.")));
+  }
+
+  // ---- live notices: one stream for the page, by fetch (EventSource cannot send an Authorization header) ----
+  function setLive(on) {
+    $("live").classList.toggle("on", on);
+    $("live-text").textContent = on ? "Live" : "Reconnecting…";
+  }
+
+  async function follow() {
+    if (state.following) return;
+    state.following = true;
+    let retryMs = 3000;
+    try {
+      for (;;) {
+        try {
+          const headers = {};
+          if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
+          const response = await fetch("/v1/live", { headers, credentials: "same-origin" });
+          if (response.status === 401 || response.status === 403) throw new Unauthorised();
+          if (!response.ok || !response.body) throw new Error(`live: ${response.status}`);
+          setLive(true);
+          const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = "";
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffer += value.replace(/\r\n?/g, "\n");
+            let end;
+            while ((end = buffer.indexOf("\n\n")) >= 0) {
+              const event = parse(buffer.slice(0, end));
+              buffer = buffer.slice(end + 2);
+              if (event.retry) retryMs = event.retry;
+              if (event.id) state.lastEventId = event.id;
+              if (event.event === "change") {
+                if (namesNewSchools(event.data)) refreshSchools();
+                refreshSoon(); // any change moves "Last updated"
+              }
+            }
+          }
+        } catch (error) {
+          if (error instanceof Unauthorised) { setLive(false); handle(error); return; }
+        }
+        setLive(false);
+        await new Promise((resolve) => setTimeout(resolve, retryMs));
+      }
+    } finally {
+      state.following = false;
+    }
+  }
+
+  // A school registered or changed ("schools"), a rebuild ("*"), or a school this page has not heard
+  // of: the school filter must list it now, not after a reload (By School rows come with each refresh).
+  function namesNewSchools(data) {
+    let notice;
+    try { notice = JSON.parse(data); } catch { return false; }
+    const known = new Set(state.schools.map((s) => s.school_id));
+    return (notice.measures || []).some((m) => m === "schools" || m === "*")
+      || (notice.schools || []).some((id) => !known.has(id));
+  }
+
+  async function refreshSchools() {
+    try {
+      state.schools = await api("/v1/schools", {}, true);
+    } catch (error) {
+      if (error instanceof Unauthorised) handle(error);
+      return; // otherwise the next notice tries again
+    }
+    buildFilters();
+    if (state.view) syncFilters();
+  }
+
+  function parse(block) {
+    const event = { data: "" };
+    for (const line of block.split("\n")) {
+      if (!line || line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const name = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (name === "data") event.data += (event.data ? "\n" : "") + value;
+      else if (name === "retry") event.retry = Number(value) || 0;
+      else event[name] = value;
+    }
+    return event;
+  }
+
+  // ---- start ----
+  function buildNav() {
+    const nodes = [];
+    let section = null;
+    let list = null;
+    for (const view of VIEWS) {
+      if (view.section !== section) {
+        section = view.section;
+        nodes.push(el("div", { className: "group", textContent: section }));
+        list = el("ul");
+        nodes.push(list);
+      }
+      const a = el("a", { href: `#${view.path}`, textContent: view.nav });
+      a.dataset.path = view.path;
+      list.append(el("li", {}, a));
+    }
+    $("nav").replaceChildren(...nodes);
+  }
+
+  function fillSelect(select, values, chosen) {
+    select.replaceChildren(...values.map((v) => el("option", { value: v, textContent: v, selected: v === chosen })));
+  }
+
+  async function start() {
+    const me = await Accounts.loadMe();
+    if (!me) { Accounts.signIn(); return; }
+    if (Accounts.mustChangePassword()) { route(); return; }
+    state.pupilsRefused = false; // a new sign-in may see pupils
+    try {
+      const [calendar, schools, categories] = await Promise.all([api("/v1/calendar", {}, true), api("/v1/schools", {}, true),
+        api("/v1/progress-categories", {}, true)]);
+      const opening = calendar.latest_with_data || calendar.current;
+      state.calendar = calendar;
+      state.schools = schools;
+      state.defaultYear = opening.academic_year;
+      state.defaultPeriod = opening.period;
+      // The statutory pages open on the latest year with statutory results (this year's arrive in the summer).
+      state.statutoryYear = calendar.latest_statutory_year || state.defaultYear;
+      CATEGORIES.splice(0, CATEGORIES.length, ...categories.map((c) => [c.category, c.label]));
+      LEVELS.splice(1, LEVELS.length - 1, ...CATEGORIES);
+      fillSelect($("year"), [...calendar.academic_years].reverse(), state.defaultYear);
+      $("period").replaceChildren(...calendar.periods.map((v) => el("option", { value: v, textContent: `${v} (${termName(v)})` })));
+      buildFilters();
+    } catch (error) {
+      if (error instanceof Unauthorised) return handle(error);
+      return showError(error.message || String(error));
+    }
+    showError("");
+    $("app").classList.remove("hidden");
+    route();
+    follow();
+  }
+
+  buildNav();
+  $("measure").replaceChildren(...optionNodes(DASHBOARD_MEASURES, "reading"));
+  // Download: the gateway writes the file (format=csv|xlsx: the JSON's rows, with the filters and last update).
+  async function download(format) {
+    if (!state.exported) return;
+    const { path, params } = state.exported;
+    try {
+      const response = await fetch(`${path}?${query({ ...params, format })}`, { credentials: "same-origin" });
+      if (!response.ok) throw new ApiError(response.status, describe(response.status, await response.text()));
+      const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+      const url = URL.createObjectURL(await response.blob());
+      const a = el("a", { href: url, download: name ? name[1] : `tidemark.${format}` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (error) {
+      handle(error);
+    }
+  }
+  $("export-csv").addEventListener("click", () => download("csv"));
+  $("export-xlsx").addEventListener("click", () => download("xlsx"));
+  $("year").addEventListener("change", (e) => go(state.view.path, state.params, { year: e.target.value }));
+  $("period").addEventListener("change", (e) => go(state.view.path, state.params, { period: e.target.value }));
+  $("measure").addEventListener("change", (e) => go("/", { ...state.params, measure: e.target.value }));
+  window.addEventListener("hashchange", route);
+  // Close an open filter menu on a click elsewhere or Escape.
+  document.addEventListener("click", (e) => {
+    for (const d of document.querySelectorAll("details.dropdown[open]")) if (!d.contains(e.target)) d.open = false;
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    for (const d of document.querySelectorAll("details.dropdown[open]")) {
+      d.open = false;
+      d.querySelector("summary").focus();
+    }
+  });
+  start();
+})();
