@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from tidemark_gateway.bootstrap import Services, bootstrap
 from tidemark_gateway.entrypoints.deps import document_periods
 from tidemark_gateway.entrypoints.errors import EXCEPTION_HANDLERS
-from tidemark_gateway.entrypoints.routes import dashboards, health, live, reference, reports, ui
+from tidemark_gateway.entrypoints.routes import attendance, dashboards, health, live, reference, reports, ui
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.http import BodyLimit, refusal
 
@@ -54,7 +54,7 @@ def create_app(
         responses={503: refusal("Redis is unavailable, or this Trust's figures are being rebuilt after its read "
                                 "model was lost (`Retry-After`)")},
     )
-    for area in (health, ui, reports, dashboards, reference, live):
+    for area in (health, ui, reports, dashboards, attendance, reference, live):
         app.include_router(area.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     # FastAPI's documented way to extend the OpenAPI is to replace this method, which mypy refuses.

@@ -12,6 +12,8 @@ from tidemark_schemas.events import (
     AssessmentEntered,
     AssessmentLocked,
     AssessmentUnlocked,
+    AttendanceMarked,
+    AttendanceSnapshot,
     PupilUpserted,
     SchoolUpserted,
     StatutoryEntered,
@@ -40,3 +42,7 @@ def result_message(trust_id: str, change: ResultChange, state: ResultState) -> M
 
 def statutory_message(trust_id: str, change: ResultChange, state: StatutoryState) -> Message:
     return topics.STATUTORY, state.pupil_id, _STATUTORY_EVENTS[change](trust_id=trust_id, **values_of(state))
+
+
+def attendance_message(trust_id: str, state: AttendanceSnapshot) -> Message:
+    return topics.ATTENDANCE, state.pupil_id, AttendanceMarked(trust_id=trust_id, **values_of(state))
