@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/pyproject.toml)
 
-.PHONY: run test bench bench-analytics bench-attendance clean reset venv
+.PHONY: run test bench bench-analytics bench-attendance bench-attendance-api clean reset venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -47,6 +47,10 @@ bench-analytics: $(VENV)/.bench-installed
 ## Benchmark the attendance projection: a Trust's year of register marks (~1.5 million) through one process.
 bench-attendance: $(VENV)/.runtime-installed
 	$(BIN)/python bench/attendance.py
+
+## Register marks ingested per second over HTTP, and attendance report p50/p99 with filters at 100 schools.
+bench-attendance-api: $(VENV)/.runtime-installed
+	$(BIN)/python bench/attendance_api.py
 
 ## Delete the stored data of `make run` (.tidemark: PostgreSQL, valkey, logs); the next run starts clean.
 reset:

@@ -665,3 +665,13 @@ def test_a_days_register_and_a_correction_through_ingest_reach_the_attendance_re
     with platform.gateway(trust) as gateway:
         codes = gateway.get("/v1/reports/attendance-codes", params={"academic_year": year, "include_reception": True}).json()
     assert {c["code"]: c["sessions"] for c in codes["all_pupils"]["codes"]} == {"/\\": 3, "M": 1, "X": 2}
+
+    # The marks are in the SQL store's replay: reconcile finds the counters equal to a rebuild from it.
+    checked = subprocess.run(
+        [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "reconcile", "--projection", "attendance",
+         "--trust-id", trust],
+        env={**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert f"{trust}: 10 facts of the SQL store: consistent" in checked.stdout, checked.stdout
+    assert checked.returncode == 0, checked.stdout

@@ -28,11 +28,12 @@ _YEAR_GROUPS: tuple[YearGroup, ...] = tuple(YearGroup)
 """Reception first, then Years 1-6: a pupil moves up one each academic year."""
 
 
-def year_group_on(current: YearGroup, day: date, today: date) -> YearGroup | None:
-    """The pupil's year group in the academic year of `day`, from the current one (this academic
-    year's): one less for each year back. None when the pupil was not yet in Reception then (or
-    would have left primary school)."""
-    offset = parse_academic_year(academic_year_of(day)) - parse_academic_year(academic_year_of(today))
+def year_group_on(current: YearGroup, day: date, as_of: date) -> YearGroup | None:
+    """The pupil's year group in the academic year of `day`, from the one on their record, which is
+    the year group of the academic year of `as_of` (today's, or a leaver's when they left): one
+    less for each year back. None when the pupil was not yet in Reception then (or would have left
+    primary school)."""
+    offset = parse_academic_year(academic_year_of(day)) - parse_academic_year(academic_year_of(as_of))
     position = _YEAR_GROUPS.index(current) + offset
     return _YEAR_GROUPS[position] if 0 <= position < len(_YEAR_GROUPS) else None
 
@@ -71,10 +72,17 @@ def not_on_roll(pupil: PupilSnapshot, day: date, today: date) -> str | None:
     Reception (or past Year 6) in that academic year."""
     if pupil.left_on is not None and day > pupil.left_on:
         return f"pupil {pupil.pupil_id} was not on roll that day: they left on {pupil.left_on.isoformat()}"
-    if year_group_on(pupil.year_group, day, today) is None:
+    if year_group_of(pupil, day, today) is None:
+        as_of = academic_year_of(pupil.left_on or today)
         return (f"pupil {pupil.pupil_id} was not on roll that day: in {academic_year_of(day)} they were not in "
-                f"Reception to Year 6 (they are in {pupil.year_group} in {academic_year_of(today)})")
+                f"Reception to Year 6 (they are in {pupil.year_group} in {as_of})")
     return None
+
+
+def year_group_of(pupil: PupilSnapshot, day: date, today: date) -> YearGroup | None:
+    """The year group a pupil's mark on `day` carries: the record's year group is today's, or a
+    leaver's when they left (as the tracker sends it)."""
+    return year_group_on(pupil.year_group, day, pupil.left_on or today)
 
 
 def mark(existing: AttendanceState | None, record: AttendanceRecord, year_group: YearGroup) -> AttendanceState | None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tidemark_ingest.adapters.attendance_store import AttendanceStore
 from tidemark_ingest.adapters.store import IngestStore
 from tidemark_ingest.domain import attendance
-from tidemark_ingest.domain.attendance import check_attendance, key_of, year_group_on
+from tidemark_ingest.domain.attendance import AttendanceState, check_attendance, key_of, year_group_of
 from tidemark_ingest.domain.messages import attendance_message
 from tidemark_ingest.domain.validation import FieldError
 from tidemark_ingest.service_layer.tracker import BatchAccepted, BatchRejected, Tracker
@@ -43,10 +43,11 @@ class Attendance:
             if errors:
                 raise BatchRejected(errors)
             existing = await marks.marks([key_of(r) for r in records])
-            new, changed = [], []
+            new: list[AttendanceState] = []
+            changed: list[AttendanceState] = []
             for r in records:
                 before = existing.get(key_of(r))
-                year_group = year_group_on(pupils[r.pupil_id].year_group, r.date, today)
+                year_group = year_group_of(pupils[r.pupil_id], r.date, today)
                 assert year_group is not None  # checked: the pupil was on roll that day
                 after = attendance.mark(before, r, year_group)
                 if after is not None:
