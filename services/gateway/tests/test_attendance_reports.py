@@ -123,6 +123,16 @@ async def test_the_trend_has_every_period_and_week_of_three_years(trust: Gateway
     assert aut1["all_pupils"]["possible_sessions"] == 1140
 
 
+async def test_a_trust_without_schools_or_marks_has_empty_figures_not_an_error(gateway: Gateway) -> None:
+    report = (await gateway.get("/v1/reports/attendance", academic_year=YEAR)).json()
+    assert report["rows"] == [] and report["all_pupils"]["pupils"] == 0
+    assert report["all_pupils"]["attendance_pct"] is None
+    board = await gateway.get("/v1/dashboards/attendance", academic_year=YEAR)
+    assert board.status_code == 200 and board.json()["this_week"] is None
+    trend = await gateway.get("/v1/reports/attendance-trend", academic_year=YEAR)
+    assert trend.status_code == 200 and len(trend.json()["periods"]) == 18
+
+
 @pytest.mark.parametrize(("params", "field"), [
     ({"period": "AUT1", "week": "2025-09-08"}, "week"),
     ({"week": "2025-09-09"}, "week"),

@@ -47,6 +47,7 @@ async def ingest(database_url: str) -> AsyncIterator[Ingest]:
             PupilRecord(**PUPIL),
             PupilRecord(**{**PUPIL, "pupil_id": "P2", "year_group": "R"}),
             PupilRecord(**{**PUPIL, "pupil_id": "P3", "left_on": MONDAY}),
+            PupilRecord(**{**PUPIL, "pupil_id": "P4", "year_group": "Y2", "left_on": first_monday(THIS_YEAR, 3)}),
         ])
         yield app
 
@@ -100,6 +101,15 @@ async def test_an_earlier_years_mark_carries_that_years_year_group(ingest: Inges
     last_year = first_monday(THIS_YEAR, 3)
     assert (await ingest.client.post("/v1/attendance", json=[mark(day=last_year, code="I")])).status_code == 200
     assert [e["year_group"] for e in await attendance_events(ingest)] == ["Y2"]
+
+
+async def test_a_leavers_marks_take_the_year_group_of_the_year_they_left(ingest: Ingest) -> None:
+    """P4 left last March in Year 2 (the record keeps the year group they left from)."""
+    answer = await ingest.client.post("/v1/attendance", json=[mark("P4", day=first_monday(THIS_YEAR - 1), code="I")])
+    assert answer.status_code == 200, answer.text
+    assert [e["year_group"] for e in await attendance_events(ingest)] == ["Y2"]
+    after = await ingest.client.post("/v1/attendance", json=[mark("P4", day=first_monday(THIS_YEAR, 6))])
+    assert [(e["row"], e["field"]) for e in after.json()["errors"]] == [(0, "date")]
 
 
 async def test_every_bad_row_is_named_and_nothing_is_stored(ingest: Ingest) -> None:

@@ -36,7 +36,8 @@ class AttendanceReader:
     async def windows(self, windows: Iterable[Window], schools: Collection[str]) -> dict[Window, WindowCounters]:
         """Both hashes of every window and school, in two round trips (versions, then what the
         cache lacks)."""
-        wanted = [(window, school) for window in dict.fromkeys(windows) for school in sorted(schools)]
+        asked = list(dict.fromkeys(windows))
+        wanted = [(window, school) for window in asked for school in sorted(schools)]
         keys = [key for (year, window), school in wanted
                 for key in (self._keys.attendance_sessions(year, window, school),
                             self._keys.attendance_pupils(year, window, school))]
@@ -49,8 +50,7 @@ class AttendanceReader:
                 sessions.setdefault(window, []).append((school, session_hash))
             if pupil_hash:
                 pupils.setdefault(window, []).append((school, pupil_hash))
-        return {window: WindowCounters(sessions.get(window, []), pupils.get(window, []))
-                for window, _school in wanted}
+        return {window: WindowCounters(sessions.get(window, []), pupils.get(window, [])) for window in asked}
 
     async def weeks_with_marks(self, academic_year: str, weeks: Iterable[str], schools: Collection[str]) -> list[str]:
         """Those of `weeks` with a sessions hash in any of the schools."""
