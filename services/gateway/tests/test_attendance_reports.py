@@ -61,6 +61,14 @@ async def test_the_year_to_date_by_school_equals_the_hand_computed_figures(trust
     assert rows["Ash"]["pupils"] == 1 and rows["Ash"]["severe_absence_pct"] == pytest.approx(100.0)
 
 
+async def test_last_updated_is_the_attendance_projections_latest_change(trust: Gateway) -> None:
+    keys = attendance_keyspace(trust.settings.redis_prefix, trust.seed.keys.trust_id)
+    await trust.seed.updated("2026-01-05T10:00:00+00:00")
+    await trust.seed.redis.set(keys.updated_at, "2026-01-06T09:00:00+00:00")
+    report = (await trust.get("/v1/reports/attendance", academic_year=YEAR)).json()
+    assert report["last_updated"] == "2026-01-06T09:00:00+00:00"
+
+
 async def test_reception_counts_only_when_asked(trust: Gateway) -> None:
     asked = (await trust.get("/v1/reports/attendance", academic_year=YEAR, include_reception="true")).json()
     assert (asked["all_pupils"]["pupils"], asked["all_pupils"]["possible_sessions"]) == (4, 1240)

@@ -17,10 +17,12 @@ Window = tuple[str, str]
 
 
 class AttendanceReader:
-    def __init__(self, read_model: ReadModel, keys: Keyspace) -> None:
+    def __init__(self, read_model: ReadModel, keys: Keyspace, updated_at: str | None = None) -> None:
         self._redis = read_model.redis
         self._cache = read_model.counters
         self._keys = keys
+        self.updated_at = updated_at
+        """When the attendance projection last applied a change (ISO), None before any."""
 
     @classmethod
     async def of(cls, read_model: ReadModel, trust_id: str) -> AttendanceReader:
@@ -31,7 +33,8 @@ class AttendanceReader:
                                      await read_model.redis.mget(keys.generation_key, keys.restoring_key))
         if restoring is not None:
             raise ReadModelRestoring(restoring)
-        return cls(read_model, keys.at(generation or ""))
+        current = keys.at(generation or "")
+        return cls(read_model, current, cast(str | None, await read_model.redis.get(current.updated_at)))
 
     async def windows(self, windows: Iterable[Window], schools: Collection[str]) -> dict[Window, WindowCounters]:
         """Both hashes of every window and school, in two round trips (versions, then what the

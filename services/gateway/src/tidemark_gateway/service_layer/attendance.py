@@ -5,7 +5,7 @@ computed by `domain.attendance`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from tidemark_gateway.adapters.attendance_reader import AttendanceReader
@@ -26,10 +26,14 @@ class AttendanceReports:
     async def _scope(
         self, caller: Principal, requested: PupilFilter, include_reception: bool
     ) -> tuple[AttendanceReader, Scope, PupilFilter]:
+        """The attendance reader, the caller's scope (with "last updated" the latest change of the
+        attendance figures or the school directory) and the cohort's filter."""
         reader = await self.read_model.reader(caller.trust_id)
         scope = await resolve_filter(reader, caller, requested)
-        return (await AttendanceReader.of(self.read_model, caller.trust_id), scope,
-                attendance.cohort(scope.pupil_filter, include_reception))
+        attendance_reader = await AttendanceReader.of(self.read_model, caller.trust_id)
+        latest = max(filter(None, (scope.directory.last_updated, attendance_reader.updated_at)), default=None)
+        scope = replace(scope, directory=replace(scope.directory, last_updated=latest))
+        return attendance_reader, scope, attendance.cohort(scope.pupil_filter, include_reception)
 
     async def report(
         self, caller: Principal, academic_year: str, window: str, by: str, include_reception: bool,
