@@ -141,6 +141,15 @@ async def test_a_trust_without_schools_or_marks_has_empty_figures_not_an_error(g
     assert trend.status_code == 200 and len(trend.json()["periods"]) == 18
 
 
+async def test_the_calendar_dates_are_the_english_default(gateway: Gateway) -> None:
+    dates = (await gateway.get("/v1/calendar/dates", academic_year=YEAR)).json()
+    aut1, aut2 = dates["periods"][0], dates["periods"][1]
+    assert (aut1["period"], aut1["first_school_day"], aut1["last_school_day"]) == ("AUT1", "2025-09-03", "2025-10-24")
+    assert (aut1["covers_from"], aut2["covers_from"]) == ("2025-09-01", "2025-10-25")
+    assert dates["periods"][-1]["covers_to"] == "2026-08-31"
+    assert dates["weeks"][0] == "2025-09-01" and "2025-10-27" not in dates["weeks"]  # half-term
+
+
 @pytest.mark.parametrize(("params", "field"), [
     ({"period": "AUT1", "week": "2025-09-08"}, "week"),
     ({"week": "2025-09-09"}, "week"),

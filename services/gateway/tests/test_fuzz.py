@@ -78,5 +78,5 @@ def test_no_operation_answers_5xx_or_off_its_schema(redis_url: str, seeded: str)
     finally:
         asgi.shutdown_lifespans()
 
-    assert len(operations) == 19
+    assert len(operations) == 20
     assert failures == [], "\n\n".join(failures)

@@ -92,6 +92,36 @@ def school_weeks(calendar: PeriodCalendar, academic_year: str) -> list[str]:
     return [monday.isoformat() for monday in sorted(mondays)]
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodDates:
+    period: str
+    first_school_day: date
+    last_school_day: date
+    covers_from: Annotated[date, Field(description="The first day whose marks count in the period (the day after "
+                                       "the previous period's last school day; 1 September for the first)")]
+    covers_to: Annotated[date, Field(description="The last day whose marks count in it (31 August for the last)")]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarDates:
+    academic_year: str
+    source: Annotated[str, Field(description="Whose dates: `english_default` (a Trust cannot set its own yet)")]
+    periods: list[PeriodDates]
+    closures: Annotated[list[date], Field(description="Weekdays in term time when schools are closed (bank holidays)")]
+    weeks: Annotated[list[str], Field(description="The school weeks (their Mondays)")]
+
+
+def calendar_dates(calendar: PeriodCalendar, academic_year: str) -> CalendarDates:
+    """The Trust's periods with their dates in one academic year, and its school weeks."""
+    periods = []
+    for period in calendar.periods:
+        ref = PeriodRef(academic_year, period)
+        term, (start, end) = calendar.term_time(ref), calendar.span(ref)
+        periods.append(PeriodDates(period, term.first_day, term.last_day, start, end))
+    return CalendarDates(academic_year, "english_default", periods,
+                         sorted(calendar.dates(academic_year).closures), school_weeks(calendar, academic_year))
+
+
 # -- figures --------------------------------------------------------------------------------------
 
 

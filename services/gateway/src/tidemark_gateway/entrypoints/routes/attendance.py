@@ -16,6 +16,8 @@ from tidemark_gateway.domain.attendance import (
     AttendanceReport,
     AttendanceTrend,
     BadWindow,
+    CalendarDates,
+    calendar_dates,
     window_of,
 )
 from tidemark_gateway.entrypoints.deps import FiguresReader, ServicesDep
@@ -101,3 +103,11 @@ async def attendance_dashboard(
         return await reports.dashboard(caller, academic_year, week, include_reception, requested)
     except BadWindow as error:
         raise _refused(error.field, str(error), str(week)) from error
+
+
+@router.get("/calendar/dates", tags=["reference"])
+async def calendar_dates_of(built: ServicesDep, caller: FiguresReader, academic_year: AcademicYear) -> CalendarDates:
+    """The Trust's assessment periods with their dates in an academic year (the first and last
+    school day, and the days whose marks count in each), the closures and the school weeks: the
+    English default dates (`tidemark_schemas.calendar`); a Trust cannot set its own yet."""
+    return calendar_dates(built.calendar, academic_year)
