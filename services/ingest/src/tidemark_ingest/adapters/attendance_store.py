@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Table, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.sql.expression import bindparam
 
 from tidemark_ingest.adapters.orm import AttendanceRow
@@ -29,8 +28,6 @@ ATTENDANCE_COLUMNS = [ATTENDANCE.c[name] for name in _FIELDS]
 """The columns of a mark's state, in its order (read positionally)."""
 
 _PUPILS_PER_QUERY = 400
-_ROWS_PER_INSERT = 4000
-"""Marks per INSERT statement: 8 columns each, under PostgreSQL's 32,767 bound parameters."""
 
 
 def attendance_state(row: Row[Any]) -> AttendanceState:
@@ -81,11 +78,11 @@ class AttendanceStore:
         return found
 
     async def save(self, new: list[AttendanceState], changed: list[AttendanceState]) -> None:
-        """Insert the new marks (multi-row INSERTs: the bulk path of a back-fill) and update the
-        changed ones (corrections, few)."""
-        rows = [{"trust_id": self.trust_id, **_values(state)} for state in new]
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            await self.session.execute(insert(ATTENDANCE).values(rows[start:start + _ROWS_PER_INSERT]))
+        """Insert the new marks (one executemany: SQLAlchemy sends them as multi-row INSERTs of one
+        compiled statement, the bulk path of a back-fill; a `.values(rows)` statement would be
+        compiled afresh for every batch, far slower) and update the changed ones (corrections, few)."""
+        if new:
+            await self.session.execute(insert(ATTENDANCE), [{"trust_id": self.trust_id, **_values(s)} for s in new])
         if changed:
             await self.session.execute(
                 update(ATTENDANCE).where(
