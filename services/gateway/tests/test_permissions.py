@@ -36,7 +36,7 @@ def test_the_openapi_states_each_operations_permission_and_its_401_and_403() -> 
                   for method, operation in methods.items()}
     protected = {key: operation for key, operation in operations.items() if key[0].startswith("/v1/")}
 
-    assert len(protected) == 14
+    assert len(protected) == 19
     for (path, _method), operation in protected.items():
         assert "**Permission:** `figures:read` (a `viewer` token)." in operation["description"], path
         assert {"401", "403"} <= set(operation["responses"]), path
