@@ -10,7 +10,7 @@ CONSTRAINTS := requirements/constraints.txt
 CHROMIUM := $(or $(TIDEMARK_CHROMIUM),/usr/bin/chromium)
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/pyproject.toml)
 
-.PHONY: run test chromium bench bench-analytics bench-attendance bench-gateway bench-recovery clean reset venv
+.PHONY: run test chromium bench bench-analytics bench-attendance bench-attendance-api bench-gateway bench-recovery clean reset venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -75,6 +75,9 @@ bench-recovery: $(VENV)/.test-installed
 ## pages while locks land. Options: ARGS='--seconds 5' or ARGS='--gateway-checkout /tmp/gw-before' (see the script).
 bench-gateway: $(VENV)/.runtime-installed
 	$(BIN)/python bench/gateway.py $(ARGS)
+## Register marks ingested per second over HTTP, and attendance report p50/p99 with filters at 100 schools.
+bench-attendance-api: $(VENV)/.runtime-installed
+	$(BIN)/python bench/attendance_api.py
 
 ## Delete the stored data of `make run` (.tidemark: PostgreSQL, valkey, logs); the next run starts clean.
 reset:

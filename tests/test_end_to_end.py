@@ -32,6 +32,7 @@ from tidemark_runtime.testing import eventually
 from tidemark_schemas import topics
 from tidemark_schemas.aggregates import Keyspace, attendance_keyspace
 from tidemark_schemas.attendance import AttendanceFigures
+from tidemark_schemas.calendar import academic_year_of, monday_of, parse_academic_year
 from tidemark_schemas.events import AttendanceMarked
 
 pytestmark = pytest.mark.e2e
@@ -618,3 +619,59 @@ def test_register_marks_reach_the_attendance_counters_of_the_running_metrics_pro
     # ingest, so the SQL store holds none of them: reconcile must say the store disagrees.
     assert f"{trust}: 2 pupils, 21 counters against the pupil states: consistent" in checked.stdout, checked.stdout
     assert checked.returncode == 1 and f"{trust}: 3 facts of the SQL store: 21 counters differ" in checked.stdout
+
+
+def test_a_days_register_and_a_correction_through_ingest_reach_the_attendance_report(platform):
+    """Issue 12's acceptance: a school's register for a day posted to ingest, then a correction,
+    reach the gateway's attendance report (through the outbox, the broker and the metrics process's
+    attendance projection) with the figures of this hand-computed example.
+
+    Ash, Monday of the first school week of this academic year: Pia (Year 3) present both sessions;
+    Sam (Year 3, disadvantaged) present in the morning, N (no reason yet) in the afternoon; Rae
+    (Reception) X twice (not of compulsory school age, not counted). Years 1-6: 2 pupils, 4 possible
+    sessions, 1 absence: 25% absence, all unauthorised; Sam missed 1 of his 2 (50%): persistent and
+    severe. The school then corrects Sam's afternoon to M (medical): authorised."""
+    trust, school = "trust-registers", "RG-S1"
+    monday = monday_of(date(parse_academic_year(academic_year_of(date.today())), 9, 7))
+    year = academic_year_of(monday)
+    with platform.ingest(trust) as ingest:
+        assert ingest.post("/v1/schools", json=[{"school_id": school, "name": "Ash"}]).status_code == 200
+        assert ingest.post("/v1/pupils", json=[pupil("RG-P1", school, year_group="Y3"),
+                                               pupil("RG-P2", school, "M", fsm6=True, year_group="Y3"),
+                                               pupil("RG-P3", school, year_group="R")]).status_code == 200
+
+        def register(*marks: tuple[str, str, str]) -> dict:
+            rows = [{"pupil_id": p, "school_id": school, "date": monday.isoformat(), "session": s, "code": c}
+                    for p, s, c in marks]
+            answer = ingest.post("/v1/attendance", json=rows)
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        assert register(("RG-P1", "AM", "/"), ("RG-P1", "PM", "\\"), ("RG-P2", "AM", "/"), ("RG-P2", "PM", "N"),
+                        ("RG-P3", "AM", "X"), ("RG-P3", "PM", "X"))["changed"] == 6
+
+        def figures(window: dict) -> tuple:
+            with platform.gateway(trust) as gateway:
+                everyone = gateway.get("/v1/reports/attendance", params={"academic_year": year, **window}).json()["all_pupils"]
+            return (everyone["pupils"], everyone["possible_sessions"], everyone["absence_pct"],
+                    everyone["authorised_absence_pct"], everyone["unauthorised_absence_pct"],
+                    everyone["persistent_absentees"], everyone["severe_absentees"])
+
+        eventually(lambda: figures({}) == (2, 4, 25.0, 0.0, 25.0, 1, 1), timeout=60)
+        assert figures({"week": monday.isoformat()}) == (2, 4, 25.0, 0.0, 25.0, 1, 1)
+        assert register(("RG-P2", "PM", "M"))["changed"] == 1
+        assert register(("RG-P2", "PM", "M"))["changed"] == 0
+        eventually(lambda: figures({}) == (2, 4, 25.0, 25.0, 0.0, 1, 1))
+    with platform.gateway(trust) as gateway:
+        codes = gateway.get("/v1/reports/attendance-codes", params={"academic_year": year, "include_reception": True}).json()
+    assert {c["code"]: c["sessions"] for c in codes["all_pupils"]["codes"]} == {"/\\": 3, "M": 1, "X": 2}
+
+    # The marks are in the SQL store's replay: reconcile finds the counters equal to a rebuild from it.
+    checked = subprocess.run(
+        [sys.executable, "-m", "tidemark_metrics.entrypoints.cli", "reconcile", "--projection", "attendance",
+         "--trust-id", trust],
+        env={**os.environ, **platform.env, "REDIS_PREFIX": platform.redis_prefix},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert f"{trust}: 10 facts of the SQL store: consistent" in checked.stdout, checked.stdout
+    assert checked.returncode == 0, checked.stdout

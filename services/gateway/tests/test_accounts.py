@@ -376,6 +376,10 @@ SCHOOL_FILTERED = {
     "/v1/reports/progress-from-statutory": {"academic_year": YEAR, "period": PERIOD},
     "/v1/dashboards/summative": FILTER,
     "/v1/dashboards/statutory": {"academic_year": YEAR},
+    "/v1/reports/attendance": {"academic_year": YEAR, "by": "school"},
+    "/v1/reports/attendance-codes": {"academic_year": YEAR, "by": "school"},
+    "/v1/reports/attendance-trend": {"academic_year": YEAR, "by": "school"},
+    "/v1/dashboards/attendance": {"academic_year": YEAR},
 }
 UNFILTERED = {"/v1/schools", "/v1/calendar", "/v1/progress-categories", "/v1/auth/me"}
 
@@ -420,6 +424,8 @@ def cases_for(route: Route, method: str, caller: str, target: str, site: Site) -
     if path in SCHOOL_FILTERED:
         params = {**SCHOOL_FILTERED[path], "school": target}
         found = [((method, path, params, None), figures_expected(caller, target))]
+        # the same as a file: an export is read under the same rules
+        found.append(((method, path, {**params, "format": "csv"}, None), figures_expected(caller, target)))
         if path == "/v1/reports/progress-from-statutory":
             pupils = (
                 figures_expected(caller, target) if caller in PUPILS else 403
@@ -428,6 +434,8 @@ def cases_for(route: Route, method: str, caller: str, target: str, site: Site) -
         return found
     if path in UNFILTERED:
         return [((method, path, {}, None), 200 if path == "/v1/auth/me" or caller in FIGURES else 403)]
+    if path == "/v1/calendar/dates":
+        return [((method, path, {"academic_year": YEAR}, None), 200 if caller in FIGURES else 403)]
     if path == "/v1/audit":
         return [((method, path, {"school": target}, None), admin_only(200))]
     if (method, path) == ("GET", "/v1/admin/users") or (method, path) == ("GET", "/v1/admin/api-keys"):
@@ -515,7 +523,7 @@ async def test_the_authorisation_matrix_every_caller_every_endpoint_every_school
 
     assert wrong == [], "\n".join(wrong)
     assert leaks == [], "\n".join(leaks)
-    assert len(routes) == 29 and checked > 400
+    assert len(routes) == 34 and checked > 700
 
 
 async def test_another_trusts_school_and_a_made_up_one_answer_alike(site: Site) -> None:

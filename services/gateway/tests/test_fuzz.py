@@ -78,5 +78,5 @@ def test_no_operation_answers_5xx_or_off_its_schema(redis_url: str, seeded: str,
     finally:
         asgi.shutdown_lifespans()
 
-    assert len(operations) == 30  # 15 of figures and health, 15 of accounts (3 of them single sign-on)
+    assert len(operations) == 35  # 15 of figures and health, 5 of attendance, 15 of accounts (3 of them single sign-on)
     assert failures == [], "\n\n".join(failures)

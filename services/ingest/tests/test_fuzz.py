@@ -81,5 +81,5 @@ def test_no_operation_answers_5xx_or_off_its_schema(seeded: str, kafka_bootstrap
     finally:
         asgi.shutdown_lifespans()
 
-    assert len(operations) == 13
+    assert len(operations) == 14
     assert failures == [], "\n\n".join(failures)

@@ -229,11 +229,14 @@ def start_services(
     return services
 
 
-def start_demo_loader(ingest_url: str, token: str, seed: int, *options: str) -> subprocess.Popen[bytes]:
-    """`tidemark-demo load` in its own process. The token goes through the environment, never the
-    command line: a generated token may start with "-" and would be read as an option."""
+def start_demo_loader(
+    ingest_url: str, token: str, seed: int, *options: str, command: str = "load"
+) -> subprocess.Popen[bytes]:
+    """`tidemark-demo load` (or `registers`) in its own process. The token goes through the
+    environment, never the command line: a generated token may start with "-" and would be read as
+    an option."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tidemark_tools.demo.cli", "load", "--ingest-url", ingest_url, "--seed", str(seed),
+        [sys.executable, "-m", "tidemark_tools.demo.cli", command, "--ingest-url", ingest_url, "--seed", str(seed),
          *options],
         env={**os.environ, DEMO_TOKEN_VARIABLE: token},
         start_new_session=True,
@@ -269,6 +272,32 @@ def wait_until_applied(
             time.sleep(0.5)
     if not stopping():
         raise TimeoutError("the demo Trust was not applied in time")
+
+
+REGISTERS_MARKER = "demo-registers-loaded"
+
+
+def start_registers(
+    settings: StackSettings, data_dir: Path, database_url: str, ingest_url: str, token: str
+) -> subprocess.Popen[bytes] | None:
+    """The demo Trust's registers (millions of marks: every school day of three years), posted in the
+    background once the stack is up, so `make run` starts no slower: the attendance pages fill as
+    they arrive, live. Once per stored database, like the demo Trust."""
+    marker = data_dir / REGISTERS_MARKER
+    if marker.exists() and marker.read_text() == database_url:
+        return None
+    print("Loading the demo registers in the background (attendance pages fill as they arrive) ...", flush=True)
+    return start_demo_loader(ingest_url, token, settings.demo_seed, command="registers")
+
+
+def registers_done(loader: subprocess.Popen[bytes], data_dir: Path, database_url: str) -> None:
+    """Note a finished registers loader (and remember a success for the next run)."""
+    if loader.returncode == 0:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / REGISTERS_MARKER).write_text(database_url)
+        print("Demo registers loaded.", flush=True)
+    else:
+        print("Loading the demo registers failed (see above); the rest of the demo is unaffected.", flush=True)
 
 
 class Running(Protocol):
@@ -381,6 +410,7 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
         shutil.rmtree(data_dir, ignore_errors=True)
     supervisor = Supervisor()
     stopping = False
+    registers: subprocess.Popen[bytes] | None = None
 
     def request_stop(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -477,11 +507,18 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
             f"A process that stops is started again. Press Ctrl-C to stop.",
             flush=True,
         )
+        registers = start_registers(settings, data_dir, database_url, ingest_url, tokens["ingest"]) if load_demo else None
         while not stopping:
             supervisor.tend()
+            if registers is not None and registers.poll() is not None:
+                registers_done(registers, data_dir, database_url)
+                registers = None
             time.sleep(0.5)
         return 0
     finally:
+        if registers is not None and registers.poll() is None:
+            registers.terminate()
+            registers.wait(10)
         print("Stopping every process this run started ...", flush=True)
         stack_file.unlink(missing_ok=True)
         supervisor.stop()

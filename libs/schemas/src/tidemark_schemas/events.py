@@ -145,12 +145,13 @@ class StatutoryUnlocked(_StatutorySnapshot):
 StatutoryEvent = StatutoryEntered | StatutoryLocked | StatutoryUnlocked
 
 
-class AttendanceMarked(Envelope):
-    """One register mark: the fact is (pupil, date, session), so a later mark for the same session
-    replaces the earlier one (a correction) and its version grows with each change. Published on
-    `tracker.attendance.v1`, keyed by pupil id."""
+class AttendanceSnapshot(BaseModel):
+    """One register mark as ingest stores it and its event carries it: the fact is (pupil, date,
+    session), so a later mark for the same session replaces the earlier one (a correction) and its
+    version grows with each change."""
 
-    event_type: Literal["attendance-marked"] = "attendance-marked"
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     pupil_id: Identifier
     school_id: Identifier = Field(description="The school that took the register")
     date: dt.date = Field(description="A school day (Monday to Friday)")
@@ -166,6 +167,13 @@ class AttendanceMarked(Envelope):
         if is_weekend(value):
             raise ValueError(f"{value} is a {value:%A}: register marks are for school days, Monday to Friday")
         return value
+
+
+class AttendanceMarked(AttendanceSnapshot, Envelope):
+    """One register mark (`AttendanceSnapshot`) in its envelope. Published on
+    `tracker.attendance.v1`, keyed by pupil id."""
+
+    event_type: Literal["attendance-marked"] = "attendance-marked"
 
 
 TrackerEvent = Annotated[

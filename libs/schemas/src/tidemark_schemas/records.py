@@ -6,6 +6,7 @@ Field validation here is structural (types, code lists, formats); referential ch
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -23,7 +24,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tidemark_schemas.assessment_model import AssessmentModel, ModelCodeValue
-from tidemark_schemas.calendar import HALF_TERMS, TERMS, academic_year_of, format_academic_year, parse_academic_year
+from tidemark_schemas.attendance import RegisterCodeValue, Session, register_code
+from tidemark_schemas.calendar import (
+    HALF_TERMS,
+    TERMS,
+    academic_year_of,
+    format_academic_year,
+    is_weekend,
+    parse_academic_year,
+)
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
 from tidemark_schemas.rules import is_disadvantaged
 from tidemark_schemas.text import Name
@@ -203,4 +212,32 @@ class LockScope(_Record):
     def _known_subject(cls, value: str | None) -> str | None:
         if value is not None and value not in PRIMARY_SUBJECTS + EYFS_GOALS:
             raise ValueError(f"unknown subject {value!r}")
+        return value
+
+
+class AttendanceRecord(_Record):
+    """One register mark as the tracker sends it: a pupil's session on a school day. A later mark
+    for the same pupil, date and session replaces the earlier one (a correction). The code must be
+    in force on the date (`attendance.register_code`: the 2024 codes from 19 August 2024, the
+    retired ones before)."""
+
+    pupil_id: Identifier
+    school_id: Identifier = Field(description="The school that took the register")
+    date: dt.date = Field(description="A school day (Monday to Friday) within the academic years Tidemark takes data for")
+    session: Session = Field(description="AM or PM")
+    code: RegisterCodeValue = Field(description="A register code in force on the date ('-' for no mark)")
+
+    @field_validator("date")
+    @classmethod
+    def _school_day_in_window(cls, value: dt.date) -> dt.date:
+        if is_weekend(value):
+            raise ValueError(f"{value} is a {value:%A}: register marks are for school days, Monday to Friday")
+        return check_date_in_window(value)
+
+    @field_validator("code")
+    @classmethod
+    def _in_force_on_the_date(cls, value: str, info: ValidationInfo) -> str:
+        day = info.data.get("date")
+        if day is not None:
+            register_code(value, day)
         return value

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tidemark_ingest.adapters.database import create_engine, session_factory
 from tidemark_ingest.adapters.relay import MissingTopics, OutboxRelay, Producer
 from tidemark_ingest.migrations import require_head, upgrade_to_head
+from tidemark_ingest.service_layer.attendance import Attendance
 from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
 from tidemark_ingest.service_layer.tracker import Tracker
@@ -48,6 +49,7 @@ class Services:
     tracker: Tracker
     replay: Replay
     readiness: Readiness
+    attendance: Attendance
 
 
 @contextlib.asynccontextmanager
@@ -74,15 +76,17 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
         relaying = asyncio.create_task(relay.run_forever(), name="outbox-relay")
         started.push_async_callback(_stop, relaying)
         identity = Identity.on(engine)
+        tracker = Tracker(sessions, PeriodCalendar(settings.assessment_periods), relay.wake)
         yield Services(
             principals=Lookup(identity, settings.tidemark_tokens),
             identity=identity,
             replay_token=settings.replay_token,
             engine=engine,
             relay=relay,
-            tracker=Tracker(sessions, PeriodCalendar(settings.assessment_periods), relay.wake),
+            tracker=tracker,
             replay=Replay(engine),
             readiness=Readiness(engine, relay, settings, settings.ready_max_outbox_age_seconds),
+            attendance=Attendance(tracker),
         )
 
 

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from tidemark_tools.demo.generator import NATIONAL_FIGURES, generate_trust, national_summary, roll_profile
-from tidemark_tools.demo.loader import LoadError, load_trust
+from tidemark_tools.demo.loader import LoadError, load_registers, load_trust
 from tidemark_tools.demo.statutory import STATUTORY_NATIONAL_FIGURES, statutory_summary
 from tidemark_tools.demo.trust import DemoTrust
 from tidemark_runtime.stack import DEMO_TOKEN_VARIABLE
@@ -34,6 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     if not token:
         print(f"tidemark-demo: give the ingest token with --token or {DEMO_TOKEN_VARIABLE}", file=sys.stderr)
         return 2
+    if args.command == "registers":
+        try:
+            marks, seconds = load_registers(trust, args.ingest_url, token, seed=args.seed, today=args.today)
+        except LoadError as error:
+            print(f"tidemark-demo: {error}", file=sys.stderr)
+            return 1
+        print(f"loaded {marks} register marks of {len(trust.academic_years)} academic years in {seconds:.0f}s "
+              f"({marks / max(seconds, 1e-9):.0f} marks/s)")
+        return 0
     try:
         report = load_trust(trust, args.ingest_url, token, batch_size=args.batch_size)
     except LoadError as error:
@@ -59,8 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         "the command line shows in the process list, and one starting with '-' must be given as --token=VALUE)",
     )
     load.add_argument("--batch-size", type=int, default=2000, help="rows per POST (default 2000)")
+    registers = commands.add_parser(
+        "registers", help="post the demo Trust's registers (every school day of the three years) to the ingest API, "
+        "after `load`")
+    registers.add_argument("--ingest-url", required=True, help="e.g. http://127.0.0.1:8001")
+    registers.add_argument("--token", help=f"as for load (default: ${DEMO_TOKEN_VARIABLE})")
     summary = commands.add_parser("summary", help="print the calibration against national figures (JSON)")
-    for command in (load, summary):
+    for command in (load, registers, summary):
         command.add_argument("--seed", type=int, default=2026, help="same seed and day, same Trust")
         command.add_argument("--schools", type=int, default=12)
         command.add_argument(

@@ -9,13 +9,16 @@ the statutory results and their locks follow the summative ones in the same way.
 from __future__ import annotations
 
 import time
+from datetime import date
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from pydantic import BaseModel, SerializeAsAny, TypeAdapter
 
+from tidemark_tools.demo.registers import register_batches
 from tidemark_tools.demo.trust import DemoTrust
 
 TIMEOUT_SECONDS = 60.0
@@ -69,6 +72,22 @@ def load_trust(trust: DemoTrust, ingest_url: str, token: str, batch_size: int = 
         requests=api.requests,
         elapsed_seconds=time.perf_counter() - started,
     )
+
+
+def load_registers(
+    trust: DemoTrust, ingest_url: str, token: str, seed: int, today: date | None = None,
+) -> tuple[int, float]:
+    """Post the Trust's registers (`registers.register_batches`: every school day of its three
+    years up to today) in batches of MAX_BATCH_ROWS, the bulk path of a back-fill; returns the marks
+    posted and the seconds it took. Re-posting changes nothing (ingest keeps each mark once)."""
+    started, posted = time.perf_counter(), 0
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=ingest_url.rstrip("/"), headers=headers, timeout=TIMEOUT_SECONDS * 5) as client:
+        api = _Api(client)
+        for batch in register_batches(trust.pupils, trust.academic_years, today or date.today(), seed):
+            api.post("/v1/attendance", orjson.dumps(batch))
+            posted += len(batch)
+    return posted, time.perf_counter() - started
 
 
 @dataclass

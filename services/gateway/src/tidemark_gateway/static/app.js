@@ -328,6 +328,11 @@
   }
 
   // ---- routing: #/reports/<name>?<view options>&academic_year=&period=&<filters> ----
+  const ATTENDANCE_WINDOWS = [["ytd", "Year to date"], ["AUT1", "Autumn 1"], ["AUT2", "Autumn 2"], ["SPR1", "Spring 1"],
+    ["SPR2", "Spring 2"], ["SUM1", "Summer 1"], ["SUM2", "Summer 2"], ["AUT", "Autumn"], ["SPR", "Spring"], ["SUM", "Summer"]];
+  const ATTENDANCE_COHORTS = [["", "Years 1-6"], ["with", "Reception and Years 1-6"]];
+  const windowQuery = (p) => (p.window && p.window !== "ytd" ? { period: p.window } : {});
+  const cohortQuery = (p) => (p.reception === "with" ? { include_reception: "true" } : {});
   const select = (label, options, fallback) => ({ type: "select", label, options, default: fallback });
   const valuesOf = (options) => options.flatMap((o) => (o.group ? o.options : [o])).map(([v]) => v);
   const periodQuery = () => ({ academic_year: state.year, period: state.period });
@@ -388,6 +393,24 @@
         by: { type: "tabs", label: "Drill down", options: PROGRESS_TABS, default: "school" },
         pupils: { type: "flag", options: [["show", "show"]], default: "" } },
       load: loadProgressFromStatutory, render: renderProgressFromStatutory, updated: (data) => data.report.last_updated },
+    { path: "/dashboards/attendance", nav: "Attendance Dashboard", section: "Attendance", period: false, yearOnly: false,
+      params: { reception: select("Cohort", ATTENDANCE_COHORTS, "") },
+      load: (p) => api("/v1/dashboards/attendance", { academic_year: state.year, ...cohortQuery(p), ...filterQuery() }),
+      render: renderAttendanceDashboard },
+    { path: "/reports/attendance", nav: "Attendance by Group", section: "Attendance", period: false,
+      params: { window: select("Window", ATTENDANCE_WINDOWS, "ytd"), by: select("View options: group by", GROUPINGS, "school"),
+        reception: select("Cohort", ATTENDANCE_COHORTS, "") },
+      load: (p) => api("/v1/reports/attendance", { academic_year: state.year, ...windowQuery(p), by: p.by, ...cohortQuery(p), ...filterQuery() }),
+      render: renderAttendance },
+    { path: "/reports/attendance-codes", nav: "Absence by Code", section: "Attendance", period: false,
+      params: { window: select("Window", ATTENDANCE_WINDOWS, "ytd"), by: select("View options: group by", GROUPINGS, "school"),
+        reception: select("Cohort", ATTENDANCE_COHORTS, "") },
+      load: (p) => api("/v1/reports/attendance-codes", { academic_year: state.year, ...windowQuery(p), by: p.by, ...cohortQuery(p), ...filterQuery() }),
+      render: renderAttendanceCodes },
+    { path: "/reports/attendance-trend", nav: "Attendance Trend", section: "Attendance", period: false,
+      params: { by: select("View options: group by", GROUPINGS, "school"), reception: select("Cohort", ATTENDANCE_COHORTS, "") },
+      load: (p) => api("/v1/reports/attendance-trend", { academic_year: state.year, by: p.by, ...cohortQuery(p), ...filterQuery() }),
+      render: renderAttendanceTrend },
   ];
   const VIEW_BY_PATH = Object.fromEntries(VIEWS.map((v) => [v.path, v]));
 
@@ -1168,6 +1191,87 @@
       card("Figures", "% at or above per period; hover a figure for its pupils",
         seriesTable(data.periods, [data.all_pupils, ...data.rows], `% at or above per period by ${by}`)),
     ];
+  }
+
+  // ---- Attendance (issue 12): figures from the register marks, live like the rest ----
+  const windowName = (w) => (w === "YTD" ? "Year to date" : /^\d{4}-/.test(w) ? `Week of ${w}` : termName(w));
+  function nationalNote(national) {
+    if (!national) return "No national figure is published for this year and period.";
+    const parts = [["absence_pct", "absence"], ["authorised_absence_pct", "authorised"], ["unauthorised_absence_pct", "unauthorised"],
+      ["persistent_absence_pct", "persistent absence"]].filter(([k]) => national[k])
+      .map(([k, name]) => `${name} ${national[k].value}% (${national[k].phase === "primary" ? "primary" : "all schools"}, ${national[k].academic_year} ${national[k].period.replace("_", " ")})`);
+    const source = Object.values(national)[0]?.source ?? "";
+    return `National: ${parts.join("; ")}. Source: ${source}.`;
+  }
+  function attendanceTable(rows, allPupils, caption, by) {
+    const average = allPupils.attendance_pct;
+    const row = (r, className = "") => el("tr", { className },
+      rowHead(r.label), numCell(count(r.pupils)), numCell(count(r.possible_sessions)), numCell(pctNode(r.attendance_pct)),
+      numCell(pctNode(r.authorised_absence_pct)), numCell(pctNode(r.unauthorised_absence_pct)),
+      numCell(count(r.persistent_absentees)), numCell(pctNode(r.persistent_absence_pct)),
+      numCell(count(r.severe_absentees)), numCell(pctNode(r.severe_absence_pct)),
+      el("td", { className: "barcell" }, bar(r.attendance_pct, average)));
+    return el("div", { className: "scroll" }, el("table", {},
+      el("caption", { className: "sr-only", textContent: caption }),
+      el("thead", {}, headRow([by, ["Pupils", "num"], ["Possible sessions", "num"], ["Attendance", "num"], ["Authorised", "num", "absence"],
+        ["Unauthorised", "num", "absence"], ["Persistent", "num", "10%+ missed"], ["%", "num"], ["Severe", "num", "50%+ missed"], ["%", "num"],
+        ["vs All Pupils", "", "orange dashed line: All Pupils"]])),
+      el("tbody", {}, row(allPupils, "all"), rows.map((r) => row(r)))));
+  }
+  function renderAttendance(data, p) {
+    const by = labelOf(GROUPINGS, p.by);
+    return card(`Attendance · by ${by.toLowerCase()}`, `${windowName(data.window)}, ${data.academic_year}`,
+      attendanceTable(data.rows, data.all_pupils, `Attendance by ${by}, All Pupils first`, by),
+      el("p", { className: "lede", textContent: nationalNote(data.national) }));
+  }
+  function renderAttendanceCodes(data, p) {
+    const by = labelOf(GROUPINGS, p.by);
+    const block = (r) => card(r.label, `${count(r.possible_sessions)} possible sessions`,
+      el("div", { className: "scroll" }, el("table", {},
+        el("thead", {}, headRow(["Code", "Meaning", "Category", ["Sessions", "num"], ["% of possible", "num"], ["National", "num"]])),
+        el("tbody", {}, r.codes.map((c) => el("tr", {}, rowHead(c.code), el("td", { textContent: c.meaning }),
+          el("td", { textContent: c.category.replace("_", " ") }), numCell(count(c.sessions)), numCell(pctNode(c.pct_of_possible)),
+          numCell(c.national_pct === null ? "–" : `${c.national_pct}%`)))))));
+    return [el("p", { className: "lede", textContent: `Sessions per register code by ${by.toLowerCase()}, ${windowName(data.window)} ${data.academic_year}.` }),
+      block(data.all_pupils), ...data.rows.map(block)];
+  }
+  function renderAttendanceTrend(data, p) {
+    const by = labelOf(GROUPINGS, p.by);
+    const asSeries = (points, pick) => points.map((q) => ({ academic_year: q.academic_year, period: q.window, pct: pick(q) }));
+    const periods = data.periods.map((q) => ({ academic_year: q.academic_year, period: q.window }));
+    const groups = [...new Map(data.periods.flatMap((q) => q.rows.map((r) => [r.group, r.label]))).entries()];
+    const lines = [{ key: "att-all", label: "All Pupils", color: TRUST, dashed: true, values: asSeries(data.periods, (q) => q.all_pupils.attendance_pct) },
+      ...groups.map(([group, label], i) => ({ key: `att:${group}`, label, color: PALETTE[i % PALETTE.length],
+        values: asSeries(data.periods, (q) => q.rows.find((r) => r.group === group)?.attendance_pct ?? null) }))];
+    const gapRows = ["disadvantaged", "sen", "sen_ehc_plan"].map((gap) => el("tr", {}, rowHead(gap.replace(/_/g, " ")),
+      data.periods.map((q) => { const g = q.gaps.find((x) => x.gap === gap); return numCell(missing(g?.absence_pct) ? nodata() : points(g.absence_pct)); })));
+    const weekly = el("table", { className: "sticky" }, el("thead", {}, headRow(["Week", ["Attendance", "num"], ["Persistent", "num"]])),
+      el("tbody", {}, data.weeks.filter((q) => q.all_pupils.possible_sessions).map((q) => el("tr", {}, rowHead(`${q.window} (${shortYear(q.academic_year)})`),
+        numCell(pctNode(q.all_pupils.attendance_pct)), numCell(pctNode(q.all_pupils.persistent_absence_pct))))));
+    return [card(`Attendance per period · by ${by.toLowerCase()}`, `${periods[0]?.academic_year ?? ""} – ${data.academic_year}`,
+      chartWithLegend(periods, lines, { label: "Attendance % per period" })),
+      card("Absence gaps", "absence % of the group less the others' (points), per period",
+        el("div", { className: "scroll" }, el("table", { className: "sticky" }, el("thead", {}, headRow(["", ...periods.map((q) => [periodShort(q), "num"])])),
+          el("tbody", {}, gapRows)))),
+      card("Weeks", "All Pupils, every school week with marks", el("div", { className: "scroll" }, weekly))];
+  }
+  function renderAttendanceDashboard(data) {
+    const tile = (name, t, changeText) => el("div", { className: "tile" },
+      el("div", { className: "name", textContent: name }),
+      el("div", { className: "pct" }, t ? pctNode(t.figures.attendance_pct) : nodata()),
+      el("div", { className: "n", textContent: t ? `${count(t.figures.pupils)} pupils · persistent ${t.figures.persistent_absence_pct === null ? "–" : pct(t.figures.persistent_absence_pct)}` : "" }),
+      el("div", { className: "n", textContent: changeText || (t && t.national?.absence_pct ? `National absence ${t.national.absence_pct.value}%` : "") }));
+    const change = data.change_since_last_week;
+    const tiles = el("div", { className: "tiles" },
+      tile(data.week ? `This week (${data.week})` : "This week", data.this_week, missing(change) ? "" : `${points(change)} since last week`),
+      tile(data.period ? termName(data.period) : "This period", data.this_period),
+      tile("Year to date", data.year_to_date));
+    const gaps = el("div", { className: "tiles" }, data.gaps.map((g) => el("div", { className: "tile gap" },
+      el("div", { className: "name", textContent: `Absence gap: ${g.gap.replace(/_/g, " ")}` }),
+      el("div", { className: "pct" }, missing(g.absence_pct) ? nodata() : points(g.absence_pct)))));
+    return [card("Attendance", `${data.academic_year}`, tiles, el("p", { className: "lede", textContent: nationalNote(data.year_to_date.national) })),
+      card("Gaps", "year to date", gaps),
+      card("Schools ranked", "year-to-date attendance", attendanceTable(data.schools, data.year_to_date.figures, "Schools by attendance", "School"))];
   }
 
   // ---- Diminishing the Difference ----

@@ -6,6 +6,7 @@ for it carry the same number, which is what makes every consumer idempotent.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 
 from sqlalchemy import Index, text
@@ -99,3 +100,18 @@ class OutboxRow(SQLModel, table=True):
     published_at: datetime | None = None
     traceparent: str | None = None
     """The W3C trace context of the request that wrote the row (null when tracing is off)."""
+
+
+class AttendanceRow(SQLModel, table=True):
+    """One register mark: the fact is (pupil, date, session); a later mark replaces it (a correction)."""
+
+    __tablename__ = "attendance_mark"
+
+    trust_id: str = Field(primary_key=True)
+    pupil_id: str = Field(primary_key=True)
+    date: dt.date = Field(primary_key=True)
+    session: str = Field(primary_key=True)
+    school_id: str
+    code: str
+    year_group: str
+    version: int

@@ -7,7 +7,8 @@ in any order, alongside live traffic. Ingest serves the replay over HTTP (`GET /
 
 Pages follow the primary keys (keyset pagination: each page is one indexed range scan, however
 deep): schools, then pupils, then summative results (a pupil's together, period by period), then
-statutory results (a pupil's together, year by year). The cursor names the table and the last key
+statutory results (a pupil's together, year by year), then register marks (a pupil's together, day
+by day). The cursor names the table and the last key
 read; it stays valid while facts change (a fact changed behind the cursor reaches the projection
 through the broker, and versions make the two meet in any order).
 """
@@ -15,6 +16,7 @@ through the broker, and versions make the two meet in any order).
 from __future__ import annotations
 
 import base64
+from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +40,14 @@ from tidemark_ingest.adapters.store import (
     school_state,
     statutory_state,
 )
-from tidemark_ingest.domain.messages import pupil_message, result_message, school_message, statutory_message
+from tidemark_ingest.adapters.attendance_store import ATTENDANCE, ATTENDANCE_COLUMNS, attendance_state
+from tidemark_ingest.domain.messages import (
+    attendance_message,
+    pupil_message,
+    result_message,
+    school_message,
+    statutory_message,
+)
 
 
 class InvalidCursor(ValueError):
@@ -55,6 +64,11 @@ class _Source:
     def key(self) -> list[ColumnElement[Any]]:
         """The primary key after the Trust: the order of the pages."""
         return [column for column in self.table.primary_key.columns if column.name != "trust_id"]
+
+    def typed(self, key: list[Any]) -> list[Any]:
+        """A key read back from a cursor (JSON: a date is its ISO string) with its columns' types."""
+        return [date.fromisoformat(value) if column.type.python_type is date and isinstance(value, str) else value
+                for column, value in zip(self.key, key, strict=True)]
 
     def page(self, trust_id: str, after: list[Any] | None, limit: int) -> Select[Any]:
         query = select(*self.columns).where(self.table.c.trust_id == trust_id)
@@ -80,6 +94,7 @@ SOURCES: tuple[_Source, ...] = (
     _Source(PUPIL, PUPIL_COLUMNS, lambda t, row: pupil_message(t, pupil_state(row))[2]),
     _Source(ASSESSMENT, RESULT_COLUMNS, _result_event),
     _Source(STATUTORY, STATUTORY_COLUMNS, _statutory_event),
+    _Source(ATTENDANCE, ATTENDANCE_COLUMNS, lambda t, row: attendance_message(t, attendance_state(row))[2]),
 )
 
 
@@ -93,9 +108,9 @@ def decode_cursor(cursor: str) -> tuple[int, list[Any]]:
         if not (isinstance(source, int) and 0 <= source < len(SOURCES) and isinstance(last_key, list)
                 and len(last_key) == len(SOURCES[source].key)):
             raise ValueError
+        return source, SOURCES[source].typed(last_key)
     except (ValueError, TypeError) as error:
         raise InvalidCursor("not a cursor of this replay") from error
-    return source, last_key
 
 
 async def trust_ids(engine: AsyncEngine) -> list[str]:

@@ -12,6 +12,8 @@ from tidemark_schemas.events import (
     AssessmentEntered,
     AssessmentLocked,
     AssessmentUnlocked,
+    AttendanceMarked,
+    AttendanceSnapshot,
     PupilUpserted,
     SchoolUpserted,
     StatutoryEntered,
@@ -49,3 +51,7 @@ def statutory_message(
 ) -> Message:
     event = _STATUTORY_EVENTS[change](trust_id=trust_id, **values_of(state), **_actor(change, actor_id))
     return topics.STATUTORY, state.pupil_id, event
+
+
+def attendance_message(trust_id: str, state: AttendanceSnapshot) -> Message:
+    return topics.ATTENDANCE, state.pupil_id, AttendanceMarked(trust_id=trust_id, **values_of(state))

@@ -17,7 +17,7 @@ from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, S
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord, problems
 from tidemark_schemas.vocabulary import Band
 
-_UNKNOWN_PUPIL = "unknown pupil for this Trust: post it to /v1/pupils first"
+UNKNOWN_PUPIL = "unknown pupil for this Trust: post it to /v1/pupils first"
 
 SchoolModels = Mapping[str, AssessmentModel | None]
 """The Trust's schools, each with its own assessment model or None."""
@@ -34,7 +34,7 @@ class FieldError:
 
 
 def check_schools(records: Sequence[SchoolRecord | None]) -> list[FieldError]:
-    return _duplicates(records, lambda r: r.school_id, "school_id")
+    return duplicates(records, lambda r: r.school_id, "school_id")
 
 
 def check_pupils(records: Sequence[PupilRecord | None], known_schools: Collection[str]) -> list[FieldError]:
@@ -43,7 +43,7 @@ def check_pupils(records: Sequence[PupilRecord | None], known_schools: Collectio
         for i, r in enumerate(records)
         if r is not None and r.school_id not in known_schools
     ]
-    errors += _duplicates(records, lambda r: r.pupil_id, "pupil_id")
+    errors += duplicates(records, lambda r: r.pupil_id, "pupil_id")
     return errors
 
 
@@ -63,7 +63,7 @@ def check_assessments(
             errors += _model_errors(i, r, schools[r.school_id])
         if r.period not in calendar:
             errors.append(FieldError(i, "period", _period_reason(calendar), r.period))
-    errors += _duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.period, r.subject), "subject")
+    errors += duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.period, r.subject), "subject")
     return errors
 
 
@@ -106,7 +106,7 @@ def _unknown(
     """A result of a pupil or school the Trust does not have."""
     errors = []
     if record.pupil_id not in known_pupils:
-        errors.append(FieldError(row, "pupil_id", _UNKNOWN_PUPIL, record.pupil_id))
+        errors.append(FieldError(row, "pupil_id", UNKNOWN_PUPIL, record.pupil_id))
     if record.school_id not in known_schools:
         errors.append(FieldError(row, "school_id", "unknown school for this Trust", record.school_id))
     return errors
@@ -133,7 +133,7 @@ def check_statutory(
         errors += _unknown(i, r, known_schools, known_pupils)
         for field, reason in problems(r.assessment, r.component, r.value):
             errors.append(FieldError(i, field, reason, getattr(r, field)))
-    errors += _duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.assessment, r.component), "component")
+    errors += duplicates(records, lambda r: (r.pupil_id, r.academic_year, r.assessment, r.component), "component")
     return errors
 
 
@@ -150,7 +150,7 @@ def _period_reason(calendar: PeriodCalendar) -> str:
 R = TypeVar("R")
 
 
-def _duplicates(records: Sequence[R | None], key: Callable[[R], Hashable], field: str) -> list[FieldError]:
+def duplicates(records: Sequence[R | None], key: Callable[[R], Hashable], field: str) -> list[FieldError]:
     """The same fact twice in one batch is ambiguous (which value wins?), so it is refused."""
     first_row: dict[Hashable, int] = {}
     errors: list[FieldError] = []

@@ -18,14 +18,14 @@ from fastapi import FastAPI
 
 from tidemark_ingest.bootstrap import Services, bootstrap
 from tidemark_ingest.entrypoints.errors import EXCEPTION_HANDLERS
-from tidemark_ingest.entrypoints.routes import health, replay, tracker
+from tidemark_ingest.entrypoints.routes import attendance, health, replay, tracker
 from tidemark_ingest.settings import IngestSettings
 from tidemark_runtime.http import BodyLimit
 from tidemark_runtime.observability.http import instrument
 from tidemark_runtime.observability.metrics import set_outbox
 
 DESCRIPTION = (
-    "Takes schools, pupils, summative and statutory results from a school tracker. Bearer token "
+    "Takes schools, pupils, summative and statutory results and register marks from a school tracker. Bearer token "
     "scoped to one Trust. Batches are validated whole: 422 lists every bad row, field and reason and "
     "nothing from the batch is stored; re-sending an identical batch changes nothing."
 )
@@ -52,7 +52,7 @@ def create_app(
 
     app = FastAPI(title="Tidemark ingest API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   exception_handlers=EXCEPTION_HANDLERS)
-    for area in (health, tracker, replay):
+    for area in (health, tracker, attendance, replay):
         app.include_router(area.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from tidemark_ingest.bootstrap import Services
+from tidemark_ingest.service_layer.attendance import Attendance
 from tidemark_ingest.service_layer.replay import Replay
 from tidemark_ingest.service_layer.tracker import Tracker
 from tidemark_runtime.auth import BearerCredentials, Permission, check_secret, require
@@ -37,7 +38,12 @@ async def replay(built: ServicesDep) -> Replay:
     return built.replay
 
 
+async def attendance(built: ServicesDep) -> Attendance:
+    return built.attendance
+
+
 TrackerDep = Annotated[Tracker, Depends(tracker)]
+AttendanceDep = Annotated[Attendance, Depends(attendance)]
 ReplayDep = Annotated[Replay, Depends(replay)]
 
 # -- who may call --------------------------------------------------------------------------------

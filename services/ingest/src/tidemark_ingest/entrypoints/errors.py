@@ -23,6 +23,7 @@ from tidemark_ingest.service_layer.tracker import BatchRejected, TrackerRecord
 from tidemark_runtime.auth import Permission, permissions_of
 from tidemark_runtime.http import SafeJSONResponse
 from tidemark_runtime.settings import Principal
+from tidemark_schemas.records import AttendanceRecord
 
 REFUSED_WHOLE = "the batch was rejected whole; nothing from it was stored"
 
@@ -61,14 +62,18 @@ async def invalid_request(request: Request, error: RequestValidationError) -> Re
         e.row is not None for e in errors
     ):
         bad_rows = {e.row for e in errors}
-        valid: list[TrackerRecord | None] = []
+        valid: list[TrackerRecord | AttendanceRecord | None] = []
         for i, raw in enumerate(error.body):
             try:
                 valid.append(None if i in bad_rows else rows.validate_python(raw))
             except ValidationError:
                 valid.append(None)
         services: Services = request.app.state.services
-        errors += await services.tracker.referential_errors(caller.trust_id, valid)
+        if any(isinstance(r, AttendanceRecord) for r in valid):
+            errors += await services.attendance.referential_errors(caller.trust_id, _only_marks(valid))
+        else:
+            errors += await services.tracker.referential_errors(
+                caller.trust_id, [None if isinstance(r, AttendanceRecord) else r for r in valid])
     errors.sort(key=lambda e: (-1 if e.row is None else e.row, e.field))
     if caller is not None:  # a batch refused before its route ran: recorded here (the route records the others)
         services = request.app.state.services
@@ -99,11 +104,15 @@ def structural_errors(error: RequestValidationError) -> list[FieldError]:
 
 
 @functools.cache
-def _row_adapter(row_type: type[TrackerRecord]) -> TypeAdapter[TrackerRecord]:
+def _row_adapter(row_type: type[TrackerRecord | AttendanceRecord]) -> TypeAdapter[TrackerRecord | AttendanceRecord]:
     return TypeAdapter(row_type)
 
 
-def _rows_of(route: APIRoute) -> TypeAdapter[TrackerRecord] | None:
+def _only_marks(rows: list[TrackerRecord | AttendanceRecord | None]) -> list[AttendanceRecord | None]:
+    return [r if isinstance(r, AttendanceRecord) else None for r in rows]
+
+
+def _rows_of(route: APIRoute) -> TypeAdapter[TrackerRecord | AttendanceRecord] | None:
     """The row type of a batch route (a `Batch[...]` body), None for a single-object body."""
     if route.body_field is None:
         return None

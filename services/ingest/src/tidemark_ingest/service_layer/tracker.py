@@ -87,6 +87,11 @@ class Tracker:
             return result
         raise AssertionError("unreachable")
 
+    async def in_transaction(self, trust_id: str, work: Callable[[IngestStore], Awaitable[T]]) -> T:
+        """One transaction of the tracker's store for the use cases of another area (register marks),
+        retried like the tracker's own, waking the relay after it commits."""
+        return await self._in_transaction(trust_id, work)
+
     async def post_schools(self, trust_id: str, records: Sequence[SchoolRecord]) -> BatchAccepted:
         async def work(store: IngestStore) -> BatchAccepted:
             errors = check_schools(records)

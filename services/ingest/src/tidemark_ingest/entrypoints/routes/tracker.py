@@ -6,15 +6,13 @@ unlock carry the actor's id."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
-from typing import Any
-
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 
 from tidemark_identity.domain.audit import Action
 from tidemark_ingest.entrypoints.deps import ServicesDep, TrackerDep, TrackerWriter
 from tidemark_ingest.entrypoints.errors import BATCH_REFUSED
-from tidemark_ingest.service_layer.tracker import BatchAccepted, BatchRejected
+from tidemark_ingest.entrypoints.writes import audited, writable
+from tidemark_ingest.service_layer.tracker import BatchAccepted
 from tidemark_runtime.auth import GuardedRoute
 from tidemark_runtime.http import refusal
 from tidemark_runtime.principal import Principal
@@ -31,50 +29,6 @@ router = APIRouter(
         413: refusal("The body is larger than MAX_BODY_BYTES (refused as it is read, before authentication)"),
     },
 )
-
-
-def writable(caller: Principal, schools: Iterable[str]) -> None:
-    """A key scoped to some schools writes only those: 403 naming the first other one."""
-    if caller.schools is not None and (others := sorted(set(schools) - caller.schools)):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"this key may not write school {others[0]!r} (not in its scope)"
-        )
-
-
-async def audited(
-    built: ServicesDep,
-    caller: Principal,
-    request: Request,
-    action: Action,
-    work: Awaitable[BatchAccepted],
-    school_id: str | None = None,
-    **detail: Any,
-) -> BatchAccepted:
-    """Run a tracker use case and record it in the audit trail, accepted or rejected."""
-    try:
-        accepted = await work
-    except BatchRejected as rejected:
-        await built.identity.record(
-            caller,
-            action,
-            school_id,
-            request=request.url.path,
-            accepted=False,
-            errors=len(rejected.errors),
-            **detail,
-        )
-        raise
-    await built.identity.record(
-        caller,
-        action,
-        school_id,
-        request=request.url.path,
-        accepted=True,
-        results=accepted.received,
-        changed=accepted.changed,
-        **detail,
-    )
-    return accepted
 
 
 @router.post("/schools")

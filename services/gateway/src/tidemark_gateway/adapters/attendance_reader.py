@@ -1,0 +1,67 @@
+"""What the gateway reads of the attendance projection, for one Trust: per window and school, the
+sessions-by-code and enrolments hashes (`Keyspace.attendance_sessions`, `attendance_pupils`), in
+the generation its readers use now, through the never-stale counter cache."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import cast
+
+from tidemark_gateway.adapters.redis_reader import ReadModel, ReadModelRestoring
+from tidemark_gateway.domain.attendance import WindowCounters
+from tidemark_gateway.domain.counter_arrays import CounterHash
+from tidemark_schemas.aggregates import Keyspace, attendance_keyspace
+
+Window = tuple[str, str]
+"""(academic year, window): YTD, a period, or a week by its Monday."""
+
+
+class AttendanceReader:
+    def __init__(self, read_model: ReadModel, keys: Keyspace, updated_at: str | None = None) -> None:
+        self._redis = read_model.redis
+        self._cache = read_model.counters
+        self._keys = keys
+        self.updated_at = updated_at
+        """When the attendance projection last applied a change (ISO), None before any."""
+
+    @classmethod
+    async def of(cls, read_model: ReadModel, trust_id: str) -> AttendanceReader:
+        """The Trust's attendance keys at their current generation; refuses (`ReadModelRestoring`)
+        while the attendance read model is being restored."""
+        keys = attendance_keyspace(read_model.prefix, trust_id)
+        generation, restoring = cast(list[str | None],
+                                     await read_model.redis.mget(keys.generation_key, keys.restoring_key))
+        if restoring is not None:
+            raise ReadModelRestoring(restoring)
+        current = keys.at(generation or "")
+        return cls(read_model, current, cast(str | None, await read_model.redis.get(current.updated_at)))
+
+    async def windows(self, windows: Iterable[Window], schools: Collection[str]) -> dict[Window, WindowCounters]:
+        """Both hashes of every window and school, in two round trips (versions, then what the
+        cache lacks)."""
+        asked = list(dict.fromkeys(windows))
+        wanted = [(window, school) for window in asked for school in sorted(schools)]
+        keys = [key for (year, window), school in wanted
+                for key in (self._keys.attendance_sessions(year, window, school),
+                            self._keys.attendance_pupils(year, window, school))]
+        replies = await self._cache.fetch(self._redis, self._keys.versions, keys)
+        sessions: dict[Window, list[tuple[str, CounterHash]]] = {}
+        pupils: dict[Window, list[tuple[str, CounterHash]]] = {}
+        for index, (window, school) in enumerate(wanted):
+            session_hash, pupil_hash = replies[2 * index], replies[2 * index + 1]
+            if session_hash:
+                sessions.setdefault(window, []).append((school, session_hash))
+            if pupil_hash:
+                pupils.setdefault(window, []).append((school, pupil_hash))
+        return {window: WindowCounters(sessions.get(window, []), pupils.get(window, [])) for window in asked}
+
+    async def weeks_with_marks(self, academic_year: str, weeks: Iterable[str], schools: Collection[str]) -> list[str]:
+        """Those of `weeks` with a sessions hash in any of the schools."""
+        ordered = list(weeks)
+        if not schools:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for week in ordered:
+                pipe.exists(*(self._keys.attendance_sessions(academic_year, week, school) for school in sorted(schools)))
+            counts: list[int] = await pipe.execute()
+        return [week for week, count in zip(ordered, counts, strict=True) if count]
