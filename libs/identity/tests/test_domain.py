@@ -147,3 +147,9 @@ def test_failed_sign_ins_are_slowed_then_locked_then_forgotten():
 def test_the_wait_never_exceeds_the_lock(count, seconds_later):
     wait = throttle.retry_after(throttle.Failures(count, T0), T0 + timedelta(seconds=seconds_later))
     assert wait is None or timedelta(0) < wait <= throttle.LOCK_FOR
+
+
+def test_only_the_analyst_among_figure_readers_is_refused_small_groups_percentages():
+    readers = {r for r, spec in ROLES.items() if Permission.READ_FIGURES in spec.permissions}
+    shown = {r for r, spec in ROLES.items() if Permission.READ_SMALL_GROUPS in spec.permissions}
+    assert readers - shown == {Role.ANALYST}

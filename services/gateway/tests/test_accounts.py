@@ -306,6 +306,22 @@ async def test_every_pupil_list_and_every_export_is_audited_however_often_it_is_
     assert "format=csv" in str(exports[0])
 
 
+async def test_the_analyst_gets_a_small_groups_count_but_never_its_percentage_in_json_or_export(site: Site) -> None:
+    """Oak has 4 pupils (under the default threshold of 5), Ash 8."""
+    report = {"academic_year": YEAR, "period": PERIOD, "measure": "reading", "by": "school"}
+    async with site.signed_in("analyst") as analyst, site.signed_in("leader") as leader:
+        analysts = (await analyst.get("/v1/reports/attainment", params=report)).json()
+        exported = (await analyst.get("/v1/reports/attainment", params={**report, "format": "csv"})).text
+        leaders = (await leader.get("/v1/reports/attainment", params=report)).json()
+
+    def rows(body: dict[str, Any]) -> list[tuple[str, int, float | None, bool]]:
+        return [(r["label"], r["n"], r["pct"], r["small_group"]) for r in body["rows"]]
+
+    assert rows(analysts) == [("Ash Academy", 8, 87.5, False), ("Oak Primary", 4, None, True)]
+    assert rows(leaders) == [("Ash Academy", 8, 87.5, False), ("Oak Primary", 4, 75.0, True)]
+    assert "75.0" not in exported and "87.5" in exported
+
+
 async def test_an_open_live_stream_closes_once_its_key_is_revoked(site: Site) -> None:
     key_id = site.keys["reader"].split("_")[1]
     async with site.bearer("reader") as reader, reader.stream("GET", "/v1/live") as stream:

@@ -55,6 +55,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 REFUSALS: Mapping[Permission, str] = {
     Permission.READ_FIGURES: "this caller may not read figures (figures:read)",
+    Permission.READ_SMALL_GROUPS: "this caller may not see small groups' percentages (figures:small-groups)",
     Permission.READ_PUPILS: "this caller may not see pupil-level data (pupils:read)",
     Permission.WRITE_TRACKER: "this endpoint needs an ingest key (tracker:write)",
     Permission.MANAGE_PEOPLE: "only a trust_admin may manage people and keys (people:manage)",

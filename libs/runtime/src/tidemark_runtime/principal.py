@@ -17,6 +17,8 @@ class Permission(StrEnum):
 
     READ_FIGURES = "figures:read"
     """Dashboards, reports, reference lists and live updates: counts and percentages only."""
+    READ_SMALL_GROUPS = "figures:small-groups"
+    """The percentages of a group smaller than SMALL_GROUP_THRESHOLD (without it: the count only)."""
     READ_PUPILS = "pupils:read"
     """Pupil-level lists (the pupils behind a drill-down)."""
     WRITE_TRACKER = "tracker:write"

@@ -44,26 +44,26 @@ ROLES: Mapping[Role, RoleSpec] = {
     Role.TRUST_ADMIN: RoleSpec(
         Holder.PERSON,
         Scope.TRUST,
-        frozenset({P.READ_FIGURES, P.READ_PUPILS, P.MANAGE_PEOPLE, P.READ_AUDIT}),
+        frozenset({P.READ_FIGURES, P.READ_SMALL_GROUPS, P.READ_PUPILS, P.MANAGE_PEOPLE, P.READ_AUDIT}),
         "everything in its Trust: figures, pupil lists, people and keys, the audit trail",
     ),
     Role.TRUST_LEADER: RoleSpec(
         Holder.PERSON,
         Scope.TRUST,
-        frozenset({P.READ_FIGURES, P.READ_PUPILS}),
+        frozenset({P.READ_FIGURES, P.READ_SMALL_GROUPS, P.READ_PUPILS}),
         "every school's figures and pupil lists",
     ),
     Role.SCHOOL_LEADER: RoleSpec(
         Holder.PERSON,
         Scope.SCHOOLS,
-        frozenset({P.READ_FIGURES, P.READ_PUPILS}),
+        frozenset({P.READ_FIGURES, P.READ_SMALL_GROUPS, P.READ_PUPILS}),
         "its schools' figures and pupil lists",
     ),
     Role.ANALYST: RoleSpec(
         Holder.PERSON,
         Scope.EITHER,
         frozenset({P.READ_FIGURES}),
-        "figures only, never a pupil id or list (anonymised)",
+        "figures only, never a pupil id or list, nor a small group's percentage (anonymised)",
     ),
     Role.INGEST: RoleSpec(
         Holder.KEY,
@@ -74,7 +74,7 @@ ROLES: Mapping[Role, RoleSpec] = {
     Role.READER: RoleSpec(
         Holder.KEY,
         Scope.EITHER,
-        frozenset({P.READ_FIGURES}),
+        frozenset({P.READ_FIGURES, P.READ_SMALL_GROUPS}),
         "a system that reads the dashboards and reports API",
     ),
 }

@@ -25,18 +25,19 @@ from pydantic import TypeAdapter
 
 from tidemark_gateway.adapters.answer_cache import AnswerCache, CachedAnswer, recording
 from tidemark_gateway.adapters.redis_reader import Current, ReadModel
-from tidemark_runtime.settings import Principal
+from tidemark_runtime.principal import Permission, Principal
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-ViewKey = tuple[str, frozenset[str] | None, bool, Hashable]
-"""An answer's key: the caller's Trust, the schools it may see, whether it may see pupils, and the view."""
+ViewKey = tuple[str, frozenset[str] | None, frozenset[Permission], Hashable]
+"""An answer's key: the caller's Trust, the schools it may see, what it may do (whether it sees
+pupils, small groups' percentages), and the view."""
 
 
 def view_key(caller: Principal, view: Hashable) -> ViewKey:
     """The key of `caller`'s answer to `view`: callers of the same scope share it, no one else."""
-    return (caller.trust_id, caller.schools, caller.see_pupils, view)
+    return (caller.trust_id, caller.schools, caller.permissions, view)
 
 LAST_UPDATED: TypeAdapter[str | None] = TypeAdapter(str | None)
 

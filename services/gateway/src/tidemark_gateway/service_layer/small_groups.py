@@ -15,13 +15,11 @@ T = TypeVar("T")
 
 
 def small_group_percentages_shown(permissions: Collection[Permission]) -> bool:
-    """Whether a caller with `permissions` sees the %s (and other unrounded figures) of a small group.
-
-    The hook for roles: every caller may today, so small groups are only flagged. Accounts make it
-    `Permission.<read small-group figures> in permissions`, a permission the `analyst` role lacks;
-    its answers (and so its exports, which are made from them) then carry null for those figures.
-    Counts stay (the group size is what the UI shows instead)."""
-    return True
+    """Whether a caller with `permissions` sees the %s (and other unrounded figures) of a small group:
+    with `Permission.READ_SMALL_GROUPS`, which every role reading figures holds but the `analyst`.
+    An analyst's answers (and so its exports, which are made from them) carry null for those
+    figures; counts stay (the group size is what the UI shows instead)."""
+    return Permission.READ_SMALL_GROUPS in permissions
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ unlock carry the actor's id."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
 from tidemark_identity.domain.audit import Action
