@@ -54,10 +54,10 @@ default calendar until Trusts set their own."""
 ATTENDANCE_SERVICE = ProjectionService(
     rules=ATTENDANCE,
     title="Tidemark attendance",
-    topics=(topics.PUPILS, topics.ATTENDANCE),
+    topics=(topics.PUPILS, topics.ATTENDANCE, topics.ASSESSMENTS),
     publication=None,
     settings=MetricsSettings,
-    description="Applies pupils and register marks to the attendance counters (per week, period and year to date).",
+    description="Applies pupils, register marks and summative results to the attendance counters (per week, period and year to date) and to attainment by attendance band.",
     consumer_group="tidemark-attendance",
 )
 
