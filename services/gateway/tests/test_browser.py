@@ -172,7 +172,7 @@ async def test_attendance_beside_attainment_and_the_pupils_below_90_percent(site
     async with browser_page() as (page, violations):
         await sign_in(page, site, "head@oak.org")
         await page.click("text=Attendance vs Attainment")
-        table = page.locator("main table").first
+        table = page.locator("table", has=page.locator("caption", has_text="by attendance"))
         await expect(table).to_contain_text("Persistent absentees (missed 10% or more)")
         await expect(table.locator("tbody tr").nth(1)).to_contain_text("50.0%")  # 1 of the 2 persistent absentees
         await expect(table.locator("tbody tr").first).to_contain_text("70.0%")  # All Pupils: 7 of 10
