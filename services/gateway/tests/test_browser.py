@@ -20,7 +20,8 @@ from tidemark_gateway.entrypoints.app import create_app
 from tidemark_gateway.testing import TRUST, Seeder, gateway_settings
 from tidemark_identity.service import Identity
 from tidemark_runtime.embedded import LOOPBACK, free_port
-from tidemark_schemas.aggregates import Keyspace
+from tidemark_gateway.testing import GIRL_Y3
+from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, encode_field
 
 CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
 """Debian's chromium (`apt-get install chromium`); Playwright never downloads one here."""
@@ -68,6 +69,15 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
     await seed.counts("2025/26", "AUT1", "reading", "S1", at=3, below=1)
     await seed.counts("2025/26", "AUT1", "reading", "S2", at=7, below=1)
     await seed.updated("2025-10-20T09:30:00+00:00")
+    attendance = attendance_keyspace(prefix, TRUST)
+    await redis.hset(attendance.attendance_attainment("2025/26", "AUT1", "rwm", "S1"),
+                     mapping={encode_field(GIRL_Y3, "persistent.AT"): 1, encode_field(GIRL_Y3, "severe.BELOW"): 1,
+                              encode_field(GIRL_Y3, "regular.AT"): 6, encode_field(GIRL_Y3, "regular.BELOW"): 2})
+    await redis.hset(attendance.attendance_sessions("2025/26", "YTD", "S1"),
+                     mapping={encode_field(GIRL_Y3, "/\\"): 700, encode_field(GIRL_Y3, "I"): 60})
+    await redis.hset(attendance.attendance_pupils("2025/26", "YTD", "S1"),
+                     mapping={encode_field(GIRL_Y3, "pupils"): 2, encode_field(GIRL_Y3, "persistent"): 1})
+    await redis.hset(attendance.attendance_absentees("2025/26", "YTD", "S1"), f"P7|{encode_field(GIRL_Y3, '50:380')}", 1)
     engine = create_async_engine(database_url)
     identity = Identity.on(engine)
     await identity.create_person(
@@ -155,4 +165,20 @@ async def test_a_school_leader_signs_in_sees_only_their_school_and_signs_out(sit
         await page.click("#signout")
         await expect(page.locator("#signin")).to_be_visible()
         assert await page.evaluate("fetch('/v1/auth/me').then((r) => r.status)") == 401
+    assert violations == []
+
+
+async def test_attendance_beside_attainment_and_the_pupils_below_90_percent(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "head@oak.org")
+        await page.click("text=Attendance vs Attainment")
+        table = page.locator("table", has=page.locator("caption", has_text="by attendance"))
+        await expect(table).to_contain_text("Persistent absentees (missed 10% or more)")
+        await expect(table.locator("tbody tr").nth(1)).to_contain_text("50.0%")  # 1 of the 2 persistent absentees
+        await expect(table.locator("tbody tr").first).to_contain_text("70.0%")  # All Pupils: 7 of 10
+
+        await page.click("text=Attendance by Group")
+        await page.click("text=Show pupils below 90%")
+        await expect(page.locator("table.pupil-list")).to_contain_text("P7")
+        await expect(page.locator("table.pupil-list")).to_contain_text("86.8%")  # 330 of 380
     assert violations == []
