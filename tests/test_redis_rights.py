@@ -105,7 +105,7 @@ async def run_projection(redis: RedisClient, prefix: str, service: ProjectionSer
 
     second = [pupil("P2"), *(locked("P2", subject, "BELOW") for subject in ("reading", "writing", "maths"))]
     store.held += second
-    applied = {"metrics": 4, "statutory": 4, "attendance": 1}  # attendance takes only the pupil of these
+    applied = {"metrics": 4, "statutory": 4, "attendance": 4}  # attendance takes the results too (attainment by band)
     assert (await engine.apply(second)).applied == applied[service.rules.name]
     assert await engine.trusts() == [TRUST]
     assert (await reconcile(engine, await live_keys(redis, engine.keyspace(TRUST)))).consistent
