@@ -17,10 +17,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tidemark_gateway.entrypoints.app import create_app
-from tidemark_gateway.testing import TRUST, Seeder, gateway_settings
+from tidemark_gateway.testing import TRUST, Seeder, cell, gateway_settings
 from tidemark_identity.service import Identity
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.vocabulary import YearGroup
 
 CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
 """Debian's chromium (`apt-get install chromium`); Playwright never downloads one here."""
@@ -67,6 +68,8 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
     await seed.school("S2", "Ash Academy")
     await seed.counts("2025/26", "AUT1", "reading", "S1", at=3, below=1)
     await seed.counts("2025/26", "AUT1", "reading", "S2", at=7, below=1)
+    await seed.statutory("2025/26", "ks2.rwm", "S2", cell(year_group=YearGroup.Y6), GDS=1, EXS=6, NOT=3)
+    await seed.statutory("2025/26", "ks2.rwm", "S2", cell(year_group=YearGroup.Y6, disadvantaged=True), EXS=4, NOT=6)
     await seed.updated("2025-10-20T09:30:00+00:00")
     engine = create_async_engine(database_url)
     identity = Identity.on(engine)
@@ -155,4 +158,23 @@ async def test_a_school_leader_signs_in_sees_only_their_school_and_signs_out(sit
         await page.click("#signout")
         await expect(page.locator("#signin")).to_be_visible()
         assert await page.evaluate("fetch('/v1/auth/me').then((r) => r.status)") == 401
+    assert violations == []
+
+
+async def test_the_statutory_pages_show_the_dfe_national_figures_beside_the_trusts(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "admin@oak.org")
+
+        await page.goto(f"{site}/#/dashboards/statutory")
+        rwm = page.locator('#view .tile:has(a[href*="measure=ks2.rwm&"])')
+        await expect(rwm).to_contain_text("National 62%")  # KS2 RWM 2024/25: 2025/26 is not published yet
+        await expect(rwm).to_contain_text("2024/25")
+        gap = page.locator("section", has=page.locator("h3", has_text="Disadvantaged pupils, KS2 combined RWM"))
+        await expect(gap.locator(".national-tile")).to_contain_text("67%")  # non-disadvantaged pupils nationally, 2023/24
+        await expect(gap).to_contain_text("+27.0 pts")  # 67 - 40
+
+        await page.goto(f"{site}/#/reports/statutory?measure=ks2.rwm&by=sex")
+        await expect(page.locator("#view thead")).to_contain_text("National (DfE, England)")
+        await expect(page.locator("#view tbody tr.all")).to_contain_text("62%")
+        assert await page.locator("#view .bar b.national-line").count() >= 1
     assert violations == []

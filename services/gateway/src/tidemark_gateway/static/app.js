@@ -88,6 +88,16 @@
   const isPctFigure = (name) => name === "pct" || name.endsWith("_pct");
   const figureText = (name, value) => (value === null || value === undefined ? nodata()
     : COUNT_FIGURES.includes(name) ? count(value) : isPctFigure(name) ? pct(value) : value.toFixed(1));
+  // A DfE national figure as published (KS2, KS1, phonics and MTC % in whole numbers, EYFS to 1 dp).
+  const nationalValue = (name, value) => (isPctFigure(name) ? `${Number.isInteger(value) ? value : value.toFixed(1)}%` : value.toFixed(1));
+  const nationalTitle = (n) => `${n.source}, ${n.academic_year}${n.note ? ` (${n.note})` : ""}`;
+  // "National 62% · 2024/25", its source on hover; "National: none published" when the DfE gives none.
+  function nationalNode(name, national, prefix = "National") {
+    const n = national && national[name];
+    if (!n) return el("div", { className: "national none", textContent: `${prefix}: none published` });
+    return el("div", { className: "national", title: nationalTitle(n) },
+      `${prefix} ${nationalValue(name, n.value)}`, el("small", { textContent: ` · ${n.academic_year}` }));
+  }
 
   // Progress From Statutory Assessment: [id, label] in display order, filled from /v1/progress-categories
   // at start (tidemark_schemas/progress.py is the one definition).
@@ -230,7 +240,7 @@
   const numCell = (content) => el("td", { className: "num" }, content);
   const rowHead = (text) => el("th", { scope: "row", textContent: text });
 
-  function bar(value, average) {
+  function bar(value, average, national) {
     const outer = el("div", { className: "bar" });
     outer.setAttribute("aria-hidden", "true");
     if (value !== null && value !== undefined) {
@@ -241,6 +251,11 @@
     if (average !== null && average !== undefined) {
       const line = el("i", { title: `All Pupils ${pct(average)}` });
       line.style.left = `${average}%`;
+      outer.append(line);
+    }
+    if (national !== null && national !== undefined) {
+      const line = el("b", { className: "national-line", title: `National ${national}%` });
+      line.style.left = `${national}%`;
       outer.append(line);
     }
     return outer;
@@ -797,8 +812,14 @@
     const gender = dashboard.gender_gap;
     $("gender-gap").replaceChildren(tileNode(gender.female), tileNode(gender.male), gapNode(gender.gap, "Female − Male"));
     const dis = dashboard.disadvantaged_gap;
-    $("disadvantaged-gap").replaceChildren(tileNode(dis.not_disadvantaged), tileNode(dis.disadvantaged),
-      gapNode(dis.gap, "Not disadv. − Disadv."));
+    const nat = dis.national_not_disadvantaged;
+    // For reference, as the DfE compares: other pupils nationally (a statutory end of KS2 figure).
+    const national = nat ? el("div", { className: "tile national-tile", title: nationalTitle(nat) },
+      el("div", { className: "name", textContent: "Not disadvantaged, national" }),
+      el("div", { className: "pct", textContent: `${nat.value}%` }),
+      el("div", { className: "n", textContent: `end of KS2 RWM, DfE ${nat.academic_year}` })) : null;
+    $("disadvantaged-gap").replaceChildren(...[tileNode(dis.not_disadvantaged), tileNode(dis.disadvantaged),
+      gapNode(dis.gap, "Not disadv. − Disadv."), national].filter(Boolean));
     const series = dashboard.progress_over_time;
     $("dash-progress").replaceChildren(lineChart(series, [{ key: "dash-all", label: "All Pupils", color: TRUST, dashed: true, values: series }],
       { height: 230, compact: true, label: "All Pupils % at or above, Combined (GLD or RWM), per period" }));
@@ -843,7 +864,8 @@
         el("div", { className: "pct" }, figureText(name, figures[name])),
         el("div", { className: `change ${change.direction}`,
           title: `${previousYear}: ${before === null || before === undefined ? "no data" : figureText(name, before)}` },
-          changeText(change, figures[name])));
+          changeText(change, figures[name])),
+        nationalNode(name, tile.all_pupils.national));
     });
     if ("took" in figures) {
       // MTC: the pupils who took the check, a count (so not compared), with last year's beside it.
@@ -890,8 +912,42 @@
         el("div", { className: "tiles wide" }, main.map((t) => statutoryTile(t, data.previous_year))),
         scores.length ? [el("h4", { className: "sub", textContent: "Average scaled scores" }),
           el("div", { className: "tiles wide" }, scores.map((t) => statutoryTile(t, data.previous_year)))] : null));
+      if (key === "ks2" && data.disadvantaged_gap) out.push(statutoryGapSection(data));
     }
     return out;
+  }
+
+  // KS2 combined RWM: the Trust's disadvantaged pupils against its others and, as the DfE compares,
+  // against non-disadvantaged pupils nationally.
+  function statutoryGapSection(data) {
+    const gap = data.disadvantaged_gap;
+    const name = "exs_plus_pct";
+    const side = (f) => {
+      const value = f.figures[name];
+      const n = f.figures.eligible || 0;
+      return el("div", { className: "tile" },
+        el("div", { className: "name", textContent: `${f.label} (Trust)` }),
+        el("div", { className: `pct${f.small_group ? " small" : ""}` }, f.small_group ? [`${count(n)} eligible`, smallMark()]
+          : value === null || value === undefined ? nodata() : pct(value)),
+        el("div", { className: "n", textContent: `${count(n)} eligible pupil${n === 1 ? "" : "s"}` }),
+        nationalNode(name, f.national));
+    };
+    const nat = gap.national_not_disadvantaged;
+    const national = el("div", { className: "tile national-tile", title: nat ? nationalTitle(nat) : "" },
+      el("div", { className: "name", textContent: "Not disadvantaged, national" }),
+      el("div", { className: "pct" }, nat ? nationalValue(name, nat.value) : nodata("none published")),
+      el("div", { className: "n", textContent: nat ? `DfE, England, ${nat.academic_year}` : "" }));
+    const gapTile = (caption, value, note) => el("div", { className: "tile gap" },
+      el("div", { className: "name", textContent: caption }),
+      el("div", { className: "pct" }, missing(value) ? nodata() : points(value)),
+      el("div", { className: "n", textContent: note }));
+    return el("section", {},
+      el("h3", {}, "Disadvantaged pupils, KS2 combined RWM",
+        el("span", { className: "note", textContent: `Expected standard · ${data.academic_year} · the DfE compares disadvantaged pupils with other pupils nationally` }),
+        el("a", { className: "more", href: link("/reports/statutory", { measure: "ks2.rwm", by: "disadvantaged" }), textContent: "View report →" })),
+      el("div", { className: "tiles wide" }, side(gap.disadvantaged), side(gap.not_disadvantaged), national,
+        gapTile("Gap to other pupils nationally", gap.gap_to_national, "national not disadvantaged − Trust disadvantaged"),
+        gapTile("Gap within the Trust", gap.gap, "Trust not disadvantaged − Trust disadvantaged")));
   }
 
   // ---- Statutory Results (one measure per group, this year, last year and the change) ----
@@ -901,16 +957,28 @@
     const counts = names.filter((n) => COUNT_FIGURES.includes(n));
     const compared = names.filter((n) => !COUNT_FIGURES.includes(n));
     const headline = compared.length && isPctFigure(compared[0]) ? compared[0] : null; // a bar for a leading %
+    // National figures: the All Pupils row's (all pupils), and by sex or disadvantaged each group's own.
+    const hasNational = [data.all_pupils, ...data.rows].some((r) => r.national);
+    const nationalHeadline = (r) => (headline && r.national && r.national[headline] ? r.national[headline].value : null);
+    const nationalCell = (r, n, first) => {
+      const fig = r.national && r.national[n];
+      return el("td", { className: `num${first ? " grp-start" : ""}`, title: fig ? nationalTitle(fig) : "" },
+        fig ? [nationalValue(n, fig.value), el("small", { textContent: ` ${shortYear(fig.academic_year)}` })] : nodata("–"));
+    };
     const year = shortYear(data.academic_year);
     const before = shortYear(data.previous_year);
     const top = el("tr", {}, el("th", { scope: "col", rowSpan: 2, textContent: by }),
       counts.map((n) => el("th", { scope: "colgroup", colSpan: 2, className: "grp-start", textContent: figureLabel(data.measure, n) })),
       compared.map((n) => el("th", { scope: "colgroup", colSpan: 3, className: "grp-start", textContent: figureLabel(data.measure, n) })),
-      headline ? el("th", { scope: "col", rowSpan: 2 }, "vs All Pupils", el("small", { textContent: `${figureLabel(data.measure, headline)}; orange dashed line: All Pupils` })) : null);
+      hasNational ? el("th", { scope: "colgroup", colSpan: compared.length, className: "grp-start" }, "National (DfE, England)",
+        el("small", { textContent: "the year's, or the latest published before" })) : null,
+      headline ? el("th", { scope: "col", rowSpan: 2 }, "vs All Pupils", el("small", { textContent: `${figureLabel(data.measure, headline)}; orange dashed line: All Pupils${
+        nationalHeadline(data.all_pupils) !== null ? "; black line: national" : ""}` })) : null);
     const second = el("tr", {},
       counts.flatMap(() => [el("th", { scope: "col", className: "num grp-start", textContent: year }), el("th", { scope: "col", className: "num", textContent: before })]),
       compared.flatMap(() => [el("th", { scope: "col", className: "num grp-start", textContent: year }), el("th", { scope: "col", className: "num", textContent: before }),
-        el("th", { scope: "col", className: "num", textContent: "Change" })]));
+        el("th", { scope: "col", className: "num", textContent: "Change" })]),
+      hasNational ? compared.map((n, i) => el("th", { scope: "col", className: `num${i ? "" : " grp-start"}`, textContent: figureLabel(data.measure, n) })) : null);
     const average = headline ? data.all_pupils.figures[headline] : null;
     const row = (r, className = "") => el("tr", { className }, r.small_group ? el("th", { scope: "row" }, r.label, smallMark()) : rowHead(r.label),
       counts.flatMap((n) => [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n]))]),
@@ -919,7 +987,8 @@
         return [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n])),
           el("td", { className: `num change ${change.direction}` }, changeText(change, r.figures[n]))];
       }),
-      headline ? el("td", { className: "barcell" }, bar(r.figures[headline], average)) : null);
+      hasNational ? compared.map((n, i) => nationalCell(r, n, i === 0)) : null,
+      headline ? el("td", { className: "barcell" }, bar(r.figures[headline], average, nationalHeadline(r) ?? nationalHeadline(data.all_pupils))) : null);
     const empty = !data.rows.length ? el("p", {}, nodata("No group has pupils in this selection.")) : null;
     return card(`${data.label} · by ${by.toLowerCase()}`, `Statutory results ${data.academic_year}, compared with ${data.previous_year}`,
       el("p", { className: "lede", textContent: "Figures to 1 decimal place; the change is this year's figure less last year's (– when last year has no data). "
