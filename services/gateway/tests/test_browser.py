@@ -178,3 +178,31 @@ async def test_the_statutory_pages_show_the_dfe_national_figures_beside_the_trus
         await expect(page.locator("#view tbody tr.all")).to_contain_text("62%")
         assert await page.locator("#view .bar b.national-line").count() >= 1
     assert violations == []
+
+
+async def test_each_widget_has_an_info_button_that_opens_and_closes_with_escape_and_a_glossary_page(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "admin@oak.org")
+
+        button = page.locator("#page-dashboard h3 button.info").first
+        await expect(button).to_have_attribute("aria-expanded", "false")
+        await button.click()
+        panel = page.locator(f"#{await button.get_attribute('aria-controls')}")
+        await expect(button).to_have_attribute("aria-expanded", "true")
+        await expect(panel).to_contain_text("ARE (Age Related Expectations)")
+        await page.keyboard.press("Escape")
+        await expect(panel).to_be_hidden()
+        await expect(button).to_have_attribute("aria-expanded", "false")
+        assert await page.evaluate("document.activeElement.classList.contains('info')")
+        assert await page.locator("#page-dashboard section h3 button.info").count() == 7
+
+        await page.goto(f"{site}/#/reports/primary-subjects")
+        await expect(page.locator("#view section h3 button.info").first).to_be_visible()
+
+        await page.goto(f"{site}/#/help")
+        glossary = page.locator("#view dl.glossary")
+        for term in ("GLD (Good Level of Development)", "All Pupils (pooled)", "Change since", "pts (percentage points)",
+                     "Not on track and BELOW standard", "Accelerated track and ABOVE standard", "Who is counted"):
+            await expect(glossary).to_contain_text(term)
+        await expect(page.locator("#filters")).to_be_hidden()
+    assert violations == []

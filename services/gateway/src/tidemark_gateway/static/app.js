@@ -226,7 +226,10 @@
   const yearGroupName = (yg) => labelOf(YEAR_GROUPS, yg);
 
   function card(title, note, ...children) {
-    return el("section", {}, el("h3", {}, title, note ? el("span", { className: "note", textContent: note }) : null), ...children);
+    const topics = state.view && HELP[state.view.path];
+    const help = topics ? info(topics, typeof title === "string" ? title : "this card") : null;
+    return el("section", {}, el("h3", {}, title, note ? el("span", { className: "note", textContent: note }) : null, help && help.button),
+      help && help.panel, ...children);
   }
   function message(text, className = "", ...extra) {
     return el("div", { className: `message ${className}`, role: className.includes("error") ? "alert" : "status" }, text, ...extra);
@@ -342,6 +345,106 @@
       legend(lines, holder), holder];
   }
 
+  // ---- help: the glossary, and an info button on each widget and report card ----
+  // Each entry: [id, term, explanation]. The progress categories' labels come from /v1/progress-categories.
+  const GLOSSARY = [
+    ["are", "ARE (Age Related Expectations)", "What a pupil is expected to know by this point of their year group. "
+      + "Each locked teacher assessment puts a pupil Below, At or Above; \"% at or above\" is At and Above over every pupil with a locked result."],
+    ["gld", "GLD (Good Level of Development)", "A Reception child at the expected level in all 12 prime and specific Early Learning Goals "
+      + "(communication and language, personal, social and emotional development, physical development, literacy, mathematics)."],
+    ["rwm", "RWM (reading, writing and mathematics combined)", "A pupil counts only when at or above in all three. At KS2: a scaled score "
+      + "of 100 or more in reading and in maths and EXS or GDS in writing. \"GLD or RWM\" counts Reception by GLD and Years 1-6 by RWM."],
+    ["pooled", "All Pupils (pooled)", "Every pupil in the current filters counted together: pupils are added across schools, never an average "
+      + "of school percentages, so a large school weighs more than a small one. Shown first in tables and as the orange dashed line."],
+    ["change", "Change since", "This figure less the same figure for the previous assessment period (on the statutory pages, the previous "
+      + "academic year), in percentage points. \"~ 0\" rounds to 0.0; \"–\" means there is no earlier figure to compare with."],
+    ["pts", "pts (percentage points)", "The difference between two percentages: 60% against 50% is +10 pts (not 20%). Changes and gaps are in pts."],
+    ["gap", "Gap (Diminishing the Difference)", "One group's % less another's (Female − Male; Not disadvantaged − Disadvantaged). "
+      + "Widening (red) when its size grew, whichever way it points; narrowing (green) when it shrank."],
+    ["small", "Small group", "A group with fewer pupils than the Trust's threshold (5 unless the Trust sets another): one pupil moves its % by "
+      + "20 points or more, so it shows the count and a \"small group\" marker, and analysts do not see its %."],
+    ["national", "National (DfE, England)", "The Department for Education's published figure for all pupils in England (or the row's group, "
+      + "where published), for the same academic year once published, else the latest year before it; the year is always shown."],
+    ["expected", "Expected standard, greater depth, higher standard", "KS2 tests: a scaled score of 100 is the expected standard, 110 or more "
+      + "the higher standard. Writing and KS1 are teacher assessments: EXS is expected, GDS greater depth. Phonics: a mark of 32 or more of 40."],
+    ["eligibility", "Who is counted (eligibility)", "Attainment figures count pupils with a locked result in the period, grouped by their "
+      + "current characteristics. Statutory figures count eligible pupils: those absent, working below the test or disapplied stay in "
+      + "and count as not met; pupils who left before 1 July of the year (L), and F or P codes, are not counted. EYFS children coded A are "
+      + "left out. The multiplication tables check's average is over pupils who took it; % full marks is over every eligible pupil."],
+    ["progress", "Levels of Progress Made", "Where a Year 1-6 pupil started (GLD for Years 1-2, KS1 combined teacher assessment for Years 3-6) "
+      + "against this period's combined RWM band. Pupils with a band but no prior result are Not categorised and in no %."],
+    ["completion", "Data completion: missing and leavers", "On roll is today's roll. Missing: pupils on roll without an entry. Leavers: "
+      + "entries beyond today's roll, from pupils who have left since; they are not missing and do not make a year group incomplete."],
+    ["attendance", "Attendance, absence and persistent absence", "Attendance is sessions present or in approved activity over possible "
+      + "sessions (two a day). A pupil is persistently absent when they miss 10% or more of their own possible sessions, severely absent at 50% or more."],
+  ];
+  const CATEGORY_HELP = {
+    not_on_track_below: "started at the expected standard or above, now below ARE",
+    not_on_track_at: "started at greater depth, now only at ARE",
+    on_track_below: "started below the expected standard, still below ARE",
+    on_track_at: "started at the expected standard, now at ARE",
+    on_track_above: "started at the expected standard or above, now above ARE",
+    accelerated_at: "started below the expected standard, now at ARE",
+    accelerated_above: "started below the expected standard, now above ARE",
+    not_categorised: "has a band this period but no prior statutory result; in no %",
+  };
+  const glossaryEntry = (id) => GLOSSARY.find(([key]) => key === id);
+  function glossaryList(ids) {
+    const items = [];
+    for (const id of ids) {
+      const entry = glossaryEntry(id);
+      if (!entry) continue;
+      items.push(el("dt", { textContent: entry[1] }), el("dd", { textContent: entry[2] }));
+      if (id === "progress") {
+        items.push(el("dd", {}, el("ul", { className: "plain" }, CATEGORIES.map(([value, label]) =>
+          el("li", {}, categoryName(value, label), `: ${CATEGORY_HELP[value] || ""}`)))));
+      }
+    }
+    return el("dl", { className: "glossary" }, items);
+  }
+  // An info button (aria-expanded; Escape closes) with its panel, placed after the heading it sits in.
+  let infoCount = 0;
+  function info(ids, what) {
+    const id = `info-${++infoCount}`;
+    const button = el("button", { type: "button", className: "info", ariaLabel: `About ${what}`, title: `About ${what}`, textContent: "i" });
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", id);
+    const close = el("button", { type: "button", className: "link", textContent: "Close" });
+    const panel = el("div", { id, className: "info-panel hidden", role: "note", ariaLabel: `About ${what}` });
+    const toggle = (open) => {
+      // Filled on opening: the progress categories arrive from the API after the page starts.
+      if (open) panel.replaceChildren(glossaryList(ids), el("p", { className: "row-gap" }, el("a", { href: "#/help", textContent: "Full glossary" }), close));
+      button.setAttribute("aria-expanded", String(open));
+      panel.classList.toggle("hidden", !open);
+    };
+    button.addEventListener("click", () => toggle(button.getAttribute("aria-expanded") !== "true"));
+    close.addEventListener("click", () => { toggle(false); button.focus(); });
+    return { button, panel };
+  }
+  // The help topics of each page's cards (the dashboard's sections carry data-help in index.html).
+  const HELP = {
+    "/dashboards/statutory": ["expected", "national", "change", "pts", "eligibility"],
+    "/reports/primary-subjects": ["are", "rwm", "pooled", "change", "small"],
+    "/reports/early-years-subjects": ["gld", "are", "pooled", "small"],
+    "/reports/primary-attainment-overview": ["are", "rwm", "pooled", "small"],
+    "/reports/early-years-attainment-overview": ["gld", "are", "pooled", "small"],
+    "/reports/pupil-overview": ["are", "pooled", "eligibility"],
+    "/reports/progress-over-time": ["are", "rwm", "gld", "pooled", "pts"],
+    "/reports/diminishing-the-difference": ["gap", "pts", "rwm", "pooled"],
+    "/reports/data-completion": ["completion"],
+    "/reports/statutory": ["expected", "national", "pooled", "change", "pts", "eligibility", "small"],
+    "/reports/progress-from-statutory": ["progress", "pooled", "small"],
+    "/dashboards/attendance": ["attendance", "pooled", "pts", "national"],
+    "/reports/attendance": ["attendance", "pooled", "national", "small"],
+    "/reports/attendance-codes": ["attendance", "pooled", "national"],
+    "/reports/attendance-trend": ["attendance", "pooled", "pts"],
+  };
+
+  function renderGlossary() {
+    return [card("Glossary", "what the figures and words on these pages mean",
+      glossaryList(GLOSSARY.map(([id]) => id)))];
+  }
+
   // ---- routing: #/reports/<name>?<view options>&academic_year=&period=&<filters> ----
   const ATTENDANCE_WINDOWS = [["ytd", "Year to date"], ["AUT1", "Autumn 1"], ["AUT2", "Autumn 2"], ["SPR1", "Spring 1"],
     ["SPR2", "Spring 2"], ["SUM1", "Summer 1"], ["SUM2", "Summer 2"], ["AUT", "Autumn"], ["SPR", "Spring"], ["SUM", "Summer"]];
@@ -426,6 +529,8 @@
       params: { by: select("View options: group by", GROUPINGS, "school"), reception: select("Cohort", ATTENDANCE_COHORTS, "") },
       load: (p) => api("/v1/reports/attendance-trend", { academic_year: state.year, by: p.by, ...cohortQuery(p), ...filterQuery() }),
       render: renderAttendanceTrend },
+    { path: "/help", nav: "Glossary", section: "Help", period: false, plain: true, params: {},
+      load: async () => ({ last_updated: null }), render: renderGlossary },
   ];
   const VIEW_BY_PATH = Object.fromEntries(VIEWS.map((v) => [v.path, v]));
 
@@ -513,6 +618,7 @@
       if (target === view) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
     }
     const dashboard = view.path === "/";
+    for (const id of ["period-controls", "filters"]) $(id).classList.toggle("hidden", !!view.plain);
     $("page-dashboard").classList.toggle("hidden", !dashboard);
     $("view").classList.toggle("hidden", dashboard);
     if (entering) $("view").replaceChildren();
@@ -896,8 +1002,11 @@
     for (const [key, title, years] of STATUTORY_WIDGETS) {
       const tiles = data.widgets[key] || [];
       if (!tiles.length) continue;
+      const help = info(key === "eyfs" ? ["gld", "national", "change", "eligibility"] : key === "mtc" ? ["national", "change", "eligibility"]
+        : key === "phonics" ? ["expected", "national", "change", "pts", "eligibility"]
+          : ["expected", "rwm", "national", "change", "pts", "eligibility"], title);
       const head = el("h3", {}, title, el("span", { className: "note", textContent: `${years} · ${data.academic_year}, change on ${data.previous_year}` }),
-        el("a", { className: "more", href: link("/reports/statutory", { measure: tiles[0].measure }), textContent: "View report →" }));
+        help.button, el("a", { className: "more", href: link("/reports/statutory", { measure: tiles[0].measure }), textContent: "View report →" }));
       // Results arrive once a year (tests and checks in the summer): say so rather than show a page of "no data".
       let empty = null;
       if (tiles.every((t) => !cohort(t.all_pupils.figures))) {
@@ -908,7 +1017,7 @@
       }
       const scores = key === "ks2" ? tiles.filter((t) => t.measure.endsWith("_ss")) : [];
       const main = tiles.filter((t) => !scores.includes(t));
-      out.push(el("section", {}, head, empty,
+      out.push(el("section", {}, head, help.panel, empty,
         el("div", { className: "tiles wide" }, main.map((t) => statutoryTile(t, data.previous_year))),
         scores.length ? [el("h4", { className: "sub", textContent: "Average scaled scores" }),
           el("div", { className: "tiles wide" }, scores.map((t) => statutoryTile(t, data.previous_year)))] : null));
@@ -941,10 +1050,13 @@
       el("div", { className: "name", textContent: caption }),
       el("div", { className: "pct" }, missing(value) ? nodata() : points(value)),
       el("div", { className: "n", textContent: note }));
+    const help = info(["rwm", "national", "gap", "pts"], "the disadvantaged gap");
     return el("section", {},
       el("h3", {}, "Disadvantaged pupils, KS2 combined RWM",
         el("span", { className: "note", textContent: `Expected standard · ${data.academic_year} · the DfE compares disadvantaged pupils with other pupils nationally` }),
+        help.button,
         el("a", { className: "more", href: link("/reports/statutory", { measure: "ks2.rwm", by: "disadvantaged" }), textContent: "View report →" })),
+      help.panel,
       el("div", { className: "tiles wide" }, side(gap.disadvantaged), side(gap.not_disadvantaged), national,
         gapTile("Gap to other pupils nationally", gap.gap_to_national, "national not disadvantaged − Trust disadvantaged"),
         gapTile("Gap within the Trust", gap.gap, "Trust not disadvantaged − Trust disadvantaged")));
@@ -1392,41 +1504,46 @@
     const total = data.rows.length;
     const done = data.rows.filter((r) => r.complete).length;
     const missing = data.rows.reduce((sum, r) => sum + r.missing, 0);
+    // Leavers' entries (more entered than on roll today) are not missing results: counted apart, never incomplete.
+    const leavers = data.rows.reduce((sum, r) => sum + (r.left || 0), 0);
+    const leaversOnly = data.rows.filter((r) => r.status === "leavers_only").length;
     const onlyIncomplete = p.show === "incomplete";
-    const anyOver = data.rows.some((r) => r.entered > r.on_roll);
     const defaultOpen = schools.length <= 2;
     const sections = schools.map((school) => {
       const complete = school.rows.filter((r) => r.complete).length;
-      const shown = onlyIncomplete ? school.rows.filter((r) => !r.complete) : school.rows;
+      const counted = school.rows.filter((r) => r.status !== "leavers_only").length;
+      const shown = onlyIncomplete ? school.rows.filter((r) => r.status === "incomplete") : school.rows;
       const body = [];
       let lastYear = null;
       for (const r of shown) {
         const first = r.year_group !== lastYear;
         lastYear = r.year_group;
-        const over = r.entered > r.on_roll;
-        body.push(el("tr", { className: `${r.complete ? "complete" : ""}${first ? " yg-start" : ""}` },
+        const left = r.left || 0;
+        body.push(el("tr", { className: `${r.complete ? "complete" : r.status === "leavers_only" ? "leavers" : ""}${first ? " yg-start" : ""}` },
           el("th", { scope: "row", textContent: first ? yearGroupName(r.year_group) : "" }),
           el("td", {}, r.label, r.subject !== r.label && /^E\d\d$/.test(r.subject) ? el("small", { textContent: ` ${r.subject}` }) : null),
           el("td", { className: "num fig", textContent: count(r.on_roll) }),
-          el("td", { className: "num fig", title: over ? "More entered than on roll today: pupils who have left since" : "" },
-            count(r.entered), over ? " †" : ""),
+          el("td", { className: "num fig", textContent: count(r.entered) }),
           el("td", { className: "num fig", textContent: count(r.locked) }),
           el("td", { className: "num fig" }, r.missing ? el("strong", { textContent: count(r.missing) }) : "0"),
-          el("td", { className: "state", textContent: r.complete ? "✓ Complete" : r.on_roll === 0 ? "Nobody on roll"
-            : r.missing ? `${count(r.missing)} missing` : "More entered than on roll †" })));
+          el("td", { className: "num fig leavers-cell", title: left ? "Entries of pupils who have left since: not missing results" : "" },
+            left ? count(left) : nodata("–")),
+          el("td", { className: "state", textContent: r.complete ? (left ? "✓ Complete (leavers' entries apart)" : "✓ Complete")
+            : r.status === "leavers_only" ? "Leavers only: nobody on roll now" : r.on_roll === 0 ? "Nobody on roll"
+              : `${count(r.missing)} missing` })));
       }
       const details = el("details", { className: "school", open: state.openSchools.get(school.id) ?? defaultOpen });
       details.addEventListener("toggle", () => state.openSchools.set(school.id, details.open));
       const bar = el("span", { className: "progress", ariaHidden: "true" }, el("span"));
-      bar.firstChild.style.width = `${school.rows.length ? (100 * complete) / school.rows.length : 0}%`;
+      bar.firstChild.style.width = `${counted ? (100 * complete) / counted : 0}%`;
       details.append(
         el("summary", {}, el("h3", { textContent: school.name }), bar,
-          el("span", { textContent: `${complete} of ${school.rows.length} complete` })),
+          el("span", { textContent: `${complete} of ${counted} complete` })),
         el("div", { className: "inner" }, body.length
           ? el("div", { className: "scroll" }, el("table", {},
             el("caption", { className: "sr-only", textContent: `Data completion, ${school.name}` }),
             el("thead", {}, headRow(["Year group", "Subject", ["On roll", "num", "today"], ["Entered", "num", "draft or locked"],
-              ["Locked", "num"], ["Missing", "num"], "State"])),
+              ["Locked", "num"], ["Missing", "num", "still to enter"], ["Leavers", "num", "entered, left since"], "State"])),
             el("tbody", {}, body)))
           : el("p", {}, nodata("Every year group and subject is complete."))));
       return details;
@@ -1437,9 +1554,9 @@
     expand.addEventListener("click", () => setAll(true));
     collapse.addEventListener("click", () => setAll(false));
     return card("Entries against the roll", `${periodLong(data)} · by school, year group and subject`,
-      el("p", { className: "lede" }, `${done} of ${total} year group subjects complete; ${count(missing)} results missing. `,
-        "Green: every pupil on roll today has a result entered. On roll is today's roll, whatever the period.",
-        anyOver ? " † More entered than on roll today: pupils who have left since (nothing missing, but not complete)." : ""),
+      el("p", { className: "lede" }, `${done} of ${total - leaversOnly} year group subjects complete; ${count(missing)} results missing`,
+        leavers ? `; ${count(leavers)} entries of pupils who have left since (leavers: not missing, not counted against completion)` : "",
+        ". Green: every pupil on roll today has a result entered. On roll is today's roll, whatever the period."),
       el("div", { className: "toolbar" }, expand, collapse),
       sections.length ? sections : el("p", {}, nodata("No school has pupils on roll or results in this selection.")));
   }
@@ -1581,6 +1698,12 @@
   }
 
   buildNav();
+  for (const heading of document.querySelectorAll("#page-dashboard h3[data-help]")) {
+    const help = info(heading.dataset.help.split(" "), heading.firstChild.textContent.trim());
+    const more = heading.querySelector(".more");
+    heading.insertBefore(help.button, more);
+    heading.after(help.panel);
+  }
   $("measure").replaceChildren(...optionNodes(DASHBOARD_MEASURES, "reading"));
   // Download: the gateway writes the file (format=csv|xlsx: the JSON's rows, with the filters and last update).
   async function download(format) {
@@ -1612,6 +1735,11 @@
   });
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape") return;
+    for (const button of document.querySelectorAll("button.info[aria-expanded=\"true\"]")) {
+      button.setAttribute("aria-expanded", "false");
+      $(button.getAttribute("aria-controls")).classList.add("hidden");
+      button.focus();
+    }
     for (const d of document.querySelectorAll("details.dropdown[open]")) {
       d.open = false;
       d.querySelector("summary").focus();
