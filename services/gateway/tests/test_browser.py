@@ -206,3 +206,62 @@ async def test_each_widget_has_an_info_button_that_opens_and_closes_with_escape_
             await expect(glossary).to_contain_text(term)
         await expect(page.locator("#filters")).to_be_hidden()
     assert violations == []
+
+
+PAGES = (
+    "/", "/dashboards/statutory", "/reports/primary-subjects", "/reports/early-years-subjects",
+    "/reports/primary-attainment-overview", "/reports/early-years-attainment-overview", "/reports/pupil-overview",
+    "/reports/progress-over-time", "/reports/diminishing-the-difference", "/reports/data-completion",
+    "/reports/statutory", "/reports/progress-from-statutory", "/dashboards/attendance", "/reports/attendance",
+    "/reports/attendance-codes", "/reports/attendance-trend", "/help",
+    "/account/password", "/admin/people", "/admin/keys", "/admin/audit",
+)
+"""Every page of the web UI (the figures' views, the glossary, the account and administration pages)."""
+
+RENDERED = """(path) => {
+  const holder = path === "/" ? document.getElementById("tiles")
+    : path.startsWith("/account/") || path.startsWith("/admin/") ? document.getElementById("accounts")
+    : document.getElementById("view");
+  return holder.children.length > 0 && !document.querySelector("[aria-busy]");
+}"""
+"""A page has drawn its figures: its holder has content and nothing is loading."""
+
+
+async def test_every_page_fits_a_360_px_phone_without_sideways_scrolling_or_console_errors(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await page.set_viewport_size({"width": 360, "height": 780})
+        await sign_in(page, site, "admin@oak.org")  # (its first look at the session is a 401, as it should be)
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+        # Figures first: the menu and the filters are folded, so the first figure shows on the first screen.
+        await expect(page.locator("#nav")).to_be_hidden()
+        await expect(page.locator("#filter-controls")).to_be_hidden()
+        first_figure = await page.locator("#tiles .tile .pct").first.bounding_box()
+        assert first_figure is not None and first_figure["y"] < 780 * 0.6, first_figure  # it was 1,079 px down
+        await page.click("#menu-toggle")
+        await expect(page.locator("#menu-toggle")).to_have_attribute("aria-expanded", "true")
+        await page.click("#nav a[data-path='/reports/primary-subjects']")
+        await expect(page.locator("#nav")).to_be_hidden()  # choosing a page folds the menu again
+        await page.click("#filters-toggle")
+        await expect(page.locator("#filter-controls")).to_be_visible()
+
+        overflowing: dict[str, list[int]] = {}
+        unnamed_scroll_boxes: dict[str, int] = {}
+        for path in PAGES:
+            await page.goto(f"{site}/#{path}")
+            await page.wait_for_function(RENDERED, arg=path)
+            widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            unnamed = await page.evaluate(
+                "[...document.querySelectorAll('.scroll')].filter((box) => box.offsetParent !== null"
+                " && (box.tabIndex !== 0 || !box.getAttribute('aria-label'))).length")
+            if unnamed:
+                unnamed_scroll_boxes[path] = unnamed
+            if widths[0] > widths[1]:
+                overflowing[path] = widths
+
+        assert overflowing == {}
+        assert unnamed_scroll_boxes == {}  # each can be reached and scrolled by keyboard, and has a name
+        assert errors == []
+    assert violations == []

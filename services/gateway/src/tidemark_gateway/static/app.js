@@ -281,11 +281,13 @@
 
   // ---- the line chart (inline SVG): one line per row, All Pupils orange dashed, gaps where pct is null ----
   function lineChart(periods, lines, { height = 320, label = "Line chart", compact = false } = {}) {
-    const W = 960, H = height, m = { l: 66, r: 16, t: compact ? 10 : 26, b: compact ? 58 : 66 };
+    // On a phone the chart is drawn 640 wide (and shown at least 560 px, scrolling in its box), so its text stays readable.
+    const narrow = window.matchMedia("(max-width: 640px)").matches;
+    const W = narrow ? 640 : 960, H = height, m = { l: 66, r: 16, t: compact ? 10 : 26, b: compact ? 58 : 66 };
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
     const x = (i) => m.l + (periods.length < 2 ? iw / 2 : (i * iw) / (periods.length - 1));
     const y = (v) => m.t + ih - (v / 100) * ih;
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": label });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: `chart${narrow ? " narrow" : ""}`, role: "img", "aria-label": label });
     for (let v = 0; v <= 100; v += 20) {
       root.append(svg("line", { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: v === 0 ? "axis" : "grid" }),
         svg("text", { x: m.l - 8, y: y(v) + 4, "text-anchor": "end" }, `${v}%`));
@@ -339,7 +341,7 @@
   }
 
   function chartWithLegend(periods, lines, options) {
-    const holder = el("div");
+    const holder = el("div", { className: "scroll chart-box" });
     holder.append(lineChart(periods, lines, options));
     return [el("p", { className: "legend-hint", textContent: "Select a name to show or hide its line. Hover a point for its figure." }),
       legend(lines, holder), holder];
@@ -817,6 +819,7 @@
       if (seq !== state.seq) return; // a newer selection is on its way
       const nodes = view.render(data, state.params);
       if (nodes) $("view").replaceChildren(...[].concat(nodes));
+      scrollRegions($("view"));
       setUpdated(view.updated ? view.updated(data) : data.last_updated);
       showError("");
     } catch (error) {
@@ -824,6 +827,17 @@
       handle(error);
     } finally {
       if (seq === state.seq) target.removeAttribute("aria-busy");
+    }
+  }
+
+  // A table or chart wider than its card scrolls inside it: the box is focusable (keyboard scrolling)
+  // and named after its table's caption.
+  function scrollRegions(root) {
+    for (const box of root.querySelectorAll(".scroll:not([tabindex])")) {
+      const caption = box.querySelector("caption");
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", caption ? caption.textContent : box.querySelector("svg")?.getAttribute("aria-label") || "Table");
     }
   }
 
@@ -1698,6 +1712,19 @@
   }
 
   buildNav();
+  // Phones: the menu and the filters fold away so that the first figure is near the top.
+  const phone = window.matchMedia("(max-width: 880px)");
+  const fold = (button, target, open) => {
+    button.setAttribute("aria-expanded", String(open));
+    target.classList.toggle("folded", !open);
+  };
+  fold($("menu-toggle"), $("nav"), !phone.matches);
+  fold($("filters-toggle"), $("filter-body"), !phone.matches);
+  $("menu-toggle").addEventListener("click", () => fold($("menu-toggle"), $("nav"), $("menu-toggle").getAttribute("aria-expanded") !== "true"));
+  $("filters-toggle").addEventListener("click", () => fold($("filters-toggle"), $("filter-body"), $("filters-toggle").getAttribute("aria-expanded") !== "true"));
+  // Choosing a page from the folded menu closes it again.
+  $("nav").addEventListener("click", (e) => { if (phone.matches && e.target.closest("a")) fold($("menu-toggle"), $("nav"), false); });
+  phone.addEventListener("change", () => { fold($("menu-toggle"), $("nav"), !phone.matches); fold($("filters-toggle"), $("filter-body"), !phone.matches); });
   for (const heading of document.querySelectorAll("#page-dashboard h3[data-help]")) {
     const help = info(heading.dataset.help.split(" "), heading.firstChild.textContent.trim());
     const more = heading.querySelector(".more");
