@@ -265,3 +265,20 @@ async def test_every_page_fits_a_360_px_phone_without_sideways_scrolling_or_cons
         assert unnamed_scroll_boxes == {}  # each can be reached and scrolled by keyboard, and has a name
         assert errors == []
     assert violations == []
+
+
+async def test_printing_a_page_keeps_the_figures_and_what_they_are_about_and_drops_the_controls(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "admin@oak.org")
+        await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=school&school=S1")
+        await expect(page.locator("#view table")).to_contain_text("Oak Primary")
+        await page.emulate_media(media="print")
+
+        for hidden in ("#nav", "#export-csv", "#filter-controls", "#view section h3 button.info"):
+            await expect(page.locator(hidden).first).to_be_hidden()
+        await expect(page.locator("#page-title")).to_have_text("Primary Subjects")
+        await expect(page.locator("#filter-chips")).to_contain_text("Schools: Oak Primary")  # the filters printed
+        assert await page.evaluate("getComputedStyle(document.querySelector('#view .scroll')).overflowX") == "visible"
+        pdf = await page.pdf(format="A4")
+        assert pdf.startswith(b"%PDF")
+    assert violations == []
