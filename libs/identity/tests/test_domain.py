@@ -61,7 +61,7 @@ def test_a_role_refuses_a_scope_it_cannot_have(role, schools, reason):
 def test_a_principal_carries_its_roles_permissions_and_schools():
     leader = principal("T", Role.SCHOOL_LEADER, ["S1"], "user:1")
     assert (leader.permissions, leader.schools, leader.may_see("S1"), leader.may_see("S2")) == (
-        frozenset({Permission.READ_FIGURES, Permission.READ_PUPILS}),
+        frozenset({Permission.READ_FIGURES, Permission.READ_SMALL_GROUPS, Permission.READ_PUPILS}),
         frozenset({"S1"}),
         True,
         False,
@@ -69,9 +69,13 @@ def test_a_principal_carries_its_roles_permissions_and_schools():
 
 
 def test_a_configured_viewer_token_reads_figures_and_pupils_only_with_see_pupils():
-    assert token_principal("T", "viewer", None, False).permissions == {Permission.READ_FIGURES}
+    assert token_principal("T", "viewer", None, False).permissions == {
+        Permission.READ_FIGURES,
+        Permission.READ_SMALL_GROUPS,
+    }
     assert token_principal("T", "viewer", None, True).permissions == {
         Permission.READ_FIGURES,
+        Permission.READ_SMALL_GROUPS,
         Permission.READ_PUPILS,
     }
     assert token_principal("T", "ingest", None, False).permissions == {Permission.WRITE_TRACKER}

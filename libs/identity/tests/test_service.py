@@ -123,6 +123,7 @@ async def test_a_temporary_password_holds_no_permission_until_it_is_changed(iden
     again = await identity.sign_in("sam@t.org", PASSWORD, None)
     assert (await identity.session_principal(again.session_secret)).permissions == {
         Permission.READ_FIGURES,
+        Permission.READ_SMALL_GROUPS,
         Permission.READ_PUPILS,
     }
 
@@ -166,7 +167,7 @@ async def test_an_api_key_is_shown_once_works_until_revoked_or_expired(identity,
     reader = await identity.key_principal(key.key)
     assert reader is not None and (reader.schools, reader.permissions) == (
         frozenset({"S1"}),
-        {Permission.READ_FIGURES},
+        {Permission.READ_FIGURES, Permission.READ_SMALL_GROUPS},
     )
     assert await identity.key_principal(key.key[:-1] + ("A" if key.key[-1] != "A" else "B")) is None
     listed = await identity.keys(admin)

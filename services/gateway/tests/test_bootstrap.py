@@ -12,11 +12,11 @@ from redis.asyncio import Redis
 from tidemark_gateway.bootstrap import bootstrap, connect
 from tidemark_gateway.entrypoints.app import create_app
 from tidemark_gateway.testing import TRUST, Gateway, Seeder, gateway_settings
-from tidemark_runtime.settings import Principal
+from tidemark_runtime.principal import Permission, Principal
 from tidemark_schemas.aggregates import Keyspace, PupilFilter
 from tidemark_schemas.calendar import PeriodRef
 
-CALLER = Principal(trust_id=TRUST, role="viewer")
+CALLER = Principal(trust_id=TRUST, role="viewer", permissions=frozenset({Permission.READ_FIGURES, Permission.READ_SMALL_GROUPS}))
 
 
 async def test_the_bootstrapped_use_cases_answer_without_http_on_the_clock_handed_in(

@@ -183,6 +183,7 @@ async def test_the_person_the_issuer_names_is_signed_in_and_linked_to_its_subjec
     assert me.status_code == 200 and me.json()["user"]["email"] == "head@oak.org"
     assert me.json()["permissions"] == [
         "figures:read",
+        "figures:small-groups",
         "pupils:read",
     ]  # no temporary password to change first
     assert linked.headers["location"] == "/#/"  # the subject is linked: the email no longer matters

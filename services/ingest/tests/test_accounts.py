@@ -145,3 +145,23 @@ async def test_a_configured_token_still_writes_as_the_development_fallback(inges
     )
     assert response.status_code == 200
     assert [(action, detail["accepted"]) for action, _, detail in await audit(ingest)] == [("batch", True)]
+
+
+async def test_register_marks_follow_the_keys_scope_and_every_batch_is_audited(ingest: Ingest) -> None:
+    headers = await key(ingest)
+    await ingest.client.post("/v1/schools", json=SCHOOLS, headers=headers)
+    await ingest.client.post("/v1/pupils", json=[PUPIL], headers=headers)
+    scoped = await key(ingest, schools=["S2"])
+    mark = {"pupil_id": "P1", "school_id": "S1", "date": "2025-10-06", "session": "AM", "code": "/"}
+
+    refused = await ingest.client.post("/v1/attendance", json=[mark], headers=scoped)
+    accepted = await ingest.client.post("/v1/attendance", json=[mark, {**mark, "session": "PM"}], headers=headers)
+
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"detail": "this key may not write school 'S1' (not in its scope)"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    batches = [(detail["request"], detail["accepted"], detail["rows"]) for action, _, detail in await audit(ingest)
+               if action == "batch"]
+    assert batches[-1] == ("/v1/attendance", True, 2)

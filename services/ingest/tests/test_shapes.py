@@ -24,13 +24,14 @@ def test_a_stored_school_and_pupil_are_the_trackers_record_and_a_version():
 
 
 def test_each_event_is_the_envelope_and_the_stored_state_and_nothing_else():
-    for event, state in (
-        (SchoolUpserted, SchoolState),
-        (PupilUpserted, PupilState),
-        (AssessmentLocked, ResultState),
-        (StatutoryLocked, StatutoryState),
+    """A lock's event also names who locked (`actor_id`, for subscribers and the audit trail)."""
+    for event, state, extra in (
+        (SchoolUpserted, SchoolState, set()),
+        (PupilUpserted, PupilState, set()),
+        (AssessmentLocked, ResultState, {"actor_id"}),
+        (StatutoryLocked, StatutoryState, {"actor_id"}),
     ):
-        assert set(event.model_fields) == ENVELOPE | set(state.model_fields), event.__name__
+        assert set(event.model_fields) == ENVELOPE | set(state.model_fields) | extra, event.__name__
         assert issubclass(event, state), f"{event.__name__} retypes its state's fields"
 
 

@@ -28,8 +28,8 @@ from tidemark_runtime.auth import GuardedRoute
 
 router = APIRouter(prefix="/v1", route_class=ExportableRoute, responses={403: {"description": NOT_VISIBLE}})
 """The reports and the dashboard: JSON, or CSV and Excel with `format` like every other report."""
-dates = APIRouter(prefix="/v1", route_class=GuardedRoute)
-"""The calendar's dates: reference data, JSON only."""
+dates = APIRouter(route_class=GuardedRoute)
+"""The calendar's dates: reference data, JSON only (included in `router`, under its /v1)."""
 
 
 async def attendance_reports(built: ServicesDep) -> AttendanceReports:
