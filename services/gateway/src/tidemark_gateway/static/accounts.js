@@ -219,7 +219,7 @@
           } })))));
     }
     page("API keys", form, out, el("table", {},
-      el("thead", {}, el("tr", {}, ...["Name", "Role", "Schools", "Last used", "Expires", ""].map((h) => el("th", { scope: "col", textContent: h })))),
+      el("thead", {}, el("tr", {}, ...["Name", "Role", "Schools", "Last used", "Expires", "Actions"].map((h) => el("th", { scope: "col", textContent: h })))),
       table));
     await fill();
   }

@@ -833,11 +833,16 @@
   // A table or chart wider than its card scrolls inside it: the box is focusable (keyboard scrolling)
   // and named after its table's caption.
   function scrollRegions(root) {
+    const used = new Set([...document.querySelectorAll(".scroll[aria-label]")].map((box) => box.getAttribute("aria-label")));
     for (const box of root.querySelectorAll(".scroll:not([tabindex])")) {
       const caption = box.querySelector("caption");
+      const heading = box.closest("section")?.querySelector("h3")?.firstChild?.textContent?.trim();
+      let name = caption ? caption.textContent : box.querySelector("svg")?.getAttribute("aria-label") || `${heading || "Figures"}, table`;
+      for (let n = 2; used.has(name); n += 1) name = `${name.replace(/ \(\d+\)$/, "")} (${n})`;
+      used.add(name);
       box.tabIndex = 0;
       box.setAttribute("role", "region");
-      box.setAttribute("aria-label", caption ? caption.textContent : box.querySelector("svg")?.getAttribute("aria-label") || "Table");
+      box.setAttribute("aria-label", name);
     }
   }
 
@@ -1362,7 +1367,7 @@
   function seriesTable(periods, rows, caption) {
     return el("div", { className: "scroll" }, el("table", { className: "sticky" },
       el("caption", { className: "sr-only", textContent: caption }),
-      el("thead", {}, headRow(["", ...periods.map((q) => [periodShort(q), "num"])])),
+      el("thead", {}, headRow(["Group", ...periods.map((q) => [periodShort(q), "num"])])),
       el("tbody", {}, rows.map((r) => el("tr", { className: r.group === "all" ? "all" : "" }, rowHead(r.label),
         r.series.map((point) => {
           const cell = numCell(groupPct(point));
@@ -1446,7 +1451,7 @@
     return [card(`Attendance per period · by ${by.toLowerCase()}`, `${periods[0]?.academic_year ?? ""} – ${data.academic_year}`,
       chartWithLegend(periods, lines, { label: "Attendance % per period" })),
       card("Absence gaps", "absence % of the group less the others' (points), per period",
-        el("div", { className: "scroll" }, el("table", { className: "sticky" }, el("thead", {}, headRow(["", ...periods.map((q) => [periodShort(q), "num"])])),
+        el("div", { className: "scroll" }, el("table", { className: "sticky" }, el("thead", {}, headRow(["Gap", ...periods.map((q) => [periodShort(q), "num"])])),
           el("tbody", {}, gapRows)))),
       card("Weeks", "All Pupils, every school week with marks", el("div", { className: "scroll" }, weekly))];
   }
@@ -1534,7 +1539,8 @@
         lastYear = r.year_group;
         const left = r.left || 0;
         body.push(el("tr", { className: `${r.complete ? "complete" : r.status === "leavers_only" ? "leavers" : ""}${first ? " yg-start" : ""}` },
-          el("th", { scope: "row", textContent: first ? yearGroupName(r.year_group) : "" }),
+          // Every row names its year group (shown on the first row of each, read out on all): no empty header cell.
+          el("th", { scope: "row" }, first ? yearGroupName(r.year_group) : el("span", { className: "sr-only", textContent: yearGroupName(r.year_group) })),
           el("td", {}, r.label, r.subject !== r.label && /^E\d\d$/.test(r.subject) ? el("small", { textContent: ` ${r.subject}` }) : null),
           el("td", { className: "num fig", textContent: count(r.on_roll) }),
           el("td", { className: "num fig", textContent: count(r.entered) }),
