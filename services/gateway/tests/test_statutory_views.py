@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from tidemark_gateway.testing import Gateway, cell
@@ -140,6 +143,11 @@ async def test_the_statutory_report_shows_the_national_figure_of_its_year_beside
             for r in by_sex["rows"]] == [("Female", 65.0, 9.0), ("Male", 59.0, 7.0)]
     assert by_school["all_pupils"]["national"] == national
     assert [r["national"] for r in by_school["rows"]] == [None, None]  # the DfE publishes no school's figure here
+
+    exported = await gateway.get("/v1/reports/statutory", measure="ks2.rwm", academic_year=LAST, format="csv")
+    lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    column = lines[0].index("national.exs_plus_pct.value")
+    assert [line[column] for line in lines[1:] if line and line[0] == "all_pupils"] == ["62.0"]  # in the file too
 
 
 async def test_the_statutory_dashboard_compares_with_the_latest_national_figures_until_its_year_is_published(

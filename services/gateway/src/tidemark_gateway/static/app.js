@@ -212,8 +212,9 @@
   const points = (value) => `${value > 0 ? "+" : ""}${value.toFixed(1)} pts`;
   const missing = (value) => value === null || value === undefined;
   // A change beside a figure: "~ 0" means no change, so a figure without data gets "no data" instead.
-  const changeText = (change, current) => (missing(current) ? nodata()
-    : `${change.direction === "up" ? "▲ " : change.direction === "down" ? "▼ " : ""}${change.display}`);
+  // `unit` (" pts" for a change of a %) follows a number, not "~ 0" or "–".
+  const changeText = (change, current, unit = "") => (missing(current) ? nodata()
+    : `${change.direction === "up" ? "▲ " : change.direction === "down" ? "▼ " : ""}${change.display}${/\d$/.test(change.display) ? unit : ""}`);
   const labelOf = (options, value) => (options.flatMap((o) => (o.group ? o.options : [o])).find(([v]) => v === value) || [value, value])[1];
   const showError = (text) => { $("error").textContent = text; $("error").classList.toggle("hidden", !text); };
   const termName = (period) => {
@@ -914,7 +915,7 @@
       el("div", { className: "name" }, name),
       el("div", { className: "pct" }, tile.pct === null ? nodata() : pct(tile.pct)),
       el("div", { className: "n", textContent: `${pupils} assessed` }),
-      el("div", { className: `change ${tile.direction}` }, changeText(tile, tile.pct)));
+      el("div", { className: `change ${tile.direction}` }, changeText(tile, tile.pct, " pts")));
   }
 
   // The gap's colour follows its size, not its sign: red when |gap| grew, green when it did not.
@@ -989,7 +990,7 @@
         el("div", { className: "pct" }, figureText(name, figures[name])),
         el("div", { className: `change ${change.direction}`,
           title: `${previousYear}: ${before === null || before === undefined ? "no data" : figureText(name, before)}` },
-          changeText(change, figures[name])),
+          changeText(change, figures[name], isPctFigure(name) ? " pts" : "")),
         nationalNode(name, tile.all_pupils.national));
     });
     if ("took" in figures) {
@@ -1116,7 +1117,7 @@
       compared.flatMap((n) => {
         const change = r.changes[n] || { direction: "none", display: "–" };
         return [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n])),
-          el("td", { className: `num change ${change.direction}` }, changeText(change, r.figures[n]))];
+          el("td", { className: `num change ${change.direction}` }, changeText(change, r.figures[n], isPctFigure(n) ? " pts" : ""))];
       }),
       hasNational ? compared.map((n, i) => nationalCell(r, n, i === 0)) : null,
       headline ? el("td", { className: "barcell" }, bar(r.figures[headline], average, nationalHeadline(r) ?? nationalHeadline(data.all_pupils))) : null);
