@@ -174,7 +174,7 @@ async def test_the_statutory_pages_show_the_dfe_national_figures_beside_the_trus
         await expect(gap).to_contain_text("+27.0 pts")  # 67 - 40
 
         await page.goto(f"{site}/#/reports/statutory?measure=ks2.rwm&by=sex")
-        await expect(page.locator("#view thead")).to_contain_text("National (DfE, England)")
+        await expect(page.locator("#view thead")).to_contain_text("DfE, England")
         await expect(page.locator("#view tbody tr.all")).to_contain_text("62%")
         assert await page.locator("#view .bar b.national-line").count() >= 1
     assert violations == []

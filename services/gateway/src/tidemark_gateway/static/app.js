@@ -1092,40 +1092,40 @@
     // National figures: the All Pupils row's (all pupils), and by sex or disadvantaged each group's own.
     const hasNational = [data.all_pupils, ...data.rows].some((r) => r.national);
     const nationalHeadline = (r) => (headline && r.national && r.national[headline] ? r.national[headline].value : null);
-    const nationalCell = (r, n, first) => {
+    // The national figure closes each figure's group of columns (this year, last year, change, national).
+    const nationalCell = (r, n) => {
       const fig = r.national && r.national[n];
-      return el("td", { className: `num${first ? " grp-start" : ""}`, title: fig ? nationalTitle(fig) : "" },
-        fig ? [nationalValue(n, fig.value), el("small", { textContent: ` ${shortYear(fig.academic_year)}` })] : nodata("–"));
+      return el("td", { className: "num national-cell", title: fig ? nationalTitle(fig) : "" },
+        fig ? [nationalValue(n, fig.value), el("small", { textContent: shortYear(fig.academic_year) })] : nodata("–"));
     };
     const year = shortYear(data.academic_year);
     const before = shortYear(data.previous_year);
     const top = el("tr", {}, el("th", { scope: "col", rowSpan: 2, textContent: by }),
       counts.map((n) => el("th", { scope: "colgroup", colSpan: 2, className: "grp-start", textContent: figureLabel(data.measure, n) })),
-      compared.map((n) => el("th", { scope: "colgroup", colSpan: 3, className: "grp-start", textContent: figureLabel(data.measure, n) })),
-      hasNational ? el("th", { scope: "colgroup", colSpan: compared.length, className: "grp-start" }, "National (DfE, England)",
-        el("small", { textContent: "the year's, or the latest published before" })) : null,
-      headline ? el("th", { scope: "col", rowSpan: 2 }, "vs All Pupils", el("small", { textContent: `${figureLabel(data.measure, headline)}; orange dashed line: All Pupils${
-        nationalHeadline(data.all_pupils) !== null ? "; black line: national" : ""}` })) : null);
+      compared.map((n) => el("th", { scope: "colgroup", colSpan: hasNational ? 4 : 3, className: "grp-start", textContent: figureLabel(data.measure, n) })),
+      headline ? el("th", { scope: "col", rowSpan: 2 }, "vs All Pupils", el("small", { textContent: `${figureLabel(data.measure, headline)}; orange dashed: All Pupils${
+        nationalHeadline(data.all_pupils) !== null ? "; black: national" : ""}` })) : null);
     const second = el("tr", {},
       counts.flatMap(() => [el("th", { scope: "col", className: "num grp-start", textContent: year }), el("th", { scope: "col", className: "num", textContent: before })]),
       compared.flatMap(() => [el("th", { scope: "col", className: "num grp-start", textContent: year }), el("th", { scope: "col", className: "num", textContent: before }),
-        el("th", { scope: "col", className: "num", textContent: "Change" })]),
-      hasNational ? compared.map((n, i) => el("th", { scope: "col", className: `num${i ? "" : " grp-start"}`, textContent: figureLabel(data.measure, n) })) : null);
+        el("th", { scope: "col", className: "num", textContent: "Change" }),
+        hasNational ? el("th", { scope: "col", className: "num national-cell", title: "The DfE's figure for England (the row's group where published): the year's, or the latest published before" },
+          "National", el("small", { textContent: "DfE, England" })) : null]));
     const average = headline ? data.all_pupils.figures[headline] : null;
     const row = (r, className = "") => el("tr", { className }, r.small_group ? el("th", { scope: "row" }, r.label, smallMark()) : rowHead(r.label),
       counts.flatMap((n) => [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n]))]),
       compared.flatMap((n) => {
         const change = r.changes[n] || { direction: "none", display: "–" };
         return [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n])),
-          el("td", { className: `num change ${change.direction}` }, changeText(change, r.figures[n], isPctFigure(n) ? " pts" : ""))];
+          el("td", { className: `num change ${change.direction}` }, changeText(change, r.figures[n], isPctFigure(n) ? " pts" : "")),
+          hasNational ? nationalCell(r, n) : null];
       }),
-      hasNational ? compared.map((n, i) => nationalCell(r, n, i === 0)) : null,
       headline ? el("td", { className: "barcell" }, bar(r.figures[headline], average, nationalHeadline(r) ?? nationalHeadline(data.all_pupils))) : null);
     const empty = !data.rows.length ? el("p", {}, nodata("No group has pupils in this selection.")) : null;
     return card(`${data.label} · by ${by.toLowerCase()}`, `Statutory results ${data.academic_year}, compared with ${data.previous_year}`,
       el("p", { className: "lede", textContent: "Figures to 1 decimal place; the change is this year's figure less last year's (– when last year has no data). "
         + "Pupils are grouped by their current characteristics, in the year group the assessment belongs to; leavers are excluded." }),
-      el("div", { className: "scroll" }, el("table", { className: "sticky" },
+      el("div", { className: "scroll" }, el("table", { className: "sticky statutory-table" },
         el("caption", { className: "sr-only", textContent: `${data.label} by ${by}, ${data.academic_year} and ${data.previous_year}, All Pupils first` }),
         el("thead", {}, top, second),
         el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))))), empty);
