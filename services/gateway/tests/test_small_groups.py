@@ -12,11 +12,13 @@ from redis.asyncio import Redis
 
 from tidemark_gateway.domain.reports import ReportRow
 from tidemark_gateway.domain.small_groups import is_small, mark_small_groups
+from tidemark_gateway.domain.statutory import StatutoryFigures, national_figures
 from tidemark_gateway.domain.trends import Figure, GapPoint
 from tidemark_gateway.service_layer import small_groups
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_gateway.testing import Gateway, cell, gateway_settings, in_process
 from tidemark_runtime.auth import Permission
+from tidemark_schemas.statutory_national import NationalGroup
 from tidemark_schemas.vocabulary import Sex
 
 YEAR, PERIOD = "2025/26", "AUT1"
@@ -100,3 +102,17 @@ async def test_a_caller_refused_small_group_figures_gets_them_null_in_the_json_a
     assert [(r["label"], r["pct"], r["small_group"]) for r in rows] == [
         ("Female", "", "true"), ("Male", "50.0", "false"), ("All Pupils", "60.0", "false")
     ]
+
+
+def test_withholding_a_small_statutory_row_nulls_its_figures_but_not_its_counts_or_the_national_figures() -> None:
+    small = StatutoryFigures.of("F", "Female", "ks2.rwm", {"EXS": 2, "NOT": 1}, {"EXS": 1, "NOT": 1},
+                                national_figures("ks2.rwm", "2024/25", NationalGroup.FEMALE))
+    large = StatutoryFigures.of("M", "Male", "ks2.rwm", {"EXS": 3, "NOT": 3}, {})
+
+    withheld = mark_small_groups([small, large], 5, withhold=True)
+
+    assert withheld[0].small_group and not withheld[1].small_group
+    assert withheld[0].figures == {"eligible": 3, "exs_plus_pct": None, "gds_pct": None}
+    assert withheld[0].previous == {"eligible": 2, "exs_plus_pct": None, "gds_pct": None}
+    assert withheld[0].national is not None and withheld[0].national["exs_plus_pct"].value == 65.0  # published, kept
+    assert withheld[1].figures == {"eligible": 6, "exs_plus_pct": 50.0, "gds_pct": 0.0}

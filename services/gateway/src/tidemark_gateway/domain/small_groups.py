@@ -4,8 +4,8 @@ default 5) is flagged, since one pupil moves its % by 20 points or more, and it 
 A row type takes part by having a `small_group` field (`SmallGroupField`, default False) and a
 `group_size()` method (its % denominator); `mark_small_groups` then sets the flag on every such row
 of any report, however deep, so a report needs no code of its own. With `withhold`, a small row's
-unrounded figures (its floats: %, changes, gaps) are also replaced by null: the hook for roles that
-may not see them (see `service_layer.small_groups`).
+unrounded figures (its floats: %, changes, gaps, and the floats of its mappings of figures) are also
+replaced by null: the hook for roles that may not see them (see `service_layer.small_groups`).
 """
 
 from __future__ import annotations
@@ -62,8 +62,17 @@ def _marked(value: Any, threshold: int, withhold: bool) -> Any:
         small = is_small(typing.cast(Sized, value).group_size(), threshold)
         changes["small_group"] = small
         if small and withhold:
-            changes.update({name: None for name, item in changes.items() if isinstance(item, float)})
+            changes.update({name: _without_floats(item) for name, item in changes.items()
+                            if isinstance(item, float | dict)})
     return dataclasses.replace(value, **changes)
+
+
+def _without_floats(value: Any) -> Any:
+    """A withheld figure: a float is nulled, and so is each float of a mapping of figures (a statutory
+    row's `figures` and `previous`); counts (ints) and records in it (national figures) stay."""
+    if isinstance(value, float):
+        return None
+    return {key: None if isinstance(item, float) else item for key, item in value.items()}
 
 
 def _is_row(cls: type) -> bool:
