@@ -227,7 +227,7 @@ RENDERED = """(path) => {
 """A page has drawn its figures: its holder has content and nothing is loading."""
 
 
-async def test_every_page_fits_a_360_px_phone_without_sideways_scrolling_or_console_errors(site: str) -> None:
+async def test_every_page_fits_a_360_px_phone_and_a_tablet_without_sideways_scrolling_or_console_errors(site: str) -> None:
     async with browser_page() as (page, violations):
         await page.set_viewport_size({"width": 360, "height": 780})
         await sign_in(page, site, "admin@oak.org")  # (its first look at the session is a 401, as it should be)
@@ -249,17 +249,19 @@ async def test_every_page_fits_a_360_px_phone_without_sideways_scrolling_or_cons
 
         overflowing: dict[str, list[int]] = {}
         unnamed_scroll_boxes: dict[str, int] = {}
-        for path in PAGES:
-            await page.goto(f"{site}/#{path}")
-            await page.wait_for_function(RENDERED, arg=path)
-            widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-            unnamed = await page.evaluate(
-                "[...document.querySelectorAll('.scroll')].filter((box) => box.offsetParent !== null"
-                " && (box.tabIndex !== 0 || !box.getAttribute('aria-label'))).length")
-            if unnamed:
-                unnamed_scroll_boxes[path] = unnamed
-            if widths[0] > widths[1]:
-                overflowing[path] = widths
+        for width in (360, 768):  # a phone, and a tablet upright
+            await page.set_viewport_size({"width": width, "height": 780})
+            for path in PAGES:
+                await page.goto(f"{site}/#{path}")
+                await page.wait_for_function(RENDERED, arg=path)
+                widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                unnamed = await page.evaluate(
+                    "[...document.querySelectorAll('.scroll')].filter((box) => box.offsetParent !== null"
+                    " && (box.tabIndex !== 0 || !box.getAttribute('aria-label'))).length")
+                if unnamed:
+                    unnamed_scroll_boxes[f"{width} {path}"] = unnamed
+                if widths[0] > widths[1]:
+                    overflowing[f"{width} {path}"] = widths
 
         assert overflowing == {}
         assert unnamed_scroll_boxes == {}  # each can be reached and scrolled by keyboard, and has a name
