@@ -617,8 +617,8 @@ def test_register_marks_reach_the_attendance_counters_of_the_running_metrics_pro
     )
     # The counters agree with the pupil states. The marks went straight onto the topic, never through
     # ingest, so the SQL store holds none of them: reconcile must say the store disagrees.
-    assert f"{trust}: 2 pupils, 21 counters against the pupil states: consistent" in checked.stdout, checked.stdout
-    assert checked.returncode == 1 and f"{trust}: 3 facts of the SQL store: 21 counters differ" in checked.stdout
+    assert f"{trust}: 2 pupils, 24 counters against the pupil states: consistent" in checked.stdout, checked.stdout
+    assert checked.returncode == 1 and f"{trust}: 3 facts of the SQL store: 24 counters differ" in checked.stdout
 
 
 def test_a_days_register_and_a_correction_through_ingest_reach_the_attendance_report(platform):
@@ -675,3 +675,53 @@ def test_a_days_register_and_a_correction_through_ingest_reach_the_attendance_re
     )
     assert f"{trust}: 10 facts of the SQL store: consistent" in checked.stdout, checked.stdout
     assert checked.returncode == 0, checked.stdout
+
+
+def test_attainment_beside_attendance_follows_registers_results_and_a_correction(platform):
+    """Issue 12's attendance vs attainment, end to end: registers and locked results posted to ingest
+    reach `/v1/reports/attendance-attainment` through the attendance projection, with the figures of
+    this hand-computed example, whichever arrives first; a correction moves a pupil between bands.
+
+    Elm, SPR1 2025/26, Monday and Tuesday 12-13 January 2026. Reading: Ava present all four sessions
+    (regular, AT); Ben present Monday morning only, Monday afternoon N (1 of 2 sessions marked,
+    missed: 50%, severe, BELOW); Cal misses Tuesday afternoon (O; 1 of 4: 25%, persistent, ABOVE);
+    Dan has no register (unrecorded, AT). Persistent absentees (Ben, Cal): 2, 1 at or above, 50%;
+    severe (Ben): 1, 0%; not persistent (Ava): 1, 100%; unrecorded (Dan): 1, 100%; All Pupils 4, 3,
+    75% as the attainment report. Ben's afternoon corrected to present (`\\`): he is regular, so
+    persistent 1 (Cal) at 100%, severe none, not persistent 2 at 50%."""
+    trust, school = "trust-attendance-attainment", "AA-S1"
+    monday, tuesday = date(2026, 1, 12), date(2026, 1, 13)
+    with platform.ingest(trust) as ingest:
+        assert ingest.post("/v1/schools", json=[{"school_id": school, "name": "Elm"}]).status_code == 200
+        assert ingest.post("/v1/pupils", json=[pupil(f"AA-{name}", school) for name in ("AVA", "BEN", "CAL", "DAN")]
+                           ).status_code == 200
+        reading = [dict(pupil_id=f"AA-{name}", school_id=school, academic_year=YEAR, period="SPR1", year_group="Y4",
+                        subject="reading", band=band)
+                   for name, band in (("AVA", "AT"), ("BEN", "BELOW"), ("CAL", "ABOVE"), ("DAN", "AT"))]
+        assert ingest.post("/v1/assessments", json=reading).status_code == 200
+        assert ingest.post("/v1/assessments/lock", json={"school_id": school, "academic_year": YEAR,
+                                                          "period": "SPR1"}).status_code == 200
+
+        def register(day: date, *marks: tuple[str, str, str]) -> None:
+            rows = [{"pupil_id": f"AA-{p}", "school_id": school, "date": day.isoformat(), "session": s, "code": c}
+                    for p, s, c in marks]
+            answer = ingest.post("/v1/attendance", json=rows)
+            assert answer.status_code == 200, answer.text
+
+        register(monday, ("AVA", "AM", "/"), ("AVA", "PM", "\\"), ("BEN", "AM", "/"), ("BEN", "PM", "N"),
+                 ("CAL", "AM", "/"), ("CAL", "PM", "\\"))
+        register(tuesday, ("AVA", "AM", "/"), ("AVA", "PM", "\\"), ("CAL", "AM", "/"), ("CAL", "PM", "O"))
+
+        def rows() -> dict:
+            with platform.gateway(trust) as gateway:
+                body = gateway.get("/v1/reports/attendance-attainment",
+                                   params={"academic_year": YEAR, "period": "SPR1", "measure": "reading"}).json()
+            found = {row["group"]: (row["n"], row["at_or_above"], row["pct"]) for row in body["rows"]}
+            return {**found, "all": (body["all_pupils"]["n"], body["all_pupils"]["at_or_above"], body["all_pupils"]["pct"])}
+
+        eventually(lambda: rows() == {"persistent": (2, 1, 50.0), "severe": (1, 0, 0.0), "not_persistent": (1, 1, 100.0),
+                                      "unrecorded": (1, 1, 100.0), "all": (4, 3, 75.0)}, timeout=60)
+        assert figures(report(platform, trust, "reading", period="SPR1"))["all"] == (4, 3)
+        register(monday, ("BEN", "PM", "\\"))
+        eventually(lambda: rows() == {"persistent": (1, 1, 100.0), "severe": (0, 0, None),
+                                      "not_persistent": (2, 1, 50.0), "unrecorded": (1, 1, 100.0), "all": (4, 3, 75.0)})

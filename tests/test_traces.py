@@ -26,7 +26,7 @@ from tidemark_metrics.service import SERVICE as METRICS_SERVICE
 from tidemark_runtime.observability import tracing
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.service import ProjectionConsumer
-from tidemark_runtime.settings import Principal
+from tidemark_runtime.settings import TokenGrant
 from tidemark_schemas import topics
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +63,7 @@ async def records_of(bootstrap: str, topic: str, trust_id: str, wanted: int, tim
 
 def ingest_for(trust: str, settings_of: dict) -> tuple[object, str]:
     token = uuid.uuid4().hex
-    settings = IngestSettings(**settings_of, tidemark_tokens={token: Principal(trust_id=trust, role="ingest")})
+    settings = IngestSettings(**settings_of, tidemark_tokens={token: TokenGrant(trust_id=trust, role="ingest")})
     return ingest_app(settings), token
 
 

@@ -12,6 +12,7 @@ from tidemark_schemas.attendance import (
     AttendanceFigures,
     Category,
     Sessions,
+    attendance_band,
     cohort_year_groups,
     enrolment_counts,
     persistent_absentee,
@@ -189,3 +190,11 @@ def test_a_trust_period_compares_with_the_published_term_or_cumulative_period():
     assert national_period_to_date("AUT1") is NationalPeriod.AUTUMN
     assert national_period_to_date("SPR2") is national_period_to_date("SPR") is NationalPeriod.AUTUMN_SPRING
     assert national_period_to_date("SUM1") is NationalPeriod.FULL_YEAR
+
+
+@pytest.mark.parametrize(("absent", "possible", "band"), [
+    (0, 0, "unrecorded"), (0, 380, "regular"), (37, 380, "regular"), (38, 380, "persistent"),
+    (189, 380, "persistent"), (190, 380, "severe"), (2, 2, "severe"),
+])
+def test_a_pupils_attendance_band_is_exclusive_with_the_10_and_50_percent_boundaries(absent, possible, band):
+    assert attendance_band(Sessions(possible, absent, 0)).value == band

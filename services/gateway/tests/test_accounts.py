@@ -396,6 +396,7 @@ SCHOOL_FILTERED = {
     "/v1/reports/attendance-codes": {"academic_year": YEAR, "by": "school"},
     "/v1/reports/attendance-trend": {"academic_year": YEAR, "by": "school"},
     "/v1/dashboards/attendance": {"academic_year": YEAR},
+    "/v1/reports/attendance-attainment": {"academic_year": YEAR, "period": PERIOD, "measure": "reading"},
 }
 UNFILTERED = {"/v1/schools", "/v1/calendar", "/v1/progress-categories", "/v1/auth/me"}
 
@@ -442,7 +443,7 @@ def cases_for(route: Route, method: str, caller: str, target: str, site: Site) -
         found = [((method, path, params, None), figures_expected(caller, target))]
         # the same as a file: an export is read under the same rules
         found.append(((method, path, {**params, "format": "csv"}, None), figures_expected(caller, target)))
-        if path == "/v1/reports/progress-from-statutory":
+        if path in ("/v1/reports/progress-from-statutory", "/v1/reports/attendance"):
             pupils = (
                 figures_expected(caller, target) if caller in PUPILS else 403
             )  # checked before the school
@@ -539,7 +540,7 @@ async def test_the_authorisation_matrix_every_caller_every_endpoint_every_school
 
     assert wrong == [], "\n".join(wrong)
     assert leaks == [], "\n".join(leaks)
-    assert len(routes) == 34 and checked > 700
+    assert len(routes) == 35 and checked > 700
 
 
 async def test_another_trusts_school_and_a_made_up_one_answer_alike(site: Site) -> None:

@@ -160,3 +160,89 @@ async def test_a_window_that_is_none_of_the_years_is_refused(trust: Gateway, par
     answer = await trust.get("/v1/reports/attendance", academic_year=YEAR, **params)
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["query", field]
+
+
+# -- attainment beside attendance, and the persistent absentees by pupil ---------------------------
+
+
+async def seed_attainment(gateway: Gateway, school: str, at_cell, labels: dict[str, int], measure: str = "reading",
+                          period: str = "AUT1") -> None:
+    keys = attendance_keyspace(gateway.settings.redis_prefix, gateway.seed.keys.trust_id)
+    for label, n in labels.items():
+        await gateway.seed.redis.hincrby(keys.attendance_attainment(YEAR, period, measure, school),
+                                         encode_field(at_cell, label), n)
+
+
+@pytest.fixture
+async def attainment(gateway: Gateway) -> Gateway:
+    """Reading in AUT1. Oak: 2 persistent absentees AT, 1 severe BELOW, 3 regular AT and 1 BELOW, 1
+    pupil with no possible session ABOVE. Ash: 1 severe AT and 1 regular ABOVE (a disadvantaged boy).
+    Hand-computed: persistent (severe included) 4 pupils, 3 at or above (75%); severe 2, 1 (50%);
+    not persistent 5, 4 (80%); unrecorded 1, 1 (100%); All Pupils 10, 8 (80%)."""
+    await gateway.seed.school("S1", "Oak")
+    await gateway.seed.school("S2", "Ash")
+    await seed_attainment(gateway, "S1", GIRL_Y3, {"persistent.AT": 2, "severe.BELOW": 1, "regular.AT": 3,
+                                                   "regular.BELOW": 1, "unrecorded.ABOVE": 1})
+    await seed_attainment(gateway, "S2", BOY_Y4_DISADVANTAGED, {"severe.AT": 1, "regular.ABOVE": 1})
+    await seed_attainment(gateway, "S1", GIRL_Y3, {"persistent.BELOW": 7}, measure="maths")  # another measure
+    return gateway
+
+
+async def test_attainment_of_persistent_and_severe_absentees_and_the_rest_equals_the_hand_computed(
+    attainment: Gateway,
+) -> None:
+    answer = await attainment.get("/v1/reports/attendance-attainment", academic_year=YEAR, period="AUT1",
+                                  measure="reading")
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["measure"], report["label"], report["period"]) == ("reading", "Reading", "AUT1")
+    rows = {row["group"]: (row["n"], row["at_or_above"], row["pct"], row["small_group"]) for row in report["rows"]}
+    assert rows == {"persistent": (4, 3, 75.0, True), "severe": (2, 1, 50.0, True),
+                    "not_persistent": (5, 4, 80.0, False), "unrecorded": (1, 1, 100.0, True)}
+    everyone = report["all_pupils"]
+    assert (everyone["group"], everyone["n"], everyone["at_or_above"], everyone["pct"]) == ("all", 10, 8, 80.0)
+
+
+async def test_attendance_attainment_takes_the_filters_and_the_callers_schools(attainment: Gateway) -> None:
+    boys = (await attainment.get("/v1/reports/attendance-attainment", academic_year=YEAR, period="AUT1",
+                                 measure="reading", sex="M")).json()
+    assert {row["group"]: row["n"] for row in boys["rows"]} == {"persistent": 1, "severe": 1, "not_persistent": 1,
+                                                                 "unrecorded": 0}
+    oak = (await attainment.get("/v1/reports/attendance-attainment", token="s1-viewer", academic_year=YEAR,
+                                period="AUT1", measure="reading")).json()
+    assert oak["all_pupils"]["n"] == 8 and oak["rows"][0]["n"] == 3
+    maths = (await attainment.get("/v1/reports/attendance-attainment", academic_year=YEAR, period="AUT1",
+                                  measure="maths")).json()
+    assert (maths["rows"][0]["n"], maths["rows"][0]["pct"]) == (7, 0.0)
+    none = (await attainment.get("/v1/reports/attendance-attainment", academic_year=YEAR, period="SPR1",
+                                 measure="reading")).json()
+    assert none["all_pupils"]["n"] == 0 and none["all_pupils"]["pct"] is None
+    refused = await attainment.get("/v1/reports/attendance-attainment", academic_year=YEAR, period="AUT1",
+                                   measure="spelling")
+    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (422, ["query", "measure"])
+
+
+async def test_attendance_attainment_exports_as_csv(attainment: Gateway) -> None:
+    exported = await attainment.get("/v1/reports/attendance-attainment", academic_year=YEAR, period="AUT1",
+                                    measure="reading", format="csv")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert "persistent" in exported.text and "Persistent absentees (missed 10% or more)" in exported.text
+
+
+async def test_the_attendance_report_lists_the_persistent_absentees_lowest_attendance_first(trust: Gateway) -> None:
+    keys = attendance_keyspace(trust.settings.redis_prefix, trust.seed.keys.trust_id)
+    for school, entry in (("S1", f"P1|{encode_field(GIRL_Y3, '38:380')}"),
+                          ("S2", f"P2|{encode_field(BOY_Y4_DISADVANTAGED, '190:380')}"),
+                          ("S2", f"P3|{encode_field(RECEPTION, '20:100')}")):
+        await trust.seed.redis.hset(keys.attendance_absentees(YEAR, "YTD", school), entry, 1)
+    answer = await trust.get("/v1/reports/attendance", academic_year=YEAR, pupils="true")
+    assert answer.status_code == 200, answer.text
+    listed = [(p["pupil_id"], p["school"], p["absent_sessions"], p["possible_sessions"], p["attendance_pct"], p["severe"])
+              for p in answer.json()["pupils"]]
+    assert listed == [("P2", "Ash", 190, 380, 50.0, True), ("P1", "Oak", 38, 380, 90.0, False)]  # Reception: not asked
+    with_reception = (await trust.get("/v1/reports/attendance", academic_year=YEAR, pupils="true",
+                                      include_reception="true")).json()
+    assert [p["pupil_id"] for p in with_reception["pupils"]] == ["P2", "P3", "P1"]
+    assert (await trust.get("/v1/reports/attendance", academic_year=YEAR)).json()["pupils"] is None
+    refused = await trust.get("/v1/reports/attendance", token="figures-viewer", academic_year=YEAR, pupils="true")
+    assert refused.status_code == 403

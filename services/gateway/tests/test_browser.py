@@ -2,7 +2,7 @@
 a school leader signs in, sees only their school, and signs out; an administrator manages people;
 the statutory pages show the DfE's national figures; every card has its help; every page fits a
 phone and a tablet with no sideways scroll and no console error; a page prints without its
-controls. The page runs under its strict Content-Security-Policy, and the tests fail on any
+controls; attendance beside attainment and the pupils below 90%. The page runs under its strict Content-Security-Policy, and the tests fail on any
 violation of it."""
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tidemark_gateway.entrypoints.app import create_app
-from tidemark_gateway.testing import TRUST, Seeder, cell, gateway_settings
+from tidemark_gateway.testing import GIRL_Y3, TRUST, Seeder, cell, gateway_settings
 from tidemark_identity.service import Identity
 from tidemark_runtime.embedded import LOOPBACK, free_port
-from tidemark_schemas.aggregates import Keyspace
+from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, encode_field
 from tidemark_schemas.vocabulary import YearGroup
 
 CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
@@ -74,6 +74,15 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
     await seed.statutory("2025/26", "ks2.rwm", "S2", cell(year_group=YearGroup.Y6), GDS=1, EXS=6, NOT=3)
     await seed.statutory("2025/26", "ks2.rwm", "S2", cell(year_group=YearGroup.Y6, disadvantaged=True), EXS=4, NOT=6)
     await seed.updated("2025-10-20T09:30:00+00:00")
+    attendance = attendance_keyspace(prefix, TRUST)
+    await redis.hset(attendance.attendance_attainment("2025/26", "AUT1", "rwm", "S1"),
+                     mapping={encode_field(GIRL_Y3, "persistent.AT"): 1, encode_field(GIRL_Y3, "severe.BELOW"): 1,
+                              encode_field(GIRL_Y3, "regular.AT"): 6, encode_field(GIRL_Y3, "regular.BELOW"): 2})
+    await redis.hset(attendance.attendance_sessions("2025/26", "YTD", "S1"),
+                     mapping={encode_field(GIRL_Y3, "/\\"): 700, encode_field(GIRL_Y3, "I"): 60})
+    await redis.hset(attendance.attendance_pupils("2025/26", "YTD", "S1"),
+                     mapping={encode_field(GIRL_Y3, "pupils"): 2, encode_field(GIRL_Y3, "persistent"): 1})
+    await redis.hset(attendance.attendance_absentees("2025/26", "YTD", "S1"), f"P7|{encode_field(GIRL_Y3, '50:380')}", 1)
     engine = create_async_engine(database_url)
     identity = Identity.on(engine)
     await identity.create_person(
@@ -124,7 +133,7 @@ PAGES = (
     "/reports/primary-attainment-overview", "/reports/early-years-attainment-overview", "/reports/pupil-overview",
     "/reports/progress-over-time", "/reports/diminishing-the-difference", "/reports/data-completion",
     "/reports/statutory", "/reports/progress-from-statutory", "/dashboards/attendance", "/reports/attendance",
-    "/reports/attendance-codes", "/reports/attendance-trend", "/help",
+    "/reports/attendance-codes", "/reports/attendance-trend", "/reports/attendance-attainment", "/help",
     "/account/password", "/admin/people", "/admin/keys", "/admin/audit",
 )
 """Every page of the web UI (the figures' views, the glossary, the account and administration pages)."""
@@ -295,4 +304,20 @@ async def test_printing_a_page_keeps_the_figures_and_what_they_are_about_and_dro
         assert await page.evaluate("getComputedStyle(document.querySelector('#view .scroll')).overflowX") == "visible"
         pdf = await page.pdf(format="A4")
         assert pdf.startswith(b"%PDF")
+    assert violations == []
+
+
+async def test_attendance_beside_attainment_and_the_pupils_below_90_percent(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "head@oak.org")
+        await page.click("text=Attendance vs Attainment")
+        table = page.locator("table", has=page.locator("caption", has_text="by attendance"))
+        await expect(table).to_contain_text("Persistent absentees (missed 10% or more)")
+        await expect(table.locator("tbody tr").nth(1)).to_contain_text("50.0%")  # 1 of the 2 persistent absentees
+        await expect(table.locator("tbody tr").first).to_contain_text("70.0%")  # All Pupils: 7 of 10
+
+        await page.click("text=Attendance by Group")
+        await page.click("text=Show pupils below 90%")
+        await expect(page.locator("table.pupil-list")).to_contain_text("P7")
+        await expect(page.locator("table.pupil-list")).to_contain_text("86.8%")  # 330 of 380
     assert violations == []

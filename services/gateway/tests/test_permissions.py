@@ -38,7 +38,7 @@ def test_the_openapi_states_each_operations_permission_and_its_401_and_403() -> 
     protected = {key: operation for key, operation in operations.items()
                  if key[0].startswith("/v1/") and not key[0].startswith(accounts)}
 
-    assert len(protected) == 19
+    assert len(protected) == 20
     for (path, _method), operation in protected.items():
         assert "**Permission:** `figures:read`." in operation["description"], path
         assert {"401", "403"} <= set(operation["responses"]), path

@@ -18,7 +18,8 @@ from tidemark_runtime.projections.state import advance, decode_record, encode_re
 from tidemark_schemas.aggregates import attendance_keyspace, decode_cell_field
 from tidemark_schemas.attendance import AttendanceFigures, cohort_year_groups
 from tidemark_schemas.calendar import PeriodCalendar, TermTime, YearDates, english_default
-from tidemark_schemas.events import AttendanceMarked, PupilUpserted
+from tidemark_schemas.vocabulary import Band
+from tidemark_schemas.events import AssessmentEntered, AssessmentLocked, AssessmentUnlocked, AttendanceMarked, PupilUpserted
 
 RULES = AttendanceProjection(PeriodCalendar())
 PUPIL = dict(trust_id="T", pupil_id="A", school_id="S1", year_group="Y3", sex="F", fsm6=False, lac=False, plac=False,
@@ -62,6 +63,7 @@ def test_a_mark_changes_its_week_and_moves_a_session_in_its_period_and_year():
     assert set(step.fields) == {"w:2025/26|2025-09-08", "p:2025/26|AUT1", "y:2025/26"}
     assert {item: amount for (part, item), amount in step.moves.items() if part == "p:2025/26|AUT1"} == {
         "S1|Y3|F|0|N|0|WHITE|0|/\\": -1, "S1|Y3|F|0|N|0|WHITE|0|I": 1, "S1|Y3|F|0|N|0|WHITE|0|persistent": 1,
+        "!S1|A|Y3|F|0|N|0|WHITE|0|1:10": 1,  # now a persistent absentee: listed by pupil, 1 of 10 sessions missed
     }
 
 
@@ -205,3 +207,79 @@ async def test_reconcile_names_a_tampered_attendance_counter(example):
     [mismatch] = (await reconcile(engine, keys)).mismatches
     assert (mismatch.key, mismatch.field, mismatch.stored, mismatch.expected) == (counter, field, 3, 1)
     assert await engine.trusts() == ["T"]
+
+
+# -- attainment by attendance band, and the persistent absentees by pupil ---------------------------
+
+
+def result(pupil_id: str, subject: str, band: str | None, version: int = 1, period: str = "AUT1",
+           school_id: str = "S1", kind=AssessmentLocked):
+    return kind(trust_id="T", pupil_id=pupil_id, school_id=school_id, academic_year="2025/26", period=period,
+                year_group="Y3", subject=subject, entered_band=band, locked_band=band, version=version)
+
+
+def beside_attainment(record) -> dict[tuple[str, str, str], int]:
+    """(period, measure, "attendance band.band") -> pupils, from a pupil's recorded contributions."""
+    found: Counter = Counter()
+    for (key, field), value in recorded_counters(RULES, attendance_keyspace("tm", "T"), record, "A").items():
+        if ":att-attainment:" in key:
+            _year, period, measure, _school = key.split(":att-attainment:")[1].split(":")
+            found[(period, measure, field.rsplit("|", 1)[1])] += value
+    return dict(+found)
+
+
+def test_a_result_is_counted_under_the_pupils_attendance_band_in_its_own_period():
+    # AUT1: 2 of 10 sessions missed (20%: persistent, not severe); AUT2: no marks
+    state = fold(RULES, [pupil("A"), *week("A", SEP8, "ppIpppppGp"), result("A", "reading", "AT"),
+                         result("A", "maths", "BELOW"), result("A", "reading", "ABOVE", period="AUT2")])
+    assert beside_attainment(state) == {
+        ("AUT1", "reading", "persistent.AT"): 1, ("AUT1", "maths", "persistent.BELOW"): 1,
+        ("AUT2", "reading", "unrecorded.ABOVE"): 1,
+    }
+
+
+def test_a_mark_moves_the_results_of_its_period_between_attendance_bands():
+    before = fold(RULES, [pupil("A"), *week("A", SEP8, "pppppppppp"), result("A", "reading", "AT")])
+    assert beside_attainment(before) == {("AUT1", "reading", "regular.AT"): 1}
+    marks = [mark("A", SEP8 + timedelta(days=n // 2), ("AM", "PM")[n % 2], "I", version=2) for n in range(5)]
+    after = fold(RULES, marks, before)  # 5 of 10 missed: severe (50% exactly)
+    assert beside_attainment(after) == {("AUT1", "reading", "severe.AT"): 1}
+
+
+def test_an_unlocked_or_draft_result_counts_nowhere_and_an_older_one_changes_nothing():
+    locked, unlocked = result("A", "reading", "AT"), result("A", "reading", None, version=2, kind=AssessmentUnlocked)
+    assert beside_attainment(fold(RULES, [pupil("A"), locked, unlocked])) == {}
+    assert beside_attainment(fold(RULES, [pupil("A"), unlocked, locked])) == {}
+    draft = result("A", "reading", None, kind=AssessmentEntered).model_copy(update={"entered_band": Band.AT})
+    assert beside_attainment(fold(RULES, [pupil("A"), draft])) == {}
+
+
+def test_the_combined_measure_is_counted_beside_its_subjects():
+    state = fold(RULES, [pupil("A"), *week("A", SEP8, "pppppppppp"),
+                         *(result("A", subject, "AT") for subject in ("reading", "writing", "maths"))])
+    assert beside_attainment(state)[("AUT1", "rwm", "regular.AT")] == 1
+    assert ("AUT1", "pupils", "regular.AT") not in beside_attainment(state)  # presence is not a measure
+
+
+def test_the_sessions_of_every_enrolment_in_the_period_decide_the_band():
+    # 1 of 10 missed at S1 and 1 of 10 at S2: 2 of 20, each enrolment persistent, the pupil persistent
+    state = fold(RULES, [pupil("A"), *week("A", SEP8, "Ippppppppp"), *week("A", SEP15, "Ippppppppp", school_id="S2"),
+                         result("A", "reading", "AT", school_id="S2")])
+    assert beside_attainment(state) == {("AUT1", "reading", "persistent.AT"): 1}
+
+
+def absentees(record) -> set[str]:
+    """"window absent:possible" of every pupil-list entry of a pupil's recorded contributions."""
+    return {key.split(":att-absentees:")[1].split(":")[1] + " " + field.rsplit("|", 1)[1]
+            for (key, field), n in recorded_counters(RULES, attendance_keyspace("tm", "T"), record, "A").items()
+            if ":att-absentees:" in key and n}
+
+
+def test_a_persistent_absentee_enrolment_is_listed_by_pupil_with_its_own_sessions():
+    state = fold(RULES, [pupil("A"), *week("A", SEP8, "pppppppppp"), *week("A", SEP15, "Ippppppppp")])
+    assert absentees(state) == {"2025-09-15 1:10"}  # 1 of 10 that week is 10%; 1 of 20 in AUT1 is 5%, not listed
+    [(key, field)] = [k for k in recorded_counters(RULES, attendance_keyspace("tm", "T"), state, "A") if ":att-absentees:" in k[0]]
+    assert (key, field) == ("tm-attendance:{T}:att-absentees:2025/26:2025-09-15:S1",
+                            "A|Y3|F|0|N|0|WHITE|0|1:10")
+    state = fold(RULES, [mark("A", SEP15 + timedelta(days=4), "PM", "O", version=2)], state)
+    assert absentees(state) == {"2025-09-15 2:10", "AUT1 2:20", "YTD 2:20"}  # 2 of 20 is exactly 10%: listed

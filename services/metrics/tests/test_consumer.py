@@ -74,7 +74,7 @@ def test_the_metrics_process_runs_attainment_and_attendance_as_two_consumer_grou
     subscribers = {s.group_id: sorted(s.topic_names) for s in create_app().broker.subscribers}
     assert subscribers == {
         "tidemark-metrics": ["tracker.assessments.v1", "tracker.pupils.v1", "tracker.schools.v1"],
-        "tidemark-attendance": ["tracker.attendance.v1", "tracker.pupils.v1"],
+        "tidemark-attendance": ["tracker.assessments.v1", "tracker.attendance.v1", "tracker.pupils.v1"],
     }
 
 

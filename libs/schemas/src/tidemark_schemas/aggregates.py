@@ -163,6 +163,16 @@ class Keyspace:
         severe absentees (fields: cell|label, `tidemark_schemas.attendance.ENROLMENT_LABELS`)."""
         return f"{self.base}:att-pupils:{academic_year}:{window}:{school_id}"
 
+    def attendance_absentees(self, academic_year: str, window: str, school_id: str) -> str:
+        """Attendance projection: which enrolment is a persistent absentee in one window, for the
+        pupil lists (fields: pupil_id|cell|absent:possible, the enrolment's own sessions)."""
+        return f"{self.base}:att-absentees:{academic_year}:{window}:{school_id}"
+
+    def attendance_attainment(self, academic_year: str, period: str, measure: str, school_id: str) -> str:
+        """Attendance projection: pupils per attendance band and attainment band of one measure in
+        one period (fields: cell|attendance_band.band, `tidemark_schemas.attendance.attendance_band`)."""
+        return f"{self.base}:att-attainment:{academic_year}:{period}:{measure}:{school_id}"
+
     @property
     def versions(self) -> str:
         """Hash counter key -> a number that grows with every write of that counter hash (readers
@@ -175,7 +185,8 @@ class Keyspace:
         generation shares its base with the Trust's generation keys and change stream)."""
         return tuple(
             f"{self.base}:{kind}:*"
-            for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils", "att-sessions", "att-pupils")
+            for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils", "att-sessions", "att-pupils",
+                         "att-absentees", "att-attainment")
         ) + (self.schools, self.updated_at, self.versions)
 
     @property

@@ -338,3 +338,53 @@ def cohort_year_groups(include_reception: bool = False) -> frozenset[YearGroup]:
     """The year groups a headline figure covers: Years 1-6, with Reception only when asked."""
     return (HEADLINE_YEAR_GROUPS | {YearGroup.R}) if include_reception else HEADLINE_YEAR_GROUPS
 
+
+
+# -- a pupil's attendance beside their attainment in the same period -------------------------------
+
+
+class AttendanceBand(StrEnum):
+    """A pupil's attendance in one window, on their own sessions over every enrolment there: the
+    bands are exclusive (a severe absentee is not also filed as persistent), so they sum to the
+    pupils with a result."""
+
+    SEVERE = "severe"
+    """Missed 50% or more of their possible sessions."""
+    PERSISTENT = "persistent"
+    """Missed 10% or more, and less than 50%."""
+    REGULAR = "regular"
+    """Missed less than 10%."""
+    UNRECORDED = "unrecorded"
+    """No possible session in the window (no register marks, or only non-possible codes)."""
+
+
+def attendance_band(sessions: Sessions) -> AttendanceBand:
+    if not sessions.possible:
+        return AttendanceBand.UNRECORDED
+    if severe_absentee(sessions):
+        return AttendanceBand.SEVERE
+    if persistent_absentee(sessions):
+        return AttendanceBand.PERSISTENT
+    return AttendanceBand.REGULAR
+
+
+def attainment_label(band: AttendanceBand, attainment: str) -> str:
+    """The label of an attendance-attainment counter field: "severe.AT" (attendance band, then the
+    result's band)."""
+    return f"{band.value}.{attainment}"
+
+
+def split_attainment_label(label: str) -> tuple[AttendanceBand, str]:
+    band, attainment = label.split(".", 1)
+    return AttendanceBand(band), attainment
+
+
+def absentee_label(sessions: Sessions) -> str:
+    """The label of a pupil-list field (`Keyspace.attendance_absentees`): "absent:possible"."""
+    return f"{sessions.absent}:{sessions.possible}"
+
+
+def split_absentee_label(label: str) -> tuple[int, int]:
+    """(absent, possible) sessions of a pupil-list field's label."""
+    absent, possible = label.split(":")
+    return int(absent), int(possible)

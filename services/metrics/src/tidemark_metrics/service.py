@@ -2,7 +2,8 @@
 group: the attainment aggregates (`domain/projection.py`, group `tidemark-metrics`, over the
 school, pupil and assessment topics, announcing every change of the figures on the public
 `attainment.changes.v1`) and attendance (`domain/attendance.py`, group `tidemark-attendance`, over
-the pupil and attendance topics, announcing on the change stream only)."""
+the pupil, attendance and assessment topics: attainment beside attendance needs both in one
+pupil part; announcing on the change stream only)."""
 
 from __future__ import annotations
 
@@ -54,10 +55,10 @@ default calendar until Trusts set their own."""
 ATTENDANCE_SERVICE = ProjectionService(
     rules=ATTENDANCE,
     title="Tidemark attendance",
-    topics=(topics.PUPILS, topics.ATTENDANCE),
+    topics=(topics.PUPILS, topics.ATTENDANCE, topics.ASSESSMENTS),
     publication=None,
     settings=MetricsSettings,
-    description="Applies pupils and register marks to the attendance counters (per week, period and year to date).",
+    description="Applies pupils, register marks and summative results to the attendance counters (per week, period and year to date) and to attainment by attendance band.",
     consumer_group="tidemark-attendance",
 )
 

@@ -1,6 +1,8 @@
 """What the gateway reads of the attendance projection, for one Trust: per window and school, the
-sessions-by-code and enrolments hashes (`Keyspace.attendance_sessions`, `attendance_pupils`), in
-the generation its readers use now, through the never-stale counter cache."""
+sessions-by-code and enrolments hashes (`Keyspace.attendance_sessions`, `attendance_pupils`), and
+per period and measure the attainment by attendance band (`attendance_attainment`), in the
+generation its readers use now, through the never-stale counter cache; and the persistent
+absentees of a window by pupil (`attendance_absentees`), read afresh (a pupil list is never kept)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,26 @@ class AttendanceReader:
             if pupil_hash:
                 pupils.setdefault(window, []).append((school, pupil_hash))
         return {window: WindowCounters(sessions.get(window, []), pupils.get(window, [])) for window in asked}
+
+    async def attainment(
+        self, academic_year: str, period: str, measures: Iterable[str], schools: Collection[str]
+    ) -> list[tuple[str, CounterHash]]:
+        """(school, hash) of pupils per attendance band and result band, for each stored measure."""
+        wanted = [(measure, school) for measure in measures for school in sorted(schools)]
+        keys = [self._keys.attendance_attainment(academic_year, period, measure, school) for measure, school in wanted]
+        replies = await self._cache.fetch(self._redis, self._keys.versions, keys)
+        return [(school, found) for (_measure, school), found in zip(wanted, replies, strict=True) if found]
+
+    async def absentees(self, academic_year: str, window: str, schools: Collection[str]) -> list[tuple[str, str]]:
+        """(school, "pupil_id|cell|absent:possible") of every persistent absentee enrolment in the window."""
+        ordered = sorted(schools)
+        if not ordered:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for school in ordered:
+                pipe.hkeys(self._keys.attendance_absentees(academic_year, window, school))
+            replies: list[list[str]] = await pipe.execute()
+        return [(school, entry) for school, entries in zip(ordered, replies, strict=True) for entry in entries]
 
     async def weeks_with_marks(self, academic_year: str, weeks: Iterable[str], schools: Collection[str]) -> list[str]:
         """Those of `weeks` with a sessions hash in any of the schools."""

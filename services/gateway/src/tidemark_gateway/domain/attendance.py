@@ -19,16 +19,21 @@ from typing import Annotated
 from pydantic import Field
 
 from tidemark_gateway.domain.counter_arrays import tally_labels
+from tidemark_gateway.domain.measures import measure_label
 from tidemark_gateway.domain.reports import ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, LastUpdated, ordered_groups
-from tidemark_schemas.aggregates import PupilFilter
+from tidemark_gateway.domain.small_groups import SmallGroupField
+from tidemark_schemas.aggregates import BandCounts, PupilFilter, decode_cell_field
 from tidemark_schemas.attendance import (
     CATEGORY_OF,
     PRESENT,
     REGISTER_CODES,
     YEAR_TO_DATE,
+    AttendanceBand,
     AttendanceFigures,
     Category,
     cohort_year_groups,
+    split_absentee_label,
+    split_attainment_label,
 )
 from tidemark_schemas.attendance_national import (
     NationalFigure,
@@ -40,6 +45,8 @@ from tidemark_schemas.attendance_national import (
     reasons,
 )
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_year_of, monday_of, parse_academic_year
+from tidemark_schemas.rules import percentage
+from tidemark_schemas.vocabulary import Band
 
 SchoolCounters = Sequence[tuple[str, Mapping[str, int]]]
 """(school_id, counter hash) pairs of one window."""
@@ -254,6 +261,10 @@ class AttendanceReport:
         "schools), with source; null where none is published")]
     national_by_group: Annotated[list[GroupNational], Field(
         description="Published figures for the rows' groups (by=disadvantaged: FSM; by=sen), where given")]
+    pupils: Annotated[list[AbsenteePupil] | None, Field(
+        description="With pupils=true: the persistent absentees of the window (attendance 90% or below: missed 10% "
+        "or more of their own possible sessions), each enrolment on its own sessions, lowest attendance first; "
+        "same filters and cohort as the figures")] = None
 
 
 def attendance_report(
@@ -444,3 +455,113 @@ def change(now: AttendanceTile | None, before: AttendanceTile | None) -> float |
         return None
     return _difference(now.figures.attendance_pct, before.figures.attendance_pct)
 
+
+
+# -- the pupils of the attendance report ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AbsenteePupil:
+    """A persistent absentee enrolment of the window (current characteristics, the marks' year group)."""
+
+    pupil_id: str
+    school_id: str
+    school: str
+    year_group: str
+    sex: str
+    disadvantaged: bool
+    sen: str
+    eal: bool
+    ethnic_group: str
+    lac: bool
+    possible_sessions: int
+    absent_sessions: int
+    attendance_pct: Annotated[float, Field(description="Unrounded % of the enrolment's own possible sessions attended")]
+    severe: Annotated[bool, Field(description="Missed 50% or more of its possible sessions")]
+
+
+def absentee_pupils(
+    entries: Sequence[tuple[str, str]], pupil_filter: PupilFilter, school_names: Mapping[str, str]
+) -> list[AbsenteePupil]:
+    """The pupil-list entries ("pupil_id|cell|absent:possible" per school) the filter admits,
+    lowest attendance first."""
+    found = []
+    for school, entry in entries:
+        pupil_id, rest = entry.split("|", 1)
+        cell, label = decode_cell_field(rest)
+        if not pupil_filter.admits(school, cell):
+            continue
+        absent, possible = split_absentee_label(label)
+        found.append(AbsenteePupil(
+            pupil_id, school, school_names.get(school, school), cell.year_group.value, cell.sex.value,
+            cell.disadvantaged, cell.sen.value, cell.eal, cell.ethnic_group.name, cell.lac, possible, absent,
+            percentage(possible - absent, possible) or 0.0, absent * 2 >= possible,
+        ))
+    return sorted(found, key=lambda p: (p.attendance_pct, p.school.casefold(), p.year_group, p.pupil_id))
+
+
+# -- attainment beside attendance ------------------------------------------------------------------
+
+ATTENDANCE_GROUPS: tuple[tuple[str, str, frozenset[AttendanceBand]], ...] = (
+    ("persistent", "Persistent absentees (missed 10% or more)",
+     frozenset({AttendanceBand.PERSISTENT, AttendanceBand.SEVERE})),
+    ("severe", "Severe absentees (missed 50% or more)", frozenset({AttendanceBand.SEVERE})),
+    ("not_persistent", "Not persistent absentees (missed less than 10%)", frozenset({AttendanceBand.REGULAR})),
+    ("unrecorded", "No possible session recorded in the period", frozenset({AttendanceBand.UNRECORDED})),
+)
+"""The rows of the attendance-attainment report: (group, label, the pupils' attendance bands in the
+period). Severe absentees are also persistent ones, as the DfE counts them; not persistent and
+unrecorded together are the rest, and with the persistent ones make All Pupils."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceAttainmentRow:
+    group: Annotated[str, Field(description="persistent, severe, not_persistent, unrecorded, or all")]
+    label: str
+    n: Annotated[int, Field(description="Pupils with a result in the measure in the period (the denominator)")]
+    at_or_above: Annotated[int, Field(description="Pupils At or Above Age Related Expectations")]
+    pct: Annotated[float | None, Field(description="Unrounded % at or above; null when n is 0")]
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        return self.n
+
+    @classmethod
+    def of(cls, group: str, label: str, counts: BandCounts) -> AttendanceAttainmentRow:
+        return cls(group, label, counts.n, counts.at_or_above, counts.pct)
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceAttainmentReport:
+    academic_year: str
+    period: str
+    measure: str
+    label: Annotated[str, Field(description="The measure's name")]
+    last_updated: LastUpdated
+    rows: Annotated[list[AttendanceAttainmentRow], Field(
+        description="Attainment of the persistent absentees, the severe absentees, the pupils who are not persistent "
+        "absentees, and those with no possible session in the period; each pupil's attendance is over their own "
+        "sessions in the period at every school")]
+    all_pupils: Annotated[AttendanceAttainmentRow, Field(
+        description='group "all": every pupil with a result, the same figure as the attainment report\'s All Pupils')]
+
+
+def attendance_attainment_report(
+    academic_year: str, period: str, measure: str, counters: SchoolCounters, pupil_filter: PupilFilter,
+    last_updated: str | None,
+) -> AttendanceAttainmentReport:
+    """Sums of the attendance-attainment counters (pupils per attendance band and result band) the
+    filter admits, per row of `ATTENDANCE_GROUPS`."""
+    by_band: dict[AttendanceBand, BandCounts] = {band: BandCounts() for band in AttendanceBand}
+    for label, pupils in tally_labels(counters, None, pupil_filter).all_pupils.items():
+        attendance, attainment = split_attainment_label(label)
+        by_band[attendance].add(Band(attainment), pupils)
+
+    def pooled(bands: frozenset[AttendanceBand]) -> BandCounts:
+        return BandCounts(*(sum(getattr(by_band[band], name) for band in bands) for name in ("below", "at", "above")))
+
+    rows = [AttendanceAttainmentRow.of(group, label, pooled(bands)) for group, label, bands in ATTENDANCE_GROUPS]
+    return AttendanceAttainmentReport(
+        academic_year, period, measure, measure_label(measure), last_updated, rows,
+        AttendanceAttainmentRow.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, pooled(frozenset(AttendanceBand))),
+    )

@@ -11,6 +11,8 @@ from datetime import date
 from tidemark_gateway.adapters.attendance_reader import AttendanceReader
 from tidemark_gateway.adapters.redis_reader import ReadModel, Scope, resolve_filter
 from tidemark_gateway.domain import attendance
+from tidemark_gateway.domain.measures import stored_measures
+from tidemark_gateway.service_layer.small_groups import SmallGroups
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import PupilFilter
 from tidemark_schemas.attendance import YEAR_TO_DATE
@@ -21,6 +23,7 @@ from tidemark_schemas.calendar import PeriodCalendar, academic_years_up_to
 class AttendanceReports:
     read_model: ReadModel
     calendar: PeriodCalendar
+    small_groups: SmallGroups = SmallGroups()
     today: Callable[[], date] = field(default=date.today)
 
     async def _scope(
@@ -37,15 +40,32 @@ class AttendanceReports:
 
     async def report(
         self, caller: Principal, academic_year: str, window: str, by: str, include_reception: bool,
-        requested: PupilFilter,
+        requested: PupilFilter, with_pupils: bool = False,
     ) -> attendance.AttendanceReport:
+        """The figures and, `with_pupils` (the route has checked `pupils:read`), the persistent
+        absentees by pupil under the same filters and cohort."""
         reader, scope, cohort = await self._scope(caller, requested, include_reception)
         counters = await reader.windows([(academic_year, window)], scope.schools)
-        return attendance.attendance_report(
+        report = attendance.attendance_report(
             academic_year, window, by, include_reception, counters[(academic_year, window)], cohort,
             scope.directory.school_names, scope.directory.last_updated,
             attendance.national_period(self.calendar, academic_year, window, self.today()),
         )
+        if not with_pupils:
+            return report
+        entries = await reader.absentees(academic_year, window, scope.schools)
+        return replace(report, pupils=attendance.absentee_pupils(entries, cohort, scope.directory.school_names))
+
+    async def attainment(
+        self, caller: Principal, academic_year: str, period: str, measure: str, requested: PupilFilter
+    ) -> attendance.AttendanceAttainmentReport:
+        """Attainment in a period of its persistent and severe absentees and the rest. No cohort of
+        year groups beyond the filter: the measure decides who has a result (GLD in Reception)."""
+        reader, scope, _cohort = await self._scope(caller, requested, False)
+        counters = await reader.attainment(academic_year, period, stored_measures(measure), scope.schools)
+        return self.small_groups.marked(caller, attendance.attendance_attainment_report(
+            academic_year, period, measure, counters, scope.pupil_filter, scope.directory.last_updated,
+        ))
 
     async def codes(
         self, caller: Principal, academic_year: str, window: str, by: str, include_reception: bool,

@@ -441,6 +441,7 @@
     "/reports/attendance": ["attendance", "pooled", "national", "small"],
     "/reports/attendance-codes": ["attendance", "pooled", "national"],
     "/reports/attendance-trend": ["attendance", "pooled", "pts"],
+    "/reports/attendance-attainment": ["attendance", "are", "rwm", "pooled", "small"],
   };
 
   function renderGlossary() {
@@ -520,9 +521,8 @@
       render: renderAttendanceDashboard },
     { path: "/reports/attendance", nav: "Attendance by Group", section: "Attendance", period: false,
       params: { window: select("Window", ATTENDANCE_WINDOWS, "ytd"), by: select("View options: group by", GROUPINGS, "school"),
-        reception: select("Cohort", ATTENDANCE_COHORTS, "") },
-      load: (p) => api("/v1/reports/attendance", { academic_year: state.year, ...windowQuery(p), by: p.by, ...cohortQuery(p), ...filterQuery() }),
-      render: renderAttendance },
+        reception: select("Cohort", ATTENDANCE_COHORTS, ""), pupils: { type: "flag", options: [["show", "show"]], default: "" } },
+      load: loadAttendance, render: renderAttendance, updated: (data) => data.report.last_updated },
     { path: "/reports/attendance-codes", nav: "Absence by Code", section: "Attendance", period: false,
       params: { window: select("Window", ATTENDANCE_WINDOWS, "ytd"), by: select("View options: group by", GROUPINGS, "school"),
         reception: select("Cohort", ATTENDANCE_COHORTS, "") },
@@ -532,6 +532,10 @@
       params: { by: select("View options: group by", GROUPINGS, "school"), reception: select("Cohort", ATTENDANCE_COHORTS, "") },
       load: (p) => api("/v1/reports/attendance-trend", { academic_year: state.year, by: p.by, ...cohortQuery(p), ...filterQuery() }),
       render: renderAttendanceTrend },
+    { path: "/reports/attendance-attainment", nav: "Attendance vs Attainment", section: "Attendance", period: true,
+      params: { measure: select("Measure", [...PRIMARY_MEASURES, ...measureOptions(["gld"])], "rwm") },
+      load: (p) => api("/v1/reports/attendance-attainment", { measure: p.measure, ...periodQuery(), ...filterQuery() }),
+      render: renderAttendanceAttainment },
     { path: "/help", nav: "Glossary", section: "Help", period: false, plain: true, params: {},
       load: async () => ({ last_updated: null }), render: renderGlossary },
   ];
@@ -1419,11 +1423,78 @@
         ["vs All Pupils", "", "orange dashed line: All Pupils"]])),
       el("tbody", {}, row(allPupils, "all"), rows.map((r) => row(r)))));
   }
-  function renderAttendance(data, p) {
+  const ATTENDANCE_PATH = "/v1/reports/attendance";
+  async function loadAttendance(p) {
+    const params = { academic_year: state.year, ...windowQuery(p), by: p.by, ...cohortQuery(p), ...filterQuery() };
+    if (p.pupils !== "show" || state.pupilsRefused) return { report: await api(ATTENDANCE_PATH, params), refused: p.pupils === "show" };
+    try {
+      return { report: await api(ATTENDANCE_PATH, { ...params, pupils: "true" }) };
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 403) throw error;
+      const report = await api(ATTENDANCE_PATH, params);  // without pupils:read the list is refused; the figures are not
+      state.pupilsRefused = true;
+      return { report, refused: true };
+    }
+  }
+  function renderAttendance({ report: data, refused }, p) {
     const by = labelOf(GROUPINGS, p.by);
-    return card(`Attendance · by ${by.toLowerCase()}`, `${windowName(data.window)}, ${data.academic_year}`,
+    return [card(`Attendance · by ${by.toLowerCase()}`, `${windowName(data.window)}, ${data.academic_year}`,
       attendanceTable(data.rows, data.all_pupils, `Attendance by ${by}, All Pupils first`, by),
-      el("p", { className: "lede", textContent: nationalNote(data.national) }));
+      el("p", { className: "lede", textContent: nationalNote(data.national) })), absenteesCard(data, p, refused)];
+  }
+  // The persistent absentees of the window (90% attendance or below), for roles that may see pupils.
+  function absenteesCard(data, p, refused) {
+    const showing = p.pupils === "show";
+    const toggle = el("button", { type: "button", className: showing ? "secondary" : "", textContent: showing ? "Hide pupils" : "Show pupils below 90%" });
+    toggle.addEventListener("click", () => {
+      state.allPupils = false;
+      go(state.view.path, { ...p, pupils: showing ? "" : "show" });
+    });
+    const out = [el("div", { className: "toolbar" }, toggle)];
+    if (showing && refused) {
+      out.push(message("Your role does not include access to pupil-level data, so only the figures above are shown. "
+        + "If you need the list of pupils, please ask your Trust's Tidemark administrator."));
+    } else if (showing && data.pupils) {
+      const pupils = data.pupils;
+      const shown = state.allPupils ? pupils : pupils.slice(0, PUPILS_SHOWN_AT_ONCE);
+      const filter = (name) => FILTERS.find((f) => f.name === name);
+      const more = pupils.length > shown.length
+        ? el("button", { type: "button", className: "link", textContent: `Show all ${count(pupils.length)}` }) : null;
+      if (more) more.addEventListener("click", () => { state.allPupils = true; refresh(); });
+      out.push(el("p", { className: "lede" }, `${count(pupils.length)} pupil${pupils.length === 1 ? "" : "s"} at or below 90% attendance, `
+        + `${windowName(data.window)} ${data.academic_year}`, pupils.length > shown.length ? `; the first ${count(shown.length)} are listed. ` : ". ",
+        more, " Each school and year group on its own sessions; lowest attendance first; characteristics are the pupils' current ones."));
+      if (pupils.length) {
+        out.push(el("div", { className: "scroll" }, el("table", { className: "pupil-list" },
+          el("caption", { className: "sr-only", textContent: "Pupils at or below 90% attendance" }),
+          el("thead", {}, headRow(["Pupil", "School", "Year group", "Sex", "Disadvantaged", "SEN", ["Possible sessions", "num"],
+            ["Missed", "num"], ["Attendance", "num"], "Severe"])),
+          el("tbody", {}, shown.map((u) => el("tr", {}, rowHead(u.pupil_id), el("td", { textContent: u.school }),
+            el("td", { textContent: yearGroupName(u.year_group) }), el("td", { textContent: labelOf(filter("sex").options(), u.sex) }),
+            el("td", { textContent: u.disadvantaged ? "Yes" : "No" }), el("td", { textContent: labelOf(filter("sen").options(), u.sen) }),
+            numCell(count(u.possible_sessions)), numCell(count(u.absent_sessions)), numCell(pctNode(u.attendance_pct)),
+            el("td", { textContent: u.severe ? "Yes" : "" })))))));
+      }
+    } else {
+      out.push(el("p", { className: "lede", textContent: "The persistent absentees behind these figures can be listed (roles with access to pupil-level data only)." }));
+    }
+    return card("Pupils below 90%", "persistent absentees: missed 10% or more of their possible sessions, in the current filters", ...out);
+  }
+  // Attainment of the persistent and severe absentees and the rest, each pupil on their own sessions in the period.
+  function renderAttendanceAttainment(data) {
+    const average = data.all_pupils.pct;
+    const row = (r, className = "") => el("tr", { className },
+      rowHead(r.label), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
+      el("td", { className: "barcell" }, bar(r.pct, average)));
+    return card(`${data.label} · by attendance`, `% at or above ARE, ${periodLong(data)}`,
+      el("p", { className: "lede", textContent: "Pupils with a result in the period, by their own attendance in the same period "
+        + "(every school they were registered at): persistent absentees missed 10% or more of their possible sessions, severe "
+        + "absentees 50% or more (they are also persistent absentees)." }),
+      el("div", { className: "scroll" }, el("table", {},
+        el("caption", { className: "sr-only", textContent: `${data.label}: % at or above by attendance, All Pupils first` }),
+        el("thead", {}, headRow(["Attendance", ["Pupils assessed", "num"], ["At or above", "num"], ["% at or above", "num"],
+          ["vs All Pupils", "", "orange dashed line: All Pupils"]])),
+        el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))))));
   }
   function renderAttendanceCodes(data, p) {
     const by = labelOf(GROUPINGS, p.by);

@@ -10,6 +10,11 @@ The parts store only their data: the contributions (a pupil's counters in a wind
 and the characteristics, so the engine recomputes the old ones instead of keeping them
 (`stores_contributions = False`), which halves the state.
 
+The projection also takes the summative results (entered, locked, unlocked; version-guarded per
+subject as the attainment projection does) into the period part of their (year, period), so the
+same part that knows the pupil's sessions in the period counts their attainment by attendance band
+(`attendance_contributions.attainment_contributions`); a result changes only its period part.
+
 Which period a date falls in is the Trust's calendar (`calendars`, the English default until a
 Trust sets its dates); weeks (Monday to Friday) and academic years are fixed. A week's mark reads
 the period parts that week overlaps in any calendar the projection holds, so a week that straddles
@@ -24,7 +29,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from tidemark_metrics.domain.attendance_contributions import (
+    ABSENTEE_ITEM,
+    ATTAINMENT_ITEM,
+    PERIOD_PREFIX,
+    RESULTS,
     WEEK_PREFIX,
+    attainment_contributions,
     WeekMarks,
     enrolment,
     find_mark,
@@ -37,12 +47,13 @@ from tidemark_metrics.domain.attendance_contributions import (
     with_mark,
     year_part,
 )
+from tidemark_metrics.domain.contributions import VERSION, stored_result
 from tidemark_runtime.projections.rules import Contributions, Located
-from tidemark_schemas.aggregates import Keyspace, attendance_keyspace
+from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, slot_of
 from tidemark_schemas.attendance import ATTENDANCE_MEASURE, ENROLMENT_LABELS, Session, counted_as
 from tidemark_schemas.calendar import PeriodCalendar, academic_year_of, monday_of
 from tidemark_schemas.characteristics import Characteristics
-from tidemark_schemas.events import AttendanceMarked
+from tidemark_schemas.events import AssessmentEntered, AssessmentEvent, AssessmentLocked, AssessmentUnlocked, AttendanceMarked
 
 _ENROLMENT_LABELS = frozenset(ENROLMENT_LABELS)
 COUNTER_KEYS_KEPT = 50_000
@@ -61,7 +72,7 @@ class Where:
 
 class AttendanceProjection:
     name = "attendance"
-    counter_kinds = ("att-sessions", "att-pupils")
+    counter_kinds = ("att-sessions", "att-pupils", "att-absentees", "att-attainment")
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False
     stores_contributions = False
@@ -98,10 +109,15 @@ class AttendanceProjection:
     def route(self, event: Any) -> tuple[str, str] | None:
         if isinstance(event, AttendanceMarked):
             return event.pupil_id, self.where(event.trust_id, event.date, event.session).week
+        if isinstance(event, AssessmentEntered | AssessmentLocked | AssessmentUnlocked):
+            return event.pupil_id, period_part(event.academic_year, event.period)
         return None
 
     def reads(self, part: str) -> tuple[str, ...]:
-        """A week's marks move sessions in the period(s) the week overlaps and in the year."""
+        """A week's marks move sessions in the period(s) the week overlaps and in the year; a
+        result changes its period part alone."""
+        if part.startswith(PERIOD_PREFIX):
+            return ()
         found = self._reads.get(part)
         if found is None:
             year, monday = window_of(part)
@@ -114,11 +130,20 @@ class AttendanceProjection:
     def fans_out(self, part: str) -> bool:
         return False
 
-    def stored_version(self, part: str, data: Mapping[str, Any], event: AttendanceMarked) -> int | None:
+    def stored_version(self, part: str, data: Mapping[str, Any], event: AttendanceMarked | AssessmentEvent) -> int | None:
+        if not isinstance(event, AttendanceMarked):
+            result = ((data.get(part) or {}).get(RESULTS) or {}).get(event.subject)
+            return None if result is None else result[VERSION]
         current = find_mark(data.get(part) or {}, self.where(event.trust_id, event.date, event.session).slot)
         return None if current is None else current[1]
 
-    def apply(self, part: str, data: Mapping[str, Any], event: AttendanceMarked) -> dict[str, Any] | None:
+    def apply(self, part: str, data: Mapping[str, Any], event: AttendanceMarked | AssessmentEvent) -> dict[str, Any] | None:
+        if not isinstance(event, AttendanceMarked):
+            stored = self.stored_version(part, data, event)
+            if stored is not None and event.version <= stored:
+                return None
+            totals = data.get(part) or {}
+            return {part: {**totals, RESULTS: {**(totals.get(RESULTS) or {}), event.subject: stored_result(event)}}}
         where = self.where(event.trust_id, event.date, event.session)
         week: WeekMarks = data.get(part) or {}
         current = find_mark(week, where.slot)
@@ -137,14 +162,14 @@ class AttendanceProjection:
         self, pupil_id: str, characteristics: Characteristics | None, data: Mapping[str, Any], parts: Iterable[str]
     ) -> dict[str, Contributions]:
         prefixes: dict[str, str] = {}
-        return {
-            part: window_contributions(
-                characteristics,
-                week_totals(data.get(part) or {}) if part.startswith(WEEK_PREFIX) else data.get(part) or {},
-                prefixes,
-            )
-            for part in parts
-        }
+        found: dict[str, Contributions] = {}
+        for part in parts:
+            totals = week_totals(data.get(part) or {}) if part.startswith(WEEK_PREFIX) else data.get(part) or {}
+            counted = window_contributions(characteristics, totals, prefixes, pupil_id)
+            if part.startswith(PERIOD_PREFIX) and RESULTS in totals:
+                counted.update(attainment_contributions(characteristics, slot_of(*window_of(part)), totals))
+            found[part] = counted
+        return found
 
     def encode(self, part: str, data: Any) -> Any:
         return data  # every part's data is already its JSON shape
@@ -153,6 +178,16 @@ class AttendanceProjection:
         return raw
 
     def locate(self, keys: Keyspace, part: str, item: str) -> Located:
+        if item[0] == ATTAINMENT_ITEM:
+            measure, school_id, field = item[1:].split("|", 2)
+            academic_year, period = window_of(part)
+            return Located(keys.attendance_attainment(academic_year, period, measure, school_id), field,
+                           (academic_year, period, ATTENDANCE_MEASURE, school_id))
+        if item[0] == ABSENTEE_ITEM:
+            school_id, field = item[1:].split("|", 1)
+            academic_year, window = window_of(part)
+            return Located(keys.attendance_absentees(academic_year, window, school_id), field,
+                           (academic_year, window, ATTENDANCE_MEASURE, school_id))
         school_id, field = item.split("|", 1)
         keys_of = self._counter_keys.get((keys, part, school_id))
         if keys_of is None:

@@ -19,7 +19,17 @@ between labels in its period and its year (`moved`): the totals never need the w
 
 A contribution is "school|cell|label" (the cell of the pupil's current characteristics in the
 enrolment's year group, `aggregates.encode_cell`), with a weight: the sessions, or 1 for `pupils`,
-`persistent` and `severe`.
+`persistent` and `severe`. Two more kinds, marked by their first character:
+
+    !school|pupil_id|cell|absent:possible   a persistent absentee enrolment, by pupil (the pupil
+                                            lists: `Keyspace.attendance_absentees`)
+    @measure|school|cell|attendance.band    a period's result of one measure filed under the
+                                            pupil's attendance band in that period
+                                            (`Keyspace.attendance_attainment`)
+
+A period part also keeps the pupil's summative results of that period (`RESULTS`, as the
+attainment projection stores them), so that its attainment by attendance band is counted from the
+one part that holds both: exact under any order of marks and results.
 """
 
 from __future__ import annotations
@@ -28,7 +38,18 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from tidemark_schemas.attendance import YEAR_TO_DATE, counted_as, enrolment_counts
+from tidemark_metrics.domain.contributions import StoredResult, parse_contribution, slot_contributions
+from tidemark_schemas.aggregates import ENTERED_PREFIX, MODEL_PREFIX, PUPILS_MEASURE, Slot
+from tidemark_schemas.attendance import (
+    PERSISTENT,
+    YEAR_TO_DATE,
+    absentee_label,
+    attainment_label,
+    attendance_band,
+    counted_as,
+    enrolment_counts,
+    sessions_of,
+)
 from tidemark_schemas.characteristics import Characteristics
 
 WEEK_PREFIX = "w:"
@@ -44,6 +65,10 @@ WeekMarks = dict[Enrolment, list[Any]]
 for the afternoon): the JSON shape itself, so reading and writing a week costs no conversion."""
 Totals = dict[Enrolment, dict[str, int]]
 """Sessions per enrolment and counter label (the code, `/` and `\\` together: `counted_as`)."""
+RESULTS = "results"
+"""The key of a period part's results (subject -> `StoredResult`); never an enrolment (no `|`)."""
+ABSENTEE_ITEM = "!"
+ATTAINMENT_ITEM = "@"
 
 
 def enrolment(school_id: str, year_group: str) -> Enrolment:
@@ -132,18 +157,53 @@ def moved(totals: Totals, old: tuple[str, Enrolment] | None, new: tuple[str, Enr
 
 
 def window_contributions(
-    c: Characteristics | None, totals: Mapping[Enrolment, Mapping[str, int]], prefixes: dict[Enrolment, str]
+    c: Characteristics | None, totals: Mapping[str, Any], prefixes: dict[Enrolment, str], pupil_id: str = "",
 ) -> dict[str, int]:
-    """What the pupil adds to one window's counters (nothing until the pupil record arrives).
-    `prefixes`: each enrolment's "school|cell", kept by the caller for one set of characteristics."""
+    """What the pupil adds to one window's counters (nothing until the pupil record arrives): each
+    enrolment's sessions and pupils, and each persistent absentee enrolment by pupil.
+    `prefixes`: each enrolment's "school|cell", kept by the caller for one set of characteristics.
+    A period part's results are not an enrolment (`attainment_contributions` counts them)."""
     if c is None:
         return {}
     found: dict[str, int] = {}
     for where, codes in totals.items():
+        if where == RESULTS:
+            continue
         prefix = prefixes.get(where)
         if prefix is None:
             prefix = prefixes[where] = _prefix(c, where)
-        found.update(enrolment_counts(codes, prefix))
+        counts = enrolment_counts(codes, prefix)
+        found.update(counts)
+        if prefix + PERSISTENT in counts:
+            school_id, cell = prefix.split("|", 1)
+            found[f"{ABSENTEE_ITEM}{school_id}|{pupil_id}|{cell}{absentee_label(sessions_of(codes))}"] = 1
+    return found
+
+
+def _reported(measure: str) -> bool:
+    """A measure the attainment reports show (not an entered value, a model code or presence)."""
+    return measure != PUPILS_MEASURE and not measure.startswith((ENTERED_PREFIX, MODEL_PREFIX))
+
+
+def attainment_contributions(c: Characteristics | None, slot: Slot, totals: Mapping[str, Any]) -> dict[str, int]:
+    """Each locked result of the period (and each combined measure) that the attainment projection
+    counts, under the same school and cell, labelled with the pupil's attendance band in the period
+    (their own sessions over every enrolment in it, `attendance_band`) and the result's band."""
+    results: Mapping[str, StoredResult] = totals.get(RESULTS) or {}
+    if c is None or not results:
+        return {}
+    pooled: dict[str, int] = {}
+    for where, codes in totals.items():
+        if where != RESULTS:
+            for code, sessions in codes.items():
+                pooled[code] = pooled.get(code, 0) + sessions
+    band = attendance_band(sessions_of(pooled))
+    found: dict[str, int] = {}
+    for item in slot_contributions(c, slot, results):
+        measure, school_id, field = parse_contribution(item)
+        if _reported(measure):
+            cell, attainment = field.rsplit("|", 1)
+            found[f"{ATTAINMENT_ITEM}{measure}|{school_id}|{cell}|{attainment_label(band, attainment)}"] = 1
     return found
 
 

@@ -1,6 +1,8 @@
-"""GET /v1/reports/attendance, /attendance-codes, /attendance-trend and GET /v1/dashboards/attendance:
-attendance and absence from the register marks, by every grouping and filter of the other reports,
-for the caller's Trust and the schools it may see (`Permission.READ_FIGURES`)."""
+"""GET /v1/reports/attendance, /attendance-codes, /attendance-trend, /attendance-attainment and GET
+/v1/dashboards/attendance: attendance and absence from the register marks, by every grouping and
+filter of the other reports, for the caller's Trust and the schools it may see
+(`Permission.READ_FIGURES`; the persistent absentees by pupil with `pupils=true` and
+`Permission.READ_PUPILS`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 
 from tidemark_gateway.domain.attendance import (
+    AttendanceAttainmentReport,
     AttendanceCodesReport,
     AttendanceDashboard,
     AttendanceReport,
@@ -20,9 +23,9 @@ from tidemark_gateway.domain.attendance import (
     calendar_dates,
     window_of,
 )
-from tidemark_gateway.entrypoints.deps import FiguresReader, ServicesDep
+from tidemark_gateway.entrypoints.deps import FiguresReader, Period, PupilList, ServicesDep
 from tidemark_gateway.entrypoints.exports import ExportableRoute
-from tidemark_gateway.entrypoints.params import NOT_VISIBLE, AcademicYear, By, Filter
+from tidemark_gateway.entrypoints.params import NOT_VISIBLE, AcademicYear, By, Filter, Measure
 from tidemark_gateway.service_layer.attendance import AttendanceReports
 from tidemark_runtime.auth import GuardedRoute
 
@@ -33,7 +36,7 @@ dates = APIRouter(route_class=GuardedRoute)
 
 
 async def attendance_reports(built: ServicesDep) -> AttendanceReports:
-    return AttendanceReports(built.read_model, built.calendar)
+    return AttendanceReports(built.read_model, built.calendar, built.reports.small_groups)
 
 
 AttendanceDep = Annotated[AttendanceReports, Depends(attendance_reports)]
@@ -69,12 +72,24 @@ Window = Annotated[str, Depends(attendance_window)]
 @router.get("/reports/attendance", tags=["reports"])
 async def attendance_report(
     reports: AttendanceDep, caller: FiguresReader, academic_year: AcademicYear, window: Window, requested: Filter,
-    by: By = "school", include_reception: IncludeReception = False,
+    pupils: PupilList, by: By = "school", include_reception: IncludeReception = False,
 ) -> AttendanceReport:
     """Attendance, absence (authorised, unauthorised), persistent and severe absence per group, All
     Pupils pooled, beside the DfE's published figures for the year and period where there are any.
-    No period and no week: the year to date."""
-    return await reports.report(caller, academic_year, window, by, include_reception, requested)
+    No period and no week: the year to date. With `pupils=true`, the persistent absentees (90% or
+    below) by pupil."""
+    return await reports.report(caller, academic_year, window, by, include_reception, requested, pupils)
+
+
+@router.get("/reports/attendance-attainment", tags=["reports"])
+async def attendance_attainment(
+    reports: AttendanceDep, caller: FiguresReader, academic_year: AcademicYear, period: Period, measure: Measure,
+    requested: Filter,
+) -> AttendanceAttainmentReport:
+    """Attainment (% at or above ARE) in a period of its persistent absentees, severe absentees, the
+    pupils who are not persistent absentees and those with no possible session, each pupil on
+    their own attendance in the same period, and All Pupils."""
+    return await reports.attainment(caller, academic_year, period, measure, requested)
 
 
 @router.get("/reports/attendance-codes", tags=["reports"])
