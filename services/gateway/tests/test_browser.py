@@ -1,6 +1,9 @@
 """The web UI in a real browser (Debian's chromium, driven by Playwright; no browser is downloaded):
-a school leader signs in, sees only their school, and signs out. The page runs under its strict
-Content-Security-Policy, and the test fails on any violation of it."""
+a school leader signs in, sees only their school, and signs out; an administrator manages people;
+the statutory pages show the DfE's national figures; every card has its help; every page fits a
+phone and a tablet with no sideways scroll and no console error; a page prints without its
+controls; attendance beside attainment and the pupils below 90%. The page runs under its strict Content-Security-Policy, and the tests fail on any
+violation of it."""
 
 from __future__ import annotations
 
@@ -17,11 +20,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tidemark_gateway.entrypoints.app import create_app
-from tidemark_gateway.testing import TRUST, Seeder, gateway_settings
+from tidemark_gateway.testing import GIRL_Y3, TRUST, Seeder, cell, gateway_settings
 from tidemark_identity.service import Identity
 from tidemark_runtime.embedded import LOOPBACK, free_port
-from tidemark_gateway.testing import GIRL_Y3
 from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, encode_field
+from tidemark_schemas.vocabulary import YearGroup
 
 CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
 """Debian's chromium (`apt-get install chromium`); Playwright never downloads one here."""
@@ -68,6 +71,8 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
     await seed.school("S2", "Ash Academy")
     await seed.counts("2025/26", "AUT1", "reading", "S1", at=3, below=1)
     await seed.counts("2025/26", "AUT1", "reading", "S2", at=7, below=1)
+    await seed.statutory("2025/26", "ks2.rwm", "S2", cell(year_group=YearGroup.Y6), GDS=1, EXS=6, NOT=3)
+    await seed.statutory("2025/26", "ks2.rwm", "S2", cell(year_group=YearGroup.Y6, disadvantaged=True), EXS=4, NOT=6)
     await seed.updated("2025-10-20T09:30:00+00:00")
     attendance = attendance_keyspace(prefix, TRUST)
     await redis.hset(attendance.attendance_attainment("2025/26", "AUT1", "rwm", "S1"),
@@ -123,6 +128,25 @@ async def sign_in(page, site: str, email: str) -> None:  # type: ignore[no-untyp
     await expect(page.locator("#account")).to_be_visible()
 
 
+PAGES = (
+    "/", "/dashboards/statutory", "/reports/primary-subjects", "/reports/early-years-subjects",
+    "/reports/primary-attainment-overview", "/reports/early-years-attainment-overview", "/reports/pupil-overview",
+    "/reports/progress-over-time", "/reports/diminishing-the-difference", "/reports/data-completion",
+    "/reports/statutory", "/reports/progress-from-statutory", "/dashboards/attendance", "/reports/attendance",
+    "/reports/attendance-codes", "/reports/attendance-trend", "/reports/attendance-attainment", "/help",
+    "/account/password", "/admin/people", "/admin/keys", "/admin/audit",
+)
+"""Every page of the web UI (the figures' views, the glossary, the account and administration pages)."""
+
+RENDERED = """(path) => {
+  const holder = path === "/" ? document.getElementById("tiles")
+    : path.startsWith("/account/") || path.startsWith("/admin/") ? document.getElementById("accounts")
+    : document.getElementById("view");
+  return holder.children.length > 0 && !document.querySelector("[aria-busy]");
+}"""
+"""A page has drawn its figures: its holder has content and nothing is loading."""
+
+
 async def test_a_trust_admin_adds_a_person_creates_a_key_and_reads_the_audit_trail(site: str) -> None:
     async with browser_page() as (page, violations):
         await sign_in(page, site, "admin@oak.org")
@@ -165,6 +189,121 @@ async def test_a_school_leader_signs_in_sees_only_their_school_and_signs_out(sit
         await page.click("#signout")
         await expect(page.locator("#signin")).to_be_visible()
         assert await page.evaluate("fetch('/v1/auth/me').then((r) => r.status)") == 401
+    assert violations == []
+
+
+async def test_the_statutory_pages_show_the_dfe_national_figures_beside_the_trusts(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "admin@oak.org")
+
+        await page.goto(f"{site}/#/dashboards/statutory")
+        rwm = page.locator('#view .tile:has(a[href*="measure=ks2.rwm&"])')
+        await expect(rwm).to_contain_text("National 62%")  # KS2 RWM 2024/25: 2025/26 is not published yet
+        await expect(rwm).to_contain_text("2024/25")
+        gap = page.locator("section", has=page.locator("h3", has_text="Disadvantaged pupils, KS2 combined RWM"))
+        await expect(gap.locator(".national-tile")).to_contain_text("67%")  # non-disadvantaged pupils nationally, 2023/24
+        await expect(gap).to_contain_text("+27.0 pts")  # 67 - 40
+
+        await page.goto(f"{site}/#/reports/statutory?measure=ks2.rwm&by=sex")
+        await expect(page.locator("#view thead")).to_contain_text("DfE, England")
+        await expect(page.locator("#view tbody tr.all")).to_contain_text("62%")
+        assert await page.locator("#view .bar b.national-line").count() >= 1
+    assert violations == []
+
+
+async def test_each_widget_has_an_info_button_that_opens_and_closes_with_escape_and_a_glossary_page(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "admin@oak.org")
+
+        button = page.locator("#page-dashboard h3 button.info").first
+        await expect(button).to_have_attribute("aria-expanded", "false")
+        await button.click()
+        panel = page.locator(f"#{await button.get_attribute('aria-controls')}")
+        await expect(button).to_have_attribute("aria-expanded", "true")
+        await expect(panel).to_contain_text("ARE (Age Related Expectations)")
+        await page.keyboard.press("Escape")
+        await expect(panel).to_be_hidden()
+        await expect(button).to_have_attribute("aria-expanded", "false")
+        assert await page.evaluate("document.activeElement.classList.contains('info')")
+        assert await page.locator("#page-dashboard section h3 button.info").count() == 7
+
+        without_help: dict[str, list[bool]] = {}
+        for path in PAGES:
+            if path.startswith(("/account/", "/admin/", "/help")):
+                continue
+            await page.goto(f"{site}/#{path}")
+            await page.wait_for_function(RENDERED, arg=path)
+            root = "#page-dashboard" if path == "/" else "#view"
+            cards = await page.evaluate(f"[...document.querySelectorAll('{root} section')].map((s) => !!s.querySelector('h3 button.info'))")
+            if not cards or not all(cards):
+                without_help[path] = cards
+        assert without_help == {}  # every widget and report card has its info button
+
+        await page.goto(f"{site}/#/help")
+        glossary = page.locator("#view dl.glossary")
+        for term in ("GLD (Good Level of Development)", "All Pupils (pooled)", "Change since", "pts (percentage points)",
+                     "Not on track and BELOW standard", "Accelerated track and ABOVE standard", "Who is counted"):
+            await expect(glossary).to_contain_text(term)
+        await expect(page.locator("#filters")).to_be_hidden()
+    assert violations == []
+
+
+async def test_every_page_fits_a_360_px_phone_and_a_tablet_without_sideways_scrolling_or_console_errors(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await page.set_viewport_size({"width": 360, "height": 780})
+        await sign_in(page, site, "admin@oak.org")  # (its first look at the session is a 401, as it should be)
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+        # Figures first: the menu and the filters are folded, so the first figure shows on the first screen.
+        await expect(page.locator("#nav")).to_be_hidden()
+        await expect(page.locator("#filter-controls")).to_be_hidden()
+        first_figure = await page.locator("#tiles .tile .pct").first.bounding_box()
+        assert first_figure is not None and first_figure["y"] < 780 * 0.6, first_figure  # it was 1,079 px down
+        await page.click("#menu-toggle")
+        await expect(page.locator("#menu-toggle")).to_have_attribute("aria-expanded", "true")
+        await page.click("#nav a[data-path='/reports/primary-subjects']")
+        await expect(page.locator("#nav")).to_be_hidden()  # choosing a page folds the menu again
+        await page.click("#filters-toggle")
+        await expect(page.locator("#filter-controls")).to_be_visible()
+
+        overflowing: dict[str, list[int]] = {}
+        unnamed_scroll_boxes: dict[str, int] = {}
+        for width in (360, 768):  # a phone, and a tablet upright
+            await page.set_viewport_size({"width": width, "height": 780})
+            for path in PAGES:
+                await page.goto(f"{site}/#{path}")
+                await page.wait_for_function(RENDERED, arg=path)
+                widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                unnamed = await page.evaluate(
+                    "[...document.querySelectorAll('.scroll')].filter((box) => box.offsetParent !== null"
+                    " && (box.tabIndex !== 0 || !box.getAttribute('aria-label'))).length")
+                if unnamed:
+                    unnamed_scroll_boxes[f"{width} {path}"] = unnamed
+                if widths[0] > widths[1]:
+                    overflowing[f"{width} {path}"] = widths
+
+        assert overflowing == {}
+        assert unnamed_scroll_boxes == {}  # each can be reached and scrolled by keyboard, and has a name
+        assert errors == []
+    assert violations == []
+
+
+async def test_printing_a_page_keeps_the_figures_and_what_they_are_about_and_drops_the_controls(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "admin@oak.org")
+        await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=school&school=S1")
+        await expect(page.locator("#view table")).to_contain_text("Oak Primary")
+        await page.emulate_media(media="print")
+
+        for hidden in ("#nav", "#export-csv", "#filter-controls", "#view section h3 button.info"):
+            await expect(page.locator(hidden).first).to_be_hidden()
+        await expect(page.locator("#page-title")).to_have_text("Primary Subjects")
+        await expect(page.locator("#filter-chips")).to_contain_text("Schools: Oak Primary")  # the filters printed
+        assert await page.evaluate("getComputedStyle(document.querySelector('#view .scroll')).overflowX") == "visible"
+        pdf = await page.pdf(format="A4")
+        assert pdf.startswith(b"%PDF")
     assert violations == []
 
 

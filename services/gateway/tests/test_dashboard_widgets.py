@@ -77,6 +77,10 @@ async def test_disadvantaged_gap_is_not_minus_disadvantaged_on_rwm_only_and_narr
         "Disadvantaged", 10, 50.0)
     assert gap["gap"] == {"gap": 20.0, "previous_gap": 55.0, "change": -35.0, "display": "-35.0",
                           "direction": "down", "widening": False}
+    # For reference, as the DfE compares: non-disadvantaged pupils nationally, the latest published (KS2 RWM 2024).
+    assert gap["national_not_disadvantaged"] == {
+        "value": 67.0, "academic_year": "2023/24", "source": "DfE, Key stage 2 attainment (England, all schools)",
+        "note": ""}
 
 
 async def test_a_gap_without_one_group_is_null_and_neither_widening_nor_narrowing(gateway: Gateway) -> None:

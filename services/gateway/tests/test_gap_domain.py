@@ -58,12 +58,14 @@ def test_the_window_series_covers_three_years_oldest_first_with_empty_periods_nu
 
 
 @pytest.mark.parametrize(
-    ("on_roll", "entered", "missing", "complete"),
-    [(30, 30, 0, True), (30, 27, 3, False), (30, 31, 0, False), (0, 0, 0, False), (0, 2, 0, False)],
+    ("on_roll", "entered", "missing", "left", "complete", "status"),
+    [(30, 30, 0, 0, True, "complete"), (30, 27, 3, 0, False, "incomplete"),
+     (30, 31, 0, 1, True, "complete"),  # a leaver's entry is not a missing result
+     (0, 0, 0, 0, False, "incomplete"), (0, 2, 0, 2, False, "leavers_only")],
 )
-def test_missing_never_goes_below_zero_and_complete_needs_everyone_on_roll(
-    on_roll: int, entered: int, missing: int, complete: bool
+def test_missing_never_goes_below_zero_and_leavers_entries_never_make_a_row_incomplete(
+    on_roll: int, entered: int, missing: int, left: int, complete: bool, status: str
 ) -> None:
     row = completion_row("S1", "Oak Primary", YearGroup.Y3, "reading", on_roll, entered, 0)
 
-    assert (row.missing, row.complete) == (missing, complete)
+    assert (row.missing, row.left, row.complete, row.status) == (missing, left, complete, status)

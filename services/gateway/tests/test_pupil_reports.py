@@ -90,7 +90,7 @@ async def test_data_completion_compares_entries_with_the_current_roll(gateway: G
     rows = {(r["school_id"], r["year_group"], r["subject"]): r for r in body["rows"]}
     assert rows[("S1", "Y3", "reading")] == {
         "school_id": "S1", "school": "Oak Primary", "year_group": "Y3", "subject": "reading", "label": "Reading",
-        "on_roll": 4, "entered": 4, "locked": 3, "missing": 0, "complete": True,
+        "on_roll": 4, "entered": 4, "locked": 3, "missing": 0, "complete": True, "left": 0, "status": "complete",
     }
     assert [(rows[("S1", "Y3", s)]["entered"], rows[("S1", "Y3", s)]["missing"], rows[("S1", "Y3", s)]["complete"])
             for s in ("writing", "maths", "science")] == [(2, 2, False), (0, 4, False), (0, 4, False)]
@@ -99,11 +99,25 @@ async def test_data_completion_compares_entries_with_the_current_roll(gateway: G
     assert (e02["on_roll"], e02["entered"], e02["missing"], e02["complete"]) == (2, 0, 2, False)
     left = rows[("S2", "Y1", "reading")]
     assert (left["on_roll"], left["entered"], left["missing"], left["complete"]) == (0, 1, 0, False)
+    assert (left["left"], left["status"]) == (1, "leavers_only")  # a leaver's entry: nothing is missing
+    assert rows[("S1", "Y3", "writing")]["status"] == "incomplete"
     # schools by name, Reception first, subjects in order; year groups with nothing are left out
     assert [(r["school_id"], r["year_group"]) for r in body["rows"]][:1] == [("S2", "Y1")]
     s1 = [(r["year_group"], r["subject"]) for r in body["rows"] if r["school_id"] == "S1"]
     assert s1 == [("R", f"E{n:02d}") for n in range(1, 18)] + [
         ("Y3", subject) for subject in ("reading", "writing", "maths", "science")]
+
+
+async def test_leavers_entries_beyond_the_roll_do_not_make_a_year_group_incomplete(gateway: Gateway) -> None:
+    await two_schools(gateway)
+    await gateway.seed.roll("S1", pupils=3)  # 3 Year 3 pupils on roll today
+    await gateway.seed.counts(YEAR, PERIOD, "entered.reading", "S1", at=4, below=1)  # 5 entered: 2 have left since
+
+    body = await get_ok(gateway, "/v1/reports/data-completion")
+
+    reading = next(r for r in body["rows"] if (r["year_group"], r["subject"]) == ("Y3", "reading"))
+    assert (reading["on_roll"], reading["entered"], reading["missing"], reading["left"]) == (3, 5, 0, 2)
+    assert (reading["complete"], reading["status"]) == (True, "complete")
 
 
 async def test_data_completion_keeps_to_the_requested_school(gateway: Gateway) -> None:

@@ -11,12 +11,14 @@ import pytest
 from redis.asyncio import Redis
 
 from tidemark_gateway.domain.reports import ReportRow
-from tidemark_gateway.domain.small_groups import is_small, mark_small_groups
+from tidemark_gateway.domain.small_groups import WITHHELD, is_small, mark_small_groups
+from tidemark_gateway.domain.statutory import StatutoryFigures, national_figures
 from tidemark_gateway.domain.trends import Figure, GapPoint
 from tidemark_gateway.service_layer import small_groups
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_gateway.testing import Gateway, cell, gateway_settings, in_process
 from tidemark_runtime.auth import Permission
+from tidemark_schemas.statutory_national import NationalGroup
 from tidemark_schemas.vocabulary import Sex
 
 YEAR, PERIOD = "2025/26", "AUT1"
@@ -100,3 +102,33 @@ async def test_a_caller_refused_small_group_figures_gets_them_null_in_the_json_a
     assert [(r["label"], r["pct"], r["small_group"]) for r in rows] == [
         ("Female", "", "true"), ("Male", "50.0", "false"), ("All Pupils", "60.0", "false")
     ]
+
+
+def test_withholding_a_small_statutory_row_nulls_its_figures_but_not_its_counts_or_the_national_figures() -> None:
+    small = StatutoryFigures.of("F", "Female", "ks2.rwm", {"EXS": 2, "NOT": 1}, {"EXS": 1, "NOT": 1},
+                                national_figures("ks2.rwm", "2024/25", NationalGroup.FEMALE))
+    large = StatutoryFigures.of("M", "Male", "ks2.rwm", {"EXS": 3, "NOT": 3}, {})
+
+    withheld = mark_small_groups([small, large], 5, withhold=True)
+
+    assert withheld[0].small_group and not withheld[1].small_group
+    assert withheld[0].figures == {"eligible": 3, "exs_plus_pct": None, "gds_pct": None}
+    assert withheld[0].previous == {"eligible": 2, "exs_plus_pct": None, "gds_pct": None}
+    assert withheld[0].national is not None and withheld[0].national["exs_plus_pct"].value == 65.0  # published, kept
+    assert withheld[1].figures == {"eligible": 6, "exs_plus_pct": 50.0, "gds_pct": 0.0}
+    assert {(c.difference, c.change, c.direction, c.display) for c in withheld[0].changes.values()} == {
+        (None, None, "none", WITHHELD)
+    }  # a change would give the withheld % back, with last year's
+    assert withheld[1].changes == large.changes
+
+
+def test_a_gap_with_a_small_group_on_either_side_is_withheld_with_it() -> None:
+    point = GapPoint(YEAR, PERIOD, Figure(4, 3, 75.0), Figure(10, 5, 50.0), 25.0, 20.0, 5.0, "+5.0", "up", True)
+    both_large = GapPoint(YEAR, PERIOD, Figure(8, 6, 75.0), Figure(10, 5, 50.0), 25.0, 20.0, 5.0, "+5.0", "up", True)
+
+    withheld, kept = mark_small_groups([point, both_large], 5, withhold=True)
+
+    assert (withheld.first.pct, withheld.second.pct) == (None, 50.0)
+    assert (withheld.gap, withheld.previous_gap, withheld.change, withheld.display, withheld.direction,
+            withheld.widening) == (None, None, None, WITHHELD, "none", None)  # 50.0 + 25.0 would tell 75.0
+    assert kept == both_large

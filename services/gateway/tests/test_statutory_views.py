@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from tidemark_gateway.testing import Gateway, cell
@@ -118,3 +121,67 @@ async def test_the_progress_categories_are_served_in_display_order_with_their_la
         (c.value, CATEGORY_LABELS[c]) for c in ProgressCategory]
     assert categories[4] == {"category": "on_track_above", "label": "On track and ABOVE standard"}
     assert (await gateway.get("/v1/progress-categories", token=None)).status_code == 401
+
+
+KS2_SOURCE = "DfE, Key stage 2 attainment (England, all schools)"
+
+
+async def test_the_statutory_report_shows_the_national_figure_of_its_year_beside_each_group_it_is_published_for(
+    gateway: Gateway,
+) -> None:
+    await two_schools(gateway)
+    await gateway.seed.statutory(LAST, "ks2.rwm", "S1", Y6_GIRL, GDS=1, EXS=5, NOT=4)
+    await gateway.seed.statutory(LAST, "ks2.rwm", "S2", Y6_BOY, EXS=2, NOT=8)
+
+    by_sex = await ok(gateway, "/v1/reports/statutory", measure="ks2.rwm", academic_year=LAST, by="sex")
+    by_school = await ok(gateway, "/v1/reports/statutory", measure="ks2.rwm", academic_year=LAST)
+
+    national = by_sex["all_pupils"]["national"]
+    assert national["exs_plus_pct"] == {"value": 62.0, "academic_year": "2024/25", "source": KS2_SOURCE, "note": ""}
+    assert (national["gds_pct"]["value"], national["gds_pct"]["academic_year"]) == (8.0, "2022/23")
+    assert [(r["label"], r["national"]["exs_plus_pct"]["value"], r["national"]["gds_pct"]["value"])
+            for r in by_sex["rows"]] == [("Female", 65.0, 9.0), ("Male", 59.0, 7.0)]
+    assert by_school["all_pupils"]["national"] == national
+    assert [r["national"] for r in by_school["rows"]] == [None, None]  # the DfE publishes no school's figure here
+
+    exported = await gateway.get("/v1/reports/statutory", measure="ks2.rwm", academic_year=LAST, format="csv")
+    lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    column = lines[0].index("national.exs_plus_pct.value")
+    assert [line[column] for line in lines[1:] if line and line[0] == "all_pupils"] == ["62.0"]  # in the file too
+
+
+async def test_the_statutory_dashboard_compares_with_the_latest_national_figures_until_its_year_is_published(
+    gateway: Gateway,
+) -> None:
+    await two_schools(gateway)
+    await gateway.seed.statutory(YEAR, "eyfs.gld", "S1", cell(year_group=YearGroup.R), YES=7, NO=3)
+
+    body = await ok(gateway, "/v1/dashboards/statutory", academic_year=YEAR)
+
+    tiles = {t["measure"]: t["all_pupils"] for widget in body["widgets"].values() for t in widget}
+    assert tiles["eyfs.gld"]["figures"]["pct"] == 70.0
+    assert tiles["eyfs.gld"]["national"]["pct"]["value"] == 68.3
+    assert tiles["eyfs.gld"]["national"]["pct"]["academic_year"] == "2024/25"
+    assert tiles["ks1.reading"]["national"]["exs_plus_pct"]["academic_year"] == "2022/23"  # KS1 ended in 2023
+    assert tiles["mtc.score"]["national"]["average"]["value"] == 21.0
+    assert tiles["mtc.score"]["national"]["full_marks_pct"]["value"] == 37.0
+    assert tiles["phonics.y2"]["national"] is None  # none published for the retake alone
+
+
+async def test_the_statutory_disadvantaged_gap_compares_with_non_disadvantaged_pupils_nationally(
+    gateway: Gateway,
+) -> None:
+    await two_schools(gateway)
+    await gateway.seed.statutory(YEAR, "ks2.rwm", "S1", cell(year_group=YearGroup.Y6, disadvantaged=True), EXS=3, NOT=7)
+    await gateway.seed.statutory(YEAR, "ks2.rwm", "S2", Y6_GIRL, GDS=2, EXS=4, NOT=4)
+
+    gap = (await ok(gateway, "/v1/dashboards/statutory", academic_year=YEAR))["disadvantaged_gap"]
+
+    assert gap["measure"] == "ks2.rwm"
+    assert gap["disadvantaged"]["figures"]["exs_plus_pct"] == 30.0
+    assert gap["not_disadvantaged"]["figures"]["exs_plus_pct"] == 60.0
+    assert gap["disadvantaged"]["national"]["exs_plus_pct"]["value"] == 45.0
+    assert gap["national_not_disadvantaged"]["value"] == 67.0
+    assert gap["national_not_disadvantaged"]["academic_year"] == "2023/24"
+    assert gap["gap"] == pytest.approx(30.0)
+    assert gap["gap_to_national"] == pytest.approx(37.0)

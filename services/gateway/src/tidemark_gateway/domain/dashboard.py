@@ -20,12 +20,13 @@ from tidemark_gateway.domain.measures import (
     measure_label,
 )
 from tidemark_gateway.domain.reports import GROUP_LABELS, LastUpdated, SchoolCounters
-from tidemark_gateway.domain.statutory import CategoryCount
+from tidemark_gateway.domain.statutory import CategoryCount, NationalFigure, national_figures
 from tidemark_gateway.domain.trends import PeriodPoint, series
 from tidemark_gateway.domain.counter_arrays import tally
 from tidemark_gateway.domain.small_groups import SmallGroupField
 from tidemark_schemas.aggregates import BandCounts, PupilFilter
 from tidemark_schemas.calendar import PeriodRef
+from tidemark_schemas.statutory_national import NationalGroup
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,10 @@ class DisadvantagedGap:
     not_disadvantaged: SubjectTile
     disadvantaged: SubjectTile
     gap: Annotated[GapTile, Field(description="% not disadvantaged - % disadvantaged")]
+    national_not_disadvantaged: Annotated[NationalFigure | None, Field(
+        description="For reference, as the DfE compares: the % of non-disadvantaged pupils nationally at the "
+        "expected standard in KS2 combined RWM (a statutory end of KS2 figure, not a teacher assessment), this "
+        "year's or the latest published before; null when none")] = None
 
 
 def subject_tile(
@@ -136,6 +141,12 @@ def gap_widget(
     return first, second, gap
 
 
+def ks2_rwm_national(academic_year: str, group: NationalGroup) -> NationalFigure | None:
+    """The national KS2 combined RWM % at the expected standard for `group`, for reference beside the
+    tracker's combined RWM."""
+    return (national_figures("ks2.rwm", academic_year, group) or {}).get("exs_plus_pct")
+
+
 def summative_dashboard(
     ref: PeriodRef,
     previous: PeriodRef,
@@ -168,7 +179,8 @@ def summative_dashboard(
         eyfs_subjects=tiles(EYFS_OVERVIEW),
         gender_gap=GenderGap(GENDER_GAP_MEASURE, *gap(GENDER_GAP_MEASURE, GAPS["sex"])),
         disadvantaged_gap=DisadvantagedGap(
-            DISADVANTAGED_GAP_MEASURE, *gap(DISADVANTAGED_GAP_MEASURE, GAPS["disadvantaged"])
+            DISADVANTAGED_GAP_MEASURE, *gap(DISADVANTAGED_GAP_MEASURE, GAPS["disadvantaged"]),
+            national_not_disadvantaged=ks2_rwm_national(ref.academic_year, NationalGroup.NOT_DISADVANTAGED),
         ),
         progress_over_time=series(window, {r: counters.get((r, GLD_RWM), ()) for r in window}, pupil_filter),
         progress_from_statutory=progress_from_statutory or [],

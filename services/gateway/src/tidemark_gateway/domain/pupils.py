@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
@@ -112,6 +113,15 @@ def pupil_overview(
     )
 
 
+class CompletionStatus(StrEnum):
+    """How a row reads: leavers' entries are not missing results, so they never make a row incomplete."""
+
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+    LEAVERS_ONLY = "leavers_only"
+    """Nobody of the year group is on roll today, but pupils who have left had entries."""
+
+
 @dataclass(frozen=True, slots=True)
 class CompletionRow:
     school_id: str
@@ -124,8 +134,13 @@ class CompletionRow:
     ]
     entered: Annotated[int, Field(description="Pupils with an entered value, draft or locked")]
     locked: Annotated[int, Field(description="Pupils with a locked result")]
-    missing: Annotated[int, Field(description="max(0, on_roll - entered)")]
-    complete: Annotated[bool, Field(description="entered == on_roll > 0 (green)")]
+    missing: Annotated[int, Field(description="max(0, on_roll - entered): results still to enter")]
+    complete: Annotated[bool, Field(description="entered >= on_roll > 0 (green): nothing missing")]
+    left: Annotated[int, Field(
+        description="max(0, entered - on_roll): entries of pupils who have left since (leavers), not missing results")] = 0
+    status: Annotated[CompletionStatus, Field(
+        description="complete, incomplete (results missing) or leavers_only (nobody on roll, leavers' entries)")] = (
+        CompletionStatus.INCOMPLETE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +169,16 @@ def by_year_group(fields: Mapping[str, int] | None) -> Counter[YearGroup]:
 def completion_row(
     school_id: str, school: str, year_group: YearGroup, subject: str, on_roll: int, entered: int, locked: int
 ) -> CompletionRow:
-    """missing = max(0, on_roll - entered): pupils who left after an entry can make entered exceed the
-    current roll. Complete when every pupil on roll has an entry (and there is someone on roll)."""
+    """Pupils who left after an entry make entered exceed the current roll: those entries are the
+    leavers' (`left`), not missing results, so the row is complete when nothing is missing (and
+    someone is on roll), and a year group with nobody left on roll reads as leavers only."""
+    missing = max(0, on_roll - entered)
+    complete = on_roll > 0 and missing == 0
+    status = (CompletionStatus.COMPLETE if complete
+              else CompletionStatus.LEAVERS_ONLY if on_roll == 0 and entered > 0 else CompletionStatus.INCOMPLETE)
     return CompletionRow(
         school_id, school, year_group.value, subject, measure_label(subject), on_roll, entered, locked,
-        max(0, on_roll - entered), on_roll > 0 and entered == on_roll,
+        missing, complete, max(0, entered - on_roll), status,
     )
 
 

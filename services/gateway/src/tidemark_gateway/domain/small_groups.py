@@ -4,8 +4,10 @@ default 5) is flagged, since one pupil moves its % by 20 points or more, and it 
 A row type takes part by having a `small_group` field (`SmallGroupField`, default False) and a
 `group_size()` method (its % denominator); `mark_small_groups` then sets the flag on every such row
 of any report, however deep, so a report needs no code of its own. With `withhold`, a small row's
-unrounded figures (its floats: %, changes, gaps) are also replaced by null: the hook for roles that
-may not see them (see `service_layer.small_groups`).
+figures (its floats: %, changes, gaps; the floats of its mappings of figures; its changes' text
+and direction) are also withheld, and so are the figures of a record made from a small row (a gap
+between two groups and its change, which would give the small group's % back): the hook for roles
+that may not see them (see `service_layer.small_groups`).
 """
 
 from __future__ import annotations
@@ -62,8 +64,51 @@ def _marked(value: Any, threshold: int, withhold: bool) -> Any:
         small = is_small(typing.cast(Sized, value).group_size(), threshold)
         changes["small_group"] = small
         if small and withhold:
-            changes.update({name: None for name, item in changes.items() if isinstance(item, float)})
+            changes.update(_withheld(changes))
+    elif withhold and any(_is_row(type(item)) and item.small_group for item in changes.values()):
+        # A figure made from a small row's (a gap between two groups, and its change): withheld with it.
+        changes.update(_withheld(changes))
     return dataclasses.replace(value, **changes)
+
+
+WITHHELD = "withheld"
+"""What a withheld change's text says (its figures are null)."""
+
+
+def _withheld(fields: dict[str, Any]) -> dict[str, Any]:
+    """The replacements of a withheld record's figures: its floats nulled, its change text and
+    direction (they tell the figure's size or sign) neutral, each float of a mapping of figures (a
+    statutory row's `figures` and `previous`) nulled and each change in it withheld; counts (ints)
+    and other records (national figures) stay."""
+    found: dict[str, Any] = {}
+    for name, item in fields.items():
+        if isinstance(item, float):
+            found[name] = None
+        elif name == "display" and isinstance(item, str):
+            found[name] = WITHHELD
+        elif name == "direction" and isinstance(item, str):
+            found[name] = "none"
+        elif name == "widening" and isinstance(item, bool):
+            found[name] = None
+        elif isinstance(item, dict):
+            found[name] = {key: _withheld_item(part) for key, part in item.items()}
+        elif _is_change(item):
+            found[name] = _withheld_item(item)
+    return found
+
+
+def _withheld_item(item: Any) -> Any:
+    if isinstance(item, float):
+        return None
+    if _is_change(item):
+        return dataclasses.replace(item, **_withheld(dataclasses.asdict(item)))
+    return item
+
+
+def _is_change(item: Any) -> bool:
+    """A change record (a figure's change on the previous one: floats and a `display` text)."""
+    return (dataclasses.is_dataclass(item) and not isinstance(item, type)
+            and any(field.name == "display" for field in dataclasses.fields(item)))
 
 
 def _is_row(cls: type) -> bool:

@@ -28,6 +28,7 @@ from tidemark_schemas.aggregates import PupilFilter, decode_cell_field
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.progress import CATEGORY_LABELS, ProgressCategory
 from tidemark_schemas.statutory_measures import MEASURES, figures
+from tidemark_schemas.statutory_national import NationalAttainment, NationalGroup, national_attainment
 
 WIDGETS: dict[str, tuple[str, ...]] = {
     "ks2": ("ks2.reading", "ks2.writing", "ks2.maths", "ks2.rwm", "ks2.gps", "ks2.science",
@@ -63,6 +64,44 @@ def check_category(value: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class NationalFigure:
+    """A DfE national figure (England) to read beside the Trust's (`tidemark_schemas.statutory_national`)."""
+
+    value: Annotated[float, Field(description="As published (KS2, KS1, phonics and MTC % in whole numbers)")]
+    academic_year: Annotated[str, Field(description="The year it is for: this year's, or the latest published before")]
+    source: str
+    note: Annotated[str, Field(description="What to bear in mind comparing with it; empty when nothing")]
+
+    @classmethod
+    def of(cls, row: NationalAttainment) -> NationalFigure:
+        return cls(float(row.value), row.academic_year, row.source, row.note)
+
+
+NationalFigures = dict[str, NationalFigure]
+"""Figure name (exs_plus_pct, gds_pct, pct, average, full_marks_pct) -> the national figure."""
+
+NATIONAL_DESCRIPTION = (
+    "The DfE's national figure (England) of each % and average, for this row's group where the DfE publishes one "
+    "(All Pupils: all pupils; by sex or disadvantaged: that group; other groupings: null), this year's or else the "
+    "latest published before, with its year and source; null when none is published"
+)
+
+_NATIONAL_GROUPINGS = frozenset({"sex", "disadvantaged"})
+"""The groupings whose rows the DfE publishes figures for (as tidemark_schemas.statutory_national.NationalGroup)."""
+
+
+def national_figures(measure: str, academic_year: str, group: NationalGroup | None = None) -> NationalFigures | None:
+    found = {name: NationalFigure.of(row) for name, row in national_attainment(measure, academic_year, group).items()}
+    return found or None
+
+
+def _row_national(measure: str, academic_year: str, by: str, group: str) -> NationalFigures | None:
+    if by not in _NATIONAL_GROUPINGS or group not in {g.value for g in NationalGroup}:
+        return None
+    return national_figures(measure, academic_year, NationalGroup(group))
+
+
+@dataclass(frozen=True, slots=True)
 class StatutoryFigures:
     """One group's figures of one measure this year, last year's, and the change of each %/average."""
 
@@ -76,6 +115,7 @@ class StatutoryFigures:
     ]
     previous: Annotated[Figures, Field(description="The same figures for the previous academic year")]
     changes: Annotated[dict[str, Change], Field(description="Change of each % and average on the previous year")]
+    national: Annotated[NationalFigures | None, Field(description=NATIONAL_DESCRIPTION)] = None
     small_group: SmallGroupField = False
 
     def group_size(self) -> int:
@@ -83,14 +123,17 @@ class StatutoryFigures:
         return int(self.figures.get("eligible") or self.figures.get("pupils") or 0)
 
     @classmethod
-    def of(cls, group: str, label: str, measure: str, now: Mapping[str, int], before: Mapping[str, int]) -> StatutoryFigures:
+    def of(
+        cls, group: str, label: str, measure: str, now: Mapping[str, int], before: Mapping[str, int],
+        national: NationalFigures | None = None,
+    ) -> StatutoryFigures:
         current, previous = figures(measure, now), figures(measure, before)
         changes = {
             name: change_since(_as_float(value), _as_float(previous[name]))
             for name, value in current.items()
             if name not in COUNTS
         }
-        return cls(group, label, current, previous, changes)
+        return cls(group, label, current, previous, changes, national)
 
 
 ALL_PUPILS_FIGURES = 'group "all", label "All Pupils": pooled over every pupil in scope'
@@ -103,6 +146,53 @@ class StatutoryTile:
     all_pupils: Annotated[StatutoryFigures, Field(description=ALL_PUPILS_FIGURES)]
 
 
+DISADVANTAGED_GAP_MEASURE = "ks2.rwm"
+"""The statutory disadvantaged gap is on KS2 combined RWM, the measure the DfE publishes it for."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryGap:
+    """The Trust's disadvantaged pupils beside its other pupils and beside other pupils nationally:
+    the DfE compares disadvantaged pupils with non-disadvantaged pupils nationally."""
+
+    measure: str
+    disadvantaged: StatutoryFigures
+    not_disadvantaged: StatutoryFigures
+    national_not_disadvantaged: Annotated[NationalFigure | None, Field(
+        description="The DfE's % of non-disadvantaged pupils nationally at the expected standard, this year's or "
+        "the latest published before; null when none")]
+    gap: Annotated[float | None, Field(
+        description="Trust not disadvantaged % - Trust disadvantaged % (expected standard), unrounded; null "
+        "without both")]
+    gap_to_national: Annotated[float | None, Field(
+        description="National not disadvantaged % - Trust disadvantaged %, the DfE's comparison; null without both")]
+    small_group: SmallGroupField = False
+
+    def group_size(self) -> int:
+        """The smaller group with pupils: either %, read against the other, is that group's."""
+        return min((n for n in (self.disadvantaged.group_size(), self.not_disadvantaged.group_size()) if n), default=0)
+
+
+def statutory_gap(year: str, previous_year: str, counters: StatutoryCounters, pupil_filter: PupilFilter) -> StatutoryGap:
+    measure = DISADVANTAGED_GAP_MEASURE
+    now = tally_labels(counters.get((year, measure), ()), "disadvantaged", pupil_filter).groups
+    before = tally_labels(counters.get((previous_year, measure), ()), "disadvantaged", pupil_filter).groups
+
+    def side(group: NationalGroup, label: str) -> StatutoryFigures:
+        return StatutoryFigures.of(group.value, label, measure, now.get(group.value, {}), before.get(group.value, {}),
+                                   national_figures(measure, year, group))
+
+    disadvantaged = side(NationalGroup.DISADVANTAGED, "Disadvantaged")
+    others = side(NationalGroup.NOT_DISADVANTAGED, "Not disadvantaged")
+    national = (others.national or {}).get("exs_plus_pct")
+    mine, theirs = _as_float(disadvantaged.figures["exs_plus_pct"]), _as_float(others.figures["exs_plus_pct"])
+    return StatutoryGap(
+        measure, disadvantaged, others, national,
+        None if mine is None or theirs is None else theirs - mine,
+        None if mine is None or national is None else national.value - mine,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class StatutoryDashboard:
     academic_year: str
@@ -113,6 +203,7 @@ class StatutoryDashboard:
         Field(description="ks2 (reading, writing, maths, rwm, gps, science, average scaled scores), ks1, eyfs, "
               "phonics, mtc"),
     ]
+    disadvantaged_gap: Annotated[StatutoryGap, Field(description="KS2 combined RWM, disadvantaged against others")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +233,8 @@ def statutory_dashboard(
         ]
         for widget, measures in WIDGETS.items()
     }
-    return StatutoryDashboard(year, previous_year, last_updated, widgets)
+    return StatutoryDashboard(year, previous_year, last_updated, widgets,
+                              statutory_gap(year, previous_year, counters, pupil_filter))
 
 
 def statutory_report(
@@ -154,12 +246,14 @@ def statutory_report(
     before = tally_labels(counters.get((previous_year, measure), ()), by, pupil_filter)
     schools = pupil_filter.schools if pupil_filter.schools is not None else frozenset()
     rows = [
-        StatutoryFigures.of(group, label, measure, now.groups.get(group, {}), before.groups.get(group, {}))
+        StatutoryFigures.of(group, label, measure, now.groups.get(group, {}), before.groups.get(group, {}),
+                            _row_national(measure, year, by, group))
         for group, label in ordered_groups(by, now.groups, school_names, schools)
     ]
     return StatutoryReport(
         year, previous_year, measure, MEASURES[measure].label, by, last_updated, rows,
-        StatutoryFigures.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, measure, now.all_pupils, before.all_pupils),
+        StatutoryFigures.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, measure, now.all_pupils, before.all_pupils,
+                            national_figures(measure, year)),
     )
 
 
@@ -168,7 +262,7 @@ def _pooled(
 ) -> StatutoryFigures:
     now = tally_labels(counters.get((year, measure), ()), None, pupil_filter).all_pupils
     before = tally_labels(counters.get((previous_year, measure), ()), None, pupil_filter).all_pupils
-    return StatutoryFigures.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, measure, now, before)
+    return StatutoryFigures.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, measure, now, before, national_figures(measure, year))
 
 
 def _as_float(value: float | int | None) -> float | None:

@@ -100,7 +100,10 @@
   function page(title, ...children) {
     $("app").classList.add("hidden");
     const box = $("accounts");
-    box.replaceChildren(el("h2", { className: "page-title", textContent: title, tabIndex: -1 }), ...children);
+    // A table scrolls inside its own box on a narrow screen; the box takes the keyboard focus (so it can be scrolled).
+    const boxed = children.map((child) => (child && child.tagName === "TABLE"
+      ? el("div", { className: "scroll", tabIndex: 0, role: "region", ariaLabel: `${title}, table` }, child) : child));
+    box.replaceChildren(el("h2", { className: "page-title", textContent: title, tabIndex: -1 }), ...boxed);
     box.classList.remove("hidden");
     document.title = `Tidemark · ${title}`;
     $("page-sub").textContent = title;
@@ -178,7 +181,7 @@
           el("button", { type: "button", className: "link", textContent: "Reset password", onclick: () => reset(user) })))));
     }
     page("People", form, out, el("table", {},
-      el("thead", {}, el("tr", {}, ...["Email", "Name", "Role", "Schools", "Status", ""].map((h) => el("th", { scope: "col", textContent: h })))),
+      el("thead", {}, el("tr", {}, ...["Email", "Name", "Role", "Schools", "Status", "Actions"].map((h) => el("th", { scope: "col", textContent: h })))),
       table));
     await fill();
   }
@@ -216,7 +219,7 @@
           } })))));
     }
     page("API keys", form, out, el("table", {},
-      el("thead", {}, el("tr", {}, ...["Name", "Role", "Schools", "Last used", "Expires", ""].map((h) => el("th", { scope: "col", textContent: h })))),
+      el("thead", {}, el("tr", {}, ...["Name", "Role", "Schools", "Last used", "Expires", "Actions"].map((h) => el("th", { scope: "col", textContent: h })))),
       table));
     await fill();
   }

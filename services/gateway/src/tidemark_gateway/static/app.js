@@ -88,6 +88,16 @@
   const isPctFigure = (name) => name === "pct" || name.endsWith("_pct");
   const figureText = (name, value) => (value === null || value === undefined ? nodata()
     : COUNT_FIGURES.includes(name) ? count(value) : isPctFigure(name) ? pct(value) : value.toFixed(1));
+  // A DfE national figure as published (KS2, KS1, phonics and MTC % in whole numbers, EYFS to 1 dp).
+  const nationalValue = (name, value) => (isPctFigure(name) ? `${Number.isInteger(value) ? value : value.toFixed(1)}%` : value.toFixed(1));
+  const nationalTitle = (n) => `${n.source}, ${n.academic_year}${n.note ? ` (${n.note})` : ""}`;
+  // "National 62% · 2024/25", its source on hover; "National: none published" when the DfE gives none.
+  function nationalNode(name, national, prefix = "National") {
+    const n = national && national[name];
+    if (!n) return el("div", { className: "national none", textContent: `${prefix}: none published` });
+    return el("div", { className: "national", title: nationalTitle(n) },
+      `${prefix} ${nationalValue(name, n.value)}`, el("small", { textContent: ` · ${n.academic_year}` }));
+  }
 
   // Progress From Statutory Assessment: [id, label] in display order, filled from /v1/progress-categories
   // at start (tidemark_schemas/progress.py is the one definition).
@@ -202,8 +212,9 @@
   const points = (value) => `${value > 0 ? "+" : ""}${value.toFixed(1)} pts`;
   const missing = (value) => value === null || value === undefined;
   // A change beside a figure: "~ 0" means no change, so a figure without data gets "no data" instead.
-  const changeText = (change, current) => (missing(current) ? nodata()
-    : `${change.direction === "up" ? "▲ " : change.direction === "down" ? "▼ " : ""}${change.display}`);
+  // `unit` (" pts" for a change of a %) follows a number, not "~ 0" or "–".
+  const changeText = (change, current, unit = "") => (missing(current) ? nodata()
+    : `${change.direction === "up" ? "▲ " : change.direction === "down" ? "▼ " : ""}${change.display}${/\d$/.test(change.display) ? unit : ""}`);
   const labelOf = (options, value) => (options.flatMap((o) => (o.group ? o.options : [o])).find(([v]) => v === value) || [value, value])[1];
   const showError = (text) => { $("error").textContent = text; $("error").classList.toggle("hidden", !text); };
   const termName = (period) => {
@@ -216,7 +227,10 @@
   const yearGroupName = (yg) => labelOf(YEAR_GROUPS, yg);
 
   function card(title, note, ...children) {
-    return el("section", {}, el("h3", {}, title, note ? el("span", { className: "note", textContent: note }) : null), ...children);
+    const topics = state.view && HELP[state.view.path];
+    const help = topics ? info(topics, typeof title === "string" ? title : "this card") : null;
+    return el("section", {}, el("h3", {}, title, note ? el("span", { className: "note", textContent: note }) : null, help && help.button),
+      help && help.panel, ...children);
   }
   function message(text, className = "", ...extra) {
     return el("div", { className: `message ${className}`, role: className.includes("error") ? "alert" : "status" }, text, ...extra);
@@ -230,7 +244,7 @@
   const numCell = (content) => el("td", { className: "num" }, content);
   const rowHead = (text) => el("th", { scope: "row", textContent: text });
 
-  function bar(value, average) {
+  function bar(value, average, national) {
     const outer = el("div", { className: "bar" });
     outer.setAttribute("aria-hidden", "true");
     if (value !== null && value !== undefined) {
@@ -241,6 +255,11 @@
     if (average !== null && average !== undefined) {
       const line = el("i", { title: `All Pupils ${pct(average)}` });
       line.style.left = `${average}%`;
+      outer.append(line);
+    }
+    if (national !== null && national !== undefined) {
+      const line = el("b", { className: "national-line", title: `National ${national}%` });
+      line.style.left = `${national}%`;
       outer.append(line);
     }
     return outer;
@@ -263,11 +282,13 @@
 
   // ---- the line chart (inline SVG): one line per row, All Pupils orange dashed, gaps where pct is null ----
   function lineChart(periods, lines, { height = 320, label = "Line chart", compact = false } = {}) {
-    const W = 960, H = height, m = { l: 66, r: 16, t: compact ? 10 : 26, b: compact ? 58 : 66 };
+    // On a phone the chart is drawn 640 wide (and shown at least 560 px, scrolling in its box), so its text stays readable.
+    const narrow = window.matchMedia("(max-width: 640px)").matches;
+    const W = narrow ? 640 : 960, H = height, m = { l: 66, r: 16, t: compact ? 10 : 26, b: compact ? 58 : 66 };
     const iw = W - m.l - m.r, ih = H - m.t - m.b;
     const x = (i) => m.l + (periods.length < 2 ? iw / 2 : (i * iw) / (periods.length - 1));
     const y = (v) => m.t + ih - (v / 100) * ih;
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": label });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: `chart${narrow ? " narrow" : ""}`, role: "img", "aria-label": label });
     for (let v = 0; v <= 100; v += 20) {
       root.append(svg("line", { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: v === 0 ? "axis" : "grid" }),
         svg("text", { x: m.l - 8, y: y(v) + 4, "text-anchor": "end" }, `${v}%`));
@@ -321,10 +342,111 @@
   }
 
   function chartWithLegend(periods, lines, options) {
-    const holder = el("div");
+    const holder = el("div", { className: "scroll chart-box" });
     holder.append(lineChart(periods, lines, options));
     return [el("p", { className: "legend-hint", textContent: "Select a name to show or hide its line. Hover a point for its figure." }),
       legend(lines, holder), holder];
+  }
+
+  // ---- help: the glossary, and an info button on each widget and report card ----
+  // Each entry: [id, term, explanation]. The progress categories' labels come from /v1/progress-categories.
+  const GLOSSARY = [
+    ["are", "ARE (Age Related Expectations)", "What a pupil is expected to know by this point of their year group. "
+      + "Each locked teacher assessment puts a pupil Below, At or Above; \"% at or above\" is At and Above over every pupil with a locked result."],
+    ["gld", "GLD (Good Level of Development)", "A Reception child at the expected level in all 12 prime and specific Early Learning Goals "
+      + "(communication and language, personal, social and emotional development, physical development, literacy, mathematics)."],
+    ["rwm", "RWM (reading, writing and mathematics combined)", "A pupil counts only when at or above in all three. At KS2: a scaled score "
+      + "of 100 or more in reading and in maths and EXS or GDS in writing. \"GLD or RWM\" counts Reception by GLD and Years 1-6 by RWM."],
+    ["pooled", "All Pupils (pooled)", "Every pupil in the current filters counted together: pupils are added across schools, never an average "
+      + "of school percentages, so a large school weighs more than a small one. Shown first in tables and as the orange dashed line."],
+    ["change", "Change since", "This figure less the same figure for the previous assessment period (on the statutory pages, the previous "
+      + "academic year), in percentage points. \"~ 0\" rounds to 0.0; \"–\" means there is no earlier figure to compare with."],
+    ["pts", "pts (percentage points)", "The difference between two percentages: 60% against 50% is +10 pts (not 20%). Changes and gaps are in pts."],
+    ["gap", "Gap (Diminishing the Difference)", "One group's % less another's (Female − Male; Not disadvantaged − Disadvantaged). "
+      + "Widening (red) when its size grew, whichever way it points; narrowing (green) when it shrank."],
+    ["small", "Small group", "A group with fewer pupils than the Trust's threshold (5 unless the Trust sets another): one pupil moves its % by "
+      + "20 points or more, so it shows the count and a \"small group\" marker, and analysts do not see its %."],
+    ["national", "National (DfE, England)", "The Department for Education's published figure for all pupils in England (or the row's group, "
+      + "where published), for the same academic year once published, else the latest year before it; the year is always shown."],
+    ["expected", "Expected standard, greater depth, higher standard", "KS2 tests: a scaled score of 100 is the expected standard, 110 or more "
+      + "the higher standard. Writing and KS1 are teacher assessments: EXS is expected, GDS greater depth. Phonics: a mark of 32 or more of 40."],
+    ["eligibility", "Who is counted (eligibility)", "Attainment figures count pupils with a locked result in the period, grouped by their "
+      + "current characteristics. Statutory figures count eligible pupils: those absent, working below the test or disapplied stay in "
+      + "and count as not met; pupils who left before 1 July of the year (L), and F or P codes, are not counted. EYFS children coded A are "
+      + "left out. The multiplication tables check's average is over pupils who took it; % full marks is over every eligible pupil."],
+    ["progress", "Levels of Progress Made", "Where a Year 1-6 pupil started (GLD for Years 1-2, KS1 combined teacher assessment for Years 3-6) "
+      + "against this period's combined RWM band. Pupils with a band but no prior result are Not categorised and in no %."],
+    ["completion", "Data completion: missing and leavers", "On roll is today's roll. Missing: pupils on roll without an entry. Leavers: "
+      + "entries beyond today's roll, from pupils who have left since; they are not missing and do not make a year group incomplete."],
+    ["attendance", "Attendance, absence and persistent absence", "Attendance is sessions present or in approved activity over possible "
+      + "sessions (two a day). A pupil is persistently absent when they miss 10% or more of their own possible sessions, severely absent at 50% or more."],
+  ];
+  const CATEGORY_HELP = {
+    not_on_track_below: "started at the expected standard or above, now below ARE",
+    not_on_track_at: "started at greater depth, now only at ARE",
+    on_track_below: "started below the expected standard, still below ARE",
+    on_track_at: "started at the expected standard, now at ARE",
+    on_track_above: "started at the expected standard or above, now above ARE",
+    accelerated_at: "started below the expected standard, now at ARE",
+    accelerated_above: "started below the expected standard, now above ARE",
+    not_categorised: "has a band this period but no prior statutory result; in no %",
+  };
+  const glossaryEntry = (id) => GLOSSARY.find(([key]) => key === id);
+  function glossaryList(ids) {
+    const items = [];
+    for (const id of ids) {
+      const entry = glossaryEntry(id);
+      if (!entry) continue;
+      items.push(el("dt", { textContent: entry[1] }), el("dd", { textContent: entry[2] }));
+      if (id === "progress") {
+        items.push(el("dd", {}, el("ul", { className: "plain" }, CATEGORIES.map(([value, label]) =>
+          el("li", {}, categoryName(value, label), `: ${CATEGORY_HELP[value] || ""}`)))));
+      }
+    }
+    return el("dl", { className: "glossary" }, items);
+  }
+  // An info button (aria-expanded; Escape closes) with its panel, placed after the heading it sits in.
+  let infoCount = 0;
+  function info(ids, what) {
+    const id = `info-${++infoCount}`;
+    const button = el("button", { type: "button", className: "info", ariaLabel: `About ${what}`, title: `About ${what}`, textContent: "i" });
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", id);
+    const close = el("button", { type: "button", className: "link", textContent: "Close" });
+    const panel = el("div", { id, className: "info-panel hidden", role: "note", ariaLabel: `About ${what}` });
+    const toggle = (open) => {
+      // Filled on opening: the progress categories arrive from the API after the page starts.
+      if (open) panel.replaceChildren(glossaryList(ids), el("p", { className: "row-gap" }, el("a", { href: "#/help", textContent: "Full glossary" }), close));
+      button.setAttribute("aria-expanded", String(open));
+      panel.classList.toggle("hidden", !open);
+    };
+    button.addEventListener("click", () => toggle(button.getAttribute("aria-expanded") !== "true"));
+    close.addEventListener("click", () => { toggle(false); button.focus(); });
+    return { button, panel };
+  }
+  // The help topics of each page's cards (the dashboard's sections carry data-help in index.html).
+  const HELP = {
+    "/dashboards/statutory": ["expected", "national", "change", "pts", "eligibility"],
+    "/reports/primary-subjects": ["are", "rwm", "pooled", "change", "small"],
+    "/reports/early-years-subjects": ["gld", "are", "pooled", "small"],
+    "/reports/primary-attainment-overview": ["are", "rwm", "pooled", "small"],
+    "/reports/early-years-attainment-overview": ["gld", "are", "pooled", "small"],
+    "/reports/pupil-overview": ["are", "pooled", "eligibility"],
+    "/reports/progress-over-time": ["are", "rwm", "gld", "pooled", "pts"],
+    "/reports/diminishing-the-difference": ["gap", "pts", "rwm", "pooled"],
+    "/reports/data-completion": ["completion"],
+    "/reports/statutory": ["expected", "national", "pooled", "change", "pts", "eligibility", "small"],
+    "/reports/progress-from-statutory": ["progress", "pooled", "small"],
+    "/dashboards/attendance": ["attendance", "pooled", "pts", "national"],
+    "/reports/attendance": ["attendance", "pooled", "national", "small"],
+    "/reports/attendance-codes": ["attendance", "pooled", "national"],
+    "/reports/attendance-trend": ["attendance", "pooled", "pts"],
+    "/reports/attendance-attainment": ["attendance", "are", "rwm", "pooled", "small"],
+  };
+
+  function renderGlossary() {
+    return [card("Glossary", "what the figures and words on these pages mean",
+      glossaryList(GLOSSARY.map(([id]) => id)))];
   }
 
   // ---- routing: #/reports/<name>?<view options>&academic_year=&period=&<filters> ----
@@ -414,6 +536,8 @@
       params: { measure: select("Measure", [...PRIMARY_MEASURES, ...measureOptions(["gld"])], "rwm") },
       load: (p) => api("/v1/reports/attendance-attainment", { measure: p.measure, ...periodQuery(), ...filterQuery() }),
       render: renderAttendanceAttainment },
+    { path: "/help", nav: "Glossary", section: "Help", period: false, plain: true, params: {},
+      load: async () => ({ last_updated: null }), render: renderGlossary },
   ];
   const VIEW_BY_PATH = Object.fromEntries(VIEWS.map((v) => [v.path, v]));
 
@@ -501,6 +625,7 @@
       if (target === view) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
     }
     const dashboard = view.path === "/";
+    for (const id of ["period-controls", "filters"]) $(id).classList.toggle("hidden", !!view.plain);
     $("page-dashboard").classList.toggle("hidden", !dashboard);
     $("view").classList.toggle("hidden", dashboard);
     if (entering) $("view").replaceChildren();
@@ -699,6 +824,7 @@
       if (seq !== state.seq) return; // a newer selection is on its way
       const nodes = view.render(data, state.params);
       if (nodes) $("view").replaceChildren(...[].concat(nodes));
+      scrollRegions($("view"));
       setUpdated(view.updated ? view.updated(data) : data.last_updated);
       showError("");
     } catch (error) {
@@ -706,6 +832,22 @@
       handle(error);
     } finally {
       if (seq === state.seq) target.removeAttribute("aria-busy");
+    }
+  }
+
+  // A table or chart wider than its card scrolls inside it: the box is focusable (keyboard scrolling)
+  // and named after its table's caption.
+  function scrollRegions(root) {
+    const used = new Set([...document.querySelectorAll(".scroll[aria-label]")].map((box) => box.getAttribute("aria-label")));
+    for (const box of root.querySelectorAll(".scroll:not([tabindex])")) {
+      const caption = box.querySelector("caption");
+      const heading = box.closest("section")?.querySelector("h3")?.firstChild?.textContent?.trim();
+      let name = caption ? caption.textContent : box.querySelector("svg")?.getAttribute("aria-label") || `${heading || "Figures"}, table`;
+      for (let n = 2; used.has(name); n += 1) name = `${name.replace(/ \(\d+\)$/, "")} (${n})`;
+      used.add(name);
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", name);
     }
   }
 
@@ -777,7 +919,7 @@
       el("div", { className: "name" }, name),
       el("div", { className: "pct" }, tile.pct === null ? nodata() : pct(tile.pct)),
       el("div", { className: "n", textContent: `${pupils} assessed` }),
-      el("div", { className: `change ${tile.direction}` }, changeText(tile, tile.pct)));
+      el("div", { className: `change ${tile.direction}` }, changeText(tile, tile.pct, " pts")));
   }
 
   // The gap's colour follows its size, not its sign: red when |gap| grew, green when it did not.
@@ -800,8 +942,14 @@
     const gender = dashboard.gender_gap;
     $("gender-gap").replaceChildren(tileNode(gender.female), tileNode(gender.male), gapNode(gender.gap, "Female − Male"));
     const dis = dashboard.disadvantaged_gap;
-    $("disadvantaged-gap").replaceChildren(tileNode(dis.not_disadvantaged), tileNode(dis.disadvantaged),
-      gapNode(dis.gap, "Not disadv. − Disadv."));
+    const nat = dis.national_not_disadvantaged;
+    // For reference, as the DfE compares: other pupils nationally (a statutory end of KS2 figure).
+    const national = nat ? el("div", { className: "tile national-tile", title: nationalTitle(nat) },
+      el("div", { className: "name", textContent: "Not disadvantaged, national" }),
+      el("div", { className: "pct", textContent: `${nat.value}%` }),
+      el("div", { className: "n", textContent: `end of KS2 RWM, DfE ${nat.academic_year}` })) : null;
+    $("disadvantaged-gap").replaceChildren(...[tileNode(dis.not_disadvantaged), tileNode(dis.disadvantaged),
+      gapNode(dis.gap, "Not disadv. − Disadv."), national].filter(Boolean));
     const series = dashboard.progress_over_time;
     $("dash-progress").replaceChildren(lineChart(series, [{ key: "dash-all", label: "All Pupils", color: TRUST, dashed: true, values: series }],
       { height: 230, compact: true, label: "All Pupils % at or above, Combined (GLD or RWM), per period" }));
@@ -846,7 +994,8 @@
         el("div", { className: "pct" }, figureText(name, figures[name])),
         el("div", { className: `change ${change.direction}`,
           title: `${previousYear}: ${before === null || before === undefined ? "no data" : figureText(name, before)}` },
-          changeText(change, figures[name])));
+          changeText(change, figures[name], isPctFigure(name) ? " pts" : "")),
+        nationalNode(name, tile.all_pupils.national));
     });
     if ("took" in figures) {
       // MTC: the pupils who took the check, a count (so not compared), with last year's beside it.
@@ -877,8 +1026,11 @@
     for (const [key, title, years] of STATUTORY_WIDGETS) {
       const tiles = data.widgets[key] || [];
       if (!tiles.length) continue;
+      const help = info(key === "eyfs" ? ["gld", "national", "change", "eligibility"] : key === "mtc" ? ["national", "change", "eligibility"]
+        : key === "phonics" ? ["expected", "national", "change", "pts", "eligibility"]
+          : ["expected", "rwm", "national", "change", "pts", "eligibility"], title);
       const head = el("h3", {}, title, el("span", { className: "note", textContent: `${years} · ${data.academic_year}, change on ${data.previous_year}` }),
-        el("a", { className: "more", href: link("/reports/statutory", { measure: tiles[0].measure }), textContent: "View report →" }));
+        help.button, el("a", { className: "more", href: link("/reports/statutory", { measure: tiles[0].measure }), textContent: "View report →" }));
       // Results arrive once a year (tests and checks in the summer): say so rather than show a page of "no data".
       let empty = null;
       if (tiles.every((t) => !cohort(t.all_pupils.figures))) {
@@ -889,12 +1041,49 @@
       }
       const scores = key === "ks2" ? tiles.filter((t) => t.measure.endsWith("_ss")) : [];
       const main = tiles.filter((t) => !scores.includes(t));
-      out.push(el("section", {}, head, empty,
+      out.push(el("section", {}, head, help.panel, empty,
         el("div", { className: "tiles wide" }, main.map((t) => statutoryTile(t, data.previous_year))),
         scores.length ? [el("h4", { className: "sub", textContent: "Average scaled scores" }),
           el("div", { className: "tiles wide" }, scores.map((t) => statutoryTile(t, data.previous_year)))] : null));
+      if (key === "ks2" && data.disadvantaged_gap) out.push(statutoryGapSection(data));
     }
     return out;
+  }
+
+  // KS2 combined RWM: the Trust's disadvantaged pupils against its others and, as the DfE compares,
+  // against non-disadvantaged pupils nationally.
+  function statutoryGapSection(data) {
+    const gap = data.disadvantaged_gap;
+    const name = "exs_plus_pct";
+    const side = (f) => {
+      const value = f.figures[name];
+      const n = f.figures.eligible || 0;
+      return el("div", { className: "tile" },
+        el("div", { className: "name", textContent: `${f.label} (Trust)` }),
+        el("div", { className: `pct${f.small_group ? " small" : ""}` }, f.small_group ? [`${count(n)} eligible`, smallMark()]
+          : value === null || value === undefined ? nodata() : pct(value)),
+        el("div", { className: "n", textContent: `${count(n)} eligible pupil${n === 1 ? "" : "s"}` }),
+        nationalNode(name, f.national));
+    };
+    const nat = gap.national_not_disadvantaged;
+    const national = el("div", { className: "tile national-tile", title: nat ? nationalTitle(nat) : "" },
+      el("div", { className: "name", textContent: "Not disadvantaged, national" }),
+      el("div", { className: "pct" }, nat ? nationalValue(name, nat.value) : nodata("none published")),
+      el("div", { className: "n", textContent: nat ? `DfE, England, ${nat.academic_year}` : "" }));
+    const gapTile = (caption, value, note) => el("div", { className: "tile gap" },
+      el("div", { className: "name", textContent: caption }),
+      el("div", { className: "pct" }, missing(value) ? nodata() : points(value)),
+      el("div", { className: "n", textContent: note }));
+    const help = info(["rwm", "national", "gap", "pts"], "the disadvantaged gap");
+    return el("section", {},
+      el("h3", {}, "Disadvantaged pupils, KS2 combined RWM",
+        el("span", { className: "note", textContent: `Expected standard · ${data.academic_year} · the DfE compares disadvantaged pupils with other pupils nationally` }),
+        help.button,
+        el("a", { className: "more", href: link("/reports/statutory", { measure: "ks2.rwm", by: "disadvantaged" }), textContent: "View report →" })),
+      help.panel,
+      el("div", { className: "tiles wide" }, side(gap.disadvantaged), side(gap.not_disadvantaged), national,
+        gapTile("Gap to other pupils nationally", gap.gap_to_national, "national not disadvantaged − Trust disadvantaged"),
+        gapTile("Gap within the Trust", gap.gap, "Trust not disadvantaged − Trust disadvantaged")));
   }
 
   // ---- Statutory Results (one measure per group, this year, last year and the change) ----
@@ -904,30 +1093,43 @@
     const counts = names.filter((n) => COUNT_FIGURES.includes(n));
     const compared = names.filter((n) => !COUNT_FIGURES.includes(n));
     const headline = compared.length && isPctFigure(compared[0]) ? compared[0] : null; // a bar for a leading %
+    // National figures: the All Pupils row's (all pupils), and by sex or disadvantaged each group's own.
+    const hasNational = [data.all_pupils, ...data.rows].some((r) => r.national);
+    const nationalHeadline = (r) => (headline && r.national && r.national[headline] ? r.national[headline].value : null);
+    // The national figure closes each figure's group of columns (this year, last year, change, national).
+    const nationalCell = (r, n) => {
+      const fig = r.national && r.national[n];
+      return el("td", { className: "num national-cell", title: fig ? nationalTitle(fig) : "" },
+        fig ? [nationalValue(n, fig.value), el("small", { textContent: shortYear(fig.academic_year) })] : nodata("–"));
+    };
     const year = shortYear(data.academic_year);
     const before = shortYear(data.previous_year);
     const top = el("tr", {}, el("th", { scope: "col", rowSpan: 2, textContent: by }),
       counts.map((n) => el("th", { scope: "colgroup", colSpan: 2, className: "grp-start", textContent: figureLabel(data.measure, n) })),
-      compared.map((n) => el("th", { scope: "colgroup", colSpan: 3, className: "grp-start", textContent: figureLabel(data.measure, n) })),
-      headline ? el("th", { scope: "col", rowSpan: 2 }, "vs All Pupils", el("small", { textContent: `${figureLabel(data.measure, headline)}; orange dashed line: All Pupils` })) : null);
+      compared.map((n) => el("th", { scope: "colgroup", colSpan: hasNational ? 4 : 3, className: "grp-start", textContent: figureLabel(data.measure, n) })),
+      headline ? el("th", { scope: "col", rowSpan: 2 }, "vs All Pupils", el("small", { textContent: `${figureLabel(data.measure, headline)}; orange dashed: All Pupils${
+        nationalHeadline(data.all_pupils) !== null ? "; black: national" : ""}` })) : null);
     const second = el("tr", {},
       counts.flatMap(() => [el("th", { scope: "col", className: "num grp-start", textContent: year }), el("th", { scope: "col", className: "num", textContent: before })]),
       compared.flatMap(() => [el("th", { scope: "col", className: "num grp-start", textContent: year }), el("th", { scope: "col", className: "num", textContent: before }),
-        el("th", { scope: "col", className: "num", textContent: "Change" })]));
+        el("th", { scope: "col", className: "num", textContent: "Change" }),
+        hasNational ? el("th", { scope: "col", className: "num national-cell", title: "The DfE's figure for England (the row's group where published): the year's, or the latest published before" },
+          "National", el("small", { textContent: "DfE, England" })) : null]));
     const average = headline ? data.all_pupils.figures[headline] : null;
     const row = (r, className = "") => el("tr", { className }, r.small_group ? el("th", { scope: "row" }, r.label, smallMark()) : rowHead(r.label),
       counts.flatMap((n) => [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n]))]),
       compared.flatMap((n) => {
         const change = r.changes[n] || { direction: "none", display: "–" };
         return [el("td", { className: "num grp-start" }, figureText(n, r.figures[n])), numCell(figureText(n, r.previous[n])),
-          el("td", { className: `num change ${change.direction}` }, changeText(change, r.figures[n]))];
+          el("td", { className: `num change ${change.direction}` }, changeText(change, r.figures[n], isPctFigure(n) ? " pts" : "")),
+          hasNational ? nationalCell(r, n) : null];
       }),
-      headline ? el("td", { className: "barcell" }, bar(r.figures[headline], average)) : null);
+      headline ? el("td", { className: "barcell" }, bar(r.figures[headline], average, nationalHeadline(r) ?? nationalHeadline(data.all_pupils))) : null);
     const empty = !data.rows.length ? el("p", {}, nodata("No group has pupils in this selection.")) : null;
     return card(`${data.label} · by ${by.toLowerCase()}`, `Statutory results ${data.academic_year}, compared with ${data.previous_year}`,
       el("p", { className: "lede", textContent: "Figures to 1 decimal place; the change is this year's figure less last year's (– when last year has no data). "
         + "Pupils are grouped by their current characteristics, in the year group the assessment belongs to; leavers are excluded." }),
-      el("div", { className: "scroll" }, el("table", { className: "sticky" },
+      el("div", { className: "scroll" }, el("table", { className: "sticky statutory-table" },
         el("caption", { className: "sr-only", textContent: `${data.label} by ${by}, ${data.academic_year} and ${data.previous_year}, All Pupils first` }),
         el("thead", {}, top, second),
         el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))))), empty);
@@ -1170,7 +1372,7 @@
   function seriesTable(periods, rows, caption) {
     return el("div", { className: "scroll" }, el("table", { className: "sticky" },
       el("caption", { className: "sr-only", textContent: caption }),
-      el("thead", {}, headRow(["", ...periods.map((q) => [periodShort(q), "num"])])),
+      el("thead", {}, headRow(["Group", ...periods.map((q) => [periodShort(q), "num"])])),
       el("tbody", {}, rows.map((r) => el("tr", { className: r.group === "all" ? "all" : "" }, rowHead(r.label),
         r.series.map((point) => {
           const cell = numCell(groupPct(point));
@@ -1321,7 +1523,7 @@
     return [card(`Attendance per period · by ${by.toLowerCase()}`, `${periods[0]?.academic_year ?? ""} – ${data.academic_year}`,
       chartWithLegend(periods, lines, { label: "Attendance % per period" })),
       card("Absence gaps", "absence % of the group less the others' (points), per period",
-        el("div", { className: "scroll" }, el("table", { className: "sticky" }, el("thead", {}, headRow(["", ...periods.map((q) => [periodShort(q), "num"])])),
+        el("div", { className: "scroll" }, el("table", { className: "sticky" }, el("thead", {}, headRow(["Gap", ...periods.map((q) => [periodShort(q), "num"])])),
           el("tbody", {}, gapRows)))),
       card("Weeks", "All Pupils, every school week with marks", el("div", { className: "scroll" }, weekly))];
   }
@@ -1393,41 +1595,47 @@
     const total = data.rows.length;
     const done = data.rows.filter((r) => r.complete).length;
     const missing = data.rows.reduce((sum, r) => sum + r.missing, 0);
+    // Leavers' entries (more entered than on roll today) are not missing results: counted apart, never incomplete.
+    const leavers = data.rows.reduce((sum, r) => sum + (r.left || 0), 0);
+    const leaversOnly = data.rows.filter((r) => r.status === "leavers_only").length;
     const onlyIncomplete = p.show === "incomplete";
-    const anyOver = data.rows.some((r) => r.entered > r.on_roll);
     const defaultOpen = schools.length <= 2;
     const sections = schools.map((school) => {
       const complete = school.rows.filter((r) => r.complete).length;
-      const shown = onlyIncomplete ? school.rows.filter((r) => !r.complete) : school.rows;
+      const counted = school.rows.filter((r) => r.status !== "leavers_only").length;
+      const shown = onlyIncomplete ? school.rows.filter((r) => r.status === "incomplete") : school.rows;
       const body = [];
       let lastYear = null;
       for (const r of shown) {
         const first = r.year_group !== lastYear;
         lastYear = r.year_group;
-        const over = r.entered > r.on_roll;
-        body.push(el("tr", { className: `${r.complete ? "complete" : ""}${first ? " yg-start" : ""}` },
-          el("th", { scope: "row", textContent: first ? yearGroupName(r.year_group) : "" }),
+        const left = r.left || 0;
+        body.push(el("tr", { className: `${r.complete ? "complete" : r.status === "leavers_only" ? "leavers" : ""}${first ? " yg-start" : ""}` },
+          // Every row names its year group (shown on the first row of each, read out on all): no empty header cell.
+          el("th", { scope: "row" }, first ? yearGroupName(r.year_group) : el("span", { className: "sr-only", textContent: yearGroupName(r.year_group) })),
           el("td", {}, r.label, r.subject !== r.label && /^E\d\d$/.test(r.subject) ? el("small", { textContent: ` ${r.subject}` }) : null),
           el("td", { className: "num fig", textContent: count(r.on_roll) }),
-          el("td", { className: "num fig", title: over ? "More entered than on roll today: pupils who have left since" : "" },
-            count(r.entered), over ? " †" : ""),
+          el("td", { className: "num fig", textContent: count(r.entered) }),
           el("td", { className: "num fig", textContent: count(r.locked) }),
           el("td", { className: "num fig" }, r.missing ? el("strong", { textContent: count(r.missing) }) : "0"),
-          el("td", { className: "state", textContent: r.complete ? "✓ Complete" : r.on_roll === 0 ? "Nobody on roll"
-            : r.missing ? `${count(r.missing)} missing` : "More entered than on roll †" })));
+          el("td", { className: "num fig leavers-cell", title: left ? "Entries of pupils who have left since: not missing results" : "" },
+            left ? count(left) : nodata("–")),
+          el("td", { className: "state", textContent: r.complete ? (left ? "✓ Complete (leavers' entries apart)" : "✓ Complete")
+            : r.status === "leavers_only" ? "Leavers only: nobody on roll now" : r.on_roll === 0 ? "Nobody on roll"
+              : `${count(r.missing)} missing` })));
       }
       const details = el("details", { className: "school", open: state.openSchools.get(school.id) ?? defaultOpen });
       details.addEventListener("toggle", () => state.openSchools.set(school.id, details.open));
       const bar = el("span", { className: "progress", ariaHidden: "true" }, el("span"));
-      bar.firstChild.style.width = `${school.rows.length ? (100 * complete) / school.rows.length : 0}%`;
+      bar.firstChild.style.width = `${counted ? (100 * complete) / counted : 0}%`;
       details.append(
         el("summary", {}, el("h3", { textContent: school.name }), bar,
-          el("span", { textContent: `${complete} of ${school.rows.length} complete` })),
+          el("span", { textContent: `${complete} of ${counted} complete` })),
         el("div", { className: "inner" }, body.length
           ? el("div", { className: "scroll" }, el("table", {},
             el("caption", { className: "sr-only", textContent: `Data completion, ${school.name}` }),
             el("thead", {}, headRow(["Year group", "Subject", ["On roll", "num", "today"], ["Entered", "num", "draft or locked"],
-              ["Locked", "num"], ["Missing", "num"], "State"])),
+              ["Locked", "num"], ["Missing", "num", "still to enter"], ["Leavers", "num", "entered, left since"], "State"])),
             el("tbody", {}, body)))
           : el("p", {}, nodata("Every year group and subject is complete."))));
       return details;
@@ -1438,9 +1646,9 @@
     expand.addEventListener("click", () => setAll(true));
     collapse.addEventListener("click", () => setAll(false));
     return card("Entries against the roll", `${periodLong(data)} · by school, year group and subject`,
-      el("p", { className: "lede" }, `${done} of ${total} year group subjects complete; ${count(missing)} results missing. `,
-        "Green: every pupil on roll today has a result entered. On roll is today's roll, whatever the period.",
-        anyOver ? " † More entered than on roll today: pupils who have left since (nothing missing, but not complete)." : ""),
+      el("p", { className: "lede" }, `${done} of ${total - leaversOnly} year group subjects complete; ${count(missing)} results missing`,
+        leavers ? `; ${count(leavers)} entries of pupils who have left since (leavers: not missing, not counted against completion)` : "",
+        ". Green: every pupil on roll today has a result entered. On roll is today's roll, whatever the period."),
       el("div", { className: "toolbar" }, expand, collapse),
       sections.length ? sections : el("p", {}, nodata("No school has pupils on roll or results in this selection.")));
   }
@@ -1582,6 +1790,25 @@
   }
 
   buildNav();
+  // Phones: the menu and the filters fold away so that the first figure is near the top.
+  const phone = window.matchMedia("(max-width: 880px)");
+  const fold = (button, target, open) => {
+    button.setAttribute("aria-expanded", String(open));
+    target.classList.toggle("folded", !open);
+  };
+  fold($("menu-toggle"), $("nav"), !phone.matches);
+  fold($("filters-toggle"), $("filter-body"), !phone.matches);
+  $("menu-toggle").addEventListener("click", () => fold($("menu-toggle"), $("nav"), $("menu-toggle").getAttribute("aria-expanded") !== "true"));
+  $("filters-toggle").addEventListener("click", () => fold($("filters-toggle"), $("filter-body"), $("filters-toggle").getAttribute("aria-expanded") !== "true"));
+  // Choosing a page from the folded menu closes it again.
+  $("nav").addEventListener("click", (e) => { if (phone.matches && e.target.closest("a")) fold($("menu-toggle"), $("nav"), false); });
+  phone.addEventListener("change", () => { fold($("menu-toggle"), $("nav"), !phone.matches); fold($("filters-toggle"), $("filter-body"), !phone.matches); });
+  for (const heading of document.querySelectorAll("#page-dashboard h3[data-help]")) {
+    const help = info(heading.dataset.help.split(" "), heading.firstChild.textContent.trim());
+    const more = heading.querySelector(".more");
+    heading.insertBefore(help.button, more);
+    heading.after(help.panel);
+  }
   $("measure").replaceChildren(...optionNodes(DASHBOARD_MEASURES, "reading"));
   // Download: the gateway writes the file (format=csv|xlsx: the JSON's rows, with the filters and last update).
   async function download(format) {
@@ -1613,6 +1840,11 @@
   });
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape") return;
+    for (const button of document.querySelectorAll("button.info[aria-expanded=\"true\"]")) {
+      button.setAttribute("aria-expanded", "false");
+      $(button.getAttribute("aria-controls")).classList.add("hidden");
+      button.focus();
+    }
     for (const d of document.querySelectorAll("details.dropdown[open]")) {
       d.open = false;
       d.querySelector("summary").focus();
