@@ -61,8 +61,8 @@ def wait_for(condition: Callable[[], bool], timeout: float, poll: float = 0.25) 
 
 
 class Stack:
-    def __init__(self, state_dir: Path) -> None:
-        env = {**os.environ, "TIDEMARK_STATE_DIR": str(state_dir)}
+    def __init__(self, state_dir: Path, registers: bool = False) -> None:
+        env = {**os.environ, "TIDEMARK_STATE_DIR": str(state_dir), "TIDEMARK_DEMO_REGISTERS": str(registers).lower()}
         for inherited in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL", "REDIS_CLUSTER", "DATABASE_URL", "REDIS_PREFIX"):
             env.pop(inherited, None)
         from tidemark_runtime.embedded import free_port
@@ -147,10 +147,12 @@ def measure(stack: Stack, what: str, inflict: Callable[[], object], views: list[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/recovery.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per recovery (default 900)")
+    parser.add_argument("--registers", action="store_true",
+                        help="also post the demo registers (millions of marks) while it measures (default: not)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tidemark-recovery-") as scratch:
         started = time.monotonic()
-        stack = Stack(Path(scratch) / "state")
+        stack = Stack(Path(scratch) / "state", registers=args.registers)
         try:
             print(f"Stack with the demo Trust ready in {time.monotonic() - started:.0f} s", flush=True)
             views = stack.views()

@@ -71,6 +71,10 @@ class StackSettings(BaseSettings):
     state_dir: Path = Path(".tidemark")
     kafka_topic_partitions: int = 6
     demo_seed: int = 2026
+    demo_registers: bool = True
+    """Post the demo Trust's registers in the background (TIDEMARK_DEMO_REGISTERS=false: not, as
+    `make bench-recovery` does by default, so that the millions of marks do not load the machine
+    while it measures)."""
 
 
 class ClusterSettings(BaseSettings):
@@ -507,7 +511,10 @@ def run(settings: StackSettings, load_demo: bool, redis_cluster: bool = False, r
             f"A process that stops is started again. Press Ctrl-C to stop.",
             flush=True,
         )
-        registers = start_registers(settings, data_dir, database_url, ingest_url, tokens["ingest"]) if load_demo else None
+        registers = (
+            start_registers(settings, data_dir, database_url, ingest_url, tokens["ingest"])
+            if load_demo and settings.demo_registers else None
+        )
         while not stopping:
             supervisor.tend()
             if registers is not None and registers.poll() is not None:
