@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from sqlalchemy import func, select
 
 from tidemark_identity.adapters.store import AUDIT
 from tidemark_ingest.adapters.store import ASSESSMENT, OUTBOX, PUPIL, STATUTORY
+from tidemark_ingest.entrypoints import import_cli
 from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.records import PupilRecord, SchoolRecord
@@ -286,3 +288,41 @@ async def test_a_300000_row_file_reports_its_progress_while_it_runs(ingest: Inge
     assert read == sorted(read) and any(0 < n < total for n in read)
     assert stored == sorted(stored) and len({n for n in stored if 0 < n < total}) >= 2
     assert await count(ingest, ASSESSMENT) == total
+
+
+async def test_the_command_line_uploads_commits_and_exits_0(ingest: Ingest) -> None:
+    shown = io.StringIO()
+    argv = [str(SAMPLES / "pupils.xlsx"), "--kind", "pupils", "--url", "http://ingest"]
+
+    status = await import_cli.run(argv, ingest.client, "ingest", Console(file=shown, width=200), poll_seconds=0.02)
+
+    assert status == 0
+    assert "stored 50 rows of pupils.xlsx" in shown.getvalue()
+    assert await count(ingest, PUPIL) == 50
+
+
+async def test_the_command_line_prints_every_error_and_exits_1(ingest: Ingest, tmp_path: Path) -> None:
+    await imported(ingest, SAMPLES / "pupils.csv", "pupils")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD_FILE)
+    shown = io.StringIO()
+    argv = [str(bad), "--kind", "summative", "--url", "http://ingest", "--mapping", '{"UPN": "pupil_id", "School": "school_id"}']
+
+    status = await import_cli.run(argv, ingest.client, "ingest", Console(file=shown, width=300), poll_seconds=0.02)
+
+    assert status == 1
+    printed = shown.getvalue()
+    assert "is invalid (5 errors; nothing was stored)" in printed
+    for where in ("row 3, column 'Subject'", "row 4, column 'UPN'", "row 5, column 'Year Group'", "row 6, column 'Code'",
+                  "row 7, column 'UPN'"):
+        assert where in printed
+    assert await count(ingest, ASSESSMENT) == 0
+
+
+def test_the_command_line_takes_its_key_from_the_environment_only(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv(import_cli.KEY_VARIABLE, raising=False)
+
+    status = import_cli.main([str(SAMPLES / "pupils.csv"), "--kind", "pupils", "--url", "http://127.0.0.1:9"])
+
+    assert status == 2 and "TIDEMARK_INGEST_TOKEN" in capsys.readouterr().err
