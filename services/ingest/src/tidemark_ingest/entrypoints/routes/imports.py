@@ -70,6 +70,7 @@ def _refused(field: str, reason: str, value: Any = None) -> RequestValidationErr
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses={
+    400: refusal("The body could not be read as multipart/form-data"),
     413: refusal("The file is larger than MAX_BODY_BYTES (refused as it is read, before authentication)"),
 })
 async def upload(
