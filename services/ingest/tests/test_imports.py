@@ -18,6 +18,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from tidemark_identity.adapters.store import AUDIT
+from tidemark_ingest.adapters.import_store import IMPORT_JOB
 from tidemark_ingest.adapters.store import ASSESSMENT, OUTBOX, PUPIL, STATUTORY
 from tidemark_ingest.entrypoints import import_cli
 from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
@@ -189,6 +190,7 @@ async def test_a_file_with_errors_names_every_error_and_stores_nothing(ingest: I
     refused = await ingest.client.post(f"/v1/imports/{status['import_id']}/commit", headers=INGEST)
     assert refused.status_code == 409 and "invalid" in refused.json()["detail"]
     assert (await count(ingest, ASSESSMENT), await count(ingest, OUTBOX)) == (0, outbox_before)
+    assert await rows(ingest, IMPORT_JOB.c.content) == {(b"",)}  # an import that cannot be committed keeps no file
     assert (await import_audit(ingest))[-1] == {"request": "/v1/imports", "import_id": status["import_id"],
                                                 "kind": "summative", "accepted": False, "rows": 6, "errors": 5}
 
@@ -229,22 +231,29 @@ async def test_a_school_scoped_key_imports_only_its_schools(ingest: Ingest) -> N
 
 
 async def test_unusable_uploads_are_refused_at_once(database_url: str) -> None:
-    async with in_process(ingest_settings(database_url, import_max_rows=2, max_body_bytes=4096)) as small:
+    async with in_process(ingest_settings(database_url, import_max_rows=2, max_body_bytes=16_384)) as small:
         client = small.client
         three_rows = b"pupil_id,school_id\nP1,S1\nP2,S1\nP3,S1\n"
         too_long = await client.post("/v1/imports", headers=INGEST, files={"file": ("a.csv", three_rows)},
                                      data={"kind": "pupils"})
-        too_big = await client.post("/v1/imports", headers=INGEST, files={"file": ("a.csv", b"x" * 5000)},
+        too_big = await client.post("/v1/imports", headers=INGEST, files={"file": ("a.csv", b"x" * 20_000)},
                                     data={"kind": "pupils"})
+        long_sheet = await client.post("/v1/imports", headers=INGEST, data={"kind": "pupils"},
+                                       files={"file": ("p.xlsx", (SAMPLES / "pupils.xlsx").read_bytes())})
         not_utf8 = await client.post("/v1/imports", headers=INGEST, files={"file": ("a.csv", b"\xff\xfe\x00a")},
                                      data={"kind": "pupils"})
         bad_mapping = await client.post("/v1/imports", headers=INGEST, files={"file": ("a.csv", b"a\n")},
                                         data={"kind": "pupils", "mapping": '{"a": "shoe_size"}'})
         viewer = await client.post("/v1/imports", headers={"Authorization": "Bearer viewer"},
                                    files={"file": ("a.csv", b"a\n")}, data={"kind": "pupils"})
+        # a workbook written without its dimension (as this one) is counted while it is validated
+        sheet_status = await settled(small, long_sheet.json()["import_id"])
 
     assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"] == ["body", "file"]
     assert "more than 2 rows" in too_long.json()["detail"][0]["msg"]
+    assert (sheet_status["state"], [(e["row"], e["column"]) for e in sheet_status["errors"]]) == (
+        "invalid", [(None, "file")])
+    assert "more than 2 rows" in sheet_status["errors"][0]["reason"]
     assert too_big.status_code == 413
     assert not_utf8.status_code == 422 and "UTF-8" in not_utf8.json()["detail"][0]["msg"]
     assert bad_mapping.status_code == 422 and bad_mapping.json()["detail"][0]["loc"] == ["body", "mapping"]

@@ -27,6 +27,8 @@ class Table:
     headers: list[str]
     rows: Iterator[tuple[int, Cells]]
     """(the file's row number, 1 being the header; cells in the headers' order)."""
+    declared_rows: int | None = None
+    """The rows a workbook says its sheet has, header included (None: not said, or a CSV)."""
 
 
 def is_excel(content: bytes, filename: str | None) -> bool:
@@ -95,7 +97,7 @@ def _excel(content: bytes) -> Table:
         finally:
             workbook.close()
 
-    return Table(headers, rows())
+    return Table(headers, rows(), sheet.max_row)
 
 
 def _fit(cells: Cells, width: int) -> Cells:

@@ -53,6 +53,11 @@ STORE_BATCH = 10_000
 """Records per tracker batch when storing (one file row's records are never split)."""
 
 
+_FORGET_FILE: dict[str, Any] = {"content": b""}
+"""An import that can no longer be committed (invalid, done, failed) keeps no copy of its file: pupils'
+data stays only where it belongs (its status and errors stay)."""
+
+
 class ImportNotFound(LookupError):
     """No import of that id in the caller's Trust."""
 
@@ -142,12 +147,13 @@ class Imports:
             try:
                 await work
             except asyncio.CancelledError:
-                await self.store.update(import_id, state=ImportState.FAILED,
+                await self.store.update(import_id, state=ImportState.FAILED, **_FORGET_FILE,
                                         reason="ingest stopped before the import finished: upload the file again")
                 raise
             except Exception as error:  # noqa: BLE001 - recorded on the import, not lost in a task
                 log.exception("import %s failed", import_id)
-                await self.store.update(import_id, state=ImportState.FAILED, reason=f"{type(error).__name__}: {error}")
+                await self.store.update(import_id, state=ImportState.FAILED, reason=f"{type(error).__name__}: {error}",
+                                        **_FORGET_FILE)
 
         task = asyncio.create_task(guarded(), name=f"import-{import_id}")
         self._running.add(task)
@@ -160,7 +166,8 @@ class Imports:
         errors = sort_errors(parsed.rows.errors)
         state = ImportState.INVALID if errors else ImportState.READY
         await self.store.update(import_id, state=state, rows_read=parsed.rows_read, rows_valid=parsed.rows.valid_rows,
-                                errors=errors, columns=parsed.plan.columns if parsed.plan else {})
+                                errors=errors, columns=parsed.plan.columns if parsed.plan else {},
+                                **_FORGET_FILE if errors else {})
         if errors:
             await self._audit(caller, import_id, upload["kind"], accepted=False, rows=parsed.rows_read,
                               errors=len(errors))
@@ -206,7 +213,7 @@ class Imports:
         parsed = await self._parse(caller, import_id, upload)
         if parsed.rows.errors:  # the Trust changed since it was validated (or another key commits it)
             await self.store.update(import_id, state=ImportState.FAILED, errors=sort_errors(parsed.rows.errors),
-                                    reason="the file no longer validates: nothing was stored")
+                                    reason="the file no longer validates: nothing was stored", **_FORGET_FILE)
             await self._audit(caller, import_id, upload["kind"], accepted=False, rows=parsed.rows_read,
                               errors=len(parsed.rows.errors))
             return
@@ -232,11 +239,11 @@ class Imports:
             stored, changed = await self.tracker.in_transaction(caller.trust_id, work)
         except _Rejected as rejected:
             await self.store.update(import_id, state=ImportState.FAILED, rows_stored=0, errors=rejected.errors,
-                                    reason="a row no longer validates: nothing was stored")
+                                    reason="a row no longer validates: nothing was stored", **_FORGET_FILE)
             await self._audit(caller, import_id, upload["kind"], accepted=False, rows=parsed.rows_read,
                               errors=len(rejected.errors))
             return
-        await self.store.update(import_id, state=ImportState.DONE, rows_stored=parsed.rows.valid_rows)
+        await self.store.update(import_id, state=ImportState.DONE, rows_stored=parsed.rows.valid_rows, **_FORGET_FILE)
         await self._audit(caller, import_id, upload["kind"], accepted=True, rows=parsed.rows_read,
                           results=len(sources), changed=changed)
         log.info("import %s stored %d rows (%d facts changed)", import_id, stored, changed)
@@ -262,11 +269,16 @@ class Imports:
             raise ImportRefused("file", str(error)) from None
         if not any(h.strip() for h in table.headers):
             raise ImportRefused("file", "the first row must name the columns; it is blank")
-        if is_excel(content, filename) or content.count(b"\n") <= self.max_rows + 1:
+        too_many = ImportRefused("file", f"the file has more than {self.max_rows} rows (IMPORT_MAX_ROWS): split it")
+        if is_excel(content, filename):
+            if table.declared_rows is not None and table.declared_rows > self.max_rows + 1:
+                raise too_many
+            return
+        if content.count(b"\n") <= self.max_rows + 1:
             return
         with contextlib.suppress(UnreadableFile):  # a broken row is the validation's to report
             if sum(1 for _ in itertools.islice(table.rows, self.max_rows + 1)) > self.max_rows:
-                raise ImportRefused("file", f"the file has more than {self.max_rows} rows (IMPORT_MAX_ROWS): split it")
+                raise too_many
 
 
 class _Rejected(Exception):
