@@ -17,7 +17,7 @@ ignored (exports carry names and notes), and said so in the import's `columns`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
@@ -234,7 +234,7 @@ def _records(
     the_plan: Plan, number: int, common: dict[str, str], wide_cells: list[tuple[str, str, str]], model: type[BaseModel]
 ) -> tuple[ImportRecord, ...] | list[CellError]:
     if not the_plan.wide:
-        return _validated(model, common, number, lambda name: the_plan.header_of(name))
+        return _validated(model, common, number, the_plan.header_of)
     values: dict[tuple[str, ...], tuple[dict[str, str], dict[str, str]]] = {}  # key -> (fields, field -> header)
     for header, target, text in wide_cells:
         if the_plan.kind is ImportKind.SUMMATIVE:
@@ -251,7 +251,7 @@ def _records(
             headers[value_field] = header
             headers.setdefault("component", header)
     if not values:
-        return []  # a pupil with no result in this file: nothing to store
+        return ()  # a pupil with no result in this file: a valid row with nothing to store
     made: list[ImportRecord] = []
     errors: list[CellError] = []
     for fields, headers in values.values():
@@ -276,7 +276,10 @@ def _statutory_value_field(assessment: str, component: str, text: str) -> str:
     return "mark" if spec.marks is not None else "code"
 
 
-def _validated(model: type[BaseModel], data: dict[str, str], number: int, header_of: Any) -> tuple[ImportRecord, ...] | list[CellError]:
+def _validated(
+    model: type[BaseModel], data: dict[str, str], number: int, header_of: Callable[[str], str]
+) -> tuple[ImportRecord, ...] | list[CellError]:
+    """The record `data` makes, or its errors located at the file's row and the header of each field."""
     try:
         record = model.model_validate_strings(data)
     except ValidationError as invalid:
