@@ -16,6 +16,7 @@ ignored (exports carry names and notes), and said so in the import's `columns`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -255,13 +256,17 @@ def _records(
     made: list[ImportRecord] = []
     errors: list[CellError] = []
     for fields, headers in values.values():
-        result = _validated(model, {**common, **fields}, number,
-                            lambda name, headers=headers: headers.get(name) or the_plan.header_of(name))
+        result = _validated(model, {**common, **fields}, number, functools.partial(_header_in, headers, the_plan))
         if isinstance(result, list):
             errors.extend(result)
         else:
             made.extend(result)
     return errors or tuple(made)
+
+
+def _header_in(headers: Mapping[str, str], the_plan: Plan, name: str) -> str:
+    """The header of a wide row's field: the subject's or component's own cell, else the common column."""
+    return headers.get(name) or the_plan.header_of(name)
 
 
 def _statutory_value_field(assessment: str, component: str, text: str) -> str:
