@@ -335,3 +335,16 @@ def test_the_command_line_takes_its_key_from_the_environment_only(monkeypatch: p
     status = import_cli.main([str(SAMPLES / "pupils.csv"), "--kind", "pupils", "--url", "http://127.0.0.1:9"])
 
     assert status == 2 and "TIDEMARK_INGEST_TOKEN" in capsys.readouterr().err
+
+
+async def test_any_replica_answers_an_imports_status_and_may_commit_it(ingest: Ingest, database_url: str) -> None:
+    ready = await upload(ingest, "pupils.csv", (SAMPLES / "pupils.csv").read_bytes(), "pupils")
+
+    async with in_process(ingest_settings(database_url)) as other:
+        seen_there = (await other.client.get(f"/v1/imports/{ready['import_id']}", headers=INGEST)).json()
+        done = await commit(other, seen_there)
+
+    assert (seen_there["state"], seen_there["rows_valid"]) == ("ready", 50)
+    assert (done["state"], done["rows_stored"]) == ("done", 50)
+    assert (await ingest.client.get(f"/v1/imports/{ready['import_id']}", headers=INGEST)).json()["state"] == "done"
+    assert await count(ingest, PUPIL) == 50
