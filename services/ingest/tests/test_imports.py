@@ -348,3 +348,13 @@ async def test_any_replica_answers_an_imports_status_and_may_commit_it(ingest: I
     assert (done["state"], done["rows_stored"]) == ("done", 50)
     assert (await ingest.client.get(f"/v1/imports/{ready['import_id']}", headers=INGEST)).json()["state"] == "done"
     assert await count(ingest, PUPIL) == 50
+
+
+async def test_the_command_lines_check_validates_and_stores_nothing(ingest: Ingest) -> None:
+    shown = io.StringIO()
+    argv = [str(SAMPLES / "pupils.csv"), "--kind", "pupils", "--url", "http://ingest", "--check"]
+
+    status = await import_cli.run(argv, ingest.client, "ingest", Console(file=shown, width=200), poll_seconds=0.02)
+
+    assert (status, await count(ingest, PUPIL)) == (0, 0)
+    assert "50 rows valid" in shown.getvalue()
