@@ -20,9 +20,11 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidemark_ingest.adapters.database import create_engine, session_factory
+from tidemark_ingest.adapters.import_store import ImportStore
 from tidemark_ingest.adapters.relay import MissingTopics, OutboxRelay, Producer
 from tidemark_ingest.migrations import require_head, upgrade_to_head
 from tidemark_ingest.service_layer.attendance import Attendance
+from tidemark_ingest.service_layer.imports import Imports
 from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
 from tidemark_ingest.service_layer.tracker import Tracker
@@ -50,6 +52,8 @@ class Services:
     replay: Replay
     readiness: Readiness
     attendance: Attendance
+    imports: Imports
+    """Bulk imports of CSV and Excel files, run as background tasks of this process."""
 
 
 @contextlib.asynccontextmanager
@@ -77,6 +81,8 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
         started.push_async_callback(_stop, relaying)
         identity = Identity.on(engine)
         tracker = Tracker(sessions, PeriodCalendar(settings.assessment_periods), relay.wake)
+        imports = Imports(tracker, identity, ImportStore(sessions), settings.import_max_rows)
+        started.push_async_callback(imports.stop)
         yield Services(
             principals=Lookup(identity, settings.tidemark_tokens),
             identity=identity,
@@ -87,6 +93,7 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
             replay=Replay(engine),
             readiness=Readiness(engine, relay, settings, settings.ready_max_outbox_age_seconds),
             attendance=Attendance(tracker),
+            imports=imports,
         )
 
 

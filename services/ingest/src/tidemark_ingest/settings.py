@@ -26,3 +26,9 @@ class IngestSettings(ServiceSettings):
         description="Largest request body accepted: a larger one is refused with 413 while it is read, before "
         "authentication or parsing",
     )
+    import_max_rows: int = Field(
+        default=500_000,
+        gt=0,
+        description="Most data rows one imported file may have (POST /v1/imports): a longer one is refused with "
+        "422 naming the limit",
+    )

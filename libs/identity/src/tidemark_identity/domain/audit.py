@@ -18,6 +18,7 @@ class Action(StrEnum):
     KEY_CREATED = "key_created"
     KEY_REVOKED = "key_revoked"
     BATCH = "batch"
+    IMPORT = "import"
     LOCK = "lock"
     UNLOCK = "unlock"
     EXPORT = "export"

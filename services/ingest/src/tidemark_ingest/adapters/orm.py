@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date, datetime
 
-from sqlalchemy import Index, text
+from sqlalchemy import DateTime, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
 
@@ -115,3 +115,30 @@ class AttendanceRow(SQLModel, table=True):
     code: str
     year_group: str
     version: int
+
+
+class ImportJobRow(SQLModel, table=True):
+    """One bulk import (`POST /v1/imports`): its file, settings, state and progress, in the SQL store so
+    that any replica answers its status and may commit it."""
+
+    __tablename__ = "import_job"
+
+    import_id: str = Field(primary_key=True)
+    trust_id: str = Field(index=True)
+    kind: str
+    filename: str | None = None
+    content: bytes = Field(sa_type=LargeBinary)
+    defaults: str = Field(description="The upload's school_id, academic_year, period as JSON")
+    mapping: str = Field(description="File header -> field, as JSON")
+    columns: str | None = Field(default=None, description="Each header and the field it feeds, as JSON")
+    state: str
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_stored: int = 0
+    error_count: int = 0
+    errors: str | None = Field(default=None, description="The first errors, as JSON")
+    errors_csv: bytes | None = Field(default=None, sa_type=LargeBinary, description="Every error, gzipped CSV")
+    reason: str | None = None
+    actor_id: str | None = None
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))

@@ -18,6 +18,8 @@ from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord, prob
 from tidemark_schemas.vocabulary import Band
 
 UNKNOWN_PUPIL = "unknown pupil for this Trust: post it to /v1/pupils first"
+REPEATS = "repeats row {row} of this batch"
+"""The reason of a fact sent twice in one batch (an import names the file's row instead)."""
 
 SchoolModels = Mapping[str, AssessmentModel | None]
 """The Trust's schools, each with its own assessment model or None."""
@@ -159,7 +161,7 @@ def duplicates(records: Sequence[R | None], key: Callable[[R], Hashable], field:
             continue
         k = key(record)
         if k in first_row:
-            errors.append(FieldError(i, field, f"repeats row {first_row[k]} of this batch", getattr(record, field)))
+            errors.append(FieldError(i, field, REPEATS.format(row=first_row[k]), getattr(record, field)))
         else:
             first_row[k] = i
     return errors

@@ -109,60 +109,69 @@ class Tracker:
         return await self._in_transaction(trust_id, work)
 
     async def post_pupils(self, trust_id: str, records: Sequence[PupilRecord]) -> BatchAccepted:
-        async def work(store: IngestStore) -> BatchAccepted:
-            errors = check_pupils(records, await store.school_models())
-            if errors:
-                raise BatchRejected(errors)
-            existing = await store.pupils([r.pupil_id for r in records])
-            new, changed = _split(
-                [(existing.get(r.pupil_id), facts.upsert_pupil(existing.get(r.pupil_id), r)) for r in records]
-            )
-            await store.save_pupils(new, changed)
-            messages = [pupil_message(trust_id, p) for p in new + changed]
-            await store.append_outbox(messages)
-            return BatchAccepted(len(records), len(messages), len(messages))
+        return await self._in_transaction(trust_id, lambda store: self.store_pupils(store, trust_id, records))
 
-        return await self._in_transaction(trust_id, work)
+    async def store_pupils(
+        self, store: IngestStore, trust_id: str, records: Sequence[PupilRecord]
+    ) -> BatchAccepted:
+        """`post_pupils` in a transaction the caller holds (an import stores all its batches in one)."""
+        errors = check_pupils(records, await store.school_models())
+        if errors:
+            raise BatchRejected(errors)
+        existing = await store.pupils([r.pupil_id for r in records])
+        new, changed = _split(
+            [(existing.get(r.pupil_id), facts.upsert_pupil(existing.get(r.pupil_id), r)) for r in records]
+        )
+        await store.save_pupils(new, changed)
+        messages = [pupil_message(trust_id, p) for p in new + changed]
+        await store.append_outbox(messages)
+        return BatchAccepted(len(records), len(messages), len(messages))
 
     async def enter_assessments(self, trust_id: str, records: Sequence[AssessmentRecord]) -> BatchAccepted:
-        async def work(store: IngestStore) -> BatchAccepted:
-            schools = await store.school_models()
-            errors = check_assessments(
-                records, schools, await store.pupil_ids([r.pupil_id for r in records]), self.calendar
-            )
-            if errors:
-                raise BatchRejected(errors)
-            existing = await store.results([(r.pupil_id, r.academic_year, r.period, r.subject) for r in records])
-            pairs = []
-            for r in records:
-                before = existing.get((r.pupil_id, r.academic_year, r.period, r.subject))
-                pairs.append((before, facts.enter_result(before, r, band_of(r, schools[r.school_id]))))
-            new, changed = _split(pairs)
-            await store.save_results(new, changed)
-            messages: list[Message] = [result_message(trust_id, "entered", s) for s in new + changed]
-            await store.append_outbox(messages)
-            return BatchAccepted(len(records), len(messages), len(messages))
+        return await self._in_transaction(trust_id, lambda store: self.store_assessments(store, trust_id, records))
 
-        return await self._in_transaction(trust_id, work)
+    async def store_assessments(
+        self, store: IngestStore, trust_id: str, records: Sequence[AssessmentRecord]
+    ) -> BatchAccepted:
+        """`enter_assessments` in a transaction the caller holds (an import stores all its batches in one)."""
+        schools = await store.school_models()
+        errors = check_assessments(
+            records, schools, await store.pupil_ids([r.pupil_id for r in records]), self.calendar
+        )
+        if errors:
+            raise BatchRejected(errors)
+        existing = await store.results([(r.pupil_id, r.academic_year, r.period, r.subject) for r in records])
+        pairs = []
+        for r in records:
+            before = existing.get((r.pupil_id, r.academic_year, r.period, r.subject))
+            pairs.append((before, facts.enter_result(before, r, band_of(r, schools[r.school_id]))))
+        new, changed = _split(pairs)
+        await store.save_results(new, changed)
+        messages: list[Message] = [result_message(trust_id, "entered", s) for s in new + changed]
+        await store.append_outbox(messages)
+        return BatchAccepted(len(records), len(messages), len(messages))
 
     async def enter_statutory(self, trust_id: str, records: Sequence[StatutoryRecord]) -> BatchAccepted:
-        async def work(store: IngestStore) -> BatchAccepted:
-            errors = check_statutory(
-                records, await store.school_models(), await store.pupil_ids([r.pupil_id for r in records])
-            )
-            if errors:
-                raise BatchRejected(errors)
-            keys = [(r.pupil_id, r.academic_year, r.assessment.value, r.component) for r in records]
-            existing = await store.statutory_results(keys)
-            new, changed = _split(
-                [(existing.get(key), facts.enter_statutory(existing.get(key), r)) for key, r in zip(keys, records)]
-            )
-            await store.save_statutory(new, changed)
-            messages = [statutory_message(trust_id, "entered", s) for s in new + changed]
-            await store.append_outbox(messages)
-            return BatchAccepted(len(records), len(messages), len(messages))
+        return await self._in_transaction(trust_id, lambda store: self.store_statutory(store, trust_id, records))
 
-        return await self._in_transaction(trust_id, work)
+    async def store_statutory(
+        self, store: IngestStore, trust_id: str, records: Sequence[StatutoryRecord]
+    ) -> BatchAccepted:
+        """`enter_statutory` in a transaction the caller holds (an import stores all its batches in one)."""
+        errors = check_statutory(
+            records, await store.school_models(), await store.pupil_ids([r.pupil_id for r in records])
+        )
+        if errors:
+            raise BatchRejected(errors)
+        keys = [(r.pupil_id, r.academic_year, r.assessment.value, r.component) for r in records]
+        existing = await store.statutory_results(keys)
+        new, changed = _split(
+            [(existing.get(key), facts.enter_statutory(existing.get(key), r)) for key, r in zip(keys, records)]
+        )
+        await store.save_statutory(new, changed)
+        messages = [statutory_message(trust_id, "entered", s) for s in new + changed]
+        await store.append_outbox(messages)
+        return BatchAccepted(len(records), len(messages), len(messages))
 
     async def referential_errors(self, trust_id: str, records: Sequence[TrackerRecord | None]) -> list[FieldError]:
         """The checks a batch of one kind would fail beyond its structural errors (read-only), so a

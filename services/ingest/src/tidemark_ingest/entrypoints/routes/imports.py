@@ -1,0 +1,150 @@
+"""Bulk import of CSV and Excel files: POST /v1/imports (upload; validated in the background),
+GET /v1/imports/{id} (state and progress), GET /v1/imports/{id}/errors.csv, POST
+/v1/imports/{id}/commit (store a validated import, all or nothing). Each needs `tracker:write`
+(like the tracker routes), sees only its Trust's imports, and writes only the schools of the key's
+scope. The rules are the tracker's (`service_layer.imports`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, Response, UploadFile, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+from tidemark_ingest.domain.imports import CellError, ImportKind, ImportRefused, ImportState
+from tidemark_ingest.entrypoints.deps import ServicesDep, TrackerWriter
+from tidemark_ingest.entrypoints.writes import writable
+from tidemark_ingest.service_layer.imports import ImportNotFound, ImportNotReady, Imports
+from tidemark_runtime.auth import GuardedRoute
+from tidemark_runtime.http import refusal
+from tidemark_schemas.records import AcademicYear, Identifier, Period
+
+router = APIRouter(
+    prefix="/v1/imports",
+    tags=["imports"],
+    route_class=GuardedRoute,
+    responses={404: refusal("No import of this id in the caller's Trust")},
+)
+
+ImportId = Annotated[str, Path(max_length=64, description="The id `POST /v1/imports` answered")]
+
+
+async def imports(built: ServicesDep) -> Imports:
+    return built.imports
+
+
+ImportsDep = Annotated[Imports, Depends(imports)]
+
+
+class ImportAccepted(BaseModel):
+    import_id: str = Field(description="Ask `GET /v1/imports/{import_id}` for its state and progress")
+
+
+class ImportStatus(BaseModel):
+    """An import's state and progress. Rows are the file's rows (a row per pupil with a column per
+    subject is one row however many results it holds)."""
+
+    import_id: str
+    kind: ImportKind
+    filename: str | None
+    state: ImportState = Field(description="validating -> invalid | ready; ready -> (commit) storing -> done | failed")
+    rows_read: int = Field(description="Data rows of the file read so far")
+    rows_valid: int = Field(description="Rows read that passed every check")
+    rows_stored: int = Field(description="Rows stored by the commit so far (all visible once it is done)")
+    error_count: int = Field(description="Every error found; `errors` holds the first 1,000, the CSV all")
+    errors: list[CellError]
+    errors_csv_url: str
+    columns: dict[str, str | None] = Field(description="Each header of the file and the field it feeds (null: ignored)")
+    reason: str | None = Field(description="Why a failed import failed")
+
+
+def _status(found: dict[str, Any], request: Request) -> ImportStatus:
+    url = str(request.url_for("import_errors", import_id=found["import_id"]).path)
+    return ImportStatus(**found, errors_csv_url=url)
+
+
+def _refused(field: str, reason: str, value: Any = None) -> RequestValidationError:
+    return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": reason, "input": value}])
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, responses={
+    400: refusal("The body could not be read as multipart/form-data"),
+    413: refusal("The file is larger than MAX_BODY_BYTES (refused as it is read, before authentication)"),
+})
+async def upload(
+    caller: TrackerWriter,
+    built: ServicesDep,
+    file: Annotated[UploadFile, File(description="A CSV (UTF-8) or Excel (.xlsx) file, the first row naming the columns")],
+    kind: Annotated[ImportKind, Form(description="What the rows are")],
+    school_id: Annotated[Identifier | None, Form(description="For a file without a school_id column")] = None,
+    academic_year: Annotated[AcademicYear | None, Form(description="For a file without an academic_year column")] = None,
+    period: Annotated[Period | None, Form(description="For a file without a period column")] = None,
+    mapping: Annotated[str | None, Form(
+        max_length=100_000,
+        description='JSON object: a file header -> the field or column it is (e.g. {"UPN": "pupil_id"}); headers '
+        "naming a field (case, spaces and hyphens aside) need none")] = None,
+) -> ImportAccepted:
+    """Upload a file of pupils, summative or statutory results (one row per result, or one row per
+    pupil with a column per subject). It is validated in the background; nothing is stored until
+    it is committed."""
+    if school_id is not None:
+        writable(caller, [school_id])
+    columns = _mapping(mapping)
+    content = await file.read()
+    defaults = {"school_id": school_id, "academic_year": academic_year, "period": period}
+    try:
+        import_id = await built.imports.start(caller, content, file.filename, kind, defaults, columns)
+    except ImportRefused as refused:
+        raise _refused(refused.field, refused.reason) from None
+    return ImportAccepted(import_id=import_id)
+
+
+def _mapping(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _refused("mapping", f"not JSON: {error}", text) from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise _refused("mapping", "must be a JSON object of file header -> field name (both text)", text)
+    return value
+
+
+@router.get("/{import_id}")
+async def import_status(import_id: ImportId, caller: TrackerWriter, imports: ImportsDep,
+                        request: Request) -> ImportStatus:
+    """An import's state, progress and errors (the first 1,000; the CSV holds every one)."""
+    return _status(await _found(imports.status(caller.trust_id, import_id)), request)
+
+
+@router.get("/{import_id}/errors.csv", response_class=Response, name="import_errors", responses={
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "row, column, reason, value"},
+})
+async def import_errors(import_id: ImportId, caller: TrackerWriter, imports: ImportsDep) -> Response:
+    """Every error of an import as CSV: row (of the file; empty for the whole file), column, reason, value."""
+    body = await _found(imports.errors_csv(caller.trust_id, import_id))
+    return Response(body, media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'})
+
+
+@router.post("/{import_id}/commit", status_code=status.HTTP_202_ACCEPTED, responses={
+    409: refusal("The import is not ready: still validating, invalid, or already committed"),
+})
+async def commit(import_id: ImportId, caller: TrackerWriter, imports: ImportsDep, request: Request) -> ImportStatus:
+    """Store a validated import, all or nothing, through the same use cases as the tracker routes
+    (facts with versions, events, the audit trail): importing the same file again changes nothing."""
+    try:
+        return _status(await _found(imports.commit(caller, import_id)), request)
+    except ImportNotReady as not_ready:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(not_ready)) from None
+
+
+async def _found(lookup: Any) -> Any:
+    try:
+        return await lookup
+    except ImportNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such import in this Trust") from None
+
