@@ -1,7 +1,11 @@
 """Bulk import over HTTP on a real PostgreSQL store: the demo Trust's sample exports of each kind and
 shape (tools/samples, CSV and Excel) are validated in the background, committed and stored as the
 same facts the API would store; a file with errors stores nothing and names every error; the same
-file twice changes nothing; a 300,000-row file reports its progress while it runs."""
+file twice changes nothing; a 300,000-row file reports its progress while it runs.
+
+It lives with the tools because it compares what is stored with the demo Trust the samples were
+made from, and only the tools may use the demo generator.
+"""
 
 from __future__ import annotations
 
