@@ -2,7 +2,8 @@
 a school leader signs in, sees only their school, and signs out; an administrator manages people;
 the statutory pages show the DfE's national figures; every card has its help; every page fits a
 phone and a tablet with no sideways scroll and no console error; a page prints without its
-controls; attendance beside attainment and the pupils below 90%. The page runs under its strict Content-Security-Policy, and the tests fail on any
+controls; attendance beside attainment and the pupils below 90%; axe-core (from npm, `make axe-core`) finds no
+serious or critical accessibility violation on any page at desktop and phone width. The page runs under its strict Content-Security-Policy, and the tests fail on any
 violation of it."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,6 +37,8 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+AXE = Path(os.environ.get("TIDEMARK_AXE", Path(sys.prefix) / "node/node_modules/axe-core/axe.min.js"))
+"""axe-core, which `make test` installs from npm into the venv (`make axe-core`)."""
 PASSWORD = "a long enough passphrase 42"
 WAIT_MS = 30_000
 """How long Playwright waits for the page (a guard: a loaded machine starts chromium slowly)."""
@@ -88,6 +92,7 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
     await identity.create_person(
         TRUST, "test", "head@oak.org", "Hana Head", "school_leader", ["S1"], PASSWORD
     )
+    await identity.create_person(TRUST, "test", "leader@oak.org", "Lee Leader", "trust_leader", None, PASSWORD)
     await identity.create_person(TRUST, "test", "admin@oak.org", "Ada Admin", "trust_admin", None, PASSWORD)
     await engine.dispose()
     settings = gateway_settings(
@@ -321,3 +326,45 @@ async def test_attendance_beside_attainment_and_the_pupils_below_90_percent(site
         await expect(page.locator("table.pupil-list")).to_contain_text("P7")
         await expect(page.locator("table.pupil-list")).to_contain_text("86.8%")  # 330 of 380
     assert violations == []
+
+
+AXE_SERIOUS = """async () => {
+  const results = await axe.run(document, { resultTypes: ["violations"] });
+  return results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+"""axe-core's serious and critical violations on the page as it is, each with up to three of its elements."""
+
+
+async def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run axe-core on the page. It is evaluated through the DevTools protocol, which the page's
+    Content-Security-Policy does not govern (a script tag with its text would be refused as inline)."""
+    if await page.evaluate("typeof axe") == "undefined":
+        assert await page.evaluate(AXE.read_text(encoding="utf-8") + "\n;typeof axe.run") == "function"
+    return await page.evaluate(AXE_SERIOUS)  # type: ignore[no-any-return]
+
+
+async def test_axe_core_finds_no_serious_or_critical_violation_on_any_page_at_desktop_and_phone_width(site: str) -> None:
+    if not AXE.exists():
+        pytest.fail(f"no axe-core at {AXE}: `make axe-core` installs it from npm (or set TIDEMARK_AXE)")
+    async with browser_page() as (page, violations):
+        found: dict[str, list[str]] = {}
+        await page.set_viewport_size({"width": 1440, "height": 900})
+        await page.goto(site)
+        await expect(page.locator("#signin")).to_be_visible()
+        if serious := await serious_violations(page):
+            found["signin"] = serious
+        for person, paths in (("leader@oak.org", [p for p in PAGES if not p.startswith("/admin/")]),
+                              ("admin@oak.org", [p for p in PAGES if p.startswith("/admin/")])):
+            await sign_in(page, site, person)  # a trust leader sees every page but the administration
+            for width, height in ((1440, 900), (390, 844)):
+                await page.set_viewport_size({"width": width, "height": height})
+                for path in paths:
+                    await page.goto(f"{site}/#{path}")
+                    await page.wait_for_function(RENDERED, arg=path)
+                    if serious := await serious_violations(page):
+                        found[f"{person} {width} {path}"] = serious
+            await page.click("#signout")
+        assert found == {}
+    assert violations == []
+
