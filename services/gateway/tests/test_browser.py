@@ -3,12 +3,15 @@ a school leader signs in, sees only their school, and signs out; an administrato
 the statutory pages show the DfE's national figures; every card has its help; every page fits a
 phone and a tablet with no sideways scroll and no console error; a page prints without its
 controls; attendance beside attainment and the pupils below 90%; axe-core (from npm, `make axe-core`) finds no
-serious or critical accessibility violation on any page at desktop and phone width. The page runs under its strict Content-Security-Policy, and the tests fail on any
+serious or critical accessibility violation on any page at desktop and phone width; Download CSV gives
+the rows and figures of the JSON the page shows. The page runs under its strict Content-Security-Policy, and the tests fail on any
 violation of it."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import contextlib
 import os
 import sys
@@ -368,3 +371,35 @@ async def test_axe_core_finds_no_serious_or_critical_violation_on_any_page_at_de
         assert found == {}
     assert violations == []
 
+
+
+async def test_download_csv_gives_the_rows_and_figures_of_the_json_the_page_shows(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "leader@oak.org")
+        async with page.expect_response(
+            lambda r: "/v1/reports/attainment?" in r.url and "format=" not in r.url
+        ) as answered:
+            await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=school&year_group=Y3")
+        document = await (await answered.value).json()
+        await expect(page.locator("#view table")).to_contain_text("Ash Academy")
+
+        async with page.expect_download() as downloading:
+            await page.click("#export-csv")
+        download = await downloading.value
+        text = Path(await download.path()).read_bytes().decode("utf-8-sig")
+
+        assert download.suggested_filename == "attainment-report_2025-26_AUT1.csv"
+        table, _, about = text.partition("\r\n\r\n")
+        header, *lines = csv.reader(io.StringIO(table))
+        rows = [dict(zip(header, line, strict=True)) for line in lines]
+        shown = [("rows", row) for row in document["rows"]] + [("all_pupils", document["all_pupils"])]
+        assert [(row["section"], row["group"], row["label"], int(row["n"]), int(row["at_or_above"]),
+                 float(row["pct"]) if row["pct"] else None) for row in rows] == [
+            (section, row["group"], row["label"], row["n"], row["at_or_above"], row["pct"]) for section, row in shown]
+        assert [row["label"] for row in rows] == ["Ash Academy", "Oak Primary", "All Pupils"]
+        assert float(rows[0]["pct"]) == 87.5  # 7 of Ash Academy's 8
+        facts = dict(csv.reader(io.StringIO(about)))
+        assert (facts["academic_year"], facts["period"], facts["measure"], facts["year_group"]) == (
+            document["academic_year"], document["period"], "reading", "Y3")
+        assert facts["last_updated"] == document["last_updated"] == "2025-10-20T09:30:00+00:00"
+    assert violations == []
