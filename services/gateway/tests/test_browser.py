@@ -403,3 +403,68 @@ async def test_download_csv_gives_the_rows_and_figures_of_the_json_the_page_show
             document["academic_year"], document["period"], "reading", "Y3")
         assert facts["last_updated"] == document["last_updated"] == "2025-10-20T09:30:00+00:00"
     assert violations == []
+
+
+async def test_a_report_table_sorts_by_a_column_by_click_and_by_keyboard_with_all_pupils_kept_first(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "leader@oak.org")
+        await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=school")
+        table = page.locator("#view table").first
+        await expect(table.locator("tbody tr")).to_have_count(3)
+        labels = table.locator("tbody tr th")
+        header = table.locator("thead th", has_text="% at or above")
+        await expect(labels).to_have_text(["All Pupils", "Ash Academy", "Oak Primary"])  # by name, as served
+
+        await header.locator("button").click()
+        await expect(header).to_have_attribute("aria-sort", "ascending")
+        await expect(labels).to_have_text(["All Pupils", "Oak Primary", "Ash Academy"])  # 75.0% then 87.5%
+        await header.locator("button").focus()
+        await page.keyboard.press("Enter")
+        await expect(header).to_have_attribute("aria-sort", "descending")
+        await expect(labels).to_have_text(["All Pupils", "Ash Academy", "Oak Primary"])
+        await table.locator("thead th", has_text="Pupils assessed").locator("button").press("Space")
+        await expect(header).not_to_have_attribute("aria-sort", "descending")  # one column sorts at a time
+        await expect(labels).to_have_text(["All Pupils", "Oak Primary", "Ash Academy"])  # 4 then 8 pupils
+        assert await table.locator("thead th", has_text="vs All Pupils").locator("button").count() == 0  # bars: no order
+    assert violations == []
+
+
+async def test_the_pupil_list_is_searched_sorted_and_shown_whole_without_fetching_it_again(
+    site: str, redis: Redis, prefix: str
+) -> None:
+    seed = Seeder(redis, Keyspace(prefix, TRUST))
+    await seed.progress("2025/26", "AUT1", "S1", on_track_at=610)
+    await seed.progress("2025/26", "AUT1", "S2", accelerated_above=3)
+    await redis.hset(seed.statutory_keys.progress_pupils("2025/26", "AUT1", "S1"),
+                     mapping={f"Q{n:04}|{encode_field(GIRL_Y3, 'on_track_at')}": 1 for n in range(1, 611)})
+    await redis.hset(seed.statutory_keys.progress_pupils("2025/26", "AUT1", "S2"),
+                     mapping={f"A{n}|{encode_field(GIRL_Y3, 'accelerated_above')}": 1 for n in range(1, 4)})
+    async with browser_page() as (page, violations):
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url) if "pupils=true" in request.url else None)
+        await sign_in(page, site, "leader@oak.org")
+        await page.goto(f"{site}/#/reports/progress-from-statutory?pupils=show&academic_year=2025/26&period=AUT1")
+        pupils = page.locator("table.pupil-list tbody tr")
+        await expect(pupils).to_have_count(500)
+        await expect(page.locator("#view")).to_contain_text("613 pupils in every level")
+
+        await page.get_by_role("button", name="Show all 613").click()
+        await expect(pupils).to_have_count(613)
+
+        search = page.get_by_label("Search pupils")
+        await search.fill("ash academy")
+        await expect(pupils).to_have_count(3)
+        await expect(page.locator("#view [role=status]")).to_contain_text('3 of 613 pupils match "ash academy"')
+        await search.fill("q0007")
+        await expect(pupils).to_have_count(1)
+        await expect(pupils.first.locator("th")).to_have_text("Q0007")
+
+        await search.fill("")
+        pupil = page.locator("table.pupil-list thead th", has_text="Pupil")
+        await pupil.locator("button").click()
+        await pupil.locator("button").click()
+        await expect(pupil).to_have_attribute("aria-sort", "descending")
+        await expect(pupils.first.locator("th")).to_have_text("Q0610")  # the whole list sorted, not the rows shown
+        assert len(fetched) == 1, fetched  # one fetch of the list, whatever was done with it
+    assert violations == []
+
