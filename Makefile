@@ -8,9 +8,12 @@ PIP := $(BIN)/python -m pip
 CONSTRAINTS := requirements/constraints.txt
 # The browser tests drive Debian's chromium (Playwright downloads none): `make test` installs it when missing.
 CHROMIUM := $(or $(TIDEMARK_CHROMIUM),/usr/bin/chromium)
+# axe-core, the accessibility checker the browser tests run on every page: from npm, into the venv, once.
+AXE_CORE_VERSION := 4.14.1
+AXE_CORE := $(VENV)/node/axe-core-$(AXE_CORE_VERSION).installed
 PROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/pyproject.toml)
 
-.PHONY: run test chromium bench bench-import bench-analytics bench-attendance bench-attendance-api bench-gateway bench-recovery clean reset venv
+.PHONY: run test chromium axe-core bench bench-import bench-analytics bench-attendance bench-attendance-api bench-gateway bench-recovery clean reset venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tidemark needs Python >= 3.11")'
@@ -47,12 +50,24 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM)
 
+# A file target (one stamp per version): npm installs axe-core into $(VENV)/node, where the browser
+# tests read node_modules/axe-core/axe.min.js. No npm means no accessibility check: stop, loudly.
+$(AXE_CORE): $(BIN)/python
+	@command -v npm >/dev/null 2>&1 || { echo "The browser tests need axe-core from npm, and there is no npm:" \
+		"install Node.js and npm (Debian: 'apt-get install -y npm')." >&2; exit 1; }
+	npm install --prefix $(VENV)/node --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+		axe-core@$(AXE_CORE_VERSION)
+	@test -f $(VENV)/node/node_modules/axe-core/axe.min.js || { echo "npm installed no axe-core." >&2; exit 1; }
+	@touch $@
+
+axe-core: $(AXE_CORE)
+
 ## Start brokers, Redis, the four services and load the demo Trust; Ctrl-C stops everything.
 run: $(VENV)/.runtime-installed
 	$(BIN)/tidemark-stack run
 
 ## Run every test: unit tests and end-to-end tests on the real embedded broker and Redis.
-test: $(VENV)/.test-installed $(CHROMIUM)
+test: $(VENV)/.test-installed $(CHROMIUM) $(AXE_CORE)
 	$(BIN)/python -m pytest
 
 ## Benchmark against a running stack (start `make run` first, in another terminal).

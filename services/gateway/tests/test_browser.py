@@ -2,14 +2,21 @@
 a school leader signs in, sees only their school, and signs out; an administrator manages people;
 the statutory pages show the DfE's national figures; every card has its help; every page fits a
 phone and a tablet with no sideways scroll and no console error; a page prints without its
-controls; attendance beside attainment and the pupils below 90%. The page runs under its strict Content-Security-Policy, and the tests fail on any
+controls; attendance beside attainment and the pupils below 90%; axe-core (from npm, `make axe-core`) finds no
+serious or critical accessibility violation on any page at desktop and phone width; Download CSV gives
+the rows and figures of the JSON the page shows; report tables sort by any column (click or
+keyboard) and keep their order through a live update; a pupil list is searched, sorted and shown
+whole from one fetch. The page runs under its strict Content-Security-Policy, and the tests fail on any
 violation of it."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import contextlib
 import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,6 +42,8 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+AXE = Path(os.environ.get("TIDEMARK_AXE", Path(sys.prefix) / "node/node_modules/axe-core/axe.min.js"))
+"""axe-core, which `make test` installs from npm into the venv (`make axe-core`)."""
 PASSWORD = "a long enough passphrase 42"
 WAIT_MS = 30_000
 """How long Playwright waits for the page (a guard: a loaded machine starts chromium slowly)."""
@@ -88,6 +97,7 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
     await identity.create_person(
         TRUST, "test", "head@oak.org", "Hana Head", "school_leader", ["S1"], PASSWORD
     )
+    await identity.create_person(TRUST, "test", "leader@oak.org", "Lee Leader", "trust_leader", None, PASSWORD)
     await identity.create_person(TRUST, "test", "admin@oak.org", "Ada Admin", "trust_admin", None, PASSWORD)
     await engine.dispose()
     settings = gateway_settings(
@@ -321,3 +331,152 @@ async def test_attendance_beside_attainment_and_the_pupils_below_90_percent(site
         await expect(page.locator("table.pupil-list")).to_contain_text("P7")
         await expect(page.locator("table.pupil-list")).to_contain_text("86.8%")  # 330 of 380
     assert violations == []
+
+
+AXE_SERIOUS = """async () => {
+  const results = await axe.run(document, { resultTypes: ["violations"] });
+  return results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+"""axe-core's serious and critical violations on the page as it is, each with up to three of its elements."""
+
+
+async def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run axe-core on the page. It is evaluated through the DevTools protocol, which the page's
+    Content-Security-Policy does not govern (a script tag with its text would be refused as inline)."""
+    if await page.evaluate("typeof axe") == "undefined":
+        assert await page.evaluate(AXE.read_text(encoding="utf-8") + "\n;typeof axe.run") == "function"
+    return await page.evaluate(AXE_SERIOUS)  # type: ignore[no-any-return]
+
+
+async def test_axe_core_finds_no_serious_or_critical_violation_on_any_page_at_desktop_and_phone_width(site: str) -> None:
+    if not AXE.exists():
+        pytest.fail(f"no axe-core at {AXE}: `make axe-core` installs it from npm (or set TIDEMARK_AXE)")
+    async with browser_page() as (page, violations):
+        found: dict[str, list[str]] = {}
+        await page.set_viewport_size({"width": 1440, "height": 900})
+        await page.goto(site)
+        await expect(page.locator("#signin")).to_be_visible()
+        if serious := await serious_violations(page):
+            found["signin"] = serious
+        with_pupils = ["/reports/progress-from-statutory?pupils=show", "/reports/attendance?pupils=show"]
+        for person, paths in (("leader@oak.org", [p for p in PAGES if not p.startswith("/admin/")] + with_pupils),
+                              ("admin@oak.org", [p for p in PAGES if p.startswith("/admin/")])):
+            await sign_in(page, site, person)  # a trust leader sees every page but the administration
+            for width, height in ((1440, 900), (390, 844)):
+                await page.set_viewport_size({"width": width, "height": height})
+                for path in paths:
+                    await page.goto(f"{site}/#{path}")
+                    await page.wait_for_function(RENDERED, arg=path.partition("?")[0])
+                    if serious := await serious_violations(page):
+                        found[f"{person} {width} {path}"] = serious
+            await page.click("#signout")
+        assert found == {}
+    assert violations == []
+
+
+
+async def test_download_csv_gives_the_rows_and_figures_of_the_json_the_page_shows(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "leader@oak.org")
+        async with page.expect_response(
+            lambda r: "/v1/reports/attainment?" in r.url and "format=" not in r.url
+        ) as answered:
+            await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=school&year_group=Y3")
+        document = await (await answered.value).json()
+        await expect(page.locator("#view table")).to_contain_text("Ash Academy")
+
+        async with page.expect_download() as downloading:
+            await page.click("#export-csv")
+        download = await downloading.value
+        text = Path(await download.path()).read_bytes().decode("utf-8-sig")
+
+        assert download.suggested_filename == "attainment-report_2025-26_AUT1.csv"
+        table, _, about = text.partition("\r\n\r\n")
+        header, *lines = csv.reader(io.StringIO(table))
+        rows = [dict(zip(header, line, strict=True)) for line in lines]
+        shown = [("rows", row) for row in document["rows"]] + [("all_pupils", document["all_pupils"])]
+        assert [(row["section"], row["group"], row["label"], int(row["n"]), int(row["at_or_above"]),
+                 float(row["pct"]) if row["pct"] else None) for row in rows] == [
+            (section, row["group"], row["label"], row["n"], row["at_or_above"], row["pct"]) for section, row in shown]
+        assert [row["label"] for row in rows] == ["Ash Academy", "Oak Primary", "All Pupils"]
+        assert float(rows[0]["pct"]) == 87.5  # 7 of Ash Academy's 8
+        facts = dict(csv.reader(io.StringIO(about)))
+        assert (facts["academic_year"], facts["period"], facts["measure"], facts["year_group"]) == (
+            document["academic_year"], document["period"], "reading", "Y3")
+        assert facts["last_updated"] == document["last_updated"] == "2025-10-20T09:30:00+00:00"
+    assert violations == []
+
+
+async def test_a_report_table_sorts_by_a_column_by_click_and_by_keyboard_and_keeps_its_order_through_a_live_update(
+    site: str, redis: Redis, prefix: str
+) -> None:
+    seed = Seeder(redis, Keyspace(prefix, TRUST))
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "leader@oak.org")
+        await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=school")
+        table = page.locator("#view table").first
+        await expect(table.locator("tbody tr")).to_have_count(3)
+        labels = table.locator("tbody tr th")
+        header = table.locator("thead th", has_text="% at or above")
+        await expect(labels).to_have_text(["All Pupils", "Ash Academy", "Oak Primary"])  # by name, as served
+
+        await header.locator("button").click()
+        await expect(header).to_have_attribute("aria-sort", "ascending")
+        await expect(labels).to_have_text(["All Pupils", "Oak Primary", "Ash Academy"])  # 75.0% then 87.5%
+        await header.locator("button").focus()
+        await page.keyboard.press("Enter")
+        await expect(header).to_have_attribute("aria-sort", "descending")
+        await expect(labels).to_have_text(["All Pupils", "Ash Academy", "Oak Primary"])
+        await table.locator("thead th", has_text="Pupils assessed").locator("button").press("Space")
+        await expect(header).not_to_have_attribute("aria-sort", "descending")  # one column sorts at a time
+        await expect(labels).to_have_text(["All Pupils", "Oak Primary", "Ash Academy"])  # 4 then 8 pupils
+        assert await table.locator("thead th", has_text="vs All Pupils").locator("button").count() == 0  # bars: no order
+
+        await seed.counts("2025/26", "AUT1", "reading", "S2", at=10)  # Ash Academy: 18 pupils now
+        await seed.notice("2025/26", "AUT1", "reading", "S2")
+        await expect(table.locator("tbody tr", has_text="Ash Academy")).to_contain_text("18")
+        await expect(labels).to_have_text(["All Pupils", "Oak Primary", "Ash Academy"])  # still by pupils: 4, 18
+        await expect(table.locator("thead th", has_text="Pupils assessed")).to_have_attribute("aria-sort", "ascending")
+    assert violations == []
+
+
+async def test_the_pupil_list_is_searched_sorted_and_shown_whole_without_fetching_it_again(
+    site: str, redis: Redis, prefix: str
+) -> None:
+    seed = Seeder(redis, Keyspace(prefix, TRUST))
+    await seed.progress("2025/26", "AUT1", "S1", on_track_at=610)
+    await seed.progress("2025/26", "AUT1", "S2", accelerated_above=3)
+    await redis.hset(seed.statutory_keys.progress_pupils("2025/26", "AUT1", "S1"),
+                     mapping={f"Q{n:04}|{encode_field(GIRL_Y3, 'on_track_at')}": 1 for n in range(1, 611)})
+    await redis.hset(seed.statutory_keys.progress_pupils("2025/26", "AUT1", "S2"),
+                     mapping={f"A{n}|{encode_field(GIRL_Y3, 'accelerated_above')}": 1 for n in range(1, 4)})
+    async with browser_page() as (page, violations):
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url) if "pupils=true" in request.url else None)
+        await sign_in(page, site, "leader@oak.org")
+        await page.goto(f"{site}/#/reports/progress-from-statutory?pupils=show&academic_year=2025/26&period=AUT1")
+        pupils = page.locator("table.pupil-list tbody tr")
+        await expect(pupils).to_have_count(500)
+        await expect(page.locator("#view")).to_contain_text("613 pupils in every level")
+
+        await page.get_by_role("button", name="Show all 613").click()
+        await expect(pupils).to_have_count(613)
+
+        search = page.get_by_label("Search pupils")
+        await search.fill("ash academy")
+        await expect(pupils).to_have_count(3)
+        await expect(page.locator("#view [role=status]")).to_contain_text('3 of 613 pupils match "ash academy"')
+        await search.fill("q0007")
+        await expect(pupils).to_have_count(1)
+        await expect(pupils.first.locator("th")).to_have_text("Q0007")
+
+        await search.fill("")
+        pupil = page.locator("table.pupil-list thead th", has_text="Pupil")
+        await pupil.locator("button").click()
+        await pupil.locator("button").click()
+        await expect(pupil).to_have_attribute("aria-sort", "descending")
+        await expect(pupils.first.locator("th")).to_have_text("Q0610")  # the whole list sorted, not the rows shown
+        assert len(fetched) == 1, fetched  # one fetch of the list, whatever was done with it
+    assert violations == []
+

@@ -188,6 +188,25 @@ async def test_without_last_event_id_a_stream_starts_from_now(live: LiveServer) 
     assert event.id == latest
 
 
+async def test_a_browser_that_accepts_gzip_gets_the_stream_uncompressed_event_by_event(live: LiveServer) -> None:
+    """The gateway gzips its answers (GZipMiddleware), but a compressor would hold events back."""
+    headers = {"Authorization": "Bearer viewer", "Accept-Encoding": "gzip, deflate, br"}
+    async with (
+        httpx.AsyncClient(timeout=READ_TIMEOUT) as client,
+        client.stream("GET", f"{live.url}/v1/live", headers=headers) as response,
+    ):
+        stream = events(response)
+        async with asyncio.timeout(READ_TIMEOUT):
+            connected = await anext(stream)
+        notice = await live.seed.notice("2025/26", "AUT2", "maths", "S2")
+        [event] = await changes(stream, 1)
+
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert "content-encoding" not in response.headers
+    assert connected.comments == ["connected"]
+    assert (event.id, event.data["measures"]) == (notice, ["maths"])
+
+
 async def test_a_school_scoped_viewer_only_hears_of_its_schools(live: LiveServer) -> None:
     start = await live.seed.notice("2025/26", "AUT1", "reading", "S1")
     await live.seed.notice("2025/26", "AUT1", "reading", "S2")

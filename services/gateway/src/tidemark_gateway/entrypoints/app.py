@@ -12,7 +12,9 @@ import gc
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
+from tidemark_gateway.adapters.table_files import XLSX_MEDIA_TYPE
 from tidemark_gateway.bootstrap import Services, bootstrap
 from tidemark_gateway.entrypoints.answers import KeptAnswers
 from tidemark_gateway.entrypoints.deps import document_periods
@@ -24,6 +26,14 @@ from tidemark_gateway.entrypoints.routes import (
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.http import BodyLimit, SecurityHeaders, refusal
 from tidemark_runtime.observability.http import instrument
+
+GZIP_MINIMUM_BYTES = 1024
+"""Smaller answers go as they are: compressing them saves less than it costs."""
+GZIP_LEVEL = 6
+"""zlib's default: most of level 9's saving on JSON, for about half its time."""
+NOT_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX_MEDIA_TYPE)
+"""Starlette's list, which has `text/event-stream` (the live stream must reach the browser event by
+event, never held back in a compressor), and Excel files (zip archives, compressed already)."""
 
 DESCRIPTION = (
     "Trust dashboards from the live read model, and the Trust's accounts. A bearer API key (or the "
@@ -64,6 +74,9 @@ def create_app(
         app.include_router(area.router)
     app.state.settings = settings
     app.add_middleware(KeptAnswers)  # inside the body limit (the last added is the outermost)
+    # Outside KeptAnswers, so that its kept answers are compressed too.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL,
+                       exclude_content_types=NOT_COMPRESSED)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     instrument(app, "gateway")  # request ids, latency by route, traces, GET /metrics

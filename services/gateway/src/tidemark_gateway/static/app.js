@@ -126,7 +126,8 @@
   const state = {
     calendar: null, schools: [], defaultYear: null, defaultPeriod: null, statutoryYear: null, chosen: false, year: null, period: null,
     filters: {}, view: null, params: {}, memory: {}, seq: 0, exported: null, hidden: new Set(), openSchools: new Map(), toggles: {},
-    lastEventId: null, refreshTimer: null, following: false, shown: false, pupilsRefused: false, allPupils: false,
+    lastEventId: null, refreshTimer: null, following: false, shown: false, pupilsRefused: false,
+    pupilList: { query: "", all: false }, sorts: new Map(),
   };
 
   // ---- the route: the URL fragment ----
@@ -243,6 +244,133 @@
   }
   const numCell = (content) => el("td", { className: "num" }, content);
   const rowHead = (text) => el("th", { scope: "row", textContent: text });
+
+  // ---- sortable columns: each column header of a report table is a button that sorts its rows ----
+  // The All Pupils row stays first, a cell with no figure sorts last either way, and aria-sort on the
+  // header says the order. A table keeps its order through a live update (remembered by page and caption).
+  // The columns of a header (rows with row and column spans): [th, first column] for each th over one column.
+  function headerColumns(thead) {
+    const taken = [];
+    const out = [];
+    [...thead.rows].forEach((tr, r) => {
+      let column = 0;
+      for (const th of tr.cells) {
+        while (taken[r] && taken[r].has(column)) column += 1;
+        for (let dr = 0; dr < th.rowSpan; dr += 1) {
+          for (let dc = 0; dc < th.colSpan; dc += 1) (taken[r + dr] ||= new Set()).add(column + dc);
+        }
+        if (th.colSpan === 1) out.push([th, column]);
+        column += th.colSpan;
+      }
+    });
+    return out;
+  }
+  function cellAt(tr, column) {
+    let at = 0;
+    for (const cell of tr.cells) {
+      if (column < at + cell.colSpan) return cell;
+      at += cell.colSpan;
+    }
+    return null;
+  }
+  // A cell's sort key: a number for a numeric cell ("1,204", "75.0%", "+2.5 pts", "~ 0"), else its text; null when empty.
+  function sortKey(cell) {
+    if (!cell) return null;
+    const text = cell.textContent.trim();
+    if (!cell.classList.contains("num")) return text || null;
+    const number = /^[+\-\u2212]?\d[\d,]*(\.\d+)?/.exec(text.replace(/^~\s*/, ""));
+    return number ? Number(number[0].replace(/,/g, "").replace("\u2212", "-")) : null;
+  }
+  // Sorts keys (numbers or texts; null last, whichever the direction), stable.
+  function compareKeys(a, b, descending) {
+    if (a === null || b === null) return (a === null) - (b === null);
+    const order = typeof a === "number" && typeof b === "number" ? a - b
+      : String(a).localeCompare(String(b), "en-GB", { numeric: true, sensitivity: "base" });
+    return descending ? -order : order;
+  }
+  function sortRows(table, column, descending) {
+    const body = table.tBodies[0];
+    const rows = [...body.rows];
+    const pinned = rows.filter((r) => r.classList.contains("all"));
+    const keyed = rows.filter((r) => !pinned.includes(r)).map((r, i) => [sortKey(cellAt(r, column)), i, r]);
+    keyed.sort(([a, i], [b, j]) => compareKeys(a, b, descending) || i - j);
+    body.replaceChildren(...pinned, ...keyed.map(([, , r]) => r));
+  }
+  // Makes a table's columns sortable; `sort(column, descending)` (default: its rows as they are) does the sorting.
+  function sortable(table, sort = (column, descending) => sortRows(table, column, descending)) {
+    if (!table.tHead || !table.tBodies.length || table.classList.contains("no-sort") || table.dataset.sortable) return;
+    table.dataset.sortable = "true";
+    const key = `${state.view ? state.view.path : ""}|${table.caption ? table.caption.textContent : ""}`;
+    const first = table.tBodies[0].rows[0];
+    const order = (th, column, descending) => {
+      for (const other of table.tHead.querySelectorAll("th[aria-sort]")) other.removeAttribute("aria-sort");
+      th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+      state.sorts.set(key, { column, descending });
+      sort(column, descending);
+    };
+    for (const [th, column] of headerColumns(table.tHead)) {
+      const sample = first ? cellAt(first, column) : null;
+      if (!th.textContent.trim() || (sample && sample.classList.contains("barcell"))) continue;
+      const button = el("button", { type: "button", className: "sort" }, ...th.childNodes);
+      button.insertBefore(el("span", { className: "sort-mark", ariaHidden: "true" }), button.querySelector("small"));
+      th.replaceChildren(button);
+      button.addEventListener("click", () => order(th, column, th.getAttribute("aria-sort") === "ascending"));
+      const remembered = state.sorts.get(key);
+      if (remembered && remembered.column === column) order(th, column, remembered.descending);
+    }
+  }
+
+  // A list of pupils (the rows of a report's `pupils`): a search box over every column, sortable columns,
+  // and the first PUPILS_SHOWN_AT_ONCE rows until "Show all". Searching, sorting and showing all work on
+  // the list already loaded: none of them fetches it again. `columns`: [head, text(pupil), value(pupil)?]
+  // (the value sorts, where the text would not: a number); a column whose head has class "num" is numeric.
+  function pupilList(pupils, columns, caption) {
+    const chosen = state.pupilList;
+    const texts = new Map();
+    const haystack = (u) => {
+      if (!texts.has(u)) texts.set(u, columns.map(([, text]) => text(u)).join(" ").toLowerCase());
+      return texts.get(u);
+    };
+    const numeric = columns.map(([head]) => [].concat(head)[1] === "num");
+    const cellOf = (u, [, text], index) => {
+      const value = text(u);
+      if (index === 0) return rowHead(value);
+      return numeric[index] ? numCell(value || nodata()) : el("td", { textContent: value });
+    };
+    const search = el("input", { type: "search", id: "pupil-search", value: chosen.query, autocomplete: "off",
+      placeholder: "Pupil, school, year group, SEN ..." });
+    const status = el("p", { className: "lede", role: "status" });
+    const body = el("tbody");
+    const table = el("table", { className: "pupil-list" }, el("caption", { className: "sr-only", textContent: caption }),
+      el("thead", {}, headRow(columns.map(([head]) => head))), body);
+    let sorted = { column: null, descending: false };
+    function draw() {
+      const words = chosen.query.toLowerCase().split(/\s+/).filter(Boolean);
+      let found = words.length ? pupils.filter((u) => words.every((word) => haystack(u).includes(word))) : pupils;
+      if (sorted.column !== null) {
+        const [, text, value = text] = columns[sorted.column];
+        const key = (u) => { const v = value(u); return v === null || v === undefined || v === "" ? null : v; };
+        found = found.map((u, i) => [key(u), i, u]).sort(([a, i], [b, j]) => compareKeys(a, b, sorted.descending) || i - j)
+          .map(([, , u]) => u);
+      }
+      const shown = chosen.all ? found : found.slice(0, PUPILS_SHOWN_AT_ONCE);
+      body.replaceChildren(...shown.map((u) => el("tr", {}, columns.map((column, index) => cellOf(u, column, index)))));
+      const more = found.length > shown.length
+        ? el("button", { type: "button", className: "link", textContent: `Show all ${count(found.length)}` }) : null;
+      if (more) more.addEventListener("click", () => { chosen.all = true; draw(); });
+      status.replaceChildren(words.length ? `${count(found.length)} of ${count(pupils.length)} pupils match "${chosen.query.trim()}"` : "",
+        found.length > shown.length ? `${words.length ? "; " : ""}the first ${count(shown.length)} are listed. ` : words.length ? "." : "",
+        ...(more ? [more] : []));
+      table.classList.toggle("hidden", !found.length);
+    }
+    search.addEventListener("input", () => { chosen.query = search.value; draw(); });
+    sortable(table, (column, descending) => { sorted = { column, descending }; draw(); });
+    draw();
+    // A live update draws the page again: the search box keeps the keyboard if it had it.
+    if (document.activeElement && document.activeElement.id === "pupil-search") queueMicrotask(() => search.focus());
+    return [el("div", { className: "toolbar" }, el("label", { className: "search" }, "Search pupils", search)), status,
+      el("div", { className: "scroll" }, table)];
+  }
 
   function bar(value, average, national) {
     const outer = el("div", { className: "bar" });
@@ -824,6 +952,7 @@
       if (seq !== state.seq) return; // a newer selection is on its way
       const nodes = view.render(data, state.params);
       if (nodes) $("view").replaceChildren(...[].concat(nodes));
+      for (const table of $("view").querySelectorAll("table")) sortable(table);
       scrollRegions($("view"));
       setUpdated(view.updated ? view.updated(data) : data.last_updated);
       showError("");
@@ -1203,7 +1332,7 @@
     const showing = p.pupils === "show";
     const toggle = el("button", { type: "button", className: showing ? "secondary" : "", textContent: showing ? "Hide pupils" : "Show pupils" });
     toggle.addEventListener("click", () => {
-      state.allPupils = false;
+      state.pupilList = { query: "", all: false };
       go(state.view.path, { ...p, pupils: showing ? "" : "show" });
     });
     const out = [];
@@ -1213,25 +1342,17 @@
     } else if (showing && data.pupils) {
       out.push(el("div", { className: "toolbar" }, toggle));
       const pupils = data.pupils;
-      const shown = state.allPupils ? pupils : pupils.slice(0, PUPILS_SHOWN_AT_ONCE);
       const filter = (name) => FILTERS.find((f) => f.name === name);
       const yesNo = (value) => (value ? "Yes" : "No");
-      const more = pupils.length > shown.length
-        ? el("button", { type: "button", className: "link", textContent: `Show all ${count(pupils.length)}` }) : null;
-      if (more) more.addEventListener("click", () => { state.allPupils = true; refresh(); });
-      out.push(el("p", { className: "lede" }, `${count(pupils.length)} pupil${pupils.length === 1 ? "" : "s"} in ${what}, ${periodLong(data)}`,
-        pupils.length > shown.length ? `; the first ${count(shown.length)} are listed. ` : ". ", more,
-        " Characteristics are the pupils' current ones."));
+      out.push(el("p", { className: "lede" }, `${count(pupils.length)} pupil${pupils.length === 1 ? "" : "s"} in ${what}, ${periodLong(data)}. `
+        + "Characteristics are the pupils' current ones."));
       if (pupils.length) {
-        out.push(el("div", { className: "scroll" }, el("table", { className: "pupil-list" },
-          el("caption", { className: "sr-only", textContent: `Pupils in ${what}` }),
-          el("thead", {}, headRow(["Pupil", "School", "Year group", "Sex", "Disadvantaged", "SEN", "EAL", "Ethnicity",
-            ...(p.category === "all" ? ["Level of Progress Made"] : [])])),
-          el("tbody", {}, shown.map((u) => el("tr", {}, rowHead(u.pupil_id), el("td", { textContent: u.school }),
-            el("td", { textContent: yearGroupName(u.year_group) }), el("td", { textContent: labelOf(filter("sex").options(), u.sex) }),
-            el("td", { textContent: yesNo(u.disadvantaged) }), el("td", { textContent: labelOf(filter("sen").options(), u.sen) }),
-            el("td", { textContent: yesNo(u.eal) }), el("td", { textContent: labelOf(filter("ethnicity").options(), u.ethnicity) }),
-            p.category === "all" ? el("td", { textContent: labelOf(CATEGORIES, u.category) }) : null))))));
+        out.push(...pupilList(pupils, [["Pupil", (u) => u.pupil_id], ["School", (u) => u.school],
+          ["Year group", (u) => yearGroupName(u.year_group), (u) => u.year_group], ["Sex", (u) => labelOf(filter("sex").options(), u.sex)],
+          ["Disadvantaged", (u) => yesNo(u.disadvantaged)], ["SEN", (u) => labelOf(filter("sen").options(), u.sen)],
+          ["EAL", (u) => yesNo(u.eal)], ["Ethnicity", (u) => labelOf(filter("ethnicity").options(), u.ethnicity)],
+          ...(p.category === "all" ? [["Level of Progress Made", (u) => labelOf(CATEGORIES, u.category),
+            (u) => CATEGORIES.findIndex(([value]) => value === u.category)]] : [])], `Pupils in ${what}`));
       }
     } else {
       out.push(el("div", { className: "toolbar" }, toggle),
@@ -1447,7 +1568,7 @@
     const showing = p.pupils === "show";
     const toggle = el("button", { type: "button", className: showing ? "secondary" : "", textContent: showing ? "Hide pupils" : "Show pupils below 90%" });
     toggle.addEventListener("click", () => {
-      state.allPupils = false;
+      state.pupilList = { query: "", all: false };
       go(state.view.path, { ...p, pupils: showing ? "" : "show" });
     });
     const out = [el("div", { className: "toolbar" }, toggle)];
@@ -1456,24 +1577,18 @@
         + "If you need the list of pupils, please ask your Trust's Tidemark administrator."));
     } else if (showing && data.pupils) {
       const pupils = data.pupils;
-      const shown = state.allPupils ? pupils : pupils.slice(0, PUPILS_SHOWN_AT_ONCE);
       const filter = (name) => FILTERS.find((f) => f.name === name);
-      const more = pupils.length > shown.length
-        ? el("button", { type: "button", className: "link", textContent: `Show all ${count(pupils.length)}` }) : null;
-      if (more) more.addEventListener("click", () => { state.allPupils = true; refresh(); });
       out.push(el("p", { className: "lede" }, `${count(pupils.length)} pupil${pupils.length === 1 ? "" : "s"} at or below 90% attendance, `
-        + `${windowName(data.window)} ${data.academic_year}`, pupils.length > shown.length ? `; the first ${count(shown.length)} are listed. ` : ". ",
-        more, " Each school and year group on its own sessions; lowest attendance first; characteristics are the pupils' current ones."));
+        + `${windowName(data.window)} ${data.academic_year}. Each school and year group on its own sessions; lowest attendance first; `
+        + "characteristics are the pupils' current ones."));
       if (pupils.length) {
-        out.push(el("div", { className: "scroll" }, el("table", { className: "pupil-list" },
-          el("caption", { className: "sr-only", textContent: "Pupils at or below 90% attendance" }),
-          el("thead", {}, headRow(["Pupil", "School", "Year group", "Sex", "Disadvantaged", "SEN", ["Possible sessions", "num"],
-            ["Missed", "num"], ["Attendance", "num"], "Severe"])),
-          el("tbody", {}, shown.map((u) => el("tr", {}, rowHead(u.pupil_id), el("td", { textContent: u.school }),
-            el("td", { textContent: yearGroupName(u.year_group) }), el("td", { textContent: labelOf(filter("sex").options(), u.sex) }),
-            el("td", { textContent: u.disadvantaged ? "Yes" : "No" }), el("td", { textContent: labelOf(filter("sen").options(), u.sen) }),
-            numCell(count(u.possible_sessions)), numCell(count(u.absent_sessions)), numCell(pctNode(u.attendance_pct)),
-            el("td", { textContent: u.severe ? "Yes" : "" })))))));
+        out.push(...pupilList(pupils, [["Pupil", (u) => u.pupil_id], ["School", (u) => u.school],
+          ["Year group", (u) => yearGroupName(u.year_group), (u) => u.year_group], ["Sex", (u) => labelOf(filter("sex").options(), u.sex)],
+          ["Disadvantaged", (u) => (u.disadvantaged ? "Yes" : "No")], ["SEN", (u) => labelOf(filter("sen").options(), u.sen)],
+          [["Possible sessions", "num"], (u) => count(u.possible_sessions), (u) => u.possible_sessions],
+          [["Missed", "num"], (u) => count(u.absent_sessions), (u) => u.absent_sessions],
+          [["Attendance", "num"], (u) => (missing(u.attendance_pct) ? "" : pct(u.attendance_pct)), (u) => u.attendance_pct],
+          ["Severe", (u) => (u.severe ? "Yes" : "")]], "Pupils at or below 90% attendance"));
       }
     } else {
       out.push(el("p", { className: "lede", textContent: "The persistent absentees behind these figures can be listed (roles with access to pupil-level data only)." }));
@@ -1632,7 +1747,7 @@
         el("summary", {}, el("h3", { textContent: school.name }), bar,
           el("span", { textContent: `${complete} of ${counted} complete` })),
         el("div", { className: "inner" }, body.length
-          ? el("div", { className: "scroll" }, el("table", {},
+          ? el("div", { className: "scroll" }, el("table", { className: "no-sort" }, // grouped by year group: kept in order
             el("caption", { className: "sr-only", textContent: `Data completion, ${school.name}` }),
             el("thead", {}, headRow(["Year group", "Subject", ["On roll", "num", "today"], ["Entered", "num", "draft or locked"],
               ["Locked", "num"], ["Missing", "num", "still to enter"], ["Leavers", "num", "entered, left since"], "State"])),
