@@ -24,7 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from tidemark_gateway.domain import tables
-from tidemark_gateway.domain.board_pack import SMALL_GROUP, BarChart, BoardPack, Chart, LineChart, Section, shown
+from tidemark_gateway.domain.board_pack import SMALL_GROUP, BarChart, BoardPack, Chart, LineChart, Section, condensed, shown
 
 PDF_MEDIA_TYPE = "application/pdf"
 PAGE = landscape(A4)
@@ -94,7 +94,11 @@ def _section(item: Section) -> list[Flowable]:
                             Paragraph(escape(about), _CELL), Spacer(1, 3 * mm)]
     for chart in item.charts:
         flow += [_drawing(chart), Spacer(1, 4 * mm)]
-    flow += _tables(item.table)
+    table, common = condensed(item.table)
+    if common:
+        flow.append(Paragraph(escape("On every row: " + "; ".join(f"{name}: {shown(value)}" for name, value in common)),
+                              _CELL))
+    flow += _tables(table)
     return flow
 
 
@@ -179,7 +183,7 @@ def _tables(table: tables.Table) -> list[Flowable]:
 
 
 def _block(table: tables.Table, indexes: Sequence[int]) -> Table:
-    header = [Paragraph(escape(table.columns[i]), _HEAD) for i in indexes]
+    header = [Paragraph(escape(table.columns[i].replace(".", " › ")), _HEAD) for i in indexes]
     rows = [[Paragraph(escape(shown(row[i])), _CELL) for i in indexes] for row in table.rows]
     block = Table([header, *rows], colWidths=[WIDTH / len(indexes)] * len(indexes), repeatRows=1)
     block.setStyle(TableStyle([

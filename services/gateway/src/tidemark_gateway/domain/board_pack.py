@@ -163,6 +163,22 @@ CHARTS: dict[str, Callable[[Mapping[str, Any]], tuple[Chart, ...]]] = {
 }
 
 
+def condensed(table: Table) -> tuple[Table, tuple[tuple[str, Cell], ...]]:
+    """The table without its columns that say the same text on every row that has a value (a
+    source, a year), and those columns' (name, text): printed once above the table, so that a wide
+    report keeps every figure in fewer columns. The first column (the section) always stays."""
+    common: list[tuple[str, Cell]] = []
+    kept: list[int] = [0] if table.columns else []
+    for index in range(1, len(table.columns)):
+        values = {row[index] for row in table.rows if row[index] is not None}
+        if len(table.rows) > 1 and len(values) == 1 and isinstance(next(iter(values)), str):
+            common.append((table.columns[index], next(iter(values))))
+        else:
+            kept.append(index)
+    rows = tuple(tuple(row[index] for index in kept) for row in table.rows)
+    return Table(tuple(table.columns[index] for index in kept), rows, table.about), tuple(common)
+
+
 def shown(cell: Cell) -> str:
     """A cell as the pack prints it: figures to 1 dp (as the UI shows them), nothing for no value."""
     if cell is None:
