@@ -442,6 +442,7 @@
     "/reports/attendance-codes": ["attendance", "pooled", "national"],
     "/reports/attendance-trend": ["attendance", "pooled", "pts"],
     "/reports/attendance-attainment": ["attendance", "are", "rwm", "pooled", "small"],
+    "/board-pack": ["are", "rwm", "gld", "pooled", "small"],
   };
 
   function renderGlossary() {
