@@ -12,7 +12,9 @@ import pytest
 from PIL import ImageStat
 from redis.asyncio import Redis
 
-from tidemark_gateway.domain.board_pack import SECTIONS
+from tidemark_gateway.adapters.board_pack import write_pdf
+from tidemark_gateway.domain.board_pack import SECTIONS, BarChart, board_pack, chosen_sections, section
+from tidemark_gateway.domain.tables import tabulate
 from tidemark_gateway.testing import TRUST, Gateway, cell, gateway_settings, in_process
 from tidemark_schemas.vocabulary import YearGroup
 
@@ -133,3 +135,24 @@ async def test_bad_input_is_a_422_naming_the_field(gateway: Gateway, params: dic
 
     assert response.status_code == 422
     assert any(error["loc"][-1] == field for error in response.json()["detail"]), response.text
+
+
+def test_sections_are_printed_in_their_own_order_whatever_order_they_are_asked_in() -> None:
+    assert chosen_sections("attendance,summative,attendance") == ("summative", "attendance")
+    with pytest.raises(ValueError, match="unknown section 'minutes'"):
+        chosen_sections("summative,minutes")
+
+
+def test_a_trust_of_forty_schools_gets_every_school_in_charts_that_each_fit_a_page() -> None:
+    rows = [{"group": f"S{i:02}", "label": f"School {i:02}", "n": 10 + i, "at_or_above": i, "pct": 100 * i / (10 + i),
+             "small_group": False} for i in range(40)]
+    document = {"academic_year": YEAR, "period": PERIOD, "measure": "rwm", "by": "school", "last_updated": UPDATED,
+                "rows": rows, "all_pupils": {**rows[1], "group": "all", "label": "All Pupils"}}
+    attainment = section("attainment", document, tabulate(document))
+
+    pdf = write_pdf(board_pack("trust-gw", YEAR, PERIOD, "2025-12-02T10:00:00+00:00", [], [attainment]))
+
+    assert [len(chart.bars) for chart in attainment.charts if isinstance(chart, BarChart)] == [25, 16]
+    text = all_text(pages_of(pdf))
+    assert all(f"School {i:02}" in text for i in range(40))
+    assert f"{100 * 39 / 49:.1f}% (n=49)" in text and "Filters: filters = none" in text

@@ -33,7 +33,8 @@ def chosen_sections(value: str) -> tuple[str, ...]:
     chosen = [part.strip() for part in value.split(",")]
     unknown = [part for part in chosen if part not in SECTIONS]
     if unknown:
-        raise ValueError(f"unknown section {unknown[0]!r}; expected a comma-separated list of {', '.join(SECTIONS)}")
+        expected = ", ".join(SECTIONS)
+        raise ValueError(f"unknown section {unknown[0]!r}; expected a comma-separated list of {expected}")
     return tuple(key for key in SECTIONS if key in chosen)
 
 
@@ -110,18 +111,39 @@ def board_pack(
                      tuple(filters) or (("filters", "none"),), tuple(sections))
 
 
+MAX_BARS = 25
+"""Bars per chart: a Trust with more groups gets its bars over several charts (each fits a page)."""
+MAX_LINES = 10
+"""Lines per chart: All Pupils and the first groups (every group is in the table)."""
+
+
+def bar_charts(title: str, bars: Sequence[Bar]) -> tuple[Chart, ...]:
+    """`bars` in charts of at most `MAX_BARS`, the later ones titled as continued."""
+    return tuple(
+        BarChart(title if start == 0 else f"{title} (continued)", tuple(bars[start:start + MAX_BARS]))
+        for start in range(0, len(bars), MAX_BARS)
+    )
+
+
+def line_chart(title: str, categories: tuple[str, ...], lines: Sequence[Line]) -> LineChart:
+    """A line chart of the first `MAX_LINES` lines, the title saying so when there were more."""
+    if len(lines) > MAX_LINES:
+        title = f"{title} (All Pupils and the first {MAX_LINES - 1} groups; every group is in the table)"
+    return LineChart(title, categories, tuple(lines[:MAX_LINES]))
+
+
 def _bar(row: Mapping[str, Any], value: str = "pct", n: str = "n", label: str = "label") -> Bar:
     return Bar(str(row[label]), row.get(value), int(row.get(n) or 0), bool(row.get("small_group")))
 
 
 def _summative(document: Mapping[str, Any]) -> tuple[Chart, ...]:
     tiles = [*document["primary_subjects"], *document["eyfs_subjects"]]
-    return (BarChart("% at or above this period (Trust, pooled)", tuple(_bar(tile) for tile in tiles)),)
+    return bar_charts("% at or above this period (Trust, pooled)", [_bar(tile) for tile in tiles])
 
 
 def _attainment(document: Mapping[str, Any]) -> tuple[Chart, ...]:
     rows = [document["all_pupils"], *document["rows"]]
-    return (BarChart("% at or above ARE, Combined RWM", tuple(_bar(row) for row in rows)),)
+    return bar_charts("% at or above ARE, Combined RWM", [_bar(row) for row in rows])
 
 
 def _period_label(point: Mapping[str, Any]) -> str:
@@ -131,22 +153,22 @@ def _period_label(point: Mapping[str, Any]) -> str:
 def _progress(document: Mapping[str, Any]) -> tuple[Chart, ...]:
     categories = tuple(_period_label(p) for p in document["periods"])
     rows = [document["all_pupils"], *document["rows"]]
-    lines = tuple(Line(str(row["label"]), tuple(point["pct"] for point in row["series"])) for row in rows)
-    return (LineChart("% at or above per period, GLD or RWM", categories, lines),)
+    lines = [Line(str(row["label"]), tuple(point["pct"] for point in row["series"])) for row in rows]
+    return (line_chart("% at or above per period, GLD or RWM", categories, lines),)
 
 
 def _gaps(document: Mapping[str, Any]) -> tuple[Chart, ...]:
     series = document["series"]
     categories = tuple(_period_label(point) for point in series)
-    lines = tuple(
-        Line(str(document[side]["label"]), tuple(point[side]["pct"] for point in series)) for side in ("first", "second")
-    )
-    return (LineChart("% at or above per period, Combined RWM", categories, lines),)
+    lines = [Line(str(document[side]["label"]), tuple(point[side]["pct"] for point in series))
+             for side in ("first", "second")]
+    return (line_chart("% at or above per period, Combined RWM", categories, lines),)
 
 
 def _attendance(document: Mapping[str, Any]) -> tuple[Chart, ...]:
     rows = [document["all_pupils"], *document["rows"]]
-    return (BarChart(f"Attendance %, {document['window']}", tuple(_bar(row, "attendance_pct", "pupils") for row in rows)),)
+    bars = [_bar(row, "attendance_pct", "pupils") for row in rows]
+    return bar_charts(f"Attendance %, {document['window']}", bars)
 
 
 def _no_chart(_document: Mapping[str, Any]) -> tuple[Chart, ...]:
