@@ -84,7 +84,7 @@ async def test_the_pack_has_a_page_per_section_with_its_title_charts_and_the_jso
         ("All Pupils", pytest.approx(100 * 10 / 12)), ("Ash Academy", 87.5), ("Oak Primary", 75.0)]
     for row in rows:
         assert f"{row['pct']:.1f}% (n={row['n']})" in text  # the bar's label
-    attainment_page = next(page for page in pages if page[0].count(SECTIONS["attainment"]) and "% at or above ARE" in page[0])
+    attainment_page = next(page for page in pages if "% at or above ARE" in page[0])
     assert attainment_page[2] >= len(rows)  # a bar each (and the axes)
 
 
@@ -99,7 +99,8 @@ async def test_the_pack_carries_the_filters_and_only_the_chosen_sections(gateway
     assert "Filters: year_group = Y4" in text
     assert SECTIONS["summative"] in text and SECTIONS["attainment"] in text
     assert SECTIONS["statutory"] not in text and SECTIONS["attendance"] not in text
-    assert text.index(SECTIONS["summative"], text.index("Contents")) < text.index(SECTIONS["attainment"], text.index("Contents"))
+    contents = text[text.index("Contents"):]
+    assert contents.index(SECTIONS["summative"]) < contents.index(SECTIONS["attainment"])
     assert "87.5% (n=8)" in text and "75.0%" not in text  # Oak has no Year 4 pupil
 
 
@@ -116,7 +117,9 @@ async def test_a_school_scoped_caller_gets_its_schools_only(gateway: Gateway) ->
 
 
 @pytest.mark.parametrize(("token", "status"), [("ingest", 403), (None, 401)])
-async def test_a_caller_that_may_not_read_figures_gets_no_pack(gateway: Gateway, token: str | None, status: int) -> None:
+async def test_a_caller_that_may_not_read_figures_gets_no_pack(
+    gateway: Gateway, token: str | None, status: int
+) -> None:
     await seed_trust(gateway)
 
     response = await gateway.get("/v1/board-pack", token=token, **PACK)

@@ -24,7 +24,9 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from tidemark_gateway.domain import tables
-from tidemark_gateway.domain.board_pack import SMALL_GROUP, BarChart, BoardPack, Chart, LineChart, Section, condensed, shown
+from tidemark_gateway.domain.board_pack import (
+    SMALL_GROUP, BarChart, BoardPack, Chart, LineChart, Section, condensed, shown,
+)
 
 PDF_MEDIA_TYPE = "application/pdf"
 PAGE = landscape(A4)
@@ -63,7 +65,8 @@ def _header(canvas: Canvas, pack: BoardPack, number: int) -> None:
     canvas.setFont("Helvetica-Bold", 10)
     canvas.drawString(MARGIN, top, f"{pack.trust} · Board pack · {pack.academic_year} {pack.period}")
     canvas.setFont("Helvetica", 7.5)
-    canvas.drawRightString(PAGE[0] - MARGIN, top, f"Made {pack.made_at} · Last updated {pack.last_updated or 'never'}")
+    made = f"Made {pack.made_at} · Last updated {pack.last_updated or 'never'}"
+    canvas.drawRightString(PAGE[0] - MARGIN, top, made)
     canvas.drawString(MARGIN, top - 11, "Filters: " + "; ".join(f"{name} = {value}" for name, value in pack.filters))
     canvas.setStrokeColor(colors.grey)
     canvas.line(MARGIN, top - 15, PAGE[0] - MARGIN, top - 15)
@@ -96,8 +99,8 @@ def _section(item: Section) -> list[Flowable]:
         flow += [_drawing(chart), Spacer(1, 4 * mm)]
     table, common = condensed(item.table)
     if common:
-        flow.append(Paragraph(escape("On every row: " + "; ".join(f"{name}: {shown(value)}" for name, value in common)),
-                              _CELL))
+        same = "; ".join(f"{name}: {shown(value)}" for name, value in common)
+        flow.append(Paragraph(escape(f"On every row: {same}"), _CELL))
     flow += _tables(table)
     return flow
 
@@ -105,7 +108,9 @@ def _section(item: Section) -> list[Flowable]:
 def _drawing(chart: Chart) -> Flowable:
     if isinstance(chart, BarChart):
         return _bars(chart) if chart.bars else Paragraph(escape(f"{chart.title}: no groups."), _CELL)
-    return _lines(chart) if chart.lines and chart.categories else Paragraph(escape(f"{chart.title}: no periods."), _CELL)
+    if chart.lines and chart.categories:
+        return _lines(chart)
+    return Paragraph(escape(f"{chart.title}: no periods."), _CELL)
 
 
 def _bar_label(bar_label: str, small: bool, value: float | None) -> str:

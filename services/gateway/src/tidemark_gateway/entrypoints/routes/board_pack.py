@@ -30,8 +30,10 @@ Sections = Annotated[
         json_schema_extra={"pattern": f"^{_ONE}(,{_ONE})*$"}),
     AfterValidator(check_sections),
 ]
-PDF_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"description": "The board pack (Content-Disposition: attachment)",
-                      "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The board pack (Content-Disposition: attachment)",
+          "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+}
 
 
 @router.get("/board-pack", response_class=Response, responses=PDF_RESPONSE)
