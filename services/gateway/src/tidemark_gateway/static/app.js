@@ -585,7 +585,7 @@
       params: { measure: select("Measure", [...PRIMARY_MEASURES, ...measureOptions(["gld"])], "rwm") },
       load: (p) => api("/v1/reports/attendance-attainment", { measure: p.measure, ...periodQuery(), ...filterQuery() }),
       render: renderAttendanceAttainment },
-    { path: "/board-pack", nav: "Board Pack", section: "Exports", period: true, params: {},
+    { path: "/board-pack", nav: "Board Pack", section: "Exports", period: true, noExports: true, params: {},
       load: async () => ({ last_updated: null }), render: renderBoardPack },
     { path: "/help", nav: "Glossary", section: "Help", period: false, plain: true, params: {},
       load: async () => ({ last_updated: null }), render: renderGlossary },
@@ -677,6 +677,7 @@
     }
     const dashboard = view.path === "/";
     for (const id of ["period-controls", "filters"]) $(id).classList.toggle("hidden", !!view.plain);
+    $("export-csv").parentElement.classList.toggle("hidden", !!view.noExports); // the board pack is its own download
     $("page-dashboard").classList.toggle("hidden", !dashboard);
     $("view").classList.toggle("hidden", dashboard);
     if (entering) $("view").replaceChildren();
