@@ -8,6 +8,7 @@ small group's bar is marked, and has no bar where its % is withheld.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
@@ -43,8 +44,17 @@ _CELL = ParagraphStyle("cell", parent=_STYLES["BodyText"], fontSize=6.5, leading
 _HEAD = ParagraphStyle("head", parent=_CELL, fontName="Helvetica-Bold")
 
 
+_RENDERING = threading.Lock()
+"""ReportLab is not thread-safe (module-level state): one pack is drawn at a time in a process."""
+
+
 def write_pdf(pack: BoardPack) -> bytes:
-    """The PDF of a board pack."""
+    """The PDF of a board pack (safe to call from several threads: they take turns)."""
+    with _RENDERING:
+        return _write_pdf(pack)
+
+
+def _write_pdf(pack: BoardPack) -> bytes:
     out = io.BytesIO()
     document = SimpleDocTemplate(
         out, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 14 * mm,

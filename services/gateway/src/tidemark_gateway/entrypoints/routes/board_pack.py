@@ -3,6 +3,7 @@ audited as an export."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -54,7 +55,8 @@ async def board_pack_pdf(
     shown = [(name, str(value)) for name, value in filters(request, stated)]
     trust = request.app.state.settings.trust_names.get(caller.trust_id, caller.trust_id)
     made = datetime.now(UTC).replace(microsecond=0).isoformat()
-    pdf = write_pdf(board_pack(trust, academic_year, period, made, shown, found))
+    # drawing a large Trust's pack takes a while: in a worker thread, so that other requests go on
+    pdf = await asyncio.to_thread(write_pdf, board_pack(trust, academic_year, period, made, shown, found))
     await audited(request)
     name = f"board-pack_{academic_year.replace('/', '-')}_{period}.pdf"
     return Response(pdf, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'})
