@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from tidemark_gateway.domain.attendance import window_of
 from tidemark_gateway.domain.board_pack import Section, section
 from tidemark_gateway.domain.tables import tabulate
 from tidemark_gateway.service_layer.attendance import AttendanceReports
@@ -66,5 +67,6 @@ class BoardPacks:
         if key == "statutory":
             return await self.dashboards.statutory(caller, year, requested)
         if key == "attendance":
-            return await self.attendance.report(caller, year, ref.period, BY_SCHOOL, False, requested)
+            window = window_of(year, ref.period, None)
+            return await self.attendance.report(caller, year, window, BY_SCHOOL, False, requested)
         raise ValueError(f"unknown section {key!r}")
