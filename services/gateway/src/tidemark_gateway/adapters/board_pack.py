@@ -77,7 +77,7 @@ def _header(canvas: Canvas, pack: BoardPack, number: int) -> None:
     canvas.setFont("Helvetica", 7.5)
     made = f"Made {pack.made_at} · Last updated {pack.last_updated or 'never'}"
     canvas.drawRightString(PAGE[0] - MARGIN, top, made)
-    canvas.drawString(MARGIN, top - 11, "Filters: " + "; ".join(f"{name} = {value}" for name, value in pack.filters))
+    canvas.drawString(MARGIN, top - 11, f"Filters: {_filters(pack)}")
     canvas.setStrokeColor(colors.grey)
     canvas.line(MARGIN, top - 15, PAGE[0] - MARGIN, top - 15)
     canvas.drawRightString(PAGE[0] - MARGIN, MARGIN, f"Page {number}")
@@ -86,13 +86,20 @@ def _header(canvas: Canvas, pack: BoardPack, number: int) -> None:
     canvas.restoreState()
 
 
+def _filters(pack: BoardPack) -> str:
+    """`year_group = Y4; sex = F`, or `none` (the exports' ("filters", "none") row)."""
+    if pack.filters == (("filters", "none"),):
+        return "none"
+    return "; ".join(f"{name} = {value}" for name, value in pack.filters)
+
+
 def _story(pack: BoardPack) -> list[Flowable]:
     story: list[Flowable] = [
         Paragraph(escape(f"Board pack: {pack.trust}"), _STYLES["Title"]),
         Paragraph(escape(f"Academic year {pack.academic_year}, period {pack.period}"), _STYLES["Heading2"]),
         Paragraph(escape(f"Made {pack.made_at}. Figures last updated {pack.last_updated or 'never'}."),
                   _STYLES["BodyText"]),
-        Paragraph(escape("Filters: " + "; ".join(f"{n} = {v}" for n, v in pack.filters)), _STYLES["BodyText"]),
+        Paragraph(escape(f"Filters: {_filters(pack)}"), _STYLES["BodyText"]),
         Paragraph("Contents", _STYLES["Heading3"]),
         *(Paragraph(escape(f"{i}. {s.title}"), _STYLES["BodyText"]) for i, s in enumerate(pack.sections, 1)),
     ]
