@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pypdfium2 as pdfium
 import pytest
 import uvicorn
 from redis.asyncio import Redis
@@ -322,6 +323,39 @@ async def test_the_analyst_gets_a_small_groups_count_but_never_its_percentage_in
     assert "75.0" not in exported and "87.5" in exported
 
 
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.get_textpage().get_text_range() for page in pdfium.PdfDocument(pdf))
+
+
+async def test_the_analysts_board_pack_shows_a_small_groups_count_but_never_its_percentage(
+    site: Site, redis: Redis, prefix: str
+) -> None:
+    seed = Seeder(redis, Keyspace(prefix, TRUST))
+    await seed.counts(YEAR, PERIOD, "rwm", OWN, at=3, below=1)
+    await seed.counts(YEAR, PERIOD, "rwm", SIBLING, at=7, below=1)
+    pack = {"academic_year": YEAR, "period": PERIOD, "sections": "attainment"}
+    async with site.signed_in("analyst") as analyst, site.signed_in("leader") as leader:
+        analysts = await analyst.get("/v1/board-pack", params=pack)
+        leaders = await leader.get("/v1/board-pack", params=pack)
+
+    assert analysts.status_code == leaders.status_code == 200
+    assert "Oak Primary (small group, % withheld)" in pdf_text(analysts.content)
+    assert "75.0" not in pdf_text(analysts.content) and "87.5% (n=8)" in pdf_text(analysts.content)
+    assert "Oak Primary (small group)" in pdf_text(leaders.content) and "75.0% (n=4)" in pdf_text(leaders.content)
+
+
+async def test_a_board_pack_is_audited_as_an_export_with_its_filters(site: Site) -> None:
+    pack = {"academic_year": YEAR, "period": PERIOD, "sections": "attainment,summative", "school": OWN}
+    async with site.signed_in("head") as head:
+        made = await head.get("/v1/board-pack", params=pack)
+    async with site.signed_in("admin") as admin:
+        exports = (await admin.get("/v1/audit", params={"action": "export"})).json()["entries"]
+
+    assert made.status_code == 200 and made.headers["content-type"] == "application/pdf"
+    assert [(e["actor_id"], e["school_id"]) for e in exports] == [(f"user:{site.people['head']}", OWN)]
+    assert "/v1/board-pack" in str(exports[0]) and "sections=attainment%2Csummative" in str(exports[0])
+
+
 async def test_an_open_live_stream_closes_once_its_key_is_revoked(site: Site) -> None:
     key_id = site.keys["reader"].split("_")[1]
     async with site.bearer("reader") as reader, reader.stream("GET", "/v1/live") as stream:
@@ -449,6 +483,9 @@ def cases_for(route: Route, method: str, caller: str, target: str, site: Site) -
             )  # checked before the school
             found.append(((method, path, {**params, "pupils": "true"}, None), pupils))
         return found
+    if path == "/v1/board-pack":  # a PDF: what it shows of each school is tested in test_board_pack
+        params = {"academic_year": YEAR, "period": PERIOD, "sections": "attainment", "school": target}
+        return [((method, path, params, None), figures_expected(caller, target))]
     if path in UNFILTERED:
         return [((method, path, {}, None), 200 if path == "/v1/auth/me" or caller in FIGURES else 403)]
     if path == "/v1/calendar/dates":
@@ -480,6 +517,13 @@ def cases_for(route: Route, method: str, caller: str, target: str, site: Site) -
             )
         ]
     raise AssertionError(f"{method} {path} is in no row of the matrix: add it")
+
+
+def readable(response: httpx.Response) -> str:
+    """What a response shows a reader: a PDF's text, else the body."""
+    if response.status_code == 200 and response.headers.get("content-type") == "application/pdf":
+        return pdf_text(response.content)
+    return response.text
 
 
 async def call(client: httpx.AsyncClient, request: Request) -> httpx.Response:
@@ -524,15 +568,14 @@ async def test_the_authorisation_matrix_every_caller_every_endpoint_every_school
                                 f"{caller} {request[0]} {request[1]} {target}: {response.status_code} "
                                 f"{response.text[:120]}, expected {expected}"
                             )
+                        shown = readable(response)
                         if (
                             caller not in TRUST_WIDE
                             and response.status_code == 200
-                            and (SIBLING in response.text or "Ash Academy" in response.text)
+                            and (SIBLING in shown or "Ash Academy" in shown)
                         ):
                             leaks.append(f"{caller} {request[1]} {target}")
-                        if response.status_code < 300 and (
-                            FOREIGN in response.text or "Elm" in response.text
-                        ):
+                        if response.status_code < 300 and (FOREIGN in shown or "Elm" in shown):
                             leaks.append(f"{caller} {request[1]} {target} (another Trust)")
     finally:
         for client in opened.values():
@@ -540,7 +583,7 @@ async def test_the_authorisation_matrix_every_caller_every_endpoint_every_school
 
     assert wrong == [], "\n".join(wrong)
     assert leaks == [], "\n".join(leaks)
-    assert len(routes) == 35 and checked > 700
+    assert len(routes) == 36 and checked > 700
 
 
 async def test_another_trusts_school_and_a_made_up_one_answer_alike(site: Site) -> None:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 import uvicorn
 from playwright.async_api import async_playwright, expect
@@ -143,7 +144,7 @@ PAGES = (
     "/reports/primary-attainment-overview", "/reports/early-years-attainment-overview", "/reports/pupil-overview",
     "/reports/progress-over-time", "/reports/diminishing-the-difference", "/reports/data-completion",
     "/reports/statutory", "/reports/progress-from-statutory", "/dashboards/attendance", "/reports/attendance",
-    "/reports/attendance-codes", "/reports/attendance-trend", "/reports/attendance-attainment", "/help",
+    "/reports/attendance-codes", "/reports/attendance-trend", "/reports/attendance-attainment", "/board-pack", "/help",
     "/account/password", "/admin/people", "/admin/keys", "/admin/audit",
 )
 """Every page of the web UI (the figures' views, the glossary, the account and administration pages)."""
@@ -314,6 +315,28 @@ async def test_printing_a_page_keeps_the_figures_and_what_they_are_about_and_dro
         assert await page.evaluate("getComputedStyle(document.querySelector('#view .scroll')).overflowX") == "visible"
         pdf = await page.pdf(format="A4")
         assert pdf.startswith(b"%PDF")
+    assert violations == []
+
+
+async def test_the_board_pack_page_downloads_the_chosen_sections_as_one_pdf_with_the_session(site: str) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "head@oak.org")
+        await page.goto(f"{site}/#/board-pack?academic_year=2025/26&period=AUT1")
+        form = page.locator("#board-pack-form")
+        await expect(page.locator("#export-csv")).to_be_hidden()  # no CSV of a page that has no report
+        await form.locator("input[value=statutory]").uncheck()
+        await form.locator("input[value=attendance]").uncheck()
+        async with page.expect_download() as waiting:
+            await form.locator("button[type=submit]").click()
+        download = await waiting.value
+        pdf = Path(await download.path()).read_bytes()
+        await expect(form.locator("[role=status]")).to_have_text("Downloaded.")
+
+    assert download.suggested_filename == "board-pack_2025-26_AUT1.pdf"
+    text = "\n".join(p.get_textpage().get_text_range() for p in pdfium.PdfDocument(pdf))
+    assert "Summative Dashboard" in text and "Progress Over Time" in text
+    assert "Statutory Dashboard" not in text
+    assert "Oak Primary" in text and "Ash Academy" not in text  # the head's school only
     assert violations == []
 
 

@@ -48,6 +48,10 @@ class GatewaySettings(ServiceSettings):
     counter_cache_hashes: int = Field(
         default=100_000, ge=0, description="Counter hashes kept parsed in memory (re-read only when their version moves)"
     )
+    trust_names: dict[str, str] = Field(
+        default_factory=dict, description="Each Trust's display name by Trust id (JSON: {\"trust-id\": \"Oak Learning "
+        "Trust\"}), printed on its board pack; a Trust not named here is shown by its id",
+    )
     small_group_threshold: int = Field(
         default=DEFAULT_THRESHOLD, ge=1,
         description="The Trust's small-group size: a group of fewer pupils (but at least one) is flagged "

@@ -21,7 +21,7 @@ from tidemark_gateway.entrypoints.deps import document_periods
 from tidemark_gateway.entrypoints.errors import EXCEPTION_HANDLERS
 from tidemark_gateway.entrypoints.accounts import ACCOUNT_HANDLERS
 from tidemark_gateway.entrypoints.routes import (
-    admin, attendance, audit, auth, dashboards, health, live, reference, reports, ui,
+    admin, attendance, audit, auth, board_pack, dashboards, health, live, reference, reports, ui,
 )
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.http import BodyLimit, SecurityHeaders, refusal
@@ -70,7 +70,7 @@ def create_app(
         responses={503: refusal("Redis is unavailable, or this Trust's figures are being rebuilt after its read "
                                 "model was lost (`Retry-After`)")},
     )
-    for area in (health, ui, reports, dashboards, attendance, reference, live, auth, admin, audit):
+    for area in (health, ui, reports, dashboards, attendance, reference, board_pack, live, auth, admin, audit):
         app.include_router(area.router)
     app.state.settings = settings
     app.add_middleware(KeptAnswers)  # inside the body limit (the last added is the outermost)

@@ -570,11 +570,60 @@
     "/reports/attendance-codes": ["attendance", "pooled", "national"],
     "/reports/attendance-trend": ["attendance", "pooled", "pts"],
     "/reports/attendance-attainment": ["attendance", "are", "rwm", "pooled", "small"],
+    "/board-pack": ["are", "rwm", "gld", "pooled", "small"],
   };
 
   function renderGlossary() {
     return [card("Glossary", "what the figures and words on these pages mean",
       glossaryList(GLOSSARY.map(([id]) => id)))];
+  }
+
+  // ---- the board pack: one PDF of the chosen dashboards and reports, made by the gateway ----
+  // The sections of GET /v1/board-pack (its `sections` parameter), in the order the PDF prints them.
+  const PACK_SECTIONS = [["summative", "Summative Dashboard"], ["attainment", "Primary Subjects: Combined RWM by school"],
+    ["progress", "Progress Over Time"], ["gaps", "Diminishing the Difference (Disadvantaged)"],
+    ["statutory", "Statutory Dashboard"], ["attendance", "Attendance by school"]];
+
+  function renderBoardPack() {
+    const boxes = PACK_SECTIONS.map(([value, label]) =>
+      el("label", { className: "check" }, el("input", { type: "checkbox", name: "section", value, checked: true }), ` ${label}`));
+    const status = el("p", { className: "note", role: "status" });
+    const button = el("button", { type: "submit", textContent: "Download board pack (PDF)" });
+    const form = el("form", { className: "stack", id: "board-pack-form" },
+      el("fieldset", { className: "segmented" }, el("legend", { textContent: "Sections" }), ...boxes), el("div", { className: "row-gap" }, button), status);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const sections = boxes.map((box) => box.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
+      if (!sections.length) { status.textContent = "Choose at least one section."; return; }
+      button.disabled = true;
+      status.textContent = "Making the board pack…";
+      try {
+        await downloadPack({ ...periodQuery(), ...filterQuery(), sections: sections.join(",") });
+        status.textContent = "Downloaded.";
+      } catch (error) {
+        status.textContent = "";
+        handle(error);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return [card("Board pack", `${state.year} ${state.period}, with the filters above`,
+      el("p", { textContent: "One PDF of the chosen dashboards and reports for this period: charts and every figure, "
+        + "with the Trust's name, the period, the filters and when the figures were last updated on each page." }), form)];
+  }
+
+  // The session cookie goes with the request (as every API call's); the gateway names the file.
+  async function downloadPack(params) {
+    const response = await fetch(`/v1/board-pack?${query(params)}`, { credentials: "same-origin" });
+    if (response.status === 401) throw new Unauthorised(await response.text());
+    if (!response.ok) throw new ApiError(response.status, describe(response.status, await response.text()));
+    const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const url = URL.createObjectURL(await response.blob());
+    const a = el("a", { href: url, download: name ? name[1] : "board-pack.pdf" });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
   // ---- routing: #/reports/<name>?<view options>&academic_year=&period=&<filters> ----
@@ -664,6 +713,8 @@
       params: { measure: select("Measure", [...PRIMARY_MEASURES, ...measureOptions(["gld"])], "rwm") },
       load: (p) => api("/v1/reports/attendance-attainment", { measure: p.measure, ...periodQuery(), ...filterQuery() }),
       render: renderAttendanceAttainment },
+    { path: "/board-pack", nav: "Board Pack", section: "Exports", period: true, noExports: true, params: {},
+      load: async () => ({ last_updated: null }), render: renderBoardPack },
     { path: "/help", nav: "Glossary", section: "Help", period: false, plain: true, params: {},
       load: async () => ({ last_updated: null }), render: renderGlossary },
   ];
@@ -754,6 +805,7 @@
     }
     const dashboard = view.path === "/";
     for (const id of ["period-controls", "filters"]) $(id).classList.toggle("hidden", !!view.plain);
+    $("export-csv").parentElement.classList.toggle("hidden", !!view.noExports); // the board pack is its own download
     $("page-dashboard").classList.toggle("hidden", !dashboard);
     $("view").classList.toggle("hidden", dashboard);
     if (entering) $("view").replaceChildren();
