@@ -56,6 +56,8 @@ from tidemark_runtime.settings import KafkaSettings, PlatformSettings
 from tidemark_schemas import topics
 
 DEMO_TRUST = "demo-trust"
+DEMO_TRUST_NAME = "Tidemark Demo Academy Trust"
+"""What the demo Trust's board packs are headed with (TRUST_NAMES)."""
 DEMO_TOKEN_VARIABLE = "TIDEMARK_INGEST_TOKEN"
 """The environment variable that hands the demo loader its ingest token (`tidemark-demo load`)."""
 
@@ -207,6 +209,7 @@ def service_environment(
         "INGEST_URL": ingest_url,  # where the projections read the replay they rebuild from
         "REPLAY_TOKEN": replay_token,
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),  # one JSON object a line in .tidemark/logs
+        "TRUST_NAMES": os.environ.get("TRUST_NAMES", json.dumps({DEMO_TRUST: DEMO_TRUST_NAME})),  # board packs
     }
 
 
