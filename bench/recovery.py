@@ -102,9 +102,13 @@ class Stack:
             return False
 
     def views(self) -> list[tuple[str, dict[str, str]]]:
-        summative = self.viewer.get("/v1/dashboards/summative").json()  # opens on the latest period with data
-        year, period = summative["academic_year"], summative["period"]
-        found: list[tuple[str, dict[str, str]]] = [("/v1/dashboards/summative", {}), ("/v1/dashboards/statutory", {})]
+        calendar = self.viewer.get("/v1/calendar").json()  # the page opens on the latest period with data
+        opening = calendar["latest_with_data"] or calendar["current"]
+        year, period = opening["academic_year"], opening["period"]
+        found: list[tuple[str, dict[str, str]]] = [
+            ("/v1/dashboards/summative", {"academic_year": year, "period": period}),
+            ("/v1/dashboards/statutory", {"academic_year": calendar.get("latest_statutory_year") or year}),
+        ]
         found += [("/v1/reports/attainment", {"measure": m, "by": "school", "academic_year": year, "period": period})
                   for m in SUBJECTS]
         return found
