@@ -305,6 +305,7 @@ async def seed(redis_url: str, seed_value: int) -> dict[str, Any]:
     redis = Redis.from_url(redis_url)
     metrics, statutory = ProjectionEngine(redis, PREFIX, METRICS), ProjectionEngine(redis, PREFIX, STATUTORY)
     make = Events()
+    await redis.set(metrics.keyspace("").epoch_key, "1")  # the read model is whole, as the projection's recovery says
 
     async def apply(records: Any) -> None:
         records = iter(records)

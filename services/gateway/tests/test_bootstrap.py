@@ -61,8 +61,11 @@ async def test_bootstrap_uses_the_read_model_it_is_given(redis_url: str, prefix:
         await services.aclose()
 
 
-async def test_the_app_builds_its_gateway_with_the_bootstrap_it_is_given(redis_url: str, prefix: str) -> None:
+async def test_the_app_builds_its_gateway_with_the_bootstrap_it_is_given(
+    redis_url: str, redis: Redis, prefix: str
+) -> None:
     settings = gateway_settings(redis_url, prefix)
+    await Seeder(redis, Keyspace(prefix, TRUST)).whole()  # a read model whole and empty
     app = create_app(settings, build=partial(bootstrap, today=lambda: date(2031, 10, 1)))
 
     async with app.router.lifespan_context(app), httpx.AsyncClient(

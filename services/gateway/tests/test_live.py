@@ -98,8 +98,10 @@ async def serving(settings: GatewaySettings, redis: Redis) -> AsyncIterator[Live
     while not server.started:
         assert not task.done(), "uvicorn stopped before it started"
         await asyncio.sleep(0.01)
+    seeder = Seeder(redis, Keyspace(settings.redis_prefix, TRUST))
+    await seeder.whole()  # a read model whole (the projections' epoch), empty until seeded
     try:
-        yield LiveServer(f"http://{LOOPBACK}:{port}", Seeder(redis, Keyspace(settings.redis_prefix, TRUST)), app)
+        yield LiveServer(f"http://{LOOPBACK}:{port}", seeder, app)
     finally:
         server.should_exit = True
         await task
@@ -350,6 +352,7 @@ async def test_when_redis_goes_away_open_pages_end_and_after_it_returns_a_new_pa
 
             valkey = start_valkey(port, log_dir=tmp_path)  # back, empty
             await redis.connection_pool.disconnect()  # the seeder's own connection died with the server
+            await live.seed.whole()  # the projections' recovery marks the read model whole again
             schools_after = await client.get(f"{live.url}/v1/schools", headers=VIEWER)  # on a dead pooled one, retried
             async with live.stream(client, "s1-viewer") as again:
                 stream = events(again)

@@ -41,3 +41,26 @@ async def test_only_statutory_figures_wait_while_the_statutory_projection_is_res
     assert summative.status_code == 200 and summative.json()["all_pupils"]["n"] == 3
     assert (await gateway.get("/v1/dashboards/statutory", academic_year=YEAR)).status_code == 503
     assert (await gateway.get("/v1/reports/progress-from-statutory", academic_year=YEAR, period=PERIOD)).status_code == 503
+
+
+async def test_a_read_model_flushed_away_is_refused_before_any_projection_has_noticed(gateway: Gateway) -> None:
+    """A FLUSHALL (or a Redis back without its data) removes the projection's epoch with every
+    figure: no restoring marker is there yet, and an empty read model must not be served as figures,
+    kept answers included."""
+    report = {"measure": "reading", "by": "school", "academic_year": YEAR, "period": PERIOD}
+    await gateway.seed.school("S1", "Oak Primary")
+    await gateway.seed.counts(YEAR, PERIOD, "reading", "S1", at=3)
+    before = [await gateway.get("/v1/reports/attainment", **report) for _ in range(2)]  # the second one kept
+
+    redis = gateway.seed.redis  # as a FLUSHALL would, but only this test's keys (the server is shared)
+    await redis.delete(*[key async for key in redis.scan_iter(match=f"{gateway.seed.keys.prefix}*")])
+    flushed = [await gateway.get(path, **params) for path, params in (
+        ("/v1/reports/attainment", report), ("/v1/schools", {}), ("/v1/dashboards/summative", {
+            "academic_year": YEAR, "period": PERIOD}))]
+
+    assert [answer.status_code for answer in before] == [200, 200]
+    assert [answer.status_code for answer in flushed] == [503, 503, 503]
+    assert flushed[0].json() == {"detail": "this Trust's figures are being rebuilt (its read model is missing from "
+                                 "Redis (flushed or new) and is being rebuilt); try again shortly"}
+    await gateway.seed.whole()  # the projection's recovery writes the epoch once the rebuild is done
+    assert (await gateway.get("/v1/schools")).json() == []

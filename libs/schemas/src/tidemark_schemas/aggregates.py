@@ -104,6 +104,14 @@ class Keyspace:
         return f"{data_prefix}:{self._tag}"
 
     @property
+    def epoch_key(self) -> str:
+        """String: written by the projection once its read model (every Trust under this prefix) is
+        whole (`projections.recovery`); absent, the read model was lost (a flushed or new Redis)
+        and figures read now would be wrong: the gateway answers 503 until it is back. Not the
+        Trust's slot: one key per projection."""
+        return f"{self.prefix}:epoch"
+
+    @property
     def generation_key(self) -> str:
         """String: the generation readers use (absent: the first, "")."""
         return f"{self.prefix}:{self._tag}:generation"

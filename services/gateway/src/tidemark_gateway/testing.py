@@ -62,10 +62,17 @@ class Seeder:
                 pipe.hincrby(key, name, pupils)
             pipe.hincrby(keys.versions, key, 1)
             await pipe.execute()
+        await self.whole()
+
+    async def whole(self) -> None:
+        """Mark the read model whole, as the projection does once it is (`Keyspace.epoch_key`):
+        without it the gateway answers 503. Every write here does it."""
+        await self.redis.set(self.keys.epoch_key, "1")
 
     async def school(self, school_id: str, name: str, model: AssessmentModel | None = None) -> None:
         document = {"name": name, "version": 1, "model": model.model_dump(mode="json") if model else None}
         await self.redis.hset(self.keys.schools, school_id, json.dumps(document))
+        await self.whole()
 
     async def codes(
         self, year: str, period: str, subject: str, school_id: str, at_cell: Cell = GIRL_Y3, **pupils_by_code: int
@@ -142,7 +149,7 @@ class Gateway:
 
 @contextlib.asynccontextmanager
 async def in_process(
-    settings: GatewaySettings, redis: RedisClient, **client_options: Any
+    settings: GatewaySettings, redis: RedisClient, *, whole: bool = True, **client_options: Any
 ) -> AsyncIterator[Gateway]:
     """The app with its lifespan running (so built by `bootstrap`), called through ASGI, and a
     seeder of the Trust `TRUST` on `redis`."""
@@ -151,10 +158,13 @@ async def in_process(
     from tidemark_gateway.entrypoints.app import create_app
 
     app = create_app(settings)
+    seeder = Seeder(redis, Keyspace(settings.redis_prefix, TRUST))
+    if whole:  # a read model whole, and empty until a test seeds it (False: the projections say so)
+        await seeder.whole()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway", **client_options) as client:
-            yield Gateway(app, client, Seeder(redis, Keyspace(settings.redis_prefix, TRUST)), settings)
+            yield Gateway(app, client, seeder, settings)
 
 
 def gateway_settings(redis_url: str, prefix: str, **overrides: Any) -> GatewaySettings:

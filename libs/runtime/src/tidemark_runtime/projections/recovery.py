@@ -86,7 +86,7 @@ class Recovery:
 
     @property
     def epoch_key(self) -> str:
-        return f"{self._prefix}:epoch"
+        return self.engine.keyspace("").epoch_key
 
     @property
     def incarnation_key(self) -> str:

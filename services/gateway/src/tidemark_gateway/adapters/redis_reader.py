@@ -68,6 +68,10 @@ class Scope:
         return self.pupil_filter.schools or frozenset()
 
 
+READ_MODEL_MISSING = "its read model is missing from Redis (flushed or new) and is being rebuilt"
+"""Why a Trust is refused while the summative projection's epoch key is absent."""
+
+
 class ReadModelRestoring(Exception):
     """The Trust's read model (or the part a request reads) is being rebuilt after it was lost: its
     figures would be wrong until then (HTTP 503)."""
@@ -376,16 +380,22 @@ class ReadModel:
             summative, statutory_generation = generations
             strings = (keys.generation_key, statutory.generation_key, keys.restoring_key, statutory.restoring_key,
                        keys.at(summative).updated_at, statutory.at(statutory_generation).updated_at)
-            async with self.redis.pipeline(transaction=False) as pipe:  # every key in the Trust's slot
+            async with self.redis.pipeline(transaction=False) as pipe:  # the Trust's slot, and the epoch
                 for key in strings:  # GETs, not one MGET: a cluster client refuses MGET in a pipeline
                     pipe.get(key)
                 pipe.hgetall(keys.at(summative).schools)
                 for versions_key, recorded in versions.items():
                     pipe.hmget(versions_key, list(recorded))
+                pipe.exists(keys.epoch_key)
                 replies = await pipe.execute()
+            *replies, epoch = replies
             found, (schools, *now) = replies[: len(strings)], replies[len(strings):]
             current, current_statutory, restoring, statutory_restoring, updated_at, statutory_updated_at = cast(
                 list[str | None], found)
+            if not epoch and restoring is None:
+                # Redis lost the read model (flushed, or new): until the projection has noticed and
+                # set the restoring markers, what is there is empty or partial, never the figures.
+                restoring = READ_MODEL_MISSING
             read_in = (current or "", current_statutory or "")
             if read_in != generations:
                 self._generations[trust_id] = read_in
