@@ -24,7 +24,9 @@ from sqlalchemy import func, select
 from tidemark_identity.adapters.store import AUDIT
 from tidemark_ingest.adapters.import_store import IMPORT_JOB
 from tidemark_ingest.adapters.store import ASSESSMENT, OUTBOX, PUPIL, STATUTORY
+from tidemark_ingest.domain.imports import ImportState
 from tidemark_ingest.entrypoints import import_cli
+from tidemark_ingest.service_layer.imports import UNDER_WAY
 from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.records import PupilRecord, SchoolRecord
@@ -352,6 +354,18 @@ async def test_any_replica_answers_an_imports_status_and_may_commit_it(ingest: I
     assert (done["state"], done["rows_stored"]) == ("done", 50)
     assert (await ingest.client.get(f"/v1/imports/{ready['import_id']}", headers=INGEST)).json()["state"] == "done"
     assert await count(ingest, PUPIL) == 50
+
+
+async def test_an_import_done_stays_done_whatever_stops_its_work_afterwards(ingest: Ingest) -> None:
+    """Its work may still be writing the audit entry when the replica stops (and cancels it): only an
+    import under way may be ended as failed."""
+    ready = await upload(ingest, "pupils.csv", (SAMPLES / "pupils.csv").read_bytes(), "pupils")
+    done = await commit(ingest, ready)
+
+    ended = await ingest.services.imports.store.update(done["import_id"], when=UNDER_WAY, state=ImportState.FAILED)
+
+    assert (done["state"], ended) == ("done", False)
+    assert (await ingest.client.get(f"/v1/imports/{done['import_id']}", headers=INGEST)).json()["state"] == "done"
 
 
 async def test_the_command_lines_check_validates_and_stores_nothing(ingest: Ingest) -> None:

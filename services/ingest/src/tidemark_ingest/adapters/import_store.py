@@ -86,8 +86,10 @@ class ImportStore:
             return None
         return gzip.decompress(row[0]) if row[0] else gzip.decompress(errors_csv([]))
 
-    async def update(self, import_id: str, *, when: ImportState | None = None, **values: Any) -> bool:
-        """Change an import (only while it is in state `when`, if given); whether it did."""
+    async def update(
+        self, import_id: str, *, when: ImportState | tuple[ImportState, ...] | None = None, **values: Any
+    ) -> bool:
+        """Change an import (only while it is in state `when`, or one of them, if given); whether it did."""
         if "errors" in values:
             errors: Sequence[CellError] = values.pop("errors")
             values["errors"] = json.dumps([asdict(e) for e in errors[:ERRORS_SHOWN]], default=str)
@@ -99,7 +101,8 @@ class ImportStore:
             values["state"] = values["state"].value
         statement = update(IMPORT_JOB).where(IMPORT_JOB.c.import_id == import_id)
         if when is not None:
-            statement = statement.where(IMPORT_JOB.c.state == when.value)
+            states = when if isinstance(when, tuple) else (when,)
+            statement = statement.where(IMPORT_JOB.c.state.in_([state.value for state in states]))
         async with self.sessions() as session, session.begin():
             result = await session.execute(statement.values(updated_at=datetime.now(UTC), **values))
         return bool(getattr(result, "rowcount", 0))

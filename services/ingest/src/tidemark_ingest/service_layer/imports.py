@@ -53,6 +53,10 @@ STORE_BATCH = 10_000
 """Records per tracker batch when storing (one file row's records are never split)."""
 
 
+UNDER_WAY = (ImportState.VALIDATING, ImportState.STORING)
+"""The states of an import whose work is running: the only ones a stop or an error may end as failed
+(a stop that comes after the work stored the import and marked it done leaves it done)."""
+
 _FORGET_FILE: dict[str, Any] = {"content": b""}
 """An import that can no longer be committed (invalid, done, failed) keeps no copy of its file: pupils'
 data stays only where it belongs (its status and errors stay)."""
@@ -146,14 +150,14 @@ class Imports:
         async def guarded() -> None:
             try:
                 await work
-            except asyncio.CancelledError:
-                await self.store.update(import_id, state=ImportState.FAILED, **_FORGET_FILE,
+            except asyncio.CancelledError:  # only an import still under way: a stored one stays done
+                await self.store.update(import_id, when=UNDER_WAY, state=ImportState.FAILED, **_FORGET_FILE,
                                         reason="ingest stopped before the import finished: upload the file again")
                 raise
             except Exception as error:  # noqa: BLE001 - recorded on the import, not lost in a task
                 log.exception("import %s failed", import_id)
-                await self.store.update(import_id, state=ImportState.FAILED, reason=f"{type(error).__name__}: {error}",
-                                        **_FORGET_FILE)
+                await self.store.update(import_id, when=UNDER_WAY, state=ImportState.FAILED,
+                                        reason=f"{type(error).__name__}: {error}", **_FORGET_FILE)
 
         task = asyncio.create_task(guarded(), name=f"import-{import_id}")
         self._running.add(task)
