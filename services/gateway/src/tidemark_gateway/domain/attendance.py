@@ -20,8 +20,7 @@ from pydantic import Field
 
 from tidemark_gateway.domain.counter_arrays import tally_labels
 from tidemark_gateway.domain.measures import measure_label
-from tidemark_gateway.domain.reports import ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, LastUpdated, ordered_groups
-from tidemark_gateway.domain.small_groups import SmallGroupField
+from tidemark_gateway.domain.reports import ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, LastUpdated, ReportRow, ordered_groups
 from tidemark_schemas.aggregates import BandCounts, PupilFilter, decode_cell_field
 from tidemark_schemas.attendance import (
     CATEGORY_OF,
@@ -515,34 +514,17 @@ unrecorded together are the rest, and with the persistent ones make All Pupils."
 
 
 @dataclass(frozen=True, slots=True)
-class AttendanceAttainmentRow:
-    group: Annotated[str, Field(description="persistent, severe, not_persistent, unrecorded, or all")]
-    label: str
-    n: Annotated[int, Field(description="Pupils with a result in the measure in the period (the denominator)")]
-    at_or_above: Annotated[int, Field(description="Pupils At or Above Age Related Expectations")]
-    pct: Annotated[float | None, Field(description="Unrounded % at or above; null when n is 0")]
-    small_group: SmallGroupField = False
-
-    def group_size(self) -> int:
-        return self.n
-
-    @classmethod
-    def of(cls, group: str, label: str, counts: BandCounts) -> AttendanceAttainmentRow:
-        return cls(group, label, counts.n, counts.at_or_above, counts.pct)
-
-
-@dataclass(frozen=True, slots=True)
 class AttendanceAttainmentReport:
     academic_year: str
     period: str
     measure: str
     label: Annotated[str, Field(description="The measure's name")]
     last_updated: LastUpdated
-    rows: Annotated[list[AttendanceAttainmentRow], Field(
+    rows: Annotated[list[ReportRow], Field(
         description="Attainment of the persistent absentees, the severe absentees, the pupils who are not persistent "
         "absentees, and those with no possible session in the period; each pupil's attendance is over their own "
         "sessions in the period at every school")]
-    all_pupils: Annotated[AttendanceAttainmentRow, Field(
+    all_pupils: Annotated[ReportRow, Field(
         description='group "all": every pupil with a result, the same figure as the attainment report\'s All Pupils')]
 
 
@@ -560,8 +542,8 @@ def attendance_attainment_report(
     def pooled(bands: frozenset[AttendanceBand]) -> BandCounts:
         return BandCounts(*(sum(getattr(by_band[band], name) for band in bands) for name in ("below", "at", "above")))
 
-    rows = [AttendanceAttainmentRow.of(group, label, pooled(bands)) for group, label, bands in ATTENDANCE_GROUPS]
+    rows = [ReportRow.of(group, label, pooled(bands)) for group, label, bands in ATTENDANCE_GROUPS]
     return AttendanceAttainmentReport(
         academic_year, period, measure, measure_label(measure), last_updated, rows,
-        AttendanceAttainmentRow.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, pooled(frozenset(AttendanceBand))),
+        ReportRow.of(ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, pooled(frozenset(AttendanceBand))),
     )
