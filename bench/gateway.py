@@ -588,6 +588,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(), "targets": {"requests_per_s": TARGET_REQUESTS_PER_S, "p99_ms": TARGET_P99_MS}}
 
 
+def print_view_costs(client: Any, all_views: list[tuple[str, str]], repeats: int) -> None:
+    """Each view asked `repeats` times by one reader: the mean answer time and size per view, the
+    costliest first (where the different-views scenario's time goes)."""
+    costs = []
+    for token, target in all_views:
+        began = time.perf_counter()
+        for _ in range(repeats):
+            size = len(client.get(target, headers={"Authorization": f"Bearer {token}"}).content)
+        costs.append(((time.perf_counter() - began) / repeats * 1000, size, target))
+    print(f"  view costs (one reader, {repeats} requests each; mean ms, bytes):", flush=True)
+    for mean_ms, size, target in sorted(costs, reverse=True):
+        print(f"    {mean_ms:7.2f} ms  {size:>9,} B  {target}", flush=True)
+
+
 def run_gateway(
     args: argparse.Namespace, checkout: Path | None, redis_url: str, trust: dict[str, Any], writer: LockWriter,
     workdir: Path,
@@ -613,6 +627,8 @@ def run_gateway(
                 answer = client.get(target, headers={"Authorization": f"Bearer {token}"})
                 if answer.status_code != 200:
                     raise RuntimeError(f"GET {target} answered {answer.status_code}: {answer.text[:300]}")
+            if args.view_costs:
+                print_view_costs(client, all_views, args.view_costs)
         requests = [request_bytes(token, target) for token, target in all_views]
         same = [[requests[SAME_VIEW_INDEX]]]
         different = [requests[i:] + requests[:i] for i in range(args.readers)]
@@ -733,6 +749,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compare", type=Path, default=None, metavar="BEFORE_CHECKOUT",
                         help="alternate this checkout's gateway ('before', e.g. a worktree of main) with the one "
                              "under test ('after') on the same Trust, --rounds times each")
+    parser.add_argument("--view-costs", type=int, default=0, metavar="N",
+                        help="first time each view N times with one reader and print the costliest (default 0: skip)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each gateway (default 1)")
     args = parser.parse_args(argv)
     if args.readers < 1 or args.workers < 1 or args.seconds <= 0 or args.locks_per_second <= 0 or args.rounds < 1:

@@ -13,10 +13,11 @@ import httpx
 from tidemark_gateway.adapters.answer_cache import AnswerCache, CachedAnswer, ReadLog
 from tidemark_gateway.domain.reports import AttainmentReport
 from tidemark_gateway.entrypoints.answers import shape
+from tidemark_gateway.service_layer.answers import view_key
 from tidemark_gateway.testing import TRUST, Gateway, cell, kept_answers
 from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWriter
 from tidemark_runtime.settings import Principal
-from tidemark_schemas.aggregates import PupilFilter, encode_field
+from tidemark_schemas.aggregates import WRITES_FIELD, PupilFilter, encode_field
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.vocabulary import Band, Sex
 
@@ -298,3 +299,56 @@ def test_the_cache_is_bounded_in_bytes_and_evicts_the_least_recently_served_firs
     assert cache.bytes == 3000
     cache.put("huge", answer(5000))  # larger than the whole cache: not kept, nothing evicted for it
     assert cache.get("huge") is None and len(cache) == 3
+
+
+async def test_after_a_lock_elsewhere_one_look_at_the_versions_then_the_write_count_alone_keeps_the_answer(
+    gateway: Gateway,
+) -> None:
+    """A kept answer records its generation's write count (`WRITES_FIELD`): while that has not
+    moved, nothing it read has. A lock elsewhere moves it: the next check reads the versions of the
+    hashes the answer read, finds them unmoved, and records the new count for the checks after."""
+    await two_schools(gateway)
+    caller = Principal(trust_id=TRUST, role="viewer")
+    answers, reports = gateway.services.answers, gateway.services.reports
+    view = ("attainment", REF, "reading", "school", PupilFilter())
+    versions = gateway.seed.keys.versions
+
+    def read() -> Any:
+        return answers.render(caller, view, shape(AttainmentReport),
+                              lambda: reports.attainment(caller, REF, "reading", "school", PupilFilter()))
+
+    def writes() -> Any:
+        return gateway.seed.redis.hget(versions, WRITES_FIELD)
+
+    await read()
+    kept = answers.cache.get(view_key(caller, view))
+    assert kept is not None
+    assert kept.reads.writes == {versions: int(await writes())} == {versions: 2}  # the two schools' locks
+
+    await lock(gateway, "maths", "S1", at=1)
+    computed_before = answers.computed
+    await read()
+
+    assert answers.computed == computed_before
+    assert answers.cache.get(view_key(caller, view)) is kept
+    assert kept.reads.writes == {versions: 3}
+
+
+async def test_the_calendar_is_kept_until_a_later_period_gets_its_first_figures(gateway: Gateway) -> None:
+    """Where pages open (the latest period with data) depends on which counter hashes exist: any
+    write of the generation may change that, so the kept calendar goes with the next write."""
+    await two_schools(gateway)
+    first = (await gateway.get("/v1/calendar")).json()
+    before = computed(gateway)
+    again = (await gateway.get("/v1/calendar")).json()
+    assert computed(gateway) == before
+
+    keys = gateway.seed.keys
+    assert await ProjectionWriter(gateway.seed.redis).write(keys, ProjectionWrite(counters={
+        keys.counters(YEAR, "AUT2", "reading", "S1"): {encode_field(GIRL, Band.AT): 1}})) == 1
+    later = (await gateway.get("/v1/calendar")).json()
+
+    assert first == again
+    assert first["latest_with_data"] == {"academic_year": YEAR, "period": "AUT1"}
+    assert later["latest_with_data"] == {"academic_year": YEAR, "period": "AUT2"}
+    assert computed(gateway) == before + 1

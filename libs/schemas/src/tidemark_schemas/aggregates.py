@@ -78,6 +78,11 @@ def decode_field(raw: str) -> tuple[Cell, Band]:
     return cell, Band(label)
 
 
+WRITES_FIELD = "#writes"
+"""The field of a generation's versions hash counting its writes (`Keyspace.versions`); no counter
+hash key starts with "#", so it is never a key's version."""
+
+
 @dataclass(frozen=True)
 class Keyspace:
     """Names of every Redis key of one Trust under one prefix and generation ("" is the first)."""
@@ -184,7 +189,9 @@ class Keyspace:
     @property
     def versions(self) -> str:
         """Hash counter key -> a number that grows with every write of that counter hash (readers
-        cache hashes and re-read only those whose number moved)."""
+        cache hashes and re-read only those whose number moved); and under `WRITES_FIELD`, a number
+        that grows with every write of any counter hash of the generation (a reader that finds it
+        unmoved knows that no counter hash moved, and that none appeared or went)."""
         return f"{self.base}:versions"
 
     @property

@@ -10,7 +10,7 @@
 -- KEYS[7..6+states] = the pupil hash of each state, in order; then each counter hash, in order.
 -- ARGV[1] = JSON {generation, states: <number of pupil states>, counters: <number of counter hashes>,
 --                 schools: [[id, version, json]], notices: [[year, period, measures, schools]],
---                 updated_at}
+--                 updated_at, writes_field}
 -- ARGV[2] = the pupil states, NUL-separated: per state the revision read, the new revision, n, then
 --           n field/value pairs (raw JSON values, which never hold a NUL);
 -- ARGV[3] = the counters, NUL-separated: per counter hash m, then m field/increment pairs (a
@@ -70,6 +70,10 @@ for c = 0, batch.counters - 1 do
   end
   redis.call('HINCRBY', KEYS[VERSIONS_KEY], key, 1)
   written = written + m
+end
+-- And the generation's write count: a reader finding it unmoved knows no counter hash moved.
+if batch.counters > 0 then
+  redis.call('HINCRBY', KEYS[VERSIONS_KEY], batch.writes_field, 1)
 end
 
 for _, school in ipairs(batch.schools) do

@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind
 
 from tidemark_runtime.observability import tracing
 from tidemark_runtime.redis import RedisClient
-from tidemark_schemas.aggregates import REVISION_FIELD, Keyspace, PupilHashFields
+from tidemark_schemas.aggregates import REVISION_FIELD, WRITES_FIELD, Keyspace, PupilHashFields
 
 PROJECTION_WRITE_LUA = files("tidemark_runtime.projections").joinpath("projection_write.lua").read_text()
 PROJECTION_READ_LUA = files("tidemark_runtime.projections").joinpath("projection_read.lua").read_text()
@@ -127,6 +127,7 @@ class ProjectionWriter:
             "schools": batch.schools,
             "notices": batch.notices,
             "updated_at": datetime.now(UTC).isoformat(),
+            "writes_field": WRITES_FIELD,
         }
         with tracing.span("redis write", SpanKind.CLIENT, attributes={
             "db.system": "redis", "tidemark.trust_id": keys.trust_id, "tidemark.generation": keys.generation,

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from cachetools import LRUCache
+
+from tidemark_schemas.aggregates import WRITES_FIELD
 
 LAST_UPDATED_MARK = f"tidemark-last-updated-{secrets.token_hex(16)}"
 """Stands for "last updated" in a kept answer (random per process: no school name can be it)."""
@@ -45,17 +47,46 @@ class ReadLog:
     """The real "last updated" it read (the answer carries `LAST_UPDATED_MARK` instead)."""
     versions: dict[str, dict[str, str | None]] = field(default_factory=dict)
     """Versions hash -> {counter hash key: its version when read (None: absent, never written)}."""
+    writes: dict[str, int] = field(default_factory=dict)
+    """Versions hash -> its generation's write count (`WRITES_FIELD`) when first read: while that
+    has not moved, no counter hash of the generation has, so a check needs only these numbers."""
+    whole: set[str] = field(default_factory=set)
+    """Versions hashes whose whole generation it depends on (it asked which counter hashes exist):
+    only an unmoved write count keeps it current."""
     statutory: bool = False
     """It read the statutory projection (which may be being restored on its own)."""
     cacheable: bool = True
     """False once it read something no version covers (a hash written by hand, a key's existence)."""
 
-    def read(self, versions_key: str, keys: list[str], versions: list[str | None]) -> None:
+    def read(self, versions_key: str, keys: list[str], replies: list[str | None]) -> None:
+        """Record one read of `versions_key`: `replies` to HMGET of `versions_fields(keys)`."""
+        writes, *versions = replies
         self.versions.setdefault(versions_key, {}).update(zip(keys, versions, strict=True))
+        self.saw(versions_key, writes)
+
+    def read_whole(self, versions_key: str, writes: str | None) -> None:
+        """Record a read that depends on every counter hash of `versions_key`'s generation (which exist)."""
+        self.whole.add(versions_key)
+        self.saw(versions_key, writes)
+
+    def saw(self, versions_key: str, writes: str | None) -> None:
+        """The earliest write count seen is the one kept (a later read may have seen a later one)."""
+        count = write_count(writes)
+        self.writes[versions_key] = min(count, self.writes.get(versions_key, count))
 
     @property
     def size(self) -> int:
         return sum(len(key) + KEY_OVERHEAD_BYTES for keys in self.versions.values() for key in keys)
+
+
+def versions_fields(keys: Sequence[str]) -> list[str]:
+    """What to ask a versions hash for: its write count, then the versions of `keys`."""
+    return [WRITES_FIELD, *keys]
+
+
+def write_count(raw: str | None) -> int:
+    """A versions hash's write count (absent: never written)."""
+    return int(raw or 0)
 
 
 RECORDING: ContextVar[ReadLog | None] = ContextVar("tidemark_gateway_answer_reads", default=None)

@@ -13,7 +13,7 @@ from typing import cast
 
 from cachetools import LRUCache
 
-from tidemark_gateway.adapters.answer_cache import ReadLog
+from tidemark_gateway.adapters.answer_cache import ReadLog, versions_fields
 from tidemark_gateway.domain.counter_arrays import REGISTRY, CounterHash
 from tidemark_runtime.redis import RedisClient
 
@@ -33,9 +33,10 @@ class CounterCache:
         read one is not kept."""
         if not keys:
             return []
-        versions = cast(list[str | None], await redis.hmget(versions_key, list(keys)))  # decode_responses: str
+        replies = cast(list[str | None], await redis.hmget(versions_key, versions_fields(keys)))  # decode_responses: str
         if log is not None:
-            log.read(versions_key, list(keys), versions)
+            log.read(versions_key, list(keys), replies)
+        versions = replies[1:]
         found: dict[str, CounterHash] = {}
         stale: list[tuple[str, str | None]] = []
         for key, version in zip(keys, versions, strict=True):
@@ -48,8 +49,8 @@ class CounterCache:
             async with redis.pipeline(transaction=False) as pipe:
                 for key, _version in stale:
                     pipe.hgetall(key)
-                replies = await pipe.execute()
-            for (key, version), fields in zip(stale, replies, strict=True):
+                hashes = await pipe.execute()
+            for (key, version), fields in zip(stale, hashes, strict=True):
                 if log is not None and version is None and fields:
                     log.cacheable = False
                 parsed = REGISTRY.parse({field: int(pupils) for field, pupils in fields.items()})

@@ -17,14 +17,14 @@ from typing import Any, cast
 
 from cachetools import LRUCache
 
-from tidemark_gateway.adapters.answer_cache import LAST_UPDATED_MARK, RECORDING, ReadLog
+from tidemark_gateway.adapters.answer_cache import LAST_UPDATED_MARK, RECORDING, ReadLog, versions_fields, write_count
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.domain.counter_arrays import CounterHash
 from tidemark_gateway.domain.measures import stored_measures
 from tidemark_gateway.domain.scope import schools_in_scope
 from tidemark_runtime.redis import RedisClient
 from tidemark_runtime.settings import Principal
-from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure, statutory_keyspace
+from tidemark_schemas.aggregates import WRITES_FIELD, Keyspace, PupilFilter, entered_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.notices import ChangeNotice
@@ -187,13 +187,13 @@ class AggregateReader:
         if not keys:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(statutory.versions, keys)
+            pipe.hmget(statutory.versions, versions_fields(keys))
             for key in keys:
                 pipe.hkeys(key)
             versions, *replies = await pipe.execute()
         if self._log is not None:
             self._log.read(statutory.versions, keys, versions)
-            if any(version is None and entries for version, entries in zip(versions, replies, strict=True)):
+            if any(version is None and entries for version, entries in zip(versions[1:], replies, strict=True)):
                 self._log.cacheable = False
         return [(school, entry) for school, entries in zip(ordered, replies, strict=True) for entry in entries]
 
@@ -224,9 +224,9 @@ class AggregateReader:
         """The latest of `refs` (oldest first) with a counter for any of `measures` in any school."""
         if not schools:
             return None
-        self._unversioned()
         measures = tuple(measures)
         async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self._keys.versions, WRITES_FIELD)  # first: a write after it makes the answer older, never newer
             for ref in refs:
                 pipe.exists(
                     *(
@@ -235,7 +235,9 @@ class AggregateReader:
                         for school in sorted(schools)
                     )
                 )
-            found: list[int] = await pipe.execute()
+            writes, *found = await pipe.execute()
+        if self._log is not None:
+            self._log.read_whole(self._keys.versions, writes)
         return next((ref for ref, count in zip(reversed(refs), reversed(found)) if count), None)
 
     async def latest_statutory_year(
@@ -245,21 +247,17 @@ class AggregateReader:
         in any school."""
         if not schools:
             return None
-        self._unversioned()
         measures = tuple(measures)
+        statutory = self._statutory_whole()
         async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(statutory.versions, WRITES_FIELD)  # first: a write after it makes the answer older, never newer
             for year in academic_years:
-                pipe.exists(
-                    *(self._statutory_whole().statutory(year, measure, school) for measure in measures
-                      for school in sorted(schools))
-                )
-            found: list[int] = await pipe.execute()
+                pipe.exists(*(statutory.statutory(year, measure, school) for measure in measures for school in sorted(schools)))
+            writes, *found = await pipe.execute()
+        if self._log is not None:
+            self._log.read_whole(statutory.versions, writes)
         return next((year for year, count in zip(reversed(academic_years), reversed(found)) if count), None)
 
-    def _unversioned(self) -> None:
-        """A read no version covers (whether keys exist): an answer that makes one is not kept."""
-        if self._log is not None:
-            self._log.cacheable = False
 
     async def last_notice_id(self) -> str:
         """Id of the newest change notice ("0-0" when there is none): where a fresh live feed starts."""
@@ -300,7 +298,8 @@ class TrustState:
     statutory_restoring: str | None
     schools: dict[str, str]
     last_updated: str | None
-    versions: list[list[str | None]]
+    writes: list[int]
+    """The write counts of the versions hashes asked for, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,10 +349,11 @@ class ReadModel:
                                shown, log)
 
     async def still_current(self, trust_id: str, reads: ReadLog) -> Current | None:
-        """Whether nothing an answer read (`reads`) has moved since (None: something did), in one
-        round trip. Refuses like `reader`."""
+        """Whether nothing an answer read (`reads`) has moved since (None: something did): one round
+        trip while the generations' write counts have not moved, one more for the versions of the
+        hashes it read where they have. Refuses like `reader`."""
         assert reads.generations is not None, "an answer records its generations"
-        state = await self._state(trust_id, reads.generations, reads.versions)
+        state = await self._state(trust_id, reads.generations, tuple(reads.writes))
         if state.restoring is not None:
             raise ReadModelRestoring(state.restoring)
         if reads.statutory and state.statutory_restoring is not None:
@@ -363,18 +363,29 @@ class ReadModel:
         directory = self._directory(Keyspace(self.prefix, trust_id).at(state.generations[0]).schools, state.schools)
         if directory.serial != reads.directory:
             return None
-        for (_versions_key, recorded), now in zip(reads.versions.items(), state.versions, strict=True):
-            if list(recorded.values()) != now:
+        moved = [key for key, now in zip(reads.writes, state.writes, strict=True) if now != reads.writes[key]]
+        if not moved:
+            return Current(state.last_updated)
+        if reads.whole.intersection(moved):
+            return None
+        async with self.redis.pipeline(transaction=False) as pipe:  # the Trust's slot
+            for versions_key in moved:
+                pipe.hmget(versions_key, versions_fields(list(reads.versions[versions_key])))
+            replies = await pipe.execute()
+        for versions_key, (_writes, *versions) in zip(moved, replies, strict=True):
+            if list(reads.versions[versions_key].values()) != versions:
                 return None
+        for versions_key, (writes, *_versions) in zip(moved, replies, strict=True):
+            reads.writes[versions_key] = write_count(writes)  # none of its hashes moved: the next check is one round trip again
         return Current(state.last_updated)
 
     async def _state(
-        self, trust_id: str, generations: tuple[str, str], versions: Mapping[str, Mapping[str, str | None]] = {},
+        self, trust_id: str, generations: tuple[str, str], writes: Sequence[str] = (),
     ) -> TrustState:
-        """One pipeline: the generation and restoring keys, and the directory, "last updated" and
-        `versions` as of `generations` (which the Trust was last read in). Without `versions`, read
-        again in the generations found if they moved (a rebuild switched them); with them (checking
-        a kept answer), the caller compares the generations."""
+        """One pipeline: the generation and restoring keys, and the directory, "last updated" and the
+        write counts of the `writes` versions hashes as of `generations` (which the Trust was last
+        read in). Without `writes`, read again in the generations found if they moved (a rebuild
+        switched them); with them (checking a kept answer), the caller compares the generations."""
         keys, statutory = Keyspace(self.prefix, trust_id), statutory_keyspace(self.prefix, trust_id)
         for _attempt in range(3):
             summative, statutory_generation = generations
@@ -384,12 +395,12 @@ class ReadModel:
                 for key in strings:  # GETs, not one MGET: a cluster client refuses MGET in a pipeline
                     pipe.get(key)
                 pipe.hgetall(keys.at(summative).schools)
-                for versions_key, recorded in versions.items():
-                    pipe.hmget(versions_key, list(recorded))
+                for versions_key in writes:
+                    pipe.hget(versions_key, WRITES_FIELD)
                 pipe.exists(keys.epoch_key)
                 replies = await pipe.execute()
             *replies, epoch = replies
-            found, (schools, *now) = replies[: len(strings)], replies[len(strings):]
+            found, (schools, *counts) = replies[: len(strings)], replies[len(strings):]
             current, current_statutory, restoring, statutory_restoring, updated_at, statutory_updated_at = cast(
                 list[str | None], found)
             if not epoch and restoring is None:
@@ -399,9 +410,9 @@ class ReadModel:
             read_in = (current or "", current_statutory or "")
             if read_in != generations:
                 self._generations[trust_id] = read_in
-            if read_in == generations or versions:
+            if read_in == generations or writes:
                 return TrustState(read_in, restoring, statutory_restoring, schools,
-                                  latest(updated_at, statutory_updated_at), now)
+                                  latest(updated_at, statutory_updated_at), [write_count(c) for c in counts])
             generations = read_in
         raise ReadModelRestoring("its generations kept switching while it was read")
 

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from tidemark_gateway.domain.counter_arrays import tally_labels
 from tidemark_gateway.domain.measures import measure_label
+from tidemark_gateway.domain.national import NationalComparator
 from tidemark_gateway.domain.reports import ALL_PUPILS_GROUP, ALL_PUPILS_LABEL, LastUpdated, ReportRow, ordered_groups
 from tidemark_schemas.aggregates import BandCounts, PupilFilter, decode_cell_field
 from tidemark_schemas.attendance import (
@@ -193,19 +194,15 @@ def group_rows(tallied: Tallied, by: str, school_names: Mapping[str, str], schoo
 
 
 @dataclass(frozen=True, slots=True)
-class National:
-    """A published national figure, with what it is."""
+class National(NationalComparator):
+    """A published national attendance figure: which census period and phase it is for."""
 
-    value: Annotated[float, Field(description="As published (rounded as the DfE rounds it)")]
-    academic_year: str
     period: NationalPeriod
     phase: str
-    source: str
-    note: str
 
     @classmethod
     def of(cls, figure: NationalFigure) -> National:
-        return cls(figure.value, figure.academic_year, figure.period, figure.phase.value, figure.source, figure.note)
+        return cls(figure.value, figure.academic_year, figure.source, figure.note, figure.period, figure.phase.value)
 
 
 NationalFigures = dict[str, National]

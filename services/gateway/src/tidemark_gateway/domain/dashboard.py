@@ -20,7 +20,8 @@ from tidemark_gateway.domain.measures import (
     measure_label,
 )
 from tidemark_gateway.domain.reports import GROUP_LABELS, LastUpdated, SchoolCounters
-from tidemark_gateway.domain.statutory import CategoryCount, NationalFigure, national_figures
+from tidemark_gateway.domain.national import NationalComparator
+from tidemark_gateway.domain.statutory import CategoryCount, national_figures
 from tidemark_gateway.domain.trends import PeriodPoint, series
 from tidemark_gateway.domain.counter_arrays import tally
 from tidemark_gateway.domain.small_groups import SmallGroupField
@@ -95,7 +96,7 @@ class DisadvantagedGap:
     not_disadvantaged: SubjectTile
     disadvantaged: SubjectTile
     gap: Annotated[GapTile, Field(description="% not disadvantaged - % disadvantaged")]
-    national_not_disadvantaged: Annotated[NationalFigure | None, Field(
+    national_not_disadvantaged: Annotated[NationalComparator | None, Field(
         description="For reference, as the DfE compares: the % of non-disadvantaged pupils nationally at the "
         "expected standard in KS2 combined RWM (a statutory end of KS2 figure, not a teacher assessment), this "
         "year's or the latest published before; null when none")] = None
@@ -141,7 +142,7 @@ def gap_widget(
     return first, second, gap
 
 
-def ks2_rwm_national(academic_year: str, group: NationalGroup) -> NationalFigure | None:
+def ks2_rwm_national(academic_year: str, group: NationalGroup) -> NationalComparator | None:
     """The national KS2 combined RWM % at the expected standard for `group`, for reference beside the
     tracker's combined RWM."""
     return (national_figures("ks2.rwm", academic_year, group) or {}).get("exs_plus_pct")

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from tidemark_gateway.domain.change import Change, change_since
 from tidemark_gateway.domain.counter_arrays import tally_labels
+from tidemark_gateway.domain.national import NationalComparator
 from tidemark_gateway.domain.reports import (
     ALL_PUPILS_GROUP,
     ALL_PUPILS_LABEL,
@@ -63,21 +64,7 @@ def check_category(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class NationalFigure:
-    """A DfE national figure (England) to read beside the Trust's (`tidemark_schemas.statutory_national`)."""
-
-    value: Annotated[float, Field(description="As published (KS2, KS1, phonics and MTC % in whole numbers)")]
-    academic_year: Annotated[str, Field(description="The year it is for: this year's, or the latest published before")]
-    source: str
-    note: Annotated[str, Field(description="What to bear in mind comparing with it; empty when nothing")]
-
-    @classmethod
-    def of(cls, row: NationalAttainment) -> NationalFigure:
-        return cls(float(row.value), row.academic_year, row.source, row.note)
-
-
-NationalFigures = dict[str, NationalFigure]
+NationalFigures = dict[str, NationalComparator]
 """Figure name (exs_plus_pct, gds_pct, pct, average, full_marks_pct) -> the national figure."""
 
 NATIONAL_DESCRIPTION = (
@@ -91,8 +78,12 @@ _NATIONAL_GROUPINGS = frozenset({"sex", "disadvantaged"})
 
 
 def national_figures(measure: str, academic_year: str, group: NationalGroup | None = None) -> NationalFigures | None:
-    found = {name: NationalFigure.of(row) for name, row in national_attainment(measure, academic_year, group).items()}
+    found = {name: _comparator(row) for name, row in national_attainment(measure, academic_year, group).items()}
     return found or None
+
+
+def _comparator(row: NationalAttainment) -> NationalComparator:
+    return NationalComparator(float(row.value), row.academic_year, row.source, row.note)
 
 
 def _row_national(measure: str, academic_year: str, by: str, group: str) -> NationalFigures | None:
@@ -158,7 +149,7 @@ class StatutoryGap:
     measure: str
     disadvantaged: StatutoryFigures
     not_disadvantaged: StatutoryFigures
-    national_not_disadvantaged: Annotated[NationalFigure | None, Field(
+    national_not_disadvantaged: Annotated[NationalComparator | None, Field(
         description="The DfE's % of non-disadvantaged pupils nationally at the expected standard, this year's or "
         "the latest published before; null when none")]
     gap: Annotated[float | None, Field(

@@ -47,7 +47,8 @@ class Answered:
 
 def not_kept() -> None:
     """Answer this request through its route every time (`KeptAnswers` never answers it): its route
-    does more than answer (it records a pupil list in the audit trail)."""
+    does more than answer (it records a pupil list in the audit trail), or its answer depends on more
+    than the request and the read model (today's date)."""
     if (slot := ANSWERED.get()) is not None:
         slot.keep = False
 

@@ -28,11 +28,10 @@ class Reference:
         reader = await self.read_model.reader(caller.trust_id)
         return visible_schools(caller, (await reader.directory()).school_names)
 
-    async def calendar_view(self, caller: Principal) -> CalendarView:
+    async def calendar_view(self, caller: Principal, today: date) -> CalendarView:
         """What the period selector offers, and where pages should open: the latest period with data,
         since the current period usually has none until teachers lock their results, and for the
         statutory pages the latest year with statutory results (this year's arrive in the summer)."""
-        today = self.today()
         years = academic_years_shown(today)
         reader = await self.read_model.reader(caller.trust_id)
         directory = await reader.directory()

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from tidemark_gateway.domain.periods import CalendarView
 from tidemark_gateway.domain.scope import School
 from tidemark_gateway.domain.statutory import Category
-from tidemark_gateway.entrypoints.deps import FiguresReader, ReferenceDep
+from tidemark_gateway.entrypoints.answers import answered, not_kept
+from tidemark_gateway.entrypoints.deps import AnswersDep, FiguresReader, ReferenceDep
 from tidemark_runtime.auth import GuardedRoute, Permission, require
 
 router = APIRouter(prefix="/v1", tags=["reference"], route_class=GuardedRoute)
 
 
-@router.get("/schools")
-async def schools(reference: ReferenceDep, caller: FiguresReader) -> list[School]:
+@router.get("/schools", response_model=list[School])
+async def schools(answers: AnswersDep, reference: ReferenceDep, caller: FiguresReader) -> Response:
     """The schools the caller may see, sorted by name."""
-    return await reference.schools(caller)
+    return await answered(answers, caller, list[School], ("schools",), lambda: reference.schools(caller))
 
 
 @router.get("/progress-categories", dependencies=[Depends(require(Permission.READ_FIGURES))])
@@ -26,7 +27,10 @@ async def progress_categories(reference: ReferenceDep) -> list[Category]:
     return reference.progress_categories()
 
 
-@router.get("/calendar")
-async def calendar_(reference: ReferenceDep, caller: FiguresReader) -> CalendarView:
+@router.get("/calendar", response_model=CalendarView)
+async def calendar_(answers: AnswersDep, reference: ReferenceDep, caller: FiguresReader) -> Response:
     """Academic years and periods for the period selector, and the period to open on."""
-    return await reference.calendar_view(caller)
+    today = reference.today()
+    not_kept()  # the answer is today's: asked again tomorrow, it goes through here
+    return await answered(answers, caller, CalendarView, ("calendar", today),
+                          lambda: reference.calendar_view(caller, today))

@@ -6,7 +6,8 @@ unlock carry the actor's id."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 
@@ -94,16 +95,7 @@ async def lock(
 ) -> BatchAccepted:
     """Lock a school's period (optionally one year group and/or subject): entered results now count.
     Locking again after a changed entry is a correction; the new value replaces the old."""
-    writable(caller, [scope.school_id])
-    return await audited(
-        built,
-        caller,
-        request,
-        Action.LOCK,
-        tracker.lock(caller.trust_id, scope, caller.actor_id),
-        scope.school_id,
-        **_scope(scope),
-    )
+    return await _change_lock(built, caller, request, Action.LOCK, tracker.lock, scope)
 
 
 @router.post("/assessments/unlock")
@@ -111,16 +103,7 @@ async def unlock(
     scope: LockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
 ) -> BatchAccepted:
     """Unlock: the results stop counting until they are locked again."""
-    writable(caller, [scope.school_id])
-    return await audited(
-        built,
-        caller,
-        request,
-        Action.UNLOCK,
-        tracker.unlock(caller.trust_id, scope, caller.actor_id),
-        scope.school_id,
-        **_scope(scope),
-    )
+    return await _change_lock(built, caller, request, Action.UNLOCK, tracker.unlock, scope)
 
 
 @router.post("/statutory")
@@ -147,47 +130,41 @@ async def post_statutory(
 
 @router.post("/statutory/lock")
 async def lock_statutory(
-    scope: StatutoryLockScope,
-    caller: TrackerWriter,
-    tracker: TrackerDep,
-    built: ServicesDep,
-    request: Request,
+    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
 ) -> BatchAccepted:
     """Lock a school's statutory results of an academic year (optionally one assessment): entered
     values now count. Locking again after a changed entry is a correction."""
-    writable(caller, [scope.school_id])
-    return await audited(
-        built,
-        caller,
-        request,
-        Action.LOCK,
-        tracker.lock_statutory(caller.trust_id, scope, caller.actor_id),
-        scope.school_id,
-        **_scope(scope),
-    )
+    return await _change_lock(built, caller, request, Action.LOCK, tracker.lock_statutory, scope)
 
 
 @router.post("/statutory/unlock")
 async def unlock_statutory(
-    scope: StatutoryLockScope,
-    caller: TrackerWriter,
-    tracker: TrackerDep,
-    built: ServicesDep,
-    request: Request,
+    scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
 ) -> BatchAccepted:
     """Unlock: the statutory results stop counting until they are locked again."""
+    return await _change_lock(built, caller, request, Action.UNLOCK, tracker.unlock_statutory, scope)
+
+
+Scope = TypeVar("Scope", LockScope, StatutoryLockScope)
+
+
+async def _change_lock(
+    built: ServicesDep,
+    caller: Principal,
+    request: Request,
+    action: Action,
+    use_case: Callable[[str, Scope, str | None], Awaitable[BatchAccepted]],
+    scope: Scope,
+) -> BatchAccepted:
+    """What every lock and unlock does: the caller must write the school, the change runs as the
+    caller (its events carry the actor), and the audit trail records what was locked or unlocked."""
     writable(caller, [scope.school_id])
     return await audited(
         built,
         caller,
         request,
-        Action.UNLOCK,
-        tracker.unlock_statutory(caller.trust_id, scope, caller.actor_id),
+        action,
+        use_case(caller.trust_id, scope, caller.actor_id),
         scope.school_id,
-        **_scope(scope),
+        **scope.model_dump(mode="json", exclude={"school_id"}),
     )
-
-
-def _scope(scope: LockScope | StatutoryLockScope) -> dict[str, Any]:
-    """What was locked or unlocked, for the audit trail (school, year, period, subject...)."""
-    return scope.model_dump(mode="json", exclude={"school_id"})
