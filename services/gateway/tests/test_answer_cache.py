@@ -6,6 +6,7 @@ moved anything it read. Counters are written by the projections' own atomic writ
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -352,3 +353,47 @@ async def test_the_calendar_is_kept_until_a_later_period_gets_its_first_figures(
     assert first["latest_with_data"] == {"academic_year": YEAR, "period": "AUT1"}
     assert later["latest_with_data"] == {"academic_year": YEAR, "period": "AUT2"}
     assert computed(gateway) == before + 1
+
+
+async def test_kept_answers_of_different_views_checked_together_share_one_read_of_the_trust(gateway: Gateway) -> None:
+    """Readers of five different views arrive together: each view's kept answer is checked, and the
+    five checks read the Trust's state in one round trip (each asked before that read started)."""
+    await two_schools(gateway)
+    caller = Principal(trust_id=TRUST, role="viewer")
+    answers, reports, read_model = gateway.services.answers, gateway.services.reports, gateway.services.read_model
+    views = [("reading", "school"), ("reading", "sex"), ("reading", "year_group"), ("maths", "school"),
+             ("writing", "school")]
+
+    def read(measure: str, by: str) -> Any:
+        return answers.render(caller, ("attainment", REF, measure, by, PupilFilter()), shape(AttainmentReport),
+                              lambda: reports.attainment(caller, REF, measure, by, PupilFilter()))
+
+    first = [await read(*view) for view in views]
+    computed_before, checked_before, state_reads_before = answers.computed, answers.checked, read_model.reads["state"]
+    together = await asyncio.gather(*(read(*view) for view in views))
+
+    assert (answers.computed, answers.checked) == (computed_before, checked_before + 5)
+    assert read_model.reads["state"] == state_reads_before + 1
+    assert together == first
+
+
+async def test_a_check_asking_after_a_lock_sees_it_while_another_views_check_is_reading_the_trust(gateway: Gateway) -> None:
+    """A lock lands while one view's check is reading the Trust: a check of another view asking
+    after that read started reads again, and sees the lock."""
+    await two_schools(gateway)
+    caller = Principal(trust_id=TRUST, role="viewer")
+    answers, reports = gateway.services.answers, gateway.services.reports
+
+    def read(by: str) -> Any:
+        return answers.render(caller, ("attainment", REF, "reading", by, PupilFilter()), shape(AttainmentReport),
+                              lambda: reports.attainment(caller, REF, "reading", by, PupilFilter()))
+
+    await read("school"), await read("sex")
+    early = asyncio.create_task(read("school"))
+    await asyncio.sleep(0)  # its check has asked for the Trust's state...
+    await asyncio.sleep(0)  # ...and that read has started
+    await lock(gateway, "reading", "S1", above=4)
+    later = json.loads(await read("sex"))
+    await early
+
+    assert later["all_pupils"]["n"] == 9

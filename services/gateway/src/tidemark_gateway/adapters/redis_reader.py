@@ -8,9 +8,10 @@ pooled over the schools that caller may see, not the whole Trust.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -326,6 +327,12 @@ class ReadModel:
     """The generations each Trust was last read in: read again with the directory in one round trip."""
     _directories: LRUCache[str, KnownDirectory] = field(default_factory=lambda: LRUCache(MAX_KNOWN_DIRECTORIES))
     _serials: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _checks_waiting: dict[tuple[str, tuple[str, str], tuple[str, ...]], asyncio.Future[TrustState]] = field(
+        default_factory=dict)
+    """The Trust state read each kind of check is waiting on, until that read starts."""
+    _state_tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    reads: Counter[str] = field(default_factory=Counter)
+    """Round trips by kind ("state": a Trust's state, `_state`; what sharing them between checks saves)."""
 
     async def reader(self, trust_id: str) -> AggregateReader:
         """The Trust's keys only, in the generation its readers use now (a rebuild switches it),
@@ -353,7 +360,7 @@ class ReadModel:
         trip while the generations' write counts have not moved, one more for the versions of the
         hashes it read where they have. Refuses like `reader`."""
         assert reads.generations is not None, "an answer records its generations"
-        state = await self._state(trust_id, reads.generations, tuple(reads.writes))
+        state = await self._shared_state(trust_id, reads.generations, tuple(reads.writes))
         if state.restoring is not None:
             raise ReadModelRestoring(state.restoring)
         if reads.statutory and state.statutory_restoring is not None:
@@ -379,6 +386,32 @@ class ReadModel:
             reads.writes[versions_key] = write_count(writes)  # none of its hashes moved: the next check is one round trip again
         return Current(state.last_updated)
 
+    async def _shared_state(
+        self, trust_id: str, generations: tuple[str, str], writes: tuple[str, ...]
+    ) -> TrustState:
+        """`_state`, read once for every check of the Trust that asks for it before that read starts
+        (the checks of different views arriving together): a check never takes a read that started
+        before it asked, so it still sees every write made before its request arrived."""
+        key = (trust_id, generations, writes)
+        waiting = self._checks_waiting.get(key)
+        if waiting is None:
+            waiting = self._checks_waiting[key] = asyncio.get_running_loop().create_future()
+            waiting.add_done_callback(_retrieved)
+            read = asyncio.create_task(self._read_shared_state(key, waiting))
+            self._state_tasks.add(read)  # held until done (the loop keeps only a weak reference)
+            read.add_done_callback(self._state_tasks.discard)
+        return await asyncio.shield(waiting)
+
+    async def _read_shared_state(
+        self, key: tuple[str, tuple[str, str], tuple[str, ...]], waiting: asyncio.Future[TrustState]
+    ) -> None:
+        await asyncio.sleep(0)  # the checks asking in this turn of the event loop join
+        del self._checks_waiting[key]  # from here on, a check asking starts another read
+        try:
+            waiting.set_result(await self._state(*key))
+        except Exception as error:  # every check waiting gets it (and raises it, as its own read would)
+            waiting.set_exception(error)
+
     async def _state(
         self, trust_id: str, generations: tuple[str, str], writes: Sequence[str] = (),
     ) -> TrustState:
@@ -388,6 +421,7 @@ class ReadModel:
         switched them); with them (checking a kept answer), the caller compares the generations."""
         keys, statutory = Keyspace(self.prefix, trust_id), statutory_keyspace(self.prefix, trust_id)
         for _attempt in range(3):
+            self.reads["state"] += 1
             summative, statutory_generation = generations
             strings = (keys.generation_key, statutory.generation_key, keys.restoring_key, statutory.restoring_key,
                        keys.at(summative).updated_at, statutory.at(statutory_generation).updated_at)
@@ -462,3 +496,9 @@ async def resolve_filter(reader: AggregateReader, principal: Principal, requeste
     directory = await reader.directory()
     schools = schools_in_scope(principal, directory.school_names, requested.schools)
     return Scope(replace(requested, schools=schools), directory)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """A shared read's error is retrieved here too (every check waiting on it raises it itself)."""
+    if not future.cancelled():
+        future.exception()
