@@ -111,3 +111,16 @@ async def test_the_chart_library_is_the_plotly_packages_bundle_served_gzipped_an
     assert zipped.headers["content-type"] == "text/javascript; charset=utf-8"
     assert "content-encoding" not in plain.headers
     assert (unchanged.status_code, unchanged.content) == (304, b"")
+
+
+async def test_the_page_holds_every_mark_that_keeps_plotly_js_from_inserting_an_inline_style(gateway: Gateway) -> None:
+    """The page's Content-Security-Policy refuses inline styles: plotly.js adds none when its style
+    element is marked `no-inline-styles`, and its bundled maplibre none when an element has the id its
+    guard looks for. A new plotly release with another such guard fails here, before a browser does."""
+    page = (await gateway.client.get("/")).text
+    bundle = static_text("plotly.min.js")
+    guarded = re.findall(r'if\(!document\.getElementById\("([^"]+)"\)\)\{var \w+=document\.createElement\("style"\)', bundle)
+
+    assert guarded and all(f'id="{name}"' in page for name in guarded)
+    assert 'id="plotly.js-style-global" class="no-inline-styles"' in page
+    assert bundle.count('createElement("style")') == len(guarded) + 1  # the one more: plotly's own, marked above

@@ -471,7 +471,8 @@
   const CHART_CONFIG = { displayModeBar: false, responsive: true, scrollZoom: false, doubleClick: false, showTips: false,
     showAxisDragHandles: false, displaylogo: false };
   const drawnPlots = new Set(); // purged once a redraw has replaced them
-  const escapeText = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  // Text for plotly.js, which reads a little HTML: ours is escaped, and a new line becomes its <br>.
+  const escapeText = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\n/g, "<br>");
 
   function drawChart(plot, status, spec) {
     loadChartLibrary().then(async (Plotly) => {
@@ -600,7 +601,7 @@
     return { figure, traces: ordered };
   }
   const lineHover = (line, v, period) => (missing(v.pct) ? `${line.label} · ${periodLong(period)}: no data`
-    : `${line.label} · ${periodLong(period)}<br>${pct(v.pct)} at or above${missing(v.n) ? ""
+    : `${line.label} · ${periodLong(period)}\n${pct(v.pct)} at or above${missing(v.n) ? ""
       : ` · ${missing(v.at_or_above) ? "" : `${count(v.at_or_above)} of `}${count(v.n)} pupils`}${v.small_group ? " (small group)" : ""}`);
 
   // The lines' key: a button per line shows or hides it (keyboard and screen readers included).
@@ -652,7 +653,7 @@
     const spec = {
       traces: parts.map((part, k) => ({ type: "bar", orientation: "h", name: escapeText(part.label),
         y: rows.map((r) => escapeText(r.label)), x: rows.map((r) => r.parts[k].value ?? null), textposition: "none",
-        text: rows.map((r) => escapeText(`${r.label} · ${part.label}<br>${missing(r.parts[k].value) ? "no data"
+        text: rows.map((r) => escapeText(`${r.label} · ${part.label}\n${missing(r.parts[k].value) ? "no data"
           : `${pct(r.parts[k].value)} · ${count(r.parts[k].count)} pupil${r.parts[k].count === 1 ? "" : "s"}`}`)),
         hovertemplate: "%{text}<extra></extra>", marker: { color: part.color, line: { color: "#fff", width: 1 } } })),
       href: (trace, point) => (rows[point].href || null),
@@ -1649,7 +1650,7 @@
     const empty = !data.rows.length ? el("p", {}, nodata("No group has pupils in this selection.")) : null;
     const chart = data.rows.length ? barChartFigure([data.all_pupils, ...data.rows].map((r, i) => ({
       label: r.label, value: r.pct, small_group: r.small_group, href: i ? href(r) : null,
-      hover: `${r.label}<br>${missing(r.pct) ? (r.n ? "% withheld" : "no data") : `${pct(r.pct)} at or above`} · ${count(r.at_or_above ?? 0)} of ${count(r.n)} pupils`
+      hover: `${r.label}\n${missing(r.pct) ? (r.n ? "% withheld" : "no data") : `${pct(r.pct)} at or above`} · ${count(r.at_or_above ?? 0)} of ${count(r.n)} pupils`
         + `${r.small_group ? " (small group)" : ""}` })), { title: `${title}: % at or above ARE, ${periodLong(data)}`,
       description: `Bar chart of ${measureLabel(data.measure)} % at or above by ${by.toLowerCase()}, All Pupils first. `
         + "Select a bar to open that group's report; the table below has every figure and the same links." }) : null;
@@ -1932,7 +1933,7 @@
         : groupHref("/reports/attendance", at, p.by, group, { year: periods[i].academic_year });
     };
     const hover = (line, v, period) => (missing(v.pct) ? `${line.label} · ${periodLong(period)}: no data`
-      : `${line.label} · ${periodLong(period)}<br>${pct(v.pct)} attendance${missing(v.n) ? "" : ` · ${count(v.n)} pupils`}`);
+      : `${line.label} · ${periodLong(period)}\n${pct(v.pct)} attendance${missing(v.n) ? "" : ` · ${count(v.n)} pupils`}`);
     const lines = [{ key: "att-all", label: "All Pupils", color: COLOURS.allPupils, dashed: true, hover,
       values: asSeries(data.periods, (q) => q.all_pupils), href: (i) => open("all", i) },
     ...groups.map(([group, label], i) => ({ key: `att:${group}`, label, color: COLOURS.series[i % COLOURS.series.length], hover,

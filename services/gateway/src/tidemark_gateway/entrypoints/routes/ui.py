@@ -97,6 +97,15 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return "gzip" in (accept_encoding or "")
 
 
+@cache
+def page() -> Static:
+    """index.html, with each asset's reference carrying the asset's version."""
+    html = static_text("index.html")
+    for name in ASSETS:
+        html = html.replace(f'"/static/{name}"', f'"/static/{name}?v={asset(name).version}"')
+    return versioned(html, "text/html; charset=utf-8")
+
+
 def matches(if_none_match: str | None, etag: str) -> bool:
     """Whether If-None-Match names this ETag (weak comparison, as RFC 9110 has it for GET)."""
     if if_none_match is None:
