@@ -534,7 +534,7 @@ def luminance(rgb: str) -> float:
 
 
 async def test_a_bar_chart_shows_n_and_percent_on_hover_opens_the_groups_report_on_click_and_downloads_as_a_png(
-    site: str,
+    site: str, redis: Redis, prefix: str
 ) -> None:
     async with browser_page() as (page, violations):
         await sign_in(page, site, "leader@oak.org")  # (its first look at the session is a 401, as it should be)
@@ -577,6 +577,15 @@ async def test_a_bar_chart_shows_n_and_percent_on_hover_opens_the_groups_report_
         await link.focus()
         await page.keyboard.press("Enter")
         await expect(page).to_have_url(re.compile(r"by=year_group&school=S2$"))
+
+        await page.go_back()  # a live update redraws the chart with the new figures
+        await page.wait_for_function(CHART_DRAWN, arg="#view figure .plot")
+        seed = Seeder(redis, Keyspace(prefix, TRUST))
+        await seed.counts("2025/26", "AUT1", "reading", "S2", at=10)  # Ash Academy: 17 of 18
+        await seed.notice("2025/26", "AUT1", "reading", "S2")
+        await page.wait_for_function(
+            "() => { const gd = document.querySelector('#view figure .plot');"
+            " return !!gd && !!gd.data && gd.data[0].y[1] === 'Ash Academy' && Math.abs(gd.data[0].x[1] - 94.44) < 0.01; }")
         assert errors == []
     assert violations == []
 

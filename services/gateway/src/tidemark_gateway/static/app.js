@@ -691,7 +691,8 @@
   // Each entry: [id, term, explanation]. The progress categories' labels come from /v1/progress-categories.
   const GLOSSARY = [
     ["are", "ARE (Age Related Expectations)", "What a pupil is expected to know by this point of their year group. "
-      + "Each locked teacher assessment puts a pupil Below, At or Above; \"% at or above\" is At and Above over every pupil with a locked result."],
+      + "Each locked teacher assessment puts a pupil Below, At or Above; \"% at or above\" is At and Above over every pupil with a locked result. "
+      + "Charts and keys show Below in orange, At in light blue and Above in dark blue (a school's own codes in shades of these, lowest first)."],
     ["gld", "GLD (Good Level of Development)", "A Reception child at the expected level in all 12 prime and specific Early Learning Goals "
       + "(communication and language, personal, social and emotional development, physical development, literacy, mathematics)."],
     ["rwm", "RWM (reading, writing and mathematics combined)", "A pupil counts only when at or above in all three. At KS2: a scaled score "
@@ -1354,8 +1355,11 @@
     { title: "All Pupils, Combined (GLD or RWM): % at or above per period", height: 260,
       description: "Line chart of All Pupils % at or above, Combined (GLD or RWM), per period. Select a point to open the dashboard for that period." }).figure);
     const average = report.all_pupils.pct;
+    // A school's name opens its report for the measure (by year group), as a bar of the report's chart does.
+    const [path, params] = measureReport(state.params.measure);
+    const href = (r) => groupHref(path, { ...params, by: "school" }, "school", r.group);
     const row = (r, className = "") => el("tr", { className },
-      rowHead(r.label), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
+      rowLink(r.label, className ? null : href(r)), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
       el("td", { className: "barcell" }, bar(r.pct, average)));
     $("schools").replaceChildren(row(report.all_pupils, "all"), ...report.rows.map((r) => row(r)));
     renderProgressWidget(dashboard);
