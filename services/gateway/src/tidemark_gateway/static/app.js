@@ -49,12 +49,16 @@
       AT: ["#c6dcef", "#94bfe2", "#5f9fd3"],
       ABOVE: ["#3479bb", "#1f5a99", "#123f72"],
     },
-    // Levels of Progress Made (Okabe-Ito; the CSS adds a pattern per track, so colour is never alone).
+    // Levels of Progress Made (Okabe-Ito, with a pattern per track as in app.css, so colour is never alone).
     categories: {
       not_on_track_below: "#d55e00", not_on_track_at: "#e69f00", on_track_below: "#f0e442", on_track_at: "#56b4e9",
       on_track_above: "#0072b2", accelerated_at: "#009e73", accelerated_above: "#882255", not_categorised: "#d9d9d9",
     },
   };
+  // The tracks' patterns on charts (the CSS draws the same on bars and swatches): Not on track hatched,
+  // Accelerated dotted, On track plain.
+  const TRACK_PATTERNS = { not_on_track: { shape: "/", fillmode: "overlay", fgcolor: "rgba(0, 0, 0, .38)", size: 6, solidity: 0.3 },
+    accelerated: { shape: ".", fillmode: "overlay", fgcolor: "rgba(255, 255, 255, .85)", size: 6, solidity: 0.3 } };
   // Each code of a model (lowest first, each with its band) -> its colour: the band's shades spread over its codes,
   // so that the whole is ordered from the lowest code to the highest.
   function bandColours(codes) {
@@ -655,7 +659,8 @@
         y: rows.map((r) => escapeText(r.label)), x: rows.map((r) => r.parts[k].value ?? null), textposition: "none",
         text: rows.map((r) => escapeText(`${r.label} · ${part.label}\n${missing(r.parts[k].value) ? "no data"
           : `${pct(r.parts[k].value)} · ${count(r.parts[k].count)} pupil${r.parts[k].count === 1 ? "" : "s"}`}`)),
-        hovertemplate: "%{text}<extra></extra>", marker: { color: part.color, line: { color: "#fff", width: 1 } } })),
+        hovertemplate: "%{text}<extra></extra>",
+        marker: { color: part.color, line: { color: "#fff", width: 1 }, ...(part.pattern ? { pattern: part.pattern } : {}) } })),
       href: (trace, point) => (rows[point].href || null),
       layout: { barmode: "stack", margin: { l: 8, r: 16, t: 8, b: 36 }, bargap: 0.25,
         xaxis: { range: [0, 100], ticksuffix: "%", fixedrange: true, gridcolor: "#e3e8ee", zeroline: false },
@@ -1590,11 +1595,21 @@
     const key = one ? null : el("ul", { className: "key", ariaLabel: "Key to the stacked bars" },
       CATEGORIES.filter(([value]) => value !== "not_categorised").map(([value, label]) => el("li", {}, categoryName(value, label))));
     const title = `${one ? levelLabel : "Every Level of Progress Made"} · ${byText}`;
+    // Every level: a stacked bar per group over the seven categories (colour and the track's pattern); a bar
+    // opens the group's own drill-down (this page filtered to it, one level down).
+    const shown = CATEGORIES.filter(([value]) => value !== "not_categorised");
+    const chart = one || !data.rows.length ? null : stackedChartFigure([data.all_pupils, ...data.rows].map((r) => ({
+      label: r.label, href: groupHref(state.view.path, p, p.by, r.group),
+      parts: shown.map(([value]) => { const c = r.categories.find((x) => x.category === value) || { pct: null, pupils: 0 }; return { value: c.pct, count: c.pupils }; }),
+    })), shown.map(([value, label]) => ({ label, color: COLOURS.categories[value], pattern: TRACK_PATTERNS[value.split("_").slice(0, -1).join("_")] })),
+    { title: `${title}: % of each group's categorised pupils, ${periodLong(data)}`,
+      description: `Stacked bar chart of the % of each group's categorised pupils in each Level of Progress Made, ${byText}, All Pupils first. `
+        + "Select a bar to open that group's drill-down; the table below has every figure." });
     const counts = card(title,
       `${periodLong(data)}: ${uncategorised ? "pupils with a band but no prior statutory result" : "% of each group's categorised pupils"}`,
       el("p", { className: "lede", textContent: "Prior attainment (GLD for Years 1-2, KS1 combined teacher assessment for Years 3-6) against "
         + "this period's combined RWM band. Categorised pupils have both; pupils without a prior result are Not categorised and in no %." }),
-      key,
+      key, chart,
       el("div", { className: "scroll" }, el("table", { className: "sticky" },
         el("caption", { className: "sr-only", textContent: `${title}, All Pupils first` }),
         el("thead", {}, head),
