@@ -97,6 +97,18 @@ def test_an_assessment_model_lists_unique_codes_lowest_band_first():
         AssessmentModel(name="twice", codes=[codes[1], codes[1]])
 
 
+def test_an_assessment_model_may_carry_the_name_people_know_it_by_and_one_stored_without_it_still_reads():
+    from tidemark_schemas.assessment_model import SONAR_MODEL, AssessmentModel
+
+    stored_before = {"name": "sonar", "codes": [c.model_dump(mode="json") for c in SONAR_MODEL.codes]}
+
+    assert (SONAR_MODEL.name, SONAR_MODEL.label) == ("sonar", "Sonar")
+    assert AssessmentModel.model_validate(stored_before).label is None
+    assert AssessmentModel.model_validate({**stored_before, "label": "  Sonar  "}) == SONAR_MODEL
+    with pytest.raises(ValidationError):
+        AssessmentModel.model_validate({**stored_before, "label": ""})
+
+
 # -- strictness: what a careless or hostile client sends is named, never coerced -------------------
 
 def first_error(model, body: dict) -> tuple[str, str]:

@@ -6,8 +6,9 @@ controls; attendance beside attainment and the pupils below 90%; axe-core (from 
 serious or critical accessibility violation on any page at desktop and phone width; Download CSV gives
 the rows and figures of the JSON the page shows; report tables sort by any column (click or
 keyboard) and keep their order through a live update; a pupil list is searched, sorted and shown
-whole from one fetch. The page runs under its strict Content-Security-Policy, and the tests fail on any
-violation of it."""
+whole from one fetch; the charts (plotly.js) show a group's n and % on hover, open its report on a
+click, download as a PNG, fit their axis to the figures and shade a model's codes in order. The page
+runs under its strict Content-Security-Policy, and the tests fail on any violation of it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import csv
 import io
 import contextlib
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +34,7 @@ from tidemark_gateway.testing import GIRL_Y3, TRUST, Seeder, cell, gateway_setti
 from tidemark_identity.service import Identity
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, encode_field
+from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.vocabulary import YearGroup
 
 CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
@@ -153,9 +156,10 @@ RENDERED = """(path) => {
   const holder = path === "/" ? document.getElementById("tiles")
     : path.startsWith("/account/") || path.startsWith("/admin/") ? document.getElementById("accounts")
     : document.getElementById("view");
-  return holder.children.length > 0 && !document.querySelector("[aria-busy]");
+  return holder.children.length > 0 && !document.querySelector("[aria-busy]") && !document.querySelector(".chart-status");
 }"""
-"""A page has drawn its figures: its holder has content and nothing is loading."""
+"""A page has drawn its figures: its holder has content, nothing is loading and every chart is drawn (a
+chart that cannot be drawn keeps its status line, so the wait fails)."""
 
 
 async def test_a_trust_admin_adds_a_person_creates_a_key_and_reads_the_audit_trail(site: str) -> None:
@@ -503,3 +507,151 @@ async def test_the_pupil_list_is_searched_sorted_and_shown_whole_without_fetchin
         assert len(fetched) == 1, fetched  # one fetch of the list, whatever was done with it
     assert violations == []
 
+
+
+# ---- charts (plotly.js, served by the gateway from the `plotly` package) ----
+
+CHART_DRAWN = """(selector) => {
+  const plots = [...document.querySelectorAll(selector)];
+  return plots.length > 0 && plots.every((plot) => plot.classList.contains("js-plotly-plot") && !!plot.querySelector(".main-svg"));
+}"""
+"""Every chart the selector finds has been drawn by plotly.js."""
+
+
+def console_errors(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """The page's console errors and uncaught exceptions, as they come."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def luminance(rgb: str) -> float:
+    """The relative luminance (WCAG) of a computed `rgb(r, g, b)`."""
+    channels = [int(part) / 255 for part in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+async def test_a_bar_chart_shows_n_and_percent_on_hover_opens_the_groups_report_on_click_and_downloads_as_a_png(
+    site: str, redis: Redis, prefix: str
+) -> None:
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "leader@oak.org")  # (its first look at the session is a 401, as it should be)
+        errors = console_errors(page)
+        # The figures come first: the table is there before (or whether or not) the chart library arrives.
+        await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=school")
+        await expect(page.locator("#view table")).to_contain_text("Oak Primary")
+        figure = page.locator("#view figure.chart-figure")
+        await expect(figure).to_have_count(1)
+        await expect(figure).to_have_accessible_name(re.compile(r"^Reading · by school: % at or above ARE"))
+        await page.wait_for_function(CHART_DRAWN, arg="#view figure .plot")
+        bars = figure.locator(".plot g.point path")
+        await expect(bars).to_have_count(3)  # All Pupils, Ash Academy, Oak Primary
+
+        await figure.scroll_into_view_if_needed()
+        box = await bars.nth(2).bounding_box()
+        assert box is not None
+        middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        await page.mouse.move(*middle)
+        tooltip = figure.locator(".hoverlayer .hovertext")
+        await expect(tooltip).to_contain_text("Oak Primary")
+        await expect(tooltip).to_contain_text("75.0% at or above")  # the %
+        await expect(tooltip).to_contain_text("3 of 4 pupils")  # and the n
+
+        async with page.expect_download() as downloading:
+            await figure.get_by_role("button", name=re.compile("Download PNG")).click()
+        download = await downloading.value
+        png = Path(await download.path()).read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
+        assert download.suggested_filename == "reading-by-school-at-or-above-are-autumn-1-2025-26.png"
+
+        await page.mouse.click(*middle)
+        await expect(page).to_have_url(re.compile(r"#/reports/primary-subjects\?measure=reading&by=year_group&school=S1$"))
+        await expect(page.locator("#view section h3").first).to_contain_text("Reading · by year group")
+        await expect(page.locator("#filter-chips")).to_contain_text("Schools: Oak Primary")
+        await page.wait_for_function(CHART_DRAWN, arg="#view figure .plot")  # the group's report has its chart
+
+        await page.go_back()  # the table's row names open the same reports, by keyboard too
+        link = page.locator("#view table tbody th a", has_text="Ash Academy")
+        await link.focus()
+        await page.keyboard.press("Enter")
+        await expect(page).to_have_url(re.compile(r"by=year_group&school=S2$"))
+
+        await page.go_back()  # a live update redraws the chart with the new figures
+        await page.wait_for_function(CHART_DRAWN, arg="#view figure .plot")
+        seed = Seeder(redis, Keyspace(prefix, TRUST))
+        await seed.counts("2025/26", "AUT1", "reading", "S2", at=10)  # Ash Academy: 17 of 18
+        await seed.notice("2025/26", "AUT1", "reading", "S2")
+        await page.wait_for_function(
+            "() => { const gd = document.querySelector('#view figure .plot');"
+            " return !!gd && !!gd.data && gd.data[0].y[1] === 'Ash Academy' && Math.abs(gd.data[0].x[1] - 94.44) < 0.01; }")
+        assert errors == []
+    assert violations == []
+
+
+async def test_progress_over_time_shows_only_periods_with_data_on_a_fitted_axis_and_a_point_opens_its_period(
+    site: str, redis: Redis, prefix: str
+) -> None:
+    seed = Seeder(redis, Keyspace(prefix, TRUST))
+    await seed.counts("2024/25", "SUM2", "reading", "S1", at=1, below=1)  # 50% a period before
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "leader@oak.org")  # (its first look at the session is a 401, as it should be)
+        errors = console_errors(page)
+        await page.goto(f"{site}/#/reports/progress-over-time?by=school&measure=reading")
+        await page.wait_for_function(CHART_DRAWN, arg="#view figure .plot")
+        plot = page.locator("#view figure .plot")
+        x, y_range = await plot.evaluate("(gd) => [gd.data[0].x, gd.layout.yaxis.range]")
+        assert x == ["SUM2 24/25", "AUT1 25/26"]  # not the 16 other periods of the three years, nor the future
+        assert y_range == [40, 100]  # 50% to 87.5%, with room: not 0-100%
+        await expect(page.locator("#view table", has=page.locator("caption", has_text="per period")).locator("thead th")).to_have_count(3)
+
+        point = plot.locator(".scatterlayer .trace").last.locator("path.point").last  # All Pupils (on top), AUT1 25/26
+        await plot.scroll_into_view_if_needed()
+        box = await point.bounding_box()
+        assert box is not None
+        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        await plot.screenshot(path="/tmp/charts-progress.png")
+        await expect(plot.locator(".hoverlayer .hovertext")).to_contain_text("All Pupils · Autumn 1 2025/26")
+        await expect(plot.locator(".hoverlayer .hovertext")).to_contain_text("10 of 12 pupils")
+        await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        await expect(page).to_have_url(re.compile(r"#/reports/primary-subjects\?measure=reading&by=school&academic_year=2025%2F26&period=AUT1$"))
+        await expect(page.locator("#page-title")).to_have_text("Primary Subjects")
+        assert errors == []
+    assert violations == []
+
+
+async def test_the_school_view_shades_run_in_order_from_below_to_above_and_name_the_model_as_people_know_it(
+    site: str, redis: Redis, prefix: str
+) -> None:
+    seed = Seeder(redis, Keyspace(prefix, TRUST))
+    await seed.school("S1", "Oak Primary", SONAR_MODEL)
+    await seed.school("S2", "Ash Academy", SONAR_MODEL)
+    await seed.codes("2025/26", "AUT1", "reading", "S1", SB=1, JA=1, SA=2)
+    await seed.codes("2025/26", "AUT1", "reading", "S2", B=1, A=5, SAB=2)
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "leader@oak.org")  # (its first look at the session is a 401, as it should be)
+        errors = console_errors(page)
+        await page.goto(f"{site}/#/reports/primary-attainment-overview?measure=reading&by=school&view=school")
+        await expect(page.locator("#view section h3").first).to_contain_text("School view: Sonar,")  # not "sonar"
+        shades = await page.locator("#view ul.key .swatch").evaluate_all(
+            "(swatches) => swatches.map((s) => getComputedStyle(s).backgroundColor)")
+        assert len(set(shades)) == 6  # SB, B, JA, SA, A, SAB: each its own
+        rgb = [[int(part) for part in re.findall(r"\d+", shade)[:3]] for shade in shades]
+        assert [r > b for r, _, b in rgb] == [True, True, False, False, False, False]  # oranges below, blues at and above
+        light = [luminance(shade) for shade in shades]
+        assert light[0] < light[1] and light[2] > light[3] > light[4] > light[5]  # darker further from the expected standard
+        await page.wait_for_function(CHART_DRAWN, arg="#view figure .plot")
+        colours = await page.locator("#view figure .plot").evaluate("(gd) => gd.data.map((trace) => trace.marker.color)")
+        assert len(colours) == 6
+        await page.locator("#view figure").screenshot(path="/tmp/charts-school-view.png")
+
+        await page.goto(f"{site}/#/reports/primary-attainment-overview?measure=reading&by=school&view=simple")
+        await expect(page.locator("#view ul.key li")).to_have_count(3)
+        below, at, above = [[int(part) for part in re.findall(r"\d+", shade)[:3]] for shade in
+                            await page.locator("#view ul.key .swatch").evaluate_all(
+                                "(swatches) => swatches.map((s) => getComputedStyle(s).backgroundColor)")]
+        assert below[0] > below[2] and at[2] > at[0] and above[2] > above[0]  # an orange and two blues: no red and green
+        assert luminance(f"rgb({at[0]}, {at[1]}, {at[2]})") > luminance(f"rgb({above[0]}, {above[1]}, {above[2]})")
+        assert errors == []
+    assert violations == []

@@ -1,5 +1,6 @@
 """The page and its assets are cached by version and revalidated by ETag; answers over 1 KB are
-gzipped (behind the security headers, and kept answers too), Excel files and small answers are not.
+gzipped (behind the security headers, and kept answers too), Excel files and small answers are not;
+the chart library is the `plotly` package's plotly.js, served like the page's own assets.
 (That the live stream is never compressed: `test_live.py`.)"""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from tidemark_gateway.entrypoints.routes.ui import ASSETS, IMMUTABLE, REVALIDATE, static_text
+from tidemark_gateway.entrypoints.routes.ui import ASSETS, IMMUTABLE, REVALIDATE, chart_library_path, static_text
 from tidemark_gateway.testing import Gateway, kept_answers
 
 GZIP = {"Accept-Encoding": "gzip"}
@@ -86,3 +87,40 @@ async def test_a_kept_report_answer_is_gzipped_as_the_routes_and_an_excel_file_i
     assert excel.status_code == 200
     assert "content-encoding" not in excel.headers
     assert excel.content.startswith(b"PK")  # a zip archive, as it was written
+
+
+async def test_the_chart_library_is_the_plotly_packages_bundle_served_gzipped_and_cached_by_its_version(
+    gateway: Gateway,
+) -> None:
+    page = await gateway.client.get("/")
+    named = re.search(r'data-charts="/static/plotly\.min\.js\?v=([0-9a-f]{16})"', page.text)
+    assert named is not None and named[1] == version_of("plotly.min.js")
+
+    zipped = await gateway.client.get("/static/plotly.min.js", params={"v": named[1]}, headers=GZIP)
+    again = await gateway.client.get("/static/plotly.min.js", params={"v": named[1]}, headers=GZIP)
+    plain = await gateway.client.get("/static/plotly.min.js", params={"v": named[1]}, headers=PLAIN)
+    unchanged = await gateway.client.get("/static/plotly.min.js", headers={**GZIP, "If-None-Match": zipped.headers["etag"]})
+
+    bundle = chart_library_path().read_bytes()
+    assert chart_library_path().parts[-3:] == ("plotly", "package_data", "plotly.min.js")
+    assert bundle.startswith(b"/**\n* plotly.js v")
+    assert (zipped.status_code, zipped.headers["cache-control"], zipped.headers["content-encoding"]) == (200, IMMUTABLE, "gzip")
+    assert int(zipped.headers["content-length"]) < len(bundle) / 3  # about 1.5 MB of 4.8 MB
+    assert zipped.content == again.content == plain.content == bundle  # httpx has decompressed the gzipped ones
+    assert "Accept-Encoding" in zipped.headers["vary"]
+    assert zipped.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "content-encoding" not in plain.headers
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+
+
+async def test_the_page_holds_every_mark_that_keeps_plotly_js_from_inserting_an_inline_style(gateway: Gateway) -> None:
+    """The page's Content-Security-Policy refuses inline styles: plotly.js adds none when its style
+    element is marked `no-inline-styles`, and its bundled maplibre none when an element has the id its
+    guard looks for. A new plotly release with another such guard fails here, before a browser does."""
+    page = (await gateway.client.get("/")).text
+    bundle = static_text("plotly.min.js")
+    guarded = re.findall(r'if\(!document\.getElementById\("([^"]+)"\)\)\{var \w+=document\.createElement\("style"\)', bundle)
+
+    assert guarded and all(f'id="{name}"' in page for name in guarded)
+    assert 'id="plotly.js-style-global" class="no-inline-styles"' in page
+    assert bundle.count('createElement("style")') == len(guarded) + 1  # the one more: plotly's own, marked above

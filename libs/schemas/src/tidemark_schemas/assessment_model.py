@@ -39,6 +39,9 @@ class AssessmentModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: ShortName
+    label: Label | None = Field(
+        default=None, description="The model's name as people know it, shown in the School view (the name when absent)"
+    )
     codes: tuple[ModelCode, ...] = Field(
         min_length=2, max_length=20, description="Lowest first: every BELOW code before AT, every AT before ABOVE"
     )
@@ -62,6 +65,7 @@ class AssessmentModel(BaseModel):
 
 SONAR_MODEL = AssessmentModel(
     name="sonar",
+    label="Sonar",
     codes=(
         ModelCode(code="SB", label="Significantly Below", band=Band.BELOW),
         ModelCode(code="B", label="Below", band=Band.BELOW),

@@ -33,9 +33,55 @@
   const YES_NO = [["true", "Yes"], ["false", "No"]];
   const CHARACTERISTICS = [["sex", "Sex"], ["disadvantaged", "Disadvantaged"], ["sen", "SEN"], ["eal", "EAL"], ["ethnicity", "Ethnicity"], ["lac", "Looked after"]];
   const TERMS = { AUT: "Autumn", SPR: "Spring", SUM: "Summer" };
-  const PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#d6338a", "#17a2b8", "#6c757d", "#a3a31a",
-    "#d62728", "#393b79", "#637939", "#843c39", "#5254a3", "#0b6e79"];
-  const TRUST = "#e8780c";
+  // ---- the page's one palette: charts, keys, swatches and table bars all take their colours from here
+  // (app.css reads the ones it needs as custom properties, set by applyPalette) ----
+  const COLOURS = {
+    allPupils: "#e8780c", // All Pupils: an orange dashed line everywhere
+    accent: "#0b6e79", // a group's bar
+    // One line per group, in order (the legend names each line, and its button hides it).
+    series: ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#d6338a", "#17a2b8", "#6c757d", "#a3a31a",
+      "#393b79", "#637939", "#843c39", "#5254a3", "#0b6e79"],
+    pair: ["#0072b2", "#cc79a7"], // the two groups a gap compares (Okabe-Ito blue and reddish purple)
+    // Attainment from below to above ARE, one ordered, colour-blind-safe scale: oranges below ARE (darkest
+    // furthest below), blues at and above (darker the higher). A model's codes take shades in their order.
+    bands: {
+      BELOW: ["#8a3b00", "#c05a00", "#e8862a", "#f5b46b"],
+      AT: ["#c6dcef", "#94bfe2", "#5f9fd3"],
+      ABOVE: ["#3479bb", "#1f5a99", "#123f72"],
+    },
+    // Levels of Progress Made (Okabe-Ito, with a pattern per track as in app.css, so colour is never alone).
+    categories: {
+      not_on_track_below: "#d55e00", not_on_track_at: "#e69f00", on_track_below: "#f0e442", on_track_at: "#56b4e9",
+      on_track_above: "#0072b2", accelerated_at: "#009e73", accelerated_above: "#882255", not_categorised: "#d9d9d9",
+    },
+  };
+  // The tracks' patterns on charts (the CSS draws the same on bars and swatches): Not on track hatched,
+  // Accelerated dotted, On track plain.
+  const TRACK_PATTERNS = { not_on_track: { shape: "/", fillmode: "overlay", fgcolor: "rgba(0, 0, 0, .38)", size: 6, solidity: 0.3 },
+    accelerated: { shape: ".", fillmode: "overlay", fgcolor: "rgba(255, 255, 255, .85)", size: 6, solidity: 0.3 } };
+  // Each code of a model (lowest first, each with its band) -> its colour: the band's shades spread over its codes,
+  // so that the whole is ordered from the lowest code to the highest.
+  function bandColours(codes) {
+    const byBand = {};
+    for (const c of codes) (byBand[String(c.band).toUpperCase()] ||= []).push(c.code);
+    const colours = {};
+    for (const [band, list] of Object.entries(byBand)) {
+      const shades = COLOURS.bands[band] || ["#a7b4bb"];
+      list.forEach((code, i) => {
+        colours[code] = shades[list.length === 1 ? Math.round((shades.length - 1) / 2)
+          : Math.round((i * (shades.length - 1)) / (list.length - 1))];
+      });
+    }
+    return colours;
+  }
+  const SIMPLE_BANDS = [["below", "Below", "BELOW"], ["at", "At", "AT"], ["above", "Above", "ABOVE"]];
+  const BAND_COLOURS = bandColours(SIMPLE_BANDS.map(([, , band]) => ({ code: band, band })));
+  function applyPalette() {
+    const root = document.documentElement.style;
+    root.setProperty("--trust", COLOURS.allPupils);
+    for (const [band, colour] of Object.entries(BAND_COLOURS)) root.setProperty(`--${band.toLowerCase()}`, colour);
+    for (const [id, colour] of Object.entries(COLOURS.categories)) root.setProperty(`--cat-${id}`, colour);
+  }
 
   // Statutory measures: the ids and labels of tidemark_schemas/statutory_measures.py MEASURES, by assessment.
   const STATUTORY_MEASURES = [
@@ -408,79 +454,250 @@
     return outer;
   }
 
-  // ---- the line chart (inline SVG): one line per row, All Pupils orange dashed, gaps where pct is null ----
-  function lineChart(periods, lines, { height = 320, label = "Line chart", compact = false } = {}) {
-    // On a phone the chart is drawn 640 wide (and shown at least 560 px, scrolling in its box), so its text stays readable.
-    const narrow = window.matchMedia("(max-width: 640px)").matches;
-    const W = narrow ? 640 : 960, H = height, m = { l: 66, r: 16, t: compact ? 10 : 26, b: compact ? 58 : 66 };
-    const iw = W - m.l - m.r, ih = H - m.t - m.b;
-    const x = (i) => m.l + (periods.length < 2 ? iw / 2 : (i * iw) / (periods.length - 1));
-    const y = (v) => m.t + ih - (v / 100) * ih;
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: `chart${narrow ? " narrow" : ""}`, role: "img", "aria-label": label });
-    for (let v = 0; v <= 100; v += 20) {
-      root.append(svg("line", { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: v === 0 ? "axis" : "grid" }),
-        svg("text", { x: m.l - 8, y: y(v) + 4, "text-anchor": "end" }, `${v}%`));
-    }
-    let yearStart = 0;
-    periods.forEach((p, i) => {
-      const last = i === periods.length - 1 || periods[i + 1].academic_year !== p.academic_year;
-      if (i > 0 && periods[i - 1].academic_year !== p.academic_year) {
-        const sx = (x(i - 1) + x(i)) / 2;
-        root.append(svg("line", { x1: sx, x2: sx, y1: m.t - (compact ? 0 : 18), y2: m.t + ih, class: "year-sep" }));
-      }
-      if (last && !compact) {
-        root.append(svg("text", { x: (x(yearStart) + x(i)) / 2, y: m.t - 10, "text-anchor": "middle", class: "year-label" }, p.academic_year));
-        yearStart = i + 1;
-      }
-      root.append(svg("text", { transform: `translate(${x(i) + 4},${m.t + ih + 14}) rotate(-40)`, "text-anchor": "end" }, periodShort(p)));
+  // ---- charts: plotly.js, the bundle the `plotly` Python package ships, served by the gateway like this
+  // script (/static/plotly.min.js, named by its content's hash, cached for a year, gzipped). It is loaded
+  // only once the page has drawn its figures and tables, and each chart is drawn when it arrives. Every
+  // chart is a named figure: hover (or tap) a bar or point for its % and pupils, click it to open the
+  // report for that group or period, "Download PNG" for a picture of it. The table beside each chart has
+  // every figure, and its row names are links to the same reports, for the keyboard and screen readers.
+  let chartLibrary = null;
+  function loadChartLibrary() {
+    chartLibrary ||= new Promise((resolve, reject) => {
+      const script = el("script", { src: document.body.dataset.charts, async: true });
+      script.addEventListener("load", () => (window.Plotly ? resolve(window.Plotly) : reject(new Error("no chart library"))));
+      script.addEventListener("error", () => { chartLibrary = null; reject(new Error("the chart library could not be loaded")); });
+      document.head.append(script);
     });
-    // All Pupils (dashed) is drawn last, on top of the groups' lines.
-    for (const line of [...lines.filter((l) => !l.dashed), ...lines.filter((l) => l.dashed)]) {
-      const g = svg("g", { class: `series${line.dashed ? " all" : ""}${state.hidden.has(line.key) ? " off" : ""}`, "data-key": line.key });
-      let d = "";
-      let drawing = false;
-      line.values.forEach((point, i) => {
-        if (point.pct === null || point.pct === undefined) { drawing = false; return; }
-        d += `${drawing ? "L" : "M"}${x(i).toFixed(1)},${y(point.pct).toFixed(1)}`;
-        drawing = true;
-        g.append(svg("circle", { cx: x(i), cy: y(point.pct), r: line.dashed ? 3.5 : 3, fill: line.color },
-          svg("title", {}, `${line.label} · ${periodShort(periods[i])}: ${pct(point.pct)} of ${count(point.n)}`)));
+    return chartLibrary;
+  }
+  const CHART_FONT = { family: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', size: 13, color: "#1d2733" };
+  // No mode bar (Download PNG is our own button), no zooming or dragging: a chart reads, it is not a tool.
+  const CHART_CONFIG = { displayModeBar: false, responsive: true, scrollZoom: false, doubleClick: false, showTips: false,
+    showAxisDragHandles: false, displaylogo: false };
+  const drawnPlots = new Set(); // purged once a redraw has replaced them
+  // Text for plotly.js, which reads a little HTML: ours is escaped, and a new line becomes its <br>.
+  const escapeText = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\n/g, "<br>");
+
+  function drawChart(plot, status, spec) {
+    loadChartLibrary().then(async (Plotly) => {
+      for (const old of drawnPlots) if (!old.isConnected) { Plotly.purge(old); drawnPlots.delete(old); }
+      if (!plot.isConnected) return;
+      const phone = window.matchMedia("(max-width: 640px)").matches;
+      const layout = { font: { ...CHART_FONT, size: phone ? 12 : 13 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+        dragmode: false, showlegend: false, hovermode: "closest", hoverlabel: { font: CHART_FONT, align: "left" },
+        margin: { l: 56, r: 16, t: 30, b: 64 }, ...spec.layout };
+      await Plotly.newPlot(plot, spec.traces, layout, CHART_CONFIG);
+      drawnPlots.add(plot);
+      status.remove();
+      plot.on("plotly_click", (event) => {
+        const point = event.points && event.points[0];
+        const href = point ? spec.href(point.curveNumber, point.pointNumber) : null;
+        if (href) location.hash = href;
       });
-      g.prepend(svg("path", { d, stroke: line.color }));
-      root.append(g);
-    }
-    return root;
+    }).catch(() => { status.textContent = "The chart could not be drawn; the table has every figure."; });
   }
 
-  function legend(lines, chartHolder) {
+  // A chart as a named figure (its caption), with its Download PNG button. `spec`: {traces, layout, href(trace, point)}.
+  let chartCount = 0;
+  function chartFigure(title, description, spec, { height = 340 } = {}) {
+    const id = `chart-${++chartCount}`;
+    const plot = el("div", { className: "plot", role: "img", ariaLabel: description });
+    plot.style.height = `${height}px`;
+    const status = el("p", { className: "chart-status", textContent: "Drawing the chart…" });
+    const png = el("button", { type: "button", className: "secondary small", textContent: "Download PNG", ariaLabel: `Download PNG: ${title}` });
+    png.addEventListener("click", () => downloadPng(plot, title).catch(handle));
+    const figure = el("figure", { className: "chart-figure" },
+      el("div", { className: "chart-head" }, el("figcaption", { id, textContent: title }), png), status, plot);
+    figure.setAttribute("aria-labelledby", id);
+    drawChart(plot, status, spec);
+    return figure;
+  }
+
+  // A PNG of the chart as drawn, with its title, at twice the pixels: plotly.js makes it an SVG (a data:
+  // URL), which the page draws on a canvas (plotly's own PNG path loads a blob: URL as an image, which the
+  // Content-Security-Policy refuses). Made in the browser: nothing is sent.
+  async function downloadPng(plot, title) {
+    const Plotly = await loadChartLibrary();
+    const margin = plot.layout.margin || {};
+    const width = Math.max(plot.clientWidth, 640);
+    const height = plot.clientHeight + 36;
+    const svgUrl = await Plotly.toImage({ data: plot.data, layout: { ...plot.layout, margin: { ...margin, t: (margin.t || 0) + 36 },
+      title: { text: escapeText(title), x: 0.01, xanchor: "left", font: { ...CHART_FONT, size: 16 } } } },
+    { format: "svg", width, height });
+    const image = new Image();
+    await new Promise((resolve, reject) => {
+      image.addEventListener("load", resolve);
+      image.addEventListener("error", () => reject(new Error("The chart could not be made into a picture.")));
+      image.src = svgUrl;
+    });
+    const canvas = el("canvas", { width: width * 2, height: height * 2 });
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(image, 0, 0, canvas.width, canvas.height);
+    const png = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    saveFile(png, `${title.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "").toLowerCase() || "chart"}.png`);
+  }
+
+  // The value axis of a line chart (%): the figures' range with at least 5 points of room either side, at
+  // least 20 points tall, out to whole tens, within 0-100%. A Trust's lines sit in 40-75%: the axis is
+  // 30-80%, not 0-100% with the lines squeezed together.
+  function fittedRange(values) {
+    const known = values.filter((v) => !missing(v));
+    if (!known.length) return [0, 100];
+    let low = Math.min(...known) - 5;
+    let high = Math.max(...known) + 5;
+    if (high - low < 20) { const middle = (low + high) / 2; low = middle - 10; high = middle + 10; }
+    low = Math.max(0, Math.floor(low / 10) * 10);
+    high = Math.min(100, Math.ceil(high / 10) * 10);
+    return [low, high];
+  }
+  // A bar's length is its value, so bars start at 0%; the axis ends at the next ten above the longest bar.
+  const barRange = (values) => [0, Math.min(100, Math.ceil((Math.max(0, ...values.filter((v) => !missing(v))) + 5) / 10) * 10)];
+
+  // Which periods to show, [from, to): from the first where any series has a figure to the last (the rest of
+  // the year has not happened yet). A period without data between two with data stays, as a gap in the lines.
+  function dataSpan(seriesList) {
+    let from = Infinity;
+    let to = 0;
+    for (const values of seriesList) {
+      values.forEach((v, i) => { if (v && !missing(v.pct)) { from = Math.min(from, i); to = Math.max(to, i + 1); } });
+    }
+    return to ? [from, to] : [0, Math.min(1, seriesList[0]?.length ?? 0)];
+  }
+
+  // The line chart: one line per group, All Pupils orange dashed (drawn on top); the academic years marked.
+  // `lines`: [{key, label, color, dashed, values: [{pct, n?, at_or_above?}], hover(value, period), href(index)}].
+  function lineChartFigure(periods, lines, { title, description, height = 340 }) {
+    const [from, to] = dataSpan(lines.map((l) => l.values));
+    const used = periods.slice(from, to);
+    const x = used.map(periodShort);
+    const ordered = [...lines.filter((l) => !l.dashed), ...lines.filter((l) => l.dashed)];
+    const traces = ordered.map((line) => ({
+      type: "scatter", mode: "lines+markers", name: escapeText(line.label), x, connectgaps: false,
+      y: line.values.slice(from, to).map((v) => (v && !missing(v.pct) ? v.pct : null)),
+      text: line.values.slice(from, to).map((v, i) => escapeText((line.hover || lineHover)(line, v || {}, used[i]))),
+      hovertemplate: "%{text}<extra></extra>", visible: !state.hidden.has(line.key),
+      line: { color: line.color, width: line.dashed ? 3 : 2, dash: line.dashed ? "dash" : "solid" },
+      marker: { color: line.color, size: line.dashed ? 8 : 7 },
+    }));
+    const shapes = [];
+    const annotations = [];
+    let start = 0;
+    used.forEach((p, i) => {
+      if (i > 0 && used[i - 1].academic_year !== p.academic_year) {
+        shapes.push({ type: "line", xref: "x", yref: "paper", x0: i - 0.5, x1: i - 0.5, y0: 0, y1: 1.06, line: { color: "#c9d2dc", width: 1, dash: "dot" } });
+      }
+      if (i === used.length - 1 || used[i + 1].academic_year !== p.academic_year) {
+        annotations.push({ xref: "x", yref: "paper", x: (start + i) / 2, y: 1.02, yanchor: "bottom", showarrow: false,
+          text: p.academic_year, font: { ...CHART_FONT, size: 12 } });
+        start = i + 1;
+      }
+    });
+    const range = fittedRange(ordered.flatMap((l) => l.values.slice(from, to).map((v) => v && v.pct)));
+    const spec = {
+      // `href(index)` of a line: its index in `periods`, as given.
+      traces, href: (trace, point) => (ordered[trace].href ? ordered[trace].href(from + point) : null),
+      layout: { shapes, annotations, xaxis: { type: "category", tickangle: used.length > 6 ? -40 : 0, fixedrange: true, showgrid: false },
+        yaxis: { range, ticksuffix: "%", fixedrange: true, gridcolor: "#e3e8ee", zeroline: false, dtick: range[1] - range[0] > 50 ? 20 : 10 } },
+    };
+    const figure = chartFigure(title, description, spec, { height });
+    return { figure, traces: ordered };
+  }
+  const lineHover = (line, v, period) => (missing(v.pct) ? `${line.label} · ${periodLong(period)}: no data`
+    : `${line.label} · ${periodLong(period)}\n${pct(v.pct)} at or above${missing(v.n) ? ""
+      : ` · ${missing(v.at_or_above) ? "" : `${count(v.at_or_above)} of `}${count(v.n)} pupils`}${v.small_group ? " (small group)" : ""}`);
+
+  // The lines' key: a button per line shows or hides it (keyboard and screen readers included).
+  function legend(traces, lines, figure) {
     return el("ul", { className: "legend", ariaLabel: "Lines on the chart" }, lines.map((line) => {
-      const sample = svg("svg", { viewBox: "0 0 26 10", "aria-hidden": "true" },
-        svg("line", { x1: 1, x2: 25, y1: 5, y2: 5, stroke: line.color, "stroke-width": 3, "stroke-dasharray": line.dashed ? "6 4" : "none" }));
+      const sample = el("span", { className: `sample${line.dashed ? " dashed" : ""}`, ariaHidden: "true" });
+      sample.style.setProperty("--swatch", line.color);
       const button = el("button", { type: "button" }, sample, line.label);
       button.setAttribute("aria-pressed", String(!state.hidden.has(line.key)));
       button.addEventListener("click", () => {
         const off = !state.hidden.has(line.key);
         if (off) state.hidden.add(line.key); else state.hidden.delete(line.key);
         button.setAttribute("aria-pressed", String(!off));
-        const g = chartHolder.querySelector(`g[data-key="${CSS.escape(line.key)}"]`);
-        if (g) g.classList.toggle("off", off);
+        const plot = figure.querySelector(".plot");
+        if (window.Plotly && drawnPlots.has(plot)) window.Plotly.restyle(plot, { visible: !off }, [traces.indexOf(line)]);
       });
       return el("li", {}, button);
     }));
   }
 
   function chartWithLegend(periods, lines, options) {
-    const holder = el("div", { className: "scroll chart-box" });
-    holder.append(lineChart(periods, lines, options));
-    return [el("p", { className: "legend-hint", textContent: "Select a name to show or hide its line. Hover a point for its figure." }),
-      legend(lines, holder), holder];
+    const { figure, traces } = lineChartFigure(periods, lines, options);
+    return [el("p", { className: "legend-hint", textContent: "Select a name to show or hide its line. Hover a point for its figure; click it to open that period's report." }),
+      legend(traces, lines, figure), figure];
   }
+
+  // Bars, one per group (All Pupils first, in orange, and as a dashed line across the others).
+  // `rows`: [{label, value, hover, href?, small_group?}].
+  function barChartFigure(rows, { title, description }) {
+    const average = rows[0] && rows[0].value;
+    const range = barRange(rows.map((r) => r.value));
+    const spec = {
+      traces: [{ type: "bar", orientation: "h", y: rows.map((r) => escapeText(r.label)), x: rows.map((r) => (missing(r.value) ? null : r.value)),
+        text: rows.map((r) => escapeText(r.hover)), hovertemplate: "%{text}<extra></extra>", textposition: "none",
+        marker: { color: rows.map((r, i) => (i === 0 ? COLOURS.allPupils : COLOURS.accent)), opacity: rows.map((r) => (r.small_group ? 0.45 : 1)) } }],
+      href: (trace, point) => (rows[point].href || null),
+      layout: { margin: { l: 8, r: 16, t: 8, b: 36 }, bargap: 0.25,
+        xaxis: { range, ticksuffix: "%", fixedrange: true, gridcolor: "#e3e8ee", zeroline: false },
+        yaxis: { autorange: "reversed", automargin: true, fixedrange: true, type: "category" },
+        shapes: missing(average) ? [] : [{ type: "line", xref: "x", yref: "paper", x0: average, x1: average, y0: 0, y1: 1,
+          line: { color: COLOURS.allPupils, width: 2, dash: "dash" } }] },
+    };
+    return chartFigure(title, description, spec, { height: 56 + 28 * rows.length });
+  }
+
+  // Stacked bars, one per group, 0-100% of its pupils. `parts`: [{label, color}]; `rows`: [{label, href?,
+  // parts: [{value (pct), count}]}] in the parts' order.
+  function stackedChartFigure(rows, parts, { title, description }) {
+    const spec = {
+      traces: parts.map((part, k) => ({ type: "bar", orientation: "h", name: escapeText(part.label),
+        y: rows.map((r) => escapeText(r.label)), x: rows.map((r) => r.parts[k].value ?? null), textposition: "none",
+        text: rows.map((r) => escapeText(`${r.label} · ${part.label}\n${missing(r.parts[k].value) ? "no data"
+          : `${pct(r.parts[k].value)} · ${count(r.parts[k].count)} pupil${r.parts[k].count === 1 ? "" : "s"}`}`)),
+        hovertemplate: "%{text}<extra></extra>",
+        marker: { color: part.color, line: { color: "#fff", width: 1 }, ...(part.pattern ? { pattern: part.pattern } : {}) } })),
+      href: (trace, point) => (rows[point].href || null),
+      layout: { barmode: "stack", margin: { l: 8, r: 16, t: 8, b: 36 }, bargap: 0.25,
+        xaxis: { range: [0, 100], ticksuffix: "%", fixedrange: true, gridcolor: "#e3e8ee", zeroline: false },
+        yaxis: { autorange: "reversed", automargin: true, fixedrange: true, type: "category" } },
+    };
+    return chartFigure(title, description, spec, { height: 56 + 28 * rows.length });
+  }
+
+  // ---- drill-down: the report for one group or period (charts' clicks and tables' row names) ----
+  // A group's report: the same report, filtered to the group and grouped one level down (a school by year
+  // group, any other group by school). Null for All Pupils, and for a grouping no filter has (subjects).
+  const FILTER_VALUES = { disadvantaged: { disadvantaged: "true", not_disadvantaged: "false" },
+    eal: { eal: "true", not_eal: "false" }, lac: { lac: "true", not_lac: "false" } };
+  function groupHref(path, params, by, group, global = {}) {
+    const filter = FILTERS.find((f) => f.name === by);
+    if (!filter || !group || group === "all") return null;
+    const value = (FILTER_VALUES[by] && FILTER_VALUES[by][group]) || group;
+    const filters = { ...state.filters, [by]: filter.multi ? [value] : value };
+    return hashFor(path, { ...params, by: by === "school" ? "year_group" : "school" }, { ...global, filters });
+  }
+  // Where a measure's figures for one period are: Primary or Early Years Subjects, or the Summative
+  // Dashboard for "GLD or RWM" (which is reported only there).
+  function measureReport(measure) {
+    if (measure === "gld_rwm") return ["/", { measure }];
+    const early = ["gld", "all_goals"].includes(measure) || /^E\d\d$/.test(measure);
+    return [early ? "/reports/early-years-subjects" : "/reports/primary-subjects", { measure }];
+  }
+  const atPeriod = (p) => ({ year: p.academic_year, period: p.period });
+  // A table's row name: a link to the group's report where there is one.
+  const rowLink = (label, href) => (href ? el("th", { scope: "row" }, el("a", { href, textContent: label })) : rowHead(label));
 
   // ---- help: the glossary, and an info button on each widget and report card ----
   // Each entry: [id, term, explanation]. The progress categories' labels come from /v1/progress-categories.
   const GLOSSARY = [
     ["are", "ARE (Age Related Expectations)", "What a pupil is expected to know by this point of their year group. "
-      + "Each locked teacher assessment puts a pupil Below, At or Above; \"% at or above\" is At and Above over every pupil with a locked result."],
+      + "Each locked teacher assessment puts a pupil Below, At or Above; \"% at or above\" is At and Above over every pupil with a locked result. "
+      + "Charts and keys show Below in orange, At in light blue and Above in dark blue (a school's own codes in shades of these, lowest first)."],
     ["gld", "GLD (Good Level of Development)", "A Reception child at the expected level in all 12 prime and specific Early Learning Goals "
       + "(communication and language, personal, social and emotional development, physical development, literacy, mathematics)."],
     ["rwm", "RWM (reading, writing and mathematics combined)", "A pupil counts only when at or above in all three. At KS2: a scaled score "
@@ -618,8 +835,13 @@
     if (response.status === 401) throw new Unauthorised(await response.text());
     if (!response.ok) throw new ApiError(response.status, describe(response.status, await response.text()));
     const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
-    const url = URL.createObjectURL(await response.blob());
-    const a = el("a", { href: url, download: name ? name[1] : "board-pack.pdf" });
+    saveFile(await response.blob(), name ? name[1] : "board-pack.pdf");
+  }
+
+  // Saves a file made or fetched by the page (a link to it, clicked once).
+  function saveFile(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const a = el("a", { href: url, download: name });
     document.body.append(a);
     a.click();
     a.remove();
@@ -1131,12 +1353,18 @@
       el("div", { className: "n", textContent: `end of KS2 RWM, DfE ${nat.academic_year}` })) : null;
     $("disadvantaged-gap").replaceChildren(...[tileNode(dis.not_disadvantaged), tileNode(dis.disadvantaged),
       gapNode(dis.gap, "Not disadv. − Disadv."), national].filter(Boolean));
+    // A point opens the dashboard for its period.
     const series = dashboard.progress_over_time;
-    $("dash-progress").replaceChildren(lineChart(series, [{ key: "dash-all", label: "All Pupils", color: TRUST, dashed: true, values: series }],
-      { height: 230, compact: true, label: "All Pupils % at or above, Combined (GLD or RWM), per period" }));
+    $("dash-progress").replaceChildren(lineChartFigure(series, [{ key: "dash-all", label: "All Pupils", color: COLOURS.allPupils, dashed: true,
+      values: series, href: (i) => hashFor("/", state.params, atPeriod(series[i])) }],
+    { title: "All Pupils, Combined (GLD or RWM): % at or above per period", height: 260,
+      description: "Line chart of All Pupils % at or above, Combined (GLD or RWM), per period. Select a point to open the dashboard for that period." }).figure);
     const average = report.all_pupils.pct;
+    // A school's name opens its report for the measure (by year group), as a bar of the report's chart does.
+    const [path, params] = measureReport(state.params.measure);
+    const href = (r) => groupHref(path, { ...params, by: "school" }, "school", r.group);
     const row = (r, className = "") => el("tr", { className },
-      rowHead(r.label), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
+      rowLink(r.label, className ? null : href(r)), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
       el("td", { className: "barcell" }, bar(r.pct, average)));
     $("schools").replaceChildren(row(report.all_pupils, "all"), ...report.rows.map((r) => row(r)));
     renderProgressWidget(dashboard);
@@ -1367,11 +1595,21 @@
     const key = one ? null : el("ul", { className: "key", ariaLabel: "Key to the stacked bars" },
       CATEGORIES.filter(([value]) => value !== "not_categorised").map(([value, label]) => el("li", {}, categoryName(value, label))));
     const title = `${one ? levelLabel : "Every Level of Progress Made"} · ${byText}`;
+    // Every level: a stacked bar per group over the seven categories (colour and the track's pattern); a bar
+    // opens the group's own drill-down (this page filtered to it, one level down).
+    const shown = CATEGORIES.filter(([value]) => value !== "not_categorised");
+    const chart = one || !data.rows.length ? null : stackedChartFigure([data.all_pupils, ...data.rows].map((r) => ({
+      label: r.label, href: groupHref(state.view.path, p, p.by, r.group),
+      parts: shown.map(([value]) => { const c = r.categories.find((x) => x.category === value) || { pct: null, pupils: 0 }; return { value: c.pct, count: c.pupils }; }),
+    })), shown.map(([value, label]) => ({ label, color: COLOURS.categories[value], pattern: TRACK_PATTERNS[value.split("_").slice(0, -1).join("_")] })),
+    { title: `${title}: % of each group's categorised pupils, ${periodLong(data)}`,
+      description: `Stacked bar chart of the % of each group's categorised pupils in each Level of Progress Made, ${byText}, All Pupils first. `
+        + "Select a bar to open that group's drill-down; the table below has every figure." });
     const counts = card(title,
       `${periodLong(data)}: ${uncategorised ? "pupils with a band but no prior statutory result" : "% of each group's categorised pupils"}`,
       el("p", { className: "lede", textContent: "Prior attainment (GLD for Years 1-2, KS1 combined teacher assessment for Years 3-6) against "
         + "this period's combined RWM band. Categorised pupils have both; pupils without a prior result are Not categorised and in no %." }),
-      key,
+      key, chart,
       el("div", { className: "scroll" }, el("table", { className: "sticky" },
         el("caption", { className: "sr-only", textContent: `${title}, All Pupils first` }),
         el("thead", {}, head),
@@ -1417,40 +1655,28 @@
   function renderAttainment(data, p) {
     const by = labelOf(GROUPINGS, p.by);
     const average = data.all_pupils.pct;
+    // A bar, and a row's name, open the group's own report: this report filtered to it, one level down.
+    const href = (r) => groupHref(state.view.path, p, p.by, r.group);
     const row = (r, className = "") => el("tr", { className },
-      rowHead(r.label), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
+      rowLink(r.label, className ? null : href(r)), numCell(count(r.n)), numCell(count(r.at_or_above)), numCell(groupPct(r)),
       el("td", { className: "barcell" }, bar(r.pct, average)));
+    const title = `${measureLabel(data.measure)} · by ${by.toLowerCase()}`;
     const table = el("table", {},
       el("caption", { className: "sr-only", textContent: `${measureLabel(data.measure)}: % at or above by ${by}, All Pupils first` }),
       el("thead", {}, headRow([by, ["Pupils assessed", "num"], ["At or above", "num"], ["% at or above", "num"],
         ["vs All Pupils", "", "orange dashed line: All Pupils"]])),
       el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))));
     const empty = !data.rows.length ? el("p", {}, nodata("No group has pupils in this selection.")) : null;
-    return card(`${measureLabel(data.measure)} · by ${by.toLowerCase()}`, `% at or above ARE, ${periodLong(data)}`,
-      el("div", { className: "scroll" }, table), empty);
+    const chart = data.rows.length ? barChartFigure([data.all_pupils, ...data.rows].map((r, i) => ({
+      label: r.label, value: r.pct, small_group: r.small_group, href: i ? href(r) : null,
+      hover: `${r.label}\n${missing(r.pct) ? (r.n ? "% withheld" : "no data") : `${pct(r.pct)} at or above`} · ${count(r.at_or_above ?? 0)} of ${count(r.n)} pupils`
+        + `${r.small_group ? " (small group)" : ""}` })), { title: `${title}: % at or above ARE, ${periodLong(data)}`,
+      description: `Bar chart of ${measureLabel(data.measure)} % at or above by ${by.toLowerCase()}, All Pupils first. `
+        + "Select a bar to open that group's report; the table below has every figure and the same links." }) : null;
+    return card(title, `% at or above ARE, ${periodLong(data)}`, chart, el("div", { className: "scroll" }, table), empty);
   }
 
   // ---- Attainment Overview (Simple view: Below / At / Above; School view: the model's codes) ----
-  const BAND_SHADES = {
-    BELOW: ["#f2c1bb", "#e6968c", "#d2665c", "#b04a40", "#8e352d"],
-    AT: ["#b9e0c4", "#86c79a", "#4a9a64", "#357a4d", "#245c38"],
-    ABOVE: ["#8fb8a4", "#4f8d70", "#1f5e3b", "#164a2d", "#0e3520"],
-  };
-  function codeColours(codes) {
-    const byBand = {};
-    for (const c of codes) (byBand[String(c.band).toUpperCase()] ||= []).push(c.code);
-    const colours = {};
-    for (const [band, list] of Object.entries(byBand)) {
-      const shades = BAND_SHADES[band] || ["#cfd8dc", "#a7b4bb", "#7d8d96", "#56656d"];
-      list.forEach((code, i) => {
-        const index = list.length === 1 ? Math.floor(shades.length / 2)
-          : Math.round((i * (shades.length - 1)) / (list.length - 1));
-        colours[code] = shades[index];
-      });
-    }
-    return colours;
-  }
-
   function renderOverview(data, p) {
     const toggle = $("toggle-view");
     state.toggles[`${state.view.path} view`] = data.school_view_available === true;
@@ -1464,18 +1690,27 @@
       out.push(message("The School view is not available for this selection, so the Simple view is shown.", "", back));
     }
     const title = `${measureLabel(data.measure)} · by ${by.toLowerCase()}`;
+    // A bar, and a row's name, open the group's own overview: this report filtered to it, one level down.
+    const href = (r) => (r.group === "all" ? null : groupHref(state.view.path, p, p.by, r.group));
+    const rows = [data.all_pupils, ...data.rows];
+    const chartNote = "Select a bar to open that group's overview; the table below has every figure and the same links.";
     if (schoolView) {
-      out.push(schoolViewCard(data, by, title));
+      out.push(schoolViewCard(data, by, title, href));
     } else {
-      const bands = [["below", "Below", "BELOW"], ["at", "At", "AT"], ["above", "Above", "ABOVE"]];
-      const row = (r, className = "") => el("tr", { className }, rowHead(r.label), numCell(count(r.n)),
+      const bands = SIMPLE_BANDS;
+      const chart = data.rows.length ? stackedChartFigure(rows.map((r) => ({ label: r.label, href: href(r),
+        parts: bands.map(([key]) => ({ value: r.n ? r[`pct_${key}`] : null, count: r[key] })) })),
+      bands.map(([, label, band]) => ({ label: `${label} ARE`, color: BAND_COLOURS[band] })),
+      { title: `${title}: pupils Below, At and Above ARE, ${periodLong(data)}`,
+        description: `Stacked bar chart of the % of pupils Below, At and Above ARE by ${by.toLowerCase()}, All Pupils first. ${chartNote}` }) : null;
+      const row = (r, className = "") => el("tr", { className }, rowLink(r.label, href(r)), numCell(count(r.n)),
         r.n === 0 ? el("td", { colSpan: 3, className: "num" }, nodata())
           : bands.map(([key]) => numCell([count(r[key]), el("small", { textContent: ` · ${pct(r[`pct_${key}`])}` })])),
         el("td", { className: "barcell" }, stack(bands.map(([key, label, band]) =>
           ({ label, value: r[`pct_${key}`], count: r[key], className: `band-${band}` })))));
       const key = el("ul", { className: "key" }, bands.map(([, label, band]) =>
         el("li", {}, el("span", { className: `swatch band-${band}` }), `${label} ARE`)));
-      out.push(card(title, `Simple view: pupils Below, At and Above ARE, ${periodLong(data)}`, key,
+      out.push(card(title, `Simple view: pupils Below, At and Above ARE, ${periodLong(data)}`, key, chart,
         el("div", { className: "scroll" }, el("table", {},
           el("caption", { className: "sr-only", textContent: `${title}: pupils per band, All Pupils first` }),
           el("thead", {}, headRow([by, ["Pupils assessed", "num"], ["Below", "num", "pupils · %"], ["At", "num", "pupils · %"],
@@ -1485,20 +1720,26 @@
     return out;
   }
 
-  function schoolViewCard(data, by, title) {
+  // The model as people know it: its label, else its name made readable ("sonar" -> "Sonar").
+  const modelName = (model) => model.label || model.name.replace(/[_-]+/g, " ").replace(/^./, (c) => c.toUpperCase());
+
+  function schoolViewCard(data, by, title, href) {
     const codes = data.model.codes;
-    const colours = codeColours(codes);
+    const colours = bandColours(codes);
+    const model = modelName(data.model);
     const band = (c) => String(c.band).toLowerCase();
+    const entriesOf = (r) => Object.fromEntries((r.codes || []).map((c) => [c.code, c]));
+    const pupilsOf = (r) => r.n ?? (r.codes || []).reduce((sum, c) => sum + (c.pupils || 0), 0);
     const row = (r, className = "") => {
-      const entries = Object.fromEntries((r.codes || []).map((c) => [c.code, c]));
-      const n = r.n ?? (r.codes || []).reduce((sum, c) => sum + (c.pupils || 0), 0);
+      const entries = entriesOf(r);
+      const n = pupilsOf(r);
       const cells = n === 0 ? [el("td", { colSpan: codes.length, className: "num" }, nodata())]
         : codes.map((c, i) => {
           const e = entries[c.code] || { pupils: 0, pct: null };
           return el("td", { className: `num code${i === 0 ? " grp-start" : ""}` }, count(e.pupils),
             el("small", { textContent: e.pct === null || e.pct === undefined ? "–" : pct(e.pct) }));
         });
-      return el("tr", { className }, rowHead(r.label), numCell(count(n)),
+      return el("tr", { className }, rowLink(r.label, href(r)), numCell(count(n)),
         el("td", { className: "barcell" }, stack(codes.map((c) => {
           const e = entries[c.code] || {};
           return { label: c.label || c.code, value: n === 0 ? null : e.pct ?? null, count: e.pupils || 0, color: colours[c.code] };
@@ -1510,13 +1751,21 @@
       return el("li", {}, sw, el("strong", { textContent: c.code }), c.label && c.label !== c.code ? ` ${c.label}` : "",
         el("small", { className: "nodata", textContent: ` (${band(c)})` }));
     }));
+    const chart = data.rows.length ? stackedChartFigure([data.all_pupils, ...data.rows].map((r) => {
+      const entries = entriesOf(r);
+      const n = pupilsOf(r);
+      return { label: r.label, href: href(r), parts: codes.map((c) => ({ value: n ? entries[c.code]?.pct ?? null : null, count: entries[c.code]?.pupils || 0 })) };
+    }), codes.map((c) => ({ label: c.label && c.label !== c.code ? `${c.code} ${c.label}` : c.code, color: colours[c.code] })),
+    { title: `${title}: pupils per code of ${model}, ${periodLong(data)}`,
+      description: `Stacked bar chart of the % of pupils per code of ${model}, lowest first, by ${by.toLowerCase()}, All Pupils first. `
+        + "Select a bar to open that group's overview; the table below has every figure and the same links." }) : null;
     const head = el("tr", {}, el("th", { scope: "col", textContent: by }), el("th", { scope: "col", className: "num", textContent: "Pupils assessed" }),
       el("th", { scope: "col", textContent: "Distribution" }),
       codes.map((c, i) => el("th", { scope: "col", className: `num${i === 0 ? " grp-start" : ""}`, title: `${c.label || c.code} (${band(c)})` },
         c.code, el("small", { textContent: band(c) }))));
-    return card(title, `School view: ${data.model.label || data.model.name}, ${periodLong(data)}`, key,
+    return card(title, `School view: ${model}, ${periodLong(data)}`, key, chart,
       el("div", { className: "scroll" }, el("table", { className: "sticky" },
-        el("caption", { className: "sr-only", textContent: `${title}: pupils and % per code of ${data.model.label || data.model.name}` }),
+        el("caption", { className: "sr-only", textContent: `${title}: pupils and % per code of ${model}` }),
         el("thead", {}, head),
         el("tbody", {}, row(data.all_pupils, "all"), data.rows.map((r) => row(r))))));
   }
@@ -1542,12 +1791,13 @@
   }
 
   // ---- Progress Over Time ----
-  function seriesTable(periods, rows, caption) {
+  // `href(row)`: where the row's name links (its report), or nothing. `from`: the first period's index in each row's series.
+  function seriesTable(periods, rows, caption, href = () => null, from = 0) {
     return el("div", { className: "scroll" }, el("table", { className: "sticky" },
       el("caption", { className: "sr-only", textContent: caption }),
       el("thead", {}, headRow(["Group", ...periods.map((q) => [periodShort(q), "num"])])),
-      el("tbody", {}, rows.map((r) => el("tr", { className: r.group === "all" ? "all" : "" }, rowHead(r.label),
-        r.series.map((point) => {
+      el("tbody", {}, rows.map((r) => el("tr", { className: r.group === "all" ? "all" : "" }, rowLink(r.label, href(r)),
+        r.series.slice(from, from + periods.length).map((point) => {
           const cell = numCell(groupPct(point));
           if (point.pct !== null) cell.title = `${count(point.at_or_above)} of ${count(point.n)} pupils`;
           return cell;
@@ -1556,18 +1806,30 @@
 
   function renderProgress(data, p) {
     const by = labelOf(SERIES_GROUPINGS, p.by);
+    const [from, to] = dataSpan([data.all_pupils.series, ...data.rows.map((r) => r.series)]);
+    // A point opens its group's report for its period; a row's name, for the latest period with data.
+    const [path, params] = measureReport(data.measure);
+    const open = (group, period) => (p.by === "subject"
+      ? hashFor(...measureReport(group === "all" ? data.measure : group), atPeriod(period))
+      : group === "all" ? hashFor(path, { ...params, by: p.by }, atPeriod(period))
+        : groupHref(path, { ...params, by: p.by }, p.by, group, atPeriod(period)));
     const lines = [
-      { key: "all", label: `All Pupils${p.by === "subject" ? ` (${measureLabel(data.measure)})` : ""}`, color: TRUST, dashed: true, values: data.all_pupils.series },
-      ...data.rows.map((r, i) => ({ key: `${p.by}:${r.group}`, label: r.label, color: PALETTE[i % PALETTE.length], values: r.series })),
+      { key: "all", label: `All Pupils${p.by === "subject" ? ` (${measureLabel(data.measure)})` : ""}`, color: COLOURS.allPupils, dashed: true,
+        values: data.all_pupils.series, href: (i) => open("all", data.periods[i]) },
+      ...data.rows.map((r, i) => ({ key: `${p.by}:${r.group}`, label: r.label, color: COLOURS.series[i % COLOURS.series.length], values: r.series,
+        href: (k) => open(r.group, data.periods[k]) })),
     ];
-    const what = p.by === "subject" ? "each subject's % at or above" : `${measureLabel(data.measure)}`;
+    const what = p.by === "subject" ? "each subject's % at or above" : `${measureLabel(data.measure)} % at or above by ${by.toLowerCase()}`;
     const span = `${data.periods[0]?.academic_year ?? ""} – ${data.academic_year}`;
+    const title = `${p.by === "subject" ? "Subjects" : measureLabel(data.measure)} · by ${by.toLowerCase()}`;
     return [
-      card(`${p.by === "subject" ? "Subjects" : measureLabel(data.measure)} · by ${by.toLowerCase()}`, `% at or above, ${span}`,
+      card(title, `% at or above, ${span}: the periods with data so far`,
         p.by === "subject" ? el("p", { className: "lede", textContent: `Rows are subjects; All Pupils shows ${measureLabel(data.measure)}.` }) : null,
-        chartWithLegend(data.periods, lines, { label: `Line chart of ${what} per period, ${span}; the table below has every figure.` })),
-      card("Figures", "% at or above per period; hover a figure for its pupils",
-        seriesTable(data.periods, [data.all_pupils, ...data.rows], `% at or above per period by ${by}`)),
+        chartWithLegend(data.periods, lines, { title: `${title}: % at or above per period`,
+          description: `Line chart of ${what} per period, ${span}. Select a point to open that group's report for its period; the Figures table below has every figure.` })),
+      card("Figures", "% at or above per period; hover a figure for its pupils; a name opens its report for the latest period",
+        seriesTable(data.periods.slice(from, to), [data.all_pupils, ...data.rows], `% at or above per period by ${by}`,
+          (r) => (r.group === "all" || !to ? null : open(r.group, data.periods[to - 1])), from)),
     ];
   }
 
@@ -1676,19 +1938,33 @@
   }
   function renderAttendanceTrend(data, p) {
     const by = labelOf(GROUPINGS, p.by);
-    const asSeries = (points, pick) => points.map((q) => ({ academic_year: q.academic_year, period: q.window, pct: pick(q) }));
+    const asSeries = (points, pick) => points.map((q) => {
+      const figures = pick(q);
+      return { academic_year: q.academic_year, period: q.window, pct: figures ? figures.attendance_pct : null, n: figures ? figures.pupils : null };
+    });
     const periods = data.periods.map((q) => ({ academic_year: q.academic_year, period: q.window }));
     const groups = [...new Map(data.periods.flatMap((q) => q.rows.map((r) => [r.group, r.label]))).entries()];
-    const lines = [{ key: "att-all", label: "All Pupils", color: TRUST, dashed: true, values: asSeries(data.periods, (q) => q.all_pupils.attendance_pct) },
-      ...groups.map(([group, label], i) => ({ key: `att:${group}`, label, color: PALETTE[i % PALETTE.length],
-        values: asSeries(data.periods, (q) => q.rows.find((r) => r.group === group)?.attendance_pct ?? null) }))];
+    // A point opens the attendance report for its period (and group).
+    const params = { window: "", by: p.by, reception: p.reception };
+    const open = (group, i) => {
+      const at = { ...params, window: periods[i].period };
+      return group === "all" ? hashFor("/reports/attendance", at, { year: periods[i].academic_year })
+        : groupHref("/reports/attendance", at, p.by, group, { year: periods[i].academic_year });
+    };
+    const hover = (line, v, period) => (missing(v.pct) ? `${line.label} · ${periodLong(period)}: no data`
+      : `${line.label} · ${periodLong(period)}\n${pct(v.pct)} attendance${missing(v.n) ? "" : ` · ${count(v.n)} pupils`}`);
+    const lines = [{ key: "att-all", label: "All Pupils", color: COLOURS.allPupils, dashed: true, hover,
+      values: asSeries(data.periods, (q) => q.all_pupils), href: (i) => open("all", i) },
+    ...groups.map(([group, label], i) => ({ key: `att:${group}`, label, color: COLOURS.series[i % COLOURS.series.length], hover,
+      values: asSeries(data.periods, (q) => q.rows.find((r) => r.group === group)), href: (k) => open(group, k) }))];
     const gapRows = ["disadvantaged", "sen", "sen_ehc_plan"].map((gap) => el("tr", {}, rowHead(gap.replace(/_/g, " ")),
       data.periods.map((q) => { const g = q.gaps.find((x) => x.gap === gap); return numCell(missing(g?.absence_pct) ? nodata() : points(g.absence_pct)); })));
     const weekly = el("table", { className: "sticky" }, el("thead", {}, headRow(["Week", ["Attendance", "num"], ["Persistent", "num"]])),
       el("tbody", {}, data.weeks.filter((q) => q.all_pupils.possible_sessions).map((q) => el("tr", {}, rowHead(`${q.window} (${shortYear(q.academic_year)})`),
         numCell(pctNode(q.all_pupils.attendance_pct)), numCell(pctNode(q.all_pupils.persistent_absence_pct))))));
     return [card(`Attendance per period · by ${by.toLowerCase()}`, `${periods[0]?.academic_year ?? ""} – ${data.academic_year}`,
-      chartWithLegend(periods, lines, { label: "Attendance % per period" })),
+      chartWithLegend(periods, lines, { title: `Attendance % per period · by ${by.toLowerCase()}`,
+        description: `Line chart of attendance % per period by ${by.toLowerCase()}. Select a point to open the attendance report for that period.` })),
       card("Absence gaps", "absence % of the group less the others' (points), per period",
         el("div", { className: "scroll" }, el("table", { className: "sticky" }, el("thead", {}, headRow(["Gap", ...periods.map((q) => [periodShort(q), "num"])])),
           el("tbody", {}, gapRows)))),
@@ -1714,11 +1990,14 @@
   }
 
   // ---- Diminishing the Difference ----
-  function renderGaps(data) {
+  function renderGaps(data, p) {
     const periods = data.series.map((s) => ({ academic_year: s.academic_year, period: s.period }));
+    // A point opens the group's report (the subject's, filtered to the group) for its period.
+    const [path, params] = measureReport(data.subject);
+    const open = (group) => (i) => groupHref(path, params, p.gap, group, atPeriod(periods[i]));
     const lines = [
-      { key: `gap:${data.first.group}`, label: data.first.label, color: "#0b6e79", values: data.series.map((s) => s.first) },
-      { key: `gap:${data.second.group}`, label: data.second.label, color: "#7b3fa0", values: data.series.map((s) => s.second) },
+      { key: `gap:${data.first.group}`, label: data.first.label, color: COLOURS.pair[0], values: data.series.map((s) => s.first), href: open(data.first.group) },
+      { key: `gap:${data.second.group}`, label: data.second.label, color: COLOURS.pair[1], values: data.series.map((s) => s.second), href: open(data.second.group) },
     ];
     const subject = measureLabel(data.subject);
     const trend = (s) => {
@@ -1740,7 +2019,8 @@
       el("td", {}, trend(s))));
     return [
       card(`${data.first.label} and ${data.second.label} · ${subject}`, `% at or above, ${periods[0]?.academic_year ?? ""} – ${data.academic_year}`,
-        chartWithLegend(periods, lines, { height: 300, label: `Line chart of ${data.first.label} and ${data.second.label} % at or above per period; the table below has every figure.` })),
+        chartWithLegend(periods, lines, { height: 320, title: `${data.first.label} and ${data.second.label}: ${subject} % at or above per period`,
+          description: `Line chart of ${data.first.label} and ${data.second.label} % at or above per period. Select a point to open that group's report for its period; the table below has every figure.` })),
       card("The gap per period", `${data.first.label} − ${data.second.label}, in percentage points; each period compares with the one before`,
         el("p", { className: "lede", textContent: "Widening (red) when the gap's size grew, whichever way it points; narrowing (green) when it shrank." }),
         el("div", { className: "scroll" }, el("table", {},
@@ -1956,6 +2236,7 @@
     follow();
   }
 
+  applyPalette();
   buildNav();
   // Phones: the menu and the filters fold away so that the first figure is near the top.
   const phone = window.matchMedia("(max-width: 880px)");
@@ -1985,12 +2266,7 @@
       const response = await fetch(`${path}?${query({ ...params, format })}`, { credentials: "same-origin" });
       if (!response.ok) throw new ApiError(response.status, describe(response.status, await response.text()));
       const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
-      const url = URL.createObjectURL(await response.blob());
-      const a = el("a", { href: url, download: name ? name[1] : `tidemark.${format}` });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      saveFile(await response.blob(), name ? name[1] : `tidemark.${format}`);
     } catch (error) {
       handle(error);
     }
