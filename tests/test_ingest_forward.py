@@ -16,6 +16,7 @@ pytestmark = pytest.mark.e2e
 
 TRUST = "trust-forward"
 PASSWORD = "a long enough passphrase 42"
+MAY_NOT_WRITE = {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"}
 SCHOOL = [{"school_id": "FW-S1", "name": "Fen Primary"}]
 
 
@@ -60,7 +61,7 @@ def test_the_forward_grants_nothing_ingest_refuses_as_it_would_directly(platform
     reader = httpx.post(f"{platform.gateway_url}/ingest/v1/schools", json=SCHOOL, headers=viewer, timeout=30)
 
     assert (anonymous.status_code, anonymous.json()) == (401, {"detail": "not signed in: no API key and no session"})
-    assert (reader.status_code, reader.json()) == (403, {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"})
+    assert (reader.status_code, reader.json()) == (403, MAY_NOT_WRITE)
 
 
 def test_a_session_passes_with_its_csrf_token_and_ingest_checks_the_persons_role(
@@ -77,4 +78,4 @@ def test_a_session_passes_with_its_csrf_token_and_ingest_checks_the_persons_role
     assert (without_csrf.status_code, without_csrf.json()) == (
         403, {"detail": "missing or wrong X-CSRF-Token header (CSRF protection)"})
     # the session reached ingest, which knows the person and refuses the role, not the forward
-    assert (with_csrf.status_code, with_csrf.json()) == (403, {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"})
+    assert (with_csrf.status_code, with_csrf.json()) == (403, MAY_NOT_WRITE)

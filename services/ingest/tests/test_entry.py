@@ -123,10 +123,12 @@ async def test_reading_back_needs_the_permission_to_write_the_school(database_ur
     tokens = {"s2-ingest": {"trust_id": TRUST, "role": "ingest", "schools": ["S2"]},
               "viewer": {"trust_id": TRUST, "role": "viewer"}}
     async with in_process(ingest_settings(database_url, tidemark_tokens=tokens)) as app:
-        other_school = await app.client.get("/v1/entry/summative", params=SHEET, headers={"Authorization": "Bearer s2-ingest"})
+        other_school = await app.client.get("/v1/entry/summative", params=SHEET,
+                                            headers={"Authorization": "Bearer s2-ingest"})
         reader = await app.client.get("/v1/entry/statutory-codes", headers={"Authorization": "Bearer viewer"})
 
-    assert (other_school.status_code, other_school.json()) == (403, {"detail": "this key may not write school 'S1' (not in its scope)"})
+    assert (other_school.status_code, other_school.json()) == (
+        403, {"detail": "this key may not write school 'S1' (not in its scope)"})
     assert reader.status_code == 403
 
 
@@ -148,3 +150,13 @@ def test_a_pupils_year_group_in_an_earlier_year_is_one_less_per_year_back() -> N
     assert year_group_in(now, "2025/26", TODAY) is YearGroup.Y4
     assert year_group_in(now, "2023/24", TODAY) is YearGroup.Y2
     assert year_group_in(now, "2020/21", TODAY) is None
+
+
+async def test_each_entry_operation_states_its_permission_and_its_refusals(ingest: Ingest) -> None:
+    operations = {path: item["get"] for path, item in ingest.app.openapi()["paths"].items()
+                  if "entry" in item.get("get", {}).get("tags", [])}
+
+    assert sorted(operations) == ["/v1/entry/statutory", "/v1/entry/statutory-codes", "/v1/entry/summative"]
+    for operation in operations.values():
+        assert operation["description"].endswith("**Permission:** `tracker:write`.")
+        assert {"401", "403", "422"} <= set(operation["responses"])
