@@ -161,3 +161,19 @@ async def test_each_entry_operation_states_its_permission_and_its_refusals(inges
         assert operation["description"].endswith("**Permission:** `tracker:write`.")
         assert {"401", "403"} <= set(operation["responses"])
         assert ("422" in operation["responses"]) is (path != "/v1/entry/statutory-codes")  # no parameters there
+
+
+def test_a_phonics_sheet_lists_year_1_and_year_2_and_counts_only_year_1s_check_missing_and_leavers_never() -> None:
+    from tidemark_ingest.domain.entry import statutory_sheet
+    from tidemark_ingest.domain.facts import SchoolState
+
+    school = SchoolState(school_id="S1", name="Oak", version=1)
+    pupils = [PupilState(**pupil(p, year_group, left_on).model_dump(), version=1) for p, year_group, left_on in
+              (("P1", "Y1", None), ("P2", "Y1", None), ("P3", "Y2", None), ("P4", "Y1", date(2025, 10, 1)),
+               ("P5", "Y3", None))]
+
+    sheet = statutory_sheet(school, pupils, [], "2025/26", Assessment.PHONICS, TODAY)
+
+    assert [(p.pupil_id, p.year_group) for p in sheet.pupils] == [
+        ("P1", YearGroup.Y1), ("P2", YearGroup.Y1), ("P3", YearGroup.Y2), ("P4", YearGroup.Y1)]
+    assert sheet.missing == 2  # P1 and P2's Year 1 check; the retake is optional, P4 has left
