@@ -79,3 +79,24 @@ def test_a_session_passes_with_its_csrf_token_and_ingest_checks_the_persons_role
         403, {"detail": "missing or wrong X-CSRF-Token header (CSRF protection)"})
     # the session reached ingest, which knows the person and refuses the role, not the forward
     assert (with_csrf.status_code, with_csrf.json()) == (403, MAY_NOT_WRITE)
+
+
+def test_a_teacher_writes_its_school_through_the_forward_with_its_session_and_no_other_school(
+    platform, platform_database: str  # type: ignore[no-untyped-def]
+) -> None:
+    with platform.ingest(TRUST) as ingest:
+        assert ingest.post("/v1/schools", json=[*SCHOOL, {"school_id": "FW-S2", "name": "Ash"}]).status_code == 200
+    person(platform_database, "fw-teacher@fen.org", "teacher", ["FW-S1"])
+    client, csrf = signed_in(platform, "fw-teacher@fen.org")
+    scope = {"academic_year": "2025/26", "period": "AUT1"}
+    try:
+        own = client.post("/ingest/v1/assessments/lock", json={"school_id": "FW-S1", **scope},
+                          headers={"X-CSRF-Token": csrf})
+        other = client.post("/ingest/v1/assessments/lock", json={"school_id": "FW-S2", **scope},
+                            headers={"X-CSRF-Token": csrf})
+    finally:
+        client.close()
+
+    assert (own.status_code, own.json()) == (200, {"received": 0, "changed": 0, "events": 0})
+    assert (other.status_code, other.json()) == (
+        403, {"detail": "this caller may not write school 'FW-S2' (not in its scope)"})

@@ -128,7 +128,7 @@ async def test_reading_back_needs_the_permission_to_write_the_school(database_ur
         reader = await app.client.get("/v1/entry/statutory-codes", headers={"Authorization": "Bearer viewer"})
 
     assert (other_school.status_code, other_school.json()) == (
-        403, {"detail": "this key may not write school 'S1' (not in its scope)"})
+        403, {"detail": "this caller may not write school 'S1' (not in its scope)"})
     assert reader.status_code == 403
 
 
