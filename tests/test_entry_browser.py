@@ -22,6 +22,7 @@ from playwright.async_api import async_playwright, expect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tidemark_identity.service import Identity
+from tidemark_runtime.testing import eventually
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import academic_year_of
 
@@ -77,6 +78,14 @@ def teacher(platform, platform_database: str) -> str:  # type: ignore[no-untyped
             await engine.dispose()
 
     asyncio.run(create())
+    with httpx.Client(base_url=platform.gateway_url, timeout=30,
+                      headers={"Authorization": f"Bearer {platform.tokens[TRUST]['viewer']}"}) as gateway:
+        # the school reaches the read model the dashboards (and the page's school names) read
+        def listed() -> bool:
+            answer = gateway.get("/v1/schools")
+            return answer.status_code == 200 and any(s["school_id"] == SCHOOL for s in answer.json())
+
+        eventually(listed)
     return "teacher@elm.org"
 
 

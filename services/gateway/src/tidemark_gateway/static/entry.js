@@ -59,10 +59,14 @@
     return { select, label: el("label", {}, label, select) };
   }
 
+  // The caller's schools, named as the dashboards name them; a school of the caller's not there yet
+  // (the read model has not caught up with a school just created) by its id.
   function writableSchools() {
     const me = Accounts.me();
-    return context.schools.filter((s) => !me.schools || me.schools.includes(s.school_id))
+    const named = context.schools.filter((s) => !me.schools || me.schools.includes(s.school_id))
       .map((s) => [s.school_id, s.name]);
+    const unnamed = (me.schools || []).filter((id) => !named.some(([known]) => known === id)).map((id) => [id, id]);
+    return [...named, ...unnamed];
   }
 
   function describe(answer) {
