@@ -173,7 +173,7 @@ async def test_a_teacher_types_and_pastes_a_year_groups_results_sees_an_invalid_
         == {("EN01", "maths"): ("JA", "locked")}
 
 
-async def test_statutory_entry_shows_the_code_key_takes_a_score_and_a_code_summarises_and_locks(
+async def test_statutory_entry_shows_the_code_key_takes_a_score_and_a_code_summarises_locks_and_unlocks(
     platform, teacher: str  # type: ignore[no-untyped-def]
 ) -> None:
     async with signed_in(platform.gateway_url, teacher) as (page, problems):
@@ -197,6 +197,9 @@ async def test_statutory_entry_shows_the_code_key_takes_a_score_and_a_code_summa
         summary = page.locator("#entry table", has_text="Component")
         # two Year 6 pupils, two entered, two locked, none missing
         await expect(summary.locator("tr", has_text="Reading test").locator("td")).to_have_text(["2", "2", "2", "0"])
+        await page.click("#entry-unlock")
+        await expect(page.locator("#entry-lock-message")).to_contain_text("Unlocked: 4 results no longer count")
+        await expect(summary.locator("tr", has_text="Reading test").locator("td")).to_have_text(["2", "2", "0", "0"])
     assert problems == []
 
 
