@@ -144,7 +144,7 @@
     const table = el("tbody");
     const email = el("input", { type: "email", required: true });
     const name = el("input", { required: true });
-    const role = selectOf(["school_leader", "trust_leader", "analyst", "trust_admin"]);
+    const role = selectOf(["school_leader", "teacher", "trust_leader", "analyst", "trust_admin"]);
     const schools = el("input", { placeholder: "S01, S02 (empty: every school)" });
     const form = el("form", { className: "admin-form" },
       el("label", {}, "Email", email), el("label", {}, "Name", name), el("label", {}, "Role", role),
@@ -282,5 +282,5 @@
       + "or is disabled. Ask your Trust's administrator.", "error"), { id: "signin-error" }));
   }
   $("signout").addEventListener("click", signOut);
-  window.TidemarkAccounts = { loadMe, signIn, show, hide, isAccountPath: (path) => path in PAGES, mustChangePassword: () => Boolean(me && me.user && me.user.must_change_password) };
+  window.TidemarkAccounts = { loadMe, signIn, show, hide, call, me: () => me, isAccountPath: (path) => path in PAGES, mustChangePassword: () => Boolean(me && me.user && me.user.must_change_password) };
 })();
