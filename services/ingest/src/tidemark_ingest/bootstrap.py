@@ -24,6 +24,7 @@ from tidemark_ingest.adapters.import_store import ImportStore
 from tidemark_ingest.adapters.relay import MissingTopics, OutboxRelay, Producer
 from tidemark_ingest.migrations import require_head, upgrade_to_head
 from tidemark_ingest.service_layer.attendance import Attendance
+from tidemark_ingest.service_layer.calendar import TrustCalendars
 from tidemark_ingest.service_layer.imports import Imports
 from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
@@ -54,6 +55,8 @@ class Services:
     attendance: Attendance
     imports: Imports
     """Bulk imports of CSV and Excel files, run as background tasks of this process."""
+    calendars: TrustCalendars
+    """The Trust's own school dates (`PUT /v1/calendar/{academic_year}`)."""
 
 
 @contextlib.asynccontextmanager
@@ -94,6 +97,7 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
             readiness=Readiness(engine, relay, settings, settings.ready_max_outbox_age_seconds),
             attendance=Attendance(tracker),
             imports=imports,
+            calendars=TrustCalendars(tracker),
         )
 
 
