@@ -34,7 +34,7 @@ async def signed_in_admin(database_url: str) -> dict[str, str]:
         signed_in = await identity.sign_in("admin@calendar.example", PASSWORD, None)
     finally:
         await engine.dispose()
-    return {"Cookie": f"{SESSION_COOKIE}={signed_in.secret}", CSRF_HEADER: signed_in.csrf_token}
+    return {"Cookie": f"{SESSION_COOKIE}={signed_in.session_secret}", CSRF_HEADER: signed_in.csrf_token}
 
 
 def test_a_trust_sets_its_dates_and_its_attendance_is_counted_by_them(platform):

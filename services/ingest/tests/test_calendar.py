@@ -47,7 +47,7 @@ async def person(ingest: Ingest, role: str, schools: list[str] | None = None) ->
     email = f"{role}@calendar.example"
     await identity.create_person(TRUST, "user:setup", email, role.title(), role, schools, PASSWORD)
     signed_in = await identity.sign_in(email, PASSWORD, None)
-    return {"Cookie": f"{SESSION_COOKIE}={signed_in.secret}", CSRF_HEADER: signed_in.csrf_token}
+    return {"Cookie": f"{SESSION_COOKIE}={signed_in.session_secret}", CSRF_HEADER: signed_in.csrf_token}
 
 
 async def key(ingest: Ingest, role: str) -> dict[str, str]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from tidemark_runtime.projections.replay import FactSource
 from tidemark_runtime.projections.rules import Projection
 from tidemark_runtime.projections.state import CounterKey, Refused, Routed, advance, decode_record, recorded_counters
 from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWriter
@@ -32,9 +33,6 @@ from tidemark_runtime.settings import MAX_VERSION_JUMP
 from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, REVISION_FIELD, SCHOOLS_CHANGED, Keyspace
 from tidemark_schemas.events import PupilUpserted, SchoolUpserted
 from tidemark_schemas.notices import ChangeNotice
-
-if TYPE_CHECKING:
-    from tidemark_runtime.projections.operations import FactSource
 
 
 @dataclass

@@ -30,10 +30,10 @@ from collections import Counter
 from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from tidemark_runtime.observability.metrics import RebuildProgress
 from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_runtime.projections.replay import FactSource
 from tidemark_runtime.projections.state import CounterKey
 from tidemark_runtime.redis import RedisClient, by_slot
 from tidemark_schemas.aggregates import Keyspace
@@ -198,17 +198,6 @@ async def drop_generation(redis: RedisClient, keys: Keyspace) -> int:
 
 async def _unlink(redis: RedisClient, keys: list[bytes | str]) -> int:
     return sum([await redis.unlink(*same_slot) for same_slot in by_slot(keys)])
-
-
-class FactSource(Protocol):
-    """Every current fact of the SQL store, as events (the replay contract ingest serves;
-    `replay.HttpReplay` reads it)."""
-
-    async def trust_ids(self) -> list[str]: ...
-
-    def facts(self, trust_id: str) -> AsyncIterable[Sequence[TrackerEvent]]: ...
-
-    async def close(self) -> None: ...
 
 
 async def reconcile_each(engine: ProjectionEngine, trust_ids: Iterable[str], source: FactSource | None = None) -> int:

@@ -38,7 +38,8 @@ from typing import Any
 
 from tidemark_metrics.domain.attendance import AttendanceProjection
 from tidemark_runtime.projections.engine import BatchResult, ProjectionEngine
-from tidemark_runtime.projections.operations import FactSource, RebuildReport, live_keys, rebuild_trust
+from tidemark_runtime.projections.operations import RebuildReport, live_keys, rebuild_trust
+from tidemark_runtime.projections.replay import FactSource
 from tidemark_runtime.projections.rules import Projection
 from tidemark_runtime.redis import RedisClient
 from tidemark_runtime.settings import MAX_VERSION_JUMP
@@ -115,7 +116,7 @@ class AttendanceEngine(ProjectionEngine):
 
     async def open_generation(self, keys: Keyspace) -> None:
         """A generation is counted by the Trust's dates as last set."""
-        wanted = await self.redis.hgetall(keys.calendar_key)
+        wanted: dict[Any, Any] = dict(await self.redis.hgetall(keys.calendar_key))
         if wanted:
             await self.redis.hset(keys.dates, mapping=wanted)
 
