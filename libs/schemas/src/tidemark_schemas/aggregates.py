@@ -135,6 +135,12 @@ class Keyspace:
         return f"{self.prefix}:{self._tag}:calendar"
 
     @property
+    def dated_trusts_key(self) -> str:
+        """Set of the Trusts that set their own dates (with a `calendar_key`), which the attendance
+        projection's follower looks at. Not the Trust's slot: one key per projection."""
+        return f"{self.prefix}:dated-trusts"
+
+    @property
     def redating_key(self) -> str:
         """String, present while one process re-dates the Trust's attendance (its lock)."""
         return f"{self.prefix}:{self._tag}:redating"

@@ -136,8 +136,10 @@ class AttendanceEngine(ProjectionEngine):
             if isinstance(event, TrustCalendarSet):
                 snapshot = event.model_dump_json(include=_SNAPSHOT_FIELDS)
                 keys = self.keyspace(event.trust_id)
-                recorded |= bool(await self._want(keys=[keys.calendar_key],
-                                                  args=[event.academic_year, event.version, snapshot]))
+                if await self._want(keys=[keys.calendar_key], args=[event.academic_year, event.version, snapshot]):
+                    # Another slot than the Trust's keys (a cluster): its own command, after.
+                    await self.redis.sadd(keys.dated_trusts_key, event.trust_id)
+                    recorded = True
         if recorded and self._wake is not None:
             self._wake.set()
 
@@ -182,13 +184,9 @@ class AttendanceEngine(ProjectionEngine):
         return reports
 
     async def dated_trusts(self) -> list[str]:
-        """Every Trust that has set its own dates."""
-        pattern = self.keyspace("*").calendar_key  # {prefix}:{*}:calendar: the braces are literal
-        found = set()
-        async for key in self.redis.scan_iter(match=pattern, count=1000):
-            name = key.decode() if isinstance(key, bytes) else key
-            found.add(name[name.index(":{") + 2: name.rindex("}:")])
-        return sorted(found)
+        """Every Trust that has set its own dates (one small set: no scan of the keyspace)."""
+        members = await self.redis.smembers(self.keyspace("").dated_trusts_key)
+        return sorted(member.decode() if isinstance(member, bytes) else member for member in members)
 
     async def needs_redating(self, trust_id: str) -> bool:
         """Whether the live generation was counted by other dates than those wanted (not while the
