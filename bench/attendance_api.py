@@ -22,8 +22,9 @@ a gateway process on loopback, and stops only those. What it does:
    under 100 ids) into valkey under the attendance keyspace, and a real `tidemark-gateway` process
    answers `GET /v1/reports/attendance` with several groupings and filters, `--requests` times
    each; p50 and p99 per query. The hashes carry no write numbers unless `--versioned`, so every
-   request computes its answer from Redis (the cost of a report after a write); with it, repeated
-   requests are served from the kept answer, as in production while nothing is written.
+   request reads and parses every hash again (the cost of a report after a write everywhere); with
+   it, the counter cache keeps the parsed hashes, as in production while nothing is written (the
+   attendance routes keep no whole answers: each request still tallies its cells).
 
 Prints a plain-text summary, then the figures as one JSON line.
 """
@@ -229,8 +230,8 @@ def print_summary(r: dict[str, Any]) -> None:
           f"{i['batches']} batches: {i['first_seconds']:.1f}s, {i['first_marks_per_second']:,.0f} marks/s "
           f"(re-sent: {i['again_marks_per_second']:,.0f} marks/s, {i['again_changed']} changed)")
     reports = r["reports"]
-    how = ("numbered as the projection writes them: kept answers" if reports["versioned"]
-           else "without write numbers: every answer computed afresh")
+    how = ("numbered as the projection writes them: parsed hashes kept by the counter cache" if reports["versioned"]
+           else "without write numbers: every hash read and parsed afresh")
     print(f"Attendance report at {reports['schools']} schools ({reports['hashes']:,} counter hashes, {how}):")
     for name in QUERIES:
         q = reports[name]
@@ -245,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--today", default=None, help="YYYY-MM-DD (default today)")
     parser.add_argument("--versioned", action="store_true",
-                        help="number each counter hash as the projection does (`Keyspace.versions`), so the gateway "
-                        "keeps and re-serves answers; default: none, every request computes its answer")
+                        help="number each counter hash as the projection does (`Keyspace.versions`), so the gateway's "
+                        "counter cache keeps the parsed hashes; default: none, every request reads and parses them")
     result = run(parser.parse_args(argv))
     print_summary(result)
     print(json.dumps(result, default=float))
