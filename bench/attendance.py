@@ -17,7 +17,7 @@ Self-contained: it starts its own embedded valkey on loopback and stops only tha
 2. Delivers them the way registers arrive: day by day, each school's morning then afternoon
    register, as the JSON bodies ingest's relay publishes, in consumer batches of `--batch`
    records; each batch is parsed (`parse_batch`, as the consumer does) and applied by the
-   projection engine (`ProjectionEngine.apply`, the attendance rules) against the real valkey.
+   projection engine (`AttendanceEngine.apply`, the attendance rules) against the real valkey.
    Only parse + apply is timed; a batch's bodies are built just before it, outside the timer.
 3. Measures the memory: MEMORY USAGE of every pupil hash and every counter hash, and valkey's
    used_memory before and after, per pupil-year.
@@ -46,6 +46,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from tidemark_metrics.adapters.attendance_engine import AttendanceEngine
 from tidemark_metrics.domain.attendance import AttendanceProjection
 from tidemark_runtime.embedded import start_valkey
 from tidemark_runtime.kafka import parse_batch
@@ -192,7 +193,7 @@ class Applied:
 
 
 async def apply_year(redis: Redis, trust: Trust, batch: int, seed: int) -> tuple[Applied, Marks, ProjectionEngine]:
-    engine = ProjectionEngine(redis, PREFIX, AttendanceProjection())
+    engine = AttendanceEngine(redis, PREFIX, AttendanceProjection())  # the metrics process's engine
     await engine.apply(parse_batch(trust.pupil_events)[0])
     marks = Marks(trust, seed)
     applied = Applied()

@@ -21,7 +21,10 @@ a gateway process on loopback, and stops only those. What it does:
    period and every week) are written for 100 schools (the generated schools' counters repeated
    under 100 ids) into valkey under the attendance keyspace, and a real `tidemark-gateway` process
    answers `GET /v1/reports/attendance` with several groupings and filters, `--requests` times
-   each; p50 and p99 per query.
+   each; p50 and p99 per query. The hashes carry no write numbers unless `--versioned`, so every
+   request reads and parses every hash again (the cost of a report after a write everywhere); with
+   it, the counter cache keeps the parsed hashes, as in production while nothing is written (the
+   attendance routes keep no whole answers: each request still tallies its cells).
 
 Prints a plain-text summary, then the figures as one JSON line.
 """
@@ -138,36 +141,42 @@ def counters_of(pupils: list[PupilRecord], batches: Iterable[list[dict[str, str]
 
 
 async def write_counters(redis: Redis, counters: dict[tuple[str, str], tuple[Counter[str], Counter[str]]],
-                         schools: list[str], academic_year: str) -> int:
+                         schools: list[str], academic_year: str, versioned: bool = False) -> int:
     keys, directory = attendance_keyspace(PREFIX, TRUST), Keyspace(PREFIX, TRUST)
     originals = sorted({school for school, _window in counters})
     written = 0
-    async with redis.pipeline(transaction=False) as pipe:
-        for index, school in enumerate(schools):
+    await redis.set(directory.epoch_key, "bench")  # the read model is whole: the gateway serves it (else 503)
+    for index, school in enumerate(schools):
+        # One pipeline per school: one of all 100 schools' hashes is tens of MB, which a loaded
+        # machine did not write within the socket's timeout.
+        async with redis.pipeline(transaction=False) as pipe:
             pipe.hset(directory.schools, school,
                       json.dumps({"name": f"Bench school {index:03d}", "version": 1, "model": None}))
             source = originals[index % len(originals)]
             for (from_school, window), (sessions, enrolments) in counters.items():
                 if from_school != source:
                     continue
-                if sessions:
-                    pipe.hset(keys.attendance_sessions(academic_year, window, school), mapping=dict(sessions))
-                if enrolments:
-                    pipe.hset(keys.attendance_pupils(academic_year, window, school), mapping=dict(enrolments))
+                for key, fields in ((keys.attendance_sessions(academic_year, window, school), sessions),
+                                    (keys.attendance_pupils(academic_year, window, school), enrolments)):
+                    if fields:
+                        pipe.hset(key, mapping=dict(fields))
+                        if versioned:  # as the projection's write numbers each hash it writes
+                            pipe.hincrby(keys.versions, key, 1)
                 written += 2
-        await pipe.execute()
+            await pipe.execute()
     return written
 
 
 def report_latency(workdir: Path, counters: dict[tuple[str, str], tuple[Counter[str], Counter[str]]],
-                   academic_year: str, week: str, requests: int, schools: int) -> dict[str, Any]:
+                   academic_year: str, week: str, requests: int, schools: int, versioned: bool = False) -> dict[str, Any]:
     valkey = start_valkey(log_dir=workdir / "valkey")
     gateway = None
     try:
         async def seed() -> int:
             redis = Redis.from_url(valkey.url, decode_responses=True)
             try:
-                return await write_counters(redis, counters, [f"B{i:03d}" for i in range(schools)], academic_year)
+                return await write_counters(redis, counters, [f"B{i:03d}" for i in range(schools)], academic_year,
+                                            versioned)
             finally:
                 await redis.aclose()
         hashes = asyncio.run(seed())
@@ -176,7 +185,7 @@ def report_latency(workdir: Path, counters: dict[tuple[str, str], tuple[Counter[
                "TIDEMARK_TOKENS": json.dumps(TOKENS)}
         gateway = spawn_service("gateway", env, LOOPBACK, port, workdir)
         wait_healthy([gateway])
-        results: dict[str, Any] = {"schools": schools, "hashes": hashes}
+        results: dict[str, Any] = {"schools": schools, "hashes": hashes, "versioned": versioned}
         with httpx.Client(base_url=f"http://{LOOPBACK}:{port}", timeout=60,
                           headers={"Authorization": f"Bearer {VIEWER_TOKEN}"}) as client:
             for name, query in QUERIES.items():
@@ -211,7 +220,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         counters = counters_of(trust.pupils, batches, academic_year, calendar, today)
         week = sorted(w for (_s, w) in counters if w[:1].isdigit())[10]
         reports = report_latency(Path(workdir) / "reports", counters, academic_year, week, args.requests,
-                                 args.report_schools)
+                                 args.report_schools, args.versioned)
     return {"academic_year": academic_year, "pupils": len(trust.pupils), "ingest": ingest, "reports": reports}
 
 
@@ -221,7 +230,9 @@ def print_summary(r: dict[str, Any]) -> None:
           f"{i['batches']} batches: {i['first_seconds']:.1f}s, {i['first_marks_per_second']:,.0f} marks/s "
           f"(re-sent: {i['again_marks_per_second']:,.0f} marks/s, {i['again_changed']} changed)")
     reports = r["reports"]
-    print(f"Attendance report at {reports['schools']} schools ({reports['hashes']:,} counter hashes):")
+    how = ("numbered as the projection writes them: parsed hashes kept by the counter cache" if reports["versioned"]
+           else "without write numbers: every hash read and parsed afresh")
+    print(f"Attendance report at {reports['schools']} schools ({reports['hashes']:,} counter hashes, {how}):")
     for name in QUERIES:
         q = reports[name]
         print(f"  {name:40s} p50 {q['p50_ms']:6.1f} ms   p99 {q['p99_ms']:6.1f} ms   ({q['pupils']:,} pupils)")
@@ -234,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per report query (default 200)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--today", default=None, help="YYYY-MM-DD (default today)")
+    parser.add_argument("--versioned", action="store_true",
+                        help="number each counter hash as the projection does (`Keyspace.versions`), so the gateway's "
+                        "counter cache keeps the parsed hashes; default: none, every request reads and parses them")
     result = run(parser.parse_args(argv))
     print_summary(result)
     print(json.dumps(result, default=float))

@@ -16,7 +16,9 @@ from tidemark_schemas.calendar import (
     english_default,
     is_weekend,
     week_of,
+    year_dates_errors,
 )
+from tidemark_schemas.records import CalendarRecord
 from tidemark_schemas.rules import on_roll_during
 
 D = date
@@ -106,3 +108,22 @@ def test_assessment_periods_are_the_half_terms_or_the_terms():
         PeriodCalendar(("SPR", "AUT", "SUM"))
     with pytest.raises(ValueError):
         PeriodCalendar(("WINTER",))
+
+
+def test_each_problem_of_a_trusts_dates_names_its_field():
+    default = english_default("2025/26")
+    terms = (TermTime(D(2025, 9, 6), D(2025, 9, 1)), *default.half_terms[1:])
+    assert year_dates_errors("2025/26", terms, {D(2025, 10, 25), D(2025, 10, 28), D(2025, 11, 4)}) == [
+        ("half_terms.AUT1.last_day", "AUT1 ends before it starts"),
+        ("half_terms.AUT1.first_day", "AUT1 must start and end on a weekday (2025-09-06 is a Saturday)"),
+        ("closures", "2025-10-25 is a Saturday: a closure is a weekday in term time"),
+        ("closures", "2025-10-28 is not in term time of 2025/26"),
+    ]
+    assert year_dates_errors("2025/26", default.half_terms, default.closures) == []
+
+
+@pytest.mark.parametrize("year", ["2023/24", "2024/25", "2025/26", "2026/27"])
+def test_the_english_default_shown_as_a_trusts_record_is_the_same_dates(year):
+    record = CalendarRecord.of(english_default(year))
+    assert record.errors(year) == []
+    assert record.year_dates(year) == english_default(year)

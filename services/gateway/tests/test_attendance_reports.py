@@ -4,10 +4,14 @@ filters, scoping, national comparators where published, and bad windows refused 
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 import pytest
 
 from tidemark_gateway.testing import GIRL_Y3, Gateway, cell
 from tidemark_schemas.aggregates import attendance_keyspace, encode_field
+from tidemark_schemas.calendar import PeriodCalendar
 from tidemark_schemas.vocabulary import SenProvision, Sex, YearGroup
 
 YEAR = "2025/26"
@@ -246,3 +250,43 @@ async def test_the_attendance_report_lists_the_persistent_absentees_lowest_atten
     assert (await trust.get("/v1/reports/attendance", academic_year=YEAR)).json()["pupils"] is None
     refused = await trust.get("/v1/reports/attendance", token="figures-viewer", academic_year=YEAR, pupils="true")
     assert refused.status_code == 403
+
+
+# -- a Trust's own dates ----------------------------------------------------------------------------
+
+OWN_DATES = {
+    "academic_year": YEAR, "version": 1, "closures": [],
+    "half_terms": {
+        "AUT1": {"first_day": "2025-09-03", "last_day": "2025-10-17"},  # the default ends on 24 October
+        "AUT2": {"first_day": "2025-10-27", "last_day": "2025-12-19"},
+        "SPR1": {"first_day": "2026-01-05", "last_day": "2026-02-13"},
+        "SPR2": {"first_day": "2026-02-23", "last_day": "2026-03-27"},
+        "SUM1": {"first_day": "2026-04-13", "last_day": "2026-05-22"},
+        "SUM2": {"first_day": "2026-06-01", "last_day": "2026-07-22"},
+    },
+}
+
+
+async def test_a_trust_with_its_own_aut1_end_gets_its_windows_by_its_dates(gateway: Gateway) -> None:
+    """The week of 20 October is AUT1 by default and AUT2 by the Trust's dates, which the attendance
+    projection's generation holds (`Keyspace.dates`): the dashboard's period, its figures and the
+    calendar's dates follow the Trust's."""
+    keys = attendance_keyspace(gateway.settings.redis_prefix, gateway.seed.keys.trust_id)
+    await gateway.seed.school("S1", "Oak")
+    await seed_window(gateway, YEAR, "2025-10-20", "S1", GIRL_Y3, {"/\\": 9, "I": 1}, pupils=1, persistent=1)
+    await seed_window(gateway, YEAR, "AUT1", "S1", GIRL_Y3, {"/\\": 60}, pupils=1)
+    await seed_window(gateway, YEAR, "AUT2", "S1", GIRL_Y3, {"/\\": 9, "I": 1}, pupils=1, persistent=1)
+    await gateway.seed.redis.hset(keys.dates, YEAR, json.dumps(OWN_DATES))
+
+    after = (await gateway.get("/v1/dashboards/attendance", academic_year=YEAR, week="2025-10-20")).json()
+    dates = (await gateway.get("/v1/calendar/dates", academic_year=YEAR)).json()
+    other_year = (await gateway.get("/v1/calendar/dates", academic_year="2024/25")).json()
+
+    assert PeriodCalendar().period_of(date(2025, 10, 20)).period == "AUT1"  # by the English default
+    assert (after["period"], after["this_period"]["figures"]["possible_sessions"]) == ("AUT2", 10)
+    assert after["this_period"]["figures"]["attendance_pct"] == pytest.approx(90.0)
+    aut1, aut2 = dates["periods"][0], dates["periods"][1]
+    assert dates["source"] == "trust" and other_year["source"] == "english_default"
+    assert (aut1["last_school_day"], aut2["first_school_day"], aut2["covers_from"]) == (
+        "2025-10-17", "2025-10-27", "2025-10-18")
+    assert "2025-10-27" in dates["weeks"] and "2025-10-20" not in dates["weeks"]  # its half-term moved a week

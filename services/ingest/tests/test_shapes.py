@@ -4,16 +4,19 @@ does not keep (or a column the contract does not know) fails here rather than in
 
 from __future__ import annotations
 
+from tidemark_ingest.adapters.calendar_store import TRUST_CALENDAR
 from tidemark_ingest.adapters.store import ASSESSMENT, PUPIL, SCHOOL, STATUTORY
 from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
 from tidemark_schemas.events import (
     AssessmentLocked,
+    CalendarSnapshot,
     Envelope,
     PupilUpserted,
     SchoolUpserted,
     StatutoryLocked,
+    TrustCalendarSet,
 )
-from tidemark_schemas.records import PupilRecord, SchoolRecord
+from tidemark_schemas.records import CalendarRecord, PupilRecord, SchoolRecord
 
 ENVELOPE = {*Envelope.model_fields, "event_type"}
 
@@ -45,3 +48,11 @@ def test_the_statutory_table_holds_each_value_as_its_three_parts():
     fields = set(StatutoryState.model_fields) - {"entered", "locked"}
 
     assert set(STATUTORY.columns.keys()) == {"trust_id", *fields, *parts}
+
+
+def test_a_trusts_dates_are_the_record_it_sets_with_the_year_and_a_version_in_one_column():
+    """The half-terms and closures are one JSON column (`dates`): the record is read back whole."""
+    assert set(CalendarSnapshot.model_fields) == {*CalendarRecord.model_fields, "academic_year", "version"}
+    assert set(TrustCalendarSet.model_fields) == ENVELOPE | set(CalendarSnapshot.model_fields)
+    assert issubclass(TrustCalendarSet, CalendarSnapshot)
+    assert set(TRUST_CALENDAR.columns.keys()) == {"trust_id", "academic_year", "version", "dates"}

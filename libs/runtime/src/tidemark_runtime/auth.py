@@ -60,6 +60,7 @@ REFUSALS: Mapping[Permission, str] = {
     Permission.WRITE_TRACKER: "this caller may not write tracker data (tracker:write: an ingest key or a teacher)",
     Permission.MANAGE_PEOPLE: "only a trust_admin may manage people and keys (people:manage)",
     Permission.READ_AUDIT: "only a trust_admin may read the audit trail (audit:read)",
+    Permission.WRITE_CALENDAR: "only a trust_admin may set the Trust's school dates (calendar:write)",
 }
 """The 403 `detail` for a caller without each permission."""
 

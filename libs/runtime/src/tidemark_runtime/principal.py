@@ -28,6 +28,8 @@ class Permission(StrEnum):
     """Create, change, disable people and reset their passwords; create, list and revoke API keys."""
     READ_AUDIT = "audit:read"
     """Read the Trust's audit trail."""
+    WRITE_CALENDAR = "calendar:write"
+    """Set the Trust's own school dates (`PUT /v1/calendar/{academic_year}` on ingest): a Trust setting."""
 
 
 class Principal(BaseModel):

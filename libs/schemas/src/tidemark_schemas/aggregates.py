@@ -133,6 +133,30 @@ class Keyspace:
         """Set: generations being rebuilt, which writers keep up to date as well."""
         return f"{self.prefix}:{self._tag}:building"
 
+    @property
+    def calendar_key(self) -> str:
+        """Hash academic year -> the Trust's own dates (`events.CalendarSnapshot` JSON) as last set,
+        outside every generation: what the attendance projection re-dates its generations to."""
+        return f"{self.prefix}:{self._tag}:calendar"
+
+    @property
+    def dated_trusts_key(self) -> str:
+        """Set of the Trusts that set their own dates (with a `calendar_key`), which the attendance
+        projection's follower looks at. Not the Trust's slot: one key per projection."""
+        return f"{self.prefix}:dated-trusts"
+
+    @property
+    def redating_key(self) -> str:
+        """String, present while one process re-dates the Trust's attendance (its lock)."""
+        return f"{self.prefix}:{self._tag}:redating"
+
+    @property
+    def dates(self) -> str:
+        """Hash academic year -> the Trust's own dates (`events.CalendarSnapshot` JSON) this
+        generation's periods were counted by; written before the generation is, never after
+        (absent year: the English default). Readers date their windows by it."""
+        return f"{self.base}:dates"
+
     def counters(self, academic_year: str, period: str, measure: str, school_id: str) -> str:
         return f"{self.base}:agg:{academic_year}:{period}:{measure}:{school_id}"
 
@@ -202,7 +226,7 @@ class Keyspace:
             f"{self.base}:{kind}:*"
             for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils", "att-sessions", "att-pupils",
                          "att-absentees", "att-attainment")
-        ) + (self.schools, self.updated_at, self.versions)
+        ) + (self.schools, self.updated_at, self.versions, self.dates)
 
     @property
     def updated_at(self) -> str:

@@ -31,7 +31,7 @@ school places itself. Attendance never counts calendar days, only the marks scho
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -136,23 +136,40 @@ class YearDates:
 
 
 def year_dates_problems(dates: YearDates) -> list[str]:
-    """Why a year's dates are unusable (empty when they are fine): six half-terms in order, each
-    from a weekday to a weekday, inside the academic year, none overlapping the next."""
-    if len(dates.half_terms) != len(HALF_TERMS):
-        return [f"expected the six half-terms {', '.join(HALF_TERMS)}, got {len(dates.half_terms)}"]
-    problems: list[str] = []
-    opens, closes = first_day_of(dates.academic_year), last_day_of(dates.academic_year)
+    """Why a year's dates are unusable (empty when they are fine): `year_dates_errors`' reasons."""
+    return [reason for _field, reason in year_dates_errors(dates.academic_year, dates.half_terms, dates.closures)]
+
+
+def year_dates_errors(
+    academic_year: str, half_terms: Sequence[TermTime], closures: Iterable[date] = ()
+) -> list[tuple[str, str]]:
+    """(field, reason) of each problem of a year's dates (empty when they are fine): six half-terms
+    in order, each from a weekday to a weekday, inside the academic year, none overlapping the next;
+    closures on weekdays in term time. The field is the path of the API's body
+    (`records.CalendarRecord`: `half_terms.AUT1.last_day`, `closures`, the reason naming the day)."""
+    if len(half_terms) != len(HALF_TERMS):
+        return [("half_terms", f"expected the six half-terms {', '.join(HALF_TERMS)}, got {len(half_terms)}")]
+    problems: list[tuple[str, str]] = []
+    opens, closes = first_day_of(academic_year), last_day_of(academic_year)
     previous: TermTime | None = None
-    for name, term in zip(HALF_TERMS, dates.half_terms, strict=True):
+    for name, term in zip(HALF_TERMS, half_terms, strict=True):
+        where = f"half_terms.{name}"
         if term.first_day > term.last_day:
-            problems.append(f"{name} ends before it starts")
-        if is_weekend(term.first_day) or is_weekend(term.last_day):
-            problems.append(f"{name} must start and end on a weekday")
-        if term.first_day < opens or term.last_day > closes:
-            problems.append(f"{name} must lie within {dates.academic_year} (1 September to 31 August)")
+            problems.append((f"{where}.last_day", f"{name} ends before it starts"))
+        for end, day in (("first_day", term.first_day), ("last_day", term.last_day)):
+            if is_weekend(day):
+                problems.append((f"{where}.{end}", f"{name} must start and end on a weekday ({day} is a {day:%A})"))
+            if not opens <= day <= closes:
+                problems.append((f"{where}.{end}",
+                                 f"{name} must lie within {academic_year} (1 September to 31 August)"))
         if previous is not None and term.first_day <= previous.last_day:
-            problems.append(f"{name} must start after the half-term before it ends")
+            problems.append((f"{where}.first_day", f"{name} must start after the half-term before it ends"))
         previous = term
+    for day in sorted(set(closures)):
+        if is_weekend(day):
+            problems.append(("closures", f"{day} is a {day:%A}: a closure is a weekday in term time"))
+        elif not any(t.first_day <= day <= t.last_day for t in half_terms):
+            problems.append(("closures", f"{day} is not in term time of {academic_year}"))
     return problems
 
 

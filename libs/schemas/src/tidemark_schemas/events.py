@@ -1,6 +1,7 @@
 """Event contracts published on Kafka. One envelope for every event; payloads are full snapshots.
 
-Every fact (a school, a pupil, one summative or statutory result, one register mark) carries a
+Every fact (a school, a pupil, one summative or statutory result, one register mark, a Trust's
+dates of one academic year) carries a
 `version` assigned by ingest that grows with each change of that fact. A consumer keeps the highest version it has applied, so a
 redelivered, duplicated or overtaken event is a no-op, and the latest snapshot always wins.
 """
@@ -9,16 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import UTC, date, datetime
-from typing import Annotated, Final, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from tidemark_schemas.attendance import RegisterCodeValue, Session
-from tidemark_schemas.calendar import is_weekend
+from tidemark_schemas.calendar import YearDates, is_weekend
 from tidemark_schemas.progress import ProgressCategory
 from tidemark_schemas.statutory import Assessment, StatutoryValue
-from tidemark_schemas.records import AcademicYear, Identifier, Period, PupilFields, SchoolRecord
+from tidemark_schemas.records import AcademicYear, CalendarRecord, Identifier, Period, PupilFields, SchoolRecord
 from tidemark_schemas.vocabulary import Band, YearGroup
 
 SCHEMA_VERSION: Final = 1
@@ -176,6 +178,34 @@ class AttendanceMarked(AttendanceSnapshot, Envelope):
     event_type: Literal["attendance-marked"] = "attendance-marked"
 
 
+class CalendarSnapshot(CalendarRecord):
+    """One academic year's school dates as a Trust set them, as ingest stores them and their event
+    carries them: the fact is (Trust, academic year); its version grows with each change."""
+
+    academic_year: AcademicYear
+    version: Version
+
+    def dates(self) -> YearDates:
+        """The year's dates as the calendar uses them (`calendar.PeriodCalendar(dates=...)`)."""
+        return self.year_dates(self.academic_year)
+
+
+def stored_dates(stored: Mapping[Any, str | bytes]) -> dict[str, CalendarSnapshot]:
+    """Academic year -> a Trust's own dates, from a hash of `CalendarSnapshot` JSON values (the
+    attendance projection's `Keyspace.dates` and `calendar_key`)."""
+    return {snapshot.academic_year: snapshot
+            for snapshot in (CalendarSnapshot.model_validate_json(raw) for raw in stored.values())}
+
+
+class TrustCalendarSet(CalendarSnapshot, Envelope):
+    """A Trust set its own dates for one academic year (`CalendarSnapshot`): from then on its marks
+    fall in its own periods, and the attendance projection re-dates what it counted. Published on
+    `tracker.pupils.v1` (the Trust's reference facts the attendance projection already follows),
+    keyed by Trust id."""
+
+    event_type: Literal["calendar-set"] = "calendar-set"
+
+
 TrackerEvent = Annotated[
     SchoolUpserted
     | PupilUpserted
@@ -185,7 +215,8 @@ TrackerEvent = Annotated[
     | StatutoryEntered
     | StatutoryLocked
     | StatutoryUnlocked
-    | AttendanceMarked,
+    | AttendanceMarked
+    | TrustCalendarSet,
     Field(discriminator="event_type"),
 ]
 tracker_event_adapter: TypeAdapter[TrackerEvent] = TypeAdapter(TrackerEvent)

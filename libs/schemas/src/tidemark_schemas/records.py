@@ -28,10 +28,13 @@ from tidemark_schemas.attendance import RegisterCodeValue, Session, register_cod
 from tidemark_schemas.calendar import (
     HALF_TERMS,
     TERMS,
+    TermTime,
+    YearDates,
     academic_year_of,
     format_academic_year,
     is_weekend,
     parse_academic_year,
+    year_dates_errors,
 )
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
 from tidemark_schemas.rules import is_disadvantaged
@@ -241,3 +244,55 @@ class AttendanceRecord(_Record):
         if day is not None:
             register_code(value, day)
         return value
+
+
+class TermDates(_Record):
+    """The first and last school day of one half-term."""
+
+    first_day: dt.date = Field(description="The half-term's first school day (a weekday)")
+    last_day: dt.date = Field(description="Its last school day (a weekday)")
+
+
+class HalfTermDates(_Record):
+    """The six half-terms of one academic year, in order (`calendar.HALF_TERMS`)."""
+
+    AUT1: TermDates
+    AUT2: TermDates
+    SPR1: TermDates
+    SPR2: TermDates
+    SUM1: TermDates
+    SUM2: TermDates
+
+
+MAX_CLOSURES = 60
+"""More closure days than a year could sensibly have: a longer list is refused as malformed."""
+
+
+class CalendarRecord(_Record):
+    """One academic year's school dates as a Trust sets them (`PUT /v1/calendar/{academic_year}`):
+    each half-term's first and last school day, and the weekdays in term time when its schools are
+    closed (bank holidays). The rules are `calendar.year_dates_errors`."""
+
+    half_terms: HalfTermDates
+    closures: list[dt.date] = Field(default_factory=list, max_length=MAX_CLOSURES,
+                                    description="Weekdays in term time when the Trust's schools are closed")
+
+    def errors(self, academic_year: str) -> list[tuple[str, str]]:
+        """(field, reason) of every rule the dates break in `academic_year` (empty: usable)."""
+        return year_dates_errors(academic_year, self._terms(), self.closures)
+
+    def year_dates(self, academic_year: str) -> YearDates:
+        """The dates as the calendar uses them; raises ValueError when they break a rule."""
+        return YearDates(academic_year, self._terms(), frozenset(self.closures))
+
+    def _terms(self) -> tuple[TermTime, ...]:
+        return tuple(TermTime(t.first_day, t.last_day) for t in (getattr(self.half_terms, n) for n in HALF_TERMS))
+
+    @classmethod
+    def of(cls, dates: YearDates) -> CalendarRecord:
+        """A year's dates as the API shows them (the English default, or a Trust's own)."""
+        return cls(
+            half_terms=HalfTermDates(**{name: TermDates(first_day=t.first_day, last_day=t.last_day)
+                                        for name, t in zip(HALF_TERMS, dates.half_terms, strict=True)}),
+            closures=sorted(dates.closures),
+        )

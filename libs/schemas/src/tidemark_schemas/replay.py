@@ -23,7 +23,8 @@ class ReplayTrusts(BaseModel):
 class ReplayPage(BaseModel):
     facts: list[TrackerEvent] = Field(
         description="Each fact's latest snapshot, as the event that describes it now (a result that counts is "
-        "an `assessment-locked` / `statutory-locked`, any other an `-entered`), in primary-key order: schools, "
+        "an `assessment-locked` / `statutory-locked`, any other an `-entered`), in primary-key order: the Trust's "
+        "own school dates (`calendar-set`), schools, "
         "pupils, summative results, statutory results, register marks (each an `attendance-marked`)"
     )
     next_cursor: str | None = Field(description="Send it back as `cursor` for the next page; null after the last")

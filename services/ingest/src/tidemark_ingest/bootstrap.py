@@ -24,6 +24,7 @@ from tidemark_ingest.adapters.import_store import ImportStore
 from tidemark_ingest.adapters.relay import MissingTopics, OutboxRelay, Producer
 from tidemark_ingest.migrations import require_head, upgrade_to_head
 from tidemark_ingest.service_layer.attendance import Attendance
+from tidemark_ingest.service_layer.calendar import TrustCalendars
 from tidemark_ingest.service_layer.imports import Imports
 from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
@@ -57,6 +58,8 @@ class Services:
     """What the web UI's Entry pages read back: a school's sheets of entered results."""
     imports: Imports
     """Bulk imports of CSV and Excel files, run as background tasks of this process."""
+    calendars: TrustCalendars
+    """The Trust's own school dates (`PUT /v1/calendar/{academic_year}`)."""
 
 
 @contextlib.asynccontextmanager
@@ -98,6 +101,7 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
             attendance=Attendance(tracker),
             entry=Entry(sessions, tracker.calendar),
             imports=imports,
+            calendars=TrustCalendars(tracker),
         )
 
 

@@ -3,7 +3,8 @@ group: the attainment aggregates (`domain/projection.py`, group `tidemark-metric
 school, pupil and assessment topics, announcing every change of the figures on the public
 `attainment.changes.v1`) and attendance (`domain/attendance.py`, group `tidemark-attendance`, over
 the pupil, attendance and assessment topics: attainment beside attendance needs both in one
-pupil part; announcing on the change stream only)."""
+pupil part; a Trust's own dates arrive on the pupils topic and re-date its attendance,
+`adapters/attendance_engine.py`; announcing on the change stream only)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel
 
+from tidemark_metrics.adapters.attendance_engine import AttendanceEngine
 from tidemark_metrics.domain.attendance import AttendanceProjection
 from tidemark_metrics.domain.projection import METRICS
 from tidemark_metrics.settings import MetricsSettings
@@ -50,7 +52,7 @@ SERVICE = ProjectionService(
 
 ATTENDANCE = AttendanceProjection(PeriodCalendar(MetricsSettings().assessment_periods))
 """Attendance by the Trust's assessment periods (`ASSESSMENT_PERIODS`), dated by the English
-default calendar until Trusts set their own."""
+default calendar until a Trust sets its own (`AttendanceEngine` dates each generation by them)."""
 
 ATTENDANCE_SERVICE = ProjectionService(
     rules=ATTENDANCE,
@@ -60,6 +62,7 @@ ATTENDANCE_SERVICE = ProjectionService(
     settings=MetricsSettings,
     description="Applies pupils, register marks and summative results to the attendance counters (per week, period and year to date) and to attainment by attendance band.",
     consumer_group="tidemark-attendance",
+    engine=AttendanceEngine,
 )
 
 SERVICES = (SERVICE, ATTENDANCE_SERVICE)

@@ -21,5 +21,6 @@ class Action(StrEnum):
     IMPORT = "import"
     LOCK = "lock"
     UNLOCK = "unlock"
+    CALENDAR = "calendar"
     EXPORT = "export"
     PUPIL_LIST = "pupil_list"

@@ -45,8 +45,9 @@ ROLES: Mapping[Role, RoleSpec] = {
     Role.TRUST_ADMIN: RoleSpec(
         Holder.PERSON,
         Scope.TRUST,
-        frozenset({P.READ_FIGURES, P.READ_SMALL_GROUPS, P.READ_PUPILS, P.MANAGE_PEOPLE, P.READ_AUDIT}),
-        "everything in its Trust: figures, pupil lists, people and keys, the audit trail",
+        frozenset({P.READ_FIGURES, P.READ_SMALL_GROUPS, P.READ_PUPILS, P.MANAGE_PEOPLE, P.READ_AUDIT,
+                   P.WRITE_CALENDAR}),
+        "everything in its Trust: figures, pupil lists, people and keys, the audit trail, the Trust's school dates",
     ),
     Role.TRUST_LEADER: RoleSpec(
         Holder.PERSON,

@@ -19,11 +19,12 @@ For each Trust in a batch and each generation of its keys (the live one and any 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from tidemark_runtime.projections.replay import FactSource
 from tidemark_runtime.projections.rules import Projection
 from tidemark_runtime.projections.state import CounterKey, Refused, Routed, advance, decode_record, recorded_counters
 from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWriter
@@ -115,6 +116,21 @@ class ProjectionEngine:
     def keyspace(self, trust_id: str) -> Keyspace:
         return self.rules.keyspace(self.prefix, trust_id)
 
+    async def rules_at(self, keys: Keyspace) -> Projection:
+        """The rules a batch is computed by in one generation: `rules`, unless the projection's
+        rules depend on what the generation holds (the attendance projection's periods are dated by
+        the dates its generation was opened with)."""
+        return self.rules
+
+    async def open_generation(self, keys: Keyspace) -> None:
+        """Write what a generation holds before anything is written to it (a rebuild calls this
+        before it opens the generation to writers); nothing, unless a projection says otherwise."""
+
+    def background(self, source: Callable[[], FactSource] | None) -> list[Coroutine[Any, Any, None]]:
+        """Work the projection's process runs beside its consumer (`source`: ingest's replay, None
+        when it is not configured); none unless a projection says otherwise."""
+        return []
+
     async def apply(self, events: Sequence[Any]) -> BatchResult:
         """Apply consumed events of any Trusts; each Trust's share is written atomically per
         generation. What the live generation refuses (`BatchResult.refused`) no generation gets."""
@@ -144,14 +160,15 @@ class ProjectionEngine:
         self, keys: Keyspace, batch: TrustBatch, max_jump: int | None
     ) -> tuple[BatchResult, ProjectionWrite]:
         """The batch's effect on the states as read now: what to report and what to write."""
-        wanted = {pupil_id: self._wanted(events) for pupil_id, events in batch.pupils.items()}
+        rules = await self.rules_at(keys)
+        wanted = {pupil_id: self._wanted(rules, events) for pupil_id, events in batch.pupils.items()}
         read = await self._writer.read_pupils(keys, wanted)
         result = BatchResult()
         write = ProjectionWrite()
         moves: dict[tuple[str, str], int] = {}
         for pupil_id, events in batch.pupils.items():
             revision, fields = read[pupil_id]
-            step = advance(self.rules, keys.trust_id, pupil_id, decode_record(self.rules, fields), events, max_jump)
+            step = advance(rules, keys.trust_id, pupil_id, decode_record(rules, fields), events, max_jump)
             result.refused += step.refused
             if step.applied:
                 result.applied += step.applied
@@ -159,7 +176,7 @@ class ProjectionEngine:
                 for move, amount in step.moves.items():
                     moves[move] = moves.get(move, 0) + amount
                 write.add_state(keys.pupil(pupil_id), revision, step.fields)
-        write.counters, result.notices = self._counter_writes(keys, moves)
+        write.counters, result.notices = self._counter_writes(rules, keys, moves)
         result.counter_writes = write.counter_writes
         result.applied += len(batch.schools)
         write.schools = [[s.school_id, s.version, school_document(s)] for s in batch.schools.values()]
@@ -169,25 +186,27 @@ class ProjectionEngine:
             write.notices.append(list(schools.stream_fields().values()))
         return result, write
 
-    def _wanted(self, events: list[Routed]) -> list[str] | None:
+    @staticmethod
+    def _wanted(rules: Projection, events: list[Routed]) -> list[str] | None:
         """The hash fields a pupil's events need: None (all) when they move every part."""
         parts: set[str] = set()
         for part, _event in events:
-            if part is None or self.rules.fans_out(part):
+            if part is None or rules.fans_out(part):
                 return None
             parts.add(part)
-            parts.update(self.rules.reads(part))
+            parts.update(rules.reads(part))
         return [CHARACTERISTICS_FIELD, *sorted(parts)]
 
+    @staticmethod
     def _counter_writes(
-        self, keys: Keyspace, moves: dict[tuple[str, str], int]
+        rules: Projection, keys: Keyspace, moves: dict[tuple[str, str], int]
     ) -> tuple[dict[str, dict[str, int]], list[ChangeNotice]]:
         """The counter increments to write, by hash, and per (academic year, period) which
         measures and schools they touch."""
         by_hash: dict[str, dict[str, int]] = {}
         announced: dict[str, tuple[str, str, str, str] | None] = {}
         """counter hash -> the change it announces (one per hash)"""
-        locate = self.rules.locate
+        locate = rules.locate
         for (part, item), change in moves.items():
             if not change:
                 continue

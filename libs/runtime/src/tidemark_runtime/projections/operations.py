@@ -7,7 +7,8 @@ a bug or a write from outside Tidemark, and the report names each counter and bo
 Rebuild: recompute a Trust's projection from the SQL store's replay into a fresh generation,
 then switch.
 
-1. Register a new generation as *being built*: from then on, every batch the consumers apply is
+1. Open a new generation (`ProjectionEngine.open_generation`: e.g. the dates the attendance
+   projection dates its periods by) and register it as *being built*: from then on, every batch the consumers apply is
    written to it as well as to the live one (`engine.py`, `writer.py`).
 2. Replay every fact's latest snapshot from the SQL store into it. Each fact carries its version,
    so replayed and live events meet in any order and the newest snapshot wins (the property the
@@ -29,10 +30,10 @@ from collections import Counter
 from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from tidemark_runtime.observability.metrics import RebuildProgress
 from tidemark_runtime.projections.engine import ProjectionEngine
+from tidemark_runtime.projections.replay import FactSource
 from tidemark_runtime.projections.state import CounterKey
 from tidemark_runtime.redis import RedisClient, by_slot
 from tidemark_schemas.aggregates import Keyspace
@@ -130,6 +131,7 @@ async def rebuild_trust(
     redis, kinds = engine.redis, engine.rules.counter_kinds
     generation = new_generation()
     target = keys.at(generation)
+    await engine.open_generation(target)  # before any writer sees it: what it holds from the start
     await redis.sadd(keys.building_key, generation)
     events = 0
     try:
@@ -196,17 +198,6 @@ async def drop_generation(redis: RedisClient, keys: Keyspace) -> int:
 
 async def _unlink(redis: RedisClient, keys: list[bytes | str]) -> int:
     return sum([await redis.unlink(*same_slot) for same_slot in by_slot(keys)])
-
-
-class FactSource(Protocol):
-    """Every current fact of the SQL store, as events (the replay contract ingest serves;
-    `replay.HttpReplay` reads it)."""
-
-    async def trust_ids(self) -> list[str]: ...
-
-    def facts(self, trust_id: str) -> AsyncIterable[Sequence[TrackerEvent]]: ...
-
-    async def close(self) -> None: ...
 
 
 async def reconcile_each(engine: ProjectionEngine, trust_ids: Iterable[str], source: FactSource | None = None) -> int:

@@ -31,7 +31,8 @@ from typing import Literal
 
 from tidemark_runtime.observability.metrics import RebuildProgress
 from tidemark_runtime.projections.engine import ProjectionEngine
-from tidemark_runtime.projections.operations import FactSource, RebuildFailed, rebuild_trust
+from tidemark_runtime.projections.operations import RebuildFailed, rebuild_trust
+from tidemark_runtime.projections.replay import FactSource
 from tidemark_runtime.redis import RedisClient
 
 log = logging.getLogger(__name__)

@@ -1,17 +1,29 @@
 """Reads the replay ingest serves (`tidemark_schemas.replay`): what a projection rebuilds from.
 
-A `FactSource` (`operations.py`) over HTTP: the projection needs only ingest's URL and the replay
-token, never the producer's code or its database credentials.
+What a rebuild reads (`FactSource`), and that over HTTP (`HttpReplay`): the projection needs only
+ingest's URL and the replay token, never the producer's code or its database credentials.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from typing import Any, Protocol
 
 import httpx
 
+from tidemark_schemas.events import TrackerEvent
 from tidemark_schemas.replay import REPLAY_PAGE_LIMIT, ReplayPage, ReplayTrusts
+
+
+class FactSource(Protocol):
+    """Every current fact of the SQL store, as events (the replay contract ingest serves;
+    `HttpReplay` reads it)."""
+
+    async def trust_ids(self) -> list[str]: ...
+
+    def facts(self, trust_id: str) -> AsyncIterable[Sequence[TrackerEvent]]: ...
+
+    async def close(self) -> None: ...
 
 
 class ReplayUnavailable(RuntimeError):

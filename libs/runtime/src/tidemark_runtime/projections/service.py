@@ -90,6 +90,12 @@ class ProjectionService:
     consumer_group: str | None = None
     """Its consumer group; None: the process's `CONSUMER_GROUP` setting (the projection a process
     is named after)."""
+    engine: type[ProjectionEngine] = ProjectionEngine
+    """The engine that runs its rules (a projection whose rules depend on what a generation holds
+    brings its own: the attendance projection's dates)."""
+
+    def engine_on(self, redis: RedisClient, settings: ConsumerSettings) -> ProjectionEngine:
+        return self.engine(redis, settings.redis_prefix, self.rules, settings.max_version_jump)
 
     @property
     def client_id(self) -> str:
@@ -223,6 +229,10 @@ def create_app(services: Hosted, settings: ConsumerSettings | None = None) -> Ob
         state["watchdogs"] = [
             asyncio.create_task(recovery.run_forever(on_broker_reset=restart_process), name=f"recovery-{name}")
             for name, recovery in state["recoveries"].items() if recovery is not None
+        ] + [
+            asyncio.create_task(work, name=f"background-{service.rules.name}")
+            for service in projections
+            for work in state["consumers"][service.rules.name].engine.background(replay_source(settings))
         ]
         settle_collector()
 
@@ -267,6 +277,14 @@ async def consumer_lags(settings: ConsumerSettings, projections: Sequence[Projec
     for service in projections:
         group = service.consumer_group or settings.consumer_group
         set_consumer_lag(service.rules.name, await group_positions(settings, group, service.topics))
+
+
+def replay_source(settings: ConsumerSettings) -> Callable[[], HttpReplay] | None:
+    """What opens ingest's replay (None without REPLAY_TOKEN)."""
+    if settings.replay_token is None:
+        return None
+    token = settings.replay_token.get_secret_value()
+    return lambda: HttpReplay(settings.ingest_url, token)
 
 
 def recovery_of(service: ProjectionService, engine: ProjectionEngine, settings: ConsumerSettings) -> Recovery | None:
@@ -386,7 +404,7 @@ def _subscribe(
 
     def build(redis: RedisClient) -> None:
         consumers[name] = ProjectionConsumer(
-            ProjectionEngine(redis, settings.redis_prefix, service.rules, settings.max_version_jump),
+            service.engine_on(redis, settings),
             publication,
             # (called only with a publication) the current trace context travels on in the headers
             publish=lambda _topic, key, message: publisher.publish(  # type: ignore[union-attr]
@@ -420,17 +438,17 @@ def main(services: Hosted, argv: list[str] | None = None, doc: str | None = None
     if args.command is None:
         serve(create_app(projections, settings), settings)
         return 0
-    chosen = [service.rules for service in projections if not args.projection or service.rules.name in args.projection]
+    chosen = [service for service in projections if not args.projection or service.rules.name in args.projection]
     return asyncio.run(_operate(chosen, settings, args))
 
 
-async def _operate(projections: Iterable[Projection], settings: ConsumerSettings, args: argparse.Namespace) -> int:
+async def _operate(projections: Iterable[ProjectionService], settings: ConsumerSettings, args: argparse.Namespace) -> int:
     status = 0
     redis = connect(settings)
     try:
-        for rules in projections:
-            print(f"{rules.name}:", flush=True)
-            status = max(status, await _operate_one(ProjectionEngine(redis, settings.redis_prefix, rules), settings, args))
+        for service in projections:
+            print(f"{service.rules.name}:", flush=True)
+            status = max(status, await _operate_one(service.engine_on(redis, settings), settings, args))
     finally:
         await redis.aclose()
     return status

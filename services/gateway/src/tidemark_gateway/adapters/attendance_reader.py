@@ -2,29 +2,54 @@
 sessions-by-code and enrolments hashes (`Keyspace.attendance_sessions`, `attendance_pupils`), and
 per period and measure the attainment by attendance band (`attendance_attainment`), in the
 generation its readers use now, through the never-stale counter cache; and the persistent
-absentees of a window by pupil (`attendance_absentees`), read afresh (a pupil list is never kept)."""
+absentees of a window by pupil (`attendance_absentees`), read afresh (a pupil list is never kept);
+and the Trust's own dates the generation was counted by (`Keyspace.dates`), which date its windows."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import functools
+from collections.abc import Collection, Iterable, Mapping
 from typing import cast
 
 from tidemark_gateway.adapters.redis_reader import ReadModel, ReadModelRestoring
 from tidemark_gateway.domain.attendance import WindowCounters
 from tidemark_gateway.domain.counter_arrays import CounterHash
 from tidemark_schemas.aggregates import Keyspace, attendance_keyspace
+from tidemark_schemas.calendar import PeriodCalendar
+from tidemark_schemas.events import stored_dates
 
 Window = tuple[str, str]
 """(academic year, window): YTD, a period, or a week by its Monday."""
 
 
+DATED_KEPT = 256
+
+
+@functools.lru_cache(maxsize=DATED_KEPT)
+def _dated(periods: tuple[str, ...], stored: frozenset[tuple[str, str]]) -> PeriodCalendar:
+    """A calendar dated by a generation's stored dates (kept: a generation's dates never change, and
+    a calendar keeps its periods' spans)."""
+    return PeriodCalendar(periods, {year: snapshot.dates() for year, snapshot in stored_dates(dict(stored)).items()})
+
+
 class AttendanceReader:
-    def __init__(self, read_model: ReadModel, keys: Keyspace, updated_at: str | None = None) -> None:
+    def __init__(
+        self, read_model: ReadModel, keys: Keyspace, updated_at: str | None = None,
+        dates: Mapping[str, str] | None = None,
+    ) -> None:
         self._redis = read_model.redis
         self._cache = read_model.counters
         self._keys = keys
         self.updated_at = updated_at
         """When the attendance projection last applied a change (ISO), None before any."""
+        self.dates = dict(dates or {})
+        """Academic year -> the Trust's own dates its figures were counted by (`Keyspace.dates`, as
+        stored: `CalendarSnapshot` JSON); a year absent has the English default."""
+
+    def calendar(self, periods: PeriodCalendar) -> PeriodCalendar:
+        """The Trust's periods dated as its attendance was counted: by its own dates where it set
+        them, else `periods`' (the English default)."""
+        return _dated(periods.periods, frozenset(self.dates.items())) if self.dates else periods
 
     @classmethod
     async def of(cls, read_model: ReadModel, trust_id: str) -> AttendanceReader:
@@ -36,7 +61,11 @@ class AttendanceReader:
         if restoring is not None:
             raise ReadModelRestoring(restoring)
         current = keys.at(generation or "")
-        return cls(read_model, current, cast(str | None, await read_model.redis.get(current.updated_at)))
+        async with read_model.redis.pipeline(transaction=False) as pipe:
+            pipe.get(current.updated_at)
+            pipe.hgetall(current.dates)
+            updated_at, dates = await pipe.execute()
+        return cls(read_model, current, cast(str | None, updated_at), cast(dict[str, str], dates))
 
     async def windows(self, windows: Iterable[Window], schools: Collection[str]) -> dict[Window, WindowCounters]:
         """Both hashes of every window and school, in two round trips (versions, then what the

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -112,20 +112,24 @@ class PeriodDates:
 @dataclass(frozen=True, slots=True)
 class CalendarDates:
     academic_year: str
-    source: Annotated[str, Field(description="Whose dates: `english_default` (a Trust cannot set its own yet)")]
+    source: Annotated[Literal["trust", "english_default"], Field(
+        description="Whose dates: `trust`, the Trust's own (set on ingest, `PUT /v1/calendar/{academic_year}`), as "
+        "its attendance figures are counted now; `english_default` until it sets them")]
     periods: list[PeriodDates]
     closures: Annotated[list[date], Field(description="Weekdays in term time when schools are closed (bank holidays)")]
     weeks: Annotated[list[str], Field(description="The school weeks (their Mondays)")]
 
 
-def calendar_dates(calendar: PeriodCalendar, academic_year: str) -> CalendarDates:
+def calendar_dates(
+    calendar: PeriodCalendar, academic_year: str, source: Literal["trust", "english_default"] = "english_default"
+) -> CalendarDates:
     """The Trust's periods with their dates in one academic year, and its school weeks."""
     periods = []
     for period in calendar.periods:
         ref = PeriodRef(academic_year, period)
         term, (start, end) = calendar.term_time(ref), calendar.span(ref)
         periods.append(PeriodDates(period, term.first_day, term.last_day, start, end))
-    return CalendarDates(academic_year, "english_default", periods,
+    return CalendarDates(academic_year, source, periods,
                          sorted(calendar.dates(academic_year).closures), school_weeks(calendar, academic_year))
 
 

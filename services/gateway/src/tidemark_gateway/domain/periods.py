@@ -38,5 +38,5 @@ def academic_years_shown(today: date) -> list[str]:
 def current_period(calendar: PeriodCalendar, today: date) -> PeriodRef:
     """The period today falls in: the last one of this academic year that has started."""
     year = academic_year_of(today)
-    started = [p for p in calendar.periods if PeriodCalendar.start_date(PeriodRef(year, p)) <= today]
+    started = [p for p in calendar.periods if calendar.span(PeriodRef(year, p))[0] <= today]
     return PeriodRef(year, started[-1] if started else calendar.periods[0])

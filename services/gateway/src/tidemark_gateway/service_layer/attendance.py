@@ -23,6 +23,8 @@ from tidemark_schemas.calendar import PeriodCalendar, academic_years_up_to
 class AttendanceReports:
     read_model: ReadModel
     calendar: PeriodCalendar
+    """The Trust's periods in the English default dates; each Trust's own dates, where it set them,
+    come with its attendance counters (`AttendanceReader.calendar`), since they were counted by them."""
     small_groups: SmallGroups = SmallGroups()
     today: Callable[[], date] = field(default=date.today)
 
@@ -49,7 +51,7 @@ class AttendanceReports:
         report = attendance.attendance_report(
             academic_year, window, by, include_reception, counters[(academic_year, window)], cohort,
             scope.directory.school_names, scope.directory.last_updated,
-            attendance.national_period(self.calendar, academic_year, window, self.today()),
+            attendance.national_period(reader.calendar(self.calendar), academic_year, window, self.today()),
         )
         if not with_pupils:
             return report
@@ -76,7 +78,7 @@ class AttendanceReports:
         return attendance.codes_report(
             academic_year, window, by, include_reception, counters[(academic_year, window)], cohort,
             scope.directory.school_names, scope.directory.last_updated,
-            attendance.national_period(self.calendar, academic_year, window, self.today()),
+            attendance.national_period(reader.calendar(self.calendar), academic_year, window, self.today()),
         )
 
     async def trend(
@@ -85,8 +87,9 @@ class AttendanceReports:
         """Every period and every school week of the year and the two before, in one read."""
         reader, scope, cohort = await self._scope(caller, requested, include_reception)
         years = academic_years_up_to(academic_year)
-        periods = [(year, period) for year in years for period in self.calendar.periods]
-        weeks = [(year, week) for year in years for week in attendance.school_weeks(self.calendar, year)]
+        calendar = reader.calendar(self.calendar)
+        periods = [(year, period) for year in years for period in calendar.periods]
+        weeks = [(year, week) for year in years for week in attendance.school_weeks(calendar, year)]
         counters = await reader.windows(periods + weeks, scope.schools)
         names = scope.directory.school_names
 
@@ -104,20 +107,21 @@ class AttendanceReports:
         """This week (the one asked for, else the latest with marks), last week, this week's period
         and the year to date, with the gaps, the schools ranked and the national comparators."""
         reader, scope, cohort = await self._scope(caller, requested, include_reception)
-        weeks = attendance.school_weeks(self.calendar, academic_year)
+        calendar = reader.calendar(self.calendar)
+        weeks = attendance.school_weeks(calendar, academic_year)
         if week is not None:
             this_week: str | None = attendance.window_of(academic_year, None, week)
         else:
             marked = await reader.weeks_with_marks(academic_year, weeks, scope.schools)
             this_week = marked[-1] if marked else None
         last_week = weeks[weeks.index(this_week) - 1] if this_week in weeks and weeks.index(this_week) > 0 else None
-        period = self.calendar.period_of(date.fromisoformat(this_week)).period if this_week else None
+        period = calendar.period_of(date.fromisoformat(this_week)).period if this_week else None
         windows = [w for w in (this_week, last_week, period, YEAR_TO_DATE) if w is not None]
         counters = await reader.windows([(academic_year, w) for w in windows], scope.schools)
         today = self.today()
 
         def tile(window: str) -> attendance.AttendanceTile:
-            compared = attendance.national_period(self.calendar, academic_year, window, today)
+            compared = attendance.national_period(calendar, academic_year, window, today)
             return attendance.tile(window, counters[(academic_year, window)], cohort,
                                    attendance.national_figures(academic_year, compared))
 
@@ -131,3 +135,10 @@ class AttendanceReports:
             attendance.gaps_of(by_grouping),
             attendance.ranked_schools(year_to_date, cohort, scope.directory.school_names),
         )
+
+    async def calendar_dates(self, caller: Principal, academic_year: str) -> attendance.CalendarDates:
+        """The Trust's periods with their dates in one academic year: its own where it set them (as
+        its attendance figures are counted now), else the English default."""
+        reader = await AttendanceReader.of(self.read_model, caller.trust_id)
+        return attendance.calendar_dates(reader.calendar(self.calendar), academic_year,
+                                         "trust" if academic_year in reader.dates else "english_default")

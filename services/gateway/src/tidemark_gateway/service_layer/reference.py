@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from tidemark_gateway.adapters.redis_reader import ReadModel
+from tidemark_gateway.adapters.attendance_reader import AttendanceReader
+from tidemark_gateway.adapters.redis_reader import ReadModel, ReadModelRestoring
 from tidemark_gateway.domain import statutory
 from tidemark_gateway.domain.periods import CalendarView, academic_years_shown, current_period
 from tidemark_gateway.domain.scope import School, visible_schools
@@ -40,8 +41,16 @@ class Reference:
         latest = await reader.latest_with_data(refs, DATA_MARKERS, schools)
         statutory_year = await reader.latest_statutory_year(years, statutory.RESULT_MARKERS, schools)
         return CalendarView(
-            years, list(self.calendar.periods), current_period(self.calendar, today), latest, statutory_year
+            years, list(self.calendar.periods), current_period(await self._dated(caller), today), latest, statutory_year
         )
+
+    async def _dated(self, caller: Principal) -> PeriodCalendar:
+        """The Trust's periods in its own dates where it set them (as its attendance is counted),
+        else the English default (also while its attendance is being restored)."""
+        try:
+            return (await AttendanceReader.of(self.read_model, caller.trust_id)).calendar(self.calendar)
+        except ReadModelRestoring:
+            return self.calendar
 
     @staticmethod
     def progress_categories() -> list[statutory.Category]:

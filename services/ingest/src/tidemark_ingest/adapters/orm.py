@@ -117,6 +117,18 @@ class AttendanceRow(SQLModel, table=True):
     version: int
 
 
+class TrustCalendarRow(SQLModel, table=True):
+    """A Trust's own school dates of one academic year (`events.CalendarSnapshot`): the fact is
+    (Trust, academic year); a year without a row has the English default dates."""
+
+    __tablename__ = "trust_calendar"
+
+    trust_id: str = Field(primary_key=True)
+    academic_year: str = Field(primary_key=True)
+    dates: str = Field(description="The half-terms and closures as the API takes them (`records.CalendarRecord`), JSON")
+    version: int
+
+
 class ImportJobRow(SQLModel, table=True):
     """One bulk import (`POST /v1/imports`): its file, settings, state and progress, in the SQL store so
     that any replica answers its status and may commit it."""

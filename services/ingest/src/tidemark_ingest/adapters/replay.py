@@ -6,7 +6,8 @@ in any order, alongside live traffic. Ingest serves the replay over HTTP (`GET /
 `tidemark_schemas.replay`), so no projection needs this package or the database's credentials.
 
 Pages follow the primary keys (keyset pagination: each page is one indexed range scan, however
-deep): schools, then pupils, then summative results (a pupil's together, period by period), then
+deep): the Trust's own school dates (first: a projection dates what follows by them), then schools,
+then pupils, then summative results (a pupil's together, period by period), then
 statutory results (a pupil's together, year by year), then register marks (a pupil's together, day
 by day). The cursor names the table and the last key
 read; it stays valid while facts change (a fact changed behind the cursor reaches the projection
@@ -41,8 +42,10 @@ from tidemark_ingest.adapters.store import (
     statutory_state,
 )
 from tidemark_ingest.adapters.attendance_store import ATTENDANCE, ATTENDANCE_COLUMNS, attendance_state
+from tidemark_ingest.adapters.calendar_store import CALENDAR_COLUMNS, TRUST_CALENDAR, calendar_state
 from tidemark_ingest.domain.messages import (
     attendance_message,
+    calendar_message,
     pupil_message,
     result_message,
     school_message,
@@ -90,6 +93,7 @@ def _statutory_event(trust_id: str, row: Row[Any]) -> BaseModel:
 
 
 SOURCES: tuple[_Source, ...] = (
+    _Source(TRUST_CALENDAR, CALENDAR_COLUMNS, lambda t, row: calendar_message(t, calendar_state(row))[2]),
     _Source(SCHOOL, SCHOOL_COLUMNS, lambda t, row: school_message(t, school_state(row))[2]),
     _Source(PUPIL, PUPIL_COLUMNS, lambda t, row: pupil_message(t, pupil_state(row))[2]),
     _Source(ASSESSMENT, RESULT_COLUMNS, _result_event),

@@ -14,11 +14,13 @@ from tidemark_schemas.events import (
     AssessmentUnlocked,
     AttendanceMarked,
     AttendanceSnapshot,
+    CalendarSnapshot,
     PupilUpserted,
     SchoolUpserted,
     StatutoryEntered,
     StatutoryLocked,
     StatutoryUnlocked,
+    TrustCalendarSet,
 )
 
 Message = tuple[str, str, BaseModel]
@@ -55,3 +57,9 @@ def statutory_message(
 
 def attendance_message(trust_id: str, state: AttendanceSnapshot) -> Message:
     return topics.ATTENDANCE, state.pupil_id, AttendanceMarked(trust_id=trust_id, **values_of(state))
+
+
+def calendar_message(trust_id: str, state: CalendarSnapshot) -> Message:
+    """On the pupils topic, keyed by the Trust: the attendance projection already follows the
+    Trust's reference facts there, and the consumers that do not date anything ignore it."""
+    return topics.PUPILS, trust_id, TrustCalendarSet(trust_id=trust_id, **values_of(state))

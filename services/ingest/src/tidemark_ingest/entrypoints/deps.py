@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from tidemark_ingest.bootstrap import Services
 from tidemark_ingest.service_layer.attendance import Attendance
+from tidemark_ingest.service_layer.calendar import TrustCalendars
 from tidemark_ingest.service_layer.entry import Entry
 from tidemark_ingest.service_layer.replay import Replay
 from tidemark_ingest.service_layer.tracker import Tracker
@@ -47,8 +48,13 @@ async def entry(built: ServicesDep) -> Entry:
     return built.entry
 
 
+async def calendars(built: ServicesDep) -> TrustCalendars:
+    return built.calendars
+
+
 TrackerDep = Annotated[Tracker, Depends(tracker)]
 EntryDep = Annotated[Entry, Depends(entry)]
+CalendarsDep = Annotated[TrustCalendars, Depends(calendars)]
 AttendanceDep = Annotated[Attendance, Depends(attendance)]
 ReplayDep = Annotated[Replay, Depends(replay)]
 
@@ -56,6 +62,12 @@ ReplayDep = Annotated[Replay, Depends(replay)]
 
 TrackerWriter = Annotated[Principal, Depends(require(Permission.WRITE_TRACKER))]
 """A caller that may send tracker data (`Permission.WRITE_TRACKER`): its Trust is the one written."""
+
+CalendarWriter = Annotated[Principal, Depends(require(Permission.WRITE_CALENDAR))]
+"""A caller that may set its Trust's school dates (`Permission.WRITE_CALENDAR`)."""
+
+CalendarReader = Annotated[Principal, Depends(require(Permission.READ_FIGURES))]
+"""A caller that may read its Trust's figures, and so the dates they are counted by."""
 
 
 async def replay_access(built: ServicesDep, credentials: BearerCredentials) -> None:

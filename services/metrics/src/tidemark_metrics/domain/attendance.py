@@ -15,8 +15,10 @@ subject as the attainment projection does) into the period part of their (year, 
 same part that knows the pupil's sessions in the period counts their attainment by attendance band
 (`attendance_contributions.attainment_contributions`); a result changes only its period part.
 
-Which period a date falls in is the Trust's calendar (`calendars`, the English default until a
-Trust sets its dates); weeks (Monday to Friday) and academic years are fixed. A week's mark reads
+Which period a date falls in is the Trust's calendar (the English default until a Trust sets its
+dates; each generation of a Trust's keys counts by the dates it was opened with, `dated`, and a
+Trust that sets its dates gets a generation rebuilt by them: `tidemark_metrics.attendance_engine`);
+weeks (Monday to Friday) and academic years are fixed. A week's mark reads
 the period parts that week overlaps in any calendar the projection holds, so a week that straddles
 two periods finds both.
 """
@@ -51,7 +53,7 @@ from tidemark_metrics.domain.contributions import VERSION, stored_result
 from tidemark_runtime.projections.rules import Contributions, Located
 from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, slot_of
 from tidemark_schemas.attendance import ATTENDANCE_MEASURE, ENROLMENT_LABELS, Session, counted_as
-from tidemark_schemas.calendar import PeriodCalendar, academic_year_of, monday_of
+from tidemark_schemas.calendar import PeriodCalendar, YearDates, academic_year_of, monday_of
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.events import AssessmentEntered, AssessmentEvent, AssessmentLocked, AssessmentUnlocked, AttendanceMarked
 
@@ -86,6 +88,14 @@ class AttendanceProjection:
         self._reads: dict[str, tuple[str, ...]] = {}
         self._counter_keys: dict[tuple[Keyspace, str, str], tuple[str, str, tuple[str, str, str, str]]] = {}
         """(generation, part, school) -> the part's two counter hashes at that school, and its notice"""
+
+    def dated(self, dates: Mapping[str, YearDates]) -> AttendanceProjection:
+        """The same rules with the default calendar's periods dated by `dates` (academic year ->
+        a Trust's own dates; other years keep the English default): what one generation of a
+        Trust's attendance counts by (`Keyspace.dates`)."""
+        if not dates:
+            return self
+        return AttendanceProjection(PeriodCalendar(self.calendar.periods, dates), self.trust_calendars)
 
     def keyspace(self, prefix: str, trust_id: str) -> Keyspace:
         return attendance_keyspace(prefix, trust_id)

@@ -20,7 +20,6 @@ from tidemark_gateway.domain.attendance import (
     AttendanceTrend,
     BadWindow,
     CalendarDates,
-    calendar_dates,
     window_of,
 )
 from tidemark_gateway.entrypoints.deps import FiguresReader, Period, PupilList, ServicesDep
@@ -125,11 +124,12 @@ async def attendance_dashboard(
 
 
 @dates.get("/calendar/dates", tags=["reference"])
-async def calendar_dates_of(built: ServicesDep, caller: FiguresReader, academic_year: AcademicYear) -> CalendarDates:
+async def calendar_dates_of(reports: AttendanceDep, caller: FiguresReader, academic_year: AcademicYear) -> CalendarDates:
     """The Trust's assessment periods with their dates in an academic year (the first and last
     school day, and the days whose marks count in each), the closures and the school weeks: the
-    English default dates (`tidemark_schemas.calendar`); a Trust cannot set its own yet."""
-    return calendar_dates(built.calendar, academic_year)
+    Trust's own dates where it set them (`PUT /v1/calendar/{academic_year}` on ingest) and its
+    attendance has been re-dated by them, else the English default dates (`tidemark_schemas.calendar`)."""
+    return await reports.calendar_dates(caller, academic_year)
 
 
 router.include_router(dates)

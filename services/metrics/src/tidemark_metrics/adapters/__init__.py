@@ -1,0 +1,1 @@
+"""What the metrics process does with Redis beyond the shared engine."""
