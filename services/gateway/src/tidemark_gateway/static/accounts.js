@@ -48,6 +48,7 @@
     $("account-name").textContent = me.user ? `${me.user.name} · ${me.role.replace("_", " ")}` : me.role;
     $("account").classList.remove("hidden");
     addAdminNav();
+    addExtraNav();
     return me;
   }
   const may = (permission) => Boolean(me && me.permissions.includes(permission));
@@ -58,6 +59,26 @@
       ...[["/admin/people", "People"], ["/admin/keys", "API keys"], ["/admin/audit", "Audit trail"]]
         .map(([path, label]) => el("li", {}, el("a", { href: `#${path}`, textContent: label }))));
     $("nav").append(el("div", { className: "group", textContent: "Administration" }), list);
+  }
+
+  // ---- pages of other scripts (imports.js): each shown to those with its permission, in its nav group ----
+  const EXTRA = {};
+  function register(path, render, { permission, group, label }) {
+    EXTRA[path] = { render, permission, group, label };
+    if (me) addExtraNav();
+  }
+
+  function addExtraNav() {
+    const groups = {};
+    for (const [path, page] of Object.entries(EXTRA)) {
+      if (may(page.permission)) (groups[page.group] = groups[page.group] || []).push([path, page.label]);
+    }
+    for (const [group, links] of Object.entries(groups)) {
+      const id = `nav-${group.toLowerCase().replace(/[^a-z]+/g, "-")}`;
+      if ($(id)) continue;
+      const list = el("ul", { id }, ...links.map(([path, label]) => el("li", {}, el("a", { href: `#${path}`, textContent: label }))));
+      $("nav").append(el("div", { className: "group", textContent: group }), list);
+    }
   }
 
   // ---- signing in and out ----
@@ -259,6 +280,11 @@
   const PAGES = { "/account/password": passwordPage, "/admin/people": peoplePage, "/admin/keys": keysPage, "/admin/audit": auditPage };
 
   function show(path) {
+    const extra = EXTRA[path];
+    if (extra) {
+      if (may(extra.permission)) extra.render(); else location.replace("/#/");
+      return;
+    }
     const render = PAGES[path];
     if (!render || (path.startsWith("/admin/") && !may("people:manage"))) { location.replace("/#/"); return; }
     render();
@@ -282,5 +308,6 @@
       + "or is disabled. Ask your Trust's administrator.", "error"), { id: "signin-error" }));
   }
   $("signout").addEventListener("click", signOut);
-  window.TidemarkAccounts = { loadMe, signIn, show, hide, isAccountPath: (path) => path in PAGES, mustChangePassword: () => Boolean(me && me.user && me.user.must_change_password) };
+  window.TidemarkAccounts = { loadMe, signIn, show, hide, page, register, csrf: () => csrf,
+    isAccountPath: (path) => path in PAGES || path in EXTRA, mustChangePassword: () => Boolean(me && me.user && me.user.must_change_password) };
 })();
