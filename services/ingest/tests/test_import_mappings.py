@@ -1,20 +1,25 @@
 """Saved column mappings of bulk import, over HTTP on a real PostgreSQL store: a mapping committed
 with an import is saved for its school, kind and file shape and reads that school's next upload
 without a mapping; an upload's own mapping wins; another school's file is not read with it; it can
-be listed and forgotten, by a key of the school only; an import that is not committed saves nothing.
-And the fields a file of each kind may feed, for the mapping step."""
+be listed and forgotten, by a key of the school only; an import that is not committed saves nothing;
+`tidemark-import` says when it used one. And the fields a file of each kind may feed, for the
+mapping step."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from sqlalchemy import select
 
 from tidemark_ingest.adapters.store import ASSESSMENT
+from tidemark_ingest.entrypoints import import_cli
 from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
 from tidemark_schemas.records import AssessmentRecord, PupilRecord, SchoolRecord
 
@@ -202,3 +207,17 @@ async def test_the_fields_a_file_may_feed_come_from_the_record_models(ingest: In
     assert {"ks2_reading_test", "ks2_reading_test_mark", "phonics_year1"} <= set(statutory["columns"])
     assert summative["defaultable"] == ["school_id", "academic_year", "period"]
     assert viewer.status_code == 403
+
+
+async def test_the_command_line_says_it_read_a_file_with_the_saved_mapping(ingest: Ingest, tmp_path: Path) -> None:
+    await committed(ingest, await upload(ingest, TRACKER_EXPORT, mapping=json.dumps(MAPPING)))
+    export = tmp_path / "next-term.csv"
+    export.write_text(NEXT_TERM)
+    shown = io.StringIO()
+    argv = [str(export), "--kind", "summative", "--academic-year", "2025/26", "--period", "AUT1", "--url", "http://ingest"]
+
+    status = await import_cli.run(argv, ingest.client, "ingest", Console(file=shown, width=300), poll_seconds=0.02)
+
+    assert status == 0
+    assert "read with the column mapping saved for this school and file shape" in shown.getvalue()
+    assert ("P2", "maths", "AT") in await entered(ingest)
