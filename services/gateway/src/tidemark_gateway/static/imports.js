@@ -47,8 +47,8 @@
     return d || `HTTP ${answer.status}`;
   }
 
-  const select = (label, options, value = "") => {
-    const node = el("select", {}, ...options.map(([v, text]) => el("option", { value: v, textContent: text })));
+  const select = (label, options, value = "", id = "") => {
+    const node = el("select", id ? { id } : {}, ...options.map(([v, text]) => el("option", { value: v, textContent: text })));
     node.value = value;
     return [el("label", {}, label, node), node];
   };
@@ -60,12 +60,12 @@
     const periods = calendar.ok ? calendar.data.periods : [];
     const fromFile = ["", "From the file"];
 
-    const file = el("input", { type: "file", accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", required: true });
-    const [kindLabel, kind] = select("Kind", KINDS, "summative");
+    const file = el("input", { type: "file", id: "import-file", accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", required: true });
+    const [kindLabel, kind] = select("Kind", KINDS, "summative", "import-kind");
     const [schoolLabel, school] = select("School", [fromFile, ...schoolList.map((s) => [s.school_id, s.name || s.school_id])],
-      schoolList.length === 1 ? schoolList[0].school_id : "");
-    const [yearLabel, year] = select("Academic year", [fromFile, ...[...years].reverse().map((y) => [y, y])]);
-    const [periodLabel, period] = select("Period", [fromFile, ...periods.map((p) => [p, p])]);
+      schoolList.length === 1 ? schoolList[0].school_id : "", "import-school");
+    const [yearLabel, year] = select("Academic year", [fromFile, ...[...years].reverse().map((y) => [y, y])], "", "import-academic-year");
+    const [periodLabel, period] = select("Period", [fromFile, ...periods.map((p) => [p, p])], "", "import-period");
     const form = el("form", { className: "admin-form", id: "import-form" },
       el("label", {}, "CSV or Excel file", file), kindLabel, schoolLabel, yearLabel, periodLabel,
       el("button", { type: "submit", textContent: "Upload and check" }));
