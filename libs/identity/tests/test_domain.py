@@ -31,7 +31,7 @@ def test_only_a_trust_admin_manages_people_and_reads_the_audit_trail():
     holders = {p: {role for role, spec in ROLES.items() if p in spec.permissions} for p in Permission}
     assert holders[Permission.MANAGE_PEOPLE] == {Role.TRUST_ADMIN}
     assert holders[Permission.READ_AUDIT] == {Role.TRUST_ADMIN}
-    assert holders[Permission.WRITE_TRACKER] == {Role.INGEST}
+    assert holders[Permission.WRITE_TRACKER] == {Role.INGEST, Role.TEACHER}
 
 
 def test_the_analyst_and_the_reader_key_never_see_pupils():
@@ -41,6 +41,7 @@ def test_the_analyst_and_the_reader_key_never_see_pupils():
         Role.TRUST_ADMIN,
         Role.TRUST_LEADER,
         Role.SCHOOL_LEADER,
+        Role.TEACHER,
     }
 
 

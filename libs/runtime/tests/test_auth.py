@@ -117,7 +117,7 @@ async def test_pupil_lists_go_through_the_same_check(client: httpx.AsyncClient) 
 async def test_a_permission_as_a_route_dependency_admits_only_tokens_holding_it(client: httpx.AsyncClient) -> None:
     assert await answer(client, "POST", "/results", "ingest") == (200, {"stored": True})
     assert await answer(client, "POST", "/results", "viewer") == (
-        403, {"detail": "this endpoint needs an ingest key (tracker:write)"})
+        403, {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"})
     assert (await answer(client, "POST", "/results", None))[0] == 401
 
 

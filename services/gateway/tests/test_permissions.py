@@ -6,7 +6,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tidemark_gateway.entrypoints.app import create_app
-from tidemark_gateway.entrypoints.routes import board_pack, dashboards, health, live, reference, reports, ui
+from tidemark_gateway.entrypoints.routes import board_pack, dashboards, health, ingest, live, reference, reports, ui
 from tidemark_gateway.testing import Gateway
 from tidemark_runtime.auth import Permission, Requirement, requirements_of
 
@@ -24,10 +24,12 @@ def test_every_v1_route_requires_reading_figures_and_only_the_drill_down_may_ask
         "/v1/reports/progress-from-statutory": [Requirement(Permission.READ_PUPILS, "`pupils=true`")]}
 
 
-def test_only_health_and_the_page_need_no_token() -> None:
-    public = [route for area in (health, ui) for route in area.router.routes if isinstance(route, APIRoute)]
+def test_only_health_the_page_and_the_forward_to_ingest_need_no_token_at_the_gateway() -> None:
+    """The forward checks nothing itself and grants nothing: ingest checks each of its routes'
+    permission (`tracker:write`) on the credentials passed on (tests/test_ingest_forward.py)."""
+    public = [route for area in (health, ui, ingest) for route in area.router.routes if isinstance(route, APIRoute)]
 
-    assert sorted(route.path for route in public) == ["/", "/healthz", "/readyz", "/static/{name}"]
+    assert sorted(route.path for route in public) == ["/", "/healthz", "/ingest/{path:path}", "/readyz", "/static/{name}"]
     assert all(requirements_of(route.path, route.endpoint, route.dependencies) == [] for route in public)
 
 

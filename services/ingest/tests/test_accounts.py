@@ -74,7 +74,7 @@ async def test_a_reader_key_may_not_write(ingest: Ingest) -> None:
     response = await ingest.client.post("/v1/schools", json=SCHOOLS, headers=await key(ingest, "reader"))
     assert (response.status_code, response.json()) == (
         403,
-        {"detail": "this endpoint needs an ingest key (tracker:write)"},
+        {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"},
     )
 
 

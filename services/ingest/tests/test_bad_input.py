@@ -165,7 +165,7 @@ async def test_every_tracker_route_needs_an_ingest_token(ingest: Ingest, path: s
 
     assert (missing.status_code, missing.headers["www-authenticate"]) == (401, "Bearer")
     assert (unknown.status_code, unknown.json()) == (401, {"detail": "unknown, expired or revoked API key"})
-    assert (viewer.status_code, viewer.json()) == (403, {"detail": "this endpoint needs an ingest key (tracker:write)"})
+    assert (viewer.status_code, viewer.json()) == (403, {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"})
     assert accepted.status_code == 200
 
 

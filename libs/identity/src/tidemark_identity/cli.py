@@ -36,6 +36,7 @@ DEMO_PEOPLE = (
     ("admin", "trust_admin", False),
     ("leader", "trust_leader", False),
     ("head", "school_leader", True),
+    ("teacher", "teacher", True),
     ("analyst", "analyst", False),
 )
 """(name, role, scoped to the demo school) of each demo person; emails are `<name>@<trust>.example`."""

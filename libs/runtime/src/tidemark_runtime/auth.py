@@ -57,7 +57,7 @@ REFUSALS: Mapping[Permission, str] = {
     Permission.READ_FIGURES: "this caller may not read figures (figures:read)",
     Permission.READ_SMALL_GROUPS: "this caller may not see small groups' percentages (figures:small-groups)",
     Permission.READ_PUPILS: "this caller may not see pupil-level data (pupils:read)",
-    Permission.WRITE_TRACKER: "this endpoint needs an ingest key (tracker:write)",
+    Permission.WRITE_TRACKER: "this caller may not write tracker data (tracker:write: an ingest key or a teacher)",
     Permission.MANAGE_PEOPLE: "only a trust_admin may manage people and keys (people:manage)",
     Permission.READ_AUDIT: "only a trust_admin may read the audit trail (audit:read)",
 }

@@ -4,6 +4,7 @@ authentication or parsing, and JSON answers that can carry any text a client sen
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -34,19 +35,22 @@ class BodyTooLarge(HTTPException):
 class BodyLimit:
     """ASGI middleware: a body declared (Content-Length) or found (while streaming) to be larger
     than `limit` bytes is refused with 413, before any route, authentication or parser sees more
-    than `limit` bytes of it."""
+    than `limit` bytes of it. `by_prefix` gives the paths under a prefix a limit of their own (the
+    gateway's forward of uploads to ingest)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, by_prefix: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.by_prefix = dict(by_prefix or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = next((own for prefix, own in self.by_prefix.items() if scope["path"].startswith(prefix)), self.limit)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _refuse(send, BodyTooLarge(self.limit))
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _refuse(send, BodyTooLarge(limit))
             return
         received = 0
         started = False
@@ -56,8 +60,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracked(message: Message) -> None:

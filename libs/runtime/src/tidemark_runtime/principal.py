@@ -22,7 +22,8 @@ class Permission(StrEnum):
     READ_PUPILS = "pupils:read"
     """Pupil-level lists (the pupils behind a drill-down)."""
     WRITE_TRACKER = "tracker:write"
-    """Send schools, pupils and results, and lock or unlock them (ingest)."""
+    """Send schools, pupils and results, and lock or unlock them, for the caller's schools (ingest keys;
+    teachers, through the web UI's Entry pages)."""
     MANAGE_PEOPLE = "people:manage"
     """Create, change, disable people and reset their passwords; create, list and revoke API keys."""
     READ_AUDIT = "audit:read"

@@ -11,9 +11,10 @@ results they are entered, then locked; only locked values count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
@@ -54,6 +55,22 @@ class ComponentSpec:
     not_eligible: frozenset[str] = frozenset()
     aliases: dict[str, str] | None = None
     """Codes accepted on input and stored as another (KS2 `T` is the older letter for `U`)."""
+    meanings: Mapping[str, str] = field(default_factory=dict)
+    """What each code means (the information key of the entry screens); every code has one."""
+    taken_in: YearGroup | None = None
+    """The year group that takes this component, where it is not the assessment's (the phonics retake: Year 2)."""
+    optional: bool = False
+    """Entered only for some pupils (KS2 reading and maths TA: pupils working below the test; the
+    phonics retake): the entry screens do not count it as missing."""
+
+    @property
+    def number_field(self) -> Literal["mark", "scaled_score"] | None:
+        """Which value a plain number entered for the component is: its scaled score where it has one
+        (KS2 tests), else its mark (phonics, MTC), else None (codes only). An import's component
+        column and the entry screens read a number this way."""
+        if self.scaled is not None:
+            return "scaled_score"
+        return "mark" if self.marks is not None else None
 
 
 KS2_TEST_CODES = frozenset({"N", "A", "B", "J", "U", "H", "Q", "D", "L", "M", "F", "P"})
@@ -83,43 +100,126 @@ MTC_FULL_MARKS = 25
 EYFS_CODES = frozenset({"1", "2", "A"})
 """1 emerging, 2 expected, A not assessed (the child is left out of every EYFS measure)."""
 
+KS2_TEST_MEANINGS: Mapping[str, str] = {
+    "N": "Sat the test; raw mark too low for a scaled score (not met)",
+    "A": "Absent from the test (in the denominator, not met)",
+    "B": "Working below the overall standard of the test, not entered (not met)",
+    "J": "Just arrived: a recent arrival unable to sit the test (not met)",
+    "U": "Unable to access the test even with access arrangements (not met)",
+    "T": "Older letter for U (stored as U)",
+    "H": "Result annulled: cheating (not met)",
+    "Q": "Result annulled: maladministration (not met)",
+    "D": "Disapplied (older code; not met)",
+    "L": "Left the school before the tests (not in the cohort)",
+    "M": "Missing result (not in the cohort)",
+    "F": "Will take the test in a future year (not in the cohort)",
+    "P": "Took the test in a previous year (not in the cohort)",
+}
+"""KS2 test outcome codes (dfe-rules 1.5)."""
+
+TA_MEANINGS: Mapping[str, str] = {
+    "GDS": "Working at greater depth within the expected standard",
+    "EXS": "Working at the expected standard",
+    "WTS": "Working towards the expected standard (not met)",
+    **{f"PK{n}": f"Pre-key stage standard {n} (below the national curriculum standard; not met)" for n in range(1, 7)},
+    "EM": "Assessed with the engagement model (not met)",
+    "A": "Absent for long periods, recently arrived or too little evidence for a judgement (not met)",
+    "Q": "Maladministration (not met)",
+    "D": "Disapplied (older code; not met)",
+    "HNM": "Has not met the expected standard",
+    "L": "Left the school (not in the cohort)",
+    "F": "Will be assessed in a future year (not in the cohort)",
+    "P": "Assessed in a previous year (not in the cohort)",
+}
+"""Teacher assessment codes, KS1 and KS2 (dfe-rules 1.6 and 2)."""
+
+PHONICS_MEANINGS: Mapping[str, str] = {
+    "Wa": f"Met the expected standard (mark {PHONICS_PASS_MARK} or more)",
+    "Wt": f"Not yet met the expected standard (mark below {PHONICS_PASS_MARK})",
+    "A": "Absent (counts as not met)",
+    "D": "Disapplied (counts as not met)",
+    "Q": "Maladministration (counts as not met)",
+    "L": "Left the school (does not count)",
+}
+MTC_MEANINGS: Mapping[str, str] = {
+    "A": "Absent (still in the % with full marks)",
+    "U": "Unable to participate (still in the % with full marks)",
+    "B": "Working below the standard of the check (still in the % with full marks)",
+    "J": "Just arrived (still in the % with full marks)",
+    "M": "Missing, no reason given (still in the % with full marks)",
+    "L": "Left the school (not in the cohort)",
+}
+EYFS_MEANINGS: Mapping[str, str] = {
+    "1": "Emerging: not yet at the expected level of development for the goal",
+    "2": "Expected: at the expected level of development for the goal",
+    "A": "Not assessed (the child is left out of every EYFS measure)",
+}
+
+
+def _meanings(codes: frozenset[str], table: Mapping[str, str]) -> dict[str, str]:
+    """Each of `codes` with its meaning from `table`, in the table's order (a code missing there fails
+    the import of this module: every code has a meaning)."""
+    missing = codes - table.keys()
+    if missing:
+        raise ValueError(f"codes without a meaning: {sorted(missing)}")
+    return {code: meaning for code, meaning in table.items() if code in codes}
+
+
 COMPONENTS: dict[Assessment, dict[str, ComponentSpec]] = {
     Assessment.KS2: {
         "reading_test": ComponentSpec("Reading test", KS2_TEST_CODES | {"T"}, marks=(0, 50), scaled=(80, 120),
                                       codes_with_mark=frozenset({"N"}), not_eligible=KS2_NOT_ELIGIBLE,
-                                      aliases={"T": "U"}),
+                                      aliases={"T": "U"}, meanings=_meanings(KS2_TEST_CODES | {"T"}, KS2_TEST_MEANINGS)),
         "maths_test": ComponentSpec("Mathematics test", KS2_TEST_CODES | {"T"}, marks=(0, 110), scaled=(80, 120),
                                     codes_with_mark=frozenset({"N"}), not_eligible=KS2_NOT_ELIGIBLE,
-                                    aliases={"T": "U"}),
+                                    aliases={"T": "U"}, meanings=_meanings(KS2_TEST_CODES | {"T"}, KS2_TEST_MEANINGS)),
         "gps_test": ComponentSpec("Grammar, punctuation and spelling test", KS2_TEST_CODES | {"T"}, marks=(0, 70),
                                   scaled=(80, 120), codes_with_mark=frozenset({"N"}), not_eligible=KS2_NOT_ELIGIBLE,
-                                  aliases={"T": "U"}),
-        "reading_ta": ComponentSpec("Reading teacher assessment", KS2_READING_MATHS_TA, not_eligible=TA_NOT_ELIGIBLE),
-        "maths_ta": ComponentSpec("Mathematics teacher assessment", KS2_READING_MATHS_TA, not_eligible=TA_NOT_ELIGIBLE),
-        "writing_ta": ComponentSpec("Writing teacher assessment", KS2_WRITING_TA, not_eligible=TA_NOT_ELIGIBLE),
-        "science_ta": ComponentSpec("Science teacher assessment", SCIENCE_TA, not_eligible=TA_NOT_ELIGIBLE),
+                                  aliases={"T": "U"}, meanings=_meanings(KS2_TEST_CODES | {"T"}, KS2_TEST_MEANINGS)),
+        "reading_ta": ComponentSpec("Reading teacher assessment", KS2_READING_MATHS_TA, not_eligible=TA_NOT_ELIGIBLE,
+                                    meanings=_meanings(KS2_READING_MATHS_TA, TA_MEANINGS), optional=True),
+        "maths_ta": ComponentSpec("Mathematics teacher assessment", KS2_READING_MATHS_TA, not_eligible=TA_NOT_ELIGIBLE,
+                                  meanings=_meanings(KS2_READING_MATHS_TA, TA_MEANINGS), optional=True),
+        "writing_ta": ComponentSpec("Writing teacher assessment", KS2_WRITING_TA, not_eligible=TA_NOT_ELIGIBLE,
+                                    meanings=_meanings(KS2_WRITING_TA, TA_MEANINGS)),
+        "science_ta": ComponentSpec("Science teacher assessment", SCIENCE_TA, not_eligible=TA_NOT_ELIGIBLE,
+                                    meanings=_meanings(SCIENCE_TA, TA_MEANINGS)),
     },
     Assessment.KS1: {
-        "reading_ta": ComponentSpec("Reading teacher assessment", KS1_TA, not_eligible=TA_NOT_ELIGIBLE),
-        "writing_ta": ComponentSpec("Writing teacher assessment", KS1_TA, not_eligible=TA_NOT_ELIGIBLE),
-        "maths_ta": ComponentSpec("Mathematics teacher assessment", KS1_TA, not_eligible=TA_NOT_ELIGIBLE),
-        "science_ta": ComponentSpec("Science teacher assessment", SCIENCE_TA, not_eligible=TA_NOT_ELIGIBLE),
+        "reading_ta": ComponentSpec("Reading teacher assessment", KS1_TA, not_eligible=TA_NOT_ELIGIBLE,
+                                    meanings=_meanings(KS1_TA, TA_MEANINGS)),
+        "writing_ta": ComponentSpec("Writing teacher assessment", KS1_TA, not_eligible=TA_NOT_ELIGIBLE,
+                                    meanings=_meanings(KS1_TA, TA_MEANINGS)),
+        "maths_ta": ComponentSpec("Mathematics teacher assessment", KS1_TA, not_eligible=TA_NOT_ELIGIBLE,
+                                    meanings=_meanings(KS1_TA, TA_MEANINGS)),
+        "science_ta": ComponentSpec("Science teacher assessment", SCIENCE_TA, not_eligible=TA_NOT_ELIGIBLE,
+                                    meanings=_meanings(SCIENCE_TA, TA_MEANINGS)),
     },
     Assessment.EYFS: {
-        goal: ComponentSpec(f"Early Learning Goal {goal}", EYFS_CODES, not_eligible=frozenset({"A"}))
+        goal: ComponentSpec(f"Early Learning Goal {goal}", EYFS_CODES, not_eligible=frozenset({"A"}),
+                            meanings=_meanings(EYFS_CODES, EYFS_MEANINGS))
         for goal in EYFS_GOALS
     },
     Assessment.PHONICS: {
         "year1": ComponentSpec("Phonics screening check (Year 1)", PHONICS_CODES, marks=(0, 40),
-                               codes_with_mark=frozenset({"Wa", "Wt"}), not_eligible=frozenset({"L"})),
+                               codes_with_mark=frozenset({"Wa", "Wt"}), not_eligible=frozenset({"L"}),
+                               meanings=_meanings(PHONICS_CODES, PHONICS_MEANINGS)),
         "year2": ComponentSpec("Phonics screening check retake (Year 2)", PHONICS_CODES, marks=(0, 40),
-                               codes_with_mark=frozenset({"Wa", "Wt"}), not_eligible=frozenset({"L"})),
+                               codes_with_mark=frozenset({"Wa", "Wt"}), not_eligible=frozenset({"L"}),
+                               meanings=_meanings(PHONICS_CODES, PHONICS_MEANINGS), taken_in=YearGroup.Y2,
+                               optional=True),
     },
     Assessment.MTC: {
-        "score": ComponentSpec("Multiplication tables check", MTC_CODES, marks=(0, 25), not_eligible=frozenset({"L"})),
+        "score": ComponentSpec("Multiplication tables check", MTC_CODES, marks=(0, 25), not_eligible=frozenset({"L"}),
+                               meanings=_meanings(MTC_CODES, MTC_MEANINGS)),
     },
 }
 """Every component of every statutory assessment and what it accepts."""
+
+def taken_in(assessment: Assessment, component: str) -> YearGroup:
+    """The year group that takes a component (the assessment's, or the component's own)."""
+    return COMPONENTS[assessment][component].taken_in or ASSESSMENT_YEAR_GROUP[assessment]
+
 
 StatutoryCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8)]
 

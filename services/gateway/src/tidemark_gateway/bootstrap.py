@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidemark_gateway.adapters.answer_cache import AnswerCache
 from tidemark_gateway.adapters.counter_cache import CounterCache
+from tidemark_gateway.adapters.ingest_forward import IngestForward
 from tidemark_gateway.adapters.redis_reader import ReadModel
 from tidemark_gateway.service_layer.answers import Answers
 from tidemark_gateway.service_layer.dashboards import Dashboards
@@ -62,6 +63,8 @@ class Services:
     """People, sessions, API keys and the audit trail (DATABASE_URL); None: tokens only."""
     sso: OidcClient | None = None
     """Single sign-on (OIDC_ISSUER); None: email and password only."""
+    ingest: IngestForward | None = None
+    """The forward of `/ingest/...` to ingest (INGEST_URL); None: those paths answer 503."""
 
     async def aclose(self) -> None:
         await self.live.aclose()
@@ -70,6 +73,8 @@ class Services:
             await self.identity.store.engine.dispose()
         if self.sso is not None:
             await self.sso.aclose()
+        if self.ingest is not None:
+            await self.ingest.aclose()
 
 
 def bootstrap(
@@ -84,6 +89,7 @@ def bootstrap(
         principals=Lookup(identity, settings.tidemark_tokens),
         identity=identity,
         sso=single_sign_on(settings),
+        ingest=IngestForward(settings.ingest_url) if settings.ingest_url else None,
         read_model=read_model,
         reports=Reports(read_model, calendar, small_groups),
         dashboards=Dashboards(read_model, calendar, small_groups),

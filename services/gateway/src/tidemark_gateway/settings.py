@@ -32,6 +32,14 @@ class GatewaySettings(ServiceSettings):
         description="The SQL store, where people, sessions, API keys and the audit trail are (read on every request); "
         "unset, only the TIDEMARK_TOKENS fallback signs anyone in and /v1/auth, /v1/admin, /v1/audit answer 503",
     )
+    ingest_url: str | None = Field(
+        default=None, description="Ingest's base URL: the web UI's writes to `/ingest/{path}` are forwarded to its "
+        "`/{path}`; unset, those paths answer 503",
+    )
+    ingest_max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, gt=0, description="Largest request body forwarded to ingest (`/ingest/...`, e.g. an "
+        "import's file): 413 above, before ingest sees it (ingest enforces its own MAX_BODY_BYTES too)",
+    )
     session_idle_minutes: float = Field(default=30, gt=0, description="A web session unused this long ends")
     session_absolute_hours: float = Field(default=12, gt=0, description="A web session ends this long after sign-in")
     oidc_issuer: str | None = Field(

@@ -27,6 +27,7 @@ from tidemark_ingest.service_layer.attendance import Attendance
 from tidemark_ingest.service_layer.imports import Imports
 from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
+from tidemark_ingest.service_layer.entry import Entry
 from tidemark_ingest.service_layer.tracker import Tracker
 from tidemark_ingest.settings import IngestSettings
 from tidemark_identity.lookup import Lookup
@@ -52,6 +53,8 @@ class Services:
     replay: Replay
     readiness: Readiness
     attendance: Attendance
+    entry: Entry
+    """What the web UI's Entry pages read back: a school's sheets of entered results."""
     imports: Imports
     """Bulk imports of CSV and Excel files, run as background tasks of this process."""
 
@@ -93,6 +96,7 @@ async def bootstrap(settings: IngestSettings, *, producer: Producer | None = Non
             replay=Replay(engine),
             readiness=Readiness(engine, relay, settings, settings.ready_max_outbox_age_seconds),
             attendance=Attendance(tracker),
+            entry=Entry(sessions, tracker.calendar),
             imports=imports,
         )
 

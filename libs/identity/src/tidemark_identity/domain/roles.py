@@ -15,6 +15,7 @@ class Role(StrEnum):
     TRUST_ADMIN = "trust_admin"
     TRUST_LEADER = "trust_leader"
     SCHOOL_LEADER = "school_leader"
+    TEACHER = "teacher"
     ANALYST = "analyst"
     INGEST = "ingest"
     READER = "reader"
@@ -58,6 +59,12 @@ ROLES: Mapping[Role, RoleSpec] = {
         Scope.SCHOOLS,
         frozenset({P.READ_FIGURES, P.READ_SMALL_GROUPS, P.READ_PUPILS}),
         "its schools' figures and pupil lists",
+    ),
+    Role.TEACHER: RoleSpec(
+        Holder.PERSON,
+        Scope.SCHOOLS,
+        frozenset({P.READ_FIGURES, P.READ_SMALL_GROUPS, P.READ_PUPILS, P.WRITE_TRACKER}),
+        "enters, locks and unlocks its schools' results (the web UI's Entry pages); their figures and pupil lists",
     ),
     Role.ANALYST: RoleSpec(
         Holder.PERSON,

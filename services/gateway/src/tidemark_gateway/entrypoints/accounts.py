@@ -39,7 +39,7 @@ Password = Annotated[str, Field(min_length=1, max_length=1024)]
 Schools = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=100)]] | None,
     Field(
-        description="null: every school of the Trust; else these schools (a school_leader needs at least one)"
+        description="null: every school of the Trust; else these schools (a school_leader or a teacher needs at least one)"
     ),
 ]
 

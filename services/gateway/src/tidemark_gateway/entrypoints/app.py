@@ -21,7 +21,7 @@ from tidemark_gateway.entrypoints.deps import document_periods
 from tidemark_gateway.entrypoints.errors import EXCEPTION_HANDLERS
 from tidemark_gateway.entrypoints.accounts import ACCOUNT_HANDLERS
 from tidemark_gateway.entrypoints.routes import (
-    admin, attendance, audit, auth, board_pack, dashboards, health, live, reference, reports, ui,
+    admin, attendance, audit, auth, board_pack, dashboards, health, ingest, live, reference, reports, ui,
 )
 from tidemark_gateway.settings import GatewaySettings
 from tidemark_runtime.http import BodyLimit, SecurityHeaders, refusal
@@ -40,7 +40,9 @@ DESCRIPTION = (
     "web UI's session cookie, with X-CSRF-Token on state-changing requests), scoped to one Trust and "
     "optionally to some of its schools: a school-scoped caller sees only its schools, and its All "
     "Pupils figures are pooled over those schools only. Percentages are unrounded; round them to one "
-    "decimal place for display. Each operation states the permission it needs (roles: README)."
+    "decimal place for display. Each operation states the permission it needs (roles: README). "
+    "`/ingest/{path}` (not listed here) forwards the web UI's writes to ingest's `/{path}` (ingest's own API "
+    "documents each, and checks its permission)."
 )
 
 
@@ -70,14 +72,15 @@ def create_app(
         responses={503: refusal("Redis is unavailable, or this Trust's figures are being rebuilt after its read "
                                 "model was lost (`Retry-After`)")},
     )
-    for area in (health, ui, reports, dashboards, attendance, reference, board_pack, live, auth, admin, audit):
+    for area in (health, ui, reports, dashboards, attendance, reference, board_pack, live, auth, admin, audit, ingest):
         app.include_router(area.router)
     app.state.settings = settings
     app.add_middleware(KeptAnswers)  # inside the body limit (the last added is the outermost)
     # Outside KeptAnswers, so that its kept answers are compressed too.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL,
                        exclude_content_types=NOT_COMPRESSED)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       by_prefix={ingest.PREFIX: settings.ingest_max_body_bytes})
     app.add_middleware(SecurityHeaders)
     instrument(app, "gateway")  # request ids, latency by route, traces, GET /metrics
     # FastAPI's documented way to extend the OpenAPI is to replace this method, which mypy refuses.

@@ -48,7 +48,6 @@
     $("account-name").textContent = me.user ? `${me.user.name} · ${me.role.replace("_", " ")}` : me.role;
     $("account").classList.remove("hidden");
     addAdminNav();
-    addExtraNav();
     return me;
   }
   const may = (permission) => Boolean(me && me.permissions.includes(permission));
@@ -61,23 +60,23 @@
     $("nav").append(el("div", { className: "group", textContent: "Administration" }), list);
   }
 
-  // ---- pages of other scripts (imports.js): each shown to those with its permission, in its nav group ----
+  // ---- pages of other scripts (imports.js), shown in this page's box to those with their permission;
+  // their links go into their nav group (the group's list when another script made it: entry.js's Entry) ----
   const EXTRA = {};
   function register(path, render, { permission, group, label }) {
     EXTRA[path] = { render, permission, group, label };
-    if (me) addExtraNav();
   }
 
   function addExtraNav() {
-    const groups = {};
     for (const [path, page] of Object.entries(EXTRA)) {
-      if (may(page.permission)) (groups[page.group] = groups[page.group] || []).push([path, page.label]);
-    }
-    for (const [group, links] of Object.entries(groups)) {
-      const id = `nav-${group.toLowerCase().replace(/[^a-z]+/g, "-")}`;
-      if ($(id)) continue;
-      const list = el("ul", { id }, ...links.map(([path, label]) => el("li", {}, el("a", { href: `#${path}`, textContent: label }))));
-      $("nav").append(el("div", { className: "group", textContent: group }), list);
+      if (!may(page.permission) || $("nav").querySelector(`a[href="#${path}"]`)) continue;
+      const id = `nav-${page.group.toLowerCase().replace(/[^a-z]+/g, "-")}`;
+      let list = $(id);
+      if (!list) {
+        list = el("ul", { id });
+        $("nav").append(el("div", { className: "group", textContent: page.group }), list);
+      }
+      list.append(el("li", {}, el("a", { href: `#${path}`, textContent: page.label })));
     }
   }
 
@@ -165,7 +164,7 @@
     const table = el("tbody");
     const email = el("input", { type: "email", required: true });
     const name = el("input", { required: true });
-    const role = selectOf(["school_leader", "trust_leader", "analyst", "trust_admin"]);
+    const role = selectOf(["school_leader", "teacher", "trust_leader", "analyst", "trust_admin"]);
     const schools = el("input", { placeholder: "S01, S02 (empty: every school)" });
     const form = el("form", { className: "admin-form" },
       el("label", {}, "Email", email), el("label", {}, "Name", name), el("label", {}, "Role", role),
@@ -308,6 +307,6 @@
       + "or is disabled. Ask your Trust's administrator.", "error"), { id: "signin-error" }));
   }
   $("signout").addEventListener("click", signOut);
-  window.TidemarkAccounts = { loadMe, signIn, show, hide, page, register, csrf: () => csrf,
+  window.TidemarkAccounts = { loadMe, signIn, show, hide, call, me: () => me, page, register, addExtraNav, csrf: () => csrf,
     isAccountPath: (path) => path in PAGES || path in EXTRA, mustChangePassword: () => Boolean(me && me.user && me.user.must_change_password) };
 })();

@@ -1,6 +1,7 @@
 "use strict";
 (() => {
   const Accounts = window.TidemarkAccounts; // accounts.js: the session, sign-in and the administration pages
+  const Entry = window.TidemarkEntry; // entry.js: the Entry pages (summative and statutory results)
   const $ = (id) => document.getElementById(id);
 
   // ---- vocabulary (the API serves labels for groups, not for measures or filter values) ----
@@ -767,11 +768,19 @@
     const { path, params } = parseHash(location.hash);
     if (Accounts.isAccountPath(path) || Accounts.mustChangePassword()) {
       $("app").classList.add("hidden");
+      Entry.hide();
       Accounts.show(Accounts.mustChangePassword() ? "/account/password" : path);
       return;
     }
     Accounts.hide();
+    Entry.hide();
     if (!state.calendar) return;
+    if (Entry.isEntryPath(path)) {
+      $("app").classList.add("hidden");
+      state.view = null;
+      Entry.show(path, params, { calendar: state.calendar, schools: state.schools });
+      return;
+    }
     $("app").classList.remove("hidden");
     const view = VIEW_BY_PATH[path];
     if (!view) { history.replaceState(null, "", `${location.pathname}${location.search}#/`); route(); return; }
@@ -1930,6 +1939,8 @@
     const me = await Accounts.loadMe();
     if (!me) { Accounts.signIn(); return; }
     if (Accounts.mustChangePassword()) { route(); return; }
+    Entry.addNav();
+    Accounts.addExtraNav(); // imports.js's Import page, in the Entry group
     state.pupilsRefused = false; // a new sign-in may see pupils
     try {
       const [calendar, schools, categories] = await Promise.all([api("/v1/calendar", {}, true), api("/v1/schools", {}, true),

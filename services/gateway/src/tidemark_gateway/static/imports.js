@@ -102,7 +102,7 @@
       const mine = ++polling;
       const fields = await send("GET", `${INGEST}/fields?kind=${encodeURIComponent(kind.value)}`);
       for (;;) {
-        if (mine !== polling) return; // another upload took over
+        if (mine !== polling || !out.isConnected || out.closest(".hidden")) return; // another upload took over, or the page was left
         const answer = await send("GET", `${INGEST}/${encodeURIComponent(importId)}`);
         if (!answer.ok) { out.replaceChildren(note(problem(answer), "error")); return; }
         render(answer.data, fields.ok ? fields.data : null);
@@ -208,5 +208,5 @@
     }
   }
 
-  Accounts.register("/import", importPage, { permission: "tracker:write", group: "Data", label: "Import" });
+  Accounts.register("/import", importPage, { permission: "tracker:write", group: "Entry", label: "Import" });
 })();

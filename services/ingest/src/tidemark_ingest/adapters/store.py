@@ -235,6 +235,36 @@ class IngestStore:
         rows = await self.session.execute(select(*STATUTORY_COLUMNS).where(and_(*conditions)).with_for_update())
         return [statutory_state(r) for r in rows]
 
+    # -- reads for the entry screens (no row locks: they change nothing) ----------------------
+
+    async def school(self, school_id: str) -> SchoolState | None:
+        rows = await self.session.execute(
+            select(*SCHOOL_COLUMNS).where(SCHOOL.c.trust_id == self.trust_id, SCHOOL.c.school_id == school_id)
+        )
+        row = rows.first()
+        return school_state(row) if row is not None else None
+
+    async def pupils_of_school(self, school_id: str) -> list[PupilState]:
+        """The pupils whose record names the school (this year's, or a leaver's last)."""
+        rows = await self.session.execute(
+            select(*PUPIL_COLUMNS).where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.school_id == school_id)
+        )
+        return [pupil_state(r) for r in rows]
+
+    async def results_of(self, school_id: str, academic_year: str, period: str) -> list[ResultState]:
+        rows = await self.session.execute(select(*RESULT_COLUMNS).where(
+            ASSESSMENT.c.trust_id == self.trust_id, ASSESSMENT.c.school_id == school_id,
+            ASSESSMENT.c.academic_year == academic_year, ASSESSMENT.c.period == period,
+        ))
+        return [result_state(r) for r in rows]
+
+    async def statutory_of(self, school_id: str, academic_year: str, assessment: str) -> list[StatutoryState]:
+        rows = await self.session.execute(select(*STATUTORY_COLUMNS).where(
+            STATUTORY.c.trust_id == self.trust_id, STATUTORY.c.school_id == school_id,
+            STATUTORY.c.academic_year == academic_year, STATUTORY.c.assessment == assessment,
+        ))
+        return [statutory_state(r) for r in rows]
+
     # -- writes -----------------------------------------------------------------------------
 
     async def save_schools(self, new: list[SchoolState], changed: list[SchoolState]) -> None:

@@ -317,9 +317,7 @@ def _statutory_value_field(assessment: str, component: str, text: str) -> str:
     spec = next(specs.get(component) for a, specs in COMPONENTS.items() if a.value == assessment)
     if spec is None or text.strip() in spec.codes or not re.fullmatch(r"-?\d+", text.strip()):
         return "code"
-    if spec.scaled is not None:
-        return "scaled_score"
-    return "mark" if spec.marks is not None else "code"
+    return spec.number_field or "code"
 
 
 def _validated(

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from tidemark_ingest.bootstrap import Services
 from tidemark_ingest.service_layer.attendance import Attendance
+from tidemark_ingest.service_layer.entry import Entry
 from tidemark_ingest.service_layer.replay import Replay
 from tidemark_ingest.service_layer.tracker import Tracker
 from tidemark_runtime.auth import BearerCredentials, Permission, check_secret, require
@@ -42,7 +43,12 @@ async def attendance(built: ServicesDep) -> Attendance:
     return built.attendance
 
 
+async def entry(built: ServicesDep) -> Entry:
+    return built.entry
+
+
 TrackerDep = Annotated[Tracker, Depends(tracker)]
+EntryDep = Annotated[Entry, Depends(entry)]
 AttendanceDep = Annotated[Attendance, Depends(attendance)]
 ReplayDep = Annotated[Replay, Depends(replay)]
 

@@ -21,9 +21,10 @@ from fastapi.responses import Response
 
 router = APIRouter(include_in_schema=False)
 
-AssetName = Literal["app.js", "accounts.js", "imports.js", "app.css"]
+AssetName = Literal["app.js", "accounts.js", "entry.js", "imports.js", "app.css"]
 ASSETS: dict[AssetName, str] = {"app.js": "text/javascript; charset=utf-8",
                                 "accounts.js": "text/javascript; charset=utf-8",
+                                "entry.js": "text/javascript; charset=utf-8",
                                 "imports.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
 
 REVALIDATE = "no-cache"

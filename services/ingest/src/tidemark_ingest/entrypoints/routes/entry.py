@@ -1,0 +1,79 @@
+"""What the web UI's Entry pages read back (through the gateway's forward, `/ingest/...`): a
+school's sheet of entered results with each value's lock state and what is missing, and the
+information key of the statutory codes. Writing stays with the tracker routes (`POST
+/v1/assessments`, `/v1/statutory` and their lock and unlock), so every save and lock is the API's.
+
+Permission: `tracker:write`, for a school in the caller's scope (whoever may write a school may read
+back what was entered for it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from tidemark_ingest.domain.entry import AssessmentInfo, StatutorySheet, SummativeSheet, code_tables
+from tidemark_ingest.domain.validation import FieldError
+from tidemark_ingest.entrypoints.deps import EntryDep, TrackerWriter
+from tidemark_ingest.entrypoints.writes import writable
+from tidemark_ingest.service_layer.tracker import BatchRejected
+from tidemark_runtime.auth import GuardedRoute
+from tidemark_runtime.http import SafeJSONResponse
+from tidemark_schemas.records import LockScope
+from tidemark_schemas.statutory import StatutoryLockScope
+
+UNREADABLE = "the sheet could not be read"
+
+
+class SheetRefused(BaseModel):
+    """A sheet asked of a school or period the Trust does not have (422)."""
+
+    detail: str
+    errors: list[FieldError]
+
+
+REFUSED: dict[int | str, dict[str, Any]] = {422: {"model": SheetRefused, "description": "A parameter names nothing "
+                                                  "the Trust has (or is malformed: FastAPI's own 422)"}}
+
+router = APIRouter(prefix="/v1", tags=["entry"], route_class=GuardedRoute, responses=REFUSED)
+
+
+def _refused(rejected: BatchRejected) -> Response:
+    body = SheetRefused(detail=UNREADABLE, errors=rejected.errors)
+    return SafeJSONResponse(body.model_dump(mode="json"), status_code=422)
+
+
+@router.get("/entry/summative", response_model=SummativeSheet)
+async def summative_sheet(scope: Annotated[LockScope, Query()], caller: TrackerWriter, entry: EntryDep) -> Any:
+    """A school's summative results of one period for one year group (`year_group` required; a
+    `subject` given is ignored: the sheet has every subject): its pupils, the school's own model (or
+    the bands), every entered value with its lock state (`draft`, `locked`, or `changed` since its
+    lock) and how many pupil x subject entries are missing. What the Entry grid reads."""
+    writable(caller, [scope.school_id])
+    try:
+        return await entry.summative(caller.trust_id, scope)
+    except BatchRejected as rejected:
+        return _refused(rejected)
+
+
+@router.get("/entry/statutory", response_model=StatutorySheet)
+async def statutory_sheet(
+    scope: Annotated[StatutoryLockScope, Query()], caller: TrackerWriter, entry: EntryDep
+) -> Any:
+    """A school's results of one statutory assessment (`assessment` required) in one academic year:
+    the pupils of the year groups that take it, every component with its codes and their meanings,
+    every entered value with its lock state, and how many required entries are missing."""
+    writable(caller, [scope.school_id])
+    try:
+        return await entry.statutory(caller.trust_id, scope)
+    except BatchRejected as rejected:
+        return _refused(rejected)
+
+
+@router.get("/entry/statutory-codes")
+async def statutory_codes(caller: TrackerWriter) -> list[AssessmentInfo]:
+    """Every statutory assessment's components: the codes each accepts and what each means, its mark
+    and scaled score ranges (the information key, from the one code table)."""
+    return code_tables()

@@ -1,0 +1,238 @@
+"""Issue 14's acceptance for the entry screens, on the whole stack (ingest, the broker, metrics,
+statutory and the gateway as processes, as the end-to-end tests start them) in a real browser
+(Debian's chromium driven by Playwright): a teacher enters a year group's results in the grid by
+typing and by pasting a column from a spreadsheet, sees a red message naming the reason of an invalid
+code (ingest's own validation, through the gateway's forward), locks, and sees the dashboard figure
+change; the statutory page enters a KS2 result, shows its information key and a summary, and locks.
+axe-core finds no serious or critical violation on the Entry pages, and they fit a phone's width."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import async_playwright, expect
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tidemark_identity.service import Identity
+from tidemark_schemas.assessment_model import SONAR_MODEL
+from tidemark_schemas.calendar import academic_year_of
+
+pytestmark = pytest.mark.e2e
+
+TRUST = "trust-entry"
+SCHOOL = "EN-S1"
+PASSWORD = "a long enough passphrase 42"
+YEAR = academic_year_of(date.today())
+PERIOD = "AUT1"
+PUPILS = [f"EN0{n}" for n in range(1, 7)]
+CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
+AXE = Path(os.environ.get("TIDEMARK_AXE", Path(sys.prefix) / "node/node_modules/axe-core/axe.min.js"))
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync"]
+WAIT_MS = 30_000
+expect.set_options(timeout=WAIT_MS)
+AXE_SERIOUS = """async () => {
+  const results = await axe.run(document, { resultTypes: ["violations"] });
+  return results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+PASTE = """([selector, text]) => {
+  const data = new DataTransfer();
+  data.setData("text/plain", text);
+  document.querySelector(selector).dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+}"""
+"""A column pasted from a spreadsheet (what a browser sends the cell on Ctrl+V)."""
+
+
+def pupil(pupil_id: str, year_group: str) -> dict[str, object]:
+    return dict(pupil_id=pupil_id, school_id=SCHOOL, year_group=year_group, sex="F", fsm6=False, lac=False, plac=False,
+                sen="N", eal=False, ethnicity="WBRI", left_on=None)
+
+
+@pytest.fixture(scope="module")
+def teacher(platform, platform_database: str) -> str:  # type: ignore[no-untyped-def]
+    """A school on the Sonar model with six Year 4 and two Year 6 pupils, and its teacher."""
+    with platform.ingest(TRUST) as ingest:
+        school = ingest.post("/v1/schools", json=[{"school_id": SCHOOL, "name": "Elm Primary",
+                                                   "assessment_model": SONAR_MODEL.model_dump(mode="json")}])
+        pupils = ingest.post("/v1/pupils", json=[pupil(p, "Y4") for p in PUPILS] + [pupil("EN91", "Y6"),
+                                                                                    pupil("EN92", "Y6")])
+    assert school.status_code == pupils.status_code == 200, (school.text, pupils.text)
+
+    async def create() -> None:
+        engine = create_async_engine(platform_database)
+        try:
+            await Identity.on(engine).create_person(TRUST, "test", "teacher@elm.org", "Tia Teacher", "teacher",
+                                                    [SCHOOL], PASSWORD)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
+    return "teacher@elm.org"
+
+
+@contextlib.asynccontextmanager
+async def signed_in(site: str, email: str) -> AsyncIterator[tuple[object, list[str]]]:
+    """A chromium page signed in as `email`, and the console errors and CSP violations it reports."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"no chromium at {CHROMIUM}: `apt-get install chromium` (or set TIDEMARK_CHROMIUM)")
+    problems: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            await page.goto(site)
+            await page.fill("#signin-email", email)
+            await page.fill("#signin-password", PASSWORD)
+            await page.click("#signin-form button[type=submit]")
+            await expect(page.locator("#account")).to_be_visible()
+            yield page, problems
+        finally:
+            await browser.close()
+
+
+def cell(pupil_id: str, subject: str) -> str:
+    return f'#entry input[aria-label="{pupil_id} {subject}"]'
+
+
+async def test_a_teacher_types_and_pastes_a_year_groups_results_sees_an_invalid_code_locks_and_the_dashboard_moves(
+    platform, teacher: str  # type: ignore[no-untyped-def]
+) -> None:
+    async with signed_in(platform.gateway_url, teacher) as (page, problems):
+        await page.click("#nav a[href='#/entry/summative']")
+        await expect(page.locator("#entry-title")).to_have_text("Summative entry")
+        await page.select_option("#entry-academic-year", YEAR)
+        await page.select_option("#entry-period", PERIOD)
+        await page.select_option("#entry-year-group", "Y4")
+        await expect(page.locator(cell("EN06", "Reading"))).to_be_visible()
+        await expect(page.locator("#entry-status")).to_contain_text("6 pupils")
+        subjects = await page.locator("#entry table.entry-grid thead th").count() - 1
+        await expect(page.locator("#entry-status")).to_contain_text(f"{6 * subjects} entries missing")
+
+        # Typing: a code, then the arrow key down to the next pupil (a lower-case code is the model's own).
+        await page.click(cell("EN01", "Reading"))
+        for code in ("SA", "a", "B", "JA", "SB", "SAB"):
+            await page.keyboard.type(code)
+            await page.keyboard.press("ArrowDown")
+        # Pasting a column from a spreadsheet into the first writing cell fills the column.
+        await page.evaluate(PASTE, [cell("EN01", "Writing"), "SA\r\nA\r\nJA\r\nB\r\nSB\r\nSA\r\n"])
+        # An invalid code: red at once, with ingest's reason; then corrected.
+        await page.click(cell("EN01", "Mathematics"))
+        await page.keyboard.type("ZZ")
+        await expect(page.locator(cell("EN01", "Mathematics"))).to_have_class("cell empty invalid")
+        await expect(page.locator("#entry-errors")).to_contain_text(
+            "EN01, Mathematics: unknown code in assessment model 'sonar'; expected one of SB, B, JA, SA, A, SAB")
+        await page.fill(cell("EN01", "Mathematics"), "JA")
+        await expect(page.locator("#entry-errors")).to_be_empty()
+        await expect(page.locator(cell("EN01", "Mathematics"))).to_have_class("cell draft")
+        await expect(page.locator(cell("EN02", "Reading"))).to_have_value("A")
+        await expect(page.locator(cell("EN06", "Writing"))).to_have_value("SA")
+        await expect(page.locator(cell("EN06", "Reading"))).to_have_class("cell draft")
+
+        # Drafts are stored (read back from ingest) but count in no figure until locked.
+        await page.reload()
+        await expect(page.locator(cell("EN04", "Reading"))).to_have_value("JA")
+        await expect(page.locator("#entry-status")).to_contain_text(f"{6 * subjects - 13} entries missing")
+        await page.click("#entry-lock")
+        await expect(page.locator("#entry-lock-message")).to_contain_text("Locked: 13 results now count")
+        await expect(page.locator(cell("EN04", "Reading"))).to_have_class("cell locked")
+
+        # The dashboard: reading 4 of 6 at or above (SA, A, JA, SAB), writing 4 of 6 (SA, A, JA, SA).
+        await page.goto(f"{platform.gateway_url}/#/?academic_year={YEAR}&period={PERIOD}")
+        reading = page.locator("#tiles .tile", has_text="Reading")
+        await expect(reading.locator(".pct")).to_have_text("66.7%")
+        await expect(reading).to_contain_text("6 pupils assessed")
+    assert problems == []
+
+    with httpx.Client(base_url=platform.ingest_url, timeout=30,
+                      headers={"Authorization": f"Bearer {platform.tokens[TRUST]['ingest']}"}) as ingest:
+        sheet = ingest.get("/v1/entry/summative", params={"school_id": SCHOOL, "academic_year": YEAR,
+                                                          "period": PERIOD, "year_group": "Y4"}).json()
+    assert {(r["pupil_id"], r["subject"]): (r["code"], r["state"]) for r in sheet["results"] if r["subject"] == "maths"} \
+        == {("EN01", "maths"): ("JA", "locked")}
+
+
+async def test_statutory_entry_shows_the_code_key_takes_a_score_and_a_code_summarises_and_locks(
+    platform, teacher: str  # type: ignore[no-untyped-def]
+) -> None:
+    async with signed_in(platform.gateway_url, teacher) as (page, problems):
+        await page.goto(f"{platform.gateway_url}/#/entry/statutory?school_id={SCHOOL}&academic_year={YEAR}&assessment=ks2")
+        await expect(page.locator(cell("EN91", "Reading test"))).to_be_visible()
+        await page.click("#entry details.info-key summary")
+        await expect(page.locator("#entry details.info-key")).to_contain_text(
+            "Working below the overall standard of the test, not entered (not met)")
+        await page.fill(cell("EN91", "Reading test"), "104")
+        await page.fill(cell("EN92", "Reading test"), "B")
+        await page.fill(cell("EN91", "Writing teacher assessment"), "exs")
+        await page.fill(cell("EN92", "Writing teacher assessment"), "130")
+        await expect(page.locator("#entry-errors")).to_contain_text("EN92, Writing teacher assessment:")
+        await page.fill(cell("EN92", "Writing teacher assessment"), "WTS")
+        await expect(page.locator("#entry-errors")).to_be_empty()
+        await expect(page.locator(cell("EN91", "Writing teacher assessment"))).to_have_value("EXS")
+        await expect(page.locator(cell("EN92", "Writing teacher assessment"))).to_have_class("cell draft")
+        await page.click("#entry-lock")
+        await expect(page.locator("#entry-lock-message")).to_contain_text("Locked: 4 results now count")
+        await page.select_option("#entry-view", "summary")
+        summary = page.locator("#entry table", has_text="Component")
+        # two Year 6 pupils, two entered, two locked, none missing
+        await expect(summary.locator("tr", has_text="Reading test").locator("td")).to_have_text(["2", "2", "2", "0"])
+    assert problems == []
+
+
+async def test_the_entry_pages_have_no_serious_accessibility_violation_and_fit_a_phone(
+    platform, teacher: str  # type: ignore[no-untyped-def]
+) -> None:
+    if not AXE.exists():
+        pytest.fail(f"no axe-core at {AXE}: `make axe-core` installs it from npm (or set TIDEMARK_AXE)")
+    paths = [f"/entry/summative?school_id={SCHOOL}&academic_year={YEAR}&period={PERIOD}&year_group=Y4",
+             f"/entry/statutory?school_id={SCHOOL}&academic_year={YEAR}&assessment=ks2",
+             f"/entry/statutory?school_id={SCHOOL}&academic_year={YEAR}&assessment=ks2&view=summary"]
+    found: dict[str, list[str]] = {}
+    overflowing: dict[str, list[int]] = {}
+    async with signed_in(platform.gateway_url, teacher) as (page, problems):
+        for width, height in ((1440, 900), (360, 780)):
+            await page.set_viewport_size({"width": width, "height": height})
+            for path in paths:
+                await page.goto(f"{platform.gateway_url}/#{path}")
+                await expect(page.locator("#entry-status")).to_be_visible()
+                await page.click("#entry details.info-key summary")
+                if await page.evaluate("typeof axe") == "undefined":
+                    await page.evaluate(AXE.read_text(encoding="utf-8") + "\n;typeof axe.run")
+                if serious := await page.evaluate(AXE_SERIOUS):
+                    found[f"{width} {path}"] = serious
+                widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                if widths[0] > widths[1]:
+                    overflowing[f"{width} {path}"] = widths
+    assert found == {}
+    assert overflowing == {}
+    assert problems == []
+
+
+def test_a_teacher_reads_its_schools_sheet_through_the_forward_and_no_other(platform, teacher: str) -> None:  # type: ignore[no-untyped-def]
+    """The sheet is read through the gateway's forward with the teacher's session (a GET needs no CSRF
+    token); another school and a reader key are refused by ingest."""
+    with httpx.Client(base_url=platform.gateway_url, timeout=30) as client:
+        signed = client.post("/v1/auth/login", json={"email": teacher, "password": PASSWORD})
+        assert signed.status_code == 200 and "tracker:write" in signed.json()["permissions"]
+        sheet = client.get("/ingest/v1/entry/summative", params={"school_id": SCHOOL, "academic_year": YEAR,
+                                                                 "period": PERIOD, "year_group": "Y6"})
+        other = client.get("/ingest/v1/entry/summative", params={"school_id": "NOT-MINE", "academic_year": YEAR,
+                                                                 "period": PERIOD, "year_group": "Y6"})
+    reader = httpx.get(f"{platform.gateway_url}/ingest/v1/entry/statutory-codes", timeout=30,
+                       headers={"Authorization": f"Bearer {platform.tokens[TRUST]['viewer']}"})
+
+    assert sheet.status_code == 200
+    assert [p["pupil_id"] for p in sheet.json()["pupils"]] == ["EN91", "EN92"]
+    assert other.status_code == 403
+    assert reader.status_code == 403
