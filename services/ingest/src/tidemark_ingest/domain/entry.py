@@ -202,7 +202,7 @@ def statutory_sheet(
     mine = [r for r in results if r.assessment == assessment and r.entered is not None]
     listed = sheet_pupils(pupils, academic_year, year_groups, {r.pupil_id for r in mine}, today)
     cells = [
-        StatutoryCell(pupil_id=r.pupil_id, component=r.component, entered=r.entered, locked=r.locked,  # type: ignore[arg-type]
+        StatutoryCell(pupil_id=r.pupil_id, component=r.component, entered=r.entered, locked=r.locked,
                       state=_state(r.locked, r.entered))
         for r in sorted(mine, key=lambda r: (r.pupil_id, r.component))
     ]
