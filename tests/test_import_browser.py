@@ -166,6 +166,10 @@ async def test_a_teacher_sees_every_error_of_a_sample_maps_a_column_commits_and_
         await expect(page.locator("#import-mapping tr", has_text="UPN").locator("select")).to_have_value("pupil_id")
     assert problems == []
 
+    with platform.ingest(TRUST) as ingest:
+        saved = ingest.get("/v1/imports/mappings", params={"school_id": SCHOOL, "kind": "summative"}).json()
+    assert [m["mapping"] for m in saved] == [{"UPN": "pupil_id"}]  # only what was changed on the page
+
 
 async def test_the_import_page_has_no_serious_accessibility_violation_and_fits_a_phone(
     platform, teacher: str  # type: ignore[no-untyped-def]

@@ -175,7 +175,18 @@
         el("div", { className: "scroll", tabIndex: 0, role: "region", ariaLabel: "Columns of the file" }, table),
         el("div", { className: "row-gap" }, el("button", { type: "button", className: "secondary", id: "import-remap",
           textContent: "Check again with these columns",
-          onclick: () => upload(Object.fromEntries(choices.map((c) => [c.dataset.header, c.value]))) })));
+          onclick: () => upload(edited(status, choices)) })));
+    }
+
+    // The mapping to check the file with: the one it was read with, and each column changed on the page
+    // ("" ignores a column); columns left as matched by their header stay out of it, so that a mapping
+    // saved from it still fits the school's next export if another column comes or goes.
+    function edited(status, choices) {
+      const mapping = { ...(status.mapping || {}) };
+      for (const choice of choices) {
+        if (choice.value !== (status.columns[choice.dataset.header] || "")) mapping[choice.dataset.header] = choice.value;
+      }
+      return mapping;
     }
 
     async function forget(status) {
