@@ -47,7 +47,8 @@ AXE_SERIOUS = """async () => {
 PASTE = """([selector, text]) => {
   const data = new DataTransfer();
   data.setData("text/plain", text);
-  document.querySelector(selector).dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  const event = new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true });
+  document.querySelector(selector).dispatchEvent(event);
 }"""
 """A column pasted from a spreadsheet (what a browser sends the cell on Ctrl+V)."""
 
@@ -219,7 +220,9 @@ async def test_the_entry_pages_have_no_serious_accessibility_violation_and_fit_a
     assert problems == []
 
 
-def test_a_teacher_reads_its_schools_sheet_through_the_forward_and_no_other(platform, teacher: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_teacher_reads_its_schools_sheet_through_the_forward_and_no_other(
+    platform, teacher: str  # type: ignore[no-untyped-def]
+) -> None:
     """The sheet is read through the gateway's forward with the teacher's session (a GET needs no CSRF
     token); another school and a reader key are refused by ingest."""
     with httpx.Client(base_url=platform.gateway_url, timeout=30) as client:

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.e2e
 
 TRUST = "trust-forward"
 PASSWORD = "a long enough passphrase 42"
+MAY_NOT_WRITE = {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"}
 SCHOOL = [{"school_id": "FW-S1", "name": "Fen Primary"}]
 
 
@@ -60,7 +61,7 @@ def test_the_forward_grants_nothing_ingest_refuses_as_it_would_directly(platform
     reader = httpx.post(f"{platform.gateway_url}/ingest/v1/schools", json=SCHOOL, headers=viewer, timeout=30)
 
     assert (anonymous.status_code, anonymous.json()) == (401, {"detail": "not signed in: no API key and no session"})
-    assert (reader.status_code, reader.json()) == (403, {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"})
+    assert (reader.status_code, reader.json()) == (403, MAY_NOT_WRITE)
 
 
 def test_a_session_passes_with_its_csrf_token_and_ingest_checks_the_persons_role(
@@ -77,4 +78,25 @@ def test_a_session_passes_with_its_csrf_token_and_ingest_checks_the_persons_role
     assert (without_csrf.status_code, without_csrf.json()) == (
         403, {"detail": "missing or wrong X-CSRF-Token header (CSRF protection)"})
     # the session reached ingest, which knows the person and refuses the role, not the forward
-    assert (with_csrf.status_code, with_csrf.json()) == (403, {"detail": "this caller may not write tracker data (tracker:write: an ingest key or a teacher)"})
+    assert (with_csrf.status_code, with_csrf.json()) == (403, MAY_NOT_WRITE)
+
+
+def test_a_teacher_writes_its_school_through_the_forward_with_its_session_and_no_other_school(
+    platform, platform_database: str  # type: ignore[no-untyped-def]
+) -> None:
+    with platform.ingest(TRUST) as ingest:
+        assert ingest.post("/v1/schools", json=[*SCHOOL, {"school_id": "FW-S2", "name": "Ash"}]).status_code == 200
+    person(platform_database, "fw-teacher@fen.org", "teacher", ["FW-S1"])
+    client, csrf = signed_in(platform, "fw-teacher@fen.org")
+    scope = {"academic_year": "2025/26", "period": "AUT1"}
+    try:
+        own = client.post("/ingest/v1/assessments/lock", json={"school_id": "FW-S1", **scope},
+                          headers={"X-CSRF-Token": csrf})
+        other = client.post("/ingest/v1/assessments/lock", json={"school_id": "FW-S2", **scope},
+                            headers={"X-CSRF-Token": csrf})
+    finally:
+        client.close()
+
+    assert (own.status_code, own.json()) == (200, {"received": 0, "changed": 0, "events": 0})
+    assert (other.status_code, other.json()) == (
+        403, {"detail": "this caller may not write school 'FW-S2' (not in its scope)"})

@@ -86,6 +86,8 @@ def test_the_stack_serves_both_apis_writes_stack_json_and_sigterm_stops_every_pr
         post_a_school_and_see_it(stack)
         signed_in = httpx.post(f"{stack['gateway_url']}/v1/auth/login", json=stack["admin"])
         assert (signed_in.status_code, signed_in.json()["role"]) == (200, "trust_admin")
+        # the gateway forwards the web UI's writes to ingest (INGEST_URL set by the runner)
+        assert httpx.get(f"{stack['gateway_url']}/ingest/status").json().keys() >= {"outbox_backlog"}
         assert len(children) >= 7  # broker, Redis, PostgreSQL and the four services
         # Each service logged in to the embedded valkey as its own user and was refused nothing;
         # a client without credentials gets nothing.

@@ -91,7 +91,7 @@ async def test_a_school_scoped_key_writes_only_its_schools(ingest: Ingest) -> No
     assert own.status_code == 200
     assert (other.status_code, other.json()) == (
         403,
-        {"detail": "this key may not write school 'S2' (not in its scope)"},
+        {"detail": "this caller may not write school 'S2' (not in its scope)"},
     )
     assert lock.status_code == 403
 
@@ -159,7 +159,7 @@ async def test_register_marks_follow_the_keys_scope_and_every_batch_is_audited(i
 
     assert (refused.status_code, refused.json()) == (
         403,
-        {"detail": "this key may not write school 'S1' (not in its scope)"},
+        {"detail": "this caller may not write school 'S1' (not in its scope)"},
     )
     assert accepted.status_code == 200, accepted.text
     batches = [(detail["request"], detail["accepted"], detail["rows"]) for action, _, detail in await audit(ingest)

@@ -109,7 +109,7 @@ async def test_a_sheet_of_nothing_the_trust_has_is_a_422_naming_the_parameter(
     answer = await ingest.client.get("/v1/entry/summative", params=params, headers=KEY)
 
     assert answer.status_code == status
-    assert [e["field"] for e in answer.json()["errors"]] == [field]
+    assert [e["loc"] for e in answer.json()["detail"]] == [["query", field]]
 
 
 async def test_a_malformed_parameter_is_fastapis_422_naming_it(ingest: Ingest) -> None:
@@ -123,10 +123,12 @@ async def test_reading_back_needs_the_permission_to_write_the_school(database_ur
     tokens = {"s2-ingest": {"trust_id": TRUST, "role": "ingest", "schools": ["S2"]},
               "viewer": {"trust_id": TRUST, "role": "viewer"}}
     async with in_process(ingest_settings(database_url, tidemark_tokens=tokens)) as app:
-        other_school = await app.client.get("/v1/entry/summative", params=SHEET, headers={"Authorization": "Bearer s2-ingest"})
+        other_school = await app.client.get("/v1/entry/summative", params=SHEET,
+                                            headers={"Authorization": "Bearer s2-ingest"})
         reader = await app.client.get("/v1/entry/statutory-codes", headers={"Authorization": "Bearer viewer"})
 
-    assert (other_school.status_code, other_school.json()) == (403, {"detail": "this key may not write school 'S1' (not in its scope)"})
+    assert (other_school.status_code, other_school.json()) == (
+        403, {"detail": "this caller may not write school 'S1' (not in its scope)"})
     assert reader.status_code == 403
 
 
@@ -148,3 +150,30 @@ def test_a_pupils_year_group_in_an_earlier_year_is_one_less_per_year_back() -> N
     assert year_group_in(now, "2025/26", TODAY) is YearGroup.Y4
     assert year_group_in(now, "2023/24", TODAY) is YearGroup.Y2
     assert year_group_in(now, "2020/21", TODAY) is None
+
+
+async def test_each_entry_operation_states_its_permission_and_its_refusals(ingest: Ingest) -> None:
+    operations = {path: item["get"] for path, item in ingest.app.openapi()["paths"].items()
+                  if "entry" in item.get("get", {}).get("tags", [])}
+
+    assert sorted(operations) == ["/v1/entry/statutory", "/v1/entry/statutory-codes", "/v1/entry/summative"]
+    for path, operation in operations.items():
+        assert operation["description"].endswith("**Permission:** `tracker:write`.")
+        assert {"401", "403"} <= set(operation["responses"])
+        assert ("422" in operation["responses"]) is (path != "/v1/entry/statutory-codes")  # no parameters there
+
+
+def test_a_phonics_sheet_lists_year_1_and_year_2_and_counts_only_year_1s_check_missing_and_leavers_never() -> None:
+    from tidemark_ingest.domain.entry import statutory_sheet
+    from tidemark_ingest.domain.facts import SchoolState
+
+    school = SchoolState(school_id="S1", name="Oak", version=1)
+    pupils = [PupilState(**pupil(p, year_group, left_on).model_dump(), version=1) for p, year_group, left_on in
+              (("P1", "Y1", None), ("P2", "Y1", None), ("P3", "Y2", None), ("P4", "Y1", date(2025, 10, 1)),
+               ("P5", "Y3", None))]
+
+    sheet = statutory_sheet(school, pupils, [], "2025/26", Assessment.PHONICS, TODAY)
+
+    assert [(p.pupil_id, p.year_group) for p in sheet.pupils] == [
+        ("P1", YearGroup.Y1), ("P2", YearGroup.Y1), ("P3", YearGroup.Y2), ("P4", YearGroup.Y1)]
+    assert sheet.missing == 2  # P1 and P2's Year 1 check; the retake is optional, P4 has left

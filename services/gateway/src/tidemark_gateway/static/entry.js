@@ -103,6 +103,7 @@
     const chosen = selection(params, [["school_id", schools, schools.length ? schools[0][0] : ""],
       ["academic_year", years, opening.academic_year || years[0][0]], ["period", periods, opening.period || periods[0][0]],
       ["year_group", YEAR_GROUPS, "Y1"], ["subject", [["", "All subjects"], ...Object.entries(SUBJECT_LABELS)], ""]]);
+    chosen.class_id = params.get("class_id") || "";
     // The class selector lists the year group's classes once classes exist (issue 14, point 1): until then
     // its one choice is every pupil of the year group.
     const fields = [["school_id", "School", schools], ["academic_year", "Academic year", years],
@@ -123,6 +124,7 @@
     const chosen = selection(params, [["school_id", schools, schools.length ? schools[0][0] : ""],
       ["academic_year", years, opening.academic_year || years[0][0]], ["assessment", ASSESSMENTS, "ks2"],
       ["view", [["grid", "Enter results"], ["summary", "Summary"]], "grid"]]);
+    chosen.class_id = params.get("class_id") || "";
     const fields = [["school_id", "School", schools], ["academic_year", "Academic year", years],
       ["assessment", "Assessment", ASSESSMENTS], ["class_id", "Class", [["", "Whole year group"]]],
       ["view", "View", [["grid", "Enter results"], ["summary", "Summary"]]]];
@@ -133,7 +135,18 @@
     openStatutory(chosen, body);
   }
 
-  const clean = (chosen) => Object.fromEntries(Object.entries(chosen).filter(([k, v]) => v && k !== "class_id"));
+  const clean = (chosen) => Object.fromEntries(Object.entries(chosen).filter(([, v]) => v));
+
+  // The class selector: the sheet's classes, when ingest's sheet names them (issue 14, point 1: a
+  // class in a year, `classes: [{class_id, name, year_groups}]`, and each pupil's `class_id`); until
+  // then its one choice is the whole year group. A class chosen narrows the grid to its pupils.
+  function classesOf(sheet, chosen) {
+    const select = $("entry-class-id");
+    const classes = (sheet.classes || []).filter((c) => !chosen.year_group || !c.year_groups || c.year_groups.includes(chosen.year_group));
+    if (select) select.append(...classes.map((c) => option([c.class_id, c.name], chosen.class_id)));
+    const known = classes.some((c) => c.class_id === chosen.class_id);
+    return known ? sheet.pupils.filter((p) => p.class_id === chosen.class_id) : sheet.pupils;
+  }
 
   // ---- reading the sheet ----
   async function openSummative(chosen, body) {
@@ -143,6 +156,7 @@
     if (mine !== opened) return; // another page (or selection) was opened meanwhile
     if (!answer.ok) { body.replaceChildren(note(`The results could not be read: ${describe(answer)}`, "error")); return; }
     const sheet = answer.data;
+    const pupils = classesOf(sheet, chosen);
     const subjects = chosen.subject && sheet.subjects.includes(chosen.subject) ? [chosen.subject] : sheet.subjects;
     const model = sheet.assessment_model;
     // What a cell may hold, as ingest's sheet names it: the school's model's codes, or the bands.
@@ -157,7 +171,7 @@
           : sheet.bands.map((b) => [b, { BELOW: "Below Age Related Expectations", AT: "At Age Related Expectations", ABOVE: "Above Age Related Expectations" }[b] || b, b]))
           .map((cells) => el("tr", {}, ...cells.map((c) => el("td", { textContent: c })))))));
     const lockScope = { ...scope, ...(chosen.subject ? { subject: chosen.subject } : {}) };
-    const missing = sheet.pupils.filter((p) => !p.left_on)
+    const missing = pupils.filter((p) => !p.left_on)
       .reduce((n, p) => n + subjects.filter((s) => !values.has(`${p.pupil_id}|${s}`)).length, 0);
     current = {
       kind: "summative", scope, lockScope, body, chosen, allowed, columns, sheet, pending: new Set(),
@@ -167,7 +181,7 @@
       lock: (change) => Accounts.call("POST", `${INGEST}/v1/assessments/${change}`, lockScope),
       reload: () => openSummative(chosen, body),
     };
-    render(body, sheet.pupils, columns, values, key, { missing, total: sheet.pupils.length,
+    render(body, pupils, columns, values, key, { missing, total: pupils.length,
       what: chosen.subject ? `${subjectLabel(chosen.subject)}, ` : "" });
   }
 
@@ -178,6 +192,7 @@
     if (mine !== opened) return; // another page (or selection) was opened meanwhile
     if (!answer.ok) { body.replaceChildren(note(`The results could not be read: ${describe(answer)}`, "error")); return; }
     const sheet = answer.data;
+    const pupils = classesOf(sheet, chosen);
     const codes = new Map(sheet.components.map((c) => [c.component, c.codes.map((k) => k.code)]));
     const columns = sheet.components.map((c) => ({ key: c.component, label: c.label, spec: c,
       takes: (pupil) => pupil.year_group === c.year_group }));
@@ -200,7 +215,8 @@
       reload: () => openStatutory(chosen, body),
     };
     if (chosen.view === "summary") { summary(body, sheet, values, key); return; }
-    render(body, sheet.pupils, columns, values, key, { missing: sheet.missing, total: sheet.pupils.length, what: "" });
+    render(body, pupils, columns, values, key, { missing: pupils === sheet.pupils ? sheet.missing
+      : missingOf(sheet, pupils, values), total: pupils.length, what: "" });
   }
 
   // A statutory cell's text: a number (the component's `number`: its scaled score, else its mark) and/or a code.
@@ -211,6 +227,11 @@
       else value.code = token;
     }
     return value;
+  }
+
+  function missingOf(sheet, pupils, values) {
+    return pupils.filter((p) => !p.left_on).reduce((n, p) => n + sheet.components
+      .filter((c) => !c.optional && c.year_group === p.year_group && !values.has(`${p.pupil_id}|${c.component}`)).length, 0);
   }
 
   function summary(body, sheet, values, key) {
@@ -251,8 +272,9 @@
     };
     lock.addEventListener("click", () => act("lock"));
     unlock.addEventListener("click", () => act("unlock"));
+    const whole = current.chosen.class_id ? " (Lock and Unlock act on the whole year group)" : "";
     return el("div", { className: "row-gap entry-actions" }, lock, unlock,
-      el("span", { className: "note", textContent: missing ? `${missing} missing: locking counts what is entered` : "Nothing missing" }), out);
+      el("span", { className: "note", textContent: `${missing ? `${missing} missing: locking counts what is entered` : "Nothing missing"}${whole}` }), out);
   }
 
   // ---- the grid ----

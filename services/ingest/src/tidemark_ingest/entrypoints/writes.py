@@ -15,10 +15,10 @@ from tidemark_runtime.principal import Principal
 
 
 def writable(caller: Principal, schools: Iterable[str]) -> None:
-    """A key scoped to some schools writes only those: 403 naming the first other one."""
+    """A key or a person scoped to some schools writes only those: 403 naming the first other one."""
     if caller.schools is not None and (others := sorted(set(schools) - caller.schools)):
         raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"this key may not write school {others[0]!r} (not in its scope)"
+            status.HTTP_403_FORBIDDEN, f"this caller may not write school {others[0]!r} (not in its scope)"
         )
 
 

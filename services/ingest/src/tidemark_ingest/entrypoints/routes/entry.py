@@ -8,45 +8,35 @@ back what was entered for it)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
-from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
 
 from tidemark_ingest.domain.entry import AssessmentInfo, StatutorySheet, SummativeSheet, code_tables
-from tidemark_ingest.domain.validation import FieldError
 from tidemark_ingest.entrypoints.deps import EntryDep, TrackerWriter
 from tidemark_ingest.entrypoints.writes import writable
 from tidemark_ingest.service_layer.tracker import BatchRejected
 from tidemark_runtime.auth import GuardedRoute
-from tidemark_runtime.http import SafeJSONResponse
 from tidemark_schemas.records import LockScope
 from tidemark_schemas.statutory import StatutoryLockScope
 
-UNREADABLE = "the sheet could not be read"
+router = APIRouter(prefix="/v1", tags=["entry"], route_class=GuardedRoute)
 
 
-class SheetRefused(BaseModel):
-    """A sheet asked of a school or period the Trust does not have (422)."""
-
-    detail: str
-    errors: list[FieldError]
-
-
-REFUSED: dict[int | str, dict[str, Any]] = {422: {"model": SheetRefused, "description": "A parameter names nothing "
-                                                  "the Trust has (or is malformed: FastAPI's own 422)"}}
-
-router = APIRouter(prefix="/v1", tags=["entry"], route_class=GuardedRoute, responses=REFUSED)
+def _refused(rejected: BatchRejected) -> RequestValidationError:
+    """A sheet of a school or period the Trust does not have: FastAPI's own 422, locating the
+    parameter (as for a malformed one), so every 422 of these routes has one shape."""
+    return RequestValidationError([
+        {"type": "value_error", "loc": ("query", error.field), "msg": error.reason, "input": error.value}
+        for error in rejected.errors
+    ])
 
 
-def _refused(rejected: BatchRejected) -> Response:
-    body = SheetRefused(detail=UNREADABLE, errors=rejected.errors)
-    return SafeJSONResponse(body.model_dump(mode="json"), status_code=422)
-
-
-@router.get("/entry/summative", response_model=SummativeSheet)
-async def summative_sheet(scope: Annotated[LockScope, Query()], caller: TrackerWriter, entry: EntryDep) -> Any:
+@router.get("/entry/summative")
+async def summative_sheet(
+    scope: Annotated[LockScope, Query()], caller: TrackerWriter, entry: EntryDep
+) -> SummativeSheet:
     """A school's summative results of one period for one year group (`year_group` required; a
     `subject` given is ignored: the sheet has every subject): its pupils, the school's own model (or
     the bands), every entered value with its lock state (`draft`, `locked`, or `changed` since its
@@ -55,13 +45,13 @@ async def summative_sheet(scope: Annotated[LockScope, Query()], caller: TrackerW
     try:
         return await entry.summative(caller.trust_id, scope)
     except BatchRejected as rejected:
-        return _refused(rejected)
+        raise _refused(rejected) from rejected
 
 
-@router.get("/entry/statutory", response_model=StatutorySheet)
+@router.get("/entry/statutory")
 async def statutory_sheet(
     scope: Annotated[StatutoryLockScope, Query()], caller: TrackerWriter, entry: EntryDep
-) -> Any:
+) -> StatutorySheet:
     """A school's results of one statutory assessment (`assessment` required) in one academic year:
     the pupils of the year groups that take it, every component with its codes and their meanings,
     every entered value with its lock state, and how many required entries are missing."""
@@ -69,7 +59,7 @@ async def statutory_sheet(
     try:
         return await entry.statutory(caller.trust_id, scope)
     except BatchRejected as rejected:
-        return _refused(rejected)
+        raise _refused(rejected) from rejected
 
 
 @router.get("/entry/statutory-codes")
