@@ -30,7 +30,7 @@ TRUSTS = (
     "trust-a", "trust-b", "trust-c", "trust-d", "trust-e", "trust-empty", "trust-f", "trust-g", "trust-h", "trust-i",
     "trust-j", "trust-k", "trust-l", "trust-m", "trust-demo", "trust-live", "trust-group",
     "trust-attendance", "trust-forged", "trust-obs", "trust-registers", "trust-attendance-attainment",
-    "trust-forward", "trust-entry", "trust-calendar",
+    "trust-forward", "trust-entry", "trust-calendar", "trust-import",
 )
 """One Trust per test, so that no test depends on another having run (or not) before it."""
 

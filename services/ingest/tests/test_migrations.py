@@ -60,7 +60,8 @@ async def test_an_empty_database_upgrades_to_head_with_every_table(empty):
     assert (before, await current_revision(empty)) == (None, head_revision())
     async with empty.connect() as connection:
         assert await connection.run_sync(tables) == (
-            FIRST_RELEASE_TABLES | IDENTITY_TABLES | {"attendance_mark", "import_job", "trust_calendar", "alembic_version"}
+            FIRST_RELEASE_TABLES | IDENTITY_TABLES
+            | {"attendance_mark", "import_job", "trust_calendar", "import_mapping", "alembic_version"}
         )
 
 

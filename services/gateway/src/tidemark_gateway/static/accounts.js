@@ -60,6 +60,26 @@
     $("nav").append(el("div", { className: "group", textContent: "Administration" }), list);
   }
 
+  // ---- pages of other scripts (imports.js), shown in this page's box to those with their permission;
+  // their links go into their nav group (the group's list when another script made it: entry.js's Entry) ----
+  const EXTRA = {};
+  function register(path, render, { permission, group, label }) {
+    EXTRA[path] = { render, permission, group, label };
+  }
+
+  function addExtraNav() {
+    for (const [path, page] of Object.entries(EXTRA)) {
+      if (!may(page.permission) || $("nav").querySelector(`a[href="#${path}"]`)) continue;
+      const id = `nav-${page.group.toLowerCase().replace(/[^a-z]+/g, "-")}`;
+      let list = $(id);
+      if (!list) {
+        list = el("ul", { id });
+        $("nav").append(el("div", { className: "group", textContent: page.group }), list);
+      }
+      list.append(el("li", {}, el("a", { href: `#${path}`, textContent: page.label })));
+    }
+  }
+
   // ---- signing in and out ----
   function signIn(message = "") {
     me = null;
@@ -259,6 +279,11 @@
   const PAGES = { "/account/password": passwordPage, "/admin/people": peoplePage, "/admin/keys": keysPage, "/admin/audit": auditPage };
 
   function show(path) {
+    const extra = EXTRA[path];
+    if (extra) {
+      if (may(extra.permission)) extra.render(); else location.replace("/#/");
+      return;
+    }
     const render = PAGES[path];
     if (!render || (path.startsWith("/admin/") && !may("people:manage"))) { location.replace("/#/"); return; }
     render();
@@ -282,5 +307,6 @@
       + "or is disabled. Ask your Trust's administrator.", "error"), { id: "signin-error" }));
   }
   $("signout").addEventListener("click", signOut);
-  window.TidemarkAccounts = { loadMe, signIn, show, hide, call, me: () => me, isAccountPath: (path) => path in PAGES, mustChangePassword: () => Boolean(me && me.user && me.user.must_change_password) };
+  window.TidemarkAccounts = { loadMe, signIn, show, hide, call, me: () => me, page, register, addExtraNav, csrf: () => csrf,
+    isAccountPath: (path) => path in PAGES || path in EXTRA, mustChangePassword: () => Boolean(me && me.user && me.user.must_change_password) };
 })();

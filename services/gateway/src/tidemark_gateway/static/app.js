@@ -2220,6 +2220,7 @@
     if (!me) { Accounts.signIn(); return; }
     if (Accounts.mustChangePassword()) { route(); return; }
     Entry.addNav();
+    Accounts.addExtraNav(); // imports.js's Import page, in the Entry group
     state.pupilsRefused = false; // a new sign-in may see pupils
     try {
       const [calendar, schools, categories] = await Promise.all([api("/v1/calendar", {}, true), api("/v1/schools", {}, true),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date, datetime
 
-from sqlalchemy import DateTime, Index, LargeBinary, text
+from sqlalchemy import DateTime, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -141,7 +141,9 @@ class ImportJobRow(SQLModel, table=True):
     filename: str | None = None
     content: bytes = Field(sa_type=LargeBinary)
     defaults: str = Field(description="The upload's school_id, academic_year, period as JSON")
-    mapping: str = Field(description="File header -> field, as JSON")
+    mapping: str = Field(description="File header -> field, as JSON (the upload's, or the saved one it was read with)")
+    mapping_from: str | None = Field(default=None, description="upload | saved: whose mapping; null: headers only")
+    saved_mapping_id: str | None = Field(default=None, description="The saved mapping it was read with")
     columns: str | None = Field(default=None, description="Each header and the field it feeds, as JSON")
     state: str
     rows_read: int = 0
@@ -153,4 +155,22 @@ class ImportJobRow(SQLModel, table=True):
     reason: str | None = None
     actor_id: str | None = None
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class ImportMappingRow(SQLModel, table=True):
+    """A column mapping committed with an import, saved for its school, kind and file shape, so that
+    the school's next upload of that shape is read with it (`domain.import_mappings`)."""
+
+    __tablename__ = "import_mapping"
+    __table_args__ = (UniqueConstraint("trust_id", "school_id", "kind", "shape", name="uq_import_mapping_shape"),)
+
+    mapping_id: str = Field(primary_key=True)
+    trust_id: str
+    school_id: str
+    kind: str
+    shape: str = Field(description="The file's headers as compared, hashed (`shape_of`)")
+    headers: str = Field(description="The headers of the file it was committed with, as JSON")
+    mapping: str = Field(description="File header -> field, as JSON")
+    actor_id: str | None = None
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))

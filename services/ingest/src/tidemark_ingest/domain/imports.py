@@ -114,11 +114,37 @@ def targets(kind: ImportKind) -> tuple[str, ...]:
     return fields
 
 
+IGNORED = ""
+"""A mapping's target for a column to ignore (one whose header would otherwise match a field)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedField:
+    """A field a `kind` file's column may feed, for the mapping step of an upload."""
+
+    name: str
+    required: Annotated[bool, Field(description="Every row needs it (a column, or for school_id, academic_year and "
+                                                "period a value for the whole file); subject, assessment and "
+                                                "component only in a file of one row per result")]
+    description: str | None = None
+
+
+def expected_fields(kind: ImportKind) -> list[ExpectedField]:
+    """The record's own fields, from its model (the one source of the names)."""
+    model = RECORD_OF[kind]
+    return [ExpectedField(name, info.is_required(), info.description) for name, info in model.model_fields.items()]
+
+
+def wide_columns(kind: ImportKind) -> tuple[str, ...]:
+    """The columns of a file of one row per pupil: a subject's (summative) or a component's (statutory)."""
+    return targets(kind)[len(RECORD_OF[kind].model_fields):]
+
+
 def check_mapping(kind: ImportKind, mapping: Mapping[str, str]) -> None:
-    """A mapping names only fields or columns a `kind` file has."""
+    """A mapping names only fields or columns a `kind` file has (or "": the column is ignored)."""
     known = {column_key(t): t for t in targets(kind)}
     for header, target in mapping.items():
-        if column_key(target) not in known:
+        if target != IGNORED and column_key(target) not in known:
             raise ImportRefused("mapping", f"{header!r} is mapped to {target!r}, which is not a column of a {kind} "
                                 f"file (expected one of {', '.join(targets(kind)[:12])}, ...)")
 
@@ -145,11 +171,11 @@ class Plan:
         return target
 
 
-def plan(
-    kind: ImportKind, headers: Sequence[str], mapping: Mapping[str, str], defaults: Mapping[str, str]
-) -> Plan | list[CellError]:
-    """Match each header to a field or column (a mapping's entry first), and tell the shape; or the
-    file-level errors (a missing column, two columns for one field) that make every row invalid."""
+def _matched(
+    kind: ImportKind, headers: Sequence[str], mapping: Mapping[str, str]
+) -> tuple[list[str | None], dict[str, str], list[CellError]]:
+    """Each header's target (a mapping's entry first), the header feeding each target, and the errors
+    of matching (a mapped column the file lacks, two columns for one field)."""
     known = {column_key(t): t for t in targets(kind)}
     errors: list[CellError] = []
     for header in mapping:
@@ -165,6 +191,21 @@ def plan(
         elif target is not None:
             first[target] = header
         target_of.append(target)
+    return target_of, first, errors
+
+
+def matched_columns(kind: ImportKind, headers: Sequence[str], mapping: Mapping[str, str]) -> dict[str, str | None]:
+    """Each header and the field it feeds (None: ignored), also for a file that cannot be planned, so
+    that a mapping step can show them."""
+    return dict(zip(headers, _matched(kind, headers, mapping)[0]))
+
+
+def plan(
+    kind: ImportKind, headers: Sequence[str], mapping: Mapping[str, str], defaults: Mapping[str, str]
+) -> Plan | list[CellError]:
+    """Match each header to a field or column (a mapping's entry first), and tell the shape; or the
+    file-level errors (a missing column, two columns for one field) that make every row invalid."""
+    target_of, first, errors = _matched(kind, headers, mapping)
     given = set(first) | {name for name, value in defaults.items() if value}
     fields = RECORD_OF[kind].model_fields
     wide = False

@@ -1,7 +1,9 @@
 """`tidemark-import FILE --kind summative --url http://127.0.0.1:8001`: upload a CSV or Excel file
 to ingest's bulk import, show its validation and storing as progress bars, commit it, and exit 0 when
 it is stored; 1 when the file has errors (each printed: row, column, reason) or the import failed;
-2 when the request itself was refused (no key, a bad option, a 4xx).
+2 when the request itself was refused (no key, a bad option, a 4xx). A file uploaded without
+`--mapping` is read with the mapping saved for its school and file shape by an earlier import
+committed with one, if there is one (it says so).
 
 The API key is read from the environment (`TIDEMARK_INGEST_TOKEN`), never from the command line,
 where the process list would show it.
@@ -80,6 +82,9 @@ async def run(args: argparse.Namespace | Sequence[str], client: httpx.AsyncClien
     with _bar(console) as bar:
         task = bar.add_task("validating", total=None)
         status = await _follow(client, headers, import_id, bar, task, "rows_read", {"validating"}, poll_seconds)
+    if status.get("mapping_from") == "saved":
+        console.print("read with the column mapping saved for this school and file shape: "
+                      + json.dumps(status["mapping"]), markup=False)
     if status["state"] != "ready":
         return _report_errors(console, status)
     console.print(f"{status['rows_valid']} rows valid")

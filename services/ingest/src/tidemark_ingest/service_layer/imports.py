@@ -24,6 +24,7 @@ from tidemark_identity.service import Identity
 from tidemark_ingest.adapters.import_store import ImportStore
 from tidemark_ingest.adapters.spreadsheets import Cells, UnreadableFile, is_excel, read_table
 from tidemark_ingest.adapters.store import IngestStore
+from tidemark_ingest.domain.import_mappings import SavedMapping, choose, for_headers, schools_to_save
 from tidemark_ingest.domain.imports import (
     CellError,
     ImportKind,
@@ -35,6 +36,7 @@ from tidemark_ingest.domain.imports import (
     batches,
     cell_errors,
     check_mapping,
+    matched_columns,
     plan,
     read_rows,
     scope_errors,
@@ -72,11 +74,13 @@ class ImportNotReady(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
-    """A file read and validated: its plan, records and errors (file-level errors: no plan)."""
+    """A file read and validated: its plan, records and errors (file-level errors: no plan), and each
+    header's field (also when the file could not be planned)."""
 
     plan: Plan | None
     rows: Rows
     rows_read: int
+    columns: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,17 +106,39 @@ class Imports:
         mapping: Mapping[str, str],
     ) -> str:
         """Check what can be checked at once (the mapping, that the file can be read, its row count
-        against the limit: `ImportRefused`), store the upload, start validating it; its id."""
+        against the limit: `ImportRefused`), store the upload, start validating it; its id. An upload
+        without a mapping of its own is read with the mapping saved for its school, kind and shape,
+        when there is one (`domain.import_mappings.choose`)."""
         check_mapping(kind, mapping)
-        await asyncio.to_thread(self._check_readable, content, filename)
+        headers, first_row = await asyncio.to_thread(self._check_readable, content, filename)
+        mapping_from: str | None = "upload" if mapping else None
+        saved = None
+        if not mapping:
+            saved = choose(await self.store.saved_mappings(caller.trust_id, kind, caller.schools), kind, headers,
+                           first_row, defaults.get("school_id"))
+            if saved is not None:
+                mapping, mapping_from = for_headers(saved.mapping, headers), "saved"
         import_id = str(uuid.uuid4())
         await self.store.create(
             import_id=import_id, trust_id=caller.trust_id, kind=kind.value, filename=filename, content=content,
             defaults=json.dumps({k: v for k, v in defaults.items() if v}), mapping=json.dumps(dict(mapping)),
-            actor_id=caller.actor_id,
+            mapping_from=mapping_from, saved_mapping_id=saved.mapping_id if saved else None, actor_id=caller.actor_id,
         )
         self._spawn(self._validate(caller, import_id), import_id)
         return import_id
+
+    async def mappings(self, caller: Principal, kind: ImportKind | None, school_id: str | None) -> list[SavedMapping]:
+        """The mappings saved for the caller's schools (of one school and kind, when given)."""
+        schools: frozenset[str] | None = caller.schools if school_id is None else frozenset({school_id})
+        return await self.store.saved_mappings(caller.trust_id, kind, schools)
+
+    async def forget_mapping(self, caller: Principal, mapping_id: str) -> SavedMapping:
+        """Delete a saved mapping (of a school the caller writes: `ImportNotFound` otherwise)."""
+        found = await self.store.mapping(caller.trust_id, mapping_id)
+        if found is None or (caller.schools is not None and found.school_id not in caller.schools):
+            raise ImportNotFound(mapping_id)
+        await self.store.forget_mapping(caller.trust_id, mapping_id)
+        return found
 
     async def status(self, trust_id: str, import_id: str) -> dict[str, Any]:
         found = await self.store.status(trust_id, import_id)
@@ -170,7 +196,7 @@ class Imports:
         errors = sort_errors(parsed.rows.errors)
         state = ImportState.INVALID if errors else ImportState.READY
         await self.store.update(import_id, state=state, rows_read=parsed.rows_read, rows_valid=parsed.rows.valid_rows,
-                                errors=errors, columns=parsed.plan.columns if parsed.plan else {},
+                                errors=errors, columns=parsed.plan.columns if parsed.plan else parsed.columns,
                                 **_FORGET_FILE if errors else {})
         if errors:
             await self._audit(caller, import_id, upload["kind"], accepted=False, rows=parsed.rows_read,
@@ -186,7 +212,7 @@ class Imports:
             return Parsed(None, Rows(errors=[CellError(None, "file", str(error))]), 0)
         the_plan = plan(kind, table.headers, upload["mapping"], upload["defaults"])
         if isinstance(the_plan, list):
-            return Parsed(None, Rows(errors=the_plan), 0)
+            return Parsed(None, Rows(errors=the_plan), 0, matched_columns(kind, table.headers, upload["mapping"]))
         rows = Rows()
         read = 0
         try:
@@ -248,6 +274,9 @@ class Imports:
                               errors=len(rejected.errors))
             return
         await self.store.update(import_id, state=ImportState.DONE, rows_stored=parsed.rows.valid_rows, **_FORGET_FILE)
+        await self.store.save_mapping(
+            caller.trust_id, schools_to_save(upload["defaults"].get("school_id"), [r.school_id for r, _ in sources]),
+            ImportKind(upload["kind"]), the_plan.headers, upload["mapping"], caller.actor_id)
         await self._audit(caller, import_id, upload["kind"], accepted=True, rows=parsed.rows_read,
                           results=len(sources), changed=changed)
         log.info("import %s stored %d rows (%d facts changed)", import_id, stored, changed)
@@ -265,24 +294,35 @@ class Imports:
         await self.identity.record(caller, Action.IMPORT, None, request="/v1/imports", import_id=import_id, kind=kind,
                                    **detail)
 
-    def _check_readable(self, content: bytes, filename: str | None) -> None:
-        """The file opens and has a header; a file whose rows plainly exceed the limit is refused now."""
+    def _check_readable(self, content: bytes, filename: str | None) -> tuple[list[str], Cells | None]:
+        """The file opens and has a header; a file whose rows plainly exceed the limit is refused now.
+        Its headers and first data row (None: none, or it cannot be read: the validation reports it)."""
         try:
             table = read_table(content, filename)
         except UnreadableFile as error:
             raise ImportRefused("file", str(error)) from None
         if not any(h.strip() for h in table.headers):
             raise ImportRefused("file", "the first row must name the columns; it is blank")
+        first_row: Cells | None = None
+        peeked = 0
+        with contextlib.suppress(UnreadableFile):  # a broken row is the validation's to report
+            for _, cells in table.rows:
+                peeked += 1
+                if any(cells):
+                    first_row = cells
+                    break
         too_many = ImportRefused("file", f"the file has more than {self.max_rows} rows (IMPORT_MAX_ROWS): split it")
         if is_excel(content, filename):
             if table.declared_rows is not None and table.declared_rows > self.max_rows + 1:
                 raise too_many
-            return
+            return table.headers, first_row
         if content.count(b"\n") <= self.max_rows + 1:
-            return
-        with contextlib.suppress(UnreadableFile):  # a broken row is the validation's to report
-            if sum(1 for _ in itertools.islice(table.rows, self.max_rows + 1)) > self.max_rows:
+            return table.headers, first_row
+        with contextlib.suppress(UnreadableFile):
+            rest = sum(1 for _ in itertools.islice(table.rows, max(0, self.max_rows + 1 - peeked)))
+            if peeked + rest > self.max_rows:
                 raise too_many
+        return table.headers, first_row
 
 
 class _Rejected(Exception):

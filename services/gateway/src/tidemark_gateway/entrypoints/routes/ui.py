@@ -31,10 +31,11 @@ from fastapi.responses import Response
 
 router = APIRouter(include_in_schema=False)
 
-AssetName = Literal["app.js", "accounts.js", "entry.js", "app.css", "plotly.min.js"]
+AssetName = Literal["app.js", "accounts.js", "entry.js", "imports.js", "app.css", "plotly.min.js"]
 ASSETS: dict[AssetName, str] = {"app.js": "text/javascript; charset=utf-8",
                                 "accounts.js": "text/javascript; charset=utf-8",
-                                "entry.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8",
+                                "entry.js": "text/javascript; charset=utf-8",
+                                "imports.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8",
                                 "plotly.min.js": "text/javascript; charset=utf-8"}
 CHART_LIBRARY: AssetName = "plotly.min.js"
 """Not ours: read from the installed `plotly` package (see `chart_library_path`)."""

@@ -1,19 +1,32 @@
 """Bulk import of CSV and Excel files: POST /v1/imports (upload; validated in the background),
 GET /v1/imports/{id} (state and progress), GET /v1/imports/{id}/errors.csv, POST
-/v1/imports/{id}/commit (store a validated import, all or nothing). Each needs `tracker:write`
+/v1/imports/{id}/commit (store a validated import, all or nothing); GET /v1/imports/fields (what a
+file's columns may feed), GET and DELETE /v1/imports/mappings (the column mappings saved per school,
+kind and file shape, with which an upload without a mapping is read). Each needs `tracker:write`
 (like the tracker routes), sees only its Trust's imports, and writes only the schools of the key's
 scope. The rules are the tracker's (`service_layer.imports`)."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from tidemark_ingest.domain.imports import CellError, ImportKind, ImportRefused, ImportState
+from tidemark_ingest.domain.import_mappings import SavedMapping
+from tidemark_ingest.domain.imports import (
+    DEFAULTABLE,
+    CellError,
+    ExpectedField,
+    ImportKind,
+    ImportRefused,
+    ImportState,
+    expected_fields,
+    wide_columns,
+)
 from tidemark_ingest.entrypoints.deps import ServicesDep, TrackerWriter
 from tidemark_ingest.entrypoints.writes import writable
 from tidemark_ingest.service_layer.imports import ImportNotFound, ImportNotReady, Imports
@@ -57,7 +70,42 @@ class ImportStatus(BaseModel):
     errors: list[CellError]
     errors_csv_url: str
     columns: dict[str, str | None] = Field(description="Each header of the file and the field it feeds (null: ignored)")
+    mapping: dict[str, str] = Field(description="The mapping the file is read with (file header -> field; \"\": "
+                                    "ignored): the upload's, or the one saved for its school and shape")
+    mapping_from: Literal["upload", "saved"] | None = Field(
+        description="upload: the upload's own mapping; saved: the mapping saved for its school, kind and file shape "
+        "(`GET /v1/imports/mappings`); null: headers matched by name only")
+    saved_mapping_id: str | None = Field(description="The saved mapping it was read with (to forget it: `DELETE "
+                                         "/v1/imports/mappings/{mapping_id}`)")
     reason: str | None = Field(description="Why a failed import failed")
+
+
+class ImportFields(BaseModel):
+    """What the columns of a file of one kind may feed, for a mapping step."""
+
+    kind: ImportKind
+    fields: list[ExpectedField] = Field(description="The record's fields (the columns of a file of one row per "
+                                        "result, or of pupils)")
+    columns: list[str] = Field(description="The columns of a file of one row per pupil: a subject's (summative: "
+                               "reading, E01...) or a component's (statutory: ks2_reading_test, "
+                               "ks2_reading_test_mark...)")
+    defaultable: list[str] = Field(description="Fields an upload may give once for a file without their column")
+
+
+class SavedMappingAnswer(BaseModel):
+    """A column mapping saved when an import was committed with it, for a school, kind and file shape."""
+
+    mapping_id: str
+    school_id: str
+    kind: ImportKind
+    headers: list[str] = Field(description="The headers of the file it was committed with")
+    mapping: dict[str, str] = Field(description="File header -> field (\"\": the column is ignored)")
+    updated_at: datetime = Field(description="When an import last committed with it")
+
+    @classmethod
+    def of(cls, saved: SavedMapping) -> SavedMappingAnswer:
+        return cls(mapping_id=saved.mapping_id, school_id=saved.school_id, kind=saved.kind,
+                   headers=list(saved.headers), mapping=dict(saved.mapping), updated_at=saved.updated_at)
 
 
 def _status(found: dict[str, Any], request: Request) -> ImportStatus:
@@ -83,12 +131,15 @@ async def upload(
     period: Annotated[Period | None, Form(description="For a file without a period column")] = None,
     mapping: Annotated[str | None, Form(
         max_length=100_000,
-        description='JSON object: a file header -> the field or column it is (e.g. {"UPN": "pupil_id"}); headers '
-        "naming a field (case, spaces and hyphens aside) need none")] = None,
+        description='JSON object: a file header -> the field or column it is (e.g. {"UPN": "pupil_id"}; "" ignores '
+        "the column); headers naming a field (case, spaces and hyphens aside) need none. Without one, the mapping "
+        "saved for the school, kind and file shape is used, if any")] = None,
 ) -> ImportAccepted:
     """Upload a file of pupils, summative or statutory results (one row per result, or one row per
     pupil with a column per subject). It is validated in the background; nothing is stored until
-    it is committed."""
+    it is committed. Committed with a mapping, the mapping is saved for the school (the upload's
+    `school_id`, or each school of its rows), the kind and the file's shape, and read with the next
+    upload of that school that brings no mapping of its own."""
     if school_id is not None:
         writable(caller, [school_id])
     columns = _mapping(mapping)
@@ -111,6 +162,43 @@ def _mapping(text: str | None) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise _refused("mapping", "must be a JSON object of file header -> field name (both text)", text)
     return value
+
+
+@router.get("/fields")
+async def import_fields(kind: Annotated[ImportKind, Query(description="What the rows are")],
+                        caller: TrackerWriter) -> ImportFields:
+    """The fields and columns a file of `kind` may have (what a mapping may name), from the record
+    models the rows are validated by."""
+    return ImportFields(kind=kind, fields=expected_fields(kind), columns=list(wide_columns(kind)),
+                        defaultable=list(DEFAULTABLE))
+
+
+@router.get("/mappings")
+async def saved_mappings(
+    caller: TrackerWriter, imports: ImportsDep,
+    school_id: Annotated[Identifier | None, Query(description="Only this school's (default: every school the "
+                                                              "caller writes)")] = None,
+    kind: Annotated[ImportKind | None, Query(description="Only mappings of files of this kind")] = None,
+) -> list[SavedMappingAnswer]:
+    """The column mappings saved for the caller's schools, the latest used first."""
+    if school_id is not None:
+        writable(caller, [school_id])
+    return [SavedMappingAnswer.of(saved) for saved in await imports.mappings(caller, kind, school_id)]
+
+
+@router.delete("/mappings/{mapping_id}", status_code=status.HTTP_204_NO_CONTENT, responses={
+    404: refusal("No saved mapping of this id for a school the caller writes"),
+})
+async def forget_mapping(
+    mapping_id: Annotated[str, Path(max_length=64, description="The `mapping_id` of a saved mapping")],
+    caller: TrackerWriter, imports: ImportsDep,
+) -> Response:
+    """Forget a saved mapping: the school's next upload of that shape is matched by its headers again."""
+    try:
+        await imports.forget_mapping(caller, mapping_id)
+    except ImportNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such saved mapping for a school you write") from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{import_id}")
