@@ -24,6 +24,6 @@ class ReplayPage(BaseModel):
     facts: list[TrackerEvent] = Field(
         description="Each fact's latest snapshot, as the event that describes it now (a result that counts is "
         "an `assessment-locked` / `statutory-locked`, any other an `-entered`), in primary-key order: schools, "
-        "pupils, summative results, statutory results, register marks (each an `attendance-marked`)"
+        "classes, pupils, summative results, statutory results, register marks (each an `attendance-marked`)"
     )
     next_cursor: str | None = Field(description="Send it back as `cursor` for the next page; null after the last")

@@ -21,7 +21,7 @@ from tidemark_gateway.adapters.answer_cache import LAST_UPDATED_MARK, RECORDING,
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.domain.counter_arrays import CounterHash
 from tidemark_gateway.domain.measures import stored_measures
-from tidemark_gateway.domain.scope import schools_in_scope
+from tidemark_gateway.domain.scope import SchoolClass, SchoolNames, schools_in_scope, schools_of_classes
 from tidemark_runtime.redis import RedisClient
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure, statutory_keyspace
@@ -49,11 +49,14 @@ class Completion:
 @dataclass(frozen=True, slots=True)
 class TrustDirectory:
     school_names: dict[str, str]
-    """Every school of the Trust known to the read model, id -> name."""
+    """Every school of the Trust known to the read model, id -> name (a `SchoolNames`, with the class
+    names beside)."""
     school_models: dict[str, AssessmentModel | None]
     """Each school's own assessment model (None: bands only)."""
     last_updated: str | None
     """ISO timestamp of the last change applied to the Trust's figures."""
+    classes: dict[str, SchoolClass] = field(default_factory=dict)
+    """Every class of the Trust known to the read model, by id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +122,10 @@ class AggregateReader:
                 pipe.hgetall(self._keys.schools)
                 pipe.get(self._keys.updated_at)
                 pipe.get(self._statutory.updated_at)
-                schools, updated_at, statutory_updated_at = await pipe.execute()
-            self._directory = replace(parse_directory(schools), last_updated=latest(updated_at, statutory_updated_at))
+                pipe.hgetall(self._keys.classes)
+                schools, updated_at, statutory_updated_at, classes = await pipe.execute()
+            self._directory = replace(parse_directory(schools, classes),
+                                      last_updated=latest(updated_at, statutory_updated_at))
         return self._directory
 
     async def counters(
@@ -424,15 +429,22 @@ class ReadModel:
         await self.redis.aclose()
 
 
-def parse_directory(schools: Mapping[str, str]) -> TrustDirectory:
-    """The schools hash (school id -> JSON {"name", "version", "model"}) as names and models."""
+def parse_directory(schools: Mapping[str, str], classes: Mapping[str, str] | None = None) -> TrustDirectory:
+    """The schools hash (school id -> JSON {"name", "version", "model"}) as names and models, and
+    the classes hash (class id -> JSON {"name", "school_id", "academic_year", "year_groups", ...})."""
     documents = {school_id: json.loads(raw) for school_id, raw in schools.items()}
     names = {school_id: document["name"] for school_id, document in documents.items()}
     models = {
         school_id: AssessmentModel.model_validate(document["model"]) if document.get("model") else None
         for school_id, document in documents.items()
     }
-    return TrustDirectory(names, models, None)
+    found = {}
+    for class_id, raw in (classes or {}).items():
+        document = json.loads(raw)
+        found[class_id] = SchoolClass(class_id, document["name"], document["school_id"], document["academic_year"],
+                                      document["year_groups"])
+    labels = {class_id: (c.name, c.school_id) for class_id, c in found.items()}
+    return TrustDirectory(SchoolNames(names, labels), models, None, found)
 
 
 def latest(*timestamps: str | None) -> str | None:
@@ -445,9 +457,12 @@ async def resolve_filter(reader: AggregateReader, principal: Principal, requeste
 
     `requested.schools` is what the caller asked for (None: everything it may see). Asking for a
     school the caller may not see raises `SchoolNotVisible` (403); for one its Trust does not have,
-    `UnknownSchool` (422). The result's `schools` is never None, so no read ever covers a school
+    `UnknownSchool` (422); a class likewise (`ClassNotVisible`, `UnknownClass`), and a class filter
+    narrows the schools to the classes' own. The result's `schools` is never None, so no read ever covers a school
     outside the caller's scope, and All Pupils is pooled over the visible schools only.
     """
     directory = await reader.directory()
     schools = schools_in_scope(principal, directory.school_names, requested.schools)
+    if requested.classes is not None:  # only the classes' schools hold their pupils' counters
+        schools &= schools_of_classes(principal, directory.classes, requested.classes)
     return Scope(replace(requested, schools=schools), directory)

@@ -1,4 +1,4 @@
-"""What every page needs to draw itself (/v1/schools, /v1/calendar, /v1/progress-categories)."""
+"""What every page needs to draw itself (/v1/schools, /v1/classes, /v1/calendar, /v1/progress-categories)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 from tidemark_gateway.adapters.redis_reader import ReadModel
 from tidemark_gateway.domain import statutory
 from tidemark_gateway.domain.periods import CalendarView, academic_years_shown, current_period
-from tidemark_gateway.domain.scope import School, visible_schools
+from tidemark_gateway.domain.scope import School, SchoolClass, visible_classes, visible_schools
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
 from tidemark_schemas.vocabulary import EYFS_GOALS
@@ -27,6 +27,10 @@ class Reference:
     async def schools(self, caller: Principal) -> list[School]:
         reader = await self.read_model.reader(caller.trust_id)
         return visible_schools(caller, (await reader.directory()).school_names)
+
+    async def classes(self, caller: Principal, school_id: str | None, academic_year: str | None) -> list[SchoolClass]:
+        reader = await self.read_model.reader(caller.trust_id)
+        return visible_classes(caller, (await reader.directory()).classes, school_id, academic_year)
 
     async def calendar_view(self, caller: Principal) -> CalendarView:
         """What the period selector offers, and where pages should open: the latest period with data,

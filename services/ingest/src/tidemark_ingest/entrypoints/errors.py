@@ -19,6 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from tidemark_identity.domain.audit import Action
 from tidemark_ingest.bootstrap import Services
 from tidemark_ingest.domain.validation import FieldError
+from tidemark_ingest.service_layer.results import SelectionRefused
 from tidemark_ingest.service_layer.tracker import BatchRejected, TrackerRecord
 from tidemark_runtime.auth import Permission, permissions_of
 from tidemark_runtime.http import SafeJSONResponse
@@ -133,7 +134,26 @@ async def batch_rejected(_request: Request, error: BatchRejected) -> Response:
     return refused(error.errors)
 
 
+class SelectionError(BaseModel):
+    """The body of a read refused for naming a school or class the Trust does not have (422)."""
+
+    detail: str
+    errors: list[FieldError]
+
+
+SELECTION_REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"model": SelectionError, "description": "A school or class the Trust does not have "
+          "(`SelectionError`, naming the parameter), or an invalid parameter (FastAPI's `detail`, locating it)"},
+}
+
+
+async def selection_refused(_request: Request, error: SelectionRefused) -> Response:
+    body = SelectionError(detail="the selection names a school or class the Trust does not have", errors=error.errors)
+    return SafeJSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {
     RequestValidationError: invalid_request,
     BatchRejected: batch_rejected,
+    SelectionRefused: selection_refused,
 }

@@ -86,8 +86,9 @@ async def upload(
         description='JSON object: a file header -> the field or column it is (e.g. {"UPN": "pupil_id"}); headers '
         "naming a field (case, spaces and hyphens aside) need none")] = None,
 ) -> ImportAccepted:
-    """Upload a file of pupils, summative or statutory results (one row per result, or one row per
-    pupil with a column per subject). It is validated in the background; nothing is stored until
+    """Upload a file of classes (one row per class, `year_groups` listing what it teaches), pupils (a
+    `class_id` column places each in a class), summative or statutory results (one row per result,
+    or one row per pupil with a column per subject; an `assessed_on` column dates them). It is validated in the background; nothing is stored until
     it is committed."""
     if school_id is not None:
         writable(caller, [school_id])
