@@ -287,10 +287,10 @@ MAX_KNOWN_DIRECTORIES = 1024
 
 @dataclass(frozen=True, slots=True)
 class KnownDirectory:
-    """A Trust directory as last read: its raw schools hash, parsed once, and a serial number that
-    changes whenever its content does (answers record the serial they were computed with)."""
+    """A Trust directory as last read: its raw schools and classes hashes, parsed once, and a serial
+    number that changes whenever their content does (answers record the serial they were computed with)."""
 
-    raw: dict[str, str]
+    raw: tuple[dict[str, str], dict[str, str]]
     parsed: TrustDirectory
     serial: int
 
@@ -304,6 +304,7 @@ class TrustState:
     restoring: str | None
     statutory_restoring: str | None
     schools: dict[str, str]
+    classes: dict[str, str]
     last_updated: str | None
     versions: list[list[str | None]]
 
@@ -343,7 +344,7 @@ class ReadModel:
         if state.restoring is not None:
             raise ReadModelRestoring(state.restoring)
         summative, statutory = state.generations
-        directory = self._directory(keys.at(summative).schools, state.schools)
+        directory = self._directory(keys.at(summative).schools, state.schools, state.classes)
         log = RECORDING.get()
         if log is not None:
             if log.generations not in (None, state.generations):
@@ -365,7 +366,8 @@ class ReadModel:
             raise ReadModelRestoring(state.statutory_restoring)
         if state.generations != reads.generations:
             return None
-        directory = self._directory(Keyspace(self.prefix, trust_id).at(state.generations[0]).schools, state.schools)
+        directory = self._directory(Keyspace(self.prefix, trust_id).at(state.generations[0]).schools, state.schools,
+                                    state.classes)
         if directory.serial != reads.directory:
             return None
         for (_versions_key, recorded), now in zip(reads.versions.items(), state.versions, strict=True):
@@ -389,12 +391,13 @@ class ReadModel:
                 for key in strings:  # GETs, not one MGET: a cluster client refuses MGET in a pipeline
                     pipe.get(key)
                 pipe.hgetall(keys.at(summative).schools)
+                pipe.hgetall(keys.at(summative).classes)
                 for versions_key, recorded in versions.items():
                     pipe.hmget(versions_key, list(recorded))
                 pipe.exists(keys.epoch_key)
                 replies = await pipe.execute()
             *replies, epoch = replies
-            found, (schools, *now) = replies[: len(strings)], replies[len(strings):]
+            found, (schools, classes, *now) = replies[: len(strings)], replies[len(strings):]
             current, current_statutory, restoring, statutory_restoring, updated_at, statutory_updated_at = cast(
                 list[str | None], found)
             if not epoch and restoring is None:
@@ -405,16 +408,17 @@ class ReadModel:
             if read_in != generations:
                 self._generations[trust_id] = read_in
             if read_in == generations or versions:
-                return TrustState(read_in, restoring, statutory_restoring, schools,
+                return TrustState(read_in, restoring, statutory_restoring, schools, classes,
                                   latest(updated_at, statutory_updated_at), now)
             generations = read_in
         raise ReadModelRestoring("its generations kept switching while it was read")
 
-    def _directory(self, schools_key: str, raw: dict[str, str]) -> KnownDirectory:
-        """The directory of this raw schools hash, parsed only when its content changed."""
+    def _directory(self, schools_key: str, schools: dict[str, str], classes: dict[str, str]) -> KnownDirectory:
+        """The directory of these raw schools and classes hashes, parsed only when their content changed."""
         known = self._directories.get(schools_key)
-        if known is None or known.raw != raw:
-            known = self._directories[schools_key] = KnownDirectory(raw, parse_directory(raw), next(self._serials))
+        if known is None or known.raw != (schools, classes):
+            known = self._directories[schools_key] = KnownDirectory(
+                (schools, classes), parse_directory(schools, classes), next(self._serials))
         return known
 
     def change_stream(self, trust_id: str) -> AggregateReader:
