@@ -14,7 +14,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tidemark_ingest.adapters.store import CLASS, OUTBOX, PUPIL
+from tidemark_ingest.adapters.store import CLASS, OUTBOX
+from tidemark_ingest.adapters.store import PUPIL as PUPIL_TABLE
 from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
 from tidemark_schemas.calendar import academic_year_of, format_academic_year, parse_academic_year
 from tidemark_schemas.records import SchoolRecord
@@ -93,14 +94,14 @@ async def test_a_pupils_class_is_kept_per_academic_year_and_a_move_replaces_only
     unchanged = await post(ingest, "/v1/pupils", [PUPIL])  # no class_id: membership unchanged
 
     assert (moved[1]["changed"], unchanged[1]["changed"]) == (1, 0)
-    assert await stored(ingest, PUPIL.c.classes, PUPIL.c.version) == [({LAST_YEAR: "S1-2A-old", THIS_YEAR: "S1-3B"}, 3)]
+    assert await stored(ingest, PUPIL_TABLE.c.classes, PUPIL_TABLE.c.version) == [({LAST_YEAR: "S1-2A-old", THIS_YEAR: "S1-3B"}, 3)]
     assert [e["classes"] for e in await events(ingest, "pupil-upserted")] == [
         {LAST_YEAR: "S1-2A-old"}, {LAST_YEAR: "S1-2A-old", THIS_YEAR: "S1-3A"},
         {LAST_YEAR: "S1-2A-old", THIS_YEAR: "S1-3B"}]
 
     left_class = await post(ingest, "/v1/pupils", [{**PUPIL, "class_id": None}])
     assert left_class[1]["changed"] == 1
-    assert await stored(ingest, PUPIL.c.classes) == [({LAST_YEAR: "S1-2A-old"},)]
+    assert await stored(ingest, PUPIL_TABLE.c.classes) == [({LAST_YEAR: "S1-2A-old"},)]
 
 
 async def test_a_pupils_class_must_be_known_and_this_years_of_their_own_school(ingest: Ingest) -> None:
@@ -114,7 +115,7 @@ async def test_a_pupils_class_must_be_known_and_this_years_of_their_own_school(i
     assert [(e["row"], e["field"], e["reason"]) for e in body["errors"]] == [
         (0, "class_id", "unknown class for this Trust: post it to /v1/classes first"),
         (1, "class_id", f"class S2-3A is a class of school S2 in {THIS_YEAR}, not of the pupil's school S1")]
-    assert await stored(ingest, PUPIL.c.pupil_id) == []
+    assert await stored(ingest, PUPIL_TABLE.c.pupil_id) == []
 
 
 async def test_the_replay_gives_classes_after_schools_and_the_pupils_classes(ingest: Ingest) -> None:

@@ -28,6 +28,7 @@ from tidemark_schemas.aggregates import Keyspace, PupilFilter, entered_measure, 
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.notices import ChangeNotice
+from tidemark_schemas.vocabulary import YearGroup
 
 StreamEntry = tuple[str, ChangeNotice]
 """A change notice with its stream id (the SSE event id, and where a stream resumes)."""
@@ -446,7 +447,7 @@ def parse_directory(schools: Mapping[str, str], classes: Mapping[str, str] | Non
     for class_id, raw in (classes or {}).items():
         document = json.loads(raw)
         found[class_id] = SchoolClass(class_id, document["name"], document["school_id"], document["academic_year"],
-                                      document["year_groups"])
+                                      [YearGroup(y) for y in document["year_groups"]])
     labels = {class_id: (c.name, c.school_id) for class_id, c in found.items()}
     return TrustDirectory(SchoolNames(names, labels), models, None, found)
 

@@ -19,7 +19,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tidemark_ingest.adapters.store import IngestStore
-from tidemark_ingest.domain.facts import ClassState, PupilState
+from tidemark_ingest.domain.facts import ClassState, PupilState, values_of
 from tidemark_ingest.domain.validation import FieldError
 from tidemark_schemas.calendar import first_day_of
 from tidemark_schemas.events import AssessmentSnapshot, StatutorySnapshot
@@ -106,7 +106,8 @@ class Results:
             found = await store.results_of(selection.school_id, selection.academic_year, period)
             pupils = await self._pupils(store, selection, [r.pupil_id for r in found])
         ids = {p.pupil_id for p in pupils}
-        results = [r for r in found if r.pupil_id in ids
+        # the store's states are built unvalidated (`IngestStore`): validated here into the contract's types
+        results = [AssessmentSnapshot.model_validate(values_of(r)) for r in found if r.pupil_id in ids
                    and (selection.year_group is None or r.year_group == selection.year_group)]
         return SummativeResults(selection.school_id, selection.academic_year, period, classes, pupils, results)
 
@@ -119,7 +120,7 @@ class Results:
             pupils = await self._pupils(store, selection, [r.pupil_id for r in found])
         ids = {p.pupil_id for p in pupils}
         return StatutoryResults(selection.school_id, selection.academic_year, classes, pupils,
-                                [r for r in found if r.pupil_id in ids])
+                                [StatutorySnapshot.model_validate(values_of(r)) for r in found if r.pupil_id in ids])
 
     async def _check(self, store: IngestStore, selection: Selection) -> list[ClassEntry]:
         """The school's classes of the year; refused: an unknown school, or a class not of it that year."""
