@@ -192,4 +192,4 @@ async def test_results_read_back_a_classs_pupils_and_their_entries_with_their_da
     assert [p["pupil_id"] for p in by_year["pupils"]] == ["P1", "P2"]
     assert [(r["pupil_id"], r["component"], r["entered"]["mark"], r["assessed_on"]) for r in statutory.json()["results"]
             ] == [("P1", "score", 20, date.today().isoformat())]
-    assert (unknown.status_code, [e["field"] for e in unknown.json()["errors"]]) == (422, ["class_id"])
+    assert (unknown.status_code, [e["loc"] for e in unknown.json()["detail"]]) == (422, [["query", "class_id"]])

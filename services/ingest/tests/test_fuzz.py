@@ -54,5 +54,5 @@ def test_no_operation_answers_5xx_or_off_its_schema(seeded: str, kafka_bootstrap
 
     operations, failures = fuzz(app, ["ingest", "viewer", "replay"])
 
-    assert operations == 18  # health (3), the tracker (8), POST /v1/attendance, the imports (4), the replay (2)
+    assert operations == 21  # health (3), the tracker (9), the results (2), POST /v1/attendance, the imports (4), the replay (2)
     assert failures == [], "\n\n".join(failures)

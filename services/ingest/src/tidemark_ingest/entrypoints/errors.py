@@ -134,22 +134,12 @@ async def batch_rejected(_request: Request, error: BatchRejected) -> Response:
     return refused(error.errors)
 
 
-class SelectionError(BaseModel):
-    """The body of a read refused for naming a school or class the Trust does not have (422)."""
-
-    detail: str
-    errors: list[FieldError]
-
-
-SELECTION_REFUSED: dict[int | str, dict[str, Any]] = {
-    422: {"model": SelectionError, "description": "A school or class the Trust does not have "
-          "(`SelectionError`, naming the parameter), or an invalid parameter (FastAPI's `detail`, locating it)"},
-}
-
-
 async def selection_refused(_request: Request, error: SelectionRefused) -> Response:
-    body = SelectionError(detail="the selection names a school or class the Trust does not have", errors=error.errors)
-    return SafeJSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    """A read naming a school or class the Trust does not have: FastAPI's own 422, locating the
+    query parameter, as an invalid parameter is."""
+    detail = [{"type": "value_error", "loc": ["query", e.field], "msg": e.reason, "input": e.value}
+              for e in error.errors]
+    return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
 
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {

@@ -1,6 +1,7 @@
 """GET /v1/results and /v1/statutory/results: what was entered for a school, read back with each
 result's assessment date, for the entry grid (a year group and/or a class of one period or year).
-Needs `tracker:write` (the people and keys that enter) and a school in the caller's scope."""
+Needs `tracker:write` (the people and keys that enter) and a school in the caller's scope; a school
+or class the Trust does not have is a 422 locating the parameter, like an invalid one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from tidemark_ingest.entrypoints.deps import ServicesDep, TrackerWriter
-from tidemark_ingest.entrypoints.errors import SELECTION_REFUSED
 from tidemark_ingest.entrypoints.writes import writable
 from tidemark_ingest.service_layer.results import Selection, StatutoryResults, SummativeResults
 from tidemark_runtime.auth import GuardedRoute
@@ -17,7 +17,7 @@ from tidemark_schemas.records import AcademicYear, Identifier, Period
 from tidemark_schemas.statutory import Assessment
 from tidemark_schemas.vocabulary import YearGroup
 
-router = APIRouter(prefix="/v1", tags=["results"], route_class=GuardedRoute, responses=SELECTION_REFUSED)
+router = APIRouter(prefix="/v1", tags=["results"], route_class=GuardedRoute)
 
 SchoolId = Annotated[Identifier, Query(description="The school (in the caller's scope: 403 otherwise)")]
 Year = Annotated[AcademicYear, Query(description="Academic year, e.g. 2025/26")]
