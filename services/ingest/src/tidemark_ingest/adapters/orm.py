@@ -40,7 +40,7 @@ class PupilRow(SQLModel, table=True):
     eal: bool
     ethnicity: str
     left_on: date | None = None
-    classes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON,
+    classes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"},
                                     description="The pupil's class per academic year: {academic year: class id}")
     version: int
 
