@@ -360,7 +360,7 @@ def test_the_loader_stops_with_the_api_explanation_when_a_batch_is_refused(api):
     trust = generate_trust(seed=3, schools=1, pupils_per_school=70, today=date(2025, 11, 5))
     with pytest.raises(LoadError, match=r"POST /v1/pupils failed with HTTP 422: .*rejected whole"):
         load_trust(trust, "http://ingest.test", "secret-a")
-    assert [path for path, _, _ in api.requests] == ["/v1/schools", "/v1/pupils"]
+    assert [path for path, _, _ in api.requests] == ["/v1/schools", "/v1/classes", "/v1/pupils"]
 
 
 def test_the_summary_command_prints_the_calibration_as_json(capsys):

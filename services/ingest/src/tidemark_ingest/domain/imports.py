@@ -287,17 +287,20 @@ def _statutory_value_field(assessment: str, component: str, text: str) -> str:
 
 
 LISTED = ("year_groups",)
-"""Fields whose cell lists several values (separated by commas, semicolons or spaces)."""
+"""Fields whose cell lists several values (separated by commas, semicolons or spaces): only in
+`ClassRecord`, whose other fields are strings."""
 
 
 def _validated(
     model: type[BaseModel], data: dict[str, str], number: int, header_of: Callable[[str], str]
 ) -> tuple[ImportRecord, ...] | list[CellError]:
     """The record `data` makes, or its errors located at the file's row and the header of each field."""
-    values: dict[str, Any] = {name: [part for part in re.split(r"[\s,;]+", text.strip()) if part]
-                              if name in LISTED else text for name, text in data.items()}
+    listed = {name: [part for part in re.split(r"[\s,;]+", text.strip()) if part]
+              for name, text in data.items() if name in LISTED}
     try:
-        record = model.model_validate_strings(values)
+        # a listed cell becomes a list of strings, which only Python-mode validation takes (a
+        # classes row holds nothing else: strings, as the JSON API would read them)
+        record = model.model_validate({**data, **listed}) if listed else model.model_validate_strings(data)
     except ValidationError as invalid:
         errors = []
         for item in invalid.errors():
