@@ -89,6 +89,7 @@ def _check_period(value: str) -> str:
 
 
 AcademicYear = Annotated[str, AfterValidator(check_academic_year), Field(examples=["2025/26"])]
+Period = Annotated[str, AfterValidator(_check_period), Field(examples=["AUT1"])]
 
 
 def _not_in_the_future(value: date | None) -> date | None:
@@ -117,7 +118,6 @@ def default_assessment_date(academic_year: str, today: date) -> date:
     """The date an entry sent without one records: the day it is entered, kept within its academic
     year (an earlier year's entry: its last day; a later year's: its first)."""
     return min(max(today, first_day_of(academic_year)), last_day_of(academic_year))
-Period = Annotated[str, AfterValidator(_check_period), Field(examples=["AUT1"])]
 
 
 MAX_BATCH_ROWS = 20_000

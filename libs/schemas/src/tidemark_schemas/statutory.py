@@ -12,10 +12,9 @@ results they are entered, then locked; only locked values count.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
-
-from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationInfo, field_validator
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator
 
 from tidemark_gateway.domain.periods import CalendarView
 from tidemark_gateway.domain.scope import School, SchoolClass
 from tidemark_gateway.domain.statutory import Category
 from tidemark_gateway.entrypoints.deps import FiguresReader, ReferenceDep
-from pydantic import AfterValidator
-
-from tidemark_schemas.records import check_academic_year
 from tidemark_runtime.auth import GuardedRoute, Permission, require
+from tidemark_schemas.records import check_academic_year
 
 router = APIRouter(prefix="/v1", tags=["reference"], route_class=GuardedRoute)
 
