@@ -585,7 +585,7 @@ async def test_the_authorisation_matrix_every_caller_every_endpoint_every_school
 
     assert wrong == [], "\n".join(wrong)
     assert leaks == [], "\n".join(leaks)
-    assert len(routes) == 36 and checked > 700
+    assert len(routes) == 37 and checked > 700
 
 
 async def test_another_trusts_school_and_a_made_up_one_answer_alike(site: Site) -> None:
