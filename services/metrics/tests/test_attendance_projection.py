@@ -107,6 +107,18 @@ def test_the_counter_cell_has_the_marks_year_group_and_the_current_characteristi
     assert {f.split("|")[2] for _k, f in recorded_counters(RULES, attendance_keyspace("tm", "T"), after, "A")} == {"1"}
 
 
+def test_the_counter_cell_has_the_pupils_class_of_the_marks_academic_year_and_follows_a_move():
+    marks = week("A", SEP8, "pppppppppp")
+    year = "2025/26"
+    placed = fold(RULES, [pupil("A", classes={"2024/25": "2B", year: "3A"}), *marks])
+    moved = fold(RULES, [pupil("A", classes={"2024/25": "2B", year: "3A"}), *marks,
+                         pupil("A", classes={"2024/25": "2B", year: "3B"}, version=2)])
+    keys = attendance_keyspace("tm", "T")
+
+    assert {f.split("|")[7] for _k, f in recorded_counters(RULES, keys, placed, "A")} == {"3A"}
+    assert {f.split("|")[7] for _k, f in recorded_counters(RULES, keys, moved, "A")} == {"3B"}
+
+
 def test_marks_before_the_pupil_record_count_once_it_arrives():
     marks = week("A", SEP8, "pppppppppp")
     assert counted(fold(RULES, marks)) == Counter()
