@@ -329,7 +329,7 @@ def test_the_loader_posts_schools_classes_pupils_batched_results_then_locks_with
 
     paths = [path for path, _, _ in api.requests]
     result_batches = -(-len(trust.assessments) // 500)
-    pupil_batches = -(-len(trust.class_history) // 500) + -(-len(trust.pupils) // 500)
+    pupil_batches = sum(-(-len(year) // 500) for year in trust.class_history) + -(-len(trust.pupils) // 500)
     assert paths == (
         ["/v1/schools", "/v1/classes"] + ["/v1/pupils"] * pupil_batches + ["/v1/assessments"] * result_batches
         + ["/v1/assessments/lock"] * len(trust.locks)
@@ -412,11 +412,14 @@ def test_every_school_has_classes_every_year_and_each_pupil_one_class_per_year_o
 
     assert set(per_school_year) == {(s.school_id, y) for s in trust.schools for y in trust.academic_years}
     assert set(per_school_year.values()) <= {7, 14} and 14 in per_school_year.values()
-    for record in [*trust.class_history, *trust.pupils]:
+    history = [record for year in trust.class_history for record in year]
+    for year in trust.class_history:
+        assert len({record.pupil_id for record in year}) == len(year)  # once a batch
+    for record in [*history, *trust.pupils]:
         placed = classes[record.class_id]
         assert placed.school_id == record.school_id
     latest = {p.pupil_id: classes[p.class_id].academic_year for p in trust.pupils}
-    for record in trust.class_history:
+    for record in history:
         assert classes[record.class_id].academic_year < latest[record.pupil_id]
     on_roll_now = [p for p in trust.pupils if p.left_on is None]
     assert all(classes[p.class_id].academic_year == trust.current_year for p in on_roll_now)

@@ -400,8 +400,9 @@ def _generate_trust(seed: int, schools: int, pupils_per_school: int | None, toda
         statutory=statutory,
         statutory_locks=statutory_locks,
         classes=classes,
-        class_history=[p.record(today, placed[p.pupil_id][year]) for year in map(format_academic_year, years[:-1])
-                       for p in pupils if year in placed.get(p.pupil_id, {}) and year < max(placed[p.pupil_id])],
+        class_history=[[p.record(today, placed[p.pupil_id][year]) for p in pupils
+                        if year in placed.get(p.pupil_id, {}) and year < max(placed[p.pupil_id])]
+                       for year in map(format_academic_year, years[:-1])],
     )
 
 

@@ -55,8 +55,9 @@ def load_trust(trust: DemoTrust, ingest_url: str, token: str, batch_size: int = 
         api.post("/v1/schools", _dump(trust.schools))
         for classes in _batches(trust.classes, batch_size):
             api.post("/v1/classes", _dump(classes))
-        for pupils in _batches(trust.class_history, batch_size):
-            api.post("/v1/pupils", _dump(pupils))
+        for year in trust.class_history:  # a batch holds a pupil once: each year's classes apart
+            for pupils in _batches(year, batch_size):
+                api.post("/v1/pupils", _dump(pupils))
         for pupils in _batches(trust.pupils, batch_size):
             api.post("/v1/pupils", _dump(pupils))
         for results in _batches(trust.assessments, batch_size):

@@ -15,7 +15,8 @@ class DemoTrust:
     """Everything the tracker would send: schools, their classes, pupils, entered results and the
     locks, and the statutory results already taken with one lock per school and academic year.
     `pupils` carry the class of their latest year; `class_history` the same pupils' records with
-    the class of each earlier year (sent first, oldest year first, so each year keeps its class)."""
+    the class of each earlier year, one list per year (sent first, oldest year first, so each year
+    keeps its class; one list per year, as a batch holds a pupil once)."""
 
     schools: list[SchoolRecord]
     pupils: list[PupilRecord]
@@ -26,7 +27,7 @@ class DemoTrust:
     statutory: list[StatutoryRecord] = field(default_factory=list)
     statutory_locks: list[StatutoryLockScope] = field(default_factory=list)
     classes: list[ClassRecord] = field(default_factory=list)
-    class_history: list[PupilRecord] = field(default_factory=list)
+    class_history: list[list[PupilRecord]] = field(default_factory=list)
 
     @property
     def academic_years(self) -> tuple[str, ...]:
