@@ -164,7 +164,7 @@ async def apply_all(redis: Redis, trust: DemoTrust, periods: Periods, batch: int
 
     roll = [make.school(s.school_id, s.name, s.assessment_model.model_dump(mode="json") if s.assessment_model else None)
             for s in trust.schools]
-    await run(roll + [make.pupil(p.model_dump(mode="json")) for p in trust.pupils], phases["roll"])
+    await run(roll + [make.pupil(p.model_dump(mode="json", exclude={"class_id"})) for p in trust.pupils], phases["roll"])
     for ref, rows in periods.items():
         await run((make.result(r, locked=False) for r in rows), phases["entered"])
         await run((make.result(r, locked=True) for r in rows), phases["locked"])
@@ -207,7 +207,7 @@ async def apply_through_broker(
             await producer.send(topics.SCHOOLS, make.school(school.school_id, school.name, None).value,
                                 key=school.school_id.encode())
         for pupil in trust.pupils:
-            await producer.send(topics.PUPILS, make.pupil(pupil.model_dump(mode="json")).value,
+            await producer.send(topics.PUPILS, make.pupil(pupil.model_dump(mode="json", exclude={"class_id"})).value,
                                 key=pupil.pupil_id.encode())
         await producer.flush()
         on_roll = sum(1 for pupil in trust.pupils if pupil.left_on is None)

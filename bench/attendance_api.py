@@ -98,7 +98,7 @@ def ingest_rate(workdir: Path, trust_pupils: list[PupilRecord], schools: list[di
                 result: dict[str, Any] = answer.json()
                 return result
             post("/v1/schools", schools)
-            post("/v1/pupils", [p.model_dump(mode="json") for p in trust_pupils])
+            post("/v1/pupils", [p.model_dump(mode="json", exclude={"class_id"}) for p in trust_pupils])
             timings = []
             for repeat in ("first", "again"):
                 started, changed = time.perf_counter(), 0
@@ -122,7 +122,7 @@ def counters_of(pupils: list[PupilRecord], batches: Iterable[list[dict[str, str]
     """(school, window) -> (sessions hash, pupils hash), as the projection keeps them: each
     enrolment's sessions per window turned into counter fields by the one rule."""
     by_id = {p.pupil_id: p for p in pupils}
-    characteristics = {p.pupil_id: Characteristics.of(PupilUpserted(trust_id=TRUST, version=1, **p.model_dump()))
+    characteristics = {p.pupil_id: Characteristics.of(PupilUpserted(trust_id=TRUST, version=1, **p.model_dump(exclude={"class_id"})))
                        for p in pupils}
     per_enrolment: dict[tuple[str, str, str, str], Counter[str]] = defaultdict(Counter)
     for batch in batches:
@@ -135,7 +135,7 @@ def counters_of(pupils: list[PupilRecord], batches: Iterable[list[dict[str, str]
     found: dict[tuple[str, str], tuple[Counter[str], Counter[str]]] = defaultdict(lambda: (Counter(), Counter()))
     for (school, window, pupil_id, year_group), codes in per_enrolment.items():
         sessions, enrolments = found[(school, window)]
-        for label, n in enrolment_counts(codes, characteristics[pupil_id].cell(year_group)).items():
+        for label, n in enrolment_counts(codes, characteristics[pupil_id].cell(year_group, academic_year)).items():
             (sessions if label.rsplit("|", 1)[1] in codes else enrolments)[label] += n
     return found
 

@@ -325,7 +325,7 @@ async def seed(redis_url: str, seed_value: int) -> dict[str, Any]:
     began = time.perf_counter()
     await apply([make.school(s.school_id, s.name, s.assessment_model.model_dump(mode="json") if s.assessment_model
                              else None) for s in trust.schools])
-    await apply(make.pupil(p.model_dump(mode="json")) for p in trust.pupils)
+    await apply(make.pupil(p.model_dump(mode="json", exclude={"class_id"})) for p in trust.pupils)
     await apply(statutory_locked(r) for r in trust.statutory)
     for rows in periods.values():
         await apply(make.result(r, locked=True) for r in rows)

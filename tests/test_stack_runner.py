@@ -165,7 +165,13 @@ def test_the_stack_loads_the_demo_with_an_ingest_token_that_starts_with_a_dash(p
     assert loader.wait(timeout=300) == 0
     with platform.gateway("trust-demo") as gateway:
         schools = eventually(lambda: gateway.get("/v1/schools").json())
+        classes = eventually(lambda: gateway.get("/v1/classes").json())
+        query = {"measure": "reading", "by": "class", "academic_year": "2025/26", "period": "AUT1"}
+        by_class = eventually(lambda: [row for row in gateway.get("/v1/reports/attainment", params=query).json()
+                                       .get("rows", []) if row["n"]], timeout=120)
     assert schools == [{"school_id": "S01", "name": "Oakfield Primary Academy"}]
+    assert {c["academic_year"] for c in classes} == {"2023/24", "2024/25", "2025/26"}  # the demo's classes, each year
+    assert by_class and all(row["group"] for row in by_class)  # every pupil with a result placed in a class
 
 
 async def refused_by_valkey(stack: dict) -> list[dict]:

@@ -323,15 +323,15 @@ def api(monkeypatch: pytest.MonkeyPatch) -> RecordingApi:
     return recorder
 
 
-def test_the_loader_posts_schools_pupils_batched_results_then_locks_with_the_token(api):
+def test_the_loader_posts_schools_classes_pupils_batched_results_then_locks_with_the_token(api):
     trust = generate_trust(seed=3, schools=1, pupils_per_school=70, today=date(2025, 11, 5))
     report = load_trust(trust, "http://ingest.test/", "secret-a", batch_size=500)
 
     paths = [path for path, _, _ in api.requests]
     result_batches = -(-len(trust.assessments) // 500)
-    pupil_batches = -(-len(trust.pupils) // 500)
+    pupil_batches = sum(-(-len(year) // 500) for year in trust.class_history) + -(-len(trust.pupils) // 500)
     assert paths == (
-        ["/v1/schools"] + ["/v1/pupils"] * pupil_batches + ["/v1/assessments"] * result_batches
+        ["/v1/schools", "/v1/classes"] + ["/v1/pupils"] * pupil_batches + ["/v1/assessments"] * result_batches
         + ["/v1/assessments/lock"] * len(trust.locks)
         + ["/v1/statutory"] * -(-len(trust.statutory) // 500) + ["/v1/statutory/lock"] * len(trust.statutory_locks)
     )
@@ -339,10 +339,10 @@ def test_the_loader_posts_schools_pupils_batched_results_then_locks_with_the_tok
     assert api.requests[0][2] == [
         {"school_id": "S01", "name": "Oakfield Primary Academy", "assessment_model": SONAR_MODEL.model_dump(mode="json")}
     ]
-    pupil = api.requests[1][2][0]
+    pupil = api.requests[2][2][0]
     assert set(pupil) == {
         "pupil_id", "school_id", "year_group", "sex", "fsm6", "lac", "plac", "sen", "eal", "ethnicity",
-        "left_on",
+        "left_on", "class_id",
     }
     posted = sum(len(body) for path, _, body in api.requests if path == "/v1/assessments")
     assert posted == len(trust.assessments)
@@ -360,7 +360,7 @@ def test_the_loader_stops_with_the_api_explanation_when_a_batch_is_refused(api):
     trust = generate_trust(seed=3, schools=1, pupils_per_school=70, today=date(2025, 11, 5))
     with pytest.raises(LoadError, match=r"POST /v1/pupils failed with HTTP 422: .*rejected whole"):
         load_trust(trust, "http://ingest.test", "secret-a")
-    assert [path for path, _, _ in api.requests] == ["/v1/schools", "/v1/pupils"]
+    assert [path for path, _, _ in api.requests] == ["/v1/schools", "/v1/classes", "/v1/pupils"]
 
 
 def test_the_summary_command_prints_the_calibration_as_json(capsys):
@@ -401,3 +401,26 @@ def test_the_load_command_reports_what_it_loaded(api, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("loaded 1 schools, ") and "current period 2025/26 AUT2 left unlocked" in out
+
+
+def test_every_school_has_classes_every_year_and_each_pupil_one_class_per_year_on_roll():
+    """Two classes per year group in the larger schools, one in the others; a pupil's classes of
+    earlier years go first (`class_history`), then the class of their latest year on the record."""
+    trust = generate_trust(seed=5, schools=3, pupils_per_school=330, today=TODAY)
+    classes = {c.class_id: c for c in trust.classes}
+    per_school_year = Counter((c.school_id, c.academic_year) for c in trust.classes)
+
+    assert set(per_school_year) == {(s.school_id, y) for s in trust.schools for y in trust.academic_years}
+    assert set(per_school_year.values()) <= {7, 14} and 14 in per_school_year.values()
+    history = [record for year in trust.class_history for record in year]
+    for year in trust.class_history:
+        assert len({record.pupil_id for record in year}) == len(year)  # once a batch
+    for record in [*history, *trust.pupils]:
+        placed = classes[record.class_id]
+        assert placed.school_id == record.school_id
+    latest = {p.pupil_id: classes[p.class_id].academic_year for p in trust.pupils}
+    for record in history:
+        assert classes[record.class_id].academic_year < latest[record.pupil_id]
+    on_roll_now = [p for p in trust.pupils if p.left_on is None]
+    assert all(classes[p.class_id].academic_year == trust.current_year for p in on_roll_now)
+    assert all(p.year_group in classes[p.class_id].year_groups for p in on_roll_now)

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from tidemark_identity.adapters.store import AUDIT
 from tidemark_ingest.adapters.import_store import IMPORT_JOB
-from tidemark_ingest.adapters.store import ASSESSMENT, OUTBOX, PUPIL, STATUTORY
+from tidemark_ingest.adapters.store import ASSESSMENT, CLASS, OUTBOX, PUPIL, STATUTORY
 from tidemark_ingest.domain.imports import ImportState
 from tidemark_ingest.entrypoints import import_cli
 from tidemark_ingest.service_layer.imports import UNDER_WAY
@@ -44,12 +44,19 @@ def demo() -> samples.DemoTrust:
 
 
 @pytest.fixture
-async def ingest(database_url: str) -> AsyncIterator[Ingest]:
+async def school_only(database_url: str) -> AsyncIterator[Ingest]:
     """Ingest with the samples' school (S01, on the Sonar model) and nothing else."""
     async with in_process(ingest_settings(database_url)) as running:
         await running.services.tracker.post_schools(
             TRUST, [SchoolRecord(school_id="S01", name="Oak", assessment_model=SONAR_MODEL)])
         yield running
+
+
+@pytest.fixture
+async def ingest(school_only: Ingest, demo: samples.DemoTrust) -> Ingest:
+    """Ingest with the samples' school and its classes (the pupils sample names each pupil's class)."""
+    await school_only.services.tracker.post_classes(TRUST, demo.classes)
+    return school_only
 
 
 async def upload(ingest: Ingest, name: str, content: bytes, kind: str, headers: dict[str, str] = INGEST,
@@ -119,6 +126,50 @@ async def test_the_pupils_sample_stores_every_pupil_as_posted(ingest: Ingest, de
     assert await import_audit(ingest) == [{"request": "/v1/imports", "import_id": status["import_id"],
                                            "kind": "pupils", "accepted": True, "rows": len(demo.pupils),
                                            "results": len(demo.pupils), "changed": len(demo.pupils)}]
+
+
+@pytest.mark.parametrize("extension", ["csv", "xlsx"])
+async def test_the_classes_sample_stores_every_class_once_and_the_pupils_sample_places_each_pupil(
+    school_only: Ingest, demo: samples.DemoTrust, extension: str
+) -> None:
+    first = await imported(school_only, SAMPLES / f"classes.{extension}", "classes")
+    again = await imported(school_only, SAMPLES / f"classes.{extension}", "classes")
+    await imported(school_only, SAMPLES / f"pupils.{extension}", "pupils")
+
+    assert (first["state"], first["rows_stored"], first["error_count"]) == ("done", len(demo.classes), 0)
+    assert first["columns"]["Year Groups"] == "year_groups"
+    assert await class_rows(school_only) == {
+        (c.class_id, c.academic_year, c.name, tuple(y.value for y in c.year_groups)) for c in demo.classes}
+    assert [a["changed"] for a in await import_audit(school_only)][:2] == [len(demo.classes), 0]
+    async with school_only.services.engine.connect() as connection:
+        placed = {r[0]: r[1] for r in await connection.execute(select(PUPIL.c.pupil_id, PUPIL.c.classes))}
+    assert placed == {
+        p.pupil_id: {next(c.academic_year for c in demo.classes if c.class_id == p.class_id): p.class_id}
+        for p in demo.pupils}
+    assert again["state"] == "done"
+
+
+async def class_rows(ingest: Ingest) -> set[tuple[Any, ...]]:
+    """The stored classes, their year groups (a JSON list) as a tuple."""
+    async with ingest.services.engine.connect() as connection:
+        found = await connection.execute(select(CLASS.c.class_id, CLASS.c.academic_year, CLASS.c.name,
+                                                CLASS.c.year_groups))
+        return {(r[0], r[1], r[2], tuple(r[3])) for r in found}
+
+
+async def test_a_classes_file_with_errors_names_every_row_and_column(school_only: Ingest) -> None:
+    bad = ("Class Id,School Id,Academic Year,Name,Year Groups\n"
+           "C1,S01,2025/26,3A,Y3\n"
+           "C2,S09,2025/26,3B,Y3\n"
+           "C3,S01,2025/26,Mixed,Y3 Y9\n"
+           "C1,S01,2025/26,3A again,Y3\n")
+
+    status = await upload(school_only, "classes.csv", bad.encode(), "classes")
+
+    assert (status["state"], status["rows_valid"]) == ("invalid", 1)
+    assert [(e["row"], e["column"]) for e in status["errors"]] == [
+        (3, "School Id"), (4, "Year Groups"), (5, "Class Id")]
+    assert await count(school_only, CLASS) == 0
 
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx"])

@@ -28,7 +28,8 @@ async def test_the_bootstrapped_use_cases_answer_without_http_on_the_clock_hande
     await seed.counts("2024/25", "SPR", "reading", "S1", below=1, at=3)
     services = bootstrap(settings, today=lambda: date(2025, 2, 3))
     try:
-        calendar = await services.reference.calendar_view(CALLER, services.reference.today())
+        today = services.reference.today()
+        calendar = await services.reference.calendar_view(CALLER, today, await services.reference.current_period(CALLER, today))
         report = await services.reports.attainment(CALLER, PeriodRef("2024/25", "SPR"), "reading", "school",
                                                    PupilFilter())
     finally:

@@ -655,3 +655,27 @@ async def test_the_school_view_shades_run_in_order_from_below_to_above_and_name_
         assert luminance(f"rgb({at[0]}, {at[1]}, {at[2]})") > luminance(f"rgb({above[0]}, {above[1]}, {above[2]})")
         assert errors == []
     assert violations == []
+
+
+async def test_the_class_filter_and_the_group_by_class_show_the_classes_of_the_year(
+    site: str, redis: Redis, prefix: str
+) -> None:
+    seed = Seeder(redis, Keyspace(prefix, TRUST))
+    await seed.school_class("S1-3A", "S1", "2025/26", "Year 3 A")
+    await seed.school_class("S1-2A", "S1", "2024/25", "Year 2 A", ("Y2",))  # another year: not offered
+    await seed.counts("2025/26", "AUT1", "reading", "S1", cell(class_id="S1-3A"), at=2)
+    async with browser_page() as (page, violations):
+        await sign_in(page, site, "leader@oak.org")
+        await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=class&academic_year=2025/26&period=AUT1")
+        table = page.locator("#view table")
+        await expect(table).to_contain_text("Year 3 A")
+        await expect(table).to_contain_text("No class")
+        assert "Class" in await page.get_by_label("View options: group by").inner_text()
+        choices = page.locator('[data-filter="class"] label')
+        assert await choices.all_text_contents() == ["Year 3 A"]  # in the closed dropdown
+
+        await page.goto(f"{site}/#/reports/primary-subjects?measure=reading&by=class&academic_year=2025/26&period=AUT1"
+                        "&class=S1-3A")
+        await expect(table).not_to_contain_text("No class")
+        await expect(table).to_contain_text("Year 3 A")
+    assert violations == []

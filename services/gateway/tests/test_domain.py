@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -59,9 +60,10 @@ def test_every_group_any_cell_can_fall_in_has_a_label() -> None:
         YearGroup, Sex, (False, True), SenProvision, (False, True), EthnicGroup, (False, True)
     )]
     for by, group_of in GROUPINGS.items():
-        if by == "school":
+        if by in ("school", "class"):  # labelled with the school's and the class's names
             continue
         assert {group_of("S1", cell) for cell in cells} == set(GROUP_LABELS[by]), by
+    assert {GROUPINGS["class"]("S1", replace(cell, class_id=c)) for cell in cells[:3] for c in ("", "C1")} == {"", "C1"}
 
 
 def test_school_rows_are_sorted_by_name_and_include_schools_without_data() -> None:

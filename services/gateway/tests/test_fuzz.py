@@ -51,5 +51,5 @@ def test_no_operation_answers_5xx_or_off_its_schema(redis_url: str, seeded: str,
 
     operations, failures = fuzz(app, ["viewer", "figures-viewer", "s1-viewer"], exclude_paths=["/v1/live"])
 
-    assert operations == 37  # 16 of figures, the board pack and health, 6 of attendance, 15 of accounts (3 of them single sign-on)
+    assert operations == 38  # 17 of figures (with the classes), the board pack and health, 6 of attendance, 15 of accounts (3 of them single sign-on)
     assert failures == [], "\n\n".join(failures)

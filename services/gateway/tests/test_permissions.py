@@ -18,7 +18,7 @@ QUERY = {"measure": "reading", "by": "school", "academic_year": "2025/26", "peri
 def test_every_v1_route_requires_reading_figures_and_only_the_drill_down_may_ask_for_more() -> None:
     needs = {route.path: requirements_of(route.path, route.endpoint, route.dependencies) for route in V1_ROUTES}
 
-    assert len(needs) == 15
+    assert len(needs) == 16
     assert all(needed[0] == Requirement(Permission.READ_FIGURES) for needed in needs.values())
     assert {path: needed[1:] for path, needed in needs.items() if needed[1:]} == {
         "/v1/reports/progress-from-statutory": [Requirement(Permission.READ_PUPILS, "`pupils=true`")]}
@@ -40,7 +40,7 @@ def test_the_openapi_states_each_operations_permission_and_its_401_and_403() -> 
     protected = {key: operation for key, operation in operations.items()
                  if key[0].startswith("/v1/") and not key[0].startswith(accounts)}
 
-    assert len(protected) == 21
+    assert len(protected) == 22
     for (path, _method), operation in protected.items():
         assert "**Permission:** `figures:read`." in operation["description"], path
         assert {"401", "403"} <= set(operation["responses"]), path

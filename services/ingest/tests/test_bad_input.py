@@ -27,6 +27,8 @@ MTC = dict(pupil_id="P1", school_id="S1", academic_year="2025/26", assessment="m
 SCOPE = dict(school_id="S1", academic_year="2025/26", period="AUT1")
 TRACKER_ROUTES = [
     ("/v1/schools", [{"school_id": "S2", "name": "Ash"}]),
+    ("/v1/classes", [{"class_id": "C1", "school_id": "S1", "academic_year": "2025/26", "name": "3B",
+                      "year_groups": ["Y3"]}]),
     ("/v1/pupils", [PUPIL]),
     ("/v1/assessments", [RESULT]),
     ("/v1/assessments/lock", SCOPE),

@@ -5,31 +5,36 @@ does not keep (or a column the contract does not know) fails here rather than in
 from __future__ import annotations
 
 from tidemark_ingest.adapters.calendar_store import TRUST_CALENDAR
-from tidemark_ingest.adapters.store import ASSESSMENT, PUPIL, SCHOOL, STATUTORY
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
+from tidemark_ingest.adapters.store import ASSESSMENT, CLASS, PUPIL, SCHOOL, STATUTORY
+from tidemark_ingest.domain.facts import ClassState, PupilState, ResultState, SchoolState, StatutoryState
 from tidemark_schemas.events import (
     AssessmentLocked,
     CalendarSnapshot,
+    ClassUpserted,
     Envelope,
     PupilUpserted,
     SchoolUpserted,
     StatutoryLocked,
     TrustCalendarSet,
 )
-from tidemark_schemas.records import CalendarRecord, PupilRecord, SchoolRecord
+from tidemark_schemas.records import CalendarRecord, ClassRecord, PupilRecord, SchoolRecord
 
 ENVELOPE = {*Envelope.model_fields, "event_type"}
 
 
-def test_a_stored_school_and_pupil_are_the_trackers_record_and_a_version():
+def test_a_stored_school_class_and_pupil_are_the_trackers_record_and_a_version():
+    """A pupil's record names their class of one year (`class_id`); the stored pupil keeps every
+    year's (`classes`)."""
     assert set(SchoolState.model_fields) == {*SchoolRecord.model_fields, "version"}
-    assert set(PupilState.model_fields) == {*PupilRecord.model_fields, "version"}
+    assert set(ClassState.model_fields) == {*ClassRecord.model_fields, "version"}
+    assert set(PupilState.model_fields) == {*PupilRecord.model_fields, "version", "classes"} - {"class_id"}
 
 
 def test_each_event_is_the_envelope_and_the_stored_state_and_nothing_else():
     """A lock's event also names who locked (`actor_id`, for subscribers and the audit trail)."""
     for event, state, extra in (
         (SchoolUpserted, SchoolState, set()),
+        (ClassUpserted, ClassState, set()),
         (PupilUpserted, PupilState, set()),
         (AssessmentLocked, ResultState, {"actor_id"}),
         (StatutoryLocked, StatutoryState, {"actor_id"}),
@@ -39,7 +44,7 @@ def test_each_event_is_the_envelope_and_the_stored_state_and_nothing_else():
 
 
 def test_each_table_holds_its_states_fields_and_the_trust():
-    for table, state in ((SCHOOL, SchoolState), (PUPIL, PupilState), (ASSESSMENT, ResultState)):
+    for table, state in ((SCHOOL, SchoolState), (CLASS, ClassState), (PUPIL, PupilState), (ASSESSMENT, ResultState)):
         assert set(table.columns.keys()) == {"trust_id", *state.model_fields}, table.name
 
 

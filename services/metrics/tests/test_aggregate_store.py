@@ -1,7 +1,7 @@
 """The Redis aggregates equal a from-scratch recomputation, whatever the delivery order.
 
 Random streams of snapshots (with duplicates, reordering, corrections, unlocks, characteristic
-changes, leavers and school moves) go through the real projection engine and a real Redis (one
+changes, leavers, school moves and class moves in any academic year) go through the real projection engine and a real Redis (one
 server, and a Redis Cluster of three masters); the counters must equal the obviously-correct
 reference below, computed from the latest facts.
 """
@@ -31,7 +31,7 @@ from tidemark_schemas.vocabulary import Band
 TRUST = "T"
 PUPILS = ("P1", "P2")
 SCHOOLS = ("S1", "S2")
-SLOTS = (("2025/26", "AUT2"), ("2025/26", "SPR1"))
+SLOTS = (("2024/25", "SUM2"), ("2025/26", "AUT2"), ("2025/26", "SPR1"))
 SUBJECTS = ("reading", "writing", "maths")
 
 
@@ -41,8 +41,9 @@ def reference(pupils: dict[str, PupilUpserted], results: dict[tuple, AssessmentL
     counters: Counter = Counter()
     for pupil in pupils.values():
         if pupil.left_on is None:
+            latest_class = pupil.classes[max(pupil.classes)] if pupil.classes else ""
             cell = Cell(pupil.year_group, pupil.sex, pupil.disadvantaged, pupil.sen, pupil.eal,
-                        ethnic_group(pupil.ethnicity), pupil.lac)
+                        ethnic_group(pupil.ethnicity), pupil.lac, latest_class)
             counters[("-", "-", "roll", pupil.school_id, encode_field(cell, Band.AT))] += 1
     for (pupil_id, year, period), group in itertools.groupby(
         sorted(results.items()), key=lambda item: item[0][:3]
@@ -55,7 +56,7 @@ def reference(pupils: dict[str, PupilUpserted], results: dict[tuple, AssessmentL
 
         def count(measure: str, anchor, band: Band) -> None:
             cell = Cell(anchor.year_group, pupil.sex, pupil.disadvantaged, pupil.sen, pupil.eal,
-                        ethnic_group(pupil.ethnicity), pupil.lac)
+                        ethnic_group(pupil.ethnicity), pupil.lac, pupil.classes.get(year, ""))
             counters[(year, period, measure, anchor.school_id, encode_field(cell, band))] += 1
 
         for subject, event in facts.items():
@@ -86,14 +87,18 @@ async def stored_counters(redis: RedisClient, keys: Keyspace) -> Counter:
     return +found
 
 
+CLASSES = st.fixed_dictionaries({}, optional={"2024/25": st.sampled_from(["C1", "C2"]),
+                                               "2025/26": st.sampled_from(["C3", "C4"])})
+"""A pupil's class per academic year: none, last year's only, this year's only or both (a move is
+a later snapshot with another class)."""
 pupil_snapshot = st.builds(
-    lambda pupil_id, school, sex, fsm6, sen, eal, ethnicity, left: dict(
+    lambda pupil_id, school, sex, fsm6, sen, eal, ethnicity, left, classes: dict(
         trust_id=TRUST, pupil_id=pupil_id, school_id=school, year_group="Y4", sex=sex, fsm6=fsm6, lac=False,
-        plac=False, sen=sen, eal=eal, ethnicity=ethnicity, left_on=left,
+        plac=False, sen=sen, eal=eal, ethnicity=ethnicity, left_on=left, classes=classes,
     ),
     st.sampled_from(PUPILS), st.sampled_from(SCHOOLS), st.sampled_from(["F", "M"]), st.booleans(),
     st.sampled_from(["N", "K", "E"]), st.booleans(), st.sampled_from(["WBRI", "APKN", "BAFR"]),
-    st.sampled_from([None, None, date(2026, 1, 10), date(2025, 10, 1)]),
+    st.sampled_from([None, None, date(2026, 1, 10), date(2025, 10, 1)]), CLASSES,
 )
 BANDS_OR_NONE = st.sampled_from([None, "BELOW", "AT", "ABOVE"])
 result_snapshot = st.builds(
@@ -179,6 +184,27 @@ async def test_school_names_keep_the_newest_version(redis_url):
     keys = Keyspace(store.prefix, TRUST)
     assert json.loads(await redis.hget(keys.schools, "S1")) == {"name": "Oak Academy", "version": 2, "model": None}
     await redis.aclose()
+
+
+async def test_class_documents_keep_the_newest_version_and_are_announced_with_their_school(redis_url):
+    from tidemark_schemas.events import ClassUpserted
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    store = ProjectionEngine(redis, f"classes-{uuid.uuid4().hex[:8]}", METRICS)
+    keys = Keyspace(store.prefix, TRUST)
+    newer = ClassUpserted(trust_id=TRUST, class_id="C1", school_id="S1", academic_year="2025/26", name="Oak",
+                          year_groups=["Y3", "Y4"], version=2)
+    try:
+        await store.apply([newer])
+        await store.apply([newer.model_copy(update={"name": "Ash", "version": 1})])
+        assert json.loads(await redis.hget(keys.classes, "C1")) == {
+            "name": "Oak", "school_id": "S1", "academic_year": "2025/26", "year_groups": ["Y3", "Y4"], "version": 2}
+        notices = [fields for _id, fields in await redis.xrange(keys.changes)]
+        assert notices[0] == {"academic_year": "", "period": "", "measures": "schools", "schools": "S1"}
+    finally:
+        async for key in redis.scan_iter(match=f"{store.prefix}:*"):
+            await redis.delete(key)
+        await redis.aclose()
 
 
 async def test_registered_schools_are_announced_on_the_change_stream_before_any_result(redis_url):

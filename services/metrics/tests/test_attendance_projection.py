@@ -62,8 +62,8 @@ def test_a_mark_changes_its_week_and_moves_a_session_in_its_period_and_year():
     step = advance(RULES, "T", "A", state, [(RULES.route(m)[1], m) for m in [mark("A", SEP8, "AM", "I", version=2)]])
     assert set(step.fields) == {"w:2025/26|2025-09-08", "p:2025/26|AUT1", "y:2025/26"}
     assert {item: amount for (part, item), amount in step.moves.items() if part == "p:2025/26|AUT1"} == {
-        "S1|Y3|F|0|N|0|WHITE|0|/\\": -1, "S1|Y3|F|0|N|0|WHITE|0|I": 1, "S1|Y3|F|0|N|0|WHITE|0|persistent": 1,
-        "!S1|A|Y3|F|0|N|0|WHITE|0|1:10": 1,  # now a persistent absentee: listed by pupil, 1 of 10 sessions missed
+        "S1|Y3|F|0|N|0|WHITE|0||/\\": -1, "S1|Y3|F|0|N|0|WHITE|0||I": 1, "S1|Y3|F|0|N|0|WHITE|0||persistent": 1,
+        "!S1|A|Y3|F|0|N|0|WHITE|0||1:10": 1,  # now a persistent absentee: listed by pupil, 1 of 10 sessions missed
     }
 
 
@@ -103,8 +103,20 @@ def test_the_counter_cell_has_the_marks_year_group_and_the_current_characteristi
     after = fold(RULES, [pupil("A"), *marks, pupil("A", fsm6=True, version=2)])
     [(key, field)] = [k for k in recorded_counters(RULES, attendance_keyspace("tm", "T"), before, "A") if ":YTD:" in k[0]
                       and k[1].endswith("pupils")]
-    assert field == "Y2|F|0|N|0|WHITE|0|pupils"  # the year group on the marks, not the current Y3
+    assert field == "Y2|F|0|N|0|WHITE|0||pupils"  # the year group on the marks, not the current Y3
     assert {f.split("|")[2] for _k, f in recorded_counters(RULES, attendance_keyspace("tm", "T"), after, "A")} == {"1"}
+
+
+def test_the_counter_cell_has_the_pupils_class_of_the_marks_academic_year_and_follows_a_move():
+    marks = week("A", SEP8, "pppppppppp")
+    year = "2025/26"
+    placed = fold(RULES, [pupil("A", classes={"2024/25": "2B", year: "3A"}), *marks])
+    moved = fold(RULES, [pupil("A", classes={"2024/25": "2B", year: "3A"}), *marks,
+                         pupil("A", classes={"2024/25": "2B", year: "3B"}, version=2)])
+    keys = attendance_keyspace("tm", "T")
+
+    assert {f.split("|")[7] for _k, f in recorded_counters(RULES, keys, placed, "A")} == {"3A"}
+    assert {f.split("|")[7] for _k, f in recorded_counters(RULES, keys, moved, "A")} == {"3B"}
 
 
 def test_marks_before_the_pupil_record_count_once_it_arrives():
@@ -280,6 +292,6 @@ def test_a_persistent_absentee_enrolment_is_listed_by_pupil_with_its_own_session
     assert absentees(state) == {"2025-09-15 1:10"}  # 1 of 10 that week is 10%; 1 of 20 in AUT1 is 5%, not listed
     [(key, field)] = [k for k in recorded_counters(RULES, attendance_keyspace("tm", "T"), state, "A") if ":att-absentees:" in k[0]]
     assert (key, field) == ("tm-attendance:{T}:att-absentees:2025/26:2025-09-15:S1",
-                            "A|Y3|F|0|N|0|WHITE|0|1:10")
+                            "A|Y3|F|0|N|0|WHITE|0||1:10")
     state = fold(RULES, [mark("A", SEP15 + timedelta(days=4), "PM", "O", version=2)], state)
     assert absentees(state) == {"2025-09-15 2:10", "AUT1 2:20", "YTD 2:20"}  # 2 of 20 is exactly 10%: listed

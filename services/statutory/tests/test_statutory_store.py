@@ -56,7 +56,7 @@ def reference(pupils: dict, statutory: dict, summative: dict) -> Counter:
             order = list(COMPONENTS[assessment])
             firsts = sorted((order.index(k[2]), e.school_id) for k, e in mine.items() if k[0] == year and k[1] == assessment)
             school = firsts[0][1] if firsts else max((k[0], e.school_id) for k, e in mine.items() if k[1] == assessment)[1]
-            counters[("stat", year, measure, school, c.cell(measure_year_group(measure).value) + label)] += 1
+            counters[("stat", year, measure, school, c.cell(measure_year_group(measure).value, year) + label)] += 1
         for year, period in SLOTS:
             results = {key[3]: event for key, event in summative.items() if key[:3] == (pupil_id, year, period)}
             bands = {s: e.locked_band for s, e in results.items() if e.locked_band is not None}
@@ -65,7 +65,7 @@ def reference(pupils: dict, statutory: dict, summative: dict) -> Counter:
                 continue
             reading = results["reading"]
             category = progress_category(prior_attainment(locked, YearGroup(reading.year_group)), band)
-            field = c.cell(reading.year_group.value) + category.value
+            field = c.cell(reading.year_group.value, year) + category.value
             counters[("progress", year, period, reading.school_id, field)] += 1
             counters[("pupils", year, period, reading.school_id, f"{pupil_id}|{field}")] += 1
     return counters
@@ -84,13 +84,16 @@ async def stored(redis: RedisClient, prefix: str) -> Counter:
 
 
 pupil_snapshot = st.builds(
-    lambda pupil_id, school, sex, fsm6, sen, left: dict(
+    lambda pupil_id, school, sex, fsm6, sen, left, classes: dict(
         kind="pupil", trust_id=TRUST, pupil_id=pupil_id, school_id=school, year_group="Y4", sex=sex, fsm6=fsm6,
-        lac=False, plac=False, sen=sen, eal=False, ethnicity="WBRI", left_on=left,
+        lac=False, plac=False, sen=sen, eal=False, ethnicity="WBRI", left_on=left, classes=classes,
     ),
     st.sampled_from(PUPILS), st.sampled_from(SCHOOLS), st.sampled_from(["F", "M"]), st.booleans(),
     st.sampled_from(["N", "K"]), st.sampled_from([None, None, date(2026, 1, 10), date(2023, 3, 1)]),
+    st.fixed_dictionaries({}, optional={KS1_YEAR: st.sampled_from(["C1", "C2"]),
+                                        KS2_YEAR: st.sampled_from(["C3", "C4"])}),
 )
+"""A pupil (and their class in the KS1 and this year, or not: a move is a later snapshot)."""
 KS1_CODES = st.sampled_from([None, "GDS", "EXS", "WTS", "PK3", "L"])
 statutory_snapshot = st.one_of(
     st.builds(

@@ -4,7 +4,9 @@ Metrics writes counters; the gateway reads them. A counter counts pupils of one 
 combination of characteristics (a *cell*) holding one band in one measure and period:
 
     {prefix}:{trust}:agg:{academic_year}:{period}:{measure}:{school_id}   (a hash)
-        field "{year_group}|{sex}|{disadvantaged}|{sen}|{eal}|{ethnic_group}|{lac}|{band}" -> pupils
+        field "{year_group}|{sex}|{disadvantaged}|{sen}|{eal}|{ethnic_group}|{lac}|{class_id}|{band}" -> pupils
+
+(`class_id`: the pupil's class in the figure's academic year, empty when they had none.)
 
 Besides one measure per subject and combined measure, `pupils` counts pupils with a locked result
 in any subject (band always AT), `entered.<subject>` counts entered values, locked or not (for
@@ -43,6 +45,8 @@ class Cell:
     eal: bool
     ethnic_group: EthnicGroup
     lac: bool
+    class_id: str = ""
+    """The pupil's class in the academic year counted ("" for none)."""
 
 
 def encode_cell(cell: Cell) -> str:
@@ -56,6 +60,7 @@ def encode_cell(cell: Cell) -> str:
             "1" if cell.eal else "0",
             cell.ethnic_group.name,
             "1" if cell.lac else "0",
+            cell.class_id,
             "",
         )
     )
@@ -66,10 +71,17 @@ def encode_field(cell: Cell, label: str) -> str:
     return encode_cell(cell) + label
 
 
+_FIELDS_BEFORE_CLASSES = 8
+
+
 def decode_cell_field(raw: str) -> tuple[Cell, str]:
     """A counter field's cell and its label (a band, or a model code)."""
-    yg, sex, dis, sen, eal, eth, lac, label = raw.split("|")
-    cell = Cell(YearGroup(yg), Sex(sex), dis == "1", SenProvision(sen), eal == "1", EthnicGroup[eth], lac == "1")
+    parts = raw.split("|")
+    if len(parts) == _FIELDS_BEFORE_CLASSES:  # written before classes: no class
+        parts.insert(-1, "")
+    yg, sex, dis, sen, eal, eth, lac, class_id, label = parts
+    cell = Cell(YearGroup(yg), Sex(sex), dis == "1", SenProvision(sen), eal == "1", EthnicGroup[eth], lac == "1",
+                class_id)
     return cell, label
 
 
@@ -173,6 +185,11 @@ class Keyspace:
         return f"{self.base}:schools"
 
     @property
+    def classes(self) -> str:
+        """Hash class_id -> JSON {"name", "school_id", "academic_year", "year_groups", "version"}."""
+        return f"{self.base}:classes"
+
+    @property
     def changes(self) -> str:
         """Stream of change notices for live updates (gateway SSE); one for every generation."""
         return f"{self.changes_prefix or self.prefix}:{self._tag}:changes"
@@ -226,7 +243,7 @@ class Keyspace:
             f"{self.base}:{kind}:*"
             for kind in ("agg", "roll", "pupil", "stat", "progress", "progress-pupils", "att-sessions", "att-pupils",
                          "att-absentees", "att-attainment")
-        ) + (self.schools, self.updated_at, self.versions, self.dates)
+        ) + (self.schools, self.classes, self.updated_at, self.versions, self.dates)
 
     @property
     def updated_at(self) -> str:
@@ -308,6 +325,7 @@ class PupilFilter:
     eal: bool | None = None
     ethnic_groups: frozenset[EthnicGroup] | None = None
     lac: bool | None = None
+    classes: frozenset[str] | None = None
 
     def admits(self, school_id: str, cell: Cell) -> bool:
         return (self.schools is None or school_id in self.schools) and self.admits_cell(cell)
@@ -322,6 +340,7 @@ class PupilFilter:
             and (self.eal is None or cell.eal is self.eal)
             and (self.ethnic_groups is None or cell.ethnic_group in self.ethnic_groups)
             and (self.lac is None or cell.lac is self.lac)
+            and (self.classes is None or cell.class_id in self.classes)
         )
 
 
@@ -372,6 +391,7 @@ GROUPINGS: dict[str, GroupKey] = {
     "eal": lambda school_id, cell: "eal" if cell.eal else "not_eal",
     "ethnicity": lambda school_id, cell: cell.ethnic_group.name,
     "lac": lambda school_id, cell: "lac" if cell.lac else "not_lac",
+    "class": lambda school_id, cell: cell.class_id,
 }
 """Every grouping a view may use: a function from (school, cell) to the group's id."""
 

@@ -20,7 +20,15 @@ from tidemark_schemas.attendance import RegisterCodeValue, Session
 from tidemark_schemas.calendar import YearDates, is_weekend
 from tidemark_schemas.progress import ProgressCategory
 from tidemark_schemas.statutory import Assessment, StatutoryValue
-from tidemark_schemas.records import AcademicYear, CalendarRecord, Identifier, Period, PupilFields, SchoolRecord
+from tidemark_schemas.records import (
+    AcademicYear,
+    CalendarRecord,
+    ClassRecord,
+    Identifier,
+    Period,
+    PupilFields,
+    SchoolRecord,
+)
 from tidemark_schemas.vocabulary import Band, YearGroup
 
 SCHEMA_VERSION: Final = 1
@@ -49,11 +57,33 @@ class SchoolUpserted(SchoolSnapshot, Envelope):
     event_type: Literal["school-upserted"] = "school-upserted"
 
 
+class ClassSnapshot(ClassRecord):
+    """A class as ingest stores it and each of its events carries it: the tracker's record and the
+    fact's version."""
+
+    version: Version
+
+
+class ClassUpserted(ClassSnapshot, Envelope):
+    """A class created or changed (name, year groups). Published on `tracker.schools.v1`, keyed by
+    its school id, like the school."""
+
+    event_type: Literal["class-upserted"] = "class-upserted"
+
+
+Classes = Annotated[
+    dict[AcademicYear, Identifier],
+    Field(description="The pupil's class in each academic year they had one (academic year -> class id); a past "
+          "year keeps the class the pupil was in then"),
+]
+
+
 class PupilSnapshot(PupilFields):
     """A pupil as ingest stores it and each of its events carries it: the tracker's fields (the
-    leaving date always sent) and the fact's version."""
+    leaving date always sent), the pupil's class in each academic year, and the fact's version."""
 
     left_on: date | None
+    classes: Classes = {}
     version: Version
 
 
@@ -79,6 +109,9 @@ class AssessmentSnapshot(BaseModel):
     locked_band: Band | None = Field(description="The value that counts; null when not locked")
     entered_code: str | None = Field(default=None, description="The draft's code in the school's own model, if any")
     locked_code: str | None = Field(default=None, description="The counted value's code in the school's model, if any")
+    assessed_on: dt.date | None = Field(
+        default=None, description="The day the pupil was assessed (the draft's; absent from results stored before "
+        "assessment dates were recorded)")
     version: Version
 
 
@@ -123,6 +156,9 @@ class StatutorySnapshot(BaseModel):
     component: str
     entered: StatutoryValue | None = Field(description="The current (draft) value")
     locked: StatutoryValue | None = Field(description="The value that counts; null when not locked")
+    assessed_on: dt.date | None = Field(
+        default=None, description="The day the pupil was assessed (the draft's; absent from results stored before "
+        "assessment dates were recorded)")
     version: Version
 
 
@@ -208,6 +244,7 @@ class TrustCalendarSet(CalendarSnapshot, Envelope):
 
 TrackerEvent = Annotated[
     SchoolUpserted
+    | ClassUpserted
     | PupilUpserted
     | AssessmentEntered
     | AssessmentLocked

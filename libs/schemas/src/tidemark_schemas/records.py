@@ -31,7 +31,9 @@ from tidemark_schemas.calendar import (
     TermTime,
     YearDates,
     academic_year_of,
+    first_day_of,
     format_academic_year,
+    last_day_of,
     is_weekend,
     parse_academic_year,
     year_dates_errors,
@@ -91,6 +93,34 @@ def _check_period(value: str) -> str:
 
 AcademicYear = Annotated[str, AfterValidator(check_academic_year), Field(examples=["2025/26"])]
 Period = Annotated[str, AfterValidator(_check_period), Field(examples=["AUT1"])]
+
+
+def _not_in_the_future(value: date | None) -> date | None:
+    if value is not None and value > date.today():
+        raise ValueError(f"{value} is in the future: an assessment date is the day it was assessed")
+    return value
+
+
+AssessedOn = Annotated[
+    date | None,
+    AfterValidator(_not_in_the_future),
+    Field(description="The day the pupil was assessed: not in the future, within the entry's academic year; left "
+          "out: the day it is entered (for an earlier academic year, its last day), or the stored date when the "
+          "value is unchanged"),
+]
+
+
+def assessment_date_problem(assessed_on: date, academic_year: str) -> str | None:
+    """Why an assessment date does not fit its entry's academic year (None: it does)."""
+    if academic_year_of(assessed_on) != academic_year:
+        return f"{assessed_on} is not in the academic year {academic_year} of the entry"
+    return None
+
+
+def default_assessment_date(academic_year: str, today: date) -> date:
+    """The date an entry sent without one records: the day it is entered, kept within its academic
+    year (an earlier year's entry: its last day; a later year's: its first)."""
+    return min(max(today, first_day_of(academic_year)), last_day_of(academic_year))
 
 
 MAX_BATCH_ROWS = 20_000
@@ -160,8 +190,34 @@ class PupilFields(_Record):
         return is_disadvantaged(self.fsm6, self.lac, self.plac)
 
 
+class ClassRecord(_Record):
+    """A class of one school in one academic year, and the year group(s) it teaches. Its id is the
+    Trust's for that class and year (a class of another year is another class: `3B-2025`)."""
+
+    class_id: Identifier
+    school_id: Identifier
+    academic_year: AcademicYear
+    name: Name
+    year_groups: list[YearGroup] = Field(min_length=1, max_length=len(YearGroup),
+                                         description="The year group(s) it teaches (a mixed-age class has several)")
+
+    @field_validator("year_groups")
+    @classmethod
+    def _distinct(cls, value: list[YearGroup]) -> list[YearGroup]:
+        if len(set(value)) != len(value):
+            raise ValueError("a year group is listed twice")
+        return sorted(value, key=list(YearGroup).index)
+
+
 class PupilRecord(PupilFields):
     """A pupil as the tracker sends it; re-sending updates it."""
+
+    class_id: Identifier | None = Field(
+        default=None,
+        description="The pupil's class (`POST /v1/classes`): their class in that class's academic year, replacing "
+        "the one they had in that year (a move); the classes of other years stay. Left out: unchanged; null: no class "
+        "in the current academic year",
+    )
 
 
 class AssessmentRecord(_Record):
@@ -180,6 +236,7 @@ class AssessmentRecord(_Record):
     band: Band | None = Field(
         default=None, validate_default=True, description="BELOW, AT or ABOVE; may be left out when `code` is sent"
     )
+    assessed_on: AssessedOn = None
 
     @field_validator("band")
     @classmethod
@@ -187,6 +244,14 @@ class AssessmentRecord(_Record):
         # A `code` that failed its own validation is missing from info.data and already reported.
         if value is None and "code" in info.data and info.data["code"] is None:
             raise ValueError("a result needs a band (BELOW, AT, ABOVE) or a code of its school's assessment model")
+        return value
+
+    @field_validator("assessed_on")
+    @classmethod
+    def _in_the_entrys_year(cls, value: date | None, info: ValidationInfo) -> date | None:
+        year = info.data.get("academic_year")
+        if value is not None and year is not None and (problem := assessment_date_problem(value, year)):
+            raise ValueError(problem)
         return value
 
     @field_validator("subject")

@@ -24,7 +24,7 @@ class ReplayPage(BaseModel):
     facts: list[TrackerEvent] = Field(
         description="Each fact's latest snapshot, as the event that describes it now (a result that counts is "
         "an `assessment-locked` / `statutory-locked`, any other an `-entered`), in primary-key order: the Trust's "
-        "own school dates (`calendar-set`), schools, "
+        "own school dates (`calendar-set`), schools, classes, "
         "pupils, summative results, statutory results, register marks (each an `attendance-marked`)"
     )
     next_cursor: str | None = Field(description="Send it back as `cursor` for the next page; null after the last")

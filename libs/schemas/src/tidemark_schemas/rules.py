@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from tidemark_schemas.calendar import PeriodCalendar, PeriodRef
-from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, GLD_GOALS, Band
+from tidemark_schemas.calendar import PeriodCalendar, PeriodRef, academic_year_of, parse_academic_year
+from tidemark_schemas.vocabulary import CORE_SUBJECTS, EYFS_GOALS, GLD_GOALS, Band, YearGroup
 
 COMBINED_RWM = "rwm"
 COMBINED_GLD = "gld"
@@ -64,3 +64,17 @@ def on_roll_during(left_on: date | None, ref: PeriodRef) -> bool:
 def percentage(at_or_above_count: int, assessed: int) -> float | None:
     """Unrounded % at or above; None (not 0) when nobody was assessed."""
     return None if assessed == 0 else 100.0 * at_or_above_count / assessed
+
+
+_YEAR_GROUPS: tuple[YearGroup, ...] = tuple(YearGroup)
+"""Reception first, then Years 1-6: a pupil moves up one each academic year."""
+
+
+def year_group_on(current: YearGroup, day: date, as_of: date) -> YearGroup | None:
+    """The pupil's year group in the academic year of `day`, from the one on their record, which is
+    the year group of the academic year of `as_of` (today's, or a leaver's when they left): one
+    less for each year back. None when the pupil was not yet in Reception then (or would have left
+    primary school)."""
+    offset = parse_academic_year(academic_year_of(day)) - parse_academic_year(academic_year_of(as_of))
+    position = _YEAR_GROUPS.index(current) + offset
+    return _YEAR_GROUPS[position] if 0 <= position < len(_YEAR_GROUPS) else None

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationInfo, field_validator
 
-from tidemark_schemas.records import AcademicYear, Identifier
+from tidemark_schemas.records import AcademicYear, AssessedOn, Identifier, assessment_date_problem
 from tidemark_schemas.vocabulary import EYFS_GOALS, YearGroup
 
 
@@ -250,6 +251,15 @@ class StatutoryRecord(BaseModel):
     mark: StrictInt | None = Field(default=None, description="Raw mark: phonics 0-40, MTC 0-25, KS2 test raw mark")
     scaled_score: StrictInt | None = Field(default=None, description="KS2 tests only: 80-120")
     code: StatutoryCode | None = Field(default=None, description="An outcome, TA or not-taken code of the component")
+    assessed_on: AssessedOn = None
+
+    @field_validator("assessed_on")
+    @classmethod
+    def _in_the_entrys_year(cls, value: date | None, info: ValidationInfo) -> date | None:
+        year = info.data.get("academic_year")
+        if value is not None and year is not None and (problem := assessment_date_problem(value, year)):
+            raise ValueError(problem)
+        return value
 
     @property
     def value(self) -> StatutoryValue:

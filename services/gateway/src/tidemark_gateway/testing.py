@@ -74,6 +74,15 @@ class Seeder:
         await self.redis.hset(self.keys.schools, school_id, json.dumps(document))
         await self.whole()
 
+    async def school_class(
+        self, class_id: str, school_id: str, academic_year: str, name: str, year_groups: tuple[str, ...] = ("Y3",)
+    ) -> None:
+        """A class as the projection keeps it (`Keyspace.classes`)."""
+        document = {"name": name, "school_id": school_id, "academic_year": academic_year,
+                    "year_groups": list(year_groups), "version": 1}
+        await self.redis.hset(self.keys.classes, class_id, json.dumps(document))
+        await self.whole()
+
     async def codes(
         self, year: str, period: str, subject: str, school_id: str, at_cell: Cell = GIRL_Y3, **pupils_by_code: int
     ) -> None:

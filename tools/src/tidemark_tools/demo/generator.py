@@ -37,7 +37,7 @@ from tidemark_schemas.calendar import (
     parse_academic_year,
 )
 from tidemark_schemas.ethnicity import CENSUS_ETHNICITY
-from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.records import AssessmentRecord, ClassRecord, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.rules import (
     at_or_above, combined_gld, combined_rwm, is_disadvantaged, on_roll_during, percentage,
 )
@@ -289,8 +289,17 @@ class _Pupil:
         eal_effect = EAL_EFFECT.get(year_group, 0.0) if self.eal else 0.0
         return self.ability + sex_effect + eal_effect + self.offsets[subject]
 
-    def record(self, today: date) -> PupilRecord:
-        """Current characteristics; a leaver's year group is the one they left from."""
+    def on_roll_during(self, start_year: int) -> bool:
+        """Whether the pupil was on roll at some time in the academic year starting in `start_year`."""
+        return (
+            self.year_group(start_year) is not None
+            and (self.joined_on is None or self.joined_on <= date(start_year + 1, 8, 31))
+            and (self.left_on is None or self.left_on >= date(start_year, 9, 1))
+        )
+
+    def record(self, today: date, class_id: str | None = None) -> PupilRecord:
+        """Current characteristics, and the class of the year given (`class_id`, when any); a
+        leaver's year group is the one they left from."""
         as_of = self.left_on or today
         year_group = self.year_group(parse_academic_year(academic_year_of(as_of)))
         assert year_group is not None, f"{self.pupil_id} has no year group on {as_of}"
@@ -306,6 +315,7 @@ class _Pupil:
             eal=self.eal,
             ethnicity=self.ethnicity,
             left_on=self.left_on,
+            **({"class_id": class_id} if class_id is not None else {}),
         )
 
 
@@ -377,18 +387,64 @@ def _generate_trust(seed: int, schools: int, pupils_per_school: int | None, toda
         for s in school_states
     ]
     statutory, statutory_locks = generate_statutory(seed, pupils, years, today)
+    classes, placed = _classes(school_states, pupils, years)
     return DemoTrust(
         schools=[
             SchoolRecord(school_id=s.school_id, name=s.name, assessment_model=SONAR_MODEL) for s in school_states
         ],
-        pupils=[p.record(today) for p in pupils],
+        pupils=[p.record(today, _latest(placed.get(p.pupil_id))) for p in pupils],
         assessments=assessments,
         locks=locks,
         current_year=current.academic_year,
         current_period=current.period,
         statutory=statutory,
         statutory_locks=statutory_locks,
+        classes=classes,
+        class_history=[[p.record(today, placed[p.pupil_id][year]) for p in pupils
+                        if year in placed.get(p.pupil_id, {}) and year < max(placed[p.pupil_id])]
+                       for year in map(format_academic_year, years[:-1])],
     )
+
+
+TWO_FORMS_FROM = 45
+"""Schools with a cohort of at least this many pupils teach each year group in two classes (A, B)."""
+
+
+def _classes(
+    schools: Sequence[_School], pupils: Sequence[_Pupil], years: Sequence[int]
+) -> tuple[list[ClassRecord], dict[str, dict[str, str]]]:
+    """Each school's classes of each year (one per year group, two in larger schools) and each
+    pupil's class per academic year: a year group's pupils on roll that year, by id, split between
+    its classes in turn. Drawn from nothing random, so the rest of the Trust is unchanged."""
+    classes: list[ClassRecord] = []
+    placed: dict[str, dict[str, str]] = defaultdict(dict)
+    cohorts: dict[tuple[str, int, YearGroup], list[_Pupil]] = defaultdict(list)
+    for pupil in pupils:
+        for start in years:
+            year_group = pupil.year_group(start)
+            if year_group is not None and pupil.on_roll_during(start):
+                cohorts[(pupil.school_id, start, year_group)].append(pupil)
+    for school in schools:
+        forms = "AB" if school.cohort_size >= TWO_FORMS_FROM else "A"
+        for start in years:
+            academic_year = format_academic_year(start)
+            for year_group in YEAR_GROUPS:
+                ids = [f"{school.school_id}-{start % 100:02d}{(start + 1) % 100:02d}-{year_group.value}{form}"
+                       for form in forms]
+                label = "Reception" if year_group is YearGroup.R else f"Year {year_group.value[1:]}"
+                for class_id, form in zip(ids, forms, strict=True):
+                    name = f"{label} {form}" if len(forms) > 1 else label
+                    classes.append(ClassRecord(class_id=class_id, school_id=school.school_id,
+                                               academic_year=academic_year, name=name, year_groups=[year_group]))
+                cohort = sorted(cohorts.get((school.school_id, start, year_group), []), key=lambda p: p.pupil_id)
+                for index, pupil in enumerate(cohort):
+                    placed[pupil.pupil_id][academic_year] = ids[index % len(ids)]
+    return classes, placed
+
+
+def _latest(classes: Mapping[str, str] | None) -> str | None:
+    """The class of the latest academic year a pupil had one in."""
+    return classes[max(classes)] if classes else None
 
 
 def _make_schools(rng: Random, count: int, mean_roll: float) -> list[_School]:
@@ -615,15 +671,17 @@ def _results(
             shift = _season_shift(slot.ref.period, spread)
             grades = [cutoffs[subject].grade(latent[subject] + noise[subject] + shift) for subject in subjects]
             buckets[(slot.ref, school_id)] += _pupil_period_results(
-                pupil, slot.ref, year_group, subjects, grades
+                pupil, slot.ref, year_group, subjects, grades, None if slot.is_current else slot.ends_on
             )
     return [record for key in sorted(buckets) for record in buckets[key]]
 
 
 def _pupil_period_results(
-    pupil: _Pupil, ref: PeriodRef, year_group: YearGroup, subjects: Sequence[str], grades: Sequence[tuple[Band, str]]
+    pupil: _Pupil, ref: PeriodRef, year_group: YearGroup, subjects: Sequence[str], grades: Sequence[tuple[Band, str]],
+    assessed_on: date | None = None,
 ) -> list[AssessmentRecord]:
-    """One pupil's results in one period, each with its band and its code in the schools' model.
+    """One pupil's results in one period, each with its band and its code in the schools' model, and
+    its assessment date: the period's last day (None in the current period: the day it is entered).
     The first is fully validated; the others copy it and change only subject, band and code, all
     from closed lists: re-validating the same ids, year and period for every subject costs about
     a second at the default size."""
@@ -636,6 +694,7 @@ def _pupil_period_results(
         subject=subjects[0],
         band=grades[0][0],
         code=grades[0][1],
+        assessed_on=assessed_on,
     )
     return [first] + [
         first.model_copy(update={"subject": subject, "band": band, "code": code})

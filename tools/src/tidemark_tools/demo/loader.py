@@ -2,7 +2,8 @@
 
 Why through HTTP rather than straight into the database: the demo then exercises the real path
 (validation, outbox, Kafka, projections), and a demo that loads is evidence the API contract holds.
-Order matters: schools before pupils before results, and locks last so the results they cover exist;
+Order matters: schools before their classes before pupils (each earlier year's class first, then
+the pupils as they are now) before results, and locks last so the results they cover exist;
 the statutory results and their locks follow the summative ones in the same way.
 """
 
@@ -52,6 +53,11 @@ def load_trust(trust: DemoTrust, ingest_url: str, token: str, batch_size: int = 
     with httpx.Client(base_url=ingest_url.rstrip("/"), headers=headers, timeout=TIMEOUT_SECONDS) as client:
         api = _Api(client)
         api.post("/v1/schools", _dump(trust.schools))
+        for classes in _batches(trust.classes, batch_size):
+            api.post("/v1/classes", _dump(classes))
+        for year in trust.class_history:  # a batch holds a pupil once: each year's classes apart
+            for pupils in _batches(year, batch_size):
+                api.post("/v1/pupils", _dump(pupils))
         for pupils in _batches(trust.pupils, batch_size):
             api.post("/v1/pupils", _dump(pupils))
         for results in _batches(trust.assessments, batch_size):

@@ -1,6 +1,6 @@
 """Sample exports for bulk import (`POST /v1/imports`, `tidemark-import`), made from a small demo
 Trust (one school, about 50 pupils, a fixed day so the files never change): each kind in each
-shape, as CSV and as Excel, with headers as a tracker's export writes them ("Pupil Id", "Year
+shape (classes and pupils, with each pupil's latest class; results with their assessment dates), as CSV and as Excel, with headers as a tracker's export writes them ("Pupil Id", "Year
 Group", "Reading"), which ingest matches by name.
 
     python -m tidemark_tools.demo.samples [DIRECTORY]     # default: tools/samples
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tidemark_schemas.assessment_model import SONAR_MODEL
-from tidemark_schemas.records import AssessmentRecord, PupilRecord
+from tidemark_schemas.records import AssessmentRecord, ClassRecord, PupilRecord
 from tidemark_schemas.statutory import COMPONENTS, StatutoryRecord
 from tidemark_tools.demo.generator import generate_trust
 from tidemark_tools.demo.trust import DemoTrust
@@ -36,7 +36,7 @@ WIDE_PERIOD = "AUT2"
 STATUTORY_YEARS = ("2024/25", "2025/26")
 
 FILES = (
-    "pupils", "summative-rows", "summative-wide", "statutory-rows", "statutory-wide",
+    "classes", "pupils", "summative-rows", "summative-wide", "statutory-rows", "statutory-wide",
 )
 """Each sample's name (each written as .csv and .xlsx)."""
 
@@ -57,7 +57,15 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "Y" if value else "N"
+    if isinstance(value, list):  # a class's year groups: "Y3" or "Y3 Y4"
+        return " ".join(str(_cell(item)) for item in value)
     return getattr(value, "value", value)
+
+
+def classes(trust: DemoTrust) -> tuple[list[str], list[list[Any]]]:
+    """Every class of the school, each year (the pupils sample's `Class Id` names one of each pupil's latest year)."""
+    fields = list(ClassRecord.model_fields)
+    return [_title(f) for f in fields], [[_cell(getattr(c, f)) for f in fields] for c in trust.classes]
 
 
 def pupils(trust: DemoTrust) -> tuple[list[str], list[list[Any]]]:
@@ -138,7 +146,7 @@ def write_samples(directory: Path) -> list[Path]:
     trust = sample_trust()
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, make in zip(FILES, (pupils, summative_rows, summative_wide, statutory_rows, statutory_wide)):
+    for name, make in zip(FILES, (classes, pupils, summative_rows, summative_wide, statutory_rows, statutory_wide)):
         headers, rows = make(trust)
         _write_csv(directory / f"{name}.csv", headers, rows)
         _write_xlsx(directory / f"{name}.xlsx", headers, rows)

@@ -11,7 +11,7 @@ For each Trust in a batch and each generation of its keys (the live one and any 
    changed parts are recomputed, "retract the old contributions, add the new" gives the counter
    moves;
 3. coalesce the moves into counter increments and change notices, and write them with the changed
-   fields and school documents in one Lua call that first checks every revision read
+   fields and school and class documents in one Lua call that first checks every revision read
    (`writer.py`); if another writer got there first, nothing is written and the batch is
    recomputed from fresh reads.
 """
@@ -31,7 +31,7 @@ from tidemark_runtime.projections.writer import ProjectionWrite, ProjectionWrite
 from tidemark_runtime.redis import RedisClient
 from tidemark_runtime.settings import MAX_VERSION_JUMP
 from tidemark_schemas.aggregates import CHARACTERISTICS_FIELD, REVISION_FIELD, SCHOOLS_CHANGED, Keyspace
-from tidemark_schemas.events import PupilUpserted, SchoolUpserted
+from tidemark_schemas.events import ClassUpserted, PupilUpserted, SchoolUpserted
 from tidemark_schemas.notices import ChangeNotice
 
 
@@ -62,11 +62,14 @@ class TrustBatch:
     pupils: dict[str, list[Routed]]
     schools: dict[str, SchoolUpserted]
     """The newest version of each school in the batch (projections that keep schools)."""
+    classes: dict[str, ClassUpserted] = field(default_factory=dict)
+    """The newest version of each class in the batch (kept with the schools)."""
 
     @classmethod
     def of(cls, rules: Projection, events: Iterable[Any]) -> TrustBatch:
         pupils: dict[str, list[Routed]] = defaultdict(list)
         schools: dict[str, SchoolUpserted] = {}
+        classes: dict[str, ClassUpserted] = {}
         for event in events:
             if isinstance(event, PupilUpserted):
                 pupils[event.pupil_id].append((None, event))
@@ -74,13 +77,17 @@ class TrustBatch:
                 newest = schools.get(event.school_id)
                 if rules.keeps_schools and (newest is None or newest.version < event.version):
                     schools[event.school_id] = event
+            elif isinstance(event, ClassUpserted):
+                newest_class = classes.get(event.class_id)
+                if rules.keeps_schools and (newest_class is None or newest_class.version < event.version):
+                    classes[event.class_id] = event
             elif (routed := rules.route(event)) is not None:
                 pupils[routed[0]].append((routed[1], event))
-        return cls(dict(pupils), schools)
+        return cls(dict(pupils), schools, classes)
 
     @property
     def empty(self) -> bool:
-        return not (self.pupils or self.schools)
+        return not (self.pupils or self.schools or self.classes)
 
     def without(self, refused: list[Refused]) -> TrustBatch:
         """The batch less the events another generation refused."""
@@ -89,7 +96,7 @@ class TrustBatch:
         gone = {id(refusal.event) for refusal in refused}
         pupils = {pupil_id: kept for pupil_id, events in self.pupils.items()
                   if (kept := [routed for routed in events if id(routed[1]) not in gone])}
-        return TrustBatch(pupils, self.schools)
+        return TrustBatch(pupils, self.schools, self.classes)
 
 
 def by_trust(events: Iterable[Any]) -> dict[str, list[Any]]:
@@ -178,11 +185,13 @@ class ProjectionEngine:
                 write.add_state(keys.pupil(pupil_id), revision, step.fields)
         write.counters, result.notices = self._counter_writes(rules, keys, moves)
         result.counter_writes = write.counter_writes
-        result.applied += len(batch.schools)
+        result.applied += len(batch.schools) + len(batch.classes)
         write.schools = [[s.school_id, s.version, school_document(s)] for s in batch.schools.values()]
+        write.classes = [[c.class_id, c.version, class_document(c)] for c in batch.classes.values()]
         write.notices = [list(notice.stream_fields().values()) for notice in result.notices]
-        if batch.schools:  # live pages list a school before any result of it arrives
-            schools = ChangeNotice(keys.trust_id, "", "", (SCHOOLS_CHANGED,), tuple(sorted(batch.schools)))
+        if batch.schools or batch.classes:  # live pages list a school (or class) before any result of it arrives
+            changed = set(batch.schools) | {c.school_id for c in batch.classes.values()}
+            schools = ChangeNotice(keys.trust_id, "", "", (SCHOOLS_CHANGED,), tuple(sorted(changed)))
             write.notices.append(list(schools.stream_fields().values()))
         return result, write
 
@@ -260,6 +269,12 @@ def school_document(school: SchoolUpserted) -> str:
     """A school as `Keyspace.schools` holds it: name, version and its own assessment model."""
     model = school.assessment_model.model_dump(mode="json") if school.assessment_model else None
     return orjson.dumps({"name": school.name, "version": school.version, "model": model}).decode()
+
+
+def class_document(class_: ClassUpserted) -> str:
+    """A class as `Keyspace.classes` holds it: name, school, academic year, year groups and version."""
+    return orjson.dumps({"name": class_.name, "school_id": class_.school_id, "academic_year": class_.academic_year,
+                         "year_groups": [y.value for y in class_.year_groups], "version": class_.version}).decode()
 
 
 def _text(value: bytes | str) -> str:

@@ -6,19 +6,20 @@
 --
 -- Every key it touches is declared in KEYS (all of one Trust, so of one cluster slot); it never
 -- builds a key name. The shebang makes Redis refuse any key of another slot.
--- KEYS[1..6] = generation key, building key, schools hash, change stream, updated-at, versions hash
--- KEYS[7..6+states] = the pupil hash of each state, in order; then each counter hash, in order.
+-- KEYS[1..7] = generation key, building key, schools hash, change stream, updated-at, versions hash,
+--              classes hash
+-- KEYS[8..7+states] = the pupil hash of each state, in order; then each counter hash, in order.
 -- ARGV[1] = JSON {generation, states: <number of pupil states>, counters: <number of counter hashes>,
---                 schools: [[id, version, json]], notices: [[year, period, measures, schools]],
---                 updated_at, writes_field}
+--                 schools: [[id, version, json]], classes: [[id, version, json]],
+--                 notices: [[year, period, measures, schools]], updated_at, writes_field}
 -- ARGV[2] = the pupil states, NUL-separated: per state the revision read, the new revision, n, then
 --           n field/value pairs (raw JSON values, which never hold a NUL);
 -- ARGV[3] = the counters, NUL-separated: per counter hash m, then m field/increment pairs (a
 --           counter reaching 0 goes).
 -- The bulk travels as two strings cut with a plain find: decoding it as JSON in Lua, or passing
 -- each piece as its own argument, costs more than everything the script then does.
-local GENERATION_KEY, BUILDING_KEY, SCHOOLS_KEY, CHANGES_KEY, UPDATED_KEY, VERSIONS_KEY = 1, 2, 3, 4, 5, 6
-local FIRST_PUPIL = 7
+local GENERATION_KEY, BUILDING_KEY, SCHOOLS_KEY, CHANGES_KEY, UPDATED_KEY, VERSIONS_KEY, CLASSES_KEY = 1, 2, 3, 4, 5, 6, 7
+local FIRST_PUPIL = 8
 local batch = cjson.decode(ARGV[1])
 
 local function reader(blob)
@@ -76,12 +77,16 @@ if batch.counters > 0 then
   redis.call('HINCRBY', KEYS[VERSIONS_KEY], batch.writes_field, 1)
 end
 
-for _, school in ipairs(batch.schools) do
-  local current = redis.call('HGET', KEYS[SCHOOLS_KEY], school[1])
-  if (not current) or cjson.decode(current).version < school[2] then
-    redis.call('HSET', KEYS[SCHOOLS_KEY], school[1], school[3])
+local function keep_newer(key, documents)
+  for _, document in ipairs(documents) do
+    local current = redis.call('HGET', key, document[1])
+    if (not current) or cjson.decode(current).version < document[2] then
+      redis.call('HSET', key, document[1], document[3])
+    end
   end
 end
+keep_newer(KEYS[SCHOOLS_KEY], batch.schools)
+keep_newer(KEYS[CLASSES_KEY], batch.classes)
 
 if is_active then
   for _, notice in ipairs(batch.notices) do
@@ -89,7 +94,7 @@ if is_active then
       'academic_year', notice[1], 'period', notice[2], 'measures', notice[3], 'schools', notice[4])
   end
 end
-if written > 0 or #batch.schools > 0 then
+if written > 0 or #batch.schools > 0 or #batch.classes > 0 then
   redis.call('SET', KEYS[UPDATED_KEY], batch.updated_at)
 end
 return 1

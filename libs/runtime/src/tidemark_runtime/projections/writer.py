@@ -50,6 +50,8 @@ class ProjectionWrite:
     """Counter hash -> field -> increment; a counter that reaches 0 is deleted."""
     schools: list[list[str | int]] = field(default_factory=list)
     """[school id, version, JSON document] kept when newer than the stored one."""
+    classes: list[list[str | int]] = field(default_factory=list)
+    """[class id, version, JSON document] kept when newer than the stored one."""
     notices: list[list[str]] = field(default_factory=list)
     """[academic year, period, measures, schools] announced on the change stream (live generation only)."""
 
@@ -75,7 +77,7 @@ class ProjectionWrite:
 
     @property
     def empty(self) -> bool:
-        return not (self.state_keys or self.counters or self.schools)
+        return not (self.state_keys or self.counters or self.schools or self.classes)
 
 
 class ProjectionWriter:
@@ -119,12 +121,14 @@ class ProjectionWriter:
 
         Every key the script touches goes in KEYS (`projection_write.lua` names their order), so a
         cluster client routes the call to the Trust's slot and Redis can check them."""
-        fixed = [keys.generation_key, keys.building_key, keys.schools, keys.changes, keys.updated_at, keys.versions]
+        fixed = [keys.generation_key, keys.building_key, keys.schools, keys.changes, keys.updated_at, keys.versions,
+                 keys.classes]
         header = {
             "generation": keys.generation,
             "states": len(batch.state_keys),
             "counters": len(batch.counters),
             "schools": batch.schools,
+            "classes": batch.classes,
             "notices": batch.notices,
             "updated_at": datetime.now(UTC).isoformat(),
             "writes_field": WRITES_FIELD,

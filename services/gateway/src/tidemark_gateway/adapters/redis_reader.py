@@ -22,13 +22,14 @@ from tidemark_gateway.adapters.answer_cache import LAST_UPDATED_MARK, RECORDING,
 from tidemark_gateway.adapters.counter_cache import CounterCache
 from tidemark_gateway.domain.counter_arrays import CounterHash
 from tidemark_gateway.domain.measures import stored_measures
-from tidemark_gateway.domain.scope import schools_in_scope
+from tidemark_gateway.domain.scope import SchoolClass, SchoolNames, schools_in_scope, schools_of_classes
 from tidemark_runtime.redis import RedisClient
 from tidemark_runtime.settings import Principal
 from tidemark_schemas.aggregates import WRITES_FIELD, Keyspace, PupilFilter, entered_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodRef
 from tidemark_schemas.notices import ChangeNotice
+from tidemark_schemas.vocabulary import YearGroup
 
 StreamEntry = tuple[str, ChangeNotice]
 """A change notice with its stream id (the SSE event id, and where a stream resumes)."""
@@ -50,11 +51,14 @@ class Completion:
 @dataclass(frozen=True, slots=True)
 class TrustDirectory:
     school_names: dict[str, str]
-    """Every school of the Trust known to the read model, id -> name."""
+    """Every school of the Trust known to the read model, id -> name (a `SchoolNames`, with the class
+    names beside)."""
     school_models: dict[str, AssessmentModel | None]
     """Each school's own assessment model (None: bands only)."""
     last_updated: str | None
     """ISO timestamp of the last change applied to the Trust's figures."""
+    classes: dict[str, SchoolClass] = field(default_factory=dict)
+    """Every class of the Trust known to the read model, by id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +124,10 @@ class AggregateReader:
                 pipe.hgetall(self._keys.schools)
                 pipe.get(self._keys.updated_at)
                 pipe.get(self._statutory.updated_at)
-                schools, updated_at, statutory_updated_at = await pipe.execute()
-            self._directory = replace(parse_directory(schools), last_updated=latest(updated_at, statutory_updated_at))
+                pipe.hgetall(self._keys.classes)
+                schools, updated_at, statutory_updated_at, classes = await pipe.execute()
+            self._directory = replace(parse_directory(schools, classes),
+                                      last_updated=latest(updated_at, statutory_updated_at))
         return self._directory
 
     async def counters(
@@ -281,10 +287,10 @@ MAX_KNOWN_DIRECTORIES = 1024
 
 @dataclass(frozen=True, slots=True)
 class KnownDirectory:
-    """A Trust directory as last read: its raw schools hash, parsed once, and a serial number that
-    changes whenever its content does (answers record the serial they were computed with)."""
+    """A Trust directory as last read: its raw schools and classes hashes, parsed once, and a serial
+    number that changes whenever their content does (answers record the serial they were computed with)."""
 
-    raw: dict[str, str]
+    raw: tuple[dict[str, str], dict[str, str]]
     parsed: TrustDirectory
     serial: int
 
@@ -298,6 +304,7 @@ class TrustState:
     restoring: str | None
     statutory_restoring: str | None
     schools: dict[str, str]
+    classes: dict[str, str]
     last_updated: str | None
     writes: list[int]
     """The write counts of the versions hashes asked for, in order."""
@@ -344,7 +351,7 @@ class ReadModel:
         if state.restoring is not None:
             raise ReadModelRestoring(state.restoring)
         summative, statutory = state.generations
-        directory = self._directory(keys.at(summative).schools, state.schools)
+        directory = self._directory(keys.at(summative).schools, state.schools, state.classes)
         log = RECORDING.get()
         if log is not None:
             if log.generations not in (None, state.generations):
@@ -367,7 +374,8 @@ class ReadModel:
             raise ReadModelRestoring(state.statutory_restoring)
         if state.generations != reads.generations:
             return None
-        directory = self._directory(Keyspace(self.prefix, trust_id).at(state.generations[0]).schools, state.schools)
+        directory = self._directory(Keyspace(self.prefix, trust_id).at(state.generations[0]).schools, state.schools,
+                                    state.classes)
         if directory.serial != reads.directory:
             return None
         moved = [key for key, now in zip(reads.writes, state.writes, strict=True) if now != reads.writes[key]]
@@ -429,12 +437,13 @@ class ReadModel:
                 for key in strings:  # GETs, not one MGET: a cluster client refuses MGET in a pipeline
                     pipe.get(key)
                 pipe.hgetall(keys.at(summative).schools)
+                pipe.hgetall(keys.at(summative).classes)
                 for versions_key in writes:
                     pipe.hget(versions_key, WRITES_FIELD)
                 pipe.exists(keys.epoch_key)
                 replies = await pipe.execute()
             *replies, epoch = replies
-            found, (schools, *counts) = replies[: len(strings)], replies[len(strings):]
+            found, (schools, classes, *counts) = replies[: len(strings)], replies[len(strings):]
             current, current_statutory, restoring, statutory_restoring, updated_at, statutory_updated_at = cast(
                 list[str | None], found)
             if not epoch and restoring is None:
@@ -445,16 +454,17 @@ class ReadModel:
             if read_in != generations:
                 self._generations[trust_id] = read_in
             if read_in == generations or writes:
-                return TrustState(read_in, restoring, statutory_restoring, schools,
+                return TrustState(read_in, restoring, statutory_restoring, schools, classes,
                                   latest(updated_at, statutory_updated_at), [write_count(c) for c in counts])
             generations = read_in
         raise ReadModelRestoring("its generations kept switching while it was read")
 
-    def _directory(self, schools_key: str, raw: dict[str, str]) -> KnownDirectory:
-        """The directory of this raw schools hash, parsed only when its content changed."""
+    def _directory(self, schools_key: str, schools: dict[str, str], classes: dict[str, str]) -> KnownDirectory:
+        """The directory of these raw schools and classes hashes, parsed only when their content changed."""
         known = self._directories.get(schools_key)
-        if known is None or known.raw != raw:
-            known = self._directories[schools_key] = KnownDirectory(raw, parse_directory(raw), next(self._serials))
+        if known is None or known.raw != (schools, classes):
+            known = self._directories[schools_key] = KnownDirectory(
+                (schools, classes), parse_directory(schools, classes), next(self._serials))
         return known
 
     def change_stream(self, trust_id: str) -> AggregateReader:
@@ -469,15 +479,22 @@ class ReadModel:
         await self.redis.aclose()
 
 
-def parse_directory(schools: Mapping[str, str]) -> TrustDirectory:
-    """The schools hash (school id -> JSON {"name", "version", "model"}) as names and models."""
+def parse_directory(schools: Mapping[str, str], classes: Mapping[str, str] | None = None) -> TrustDirectory:
+    """The schools hash (school id -> JSON {"name", "version", "model"}) as names and models, and
+    the classes hash (class id -> JSON {"name", "school_id", "academic_year", "year_groups", ...})."""
     documents = {school_id: json.loads(raw) for school_id, raw in schools.items()}
     names = {school_id: document["name"] for school_id, document in documents.items()}
     models = {
         school_id: AssessmentModel.model_validate(document["model"]) if document.get("model") else None
         for school_id, document in documents.items()
     }
-    return TrustDirectory(names, models, None)
+    found = {}
+    for class_id, raw in (classes or {}).items():
+        document = json.loads(raw)
+        found[class_id] = SchoolClass(class_id, document["name"], document["school_id"], document["academic_year"],
+                                      [YearGroup(y) for y in document["year_groups"]])
+    labels = {class_id: (c.name, c.school_id) for class_id, c in found.items()}
+    return TrustDirectory(SchoolNames(names, labels), models, None, found)
 
 
 def latest(*timestamps: str | None) -> str | None:
@@ -490,11 +507,14 @@ async def resolve_filter(reader: AggregateReader, principal: Principal, requeste
 
     `requested.schools` is what the caller asked for (None: everything it may see). Asking for a
     school the caller may not see raises `SchoolNotVisible` (403); for one its Trust does not have,
-    `UnknownSchool` (422). The result's `schools` is never None, so no read ever covers a school
+    `UnknownSchool` (422); a class likewise (`ClassNotVisible`, `UnknownClass`), and a class filter
+    narrows the schools to the classes' own. The result's `schools` is never None, so no read ever covers a school
     outside the caller's scope, and All Pupils is pooled over the visible schools only.
     """
     directory = await reader.directory()
     schools = schools_in_scope(principal, directory.school_names, requested.schools)
+    if requested.classes is not None:  # only the classes' schools hold their pupils' counters
+        schools &= schools_of_classes(principal, directory.classes, requested.classes)
     return Scope(replace(requested, schools=schools), directory)
 
 

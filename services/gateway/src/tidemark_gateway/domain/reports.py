@@ -9,6 +9,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field
 
 from tidemark_gateway.domain.counter_arrays import tally, tally_labels
+from tidemark_gateway.domain.scope import class_labels
 from tidemark_gateway.domain.small_groups import SmallGroupField
 from tidemark_schemas.aggregates import GROUPINGS, BandCounts, PupilFilter
 from tidemark_schemas.assessment_model import AssessmentModel
@@ -42,7 +43,11 @@ GROUP_LABELS: dict[str, dict[str, str]] = {
     "lac": {"lac": "Looked after", "not_lac": "Not looked after"},
 }
 """Group id (as `aggregates.GROUPINGS` produces it) -> label, in the natural order of each grouping.
-By school is not here: its labels are the school names and its rows are sorted by name."""
+By school and by class are not here: their labels are the school and class names, their rows sorted
+by name."""
+
+NO_CLASS_LABEL = "No class"
+"""The by=class row of pupils without a class in the view's academic year (group id "")."""
 
 
 def check_grouping(value: str) -> str:
@@ -90,11 +95,16 @@ def ordered_groups(
 ) -> list[tuple[str, str]]:
     """(group id, label) in display order. By school, every school in scope is listed, even without
     data, so a school that has not locked anything yet shows as "no data" rather than disappearing;
-    other groupings list the groups present, in their natural order."""
+    by class, the classes present by name (then pupils without a class); other groupings list the
+    groups present, in their natural order."""
     if by == "school":
         ids = set(schools) | set(groups)
         ordered = sorted(ids, key=lambda school: (school_names.get(school, school).casefold(), school))
         return [(school, school_names.get(school, school)) for school in ordered]
+    if by == "class":
+        labels_of = class_labels(school_names, [g for g in groups if g])
+        named = sorted(labels_of, key=lambda g: (labels_of[g].casefold(), g))
+        return [(g, labels_of[g]) for g in named] + ([("", NO_CLASS_LABEL)] if "" in groups else [])
     labels = GROUP_LABELS.get(by, {})
     known = [group for group in labels if group in groups]
     others = sorted(group for group in groups if group not in labels)

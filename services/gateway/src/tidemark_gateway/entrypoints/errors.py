@@ -15,7 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tidemark_gateway.adapters.redis_reader import ReadModelRestoring
 from tidemark_gateway.domain.reports import SchoolViewUnavailable
-from tidemark_gateway.domain.scope import SchoolNotVisible, UnknownSchool
+from tidemark_gateway.domain.scope import ClassNotVisible, SchoolNotVisible, UnknownClass, UnknownSchool
 from tidemark_runtime.http import SafeJSONResponse
 
 
@@ -39,6 +39,15 @@ async def unknown_school(_request: Request, error: UnknownSchool) -> Response:
                             content={"detail": [query_error("school", str(error), error.schools)]})
 
 
+async def class_not_visible(_request: Request, error: ClassNotVisible) -> Response:
+    return SafeJSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(error)})
+
+
+async def unknown_class(_request: Request, error: UnknownClass) -> Response:
+    return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            content={"detail": [query_error("class", str(error), error.classes)]})
+
+
 async def school_view_unavailable(_request: Request, error: SchoolViewUnavailable) -> Response:
     return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
                             content={"detail": [query_error("view", str(error), "school")]})
@@ -57,6 +66,8 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Corouti
     RequestValidationError: invalid_request,
     SchoolNotVisible: school_not_visible,
     UnknownSchool: unknown_school,
+    ClassNotVisible: class_not_visible,
+    UnknownClass: unknown_class,
     SchoolViewUnavailable: school_view_unavailable,
     ReadModelRestoring: read_model_restoring,
     RedisConnectionError: redis_unavailable,

@@ -102,7 +102,12 @@ SCHOOL = (
     "that nothing is learnt about other schools; otherwise naming a school the caller's Trust does not have (a "
     "school of another Trust included) is a 422 on `school`."
 )
-NOT_VISIBLE = "A `school` the caller may not see"
+NOT_VISIBLE = "A `school` (or `class`) the caller may not see"
+CLASS = (
+    "Only pupils in these classes (repeatable; `GET /v1/classes`): each pupil's class in the view's academic year. "
+    "A class of a school the caller may not see is a 403 (as is any unknown class for a school-scoped caller); "
+    "one the Trust does not have a 422 on `class`."
+)
 
 
 async def pupil_filter(
@@ -114,8 +119,10 @@ async def pupil_filter(
     eal: Annotated[bool | None, Query(description="English as an additional language")] = None,
     ethnicity: Annotated[list[EthnicGroupName] | None, Query(description="Ethnic groups by name (repeatable)")] = None,
     lac: Annotated[bool | None, Query(description="Looked after")] = None,
+    class_: Annotated[list[str] | None, Query(alias="class", description=CLASS)] = None,
 ) -> PupilFilter:
-    """Which pupils a view counts. Group figures use each pupil's current characteristics."""
+    """Which pupils a view counts. Group figures use each pupil's current characteristics, and their
+    class in the view's academic year."""
     return PupilFilter(
         schools=frozenset(school) if school else None,
         year_groups=frozenset(year_group) if year_group else None,
@@ -125,6 +132,7 @@ async def pupil_filter(
         eal=eal,
         ethnic_groups=frozenset(EthnicGroup[name.value] for name in ethnicity) if ethnicity else None,
         lac=lac,
+        classes=frozenset(class_) if class_ else None,
     )
 
 

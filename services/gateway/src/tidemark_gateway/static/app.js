@@ -27,7 +27,7 @@
   const SERIES_MEASURES = measureOptions(["gld_rwm", "rwm", "reading", "writing", "maths", "gld"]);
   const GAP_SUBJECTS = measureOptions(["reading", "writing", "maths", "rwm", "gld_rwm"]);
   const GROUPINGS = [["school", "School"], ["year_group", "Year group"], ["sex", "Sex"], ["disadvantaged", "Disadvantaged"],
-    ["sen", "SEN"], ["eal", "EAL"], ["ethnicity", "Ethnicity"], ["lac", "Looked after (LAC)"]];
+    ["sen", "SEN"], ["eal", "EAL"], ["ethnicity", "Ethnicity"], ["lac", "Looked after (LAC)"], ["class", "Class"]];
   const SERIES_GROUPINGS = [...GROUPINGS, ["subject", "Subject"]];
   const GAPS = [["sex", "Gender (Female − Male)"], ["disadvantaged", "Disadvantaged (Not disadvantaged − Disadvantaged)"]];
   const YEAR_GROUPS = [["R", "Reception"], ["Y1", "Year 1"], ["Y2", "Year 2"], ["Y3", "Year 3"], ["Y4", "Year 4"], ["Y5", "Year 5"], ["Y6", "Year 6"]];
@@ -168,10 +168,19 @@
     { name: "ethnicity", label: "Ethnicity", multi: true, options: () => [["WHITE", "White"], ["MIXED", "Mixed"], ["ASIAN", "Asian"],
       ["BLACK", "Black"], ["OTHER", "Any other ethnic group"], ["UNCLASSIFIED", "Unclassified"]] },
     { name: "lac", label: "Looked after (LAC)", options: () => YES_NO },
+    // The classes of the year shown (a pupil's class in that year), from /v1/classes.
+    { name: "class", label: "Classes", multi: true, options: () => classOptions(state.year) },
   ];
 
+  function classOptions(year) {
+    const schoolName = new Map(state.schools.map((s) => [s.school_id, s.name]));
+    const several = new Set(state.classes.map((c) => c.school_id)).size > 1;
+    return state.classes.filter((c) => c.academic_year === year)
+      .map((c) => [c.class_id, several ? `${schoolName.get(c.school_id) || c.school_id} · ${c.name}` : c.name]);
+  }
+
   const state = {
-    calendar: null, schools: [], defaultYear: null, defaultPeriod: null, statutoryYear: null, chosen: false, year: null, period: null,
+    calendar: null, schools: [], classes: [], filtersYear: null, defaultYear: null, defaultPeriod: null, statutoryYear: null, chosen: false, year: null, period: null,
     filters: {}, view: null, params: {}, memory: {}, seq: 0, exported: null, hidden: new Set(), openSchools: new Map(), toggles: {},
     lastEventId: null, refreshTimer: null, following: false, shown: false, pupilsRefused: false,
     pupilList: { query: "", all: false }, sorts: new Map(),
@@ -1011,6 +1020,7 @@
     state.chosen = state.calendar.academic_years.includes(year) && state.calendar.periods.includes(period);
     state.year = state.chosen ? year : openingYear(view);
     state.period = state.chosen ? period : state.defaultPeriod;
+    if (state.filtersYear !== state.year) { state.filtersYear = state.year; buildFilters(); } // this year's classes
     state.filters = readFilters(params);
     state.params = readParams(view, params);
     state.memory[view.path] = state.params;
@@ -2169,7 +2179,7 @@
 
   async function refreshSchools() {
     try {
-      state.schools = await api("/v1/schools", {}, true);
+      [state.schools, state.classes] = await Promise.all([api("/v1/schools", {}, true), api("/v1/classes", {}, true)]);
     } catch (error) {
       if (error instanceof Unauthorised) handle(error);
       return; // otherwise the next notice tries again
@@ -2223,11 +2233,12 @@
     Accounts.addExtraNav(); // imports.js's Import page, in the Entry group
     state.pupilsRefused = false; // a new sign-in may see pupils
     try {
-      const [calendar, schools, categories] = await Promise.all([api("/v1/calendar", {}, true), api("/v1/schools", {}, true),
-        api("/v1/progress-categories", {}, true)]);
+      const [calendar, schools, categories, classes] = await Promise.all([api("/v1/calendar", {}, true),
+        api("/v1/schools", {}, true), api("/v1/progress-categories", {}, true), api("/v1/classes", {}, true)]);
       const opening = calendar.latest_with_data || calendar.current;
       state.calendar = calendar;
       state.schools = schools;
+      state.classes = classes;
       state.defaultYear = opening.academic_year;
       state.defaultPeriod = opening.period;
       // The statutory pages open on the latest year with statutory results (this year's arrive in the summer).

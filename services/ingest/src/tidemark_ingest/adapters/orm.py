@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date, datetime
 
-from sqlalchemy import DateTime, Index, LargeBinary, UniqueConstraint, text
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -38,6 +40,23 @@ class PupilRow(SQLModel, table=True):
     eal: bool
     ethnicity: str
     left_on: date | None = None
+    classes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"},
+                                    description="The pupil's class per academic year: {academic year: class id}")
+    version: int
+
+
+class ClassRow(SQLModel, table=True):
+    """A class of one school in one academic year (`class` is a reserved word in SQL)."""
+
+    __tablename__ = "school_class"
+    __table_args__ = (Index("ix_school_class_school", "trust_id", "school_id", "academic_year"),)
+
+    trust_id: str = Field(primary_key=True)
+    class_id: str = Field(primary_key=True)
+    school_id: str
+    academic_year: str
+    name: str
+    year_groups: list[Any] = Field(sa_type=JSON, description="The year groups it teaches, as a JSON list")
     version: int
 
 
@@ -58,6 +77,7 @@ class AssessmentRow(SQLModel, table=True):
     locked_band: str | None = None
     entered_code: str | None = None
     locked_code: str | None = None
+    assessed_on: date | None = None
     version: int
 
 
@@ -80,6 +100,7 @@ class StatutoryRow(SQLModel, table=True):
     locked_mark: int | None = None
     locked_scaled_score: int | None = None
     locked_code: str | None = None
+    assessed_on: date | None = None
     version: int
 
 

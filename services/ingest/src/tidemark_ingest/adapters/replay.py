@@ -7,7 +7,7 @@ in any order, alongside live traffic. Ingest serves the replay over HTTP (`GET /
 
 Pages follow the primary keys (keyset pagination: each page is one indexed range scan, however
 deep): the Trust's own school dates (first: a projection dates what follows by them), then schools,
-then pupils, then summative results (a pupil's together, period by period), then
+then classes, then pupils, then summative results (a pupil's together, period by period), then
 statutory results (a pupil's together, year by year), then register marks (a pupil's together, day
 by day). The cursor names the table and the last key
 read; it stays valid while facts change (a fact changed behind the cursor reaches the projection
@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tidemark_ingest.adapters.store import (
     ASSESSMENT,
+    CLASS,
+    CLASS_COLUMNS,
     PUPIL,
     PUPIL_COLUMNS,
     RESULT_COLUMNS,
@@ -36,6 +38,7 @@ from tidemark_ingest.adapters.store import (
     SCHOOL_COLUMNS,
     STATUTORY,
     STATUTORY_COLUMNS,
+    class_state,
     pupil_state,
     result_state,
     school_state,
@@ -46,6 +49,7 @@ from tidemark_ingest.adapters.calendar_store import CALENDAR_COLUMNS, TRUST_CALE
 from tidemark_ingest.domain.messages import (
     attendance_message,
     calendar_message,
+    class_message,
     pupil_message,
     result_message,
     school_message,
@@ -95,6 +99,7 @@ def _statutory_event(trust_id: str, row: Row[Any]) -> BaseModel:
 SOURCES: tuple[_Source, ...] = (
     _Source(TRUST_CALENDAR, CALENDAR_COLUMNS, lambda t, row: calendar_message(t, calendar_state(row))[2]),
     _Source(SCHOOL, SCHOOL_COLUMNS, lambda t, row: school_message(t, school_state(row))[2]),
+    _Source(CLASS, CLASS_COLUMNS, lambda t, row: class_message(t, class_state(row))[2]),
     _Source(PUPIL, PUPIL_COLUMNS, lambda t, row: pupil_message(t, pupil_state(row))[2]),
     _Source(ASSESSMENT, RESULT_COLUMNS, _result_event),
     _Source(STATUTORY, STATUTORY_COLUMNS, _statutory_event),

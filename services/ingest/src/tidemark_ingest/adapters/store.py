@@ -14,8 +14,8 @@ from sqlalchemy import Row, Table, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import bindparam
 
-from tidemark_ingest.adapters.orm import AssessmentRow, OutboxRow, PupilRow, SchoolRow, StatutoryRow
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState, values_of
+from tidemark_ingest.adapters.orm import AssessmentRow, ClassRow, OutboxRow, PupilRow, SchoolRow, StatutoryRow
+from tidemark_ingest.domain.facts import ClassState, PupilState, ResultState, SchoolState, StatutoryState, values_of
 from tidemark_ingest.domain.messages import Message
 from tidemark_runtime.observability.tracing import current_traceparent
 from tidemark_schemas.assessment_model import AssessmentModel
@@ -30,6 +30,7 @@ def _table(row: type[Any]) -> Table:
 
 SCHOOL = _table(SchoolRow)
 PUPIL = _table(PupilRow)
+CLASS = _table(ClassRow)
 ASSESSMENT = _table(AssessmentRow)
 STATUTORY = _table(StatutoryRow)
 OUTBOX = _table(OutboxRow)
@@ -47,7 +48,9 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
 _SCHOOL_FIELDS = tuple(SchoolState.model_fields)
 _PUPIL_FIELDS = tuple(PupilState.model_fields)
 _RESULT_FIELDS = tuple(ResultState.model_fields)
+_CLASS_FIELDS = tuple(ClassState.model_fields)
 SCHOOL_COLUMNS = [SCHOOL.c[name] for name in _SCHOOL_FIELDS]
+CLASS_COLUMNS = [CLASS.c[name] for name in _CLASS_FIELDS]
 PUPIL_COLUMNS = [PUPIL.c[name] for name in _PUPIL_FIELDS]
 RESULT_COLUMNS = [ASSESSMENT.c[name] for name in _RESULT_FIELDS]
 """The columns of each state, in its order (each state is read positionally: far faster than by
@@ -67,6 +70,11 @@ def pupil_state(row: Row[Any]) -> PupilState:
     return PupilState.model_construct(**dict(zip(_PUPIL_FIELDS, row)))
 
 
+def class_state(row: Row[Any]) -> ClassState:
+    """A `school_class` row (selected as CLASS_COLUMNS)."""
+    return ClassState.model_construct(**dict(zip(_CLASS_FIELDS, row)))
+
+
 def result_state(row: Row[Any]) -> ResultState:
     """An `assessment` row (selected as RESULT_COLUMNS)."""
     return ResultState.model_construct(**dict(zip(_RESULT_FIELDS, row)))
@@ -78,13 +86,18 @@ def _school_values(state: SchoolState) -> dict[str, Any]:
     return {**values_of(state), "assessment_model": model.model_dump_json() if model else None}
 
 
+def _class_values(state: ClassState) -> dict[str, Any]:
+    """The state as `school_class` columns (without trust_id): the year groups as a JSON list."""
+    return {**values_of(state), "year_groups": [y.value for y in state.year_groups]}
+
+
 StatutoryKey = tuple[str, str, str, str]
 """(pupil_id, academic_year, assessment, component)."""
 
 _VALUE_PARTS = ("mark", "scaled_score", "code")
 _STATUTORY_KEY = ("pupil_id", "academic_year", "assessment", "component")
 _STATUTORY_VALUES = tuple(f"{side}_{part}" for side in ("entered", "locked") for part in _VALUE_PARTS)
-_STATUTORY_COLUMN_NAMES = (*_STATUTORY_KEY, "school_id", *_STATUTORY_VALUES, "version")
+_STATUTORY_COLUMN_NAMES = (*_STATUTORY_KEY, "school_id", *_STATUTORY_VALUES, "assessed_on", "version")
 STATUTORY_COLUMNS = [STATUTORY.c[name] for name in _STATUTORY_COLUMN_NAMES]
 """The columns `statutory_state` reads, in its order."""
 
@@ -102,7 +115,7 @@ def statutory_state(row: Row[Any]) -> StatutoryState:
     if entered is None:
         raise ValueError(f"statutory result without an entered value: {columns}")
     return StatutoryState.model_construct(
-        **{name: columns[name] for name in (*_STATUTORY_KEY, "school_id", "version")},
+        **{name: columns[name] for name in (*_STATUTORY_KEY, "school_id", "assessed_on", "version")},
         entered=entered,
         locked=value("locked"),
     )
@@ -110,7 +123,8 @@ def statutory_state(row: Row[Any]) -> StatutoryState:
 
 def _statutory_values(state: StatutoryState) -> dict[str, Any]:
     """The state as `statutory_result` columns (without trust_id)."""
-    values: dict[str, Any] = {name: getattr(state, name) for name in (*_STATUTORY_KEY, "school_id", "version")}
+    values: dict[str, Any] = {name: getattr(state, name)
+                              for name in (*_STATUTORY_KEY, "school_id", "assessed_on", "version")}
     for side, value in (("entered", state.entered), ("locked", state.locked)):
         values.update({f"{side}_{part}": getattr(value, part) if value else None for part in _VALUE_PARTS})
     return values
@@ -143,6 +157,61 @@ class IngestStore:
             )
             found.update({r.school_id: school_state(r) for r in rows})
         return found
+
+    async def classes(self, ids: Sequence[str], lock: bool = False) -> dict[str, ClassState]:
+        """Classes by id (`lock`: for update, when they are about to change)."""
+        found: dict[str, ClassState] = {}
+        for chunk in _chunks(list(set(ids))):
+            query = select(*CLASS_COLUMNS).where(CLASS.c.trust_id == self.trust_id, CLASS.c.class_id.in_(chunk))
+            rows = await self.session.execute(query.with_for_update() if lock else query)
+            found.update({r.class_id: class_state(r) for r in rows})
+        return found
+
+    async def classes_of(self, school_id: str, academic_year: str) -> list[ClassState]:
+        """A school's classes of one academic year, by name."""
+        rows = await self.session.execute(
+            select(*CLASS_COLUMNS).where(CLASS.c.trust_id == self.trust_id, CLASS.c.school_id == school_id,
+                                         CLASS.c.academic_year == academic_year).order_by(CLASS.c.name, CLASS.c.class_id)
+        )
+        return [class_state(r) for r in rows]
+
+    async def pupils_of(self, school_id: str) -> list[PupilState]:
+        """Every pupil whose record names the school (their current school), by id."""
+        rows = await self.session.execute(
+            select(*PUPIL_COLUMNS).where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.school_id == school_id)
+            .order_by(PUPIL.c.pupil_id)
+        )
+        return [pupil_state(r) for r in rows]
+
+    async def pupils_by_id(self, ids: Sequence[str]) -> dict[str, PupilState]:
+        """Pupils by id, without locking them (reads only)."""
+        found: dict[str, PupilState] = {}
+        for chunk in _chunks(list(set(ids))):
+            rows = await self.session.execute(
+                select(*PUPIL_COLUMNS).where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.pupil_id.in_(chunk))
+            )
+            found.update({r.pupil_id: pupil_state(r) for r in rows})
+        return found
+
+    async def results_of(self, school_id: str, academic_year: str, period: str) -> list[ResultState]:
+        """A school's summative results of one period (reads only), by pupil and subject."""
+        rows = await self.session.execute(
+            select(*RESULT_COLUMNS).where(
+                ASSESSMENT.c.trust_id == self.trust_id, ASSESSMENT.c.school_id == school_id,
+                ASSESSMENT.c.academic_year == academic_year, ASSESSMENT.c.period == period,
+            ).order_by(ASSESSMENT.c.pupil_id, ASSESSMENT.c.subject)
+        )
+        return [result_state(r) for r in rows]
+
+    async def statutory_of(self, school_id: str, academic_year: str) -> list[StatutoryState]:
+        """A school's statutory results of one academic year (reads only), by pupil, assessment and component."""
+        rows = await self.session.execute(
+            select(*STATUTORY_COLUMNS).where(
+                STATUTORY.c.trust_id == self.trust_id, STATUTORY.c.school_id == school_id,
+                STATUTORY.c.academic_year == academic_year,
+            ).order_by(STATUTORY.c.pupil_id, STATUTORY.c.assessment, STATUTORY.c.component)
+        )
+        return [statutory_state(r) for r in rows]
 
     async def pupil_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -269,6 +338,9 @@ class IngestStore:
 
     async def save_schools(self, new: list[SchoolState], changed: list[SchoolState]) -> None:
         await self._save(SCHOOL, ("school_id",), [_school_values(s) for s in new], [_school_values(s) for s in changed])
+
+    async def save_classes(self, new: list[ClassState], changed: list[ClassState]) -> None:
+        await self._save(CLASS, ("class_id",), [_class_values(c) for c in new], [_class_values(c) for c in changed])
 
     async def save_pupils(self, new: list[PupilState], changed: list[PupilState]) -> None:
         await self._save(PUPIL, ("pupil_id",), [values_of(p) for p in new], [values_of(p) for p in changed])

@@ -13,9 +13,10 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
 from tidemark_ingest.domain.validation import FieldError, UNKNOWN_PUPIL, duplicates
-from tidemark_schemas.calendar import academic_year_of, parse_academic_year
+from tidemark_schemas.calendar import academic_year_of
 from tidemark_schemas.events import AttendanceSnapshot, PupilSnapshot
 from tidemark_schemas.records import AttendanceRecord
+from tidemark_schemas.rules import year_group_on
 from tidemark_schemas.vocabulary import YearGroup
 
 AttendanceState = AttendanceSnapshot
@@ -23,20 +24,6 @@ AttendanceState = AttendanceSnapshot
 
 MarkKey = tuple[str, date, str]
 """(pupil_id, date, session): what a mark is the fact of."""
-
-_YEAR_GROUPS: tuple[YearGroup, ...] = tuple(YearGroup)
-"""Reception first, then Years 1-6: a pupil moves up one each academic year."""
-
-
-def year_group_on(current: YearGroup, day: date, as_of: date) -> YearGroup | None:
-    """The pupil's year group in the academic year of `day`, from the one on their record, which is
-    the year group of the academic year of `as_of` (today's, or a leaver's when they left): one
-    less for each year back. None when the pupil was not yet in Reception then (or would have left
-    primary school)."""
-    offset = parse_academic_year(academic_year_of(day)) - parse_academic_year(academic_year_of(as_of))
-    position = _YEAR_GROUPS.index(current) + offset
-    return _YEAR_GROUPS[position] if 0 <= position < len(_YEAR_GROUPS) else None
-
 
 def key_of(record: AttendanceRecord) -> MarkKey:
     return record.pupil_id, record.date, record.session.value

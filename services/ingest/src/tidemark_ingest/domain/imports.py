@@ -9,7 +9,10 @@ Two shapes of results file are read:
   a code of the school's model; statutory `<assessment>_<component>` (`ks2_reading_test`, `eyfs_E01`,
   `phonics_year1`, `mtc_score`) holding a code or a number (the scaled score of a component that has
   one, else the mark), or `<assessment>_<component>_mark` / `_scaled_score` / `_code` for one value.
-A pupils file is one row per pupil. Headers match a field by name, ignoring case, spaces and
+A pupils file is one row per pupil (a `class_id` column puts each in a class: see `PupilRecord`); a
+classes file one row per class, its `year_groups` cell listing the year groups it teaches (`Y3`,
+`Y3 Y4` or `Y3,Y4`). A results file may carry an `assessed_on` column (the assessment date; a row
+without one is dated as the API dates it). Headers match a field by name, ignoring case, spaces and
 hyphens; a mapping (file header -> field or column name) overrides. Columns matching nothing are
 ignored (exports carry names and notes), and said so in the import's `columns`.
 """
@@ -26,7 +29,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError
 
 from tidemark_ingest.domain.validation import REPEATS, FieldError
-from tidemark_schemas.records import AssessmentRecord, PupilRecord
+from tidemark_schemas.records import AssessmentRecord, ClassRecord, PupilRecord
 from tidemark_schemas.statutory import COMPONENTS, StatutoryRecord
 from tidemark_schemas.vocabulary import EYFS_GOALS, PRIMARY_SUBJECTS, Band
 
@@ -36,6 +39,7 @@ ERRORS_SHOWN = 1000
 
 class ImportKind(StrEnum):
     PUPILS = "pupils"
+    CLASSES = "classes"
     SUMMATIVE = "summative"
     STATUTORY = "statutory"
 
@@ -49,10 +53,11 @@ class ImportState(StrEnum):
     FAILED = "failed"
 
 
-ImportRecord = PupilRecord | AssessmentRecord | StatutoryRecord
+ImportRecord = PupilRecord | ClassRecord | AssessmentRecord | StatutoryRecord
 
-RECORD_OF: dict[ImportKind, type[PupilRecord] | type[AssessmentRecord] | type[StatutoryRecord]] = {
+RECORD_OF: dict[ImportKind, type[ImportRecord]] = {
     ImportKind.PUPILS: PupilRecord,
+    ImportKind.CLASSES: ClassRecord,
     ImportKind.SUMMATIVE: AssessmentRecord,
     ImportKind.STATUTORY: StatutoryRecord,
 }
@@ -320,12 +325,21 @@ def _statutory_value_field(assessment: str, component: str, text: str) -> str:
     return spec.number_field or "code"
 
 
+LISTED = ("year_groups",)
+"""Fields whose cell lists several values (separated by commas, semicolons or spaces): only in
+`ClassRecord`, whose other fields are strings."""
+
+
 def _validated(
     model: type[BaseModel], data: dict[str, str], number: int, header_of: Callable[[str], str]
 ) -> tuple[ImportRecord, ...] | list[CellError]:
     """The record `data` makes, or its errors located at the file's row and the header of each field."""
+    listed = {name: [part for part in re.split(r"[\s,;]+", text.strip()) if part]
+              for name, text in data.items() if name in LISTED}
     try:
-        record = model.model_validate_strings(data)
+        # a listed cell becomes a list of strings, which only Python-mode validation takes (a
+        # classes row holds nothing else: strings, as the JSON API would read them)
+        record = model.model_validate({**data, **listed}) if listed else model.model_validate_strings(data)
     except ValidationError as invalid:
         errors = []
         for item in invalid.errors():
@@ -333,7 +347,7 @@ def _validated(
             value = item.get("input") if not isinstance(item.get("input"), dict) else None
             errors.append(CellError(number, header_of(name), item["msg"].removeprefix("Value error, "), value))
         return errors
-    assert isinstance(record, PupilRecord | AssessmentRecord | StatutoryRecord)
+    assert isinstance(record, PupilRecord | ClassRecord | AssessmentRecord | StatutoryRecord)
     return (record,)
 
 

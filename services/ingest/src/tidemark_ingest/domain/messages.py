@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState, values_of
+from tidemark_ingest.domain.facts import ClassState, PupilState, ResultState, SchoolState, StatutoryState, values_of
 from tidemark_schemas import topics
 from tidemark_schemas.events import (
     AssessmentEntered,
@@ -15,6 +15,7 @@ from tidemark_schemas.events import (
     AttendanceMarked,
     AttendanceSnapshot,
     CalendarSnapshot,
+    ClassUpserted,
     PupilUpserted,
     SchoolUpserted,
     StatutoryEntered,
@@ -32,6 +33,11 @@ _STATUTORY_EVENTS = {"entered": StatutoryEntered, "locked": StatutoryLocked, "un
 
 def school_message(trust_id: str, state: SchoolState) -> Message:
     return topics.SCHOOLS, state.school_id, SchoolUpserted(trust_id=trust_id, **values_of(state))
+
+
+def class_message(trust_id: str, state: ClassState) -> Message:
+    """A class goes on the schools topic, keyed by its school (a school's reference data in order)."""
+    return topics.SCHOOLS, state.school_id, ClassUpserted(trust_id=trust_id, **values_of(state))
 
 
 def pupil_message(trust_id: str, state: PupilState) -> Message:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from pydantic import Field
 
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import PeriodCalendar
-from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.calendar import academic_year_of
+from tidemark_schemas.events import ClassSnapshot
+from tidemark_schemas.records import AssessmentRecord, ClassRecord, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord, problems
 from tidemark_schemas.vocabulary import Band
 
@@ -39,14 +42,64 @@ def check_schools(records: Sequence[SchoolRecord | None]) -> list[FieldError]:
     return duplicates(records, lambda r: r.school_id, "school_id")
 
 
-def check_pupils(records: Sequence[PupilRecord | None], known_schools: Collection[str]) -> list[FieldError]:
+UNKNOWN_SCHOOL = "unknown school for this Trust: post it to /v1/schools first"
+
+
+def check_classes(
+    records: Sequence[ClassRecord | None], known_schools: Collection[str], stored: Mapping[str, ClassSnapshot]
+) -> list[FieldError]:
+    """A class of a known school; a stored class keeps its school and academic year (a class of
+    another year is another class, with its own id)."""
+    errors: list[FieldError] = []
+    for i, r in enumerate(records):
+        if r is None:
+            continue
+        if r.school_id not in known_schools:
+            errors.append(FieldError(i, "school_id", UNKNOWN_SCHOOL, r.school_id))
+        before = stored.get(r.class_id)
+        if before is not None:
+            for field in ("school_id", "academic_year"):
+                if getattr(before, field) != getattr(r, field):
+                    errors.append(FieldError(i, field, f"class {r.class_id} is of school {before.school_id} in "
+                                             f"{before.academic_year}: a class keeps its school and year (a class of "
+                                             "another year or school is another class, with its own id)",
+                                             getattr(r, field)))
+    errors += duplicates(records, lambda r: r.class_id, "class_id")
+    return errors
+
+
+def check_pupils(
+    records: Sequence[PupilRecord | None],
+    known_schools: Collection[str],
+    classes: Mapping[str, ClassSnapshot] | None = None,
+    today: date | None = None,
+) -> list[FieldError]:
+    """A pupil of a known school, in a known class: a class of this academic year (or a later one)
+    is one of the pupil's school; a class of an earlier year may be of another school of the Trust
+    (the pupil's school then, which the record does not say). Whether the class teaches the pupil's
+    year group is the school's call (mixed-age and catch-up placements), not checked."""
+    current_year = academic_year_of(today or date.today())
     errors = [
-        FieldError(i, "school_id", "unknown school for this Trust: post it to /v1/schools first", r.school_id)
+        FieldError(i, "school_id", UNKNOWN_SCHOOL, r.school_id)
         for i, r in enumerate(records)
         if r is not None and r.school_id not in known_schools
     ]
+    for i, r in enumerate(records):
+        if r is not None and r.class_id is not None:
+            reason = _class_problem(r, (classes or {}).get(r.class_id), current_year)
+            if reason:
+                errors.append(FieldError(i, "class_id", reason, r.class_id))
     errors += duplicates(records, lambda r: r.pupil_id, "pupil_id")
     return errors
+
+
+def _class_problem(record: PupilRecord, found: ClassSnapshot | None, current_year: str) -> str | None:
+    if found is None:
+        return "unknown class for this Trust: post it to /v1/classes first"
+    if found.school_id != record.school_id and found.academic_year >= current_year:
+        return (f"class {found.class_id} is a class of school {found.school_id} in {found.academic_year}, not of the "
+                f"pupil's school {record.school_id}")
+    return None
 
 
 def check_assessments(

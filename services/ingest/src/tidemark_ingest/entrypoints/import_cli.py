@@ -24,6 +24,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tidemark_ingest.domain.imports import ImportKind
 from tidemark_runtime.stack import DEMO_TOKEN_VARIABLE
 
 KEY_VARIABLE = DEMO_TOKEN_VARIABLE
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tidemark-import", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", type=Path, help="a .csv (UTF-8) or .xlsx file, its first row naming the columns")
-    parser.add_argument("--kind", required=True, choices=["pupils", "summative", "statutory"])
+    parser.add_argument("--kind", required=True, choices=[kind.value for kind in ImportKind])
     parser.add_argument("--url", required=True, help="ingest's base URL, e.g. http://127.0.0.1:8001")
     parser.add_argument("--school-id", help="the school of every row, for a file without a school_id column")
     parser.add_argument("--academic-year", help="e.g. 2025/26, for a file without an academic_year column")

@@ -44,7 +44,7 @@ from tidemark_ingest.domain.imports import (
 )
 from tidemark_ingest.service_layer.tracker import BatchAccepted, BatchRejected, Tracker
 from tidemark_runtime.principal import Principal
-from tidemark_schemas.records import AssessmentRecord, PupilRecord
+from tidemark_schemas.records import AssessmentRecord, ClassRecord, PupilRecord
 from tidemark_schemas.statutory import StatutoryRecord
 
 log = logging.getLogger(__name__)
@@ -285,6 +285,8 @@ class Imports:
         first = batch[0]
         if isinstance(first, PupilRecord):
             return await self.tracker.store_pupils(store, trust_id, batch)
+        if isinstance(first, ClassRecord):
+            return await self.tracker.store_classes(store, trust_id, batch)
         if isinstance(first, AssessmentRecord):
             return await self.tracker.store_assessments(store, trust_id, batch)
         assert isinstance(first, StatutoryRecord)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, TypeVar
 
 from pydantic import Field
@@ -18,6 +19,7 @@ from tidemark_ingest.domain import facts
 from tidemark_ingest.domain.messages import (
     Message,
     ResultChange,
+    class_message,
     pupil_message,
     result_message,
     school_message,
@@ -27,19 +29,20 @@ from tidemark_ingest.domain.validation import (
     FieldError,
     band_of,
     check_assessments,
+    check_classes,
     check_pupils,
     check_schools,
     check_scope,
     check_statutory,
     check_statutory_scope,
 )
-from tidemark_schemas.calendar import PeriodCalendar
-from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.calendar import PeriodCalendar, academic_year_of
+from tidemark_schemas.records import AssessmentRecord, ClassRecord, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
 
 T = TypeVar("T")
 
-TrackerRecord = SchoolRecord | PupilRecord | AssessmentRecord | StatutoryRecord
+TrackerRecord = SchoolRecord | ClassRecord | PupilRecord | AssessmentRecord | StatutoryRecord
 """A row of a batch."""
 
 
@@ -72,6 +75,8 @@ class Tracker:
     sessions: async_sessionmaker[AsyncSession]
     calendar: PeriodCalendar
     on_commit: Callable[[], None] = _no_one_to_wake
+    today: Callable[[], date] = date.today
+    """The day an entry is made (an entry sent without its assessment date records it)."""
 
     async def _in_transaction(self, trust_id: str, work: Callable[[IngestStore], Awaitable[T]]) -> T:
         """Run `work` in one transaction; retry if a concurrent writer inserted the same fact."""
@@ -108,6 +113,25 @@ class Tracker:
 
         return await self._in_transaction(trust_id, work)
 
+    async def post_classes(self, trust_id: str, records: Sequence[ClassRecord]) -> BatchAccepted:
+        return await self._in_transaction(trust_id, lambda store: self.store_classes(store, trust_id, records))
+
+    async def store_classes(
+        self, store: IngestStore, trust_id: str, records: Sequence[ClassRecord]
+    ) -> BatchAccepted:
+        """Create or change classes (`post_classes` in a transaction the caller holds, as an import's)."""
+        existing = await store.classes([r.class_id for r in records], lock=True)
+        errors = check_classes(records, await store.school_models(), existing)
+        if errors:
+            raise BatchRejected(errors)
+        new, changed = _split(
+            [(existing.get(r.class_id), facts.upsert_class(existing.get(r.class_id), r)) for r in records]
+        )
+        await store.save_classes(new, changed)
+        messages = [class_message(trust_id, c) for c in new + changed]
+        await store.append_outbox(messages)
+        return BatchAccepted(len(records), len(messages), len(messages))
+
     async def post_pupils(self, trust_id: str, records: Sequence[PupilRecord]) -> BatchAccepted:
         return await self._in_transaction(trust_id, lambda store: self.store_pupils(store, trust_id, records))
 
@@ -115,13 +139,18 @@ class Tracker:
         self, store: IngestStore, trust_id: str, records: Sequence[PupilRecord]
     ) -> BatchAccepted:
         """`post_pupils` in a transaction the caller holds (an import stores all its batches in one)."""
-        errors = check_pupils(records, await store.school_models())
+        today = self.today()
+        classes = await store.classes([r.class_id for r in records if r.class_id is not None])
+        errors = check_pupils(records, await store.school_models(), classes, today)
         if errors:
             raise BatchRejected(errors)
         existing = await store.pupils([r.pupil_id for r in records])
-        new, changed = _split(
-            [(existing.get(r.pupil_id), facts.upsert_pupil(existing.get(r.pupil_id), r)) for r in records]
-        )
+        class_years = {class_id: c.academic_year for class_id, c in classes.items()}
+        current_year = academic_year_of(today)
+        new, changed = _split([
+            (existing.get(r.pupil_id), facts.upsert_pupil(existing.get(r.pupil_id), r, class_years, current_year))
+            for r in records
+        ])
         await store.save_pupils(new, changed)
         messages = [pupil_message(trust_id, p) for p in new + changed]
         await store.append_outbox(messages)
@@ -141,10 +170,11 @@ class Tracker:
         if errors:
             raise BatchRejected(errors)
         existing = await store.results([(r.pupil_id, r.academic_year, r.period, r.subject) for r in records])
+        today = self.today()
         pairs = []
         for r in records:
             before = existing.get((r.pupil_id, r.academic_year, r.period, r.subject))
-            pairs.append((before, facts.enter_result(before, r, band_of(r, schools[r.school_id]))))
+            pairs.append((before, facts.enter_result(before, r, band_of(r, schools[r.school_id]), today)))
         new, changed = _split(pairs)
         await store.save_results(new, changed)
         messages: list[Message] = [result_message(trust_id, "entered", s) for s in new + changed]
@@ -165,8 +195,9 @@ class Tracker:
             raise BatchRejected(errors)
         keys = [(r.pupil_id, r.academic_year, r.assessment.value, r.component) for r in records]
         existing = await store.statutory_results(keys)
+        today = self.today()
         new, changed = _split(
-            [(existing.get(key), facts.enter_statutory(existing.get(key), r)) for key, r in zip(keys, records)]
+            [(existing.get(key), facts.enter_statutory(existing.get(key), r, today)) for key, r in zip(keys, records)]
         )
         await store.save_statutory(new, changed)
         messages = [statutory_message(trust_id, "entered", s) for s in new + changed]
@@ -180,7 +211,13 @@ class Tracker:
         async with self.sessions() as session:
             store = IngestStore(session, trust_id)
             if any(isinstance(r, PupilRecord) for r in records):
-                return check_pupils(_only(PupilRecord, records), await store.school_models())
+                pupil_rows = _only(PupilRecord, records)
+                classes = await store.classes([r.class_id for r in pupil_rows if r is not None and r.class_id is not None])
+                return check_pupils(pupil_rows, await store.school_models(), classes, self.today())
+            if any(isinstance(r, ClassRecord) for r in records):
+                class_rows = _only(ClassRecord, records)
+                stored = await store.classes([r.class_id for r in class_rows if r is not None])
+                return check_classes(class_rows, await store.school_models(), stored)
             if any(isinstance(r, AssessmentRecord) for r in records):
                 assessments = _only(AssessmentRecord, records)
                 pupils = await store.pupil_ids([r.pupil_id for r in assessments if r is not None])

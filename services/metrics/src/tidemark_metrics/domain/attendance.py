@@ -171,11 +171,11 @@ class AttendanceProjection:
     def contributions(
         self, pupil_id: str, characteristics: Characteristics | None, data: Mapping[str, Any], parts: Iterable[str]
     ) -> dict[str, Contributions]:
-        prefixes: dict[str, str] = {}
+        prefixes: dict[tuple[str, str], str] = {}
         found: dict[str, Contributions] = {}
         for part in parts:
             totals = week_totals(data.get(part) or {}) if part.startswith(WEEK_PREFIX) else data.get(part) or {}
-            counted = window_contributions(characteristics, totals, prefixes, pupil_id)
+            counted = window_contributions(characteristics, window_of(part)[0], totals, prefixes, pupil_id)
             if part.startswith(PERIOD_PREFIX) and RESULTS in totals:
                 counted.update(attainment_contributions(characteristics, slot_of(*window_of(part)), totals))
             found[part] = counted

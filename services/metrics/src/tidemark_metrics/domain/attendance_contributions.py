@@ -18,7 +18,7 @@ A mark changes its week and, when its counter label or enrolment changes, moves 
 between labels in its period and its year (`moved`): the totals never need the whole year's marks.
 
 A contribution is "school|cell|label" (the cell of the pupil's current characteristics in the
-enrolment's year group, `aggregates.encode_cell`), with a weight: the sessions, or 1 for `pupils`,
+enrolment's year group and their class in the window's academic year, `aggregates.encode_cell`), with a weight: the sessions, or 1 for `pupils`,
 `persistent` and `severe`. Two more kinds, marked by their first character:
 
     !school|pupil_id|cell|absent:possible   a persistent absentee enrolment, by pupil (the pupil
@@ -157,11 +157,13 @@ def moved(totals: Totals, old: tuple[str, Enrolment] | None, new: tuple[str, Enr
 
 
 def window_contributions(
-    c: Characteristics | None, totals: Mapping[str, Any], prefixes: dict[Enrolment, str], pupil_id: str = "",
+    c: Characteristics | None, academic_year: str, totals: Mapping[str, Any], prefixes: dict[tuple[str, Enrolment], str],
+    pupil_id: str = "",
 ) -> dict[str, int]:
     """What the pupil adds to one window's counters (nothing until the pupil record arrives): each
     enrolment's sessions and pupils, and each persistent absentee enrolment by pupil.
-    `prefixes`: each enrolment's "school|cell", kept by the caller for one set of characteristics.
+    `prefixes`: each (academic year, enrolment)'s "school|cell", kept by the caller for one set of
+    characteristics (the cell holds the pupil's class in the window's academic year).
     A period part's results are not an enrolment (`attainment_contributions` counts them)."""
     if c is None:
         return {}
@@ -169,9 +171,9 @@ def window_contributions(
     for where, codes in totals.items():
         if where == RESULTS:
             continue
-        prefix = prefixes.get(where)
+        prefix = prefixes.get((academic_year, where))
         if prefix is None:
-            prefix = prefixes[where] = _prefix(c, where)
+            prefix = prefixes[(academic_year, where)] = _prefix(c, where, academic_year)
         counts = enrolment_counts(codes, prefix)
         found.update(counts)
         if prefix + PERSISTENT in counts:
@@ -208,7 +210,8 @@ def attainment_contributions(c: Characteristics | None, slot: Slot, totals: Mapp
 
 
 @lru_cache(maxsize=1 << 16)
-def _prefix(c: Characteristics, where: Enrolment) -> str:
-    """"school|cell" of an enrolment (few pupils' characteristics change; every batch asks again)."""
+def _prefix(c: Characteristics, where: Enrolment, academic_year: str) -> str:
+    """"school|cell" of an enrolment in an academic year (few pupils' characteristics change; every
+    batch asks again)."""
     school_id, year_group = where.split("|")
-    return f"{school_id}|{c.cell(year_group)}"
+    return f"{school_id}|{c.cell(year_group, academic_year)}"

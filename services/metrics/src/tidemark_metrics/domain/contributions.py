@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Slot, entered_measure, model_measure
+from tidemark_schemas.aggregates import PUPILS_MEASURE, ROLL_MEASURE, Slot, entered_measure, model_measure, split_slot
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.events import AssessmentEvent
 from tidemark_schemas.rules import (
@@ -67,10 +67,12 @@ def stored_result(event: AssessmentEvent) -> StoredResult:
 
 
 def roll_contributions(c: Characteristics | None) -> frozenset[Contribution]:
-    """One on the roll of the pupil's current school and year group, unless they have left."""
+    """One on the roll of the pupil's current school and year group (and their latest class), unless
+    they have left."""
     if c is None or c.left_on is not None:
         return frozenset()
-    return frozenset({contribution(ROLL_MEASURE, c.school_id, c.cell(c.year_group) + Band.AT.value)})
+    cell = c.cell_in_class(c.year_group, c.latest_class)
+    return frozenset({contribution(ROLL_MEASURE, c.school_id, cell + Band.AT.value)})
 
 
 def slot_contributions(
@@ -78,15 +80,17 @@ def slot_contributions(
 ) -> frozenset[Contribution]:
     """Every counter of one period this pupil counts in (none until the pupil record arrives, and
     none in periods that started after they left). Counter fields are the cell of the pupil's
-    current characteristics with the result's own year group, then the band (or model code)."""
+    current characteristics with the result's own year group (and their class in the slot's year), then
+    the band (or model code)."""
     if c is None or not results or not c.on_roll_in(slot):
         return frozenset()
     counted: set[Contribution] = set()
     locked: dict[str, tuple[str, str, str]] = {}
     """subject -> (school, cell, locked band)"""
     cells: dict[str, str] = {}
+    academic_year = split_slot(slot)[0]
     for subject, (school, year_group, entered, locked_band, _version, code) in results.items():
-        cell = cells.get(year_group) or cells.setdefault(year_group, c.cell(year_group))
+        cell = cells.get(year_group) or cells.setdefault(year_group, c.cell(year_group, academic_year))
         if entered is not None:
             counted.add(contribution(entered_measure(subject), school, cell + entered))
         if locked_band is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from tidemark_schemas.aggregates import Slot
+from tidemark_schemas.aggregates import Slot, split_slot
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.progress import PriorAttainment, progress_category
 from tidemark_schemas.rules import combined_rwm
@@ -64,7 +64,7 @@ def statutory_contributions(
         if statutory_leaver(c.left_on, year):
             continue
         school = _school_of(results, year, MEASURES[measure].assessment)
-        found.add(f"{year}|{measure}|{school}|{c.cell(measure_year_group(measure).value)}{label}")
+        found.add(f"{year}|{measure}|{school}|{c.cell(measure_year_group(measure).value, year)}{label}")
     return frozenset(found)
 
 
@@ -102,7 +102,7 @@ def slot_contributions(
     category = progress_category(prior_of(year_group), current)
     if category is None:
         return frozenset()
-    field = c.cell(year_group.value) + category.value
+    field = c.cell(year_group.value, split_slot(slot)[0]) + category.value
     return frozenset({f"{PROGRESS}|{school}|{field}", f"{PROGRESS_PUPILS}|{school}|{pupil_id}|{field}"})
 
 

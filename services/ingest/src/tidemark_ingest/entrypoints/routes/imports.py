@@ -135,11 +135,13 @@ async def upload(
         "the column); headers naming a field (case, spaces and hyphens aside) need none. Without one, the mapping "
         "saved for the school, kind and file shape is used, if any")] = None,
 ) -> ImportAccepted:
-    """Upload a file of pupils, summative or statutory results (one row per result, or one row per
-    pupil with a column per subject). It is validated in the background; nothing is stored until
-    it is committed. Committed with a mapping, the mapping is saved for the school (the upload's
-    `school_id`, or each school of its rows), the kind and the file's shape, and read with the next
-    upload of that school that brings no mapping of its own."""
+    """Upload a file of classes (one row per class, `year_groups` listing what it teaches), pupils (a
+    `class_id` column places each in a class), summative or statutory results (one row per result,
+    or one row per pupil with a column per subject; an `assessed_on` column dates them). It is
+    validated in the background; nothing is stored until it is committed. Committed with a mapping,
+    the mapping is saved for the school (the upload's `school_id`, or each school of its rows), the
+    kind and the file's shape, and read with the next upload of that school that brings no mapping
+    of its own."""
     if school_id is not None:
         writable(caller, [school_id])
     columns = _mapping(mapping)

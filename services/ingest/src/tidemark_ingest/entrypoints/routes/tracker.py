@@ -1,4 +1,4 @@
-"""What a school tracker sends: POST /v1/schools, /v1/pupils, /v1/assessments (and their lock and
+"""What a school tracker sends: POST /v1/schools, /v1/classes, /v1/pupils, /v1/assessments (and their lock and
 unlock), /v1/statutory (and its lock and unlock). Each needs `tracker:write` and writes the caller's
 Trust; a batch is at most MAX_BATCH_ROWS rows, validated whole. Every batch, lock and unlock is
 recorded in the audit trail (who, how many rows, accepted or rejected), and the events of a lock or
@@ -19,7 +19,7 @@ from tidemark_ingest.service_layer.tracker import BatchAccepted
 from tidemark_runtime.auth import GuardedRoute
 from tidemark_runtime.http import refusal
 from tidemark_runtime.principal import Principal
-from tidemark_schemas.records import AssessmentRecord, Batch, LockScope, PupilRecord, SchoolRecord
+from tidemark_schemas.records import AssessmentRecord, Batch, ClassRecord, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.statutory import StatutoryLockScope, StatutoryRecord
 
 router = APIRouter(
@@ -54,6 +54,23 @@ async def post_schools(
     )
 
 
+@router.post("/classes")
+async def post_classes(
+    records: Batch[ClassRecord],
+    caller: TrackerWriter,
+    tracker: TrackerDep,
+    built: ServicesDep,
+    request: Request,
+) -> BatchAccepted:
+    """Create or change classes: a class of one school in one academic year, with the year group(s) it
+    teaches. A class keeps its school and year (another year's class is another class, with its own
+    id). Pupils join a class with `class_id` on `POST /v1/pupils`."""
+    writable(caller, (r.school_id for r in records))
+    return await audited(
+        built, caller, request, Action.BATCH, tracker.post_classes(caller.trust_id, records), rows=len(records)
+    )
+
+
 @router.post("/pupils")
 async def post_pupils(
     records: Batch[PupilRecord],
@@ -62,7 +79,8 @@ async def post_pupils(
     built: ServicesDep,
     request: Request,
 ) -> BatchAccepted:
-    """Create or update pupils (current characteristics; `left_on` marks a leaver)."""
+    """Create or update pupils (current characteristics; `left_on` marks a leaver; `class_id` puts the
+    pupil in a class in that class's academic year, keeping their classes of other years)."""
     writable(caller, (r.school_id for r in records))
     return await audited(
         built, caller, request, Action.BATCH, tracker.post_pupils(caller.trust_id, records), rows=len(records)
