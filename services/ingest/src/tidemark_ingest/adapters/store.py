@@ -203,13 +203,19 @@ class IngestStore:
         )
         return [result_state(r) for r in rows]
 
-    async def statutory_of(self, school_id: str, academic_year: str) -> list[StatutoryState]:
-        """A school's statutory results of one academic year (reads only), by pupil, assessment and component."""
+    async def statutory_of(
+        self, school_id: str, academic_year: str, assessment: str | None = None
+    ) -> list[StatutoryState]:
+        """A school's statutory results of one academic year (of one assessment, if given; reads only),
+        by pupil, assessment and component."""
+        query = select(*STATUTORY_COLUMNS).where(
+            STATUTORY.c.trust_id == self.trust_id, STATUTORY.c.school_id == school_id,
+            STATUTORY.c.academic_year == academic_year,
+        )
+        if assessment is not None:
+            query = query.where(STATUTORY.c.assessment == assessment)
         rows = await self.session.execute(
-            select(*STATUTORY_COLUMNS).where(
-                STATUTORY.c.trust_id == self.trust_id, STATUTORY.c.school_id == school_id,
-                STATUTORY.c.academic_year == academic_year,
-            ).order_by(STATUTORY.c.pupil_id, STATUTORY.c.assessment, STATUTORY.c.component)
+            query.order_by(STATUTORY.c.pupil_id, STATUTORY.c.assessment, STATUTORY.c.component)
         )
         return [statutory_state(r) for r in rows]
 
@@ -319,20 +325,6 @@ class IngestStore:
             select(*PUPIL_COLUMNS).where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.school_id == school_id)
         )
         return [pupil_state(r) for r in rows]
-
-    async def results_of(self, school_id: str, academic_year: str, period: str) -> list[ResultState]:
-        rows = await self.session.execute(select(*RESULT_COLUMNS).where(
-            ASSESSMENT.c.trust_id == self.trust_id, ASSESSMENT.c.school_id == school_id,
-            ASSESSMENT.c.academic_year == academic_year, ASSESSMENT.c.period == period,
-        ))
-        return [result_state(r) for r in rows]
-
-    async def statutory_of(self, school_id: str, academic_year: str, assessment: str) -> list[StatutoryState]:
-        rows = await self.session.execute(select(*STATUTORY_COLUMNS).where(
-            STATUTORY.c.trust_id == self.trust_id, STATUTORY.c.school_id == school_id,
-            STATUTORY.c.academic_year == academic_year, STATUTORY.c.assessment == assessment,
-        ))
-        return [statutory_state(r) for r in rows]
 
     # -- writes -----------------------------------------------------------------------------
 

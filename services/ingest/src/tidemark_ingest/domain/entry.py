@@ -15,10 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tidemark_ingest.domain.attendance import year_group_on
 from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import parse_academic_year
+from tidemark_schemas.rules import year_group_on
 from tidemark_schemas.statutory import (
     ASSESSMENT_YEAR_GROUP,
     COMPONENTS,
