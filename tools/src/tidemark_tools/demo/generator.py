@@ -671,7 +671,8 @@ def _results(
             shift = _season_shift(slot.ref.period, spread)
             grades = [cutoffs[subject].grade(latent[subject] + noise[subject] + shift) for subject in subjects]
             buckets[(slot.ref, school_id)] += _pupil_period_results(
-                pupil, slot.ref, year_group, subjects, grades, None if slot.is_current else slot.ends_on
+                pupil, slot.ref, year_group, subjects, grades,
+                None if slot.is_current or slot.ends_on > date.today() else slot.ends_on,
             )
     return [record for key in sorted(buckets) for record in buckets[key]]
 
@@ -681,7 +682,8 @@ def _pupil_period_results(
     assessed_on: date | None = None,
 ) -> list[AssessmentRecord]:
     """One pupil's results in one period, each with its band and its code in the schools' model, and
-    its assessment date: the period's last day (None in the current period: the day it is entered).
+    its assessment date: the period's last day (None in the current period, and in a period not yet
+    ended in the real world when a benchmark simulates a later `today`: the day it is entered).
     The first is fully validated; the others copy it and change only subject, band and code, all
     from closed lists: re-validating the same ids, year and period for every subject costs about
     a second at the default size."""
