@@ -52,7 +52,7 @@ from redis.asyncio import Redis
 
 from tidemark_runtime.embedded import LOOPBACK, free_port, start_postgres, start_tansu, start_valkey
 from tidemark_runtime.stack import MIGRATE, spawn_service, wait_healthy
-from tidemark_schemas.aggregates import Keyspace, attendance_keyspace
+from tidemark_schemas.aggregates import WRITES_FIELD, Keyspace, attendance_keyspace
 from tidemark_schemas.attendance import YEAR_TO_DATE, counted_as, enrolment_counts
 from tidemark_schemas.calendar import PeriodCalendar, week_of
 from tidemark_schemas.characteristics import Characteristics
@@ -160,8 +160,9 @@ async def write_counters(redis: Redis, counters: dict[tuple[str, str], tuple[Cou
                                     (keys.attendance_pupils(academic_year, window, school), enrolments)):
                     if fields:
                         pipe.hset(key, mapping=dict(fields))
-                        if versioned:  # as the projection's write numbers each hash it writes
+                        if versioned:  # as the projection's write numbers each hash it writes (and counts the write)
                             pipe.hincrby(keys.versions, key, 1)
+                            pipe.hincrby(keys.versions, WRITES_FIELD, 1)
                 written += 2
             await pipe.execute()
     return written

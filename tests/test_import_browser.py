@@ -128,6 +128,9 @@ async def test_a_teacher_sees_every_error_of_a_sample_maps_a_column_commits_and_
     platform, teacher: str  # type: ignore[no-untyped-def]
 ) -> None:
     async with signed_in(platform.gateway_url, teacher) as (page, problems):
+        classes = (SAMPLES / "classes.csv").read_text()  # first: each pupil's row names their class
+        await upload(page, "classes.csv", classes, kind="classes")
+        await committed(page, classes.count("\n") - 1)
         pupils = (SAMPLES / "pupils.csv").read_text()
         await upload(page, "pupils.csv", pupils, kind="pupils")
         await committed(page, pupils.count("\n") - 1)

@@ -17,7 +17,7 @@ from redis.typing import EncodableT, FieldT
 from tidemark_gateway.bootstrap import Services
 from tidemark_gateway.entrypoints.answers import KeptAnswers
 from tidemark_gateway.settings import GatewaySettings
-from tidemark_schemas.aggregates import Cell, Keyspace, encode_field, model_measure, statutory_keyspace
+from tidemark_schemas.aggregates import WRITES_FIELD, Cell, Keyspace, encode_field, model_measure, statutory_keyspace
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.ethnicity import EthnicGroup
 from tidemark_schemas.vocabulary import Band, SenProvision, Sex, YearGroup
@@ -50,7 +50,8 @@ def cell(**changes: Any) -> Cell:
 @dataclass
 class Seeder:
     """Writes the read model the way the metrics service does: every write of a counter hash also
-    bumps its version in the generation's `versions` hash, in the same transaction."""
+    bumps its version in the generation's `versions` hash, and the generation's write count there
+    (`WRITES_FIELD`), in the same transaction."""
 
     redis: RedisClient
     keys: Keyspace
@@ -61,6 +62,7 @@ class Seeder:
             for name, pupils in fields.items():
                 pipe.hincrby(key, name, pupils)
             pipe.hincrby(keys.versions, key, 1)
+            pipe.hincrby(keys.versions, WRITES_FIELD, 1)
             await pipe.execute()
         await self.whole()
 

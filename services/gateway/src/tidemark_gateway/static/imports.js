@@ -10,7 +10,8 @@
   const Accounts = window.TidemarkAccounts;
   const INGEST = "/ingest/v1/imports";
   const POLL_MS = 500;
-  const KINDS = [["summative", "Summative results"], ["statutory", "Statutory results"], ["pupils", "Pupils"]];
+  const KINDS = [["summative", "Summative results"], ["statutory", "Statutory results"], ["pupils", "Pupils"],
+    ["classes", "Classes"]];
   const STATES = {
     validating: "Checking the file …", invalid: "The file has errors: nothing can be stored. Fix them and upload it again.",
     ready: "The file is valid: nothing is stored until you commit.", storing: "Storing …",

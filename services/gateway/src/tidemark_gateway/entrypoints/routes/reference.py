@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
 from tidemark_gateway.domain.periods import CalendarView
@@ -13,7 +14,7 @@ from tidemark_gateway.domain.statutory import Category
 from tidemark_gateway.entrypoints.answers import answered, not_kept
 from tidemark_gateway.entrypoints.deps import AnswersDep, FiguresReader, ReferenceDep
 from tidemark_runtime.auth import GuardedRoute, Permission, require
-from tidemark_schemas.records import check_academic_year
+from tidemark_schemas.records import Identifier, check_academic_year
 
 router = APIRouter(prefix="/v1", tags=["reference"], route_class=GuardedRoute)
 
@@ -28,13 +29,17 @@ async def schools(answers: AnswersDep, reference: ReferenceDep, caller: FiguresR
 async def classes(
     reference: ReferenceDep,
     caller: FiguresReader,
-    school_id: Annotated[str | None, Query(description="Only this school's classes")] = None,
+    request: Request,
+    school_id: Annotated[Identifier | None, Query(description="Only this school's classes")] = None,
     academic_year: Annotated[str | None, Query(description="Only this academic year's classes, e.g. 2025/26"),
                              AfterValidator(lambda v: v if v is None else check_academic_year(v))] = None,
 ) -> list[SchoolClass]:
     """The classes of the schools the caller may see (of one school and/or academic year when asked),
     by school, year and name: the Class filter's choices, and the ids `class=` takes. A school the
     caller may not see, or one the Trust does not have, simply has no classes here."""
+    if len(request.query_params.getlist("school_id")) > 1:
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", "school_id"),
+                                       "msg": "one school at most (given more than once)", "input": None}])
     return await reference.classes(caller, school_id, academic_year)
 
 
