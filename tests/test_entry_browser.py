@@ -34,6 +34,7 @@ PASSWORD = "a long enough passphrase 42"
 YEAR = academic_year_of(date.today())
 PERIOD = "AUT1"
 PUPILS = [f"EN0{n}" for n in range(1, 7)]
+CLASS = "EN-S1-4E"
 CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
 AXE = Path(os.environ.get("TIDEMARK_AXE", Path(sys.prefix) / "node/node_modules/axe-core/axe.min.js"))
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -54,20 +55,23 @@ PASTE = """([selector, text]) => {
 """A column pasted from a spreadsheet (what a browser sends the cell on Ctrl+V)."""
 
 
-def pupil(pupil_id: str, year_group: str) -> dict[str, object]:
+def pupil(pupil_id: str, year_group: str, class_id: str | None = None) -> dict[str, object]:
     return dict(pupil_id=pupil_id, school_id=SCHOOL, year_group=year_group, sex="F", fsm6=False, lac=False, plac=False,
-                sen="N", eal=False, ethnicity="WBRI", left_on=None)
+                sen="N", eal=False, ethnicity="WBRI", left_on=None, class_id=class_id)
 
 
 @pytest.fixture(scope="module")
 def teacher(platform, platform_database: str) -> str:  # type: ignore[no-untyped-def]
-    """A school on the Sonar model with six Year 4 and two Year 6 pupils, and its teacher."""
+    """A school on the Sonar model with six Year 4 pupils (class 4 Elm) and two Year 6, and its teacher."""
     with platform.ingest(TRUST) as ingest:
         school = ingest.post("/v1/schools", json=[{"school_id": SCHOOL, "name": "Elm Primary",
                                                    "assessment_model": SONAR_MODEL.model_dump(mode="json")}])
-        pupils = ingest.post("/v1/pupils", json=[pupil(p, "Y4") for p in PUPILS] + [pupil("EN91", "Y6"),
-                                                                                    pupil("EN92", "Y6")])
-    assert school.status_code == pupils.status_code == 200, (school.text, pupils.text)
+        classes = ingest.post("/v1/classes", json=[{"class_id": CLASS, "school_id": SCHOOL, "academic_year": YEAR,
+                                                    "name": "4 Elm", "year_groups": ["Y4"]}])
+        pupils = ingest.post("/v1/pupils", json=[pupil(p, "Y4", CLASS) for p in PUPILS] + [pupil("EN91", "Y6"),
+                                                                                           pupil("EN92", "Y6")])
+    assert school.status_code == classes.status_code == pupils.status_code == 200, (school.text, classes.text,
+                                                                                    pupils.text)
 
     async def create() -> None:
         engine = create_async_engine(platform_database)
@@ -116,7 +120,7 @@ def cell(pupil_id: str, subject: str) -> str:
     return f'#entry input[aria-label="{pupil_id} {subject}"]'
 
 
-async def test_a_teacher_types_and_pastes_a_year_groups_results_sees_an_invalid_code_locks_and_the_dashboard_moves(
+async def test_a_teacher_chooses_a_class_types_and_pastes_its_results_sees_an_invalid_code_locks_and_the_dashboard_moves(
     platform, teacher: str  # type: ignore[no-untyped-def]
 ) -> None:
     async with signed_in(platform.gateway_url, teacher) as (page, problems):
@@ -125,6 +129,7 @@ async def test_a_teacher_types_and_pastes_a_year_groups_results_sees_an_invalid_
         await page.select_option("#entry-academic-year", YEAR)
         await page.select_option("#entry-period", PERIOD)
         await page.select_option("#entry-year-group", "Y4")
+        await page.select_option("#entry-class-id", CLASS)  # the class's pupils (here the whole year group)
         await expect(page.locator(cell("EN06", "Reading"))).to_be_visible()
         await expect(page.locator("#entry-status")).to_contain_text("6 pupils")
         subjects = await page.locator("#entry table.entry-grid thead th").count() - 1

@@ -177,3 +177,21 @@ def test_a_phonics_sheet_lists_year_1_and_year_2_and_counts_only_year_1s_check_m
     assert [(p.pupil_id, p.year_group) for p in sheet.pupils] == [
         ("P1", YearGroup.Y1), ("P2", YearGroup.Y1), ("P3", YearGroup.Y2), ("P4", YearGroup.Y1)]
     assert sheet.missing == 2  # P1 and P2's Year 1 check; the retake is optional, P4 has left
+
+
+def test_a_summative_sheet_names_the_schools_classes_of_its_year_and_each_pupils_class_that_year() -> None:
+    from tidemark_ingest.domain.entry import summative_sheet
+    from tidemark_ingest.domain.facts import ClassState, SchoolState
+
+    school = SchoolState(school_id="S1", name="Oak", version=1)
+    classes = [ClassState(class_id="S1-4A", school_id="S1", academic_year="2025/26", name="4 Ash",
+                          year_groups=[YearGroup.Y4], version=1)]
+    in_4a = PupilState(**pupil("P1", "Y4").model_dump(exclude={"class_id"}), version=1,
+                       classes={"2025/26": "S1-4A", "2024/25": "S1-3B"})
+    without = PupilState(**pupil("P2", "Y4").model_dump(exclude={"class_id"}), version=1)
+
+    sheet = summative_sheet(school, [in_4a, without], [], "2025/26", "AUT1", YearGroup.Y4, date(2025, 11, 1),
+                            classes)
+
+    assert [(c.class_id, c.name, c.year_groups) for c in sheet.classes] == [("S1-4A", "4 Ash", [YearGroup.Y4])]
+    assert [(p.pupil_id, p.class_id) for p in sheet.pupils] == [("P1", "S1-4A"), ("P2", None)]

@@ -108,8 +108,8 @@
       ["academic_year", years, opening.academic_year || years[0][0]], ["period", periods, opening.period || periods[0][0]],
       ["year_group", YEAR_GROUPS, "Y1"], ["subject", [["", "All subjects"], ...Object.entries(SUBJECT_LABELS)], ""]]);
     chosen.class_id = params.get("class_id") || "";
-    // The class selector lists the year group's classes once classes exist (issue 14, point 1): until then
-    // its one choice is every pupil of the year group.
+    // The class selector lists the year group's classes of the year (from the sheet: `classesOf`), after
+    // "Whole year group".
     const fields = [["school_id", "School", schools], ["academic_year", "Academic year", years],
       ["period", "Assessment period", periods], ["year_group", "Year group", YEAR_GROUPS],
       ["class_id", "Class", [["", "Whole year group"]]],
@@ -141,9 +141,9 @@
 
   const clean = (chosen) => Object.fromEntries(Object.entries(chosen).filter(([, v]) => v));
 
-  // The class selector: the sheet's classes, when ingest's sheet names them (issue 14, point 1: a
-  // class in a year, `classes: [{class_id, name, year_groups}]`, and each pupil's `class_id`); until
-  // then its one choice is the whole year group. A class chosen narrows the grid to its pupils.
+  // The class selector: the sheet's classes of its academic year that teach the year group
+  // (`classes: [{class_id, name, year_groups}]`) and each pupil's `class_id` that year. A class chosen
+  // narrows the grid to its pupils; Lock and Unlock still act on the whole year group.
   function classesOf(sheet, chosen) {
     const select = $("entry-class-id");
     const classes = (sheet.classes || []).filter((c) => !chosen.year_group || !c.year_groups || c.year_groups.includes(chosen.year_group));

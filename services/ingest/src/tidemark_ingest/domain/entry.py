@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tidemark_ingest.domain.facts import PupilState, ResultState, SchoolState, StatutoryState
+from tidemark_ingest.domain.facts import ClassState, PupilState, ResultState, SchoolState, StatutoryState
 from tidemark_schemas.assessment_model import AssessmentModel
 from tidemark_schemas.calendar import parse_academic_year
 from tidemark_schemas.rules import year_group_on
@@ -37,7 +37,20 @@ again with another value (lock again to correct the counted value)."""
 class SheetPupil(BaseModel):
     pupil_id: str
     year_group: YearGroup = Field(description="The pupil's year group in the sheet's academic year")
+    class_id: str | None = Field(description="The pupil's class in the sheet's academic year (null: none)")
     left_on: date | None = Field(description="A leaver's leaving date")
+
+
+class SheetClass(BaseModel):
+    """A class of the school in the sheet's academic year (the grid's Class choices)."""
+
+    class_id: str
+    name: str
+    year_groups: list[YearGroup]
+
+
+def sheet_classes(classes: Iterable[ClassState]) -> list[SheetClass]:
+    return [SheetClass(class_id=c.class_id, name=c.name, year_groups=list(c.year_groups)) for c in classes]
 
 
 class SummativeCell(BaseModel):
@@ -62,6 +75,7 @@ class SummativeSheet(BaseModel):
         description="The school's own model (its codes, labels and bands, lowest first); null: bands BELOW, AT, ABOVE")
     bands: list[Band] = Field(description="The bands, lowest first (what a school without a model enters)")
     subjects: list[str] = Field(description="The subjects of the year group (Reception: the goals E01..E17)")
+    classes: list[SheetClass] = Field(description="The school's classes of the academic year, by name")
     pupils: list[SheetPupil]
     results: list[SummativeCell]
     missing: int = Field(description="Pupils x subjects without an entry (leavers' left out)")
@@ -108,6 +122,7 @@ class StatutorySheet(BaseModel):
     academic_year: str
     assessment: Assessment
     components: list[ComponentInfo]
+    classes: list[SheetClass] = Field(description="The school's classes of the academic year, by name")
     pupils: list[SheetPupil]
     results: list[StatutoryCell]
     missing: int = Field(description="Pupils x required components of their year group without an entry")
@@ -154,7 +169,7 @@ def sheet_pupils(
         year_group = year_group_in(pupil, academic_year, today)
         if (year_group in year_groups and _on_roll_in(pupil, academic_year)) or pupil.pupil_id in having:
             listed.append(SheetPupil(pupil_id=pupil.pupil_id, year_group=year_group or pupil.year_group,
-                                     left_on=pupil.left_on))
+                                     class_id=pupil.classes.get(academic_year), left_on=pupil.left_on))
     return sorted(listed, key=lambda p: p.pupil_id)
 
 
@@ -166,7 +181,7 @@ def _state(locked: object, entered: object) -> LockState:
 
 def summative_sheet(
     school: SchoolState, pupils: Iterable[PupilState], results: Sequence[ResultState], academic_year: str,
-    period: str, year_group: YearGroup, today: date,
+    period: str, year_group: YearGroup, today: date, classes: Iterable[ClassState] = (),
 ) -> SummativeSheet:
     """The grid of a school's period for a year group: its pupils, the year group's subjects and every
     result entered, with what is missing."""
@@ -186,14 +201,14 @@ def summative_sheet(
     return SummativeSheet(
         school_id=school.school_id, school_name=school.name, academic_year=academic_year, period=period,
         year_group=year_group, assessment_model=school.assessment_model, bands=list(Band), subjects=subjects,
-        pupils=listed, results=cells, missing=missing, locked=sum(c.state == "locked" for c in cells),
+        classes=sheet_classes(classes), pupils=listed, results=cells, missing=missing, locked=sum(c.state == "locked" for c in cells),
         unlocked=sum(c.state != "locked" for c in cells),
     )
 
 
 def statutory_sheet(
     school: SchoolState, pupils: Iterable[PupilState], results: Sequence[StatutoryState], academic_year: str,
-    assessment: Assessment, today: date,
+    assessment: Assessment, today: date, classes: Iterable[ClassState] = (),
 ) -> StatutorySheet:
     """The sheet of a school's statutory assessment in a year: the pupils of the year groups that take
     its components, every component with its codes, and every result entered."""
@@ -214,6 +229,6 @@ def statutory_sheet(
     )
     return StatutorySheet(
         school_id=school.school_id, school_name=school.name, academic_year=academic_year, assessment=assessment,
-        components=components, pupils=listed, results=cells, missing=missing,
+        components=components, classes=sheet_classes(classes), pupils=listed, results=cells, missing=missing,
         locked=sum(c.state == "locked" for c in cells), unlocked=sum(c.state != "locked" for c in cells),
     )

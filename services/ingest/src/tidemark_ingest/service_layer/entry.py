@@ -39,8 +39,9 @@ class Entry:
                 raise BatchRejected(errors or [FieldError(None, "school_id", UNKNOWN_SCHOOL, scope.school_id)])
             pupils = await store.pupils_of_school(scope.school_id)
             results = await store.results_of(scope.school_id, scope.academic_year, scope.period)
+            classes = await store.classes_of(scope.school_id, scope.academic_year)
         return summative_sheet(school, pupils, results, scope.academic_year, scope.period, scope.year_group,
-                               self.today())
+                               self.today(), classes)
 
     async def statutory(self, trust_id: str, scope: StatutoryLockScope) -> StatutorySheet:
         if scope.assessment is None:
@@ -53,4 +54,5 @@ class Entry:
                 raise BatchRejected(errors or [FieldError(None, "school_id", UNKNOWN_SCHOOL, scope.school_id)])
             pupils = await store.pupils_of_school(scope.school_id)
             results = await store.statutory_of(scope.school_id, scope.academic_year, scope.assessment.value)
-        return statutory_sheet(school, pupils, results, scope.academic_year, scope.assessment, self.today())
+            classes = await store.classes_of(scope.school_id, scope.academic_year)
+        return statutory_sheet(school, pupils, results, scope.academic_year, scope.assessment, self.today(), classes)
