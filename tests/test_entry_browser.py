@@ -111,6 +111,7 @@ async def signed_in(site: str, email: str) -> AsyncIterator[tuple[object, list[s
             await page.fill("#signin-password", PASSWORD)
             await page.click("#signin-form button[type=submit]")
             await expect(page.locator("#account")).to_be_visible()
+            await expect(page.locator("#app")).to_be_visible()  # started and routed: a click now routes once
             yield page, problems
         finally:
             await browser.close()

@@ -140,6 +140,10 @@ async def sign_in(page, site: str, email: str) -> None:  # type: ignore[no-untyp
     await page.fill("#signin-password", PASSWORD)
     await page.click("#signin-form button[type=submit]")
     await expect(page.locator("#account")).to_be_visible()
+    # The page has loaded the calendar and schools and routed to its first view: a page.goto of
+    # another view from here routes once (before, a goto could route, then the page's own start
+    # routed the same view again, fetching it twice).
+    await expect(page.locator("#app")).to_be_visible()
 
 
 PAGES = (
