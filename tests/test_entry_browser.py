@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import sys
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tidemark_identity.service import Identity
+from tidemark_runtime.browser_testing import AXE, AXE_SERIOUS
+from tidemark_runtime.browser_testing import signed_in as signed_in_page
 from tidemark_runtime.testing import eventually
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import academic_year_of
@@ -35,17 +34,8 @@ YEAR = academic_year_of(date.today())
 PERIOD = "AUT1"
 PUPILS = [f"EN0{n}" for n in range(1, 7)]
 CLASS = "EN-S1-4E"
-CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
-AXE = Path(os.environ.get("TIDEMARK_AXE", Path(sys.prefix) / "node/node_modules/axe-core/axe.min.js"))
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync"]
 WAIT_MS = 30_000
 expect.set_options(timeout=WAIT_MS)
-AXE_SERIOUS = """async () => {
-  const results = await axe.run(document, { resultTypes: ["violations"] });
-  return results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
-}"""
 PASTE = """([selector, text]) => {
   const data = new DataTransfer();
   data.setData("text/plain", text);
@@ -93,28 +83,9 @@ def teacher(platform, platform_database: str) -> str:  # type: ignore[no-untyped
     return "teacher@elm.org"
 
 
-@contextlib.asynccontextmanager
-async def signed_in(site: str, email: str) -> AsyncIterator[tuple[object, list[str]]]:
-    """A chromium page signed in as `email`, and the console errors and CSP violations it reports."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"no chromium at {CHROMIUM}: `apt-get install chromium` (or set TIDEMARK_CHROMIUM)")
-    problems: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            page = await browser.new_page()
-            page.set_default_timeout(WAIT_MS)
-            page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            await page.goto(site)
-            await page.fill("#signin-email", email)
-            await page.fill("#signin-password", PASSWORD)
-            await page.click("#signin-form button[type=submit]")
-            await expect(page.locator("#account")).to_be_visible()
-            await expect(page.locator("#app")).to_be_visible()  # started and routed: a click now routes once
-            yield page, problems
-        finally:
-            await browser.close()
+def signed_in(site: str, email: str) -> contextlib.AbstractAsyncContextManager[tuple[Any, list[str]]]:
+    """A chromium page signed in as `email`, and the page errors and CSP violations it reports."""
+    return signed_in_page(site, email, PASSWORD, WAIT_MS)
 
 
 def cell(pupil_id: str, subject: str) -> str:

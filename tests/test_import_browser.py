@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tidemark_identity.service import Identity
+from tidemark_runtime.browser_testing import AXE, AXE_SERIOUS
+from tidemark_runtime.browser_testing import signed_in as signed_in_page
 from tidemark_schemas.assessment_model import SONAR_MODEL
 
 pytestmark = pytest.mark.e2e
@@ -30,18 +31,9 @@ SCHOOL = "S01"
 """The samples' school."""
 PASSWORD = "a long enough passphrase 42"
 SAMPLES = Path(__file__).resolve().parents[1] / "tools" / "samples"
-CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
-AXE = Path(os.environ.get("TIDEMARK_AXE", Path(sys.prefix) / "node/node_modules/axe-core/axe.min.js"))
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync"]
 WAIT_MS = 60_000
 """How long Playwright waits (a guard: the whole stack shares a loaded machine)."""
 expect.set_options(timeout=WAIT_MS)
-AXE_SERIOUS = """async () => {
-  const results = await axe.run(document, { resultTypes: ["violations"] });
-  return results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
-}"""
 
 RESULTS = (SAMPLES / "summative-rows.csv").read_text()
 RESULT_ROWS = RESULTS.count("\n") - 1
@@ -82,30 +74,13 @@ def teacher(platform, platform_database: str) -> str:  # type: ignore[no-untyped
 
 
 @contextlib.asynccontextmanager
-async def signed_in(site: str, email: str) -> AsyncIterator[tuple[object, list[str]]]:
+async def signed_in(site: str, email: str) -> AsyncIterator[tuple[Any, list[str]]]:
     """A chromium page signed in as `email` on the Import page, and the page errors and CSP violations
     it reports."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"no chromium at {CHROMIUM}: `apt-get install chromium` (or set TIDEMARK_CHROMIUM)")
-    problems: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            page = await browser.new_page()
-            page.set_default_timeout(WAIT_MS)
-            page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            await page.goto(site)
-            await page.fill("#signin-email", email)
-            await page.fill("#signin-password", PASSWORD)
-            await page.click("#signin-form button[type=submit]")
-            await expect(page.locator("#account")).to_be_visible()
-            await expect(page.locator("#app")).to_be_visible()  # started and routed: a click now routes once
-            await page.click("#nav a[href='#/import']")
-            await expect(page.locator("#import-form")).to_be_visible()
-            yield page, problems
-        finally:
-            await browser.close()
+    async with signed_in_page(site, email, PASSWORD, WAIT_MS) as (page, problems):
+        await page.click("#nav a[href='#/import']")
+        await expect(page.locator("#import-form")).to_be_visible()
+        yield page, problems
 
 
 async def upload(page, name: str, text: str, kind: str = "summative") -> None:  # type: ignore[no-untyped-def]

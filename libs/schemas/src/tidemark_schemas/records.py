@@ -117,6 +117,14 @@ def assessment_date_problem(assessed_on: date, academic_year: str) -> str | None
     return None
 
 
+def in_the_entrys_year(value: date | None, info: ValidationInfo) -> date | None:
+    """A record's `assessed_on` validator (summative and statutory): within the entry's academic year."""
+    year = info.data.get("academic_year")
+    if value is not None and year is not None and (problem := assessment_date_problem(value, year)):
+        raise ValueError(problem)
+    return value
+
+
 def default_assessment_date(academic_year: str, today: date) -> date:
     """The date an entry sent without one records: the day it is entered, kept within its academic
     year (an earlier year's entry: its last day; a later year's: its first)."""
@@ -246,13 +254,7 @@ class AssessmentRecord(_Record):
             raise ValueError("a result needs a band (BELOW, AT, ABOVE) or a code of its school's assessment model")
         return value
 
-    @field_validator("assessed_on")
-    @classmethod
-    def _in_the_entrys_year(cls, value: date | None, info: ValidationInfo) -> date | None:
-        year = info.data.get("academic_year")
-        if value is not None and year is not None and (problem := assessment_date_problem(value, year)):
-            raise ValueError(problem)
-        return value
+    _in_the_entrys_year = field_validator("assessed_on")(in_the_entrys_year)
 
     @field_validator("subject")
     @classmethod

@@ -17,9 +17,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
-from tidemark_schemas.records import AcademicYear, AssessedOn, Identifier, assessment_date_problem
+from tidemark_schemas.records import AcademicYear, AssessedOn, Identifier, in_the_entrys_year
 from tidemark_schemas.vocabulary import EYFS_GOALS, YearGroup
 
 
@@ -253,13 +253,7 @@ class StatutoryRecord(BaseModel):
     code: StatutoryCode | None = Field(default=None, description="An outcome, TA or not-taken code of the component")
     assessed_on: AssessedOn = None
 
-    @field_validator("assessed_on")
-    @classmethod
-    def _in_the_entrys_year(cls, value: date | None, info: ValidationInfo) -> date | None:
-        year = info.data.get("academic_year")
-        if value is not None and year is not None and (problem := assessment_date_problem(value, year)):
-            raise ValueError(problem)
-        return value
+    _in_the_entrys_year = field_validator("assessed_on")(in_the_entrys_year)
 
     @property
     def value(self) -> StatutoryValue:
