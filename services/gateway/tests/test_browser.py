@@ -402,6 +402,8 @@ async def test_axe_core_finds_no_serious_or_critical_violation_on_any_page_at_de
                     if serious := await serious_violations(page):
                         found[f"{person} {width} {path}"] = serious
             await page.click("#signout")
+            # Signing out reloads the page: the next sign-in's goto waits for it (else one aborts the other).
+            await expect(page.locator("#signin")).to_be_visible()
         assert found == {}
     assert violations == []
 
