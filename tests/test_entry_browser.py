@@ -1,8 +1,9 @@
 """Issue 14's acceptance for the entry screens, on the whole stack (ingest, the broker, metrics,
 statutory and the gateway as processes, as the end-to-end tests start them) in a real browser
-(Debian's chromium driven by Playwright): a teacher enters a year group's results in the grid by
-typing and by pasting a column from a spreadsheet, sees a red message naming the reason of an invalid
-code (ingest's own validation, through the gateway's forward), locks, and sees the dashboard figure
+(Debian's chromium driven by Playwright): a teacher chooses a class, enters its results in the grid
+by typing and by pasting a column from a spreadsheet (one with an assessment date chosen), sees a red
+message naming the reason of an invalid code (ingest's own validation, through the gateway's
+forward), locks the class (another class's draft stays a draft), and sees the dashboard figure
 change; the statutory page enters a KS2 result, shows its information key and a summary, and locks.
 axe-core finds no serious or critical violation on the Entry pages, and they fit a phone's width."""
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import date
+import re
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -23,7 +25,7 @@ from tidemark_runtime.browser_testing import AXE, AXE_SERIOUS
 from tidemark_runtime.browser_testing import signed_in as signed_in_page
 from tidemark_runtime.testing import eventually
 from tidemark_schemas.assessment_model import SONAR_MODEL
-from tidemark_schemas.calendar import academic_year_of
+from tidemark_schemas.calendar import academic_year_of, first_day_of
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +35,10 @@ PASSWORD = "a long enough passphrase 42"
 YEAR = academic_year_of(date.today())
 PERIOD = "AUT1"
 PUPILS = [f"EN0{n}" for n in range(1, 7)]
+ASSESSED_ON = min(date.today(), first_day_of(YEAR) + timedelta(days=14))
+"""An assessment date chosen on the page (not the day entered)."""
 CLASS = "EN-S1-4E"
+OTHER_CLASS = "EN-S1-4F"
 WAIT_MS = 30_000
 expect.set_options(timeout=WAIT_MS)
 PASTE = """([selector, text]) => {
@@ -52,16 +57,23 @@ def pupil(pupil_id: str, year_group: str, class_id: str | None = None) -> dict[s
 
 @pytest.fixture(scope="module")
 def teacher(platform, platform_database: str) -> str:  # type: ignore[no-untyped-def]
-    """A school on the Sonar model with six Year 4 pupils (class 4 Elm) and two Year 6, and its teacher."""
+    """A school on the Sonar model with six Year 4 pupils in class 4 Elm, two in 4 Fir (one with a draft
+    reading result), two Year 6, and its teacher."""
     with platform.ingest(TRUST) as ingest:
         school = ingest.post("/v1/schools", json=[{"school_id": SCHOOL, "name": "Elm Primary",
                                                    "assessment_model": SONAR_MODEL.model_dump(mode="json")}])
         classes = ingest.post("/v1/classes", json=[{"class_id": CLASS, "school_id": SCHOOL, "academic_year": YEAR,
-                                                    "name": "4 Elm", "year_groups": ["Y4"]}])
-        pupils = ingest.post("/v1/pupils", json=[pupil(p, "Y4", CLASS) for p in PUPILS] + [pupil("EN91", "Y6"),
-                                                                                           pupil("EN92", "Y6")])
-    assert school.status_code == classes.status_code == pupils.status_code == 200, (school.text, classes.text,
-                                                                                    pupils.text)
+                                                    "name": "4 Elm", "year_groups": ["Y4"]},
+                                                   {"class_id": OTHER_CLASS, "school_id": SCHOOL, "academic_year": YEAR,
+                                                    "name": "4 Fir", "year_groups": ["Y4"]}])
+        pupils = ingest.post("/v1/pupils", json=[pupil(p, "Y4", CLASS) for p in PUPILS]
+                             + [pupil("EN07", "Y4", OTHER_CLASS), pupil("EN08", "Y4", OTHER_CLASS),
+                                pupil("EN91", "Y6"), pupil("EN92", "Y6")])
+        draft = ingest.post("/v1/assessments", json=[{"pupil_id": "EN07", "school_id": SCHOOL, "academic_year": YEAR,
+                                                      "period": PERIOD, "year_group": "Y4", "subject": "reading",
+                                                      "code": "SA"}])
+    assert school.status_code == classes.status_code == pupils.status_code == draft.status_code == 200, (
+        school.text, classes.text, pupils.text, draft.text)
 
     async def create() -> None:
         engine = create_async_engine(platform_database)
@@ -101,10 +113,12 @@ async def test_a_teacher_chooses_a_class_types_and_pastes_its_results_sees_an_in
         await page.select_option("#entry-academic-year", YEAR)
         await page.select_option("#entry-period", PERIOD)
         await page.select_option("#entry-year-group", "Y4")
-        await page.select_option("#entry-class-id", CLASS)  # the class's pupils (here the whole year group)
+        await expect(page.locator(cell("EN07", "Reading"))).to_be_visible()  # the year group: both classes
+        await page.select_option("#entry-class-id", CLASS)  # the class's pupils only
         await expect(page.locator(cell("EN06", "Reading"))).to_be_visible()
         await expect(page.locator("#entry-status")).to_contain_text("6 pupils")
-        subjects = await page.locator("#entry table.entry-grid thead th").count() - 1
+        await expect(page.locator(cell("EN07", "Reading"))).to_have_count(0)
+        subjects = await page.locator("#entry table.entry-grid thead th").count() - 2  # the pupil and date columns
         await expect(page.locator("#entry-status")).to_contain_text(f"{6 * subjects} entries missing")
 
         # Typing: a code, then the arrow key down to the next pupil (a lower-case code is the model's own).
@@ -114,7 +128,9 @@ async def test_a_teacher_chooses_a_class_types_and_pastes_its_results_sees_an_in
             await page.keyboard.press("ArrowDown")
         # Pasting a column from a spreadsheet into the first writing cell fills the column.
         await page.evaluate(PASTE, [cell("EN01", "Writing"), "SA\r\nA\r\nJA\r\nB\r\nSB\r\nSA\r\n"])
-        # An invalid code: red at once, with ingest's reason; then corrected.
+        await expect(page.locator('#entry td.assessed[data-pupil="EN06"]')).to_contain_text(str(date.today().year))
+        # An invalid code: red at once, with ingest's reason; then corrected (with an assessment date chosen).
+        await page.fill("#entry-assessed-on", ASSESSED_ON.isoformat())
         await page.click(cell("EN01", "Mathematics"))
         await page.keyboard.type("ZZ")
         await expect(page.locator(cell("EN01", "Mathematics"))).to_have_class("cell empty invalid")
@@ -123,6 +139,7 @@ async def test_a_teacher_chooses_a_class_types_and_pastes_its_results_sees_an_in
         await page.fill(cell("EN01", "Mathematics"), "JA")
         await expect(page.locator("#entry-errors")).to_be_empty()
         await expect(page.locator(cell("EN01", "Mathematics"))).to_have_class("cell draft")
+        await expect(page.locator(cell("EN01", "Mathematics"))).to_have_attribute("title", re.compile("assessed"))
         await expect(page.locator(cell("EN02", "Reading"))).to_have_value("A")
         await expect(page.locator(cell("EN06", "Writing"))).to_have_value("SA")
         await expect(page.locator(cell("EN06", "Reading"))).to_have_class("cell draft")
@@ -146,8 +163,10 @@ async def test_a_teacher_chooses_a_class_types_and_pastes_its_results_sees_an_in
                       headers={"Authorization": f"Bearer {platform.tokens[TRUST]['ingest']}"}) as ingest:
         sheet = ingest.get("/v1/entry/summative", params={"school_id": SCHOOL, "academic_year": YEAR,
                                                           "period": PERIOD, "year_group": "Y4"}).json()
-    assert {(r["pupil_id"], r["subject"]): (r["code"], r["state"]) for r in sheet["results"] if r["subject"] == "maths"} \
-        == {("EN01", "maths"): ("JA", "locked")}
+    entries = {(r["pupil_id"], r["subject"]): (r["code"], r["state"], r["assessed_on"]) for r in sheet["results"]}
+    assert entries["EN01", "maths"] == ("JA", "locked", ASSESSED_ON.isoformat())
+    assert entries["EN01", "reading"] == ("SA", "locked", date.today().isoformat())
+    assert entries["EN07", "reading"][:2] == ("SA", "draft")  # the other class's: not locked with 4 Elm
 
 
 async def test_statutory_entry_shows_the_code_key_takes_a_score_and_a_code_summarises_locks_and_unlocks(

@@ -2,8 +2,9 @@
 refused whole naming row and field and stores nothing, the same batch again changes nothing; a
 pupil's class is kept per academic year (a move replaces that year's, past years keep theirs),
 carried in the pupil's events and the replay; every entry records its assessment date (sent, or
-the day it is entered, kept when the value is unchanged); and `GET /v1/results` reads a class's
-or year group's entries back with their dates."""
+the day it is entered, kept when the value is unchanged); the entry sheets (`GET /v1/entry/...`)
+read a class's or year group's entries back with their dates; and a lock or unlock naming a class
+changes its pupils' results only."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tidemark_ingest.adapters.store import PUPIL as PUPIL_TABLE
 from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
 from tidemark_schemas.calendar import academic_year_of, format_academic_year, parse_academic_year
 from tidemark_schemas.records import SchoolRecord
+from tidemark_schemas.vocabulary import PRIMARY_SUBJECTS
 
 INGEST = {"Authorization": "Bearer ingest"}
 THIS_YEAR = academic_year_of(date.today())
@@ -139,12 +141,12 @@ async def test_an_entry_records_its_assessment_date_sent_or_the_day_it_is_entere
     await post(ingest, "/v1/assessments", [result, last_year, dated])
     again = await post(ingest, "/v1/assessments", [result, last_year])  # the same entries a day later: unchanged
 
-    read = (await ingest.client.get("/v1/results", headers=INGEST,
+    read = (await ingest.client.get("/v1/entry/summative", headers=INGEST,
                                     params={"school_id": "S1", "academic_year": THIS_YEAR, "period": "AUT1"})).json()
     assert again[1]["changed"] == 0
     assert {r["subject"]: r["assessed_on"] for r in read["results"]} == {
         "maths": date.today().isoformat(), "reading": date.today().isoformat()}
-    old = (await ingest.client.get("/v1/results", headers=INGEST,
+    old = (await ingest.client.get("/v1/entry/summative", headers=INGEST,
                                    params={"school_id": "S1", "academic_year": LAST_YEAR, "period": "AUT1"})).json()
     assert [r["assessed_on"] for r in old["results"]] == [f"{int(LAST_YEAR[:4]) + 1}-08-31"]
 
@@ -168,7 +170,7 @@ async def test_an_assessment_date_in_the_future_or_outside_the_entrys_year_is_re
     assert (statutory[0], [e["field"] for e in statutory[1]["errors"]]) == (422, ["assessed_on"])
 
 
-async def test_results_read_back_a_classs_pupils_and_their_entries_with_their_dates(ingest: Ingest) -> None:
+async def test_the_sheets_read_back_a_classs_pupils_and_their_entries_with_their_dates(ingest: Ingest) -> None:
     await post(ingest, "/v1/classes", CLASSES)
     await post(ingest, "/v1/pupils", [{**PUPIL, "class_id": "S1-3A"}, {**PUPIL, "pupil_id": "P2", "class_id": "S1-3B"},
                                       {**PUPIL, "pupil_id": "P3", "year_group": "Y4"}])
@@ -179,17 +181,50 @@ async def test_results_read_back_a_classs_pupils_and_their_entries_with_their_da
                                               assessment="mtc", component="score", mark=20)])
     params = {"school_id": "S1", "academic_year": THIS_YEAR, "period": "AUT1"}
 
-    by_class = (await ingest.client.get("/v1/results", headers=INGEST, params={**params, "class_id": "S1-3A"})).json()
-    by_year = (await ingest.client.get("/v1/results", headers=INGEST, params={**params, "year_group": "Y3"})).json()
-    statutory = (await ingest.client.get("/v1/statutory/results", headers=INGEST,
-                                         params={"school_id": "S1", "academic_year": THIS_YEAR, "class_id": "S1-3A"}))
-    unknown = await ingest.client.get("/v1/results", headers=INGEST, params={**params, "class_id": "S2-3A"})
+    by_class = (await ingest.client.get("/v1/entry/summative", headers=INGEST,
+                                        params={**params, "class_id": "S1-3A"})).json()
+    by_year = (await ingest.client.get("/v1/entry/summative", headers=INGEST,
+                                       params={**params, "year_group": "Y3"})).json()
+    statutory = (await ingest.client.get("/v1/entry/statutory", headers=INGEST, params={
+        "school_id": "S1", "academic_year": THIS_YEAR, "assessment": "mtc", "class_id": "S1-3A"}))
+    unknown = await ingest.client.get("/v1/entry/summative", headers=INGEST, params={**params, "class_id": "S2-3A"})
 
     assert [c["class_id"] for c in by_class["classes"]] == ["S1-3A", "S1-3B"]
     assert [(p["pupil_id"], p["class_id"]) for p in by_class["pupils"]] == [("P1", "S1-3A")]
-    assert [(r["pupil_id"], r["entered_band"], r["assessed_on"]) for r in by_class["results"]] == [
+    assert [(r["pupil_id"], r["band"], r["assessed_on"]) for r in by_class["results"]] == [
         ("P1", "AT", date.today().isoformat())]
+    assert by_class["missing"] == len(PRIMARY_SUBJECTS) - 1  # P1's others (a class alone: its year groups' subjects)
     assert [p["pupil_id"] for p in by_year["pupils"]] == ["P1", "P2"]
     assert [(r["pupil_id"], r["component"], r["entered"]["mark"], r["assessed_on"]) for r in statutory.json()["results"]
             ] == [("P1", "score", 20, date.today().isoformat())]
     assert (unknown.status_code, [e["loc"] for e in unknown.json()["detail"]]) == (422, [["query", "class_id"]])
+
+
+async def test_a_lock_naming_a_class_locks_its_pupils_results_only_and_its_unlock_unlocks_them(ingest: Ingest) -> None:
+    await post(ingest, "/v1/classes", CLASSES)
+    await post(ingest, "/v1/pupils", [{**PUPIL, "class_id": "S1-3A"}, {**PUPIL, "pupil_id": "P2", "class_id": "S1-3B"},
+                                      {**PUPIL, "pupil_id": "P3"}])
+    entry = dict(school_id="S1", academic_year=THIS_YEAR, period="AUT1", year_group="Y3", subject="reading", band="AT")
+    await post(ingest, "/v1/assessments", [{**entry, "pupil_id": p} for p in ("P1", "P2", "P3")])
+    await post(ingest, "/v1/statutory", [dict(pupil_id=p, school_id="S1", academic_year=THIS_YEAR, assessment="mtc",
+                                              component="score", mark=20) for p in ("P1", "P2")])
+    scope = {"school_id": "S1", "academic_year": THIS_YEAR, "period": "AUT1"}
+
+    locked = await post(ingest, "/v1/assessments/lock", {**scope, "class_id": "S1-3A"})
+    statutory = await post(ingest, "/v1/statutory/lock", {"school_id": "S1", "academic_year": THIS_YEAR,
+                                                          "class_id": "S1-3B"})
+    sheet = (await ingest.client.get("/v1/entry/summative", headers=INGEST, params=scope)).json()
+    marks = (await ingest.client.get("/v1/entry/statutory", headers=INGEST, params={
+        "school_id": "S1", "academic_year": THIS_YEAR, "assessment": "mtc"})).json()
+    unlocked = await post(ingest, "/v1/assessments/unlock", {**scope, "class_id": "S1-3A"})
+    other_school = await post(ingest, "/v1/assessments/lock", {**scope, "class_id": "S2-3A"})
+    last_year = await post(ingest, "/v1/assessments/lock", {**scope, "class_id": "S1-2A-old"})
+
+    assert (locked[0], locked[1]["changed"], statutory[1]["changed"]) == (200, 1, 1)
+    assert {r["pupil_id"]: r["state"] for r in sheet["results"]} == {"P1": "locked", "P2": "draft", "P3": "draft"}
+    assert {r["pupil_id"]: r["state"] for r in marks["results"]} == {"P1": "draft", "P2": "locked"}
+    assert unlocked[1]["changed"] == 1
+    assert (other_school[0], [(e["field"], e["value"]) for e in other_school[1]["errors"]]) == (
+        422, [("class_id", "S2-3A")])
+    assert other_school[1]["errors"][0]["reason"] == f"not a class of school S1 in {THIS_YEAR}"
+    assert last_year[0] == 422

@@ -16,8 +16,8 @@ from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import academic_year_of
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
-from tidemark_schemas.statutory import COMPONENTS, Assessment, StatutoryRecord
-from tidemark_schemas.vocabulary import PRIMARY_SUBJECTS, YearGroup
+from tidemark_schemas.statutory import COMPONENTS, Assessment, StatutoryLockScope, StatutoryRecord
+from tidemark_schemas.vocabulary import EYFS_GOALS, PRIMARY_SUBJECTS, YearGroup
 
 YEAR = academic_year_of(date.today())
 """The sheets are of this year: a pupil record's year group is this year's."""
@@ -90,7 +90,8 @@ async def test_the_statutory_sheet_has_the_components_their_codes_and_meanings_a
     assert {"code": "B", "meaning": "Working below the overall standard of the test, not entered (not met)"} \
         in reading["codes"]
     assert sheet["results"] == [{"pupil_id": "P9", "component": "reading_test", "state": "draft", "locked": None,
-                                 "entered": {"mark": None, "scaled_score": 104, "code": None}}]
+                                 "entered": {"mark": None, "scaled_score": 104, "code": None},
+                                 "assessed_on": date.today().isoformat(), "version": 1}]
     # reading, maths and GPS tests, writing and science TA; reading and maths TA are for some pupils only
     assert sheet["missing"] == 4
 
@@ -100,7 +101,7 @@ async def test_the_statutory_sheet_has_the_components_their_codes_and_meanings_a
     [
         ({**SHEET, "school_id": "NOPE"}, 422, "school_id"),
         ({**SHEET, "period": "AUT"}, 422, "period"),  # a real period, but not of this Trust's calendar
-        ({k: v for k, v in SHEET.items() if k != "year_group"}, 422, "year_group"),
+        ({**SHEET, "class_id": "S1-4A"}, 422, "class_id"),  # no such class of the school that year
     ],
 )
 async def test_a_sheet_of_nothing_the_trust_has_is_a_422_naming_the_parameter(
@@ -172,7 +173,8 @@ def test_a_phonics_sheet_lists_year_1_and_year_2_and_counts_only_year_1s_check_m
               (("P1", "Y1", None), ("P2", "Y1", None), ("P3", "Y2", None), ("P4", "Y1", date(2025, 10, 1)),
                ("P5", "Y3", None))]
 
-    sheet = statutory_sheet(school, pupils, [], "2025/26", Assessment.PHONICS, TODAY)
+    scope = StatutoryLockScope(school_id="S1", academic_year="2025/26", assessment=Assessment.PHONICS)
+    sheet = statutory_sheet(school, pupils, [], scope, Assessment.PHONICS, TODAY)
 
     assert [(p.pupil_id, p.year_group) for p in sheet.pupils] == [
         ("P1", YearGroup.Y1), ("P2", YearGroup.Y1), ("P3", YearGroup.Y2), ("P4", YearGroup.Y1)]
@@ -190,8 +192,34 @@ def test_a_summative_sheet_names_the_schools_classes_of_its_year_and_each_pupils
                        classes={"2025/26": "S1-4A", "2024/25": "S1-3B"})
     without = PupilState(**pupil("P2", "Y4").model_dump(exclude={"class_id"}), version=1)
 
-    sheet = summative_sheet(school, [in_4a, without], [], "2025/26", "AUT1", YearGroup.Y4, date(2025, 11, 1),
-                            classes)
+    scope = LockScope(school_id="S1", academic_year="2025/26", period="AUT1", year_group=YearGroup.Y4)
+    sheet = summative_sheet(school, [in_4a, without], [], scope, date(2025, 11, 1), classes)
 
     assert [(c.class_id, c.name, c.year_groups) for c in sheet.classes] == [("S1-4A", "4 Ash", [YearGroup.Y4])]
     assert [(p.pupil_id, p.class_id) for p in sheet.pupils] == [("P1", "S1-4A"), ("P2", None)]
+
+
+def test_a_mixed_reception_and_year_1_class_alone_has_the_goals_for_one_and_the_subjects_for_the_other() -> None:
+    from tidemark_ingest.domain.entry import summative_sheet
+    from tidemark_ingest.domain.facts import ClassState, ResultState, SchoolState
+
+    school = SchoolState(school_id="S1", name="Oak", version=1)
+    classes = [ClassState(class_id="S1-RY1", school_id="S1", academic_year="2025/26", name="Acorns",
+                          year_groups=[YearGroup.R, YearGroup.Y1], version=1)]
+    reception, year_1, elsewhere = (
+        PupilState(**pupil(p, y).model_dump(exclude={"class_id"}), version=1, classes={"2025/26": c})
+        for p, y, c in (("P1", "R", "S1-RY1"), ("P2", "Y1", "S1-RY1"), ("P3", "Y1", "S1-1B")))
+    entered = ResultState(pupil_id="P2", academic_year="2025/26", period="AUT1", school_id="S1", year_group="Y1",
+                          subject="reading", entered_band="AT", locked_band=None, assessed_on=date(2025, 10, 20), version=1)
+    scope = LockScope(school_id="S1", academic_year="2025/26", period="AUT1", class_id="S1-RY1")
+
+    sheet = summative_sheet(school, [reception, year_1, elsewhere], [entered], scope, TODAY, classes)
+    reading = summative_sheet(school, [reception, year_1, elsewhere], [entered],
+                              scope.model_copy(update={"subject": "reading"}), TODAY, classes)
+
+    assert [p.pupil_id for p in sheet.pupils] == ["P1", "P2"]
+    assert sheet.subjects_by_year_group == {YearGroup.R: list(EYFS_GOALS), YearGroup.Y1: list(PRIMARY_SUBJECTS)}
+    assert sheet.subjects == [*EYFS_GOALS, *PRIMARY_SUBJECTS]
+    assert [(c.pupil_id, c.subject, c.assessed_on) for c in sheet.results] == [("P2", "reading", date(2025, 10, 20))]
+    assert sheet.missing == len(EYFS_GOALS) + len(PRIMARY_SUBJECTS) - 1
+    assert (reading.subjects, reading.missing) == (["reading"], 0)  # Reception takes no reading: nothing missing

@@ -54,7 +54,7 @@ def test_no_operation_answers_5xx_or_off_its_schema(seeded: str, kafka_bootstrap
 
     operations, failures = fuzz(app, ["ingest", "viewer", "replay"])
 
-    # health (3), the tracker (9), the results (2), the entry sheets (3), POST /v1/attendance, the calendar (2),
-    # the imports (4) and their fields and saved mappings (3), the replay (2)
-    assert operations == 29
+    # health (3), the tracker (9), the entry sheets (3), POST /v1/attendance, the calendar (2), the imports (4)
+    # and their fields and saved mappings (3), the replay (2)
+    assert operations == 27
     assert failures == [], "\n\n".join(failures)

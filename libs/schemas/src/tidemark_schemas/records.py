@@ -269,13 +269,17 @@ class AssessmentRecord(_Record):
 
 
 class LockScope(_Record):
-    """Which results a lock or unlock applies to: one school's period, optionally narrowed."""
+    """Which results a lock or unlock applies to (and what an entry sheet shows): one school's
+    period, optionally narrowed to a year group, a class and a subject."""
 
     school_id: Identifier
     academic_year: AcademicYear
     period: Period
-    year_group: YearGroup | None = None
-    subject: str | None = None
+    year_group: YearGroup | None = Field(default=None, description="Only results of this year group")
+    class_id: Identifier | None = Field(
+        default=None, description="Only results of the pupils in this class in the academic year (a class of the "
+        "school in that year: 422 otherwise)")
+    subject: str | None = Field(default=None, description="Only results of this subject")
 
     @field_validator("subject")
     @classmethod

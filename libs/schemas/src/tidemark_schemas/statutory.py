@@ -261,13 +261,17 @@ class StatutoryRecord(BaseModel):
 
 
 class StatutoryLockScope(BaseModel):
-    """Which statutory results a lock or unlock applies to: one school's year, optionally one assessment."""
+    """Which statutory results a lock or unlock applies to (and what an entry sheet shows): one
+    school's year, optionally narrowed to one assessment and a class."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     school_id: Identifier
     academic_year: AcademicYear
-    assessment: Assessment | None = None
+    assessment: Assessment | None = Field(default=None, description="Only results of this assessment")
+    class_id: Identifier | None = Field(
+        default=None, description="Only results of the pupils in this class in the academic year (a class of the "
+        "school in that year: 422 otherwise)")
 
 
 def problems(assessment: Assessment, component: str, value: StatutoryValue) -> list[tuple[str, str]]:

@@ -29,7 +29,6 @@ from tidemark_ingest.service_layer.imports import Imports
 from tidemark_ingest.service_layer.readiness import Readiness
 from tidemark_ingest.service_layer.replay import Replay
 from tidemark_ingest.service_layer.entry import Entry
-from tidemark_ingest.service_layer.results import Results
 from tidemark_ingest.service_layer.tracker import Tracker
 from tidemark_ingest.settings import IngestSettings
 from tidemark_identity.lookup import Lookup
@@ -61,11 +60,6 @@ class Services:
     """Bulk imports of CSV and Excel files, run as background tasks of this process."""
     calendars: TrustCalendars
     """The Trust's own school dates (`PUT /v1/calendar/{academic_year}`)."""
-
-    @property
-    def results(self) -> Results:
-        """What was entered, read back (the entry grid's source), over the tracker's store."""
-        return Results(self.tracker.sessions, self.tracker.today)
 
 
 @contextlib.asynccontextmanager

@@ -6,6 +6,8 @@
 // is ingest's own API call (events, audit trail, dashboards follow). The rules are ingest's: what a cell
 // may hold is decided by ingest's answer to the save (a 422 names the row, field and reason, shown red
 // on the cell at once); the codes, their labels and meanings come from ingest's sheet and code table.
+// The sheet's selection (school, year, period, year group, class, subject) is the scope its Lock and
+// Unlock send, so the buttons lock what the grid shows; each result's assessment date is shown.
 (() => {
   const Accounts = window.TidemarkAccounts;
   const $ = (id) => document.getElementById(id);
@@ -28,6 +30,7 @@
   let context = null; // { calendar, schools } from the app
   let current = null; // the open sheet: { kind, scope, cells: Map(key -> cell), pending: Set, timer }
   let opened = 0; // each page opened counts: an answer for a page since left is dropped
+  let assessedOn = ""; // the assessment date sent with each save ("" : the day it is entered, ingest's default)
 
   const may = () => Boolean(Accounts.me() && Accounts.me().permissions.includes("tracker:write"));
   const note = (text, kind = "") => el("div", { className: `message ${kind}`, role: kind === "error" ? "alert" : "status", textContent: text });
@@ -106,15 +109,17 @@
     const opening = context.calendar.current || {};
     const chosen = selection(params, [["school_id", schools, schools.length ? schools[0][0] : ""],
       ["academic_year", years, opening.academic_year || years[0][0]], ["period", periods, opening.period || periods[0][0]],
-      ["year_group", YEAR_GROUPS, "Y1"], ["subject", [["", "All subjects"], ...Object.entries(SUBJECT_LABELS)], ""]]);
+      ["year_group", [["", "All year groups"], ...YEAR_GROUPS], params.has("year_group") ? "" : "Y1"],
+      ["subject", [["", "All subjects"], ...Object.entries(SUBJECT_LABELS)], ""]]);
     chosen.class_id = params.get("class_id") || "";
-    // The class selector lists the year group's classes of the year (from the sheet: `classesOf`), after
-    // "Whole year group".
+    // The class selector lists the classes of the year that teach the year group (from the sheet:
+    // `classesOf`), after "All classes".
     const fields = [["school_id", "School", schools], ["academic_year", "Academic year", years],
-      ["period", "Assessment period", periods], ["year_group", "Year group", YEAR_GROUPS],
-      ["class_id", "Class", [["", "Whole year group"]]],
+      ["period", "Assessment period", periods], ["year_group", "Year group", [["", "All year groups"], ...YEAR_GROUPS]],
+      ["class_id", "Class", [["", "All classes"]]],
       ["subject", "Subject", [["", "All subjects"], ...(chosen.year_group === "R" ? [] : Object.entries(SUBJECT_LABELS))]]];
     const { row } = controls(fields, chosen, (next) => { location.hash = `#/entry/summative?${new URLSearchParams(clean(next))}`; });
+    row.append(dateChoice(chosen.academic_year));
     const body = el("div", { id: "entry-body" }, note("Loading…"));
     frame("Summative entry", row, body);
     if (!schools.length) { body.replaceChildren(note("You may not enter results for any school.", "error")); return; }
@@ -130,43 +135,76 @@
       ["view", [["grid", "Enter results"], ["summary", "Summary"]], "grid"]]);
     chosen.class_id = params.get("class_id") || "";
     const fields = [["school_id", "School", schools], ["academic_year", "Academic year", years],
-      ["assessment", "Assessment", ASSESSMENTS], ["class_id", "Class", [["", "Whole year group"]]],
+      ["assessment", "Assessment", ASSESSMENTS], ["class_id", "Class", [["", "All classes"]]],
       ["view", "View", [["grid", "Enter results"], ["summary", "Summary"]]]];
     const { row } = controls(fields, chosen, (next) => { location.hash = `#/entry/statutory?${new URLSearchParams(clean(next))}`; });
+    row.append(dateChoice(chosen.academic_year));
     const body = el("div", { id: "entry-body" }, note("Loading…"));
     frame("Statutory entry", row, body);
     if (!schools.length) { body.replaceChildren(note("You may not enter results for any school.", "error")); return; }
     openStatutory(chosen, body);
   }
 
-  const clean = (chosen) => Object.fromEntries(Object.entries(chosen).filter(([, v]) => v));
+  // Empty choices are left out, except "All year groups", kept so a reload does not fall back to Year 1.
+  const clean = (chosen) => Object.fromEntries(Object.entries(chosen).filter(([k, v]) => v || k === "year_group"));
 
-  // The class selector: the sheet's classes of its academic year that teach the year group
-  // (`classes: [{class_id, name, year_groups}]`) and each pupil's `class_id` that year. A class chosen
-  // narrows the grid to its pupils; Lock and Unlock still act on the whole year group.
+  // The assessment date sent with every save of this page (blank: the day each result is entered).
+  // Ingest refuses a date in the future or outside the entry's academic year, on the cell.
+  function dateChoice(academicYear) {
+    const start = Number(academicYear.slice(0, 4));
+    const now = new Date();
+    const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+    const end = `${start + 1}-08-31`;
+    const input = el("input", { type: "date", id: "entry-assessed-on", value: assessedOn,
+      min: `${start}-09-01`, max: end < today ? end : today });
+    input.addEventListener("change", () => { assessedOn = input.value; });
+    return el("label", {}, "Assessment date (blank: the day entered)", input);
+  }
+
+  // The class selector: the sheet's classes of its academic year that teach the year group chosen
+  // (`classes: [{class_id, name, year_groups}]`). The sheet itself is the class's when one is chosen.
   function classesOf(sheet, chosen) {
     const select = $("entry-class-id");
     const classes = (sheet.classes || []).filter((c) => !chosen.year_group || !c.year_groups || c.year_groups.includes(chosen.year_group));
     if (select) select.append(...classes.map((c) => option([c.class_id, c.name], chosen.class_id)));
-    const known = classes.some((c) => c.class_id === chosen.class_id);
-    return known ? sheet.pupils.filter((p) => p.class_id === chosen.class_id) : sheet.pupils;
   }
+
+  const dayOf = (iso) => new Date(`${iso}T00:00:00`).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
+  // A pupil's assessment dates in the sheet, as the grid's last column shows them (one date, or the range).
+  function datesOf(pupilId, values) {
+    const days = [...values.entries()].filter(([k, v]) => k.startsWith(`${pupilId}|`) && v.assessed_on)
+      .map(([, v]) => v.assessed_on).sort();
+    if (!days.length) return "";
+    return days[0] === days[days.length - 1] ? dayOf(days[0]) : `${dayOf(days[0])} – ${dayOf(days[days.length - 1])}`;
+  }
+  function assessedCell(pupilId, values) {
+    const td = el("td", { className: "assessed", textContent: datesOf(pupilId, values) });
+    td.dataset.pupil = pupilId;
+    return td;
+  }
+  const titleOf = (stored) => (stored ? `${STATE_LABELS[stored.state]}${stored.assessed_on ? `, assessed ${dayOf(stored.assessed_on)}` : ""}`
+    : "not entered");
 
   // ---- reading the sheet ----
   async function openSummative(chosen, body) {
-    const scope = { school_id: chosen.school_id, academic_year: chosen.academic_year, period: chosen.period, year_group: chosen.year_group };
+    // The sheet's selection is the lock's scope: what the grid shows is what Lock locks.
+    const scope = clean({ school_id: chosen.school_id, academic_year: chosen.academic_year, period: chosen.period,
+      year_group: chosen.year_group, class_id: chosen.class_id, subject: chosen.subject });
+    if (!scope.year_group) delete scope.year_group;
     const mine = opened;
     const answer = await Accounts.call("GET", `${INGEST}/v1/entry/summative?${new URLSearchParams(scope)}`);
     if (mine !== opened) return; // another page (or selection) was opened meanwhile
     if (!answer.ok) { body.replaceChildren(note(`The results could not be read: ${describe(answer)}`, "error")); return; }
     const sheet = answer.data;
-    const pupils = classesOf(sheet, chosen);
-    const subjects = chosen.subject && sheet.subjects.includes(chosen.subject) ? [chosen.subject] : sheet.subjects;
+    classesOf(sheet, chosen);
     const model = sheet.assessment_model;
     // What a cell may hold, as ingest's sheet names it: the school's model's codes, or the bands.
     const allowed = model ? model.codes.map((c) => c.code) : sheet.bands;
-    const columns = subjects.map((subject) => ({ key: subject, label: subjectLabel(subject), takes: () => true }));
-    const values = new Map(sheet.results.map((r) => [`${r.pupil_id}|${r.subject}`, { text: model ? r.code || "" : r.band, state: r.state }]));
+    const takes = sheet.subjects_by_year_group;
+    const columns = sheet.subjects.map((subject) => ({ key: subject, label: subjectLabel(subject),
+      takes: (pupil) => (takes[pupil.year_group] || []).includes(subject) }));
+    const cellOf = (r) => ({ text: model ? r.code || "" : r.band, state: r.state, assessed_on: r.assessed_on });
+    const values = new Map(sheet.results.map((r) => [`${r.pupil_id}|${r.subject}`, cellOf(r)]));
     const key = el("details", { className: "info-key" }, el("summary", { textContent: "Information key" }),
       model ? el("p", { textContent: `${sheet.school_name} assesses with its own model, “${model.name}”: each code counts as a band.` })
         : el("p", { textContent: `${sheet.school_name} enters a band for each result.` }),
@@ -174,34 +212,38 @@
         el("tbody", {}, ...(model ? model.codes.map((c) => [c.code, c.label, c.band])
           : sheet.bands.map((b) => [b, { BELOW: "Below Age Related Expectations", AT: "At Age Related Expectations", ABOVE: "Above Age Related Expectations" }[b] || b, b]))
           .map((cells) => el("tr", {}, ...cells.map((c) => el("td", { textContent: c })))))));
-    const lockScope = { ...scope, ...(chosen.subject ? { subject: chosen.subject } : {}) };
-    const missing = pupils.filter((p) => !p.left_on)
-      .reduce((n, p) => n + subjects.filter((s) => !values.has(`${p.pupil_id}|${s}`)).length, 0);
     current = {
-      kind: "summative", scope, lockScope, body, chosen, allowed, columns, sheet, pending: new Set(),
+      kind: "summative", scope, body, chosen, allowed, columns, sheet, pending: new Set(),
       save: (rows) => Accounts.call("POST", `${INGEST}/v1/assessments`, rows),
       row: (pupil, column, text) => ({ pupil_id: pupil.pupil_id, school_id: scope.school_id, academic_year: scope.academic_year,
-        period: scope.period, year_group: chosen.year_group, subject: column.key, ...(model ? { code: text } : { band: text }) }),
-      lock: (change) => Accounts.call("POST", `${INGEST}/v1/assessments/${change}`, lockScope),
+        period: scope.period, year_group: pupil.year_group, subject: column.key, ...(model ? { code: text } : { band: text }),
+        ...(assessedOn ? { assessed_on: assessedOn } : {}) }),
+      lock: (change) => Accounts.call("POST", `${INGEST}/v1/assessments/${change}`, scope),
+      reread: async () => {
+        const again = await Accounts.call("GET", `${INGEST}/v1/entry/summative?${new URLSearchParams(scope)}`);
+        return again.ok ? new Map(again.data.results.map((r) => [`${r.pupil_id}|${r.subject}`, cellOf(r)])) : null;
+      },
       reload: () => openSummative(chosen, body),
     };
-    render(body, pupils, columns, values, key, { missing, total: pupils.length,
+    render(body, sheet.pupils, columns, values, key, { missing: sheet.missing, total: sheet.pupils.length,
       what: chosen.subject ? `${subjectLabel(chosen.subject)}, ` : "" });
   }
 
   async function openStatutory(chosen, body) {
-    const scope = { school_id: chosen.school_id, academic_year: chosen.academic_year, assessment: chosen.assessment };
+    const scope = clean({ school_id: chosen.school_id, academic_year: chosen.academic_year, assessment: chosen.assessment,
+      class_id: chosen.class_id });
     const mine = opened;
     const answer = await Accounts.call("GET", `${INGEST}/v1/entry/statutory?${new URLSearchParams(scope)}`);
     if (mine !== opened) return; // another page (or selection) was opened meanwhile
     if (!answer.ok) { body.replaceChildren(note(`The results could not be read: ${describe(answer)}`, "error")); return; }
     const sheet = answer.data;
-    const pupils = classesOf(sheet, chosen);
+    classesOf(sheet, chosen);
     const codes = new Map(sheet.components.map((c) => [c.component, c.codes.map((k) => k.code)]));
     const columns = sheet.components.map((c) => ({ key: c.component, label: c.label, spec: c,
       takes: (pupil) => pupil.year_group === c.year_group }));
     const shown = (value) => [value.scaled_score ?? value.mark, value.code].filter((v) => v !== null && v !== undefined).join(" ");
-    const values = new Map(sheet.results.map((r) => [`${r.pupil_id}|${r.component}`, { text: shown(r.entered), state: r.state }]));
+    const cellOf = (r) => ({ text: shown(r.entered), state: r.state, assessed_on: r.assessed_on });
+    const values = new Map(sheet.results.map((r) => [`${r.pupil_id}|${r.component}`, cellOf(r)]));
     const key = el("details", { className: "info-key" }, el("summary", { textContent: "Information key" }),
       ...sheet.components.map((c) => el("section", {}, el("h4", { textContent: c.label }),
         el("p", { className: "note", textContent: [c.scaled ? `a number is the scaled score (${c.scaled[0]}–${c.scaled[1]})` : null,
@@ -210,17 +252,21 @@
         el("table", {}, el("thead", {}, el("tr", {}, ...["Code", "Meaning"].map((h) => el("th", { scope: "col", textContent: h })))),
           el("tbody", {}, ...c.codes.map((k) => el("tr", {}, el("td", { textContent: k.code }), el("td", { textContent: k.meaning }))))))));
     current = {
-      kind: "statutory", scope, lockScope: scope, body, chosen, columns, sheet, pending: new Set(),
+      kind: "statutory", scope, body, chosen, columns, sheet, pending: new Set(),
       allowedFor: (column) => codes.get(column.key) || [],
       save: (rows) => Accounts.call("POST", `${INGEST}/v1/statutory`, rows),
       row: (pupil, column, text) => ({ pupil_id: pupil.pupil_id, school_id: scope.school_id, academic_year: scope.academic_year,
-        assessment: scope.assessment, component: column.key, ...statutoryValue(column.spec, text) }),
+        assessment: scope.assessment, component: column.key, ...statutoryValue(column.spec, text),
+        ...(assessedOn ? { assessed_on: assessedOn } : {}) }),
       lock: (change) => Accounts.call("POST", `${INGEST}/v1/statutory/${change}`, scope),
+      reread: async () => {
+        const again = await Accounts.call("GET", `${INGEST}/v1/entry/statutory?${new URLSearchParams(scope)}`);
+        return again.ok ? new Map(again.data.results.map((r) => [`${r.pupil_id}|${r.component}`, cellOf(r)])) : null;
+      },
       reload: () => openStatutory(chosen, body),
     };
     if (chosen.view === "summary") { summary(body, sheet, values, key); return; }
-    render(body, pupils, columns, values, key, { missing: pupils === sheet.pupils ? sheet.missing
-      : missingOf(sheet, pupils, values), total: pupils.length, what: "" });
+    render(body, sheet.pupils, columns, values, key, { missing: sheet.missing, total: sheet.pupils.length, what: "" });
   }
 
   // A statutory cell's text: a number (the component's `number`: its scaled score, else its mark) and/or a code.
@@ -231,11 +277,6 @@
       else value.code = token;
     }
     return value;
-  }
-
-  function missingOf(sheet, pupils, values) {
-    return pupils.filter((p) => !p.left_on).reduce((n, p) => n + sheet.components
-      .filter((c) => !c.optional && c.year_group === p.year_group && !values.has(`${p.pupil_id}|${c.component}`)).length, 0);
   }
 
   function summary(body, sheet, values, key) {
@@ -276,9 +317,8 @@
     };
     lock.addEventListener("click", () => act("lock"));
     unlock.addEventListener("click", () => act("unlock"));
-    const whole = current.chosen.class_id ? " (Lock and Unlock act on the whole year group)" : "";
     return el("div", { className: "row-gap entry-actions" }, lock, unlock,
-      el("span", { className: "note", textContent: `${missing ? `${missing} missing: locking counts what is entered` : "Nothing missing"}${whole}` }), out);
+      el("span", { className: "note", textContent: `${missing ? `${missing} missing: locking counts what is entered` : "Nothing missing"}; Lock and Unlock act on the pupils and ${current.kind === "summative" ? "subjects" : "components"} shown` }), out);
   }
 
   // ---- the grid ----
@@ -288,7 +328,8 @@
     const table = el("table", { className: "entry-grid" },
       el("caption", { className: "sr-only", textContent: "Results: type a value, Tab or the arrow keys to move, paste a column from a spreadsheet" }),
       el("thead", {}, el("tr", {}, el("th", { scope: "col", textContent: "Pupil" }),
-        ...columns.map((c) => el("th", { scope: "col", textContent: c.label })))),
+        ...columns.map((c) => el("th", { scope: "col", textContent: c.label })),
+        el("th", { scope: "col", className: "assessed", textContent: "Assessed on" }))),
       el("tbody", {}, ...pupils.map((pupil, r) => el("tr", {},
         el("th", { scope: "row", textContent: pupil.left_on ? `${pupil.pupil_id} (left)` : pupil.pupil_id }),
         ...columns.map((column, c) => {
@@ -296,7 +337,7 @@
           const stored = values.get(`${pupil.pupil_id}|${column.key}`);
           const input = el("input", { type: "text", value: stored ? stored.text : "", autocomplete: "off", spellcheck: false,
             className: `cell ${stored ? stored.state : "empty"}`, ariaLabel: `${pupil.pupil_id} ${column.label}`,
-            title: stored ? STATE_LABELS[stored.state] : "not entered" });
+            title: titleOf(stored) });
           input.dataset.row = String(r);
           input.dataset.col = String(c);
           const cell = { pupil, column, input, saved: input.value, message: null };
@@ -305,15 +346,17 @@
           input.addEventListener("keydown", (event) => move(event, r, c));
           input.addEventListener("paste", (event) => paste(event, r, c));
           return el("td", {}, input);
-        })))));
+        }),
+        assessedCell(pupil.pupil_id, values)))));
     current.rows = pupils.length;
     current.cells = cellMap;
     current.errors = errors;
     current.grid = table;
+    current.values = values;
     body.replaceChildren(status(counts.missing, counts.total, counts.what), lockBar(counts.missing),
       el("p", { className: "note", textContent: "Each value is saved as a draft as you type; it counts in the figures once locked." }),
       errors, el("div", { className: "scroll entry-scroll", tabIndex: 0, role: "region", ariaLabel: "Results grid" }, table), key);
-    if (!pupils.length) body.append(note("No pupils in this year group at this school."));
+    if (!pupils.length) body.append(note("No pupils in this selection at this school."));
   }
 
   function inputAt(row, col) {
@@ -405,11 +448,8 @@
           if (cell.input.value.trim().toLowerCase() === texts[i].toLowerCase()) cell.input.value = texts[i];
           cell.saved = texts[i];
           mark(cell, null);
-          const state = cell.input.classList.contains("locked") || cell.input.classList.contains("changed") ? "changed" : "draft";
-          cell.input.classList.remove("empty", "locked", "changed", "draft");
-          cell.input.classList.add(state);
-          cell.input.title = STATE_LABELS[state];
         });
+        await restate(sheet, cells);
         return;
       }
       if (answer.status !== 422 || !Array.isArray(answer.data && answer.data.errors)) {
@@ -423,6 +463,25 @@
       }
       cells.forEach((cell, i) => { if (bad.has(i)) mark(cell, bad.get(i)); });
       cells = cells.filter((_, i) => !bad.has(i));
+    }
+  }
+
+  // After a save, the saved cells' lock states and assessment dates as ingest now has them (read back,
+  // not guessed), and each of their pupils' dates in the last column.
+  async function restate(sheet, cells) {
+    const values = await sheet.reread();
+    if (!values || sheet !== current) return;
+    for (const cell of cells) {
+      const stored = values.get(`${cell.pupil.pupil_id}|${cell.column.key}`);
+      if (!stored) continue;
+      sheet.values.set(`${cell.pupil.pupil_id}|${cell.column.key}`, stored);
+      cell.input.classList.remove("empty", "locked", "changed", "draft");
+      cell.input.classList.add(stored.state);
+      cell.input.title = titleOf(stored);
+    }
+    for (const pupilId of new Set(cells.map((cell) => cell.pupil.pupil_id))) {
+      const shown = sheet.grid.querySelector(`td.assessed[data-pupil="${CSS.escape(pupilId)}"]`);
+      if (shown) shown.textContent = datesOf(pupilId, sheet.values);
     }
   }
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Table, and_, insert, select, update
+from sqlalchemy import Row, Select, Table, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import bindparam
 
@@ -276,8 +276,15 @@ class IngestStore:
             conditions.append(ASSESSMENT.c.year_group == scope.year_group.value)
         if scope.subject is not None:
             conditions.append(ASSESSMENT.c.subject == scope.subject)
+        if scope.class_id is not None:
+            conditions.append(ASSESSMENT.c.pupil_id.in_(self._in_class(scope.academic_year, scope.class_id)))
         rows = await self.session.execute(select(*RESULT_COLUMNS).where(and_(*conditions)).with_for_update())
         return [result_state(r) for r in rows]
+
+    def _in_class(self, academic_year: str, class_id: str) -> Select[tuple[str]]:
+        """The pupils whose class in `academic_year` is `class_id` (`pupil.classes`: year -> class)."""
+        return select(PUPIL.c.pupil_id).where(
+            PUPIL.c.trust_id == self.trust_id, PUPIL.c.classes[academic_year].as_string() == class_id)
 
     async def statutory_results(self, keys: Sequence[StatutoryKey]) -> dict[StatutoryKey, StatutoryState]:
         """Statutory results by key; queried by pupil and year, then narrowed here (as `results`)."""
@@ -307,6 +314,8 @@ class IngestStore:
         ]
         if scope.assessment is not None:
             conditions.append(STATUTORY.c.assessment == scope.assessment.value)
+        if scope.class_id is not None:
+            conditions.append(STATUTORY.c.pupil_id.in_(self._in_class(scope.academic_year, scope.class_id)))
         rows = await self.session.execute(select(*STATUTORY_COLUMNS).where(and_(*conditions)).with_for_update())
         return [statutory_state(r) for r in rows]
 
@@ -318,13 +327,6 @@ class IngestStore:
         )
         row = rows.first()
         return school_state(row) if row is not None else None
-
-    async def pupils_of_school(self, school_id: str) -> list[PupilState]:
-        """The pupils whose record names the school (this year's, or a leaver's last)."""
-        rows = await self.session.execute(
-            select(*PUPIL_COLUMNS).where(PUPIL.c.trust_id == self.trust_id, PUPIL.c.school_id == school_id)
-        )
-        return [pupil_state(r) for r in rows]
 
     # -- writes -----------------------------------------------------------------------------
 

@@ -176,6 +176,13 @@ def check_scope(scope: LockScope, known_schools: Collection[str], calendar: Peri
     return errors
 
 
+def check_class(class_id: str | None, school_id: str, academic_year: str, classes: Collection[str]) -> list[FieldError]:
+    """A selection's class must be one of the school's classes of that academic year."""
+    if class_id is None or class_id in classes:
+        return []
+    return [FieldError(None, "class_id", f"not a class of school {school_id} in {academic_year}", class_id)]
+
+
 def check_statutory(
     records: Sequence[StatutoryRecord | None], known_schools: Collection[str], known_pupils: Collection[str]
 ) -> list[FieldError]:

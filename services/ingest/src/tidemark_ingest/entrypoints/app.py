@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from tidemark_ingest.bootstrap import Services, bootstrap
 from tidemark_ingest.entrypoints.errors import EXCEPTION_HANDLERS
-from tidemark_ingest.entrypoints.routes import attendance, calendar, entry, health, imports, replay, results, tracker
+from tidemark_ingest.entrypoints.routes import attendance, calendar, entry, health, imports, replay, tracker
 from tidemark_ingest.settings import IngestSettings
 from tidemark_runtime.http import BodyLimit
 from tidemark_runtime.observability.http import instrument
@@ -52,7 +52,7 @@ def create_app(
 
     app = FastAPI(title="Tidemark ingest API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   exception_handlers=EXCEPTION_HANDLERS)
-    for area in (health, tracker, results, entry, attendance, calendar, imports, replay):
+    for area in (health, tracker, entry, attendance, calendar, imports, replay):
         app.include_router(area.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from tidemark_identity.domain.audit import Action
 from tidemark_ingest.bootstrap import Services
 from tidemark_ingest.domain.validation import FieldError
-from tidemark_ingest.service_layer.results import SelectionRefused
 from tidemark_ingest.service_layer.tracker import BatchRejected, TrackerRecord
 from tidemark_runtime.auth import Permission, permissions_of
 from tidemark_runtime.http import SafeJSONResponse
@@ -134,16 +133,7 @@ async def batch_rejected(_request: Request, error: BatchRejected) -> Response:
     return refused(error.errors)
 
 
-async def selection_refused(_request: Request, error: SelectionRefused) -> Response:
-    """A read naming a school or class the Trust does not have: FastAPI's own 422, locating the
-    query parameter, as an invalid parameter is."""
-    detail = [{"type": "value_error", "loc": ["query", e.field], "msg": e.reason, "input": e.value}
-              for e in error.errors]
-    return SafeJSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
-
-
 EXCEPTION_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {
     RequestValidationError: invalid_request,
     BatchRejected: batch_rejected,
-    SelectionRefused: selection_refused,
 }

@@ -29,6 +29,7 @@ from tidemark_ingest.domain.validation import (
     FieldError,
     band_of,
     check_assessments,
+    check_class,
     check_classes,
     check_pupils,
     check_schools,
@@ -240,7 +241,7 @@ class Tracker:
         transition = facts.lock_result if change == "locked" else facts.unlock_result
 
         async def work(store: IngestStore) -> BatchAccepted:
-            errors = check_scope(scope, await store.school_models(), self.calendar)
+            errors = check_scope(scope, await store.school_models(), self.calendar) or await _class_errors(store, scope)
             if errors:
                 raise BatchRejected(errors)
             results = await store.results_in_scope(scope)
@@ -268,7 +269,7 @@ class Tracker:
         transition = facts.lock_statutory if change == "locked" else facts.unlock_statutory
 
         async def work(store: IngestStore) -> BatchAccepted:
-            errors = check_statutory_scope(scope, await store.school_models())
+            errors = check_statutory_scope(scope, await store.school_models()) or await _class_errors(store, scope)
             if errors:
                 raise BatchRejected(errors)
             results = await store.statutory_in_scope(scope)
@@ -279,6 +280,14 @@ class Tracker:
             return BatchAccepted(len(results), len(changed), len(messages))
 
         return await self._in_transaction(trust_id, work)
+
+
+async def _class_errors(store: IngestStore, scope: LockScope | StatutoryLockScope) -> list[FieldError]:
+    """A scope's class, if it names one, must be the school's in that academic year."""
+    if scope.class_id is None:
+        return []
+    classes = await store.classes_of(scope.school_id, scope.academic_year)
+    return check_class(scope.class_id, scope.school_id, scope.academic_year, {c.class_id for c in classes})
 
 
 def _split(pairs: list[tuple[T | None, T | None]]) -> tuple[list[T], list[T]]:

@@ -1,7 +1,9 @@
-"""What the web UI's Entry pages read back (through the gateway's forward, `/ingest/...`): a
-school's sheet of entered results with each value's lock state and what is missing, and the
-information key of the statutory codes. Writing stays with the tracker routes (`POST
-/v1/assessments`, `/v1/statutory` and their lock and unlock), so every save and lock is the API's.
+"""What was entered, read back: a school's sheet of entered results for a selection (a year group,
+a class, a subject), each value with its lock state and assessment date, and what is missing; and the
+information key of the statutory codes. The web UI's Entry grid reads these (through the gateway's
+forward, `/ingest/...`), and so may a tracker. A sheet's query is the scope a lock of it takes, so
+the grid locks what it shows. Writing stays with the tracker routes (`POST /v1/assessments`,
+`/v1/statutory` and their lock and unlock), so every save and lock is the API's.
 
 Permission: `tracker:write`, for a school in the caller's scope (whoever may write a school may read
 back what was entered for it)."""
@@ -37,10 +39,11 @@ def _refused(rejected: BatchRejected) -> RequestValidationError:
 async def summative_sheet(
     scope: Annotated[LockScope, Query()], caller: TrackerWriter, entry: EntryDep
 ) -> SummativeSheet:
-    """A school's summative results of one period for one year group (`year_group` required; a
-    `subject` given is ignored: the sheet has every subject): its pupils, the school's own model (or
-    the bands), every entered value with its lock state (`draft`, `locked`, or `changed` since its
-    lock) and how many pupil x subject entries are missing. What the Entry grid reads."""
+    """A school's summative results of one period, for a year group, a class and/or a subject (each
+    optional; a class alone: its year groups): its pupils, the school's own model (or the bands), every
+    entered value with its lock state (`draft`, `locked`, or `changed` since its lock), assessment date
+    and version, and how many pupil x subject entries are missing. What the Entry grid reads; the same
+    query locks it (`POST /v1/assessments/lock`)."""
     writable(caller, [scope.school_id])
     try:
         return await entry.summative(caller.trust_id, scope)
@@ -52,9 +55,10 @@ async def summative_sheet(
 async def statutory_sheet(
     scope: Annotated[StatutoryLockScope, Query()], caller: TrackerWriter, entry: EntryDep
 ) -> StatutorySheet:
-    """A school's results of one statutory assessment (`assessment` required) in one academic year:
-    the pupils of the year groups that take it, every component with its codes and their meanings,
-    every entered value with its lock state, and how many required entries are missing."""
+    """A school's results of one statutory assessment (`assessment` required) in one academic year,
+    of a class if chosen: the pupils of the year groups that take it, every component with its codes
+    and their meanings, every entered value with its lock state and assessment date, and how many
+    required entries are missing. The same query locks it (`POST /v1/statutory/lock`)."""
     writable(caller, [scope.school_id])
     try:
         return await entry.statutory(caller.trust_id, scope)
