@@ -30,7 +30,7 @@
   let context = null; // { calendar, schools } from the app
   let current = null; // the open sheet: { kind, scope, cells: Map(key -> cell), pending: Set, timer }
   let opened = 0; // each page opened counts: an answer for a page since left is dropped
-  let assessedOn = ""; // the assessment date sent with each save ("" : the day it is entered, ingest's default)
+  let chosenDate = { year: "", day: "" }; // an assessment date chosen on the page, and its academic year
 
   const may = () => Boolean(Accounts.me() && Accounts.me().permissions.includes("tracker:write"));
   const note = (text, kind = "") => el("div", { className: `message ${kind}`, role: kind === "error" ? "alert" : "status", textContent: text });
@@ -148,17 +148,20 @@
   // Empty choices are left out, except "All year groups", kept so a reload does not fall back to Year 1.
   const clean = (chosen) => Object.fromEntries(Object.entries(chosen).filter(([k, v]) => v || k === "year_group"));
 
-  // The assessment date sent with every save of this page (blank: the day each result is entered).
-  // Ingest refuses a date in the future or outside the entry's academic year, on the cell.
+  // The assessment date of this page's saves. It shows ingest's default (today; for an earlier
+  // academic year, its last day) and is sent only once changed, for that academic year; ingest
+  // refuses a date in the future or outside the entry's academic year, on the cell.
+  const assessedOn = (academicYear) => (chosenDate.year === academicYear ? chosenDate.day : "");
   function dateChoice(academicYear) {
     const start = Number(academicYear.slice(0, 4));
     const now = new Date();
     const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
     const end = `${start + 1}-08-31`;
-    const input = el("input", { type: "date", id: "entry-assessed-on", value: assessedOn,
-      min: `${start}-09-01`, max: end < today ? end : today });
-    input.addEventListener("change", () => { assessedOn = input.value; });
-    return el("label", {}, "Assessment date (blank: the day entered)", input);
+    const latest = end < today ? end : today;
+    const input = el("input", { type: "date", id: "entry-assessed-on", value: assessedOn(academicYear) || latest,
+      min: `${start}-09-01`, max: latest, required: true });
+    input.addEventListener("change", () => { chosenDate = { year: academicYear, day: input.value === latest ? "" : input.value }; });
+    return el("label", {}, "Assessment date", input);
   }
 
   // The class selector: the sheet's classes of its academic year that teach the year group chosen
@@ -217,7 +220,7 @@
       save: (rows) => Accounts.call("POST", `${INGEST}/v1/assessments`, rows),
       row: (pupil, column, text) => ({ pupil_id: pupil.pupil_id, school_id: scope.school_id, academic_year: scope.academic_year,
         period: scope.period, year_group: pupil.year_group, subject: column.key, ...(model ? { code: text } : { band: text }),
-        ...(assessedOn ? { assessed_on: assessedOn } : {}) }),
+        ...(assessedOn(scope.academic_year) ? { assessed_on: assessedOn(scope.academic_year) } : {}) }),
       lock: (change) => Accounts.call("POST", `${INGEST}/v1/assessments/${change}`, scope),
       reread: async () => {
         const again = await Accounts.call("GET", `${INGEST}/v1/entry/summative?${new URLSearchParams(scope)}`);
@@ -257,7 +260,7 @@
       save: (rows) => Accounts.call("POST", `${INGEST}/v1/statutory`, rows),
       row: (pupil, column, text) => ({ pupil_id: pupil.pupil_id, school_id: scope.school_id, academic_year: scope.academic_year,
         assessment: scope.assessment, component: column.key, ...statutoryValue(column.spec, text),
-        ...(assessedOn ? { assessed_on: assessedOn } : {}) }),
+        ...(assessedOn(scope.academic_year) ? { assessed_on: assessedOn(scope.academic_year) } : {}) }),
       lock: (change) => Accounts.call("POST", `${INGEST}/v1/statutory/${change}`, scope),
       reread: async () => {
         const again = await Accounts.call("GET", `${INGEST}/v1/entry/statutory?${new URLSearchParams(scope)}`);
