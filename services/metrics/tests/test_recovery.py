@@ -1,6 +1,8 @@
 """The metrics read model repairs itself (`tidemark_runtime.projections.recovery`): a Redis that
 lost the read model, or a broker that lost its events, is noticed and every Trust rebuilt from the
-SQL store's replay, readers being told "restoring" meanwhile; a fresh store just gets its epoch."""
+SQL store's replay, readers being told "restoring" meanwhile; a read model counted in another
+layout (an upgrade) is rebuilt in this code's, its figures served meanwhile; a fresh store just
+gets its epoch and layout."""
 
 from __future__ import annotations
 
@@ -83,6 +85,7 @@ async def test_a_fresh_store_gets_its_epoch_and_nothing_is_rebuilt(engine):
     assert await recovery.check() is None
     assert await engine.redis.get(recovery.epoch_key) is not None
     assert (await engine.redis.get(recovery.incarnation_key)).decode() == "first"
+    assert (await engine.redis.get(recovery.layout_key)).decode() == METRICS.layout == "cells 2, rules 1"
 
 
 async def test_a_read_model_lost_from_redis_is_rebuilt_and_readers_are_told_meanwhile(engine):
@@ -156,3 +159,45 @@ async def test_only_one_process_recovers_a_projection_at_a_time(engine):
     await engine.redis.set(recovery.lock_key, "another process", ex=LOCK_SECONDS)
     assert not await recovery.recover(await recovery.check())
     assert await engine.redis.get(Keyspace(engine.prefix, "T1").generation_key) is None
+
+
+@pytest.mark.parametrize("counted_in", [None, "cells 1, rules 1"])
+async def test_a_read_model_counted_in_another_layout_is_rebuilt_in_this_ones_and_served_meanwhile(engine, counted_in):
+    store, broker = Store({"T1": facts_of("T1"), "T2": facts_of("T2")}), Broker()
+    recovery = watchdog(engine, store, broker)
+    assert await recovery.recover(await recovery.check())  # built, in this layout
+    healthy = {trust: await counters(engine, trust) for trust in ("T1", "T2")}
+    keys = Keyspace(engine.prefix, "T1")
+    live = keys.at((await engine.redis.get(keys.generation_key)).decode())
+    old_cell = next(key for key in await engine.redis.keys(f"{live.base}:agg:*"))
+    await engine.redis.hset(old_cell, "Y3|F|0|N|0|WHITE|0|AT", 1)  # a field as an older version wrote it
+    if counted_in is None:
+        await engine.redis.delete(recovery.layout_key)  # counted before layouts were recorded
+    else:
+        await engine.redis.set(recovery.layout_key, counted_in)
+    seen_restoring = []
+
+    async def replay(trust_id: str) -> AsyncIterator[Sequence]:
+        seen_restoring.append(await engine.redis.get(Keyspace(engine.prefix, trust_id).restoring_key))
+        yield store.held[trust_id]
+
+    store.facts_of = replay  # type: ignore[method-assign]  # the stand-in's replay, watched
+    finding = await recovery.check()
+
+    assert finding is not None and finding.trust_ids == ("T1", "T2") and finding.serve_meanwhile
+    assert finding.reason.endswith("this version counts in layout 'cells 2, rules 1'")
+    assert (counted_in or "before layouts were recorded") in finding.reason
+    assert await recovery.recover(finding)
+    assert seen_restoring == [None, None]  # the figures were served while they were rebuilt
+    assert {trust: await counters(engine, trust) for trust in ("T1", "T2")} == healthy
+    assert (await engine.redis.get(recovery.layout_key)).decode() == METRICS.layout
+    assert await recovery.check() is None
+
+
+async def test_a_store_without_trusts_counted_in_another_layout_just_records_this_one(engine):
+    recovery = watchdog(engine, Store({}), Broker())
+    await recovery.check()
+    await engine.redis.set(recovery.layout_key, "cells 1, rules 1")
+
+    assert await recovery.check() is None
+    assert (await engine.redis.get(recovery.layout_key)).decode() == METRICS.layout

@@ -49,6 +49,17 @@ class Cell:
     """The pupil's class in the academic year counted ("" for none)."""
 
 
+CELL_LAYOUT = 2
+"""The shape of the counter cells `encode_cell` writes, numbered: bumped whenever it changes (2: the
+pupil's class, issue 14). Part of every projection's `layout`, so a read model counted in older cells
+is rebuilt at start (`projections.recovery`), with no manual step."""
+
+
+def projection_layout(rules: int) -> str:
+    """A projection's layout (`Projection.layout`): the cells' shape and its own rules' version."""
+    return f"cells {CELL_LAYOUT}, rules {rules}"
+
+
 def encode_cell(cell: Cell) -> str:
     """The part of a counter field that names the cell; the field is this followed by its label."""
     return "|".join(
@@ -127,6 +138,13 @@ class Keyspace:
         and figures read now would be wrong: the gateway answers 503 until it is back. Not the
         Trust's slot: one key per projection."""
         return f"{self.prefix}:epoch"
+
+    @property
+    def layout_key(self) -> str:
+        """String: the layout (`Projection.layout`) the read model under this prefix was counted in,
+        written with the epoch; another layout than the running code's (or none beside an epoch:
+        counted before layouts were recorded) is rebuilt (`projections.recovery`). One per projection."""
+        return f"{self.prefix}:layout"
 
     @property
     def generation_key(self) -> str:

@@ -1,8 +1,8 @@
 """Keeps a projection's read model whole without anyone's help.
 
-Two ways a projection silently falls behind the SQL store, each noticed here and repaired by a
-rebuild from ingest's replay (`operations.rebuild_trust`), while the consumers keep applying what
-arrives:
+Three ways a projection's read model silently stops matching the SQL store, each noticed here and
+repaired by a rebuild from ingest's replay (`operations.rebuild_trust`), while the consumers keep
+applying what arrives:
 
 - **Redis lost its data** (a new or flushed Redis, a lost disk). Every projection keeps an *epoch*
   key in Redis, written once its read model is whole. No epoch while the SQL store holds Trusts
@@ -12,10 +12,17 @@ arrives:
   a one-partition topic, written by whoever finds it missing) is kept beside the epoch: a different
   one means whatever was published before and not yet consumed is gone. Likewise a partition
   whose log shrank, or is empty though the consumer group had committed an offset in it.
+- **The code counts in another layout** (an upgrade changed the counter cells' shape or a
+  projection's rules: `Projection.layout`). The layout is kept beside the epoch (`Keyspace.layout_key`;
+  none beside an epoch: counted before layouts were recorded). Every Trust is rebuilt in the running
+  code's layout, then the layout recorded: an upgrade needs no manual rebuild. The figures of the
+  old layout are served meanwhile (they lack only what the new one adds). A rebuild succeeds once
+  no process of the old version writes any more (it would write old cells into the new generation,
+  which then does not reconcile, and is tried again).
 
-While a Trust is rebuilt for one of these reasons, its *restoring* key (`Keyspace.restoring_key`)
-is set: the gateway answers 503 for it instead of figures that are wrong; the rebuild's switch
-clears it. The checks run every `interval` seconds; when several processes host the projection,
+While a Trust is rebuilt because the read model or events were lost, its *restoring* key
+(`Keyspace.restoring_key`) is set: the gateway answers 503 for it instead of figures that are
+wrong; the rebuild's switch clears it. The checks run every `interval` seconds; when several processes host the projection,
 a lock in Redis lets one of them recover at a time.
 """
 
@@ -52,6 +59,14 @@ class Finding:
     """The broker incarnation to record once they are rebuilt."""
     broker_reset: bool = False
     """The broker lost its events (and the consumer group its place)."""
+    layout: str | None = None
+    """The layout to record once they are rebuilt (only the layout changed)."""
+
+    @property
+    def serve_meanwhile(self) -> bool:
+        """Whether the figures stay served while the Trusts are rebuilt (a layout change: they are
+        right but for what the new layout adds), rather than 503 (restoring)."""
+        return self.layout is not None and self.incarnation is None
 
 
 @dataclass
@@ -94,6 +109,14 @@ class Recovery:
         return f"{self._prefix}:broker-incarnation"
 
     @property
+    def layout_key(self) -> str:
+        return self.engine.keyspace("").layout_key
+
+    @property
+    def layout(self) -> str:
+        return self.engine.rules.layout
+
+    @property
     def lock_key(self) -> str:
         return f"{self._prefix}:recovery-lock"
 
@@ -119,7 +142,15 @@ class Recovery:
                            tuple(in_store), incarnation)
         if stored is None:
             await self.redis.set(self.incarnation_key, incarnation)
-        return None
+        counted_in = await self.redis.get(self.layout_key)
+        if counted_in is not None and _text(counted_in) == self.layout:
+            return None
+        if not in_store:
+            await self.redis.set(self.layout_key, self.layout)
+            return None
+        was = f"layout {_text(counted_in)!r}" if counted_in is not None else "a layout from before layouts were recorded"
+        return Finding(f"the read model was counted in {was}; this version counts in layout {self.layout!r}",
+                       tuple(in_store), layout=self.layout)
 
     async def recover(self, finding: Finding) -> bool:
         """Rebuild the Trusts of `finding` (restoring keys set meanwhile); True when all switched."""
@@ -130,7 +161,7 @@ class Recovery:
                     len(finding.trust_ids))
         keeper = asyncio.create_task(self._keep_lock())
         try:
-            for trust_id in finding.trust_ids:  # readers of these Trusts get 503 until each is rebuilt
+            for trust_id in () if finding.serve_meanwhile else finding.trust_ids:  # 503 until each is rebuilt
                 await self.redis.set(self.engine.keyspace(trust_id).restoring_key, finding.reason)
             source = self.source()
             progress = RebuildProgress(self.engine.rules.name, len(finding.trust_ids))
@@ -149,6 +180,8 @@ class Recovery:
                 await source.close()
             if finding.incarnation is not None:
                 await self._record(finding.incarnation)
+            elif finding.layout is not None:
+                await self.redis.set(self.layout_key, finding.layout)
             self.recoveries += 1
             self.state = "ok"
             return True
@@ -216,7 +249,9 @@ class Recovery:
         return lost
 
     async def _record(self, incarnation: str) -> None:
+        """The read model is whole, in this code's layout, as of this broker incarnation."""
         await self.redis.set(self.incarnation_key, incarnation)
+        await self.redis.set(self.layout_key, self.layout)
         await self.redis.set(self.epoch_key, str(int(time.time())))
 
     async def _keep_lock(self) -> None:

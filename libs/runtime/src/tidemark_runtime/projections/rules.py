@@ -50,6 +50,13 @@ class Projection(Protocol):
         ...
 
     @property
+    def layout(self) -> str:
+        """What its read model is counted in: the cells' shape and its rules' version
+        (`aggregates.projection_layout`). Bumped by any change that makes a read model counted by
+        earlier code wrong; a read model of another layout is rebuilt at start (`recovery`)."""
+        ...
+
+    @property
     def counter_kinds(self) -> tuple[str, ...]:
         """The key kinds of its counter hashes (`{base}:{kind}:...`), for reconcile and rebuild."""
         ...

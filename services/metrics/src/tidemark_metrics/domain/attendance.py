@@ -51,7 +51,7 @@ from tidemark_metrics.domain.attendance_contributions import (
 )
 from tidemark_metrics.domain.contributions import VERSION, stored_result
 from tidemark_runtime.projections.rules import Contributions, Located
-from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, slot_of
+from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, projection_layout, slot_of
 from tidemark_schemas.attendance import ATTENDANCE_MEASURE, ENROLMENT_LABELS, Session, counted_as
 from tidemark_schemas.calendar import PeriodCalendar, YearDates, academic_year_of, monday_of
 from tidemark_schemas.characteristics import Characteristics
@@ -74,6 +74,7 @@ class Where:
 
 class AttendanceProjection:
     name = "attendance"
+    layout = projection_layout(rules=1)
     counter_kinds = ("att-sessions", "att-pupils", "att-absentees", "att-attainment")
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False

@@ -22,7 +22,14 @@ from tidemark_metrics.domain.contributions import (
     stored_result,
 )
 from tidemark_runtime.projections.rules import Contributions, Located
-from tidemark_schemas.aggregates import SLOT_FIELD_PREFIX, Keyspace, slot_field, slot_of, split_slot
+from tidemark_schemas.aggregates import (
+    SLOT_FIELD_PREFIX,
+    Keyspace,
+    projection_layout,
+    slot_field,
+    slot_of,
+    split_slot,
+)
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.events import AssessmentEntered, AssessmentEvent, AssessmentLocked, AssessmentUnlocked
 
@@ -32,6 +39,7 @@ SlotResults = dict[str, StoredResult]
 
 class MetricsProjection:
     name = "metrics"
+    layout = projection_layout(rules=1)
     counter_kinds = ("agg", "roll")
     derived_parts = (ROLL_PART,)
     keeps_schools = True

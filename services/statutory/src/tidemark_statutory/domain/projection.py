@@ -14,7 +14,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tidemark_runtime.projections.rules import Contributions, Located
-from tidemark_schemas.aggregates import SLOT_FIELD_PREFIX, Keyspace, slot_field, slot_of, split_slot, statutory_keyspace
+from tidemark_schemas.aggregates import (
+    SLOT_FIELD_PREFIX,
+    Keyspace,
+    projection_layout,
+    slot_field,
+    slot_of,
+    split_slot,
+    statutory_keyspace,
+)
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.events import (
     AssessmentEntered,
@@ -47,6 +55,7 @@ SlotResults = dict[str, SummativeResult]
 
 class StatutoryProjection:
     name = "statutory"
+    layout = projection_layout(rules=1)
     counter_kinds = ("stat", "progress", "progress-pupils")
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False
