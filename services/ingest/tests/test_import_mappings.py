@@ -1,8 +1,8 @@
 """Saved column mappings of bulk import, over HTTP on a real PostgreSQL store: a mapping committed
 with an import is saved for its school, kind and file shape and reads that school's next upload
 without a mapping; an upload's own mapping wins; another school's file is not read with it; it can
-be listed and forgotten, by a key of the school only; an import that is not committed saves nothing;
-`tidemark-import` says when it used one. And the fields a file of each kind may feed, for the
+be listed and forgotten (in the audit trail), by a key of the school only; an import that is not
+committed saves nothing; `tidemark-import` says when it used one. And the fields a file of each kind may feed, for the
 mapping step."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy import select
 
+from tidemark_identity.adapters.store import AUDIT
 from tidemark_ingest.adapters.store import ASSESSMENT
 from tidemark_ingest.entrypoints import import_cli
 from tidemark_ingest.testing import TRUST, Ingest, in_process, ingest_settings
@@ -150,6 +151,11 @@ async def test_a_forgotten_mapping_no_longer_reads_the_schools_uploads(ingest: I
 
     assert (forgotten.status_code, again.status_code) == (204, 404)
     assert await saved(ingest) == []
+    async with ingest.services.engine.connect() as connection:
+        trail = [(r.action, r.school_id, r.detail) for r in await connection.execute(
+            select(AUDIT.c.action, AUDIT.c.school_id, AUDIT.c.detail).where(AUDIT.c.action == "mapping_forgotten"))]
+    assert [(action, school, detail["kind"], detail["mapping"]) for action, school, detail in trail] == [
+        ("mapping_forgotten", "S1", "summative", MAPPING)]  # once: the second DELETE found nothing
     assert (status["mapping_from"], status["state"]) == (None, "invalid")
     assert status["columns"] == {"Subject": "subject", "upn": None, "Result": None, "Year": None, "School": None,
                                  "Teacher": None}  # what a mapping step shows, though the file cannot be read

@@ -73,6 +73,18 @@ def watchdog(engine: ProjectionEngine, store: Store, broker: Broker) -> Recovery
     return Recovery(engine, broker.current, lambda: store, grace_seconds=0)  # type: ignore[arg-type,return-value]  # stand-ins, not the real store and broker
 
 
+def restoring_seen_by_the_replay(engine: ProjectionEngine, store: Store) -> list:
+    """Each Trust's restoring marker as the rebuild's replay of it begins (the stand-in's replay, watched)."""
+    seen: list = []
+
+    async def replay(trust_id: str) -> AsyncIterator[Sequence]:
+        seen.append(await engine.redis.get(Keyspace(engine.prefix, trust_id).restoring_key))
+        yield store.held[trust_id]
+
+    store.facts_of = replay  # type: ignore[method-assign]
+    return seen
+
+
 async def counters(engine: ProjectionEngine, trust: str) -> dict:
     keys = Keyspace(engine.prefix, trust)
     live = keys.at((await engine.redis.get(keys.generation_key) or b"").decode())
@@ -99,13 +111,7 @@ async def test_a_read_model_lost_from_redis_is_rebuilt_and_readers_are_told_mean
     await engine.apply([facts_of("T1")[1]])  # a consumer writes on before anyone notices
     recovery = watchdog(engine, store, broker)
 
-    seen_restoring = []
-
-    async def replay(trust_id: str) -> AsyncIterator[Sequence]:
-        seen_restoring.append(await engine.redis.get(Keyspace(engine.prefix, trust_id).restoring_key))
-        yield store.held[trust_id]
-
-    store.facts_of = replay  # type: ignore[method-assign]  # the stand-in's replay, watched
+    seen_restoring = restoring_seen_by_the_replay(engine, store)
     finding = await recovery.check()
     assert finding is not None and finding.trust_ids == ("T1", "T2") and "missing from Redis" in finding.reason
     assert await recovery.recover(finding)
@@ -175,13 +181,7 @@ async def test_a_read_model_counted_in_another_layout_is_rebuilt_in_this_ones_an
         await engine.redis.delete(recovery.layout_key)  # counted before layouts were recorded
     else:
         await engine.redis.set(recovery.layout_key, counted_in)
-    seen_restoring = []
-
-    async def replay(trust_id: str) -> AsyncIterator[Sequence]:
-        seen_restoring.append(await engine.redis.get(Keyspace(engine.prefix, trust_id).restoring_key))
-        yield store.held[trust_id]
-
-    store.facts_of = replay  # type: ignore[method-assign]  # the stand-in's replay, watched
+    seen_restoring = restoring_seen_by_the_replay(engine, store)
     finding = await recovery.check()
 
     assert finding is not None and finding.trust_ids == ("T1", "T2") and finding.serve_meanwhile

@@ -19,6 +19,7 @@ class Action(StrEnum):
     KEY_REVOKED = "key_revoked"
     BATCH = "batch"
     IMPORT = "import"
+    MAPPING_FORGOTTEN = "mapping_forgotten"
     LOCK = "lock"
     UNLOCK = "unlock"
     CALENDAR = "calendar"

@@ -133,11 +133,15 @@ class Imports:
         return await self.store.saved_mappings(caller.trust_id, kind, schools)
 
     async def forget_mapping(self, caller: Principal, mapping_id: str) -> SavedMapping:
-        """Delete a saved mapping (of a school the caller writes: `ImportNotFound` otherwise)."""
+        """Delete a saved mapping (of a school the caller writes: `ImportNotFound` otherwise), in the
+        audit trail with what it mapped (the trail keeps what the table no longer does)."""
         found = await self.store.mapping(caller.trust_id, mapping_id)
         if found is None or (caller.schools is not None and found.school_id not in caller.schools):
             raise ImportNotFound(mapping_id)
         await self.store.forget_mapping(caller.trust_id, mapping_id)
+        await self.identity.record(caller, Action.MAPPING_FORGOTTEN, found.school_id,
+                                   request=f"/v1/imports/mappings/{mapping_id}", mapping_id=mapping_id,
+                                   kind=found.kind, headers=list(found.headers), mapping=dict(found.mapping))
         return found
 
     async def status(self, trust_id: str, import_id: str) -> dict[str, Any]:
