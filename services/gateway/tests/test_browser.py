@@ -16,9 +16,7 @@ import asyncio
 import csv
 import io
 import contextlib
-import os
 import re
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,22 +30,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tidemark_gateway.entrypoints.app import create_app
 from tidemark_gateway.testing import GIRL_Y3, TRUST, Seeder, cell, gateway_settings
 from tidemark_identity.service import Identity
+from tidemark_runtime.browser_testing import AXE, AXE_SERIOUS, CHROMIUM, LAUNCH_ARGS
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, encode_field
 from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.vocabulary import YearGroup
 
-CHROMIUM = Path(os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium"))
-"""Debian's chromium (`apt-get install chromium`); Playwright never downloads one here."""
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE = Path(os.environ.get("TIDEMARK_AXE", Path(sys.prefix) / "node/node_modules/axe-core/axe.min.js"))
-"""axe-core, which `make test` installs from npm into the venv (`make axe-core`)."""
 PASSWORD = "a long enough passphrase 42"
 WAIT_MS = 30_000
 """How long Playwright waits for the page (a guard: a loaded machine starts chromium slowly)."""
@@ -362,14 +350,6 @@ async def test_attendance_beside_attainment_and_the_pupils_below_90_percent(site
         await expect(page.locator("table.pupil-list")).to_contain_text("P7")
         await expect(page.locator("table.pupil-list")).to_contain_text("86.8%")  # 330 of 380
     assert violations == []
-
-
-AXE_SERIOUS = """async () => {
-  const results = await axe.run(document, { resultTypes: ["violations"] });
-  return results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
-}"""
-"""axe-core's serious and critical violations on the page as it is, each with up to three of its elements."""
 
 
 async def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import Any
@@ -23,14 +23,13 @@ from hypothesis import strategies as st
 
 from tidemark_metrics.adapters.attendance_engine import AttendanceEngine
 from tidemark_metrics.domain.attendance import AttendanceProjection
+from tidemark_metrics.testing import attendance_reference, stored_attendance_counters
 from tidemark_runtime.projections.operations import live_keys, reconcile
 from tidemark_runtime.redis import RedisClient
-from tidemark_schemas.aggregates import Cell, Keyspace, attendance_keyspace, encode_cell
+from tidemark_schemas.aggregates import attendance_keyspace
 from tidemark_schemas.calendar import PeriodCalendar, english_default
-from tidemark_schemas.ethnicity import ethnic_group
 from tidemark_schemas.events import AttendanceMarked, PupilUpserted, TrustCalendarSet, stored_dates
 from tidemark_schemas.records import CalendarRecord, HalfTermDates, TermDates
-from tidemark_schemas.vocabulary import YearGroup
 
 TRUST = "T"
 YEAR = "2025/26"
@@ -52,50 +51,11 @@ DATES = (
     date(2026, 3, 10),  # SPR2 in both
 )
 CODES = ("/", "\\", "L", "I", "M", "G", "O", "X", "-")
-AUTHORISED, UNAUTHORISED = {"I", "M"}, {"G", "O"}
-POSSIBLE = {"/\\", "L"} | AUTHORISED | UNAUTHORISED
 RULES = AttendanceProjection(PeriodCalendar())
 
 
 def calendar_event(version: int = 1, record: CalendarRecord = OWN) -> TrustCalendarSet:
     return TrustCalendarSet(trust_id=TRUST, academic_year=YEAR, version=version, **dict(record))
-
-
-def reference(calendar: PeriodCalendar, pupils: dict[str, PupilUpserted], marks: dict[tuple, AttendanceMarked]) -> Counter:
-    """Every session and pupil counter from scratch, each mark in the week, the period `calendar`
-    dates it in, and the year to date (the reference's own reading, as in test_attendance_store)."""
-    sessions: dict[tuple, Counter] = defaultdict(Counter)
-    for (pupil_id, day, _session), mark in marks.items():
-        if pupil_id not in pupils:
-            continue
-        ref = calendar.period_of(day)
-        for window in ("YTD", ref.period, (day - date.resolution * day.weekday()).isoformat()):
-            label = "/\\" if mark.code in ("/", "\\") else mark.code
-            sessions[(pupil_id, ref.academic_year, window, mark.school_id, mark.year_group.value)][label] += 1
-    counters: Counter = Counter()
-    for (pupil_id, year, window, school, year_group), codes in sessions.items():
-        pupil = pupils[pupil_id]
-        cell = encode_cell(Cell(YearGroup(year_group), pupil.sex, pupil.disadvantaged, pupil.sen, pupil.eal,
-                                ethnic_group(pupil.ethnicity), pupil.lac))
-        for code, n in codes.items():
-            counters[("att-sessions", year, window, school, cell + code)] += n
-        possible = sum(n for code, n in codes.items() if code in POSSIBLE)
-        absent = sum(n for code, n in codes.items() if code in AUTHORISED | UNAUTHORISED)
-        if possible:
-            counters[("att-pupils", year, window, school, cell + "pupils")] += 1
-            counters[("att-pupils", year, window, school, cell + "persistent")] += int(absent / possible >= 0.1)
-            counters[("att-pupils", year, window, school, cell + "severe")] += int(absent / possible >= 0.5)
-    return +counters
-
-
-async def stored_counters(redis: RedisClient, keys: Keyspace) -> Counter:
-    found: Counter = Counter()
-    for kind in ("att-sessions", "att-pupils"):
-        async for key in redis.scan_iter(match=f"{keys.base}:{kind}:*"):
-            year, window, school = key.decode()[len(f"{keys.base}:{kind}:"):].split(":")
-            for field, value in (await redis.hgetall(key)).items():
-                found[(kind, year, window, school, field.decode())] += int(value)
-    return +found
 
 
 def pupil(pupil_id: str, sex: str = "F", sen: str = "N") -> dict[str, Any]:
@@ -175,7 +135,7 @@ async def test_figures_after_a_trust_sets_its_dates_equal_a_computation_by_those
         cuts = sorted(data.draw(st.lists(st.integers(0, len(delivery)), max_size=3)))
         for a, b in itertools.pairwise([0, *cuts, len(delivery)]):
             await engine.apply(delivery[a:b])
-        assert await stored_counters(redis, keys) == reference(PeriodCalendar(), pupils, latest(before))
+        assert await stored_attendance_counters(redis, keys) == attendance_reference(PeriodCalendar(), pupils, latest(before))
 
         await engine.apply([calendar_event()])  # consumed: recorded, the figures not yet re-dated
         assert await engine.needs_redating(TRUST)
@@ -185,14 +145,14 @@ async def test_figures_after_a_trust_sets_its_dates_equal_a_computation_by_those
         assert report is not None
         live = await live_keys(redis, keys)
         assert live.generation == report.generation
-        assert await stored_counters(redis, live) == reference(own, pupils, latest(before))
+        assert await stored_attendance_counters(redis, live) == attendance_reference(own, pupils, latest(before))
         assert not await engine.needs_redating(TRUST)
 
         await engine.apply(after)  # marks after the change fall in the Trust's periods
         await engine.apply([calendar_event()])  # redelivered: nothing to do
         assert not await engine.needs_redating(TRUST)
         assert await engine.redate_all(lambda: StoredFacts(facts)) == []
-        assert await stored_counters(redis, live) == reference(own, pupils, latest(marks))
+        assert await stored_attendance_counters(redis, live) == attendance_reference(own, pupils, latest(marks))
         assert (await reconcile(engine, live)).consistent
     finally:
         await forget(redis, prefix)
@@ -215,15 +175,15 @@ async def test_a_redating_that_dies_mid_way_leaves_the_figures_whole_and_is_done
             await engine.redate(TRUST, lambda: StoredFacts(facts, page=5, fail_after=2), grace_seconds=0)
 
         assert (await live_keys(redis, keys)).generation == ""
-        assert await stored_counters(redis, keys) == reference(PeriodCalendar(), pupils, latest(marks))
+        assert await stored_attendance_counters(redis, keys) == attendance_reference(PeriodCalendar(), pupils, latest(marks))
         assert await redis.smembers(keys.building_key) == set()
         assert await redis.get(keys.redating_key) is None
         assert await engine.needs_redating(TRUST)
 
         assert len(await engine.redate_all(lambda: StoredFacts(facts, page=5))) == 1
         live = await live_keys(redis, keys)
-        assert await stored_counters(redis, live) == reference(own, pupils, latest(marks))
-        assert reference(own, pupils, latest(marks)) != reference(PeriodCalendar(), pupils, latest(marks))
+        assert await stored_attendance_counters(redis, live) == attendance_reference(own, pupils, latest(marks))
+        assert attendance_reference(own, pupils, latest(marks)) != attendance_reference(PeriodCalendar(), pupils, latest(marks))
     finally:
         await forget(redis, prefix)
 

@@ -4,7 +4,7 @@ Random streams of register marks (corrections of the same session, duplicates, r
 redelivery, a week that straddles two periods, two academic years, school moves and year groups
 carried on the marks) and pupil snapshots (characteristic changes) go through the real engine and a
 real Redis (a single server and a cluster); every counter of every window (week, period, year to date) must equal the plain
-reference below, computed from the latest mark of each session and the latest pupil record.
+reference (`tidemark_metrics.testing`), computed from the latest mark of each session and the latest pupil record.
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tidemark_metrics.domain.attendance import AttendanceProjection
+from tidemark_metrics.testing import (
+    AUTHORISED,
+    POSSIBLE,
+    UNAUTHORISED,
+    attendance_reference,
+    stored_attendance_counters,
+)
 from tidemark_runtime.projections.engine import ProjectionEngine
 from tidemark_runtime.projections.operations import reconcile
 from tidemark_runtime.redis import RedisClient
@@ -38,51 +45,9 @@ DATES = (
     date(2025, 11, 3),  # AUT2
 )
 CODES = ("/", "\\", "L", "B", "I", "M", "H", "G", "O", "X", "D", "Y1", "#", "-")
-# The reference's own reading of dfe-rules.md 7.2 (independent of the code under test).
-AUTHORISED = {"I", "M", "H"}
-UNAUTHORISED = {"G", "O"}
-POSSIBLE = {"/\\", "L", "B"} | AUTHORISED | UNAUTHORISED
 
 CALENDAR = PeriodCalendar()
 RULES = AttendanceProjection(CALENDAR)
-
-
-def reference(pupils: dict[str, PupilUpserted], marks: dict[tuple, AttendanceMarked]) -> Counter:
-    """Every counter from scratch: per (year, window, school, year group) enrolment, the sessions
-    of each code (present morning and afternoon together) and, with a possible session, one pupil,
-    and one persistent (absent >= 10%) or severe (>= 50%) absentee."""
-    sessions: dict[tuple, Counter] = defaultdict(Counter)
-    for (pupil_id, day, _session), mark in marks.items():
-        if pupil_id not in pupils:
-            continue
-        year = CALENDAR.period_of(day).academic_year
-        for window in ("YTD", CALENDAR.period_of(day).period, (day - date.resolution * day.weekday()).isoformat()):
-            label = "/\\" if mark.code in ("/", "\\") else mark.code  # present, morning or afternoon
-            sessions[(pupil_id, year, window, mark.school_id, mark.year_group.value)][label] += 1
-    counters: Counter = Counter()
-    for (pupil_id, year, window, school, year_group), codes in sessions.items():
-        pupil = pupils[pupil_id]
-        cell = encode_cell(Cell(YearGroup(year_group), pupil.sex, pupil.disadvantaged, pupil.sen, pupil.eal,
-                                ethnic_group(pupil.ethnicity), pupil.lac))
-        for code, n in codes.items():
-            counters[("att-sessions", year, window, school, cell + code)] += n
-        possible = sum(n for code, n in codes.items() if code in POSSIBLE)
-        absent = sum(n for code, n in codes.items() if code in AUTHORISED | UNAUTHORISED)
-        if possible:
-            counters[("att-pupils", year, window, school, cell + "pupils")] += 1
-            counters[("att-pupils", year, window, school, cell + "persistent")] += int(absent / possible >= 0.1)
-            counters[("att-pupils", year, window, school, cell + "severe")] += int(absent / possible >= 0.5)
-    return +counters
-
-
-async def stored_counters(redis: RedisClient, keys: Keyspace) -> Counter:
-    found: Counter = Counter()
-    for kind in ("att-sessions", "att-pupils"):
-        async for key in redis.scan_iter(match=f"{keys.base}:{kind}:*"):
-            year, window, school = key.decode()[len(f"{keys.base}:{kind}:"):].split(":")
-            for field, value in (await redis.hgetall(key)).items():
-                found[(kind, year, window, school, field.decode())] += int(value)
-    return +found
 
 
 pupil_snapshot = st.builds(
@@ -146,7 +111,7 @@ async def test_attendance_counters_equal_a_recomputation_whatever_the_delivery(r
         for batch in batches:
             await engine.apply(batch)
         await engine.apply(delivery)  # a whole redelivery changes nothing
-        assert await stored_counters(redis, keys) == reference(*latest(events))
+        assert await stored_attendance_counters(redis, keys) == attendance_reference(CALENDAR, *latest(events))
         assert (await reconcile(engine, keys)).consistent
     finally:
         async for key in redis.scan_iter(match=f"{prefix}*"):
@@ -274,7 +239,7 @@ async def test_attainment_by_attendance_band_and_the_absentees_equal_a_recomputa
         await engine.apply(delivery)
         pupils, marks, results = latest_all(events)
         assert await joined_counters(redis_client, keys) == +joined_reference(pupils, marks, results)
-        assert await stored_counters(redis_client, keys) == reference(pupils, marks)  # the results move none of these
+        assert await stored_attendance_counters(redis_client, keys) == attendance_reference(CALENDAR, pupils, marks)  # the results move none of these
         assert (await reconcile(engine, keys)).consistent
     finally:
         async for key in redis_client.scan_iter(match=f"{prefix}*"):

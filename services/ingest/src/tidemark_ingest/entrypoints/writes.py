@@ -1,10 +1,10 @@
 """What every write route does besides its use case: keep a school-scoped key to its schools, and
-record the write in the audit trail, accepted or rejected."""
+record the write in the audit trail, accepted or rejected (`audited`; a batch of rows: `audited_batch`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from fastapi import HTTPException, Request, status
 
@@ -56,3 +56,26 @@ async def audited(
         **detail,
     )
     return accepted
+
+
+class OfASchool(Protocol):
+    """A row of a batch: it names the school it is of."""
+
+    @property
+    def school_id(self) -> str: ...
+
+
+Row = TypeVar("Row", bound=OfASchool)
+
+
+async def audited_batch(
+    built: ServicesDep,
+    caller: Principal,
+    request: Request,
+    use_case: Callable[[str, Sequence[Row]], Awaitable[BatchAccepted]],
+    records: Sequence[Row],
+) -> BatchAccepted:
+    """What every batch route does: the caller must write each row's school, and the audit trail
+    records the batch, accepted or refused."""
+    writable(caller, (r.school_id for r in records))
+    return await audited(built, caller, request, Action.BATCH, use_case(caller.trust_id, records), rows=len(records))

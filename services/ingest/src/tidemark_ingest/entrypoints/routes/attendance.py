@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from tidemark_identity.domain.audit import Action
 from tidemark_ingest.entrypoints.deps import AttendanceDep, ServicesDep, TrackerWriter
 from tidemark_ingest.entrypoints.errors import BATCH_REFUSED
-from tidemark_ingest.entrypoints.writes import audited, writable
+from tidemark_ingest.entrypoints.writes import audited_batch
 from tidemark_ingest.service_layer.tracker import BatchAccepted
 from tidemark_runtime.auth import GuardedRoute
 from tidemark_runtime.http import refusal
@@ -35,5 +34,4 @@ async def post_attendance(
     changes nothing. Refused whole (422 naming each row and field) for an unknown code or one not in
     force on the date, a weekend, a date outside the academic years held, an unknown pupil or
     school, a pupil not on roll that day, or the same session twice."""
-    writable(caller, (r.school_id for r in records))
-    return await audited(built, caller, request, Action.BATCH, attendance.mark(caller.trust_id, records), rows=len(records))
+    return await audited_batch(built, caller, request, attendance.mark, records)

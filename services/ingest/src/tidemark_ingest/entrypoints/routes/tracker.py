@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from tidemark_identity.domain.audit import Action
 from tidemark_ingest.entrypoints.deps import ServicesDep, TrackerDep, TrackerWriter
 from tidemark_ingest.entrypoints.errors import BATCH_REFUSED
-from tidemark_ingest.entrypoints.writes import audited, writable
+from tidemark_ingest.entrypoints.writes import audited, audited_batch, writable
 from tidemark_ingest.service_layer.tracker import BatchAccepted
 from tidemark_runtime.auth import GuardedRoute
 from tidemark_runtime.http import refusal
@@ -43,15 +43,7 @@ async def post_schools(
     request: Request,
 ) -> BatchAccepted:
     """Create or rename schools of the caller's Trust."""
-    writable(caller, (r.school_id for r in records))
-    return await audited(
-        built,
-        caller,
-        request,
-        Action.BATCH,
-        tracker.post_schools(caller.trust_id, records),
-        rows=len(records),
-    )
+    return await audited_batch(built, caller, request, tracker.post_schools, records)
 
 
 @router.post("/classes")
@@ -65,10 +57,7 @@ async def post_classes(
     """Create or change classes: a class of one school in one academic year, with the year group(s) it
     teaches. A class keeps its school and year (another year's class is another class, with its own
     id). Pupils join a class with `class_id` on `POST /v1/pupils`."""
-    writable(caller, (r.school_id for r in records))
-    return await audited(
-        built, caller, request, Action.BATCH, tracker.post_classes(caller.trust_id, records), rows=len(records)
-    )
+    return await audited_batch(built, caller, request, tracker.post_classes, records)
 
 
 @router.post("/pupils")
@@ -81,10 +70,7 @@ async def post_pupils(
 ) -> BatchAccepted:
     """Create or update pupils (current characteristics; `left_on` marks a leaver; `class_id` puts the
     pupil in a class in that class's academic year, keeping their classes of other years)."""
-    writable(caller, (r.school_id for r in records))
-    return await audited(
-        built, caller, request, Action.BATCH, tracker.post_pupils(caller.trust_id, records), rows=len(records)
-    )
+    return await audited_batch(built, caller, request, tracker.post_pupils, records)
 
 
 @router.post("/assessments")
@@ -96,23 +82,16 @@ async def post_assessments(
     request: Request,
 ) -> BatchAccepted:
     """Enter (draft) summative results. Drafts count in no attainment figure until locked."""
-    writable(caller, (r.school_id for r in records))
-    return await audited(
-        built,
-        caller,
-        request,
-        Action.BATCH,
-        tracker.enter_assessments(caller.trust_id, records),
-        rows=len(records),
-    )
+    return await audited_batch(built, caller, request, tracker.enter_assessments, records)
 
 
 @router.post("/assessments/lock")
 async def lock(
     scope: LockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
 ) -> BatchAccepted:
-    """Lock a school's period (optionally one year group and/or subject): entered results now count.
-    Locking again after a changed entry is a correction; the new value replaces the old."""
+    """Lock a school's period (optionally one year group, class and/or subject: the scope the entry
+    sheet of the same query shows): entered results now count. Locking again after a changed entry
+    is a correction; the new value replaces the old."""
     return await _change_lock(built, caller, request, Action.LOCK, tracker.lock, scope)
 
 
@@ -135,23 +114,15 @@ async def post_statutory(
     """Enter (draft) statutory results: one component of one assessment per row, with a raw mark,
     a scaled score and/or a code of that component (`tidemark_schemas.statutory.COMPONENTS`).
     KS2 code `T` is stored as `U`. Drafts count in no statutory measure until locked."""
-    writable(caller, (r.school_id for r in records))
-    return await audited(
-        built,
-        caller,
-        request,
-        Action.BATCH,
-        tracker.enter_statutory(caller.trust_id, records),
-        rows=len(records),
-    )
+    return await audited_batch(built, caller, request, tracker.enter_statutory, records)
 
 
 @router.post("/statutory/lock")
 async def lock_statutory(
     scope: StatutoryLockScope, caller: TrackerWriter, tracker: TrackerDep, built: ServicesDep, request: Request
 ) -> BatchAccepted:
-    """Lock a school's statutory results of an academic year (optionally one assessment): entered
-    values now count. Locking again after a changed entry is a correction."""
+    """Lock a school's statutory results of an academic year (optionally one assessment and/or
+    class): entered values now count. Locking again after a changed entry is a correction."""
     return await _change_lock(built, caller, request, Action.LOCK, tracker.lock_statutory, scope)
 
 
