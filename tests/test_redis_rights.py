@@ -75,7 +75,7 @@ class Store:
     async def _facts(self) -> AsyncIterator[Sequence[Any]]:
         yield self.held
 
-    def facts(self, _trust_id: str) -> AsyncIterator[Sequence[Any]]:
+    def facts(self, _trust_id: str, _kinds: object = None) -> AsyncIterator[Sequence[Any]]:
         return self._facts()
 
     async def close(self) -> None:

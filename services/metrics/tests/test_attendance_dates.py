@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -30,6 +30,7 @@ from tidemark_schemas.aggregates import attendance_keyspace
 from tidemark_schemas.calendar import PeriodCalendar, english_default
 from tidemark_schemas.events import AttendanceMarked, PupilUpserted, TrustCalendarSet, stored_dates
 from tidemark_schemas.records import CalendarRecord, HalfTermDates, TermDates
+from tidemark_schemas.replay import FACT_KINDS, FactKind
 
 TRUST = "T"
 YEAR = "2025/26"
@@ -101,7 +102,8 @@ class StoredFacts:
     async def trust_ids(self) -> list[str]:
         return [TRUST]
 
-    async def facts(self, trust_id: str) -> AsyncIterator[Sequence[Any]]:
+    async def facts(self, trust_id: str, kinds: Collection[FactKind] | None = None) -> AsyncIterator[Sequence[Any]]:
+        assert kinds is None or {FACT_KINDS[type(fact)] for fact in self._facts} <= set(kinds)  # all it holds
         for number, start in enumerate(range(0, len(self._facts), self._page)):
             if self._fail_after is not None and number >= self._fail_after:
                 raise ConnectionError("ingest's replay stopped answering")

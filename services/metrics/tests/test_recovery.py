@@ -7,7 +7,7 @@ gets its epoch and layout."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 
 import pytest
 from redis.asyncio import Redis
@@ -18,6 +18,7 @@ from tidemark_runtime.projections.operations import stored_counters
 from tidemark_runtime.projections.recovery import LOCK_SECONDS, Recovery
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.events import AssessmentLocked, PupilUpserted, SchoolUpserted
+from tidemark_schemas.replay import FACT_KINDS, FactKind
 
 PUPIL = dict(year_group="Y3", sex="F", fsm6=False, lac=False, plac=False, sen="N", eal=False, ethnicity="WBRI",
              left_on=None, version=1)
@@ -45,8 +46,13 @@ class Store:
     async def facts_of(self, trust_id: str) -> AsyncIterator[Sequence]:
         yield self.held[trust_id]
 
-    def facts(self, trust_id: str) -> AsyncIterator[Sequence]:
-        return self.facts_of(trust_id)
+    async def _only(self, trust_id: str, kinds: Collection[FactKind] | None) -> AsyncIterator[Sequence]:
+        async for page in self.facts_of(trust_id):
+            yield [fact for fact in page if kinds is None or FACT_KINDS[type(fact)] in kinds]
+
+    def facts(self, trust_id: str, kinds: Collection[FactKind] | None = None) -> AsyncIterator[Sequence]:
+        """The Trust's facts of `kinds`, as the replay serves them (the rebuild asks for the projection's)."""
+        return self._only(trust_id, kinds)
 
     async def close(self) -> None:
         pass

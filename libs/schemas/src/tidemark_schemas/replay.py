@@ -8,12 +8,56 @@ replayed and live events meet in any order).
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel, Field
 
-from tidemark_schemas.events import TrackerEvent
+from tidemark_schemas.events import (
+    AssessmentEntered,
+    AssessmentLocked,
+    AssessmentUnlocked,
+    AttendanceMarked,
+    ClassUpserted,
+    PupilUpserted,
+    SchoolUpserted,
+    StatutoryEntered,
+    StatutoryLocked,
+    StatutoryUnlocked,
+    TrackerEvent,
+    TrustCalendarSet,
+)
 
 REPLAY_PAGE_LIMIT = 5000
 """The default and largest number of facts per page."""
+
+
+class FactKind(StrEnum):
+    """The kinds of facts the replay serves, in its order. A projection asks only for those it is
+    rebuilt from (`Projection.facts`): the summative figures need no register marks."""
+
+    CALENDARS = "calendars"
+    SCHOOLS = "schools"
+    CLASSES = "classes"
+    PUPILS = "pupils"
+    RESULTS = "results"
+    STATUTORY = "statutory"
+    MARKS = "marks"
+
+
+FACT_KINDS: dict[type, FactKind] = {
+    TrustCalendarSet: FactKind.CALENDARS,
+    SchoolUpserted: FactKind.SCHOOLS,
+    ClassUpserted: FactKind.CLASSES,
+    PupilUpserted: FactKind.PUPILS,
+    AssessmentEntered: FactKind.RESULTS,
+    AssessmentLocked: FactKind.RESULTS,
+    AssessmentUnlocked: FactKind.RESULTS,
+    StatutoryEntered: FactKind.STATUTORY,
+    StatutoryLocked: FactKind.STATUTORY,
+    StatutoryUnlocked: FactKind.STATUTORY,
+    AttendanceMarked: FactKind.MARKS,
+}
+"""The kind of fact each tracker event is about (what the replay would serve it as)."""
 
 
 class ReplayTrusts(BaseModel):
@@ -27,4 +71,5 @@ class ReplayPage(BaseModel):
         "own school dates (`calendar-set`), schools, classes, "
         "pupils, summative results, statutory results, register marks (each an `attendance-marked`)"
     )
-    next_cursor: str | None = Field(description="Send it back as `cursor` for the next page; null after the last")
+    next_cursor: str | None = Field(description="Send it back as `cursor` (with the same `kinds`) for the next page; "
+                                    "null after the last")

@@ -216,7 +216,7 @@ async def reconcile_each(engine: ProjectionEngine, trust_ids: Iterable[str], sou
             print(f"  {mismatch.key} [{mismatch.field}] stored {mismatch.stored}, expected {mismatch.expected}")
         status = status or (0 if report.consistent else 1)
         if source is not None:
-            compared = await rebuild_trust(engine, keys, source.facts(trust_id), switch=False)
+            compared = await rebuild_trust(engine, keys, source.facts(trust_id, engine.rules.facts), switch=False)
             drift = compared.differences_from_previous
             print(f"{keys.trust_id}: {compared.events} facts of the SQL store: "
                   + ("consistent" if not drift else f"{len(drift)} counters differ"))
@@ -236,7 +236,8 @@ async def rebuild_each(
     try:
         for done, trust_id in enumerate(trust_ids, start=1):
             report = await rebuild_trust(
-                engine, engine.keyspace(trust_id), source.facts(trust_id), grace_seconds, keep_previous
+                engine, engine.keyspace(trust_id), source.facts(trust_id, engine.rules.facts), grace_seconds,
+                keep_previous,
             )
             progress.trust_done()
             print(f"[{done}/{len(trust_ids)}] ", end="")

@@ -169,7 +169,8 @@ class Recovery:
                 for trust_id in finding.trust_ids:
                     self.rebuilding.add(trust_id)
                     started = time.perf_counter()
-                    report = await rebuild_trust(self.engine, self.engine.keyspace(trust_id), source.facts(trust_id),
+                    facts = source.facts(trust_id, self.engine.rules.facts)
+                    report = await rebuild_trust(self.engine, self.engine.keyspace(trust_id), facts,
                                                  grace_seconds=self.grace_seconds)
                     self.rebuilding.discard(trust_id)
                     progress.trust_done()

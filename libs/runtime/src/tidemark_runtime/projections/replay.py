@@ -6,13 +6,13 @@ ingest's URL and the replay token, never the producer's code or its database cre
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
 
 from tidemark_schemas.events import TrackerEvent
-from tidemark_schemas.replay import REPLAY_PAGE_LIMIT, ReplayPage, ReplayTrusts
+from tidemark_schemas.replay import REPLAY_PAGE_LIMIT, FactKind, ReplayPage, ReplayTrusts
 
 
 class FactSource(Protocol):
@@ -21,7 +21,11 @@ class FactSource(Protocol):
 
     async def trust_ids(self) -> list[str]: ...
 
-    def facts(self, trust_id: str) -> AsyncIterable[Sequence[TrackerEvent]]: ...
+    def facts(
+        self, trust_id: str, kinds: Collection[FactKind] | None = None
+    ) -> AsyncIterable[Sequence[TrackerEvent]]:
+        """A Trust's facts, page by page: of `kinds` only (a projection's `facts`), or every kind."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -46,10 +50,11 @@ class HttpReplay:
     async def trust_ids(self) -> list[str]:
         return ReplayTrusts.model_validate_json(await self._get("/v1/replay/trusts", {})).trust_ids
 
-    async def facts(self, trust_id: str) -> AsyncIterator[Sequence[Any]]:
+    async def facts(self, trust_id: str, kinds: Collection[FactKind] | None = None) -> AsyncIterator[Sequence[Any]]:
         cursor: str | None = None
+        only = {"kinds": sorted(kinds)} if kinds is not None else {}
         while True:
-            params = {"trust_id": trust_id, "limit": self._limit, **({"cursor": cursor} if cursor else {})}
+            params = {"trust_id": trust_id, "limit": self._limit, **only, **({"cursor": cursor} if cursor else {})}
             page = ReplayPage.model_validate_json(await self._get("/v1/replay/facts", params))
             if page.facts:
                 yield page.facts
@@ -57,7 +62,7 @@ class HttpReplay:
                 return
             cursor = page.next_cursor
 
-    async def _get(self, path: str, params: dict[str, Any]) -> bytes:
+    async def _get(self, path: str, params: Mapping[str, Any]) -> bytes:
         try:
             response = await self._client.get(path, params=params)
         except httpx.HTTPError as error:

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 
 from tidemark_schemas.aggregates import Keyspace
 from tidemark_schemas.characteristics import Characteristics
+from tidemark_schemas.replay import FactKind
 
 Contributions = frozenset[str] | Mapping[str, int]
 """The counters a part adds to: a set (each adds one) or a mapping to how much it adds."""
@@ -54,6 +55,13 @@ class Projection(Protocol):
         """What its read model is counted in: the cells' shape and its rules' version
         (`aggregates.projection_layout`). Bumped by any change that makes a read model counted by
         earlier code wrong; a read model of another layout is rebuilt at start (`recovery`)."""
+        ...
+
+    @property
+    def facts(self) -> frozenset[FactKind]:
+        """The kinds of facts it is rebuilt from, all a rebuild asks the replay for: those `route`
+        takes, pupils (the engine's, for every projection), and schools and classes when it
+        `keeps_schools`. A kind left out is one whose every event `route` ignores (tested)."""
         ...
 
     @property

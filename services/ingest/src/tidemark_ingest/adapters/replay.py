@@ -9,16 +9,17 @@ Pages follow the primary keys (keyset pagination: each page is one indexed range
 deep): the Trust's own school dates (first: a projection dates what follows by them), then schools,
 then classes, then pupils, then summative results (a pupil's together, period by period), then
 statutory results (a pupil's together, year by year), then register marks (a pupil's together, day
-by day). The cursor names the table and the last key
-read; it stays valid while facts change (a fact changed behind the cursor reaches the projection
-through the broker, and versions make the two meet in any order).
+by day). A projection may ask for some kinds of facts only (`FactKind`: the summative projection
+reads no register marks). The cursor names the kind and the last key read; it stays valid while
+facts change (a fact changed behind the cursor reaches the projection through the broker, and
+versions make the two meet in any order) and when kinds are added to the replay.
 """
 
 from __future__ import annotations
 
 import base64
 from datetime import date
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,7 @@ from tidemark_ingest.domain.messages import (
     school_message,
     statutory_message,
 )
+from tidemark_schemas.replay import FactKind
 
 
 class InvalidCursor(ValueError):
@@ -63,6 +65,7 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class _Source:
+    kind: FactKind
     table: Table
     columns: list[Any]
     to_event: Callable[[str, Row[Any]], BaseModel]
@@ -97,28 +100,33 @@ def _statutory_event(trust_id: str, row: Row[Any]) -> BaseModel:
 
 
 SOURCES: tuple[_Source, ...] = (
-    _Source(TRUST_CALENDAR, CALENDAR_COLUMNS, lambda t, row: calendar_message(t, calendar_state(row))[2]),
-    _Source(SCHOOL, SCHOOL_COLUMNS, lambda t, row: school_message(t, school_state(row))[2]),
-    _Source(CLASS, CLASS_COLUMNS, lambda t, row: class_message(t, class_state(row))[2]),
-    _Source(PUPIL, PUPIL_COLUMNS, lambda t, row: pupil_message(t, pupil_state(row))[2]),
-    _Source(ASSESSMENT, RESULT_COLUMNS, _result_event),
-    _Source(STATUTORY, STATUTORY_COLUMNS, _statutory_event),
-    _Source(ATTENDANCE, ATTENDANCE_COLUMNS, lambda t, row: attendance_message(t, attendance_state(row))[2]),
+    _Source(FactKind.CALENDARS, TRUST_CALENDAR, CALENDAR_COLUMNS,
+            lambda t, row: calendar_message(t, calendar_state(row))[2]),
+    _Source(FactKind.SCHOOLS, SCHOOL, SCHOOL_COLUMNS, lambda t, row: school_message(t, school_state(row))[2]),
+    _Source(FactKind.CLASSES, CLASS, CLASS_COLUMNS, lambda t, row: class_message(t, class_state(row))[2]),
+    _Source(FactKind.PUPILS, PUPIL, PUPIL_COLUMNS, lambda t, row: pupil_message(t, pupil_state(row))[2]),
+    _Source(FactKind.RESULTS, ASSESSMENT, RESULT_COLUMNS, _result_event),
+    _Source(FactKind.STATUTORY, STATUTORY, STATUTORY_COLUMNS, _statutory_event),
+    _Source(FactKind.MARKS, ATTENDANCE, ATTENDANCE_COLUMNS,
+            lambda t, row: attendance_message(t, attendance_state(row))[2]),
 )
+"""One per kind of fact, in the replay's order (`FactKind`'s)."""
+
+_INDEX = {source.kind: index for index, source in enumerate(SOURCES)}
 
 
 def encode_cursor(source: int, last_key: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([source, last_key])).decode()
+    return base64.urlsafe_b64encode(orjson.dumps([SOURCES[source].kind.value, last_key])).decode()
 
 
 def decode_cursor(cursor: str) -> tuple[int, list[Any]]:
     try:
-        source, last_key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not (isinstance(source, int) and 0 <= source < len(SOURCES) and isinstance(last_key, list)
-                and len(last_key) == len(SOURCES[source].key)):
+        kind, last_key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        source = _INDEX[FactKind(kind)]
+        if not (isinstance(last_key, list) and len(last_key) == len(SOURCES[source].key)):
             raise ValueError
         return source, SOURCES[source].typed(last_key)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, KeyError) as error:
         raise InvalidCursor("not a cursor of this replay") from error
 
 
@@ -130,14 +138,17 @@ async def trust_ids(engine: AsyncEngine) -> list[str]:
 
 
 async def replay_page(
-    engine: AsyncEngine, trust_id: str, cursor: str | None, limit: int
+    engine: AsyncEngine, trust_id: str, cursor: str | None, limit: int, kinds: Collection[FactKind] | None = None
 ) -> tuple[list[BaseModel], str | None]:
-    """Up to `limit` facts of one Trust after `cursor` (None: from the start), and the cursor of
-    the next page (None after the last)."""
+    """Up to `limit` facts of one Trust after `cursor` (None: from the start), of `kinds` only (None:
+    every kind), and the cursor of the next page (None after the last)."""
     source, after = decode_cursor(cursor) if cursor else (0, None)
     events: list[BaseModel] = []
     async with engine.connect() as connection:
         while source < len(SOURCES) and len(events) < limit:
+            if kinds is not None and SOURCES[source].kind not in kinds:
+                source, after = source + 1, None
+                continue
             wanted = limit - len(events)
             rows = (await connection.execute(SOURCES[source].page(trust_id, after, wanted))).all()
             events += [SOURCES[source].to_event(trust_id, row) for row in rows]

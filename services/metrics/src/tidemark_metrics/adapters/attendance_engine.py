@@ -209,7 +209,7 @@ class AttendanceEngine(ProjectionEngine):
         replay = source()
         try:
             log.info("attendance: re-dating %s by its own dates", trust_id)
-            report = await rebuild_trust(self, keys, replay.facts(trust_id), grace_seconds)
+            report = await rebuild_trust(self, keys, replay.facts(trust_id, self.rules.facts), grace_seconds)
             log.info("attendance: %s re-dated: generation %s, %d facts in %.1f s, %d counters moved", trust_id,
                      report.generation, report.events, report.seconds, len(report.differences_from_previous))
             return report

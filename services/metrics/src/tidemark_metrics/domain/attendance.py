@@ -56,6 +56,7 @@ from tidemark_schemas.attendance import ATTENDANCE_MEASURE, ENROLMENT_LABELS, Se
 from tidemark_schemas.calendar import PeriodCalendar, YearDates, academic_year_of, monday_of
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.events import AssessmentEntered, AssessmentEvent, AssessmentLocked, AssessmentUnlocked, AttendanceMarked
+from tidemark_schemas.replay import FactKind
 
 _ENROLMENT_LABELS = frozenset(ENROLMENT_LABELS)
 COUNTER_KEYS_KEPT = 50_000
@@ -75,6 +76,7 @@ class Where:
 class AttendanceProjection:
     name = "attendance"
     layout = projection_layout(rules=1)
+    facts = frozenset({FactKind.CALENDARS, FactKind.PUPILS, FactKind.RESULTS, FactKind.MARKS})
     counter_kinds = ("att-sessions", "att-pupils", "att-absentees", "att-attainment")
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False

@@ -32,6 +32,7 @@ from tidemark_schemas.aggregates import (
 )
 from tidemark_schemas.characteristics import Characteristics
 from tidemark_schemas.events import AssessmentEntered, AssessmentEvent, AssessmentLocked, AssessmentUnlocked
+from tidemark_schemas.replay import FactKind
 
 ROLL_PART = "roll"
 SlotResults = dict[str, StoredResult]
@@ -40,6 +41,7 @@ SlotResults = dict[str, StoredResult]
 class MetricsProjection:
     name = "metrics"
     layout = projection_layout(rules=1)
+    facts = frozenset({FactKind.SCHOOLS, FactKind.CLASSES, FactKind.PUPILS, FactKind.RESULTS})
     counter_kinds = ("agg", "roll")
     derived_parts = (ROLL_PART,)
     keeps_schools = True

@@ -34,6 +34,7 @@ from tidemark_schemas.events import (
     StatutoryUnlocked,
 )
 from tidemark_schemas.progress import PriorAttainment
+from tidemark_schemas.replay import FactKind
 from tidemark_schemas.statutory import Assessment, StatutoryValue
 from tidemark_schemas.vocabulary import CORE_SUBJECTS, YearGroup
 from tidemark_statutory.domain.contributions import (
@@ -56,6 +57,7 @@ SlotResults = dict[str, SummativeResult]
 class StatutoryProjection:
     name = "statutory"
     layout = projection_layout(rules=1)
+    facts = frozenset({FactKind.PUPILS, FactKind.RESULTS, FactKind.STATUTORY})
     counter_kinds = ("stat", "progress", "progress-pupils")
     derived_parts: tuple[str, ...] = ()
     keeps_schools = False

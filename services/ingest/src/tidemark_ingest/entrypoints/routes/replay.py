@@ -13,7 +13,7 @@ from tidemark_ingest.entrypoints.deps import ReplayDep, replay_access
 from tidemark_ingest.service_layer.replay import InvalidCursor
 from tidemark_runtime.http import refusal
 from tidemark_schemas.records import Identifier
-from tidemark_schemas.replay import REPLAY_PAGE_LIMIT, ReplayPage, ReplayTrusts
+from tidemark_schemas.replay import REPLAY_PAGE_LIMIT, FactKind, ReplayPage, ReplayTrusts
 
 router = APIRouter(prefix="/v1/replay", tags=["replay"], dependencies=[Depends(replay_access)],
                    responses={401: refusal("Not the replay token (or no replay token is configured)")})
@@ -31,11 +31,15 @@ async def replay_facts(
     trust_id: Annotated[Identifier, Query(description="The Trust")],
     cursor: Annotated[str | None, Query(max_length=1000, description="From the previous page; none for the first")] = None,
     limit: Annotated[int, Query(ge=1, le=REPLAY_PAGE_LIMIT)] = REPLAY_PAGE_LIMIT,
+    kinds: Annotated[list[FactKind] | None, Query(
+        max_length=len(FactKind),
+        description="Only facts of these kinds (repeat the parameter; left out: every kind): what a projection is "
+        "rebuilt from")] = None,
 ) -> Response:
     """One page of a Trust's current facts, each as the event that describes it now. A cursor this
     replay did not hand out is refused like any invalid parameter (422)."""
     try:
-        events, next_cursor = await replay.page(trust_id, cursor, limit)
+        events, next_cursor = await replay.page(trust_id, cursor, limit, set(kinds) if kinds else None)
     except InvalidCursor as error:
         raise RequestValidationError([
             {"type": "value_error", "loc": ("query", "cursor"), "msg": str(error), "input": cursor}
