@@ -154,6 +154,14 @@ def test_consumers_scale_on_their_groups_lag_up_to_one_replica_per_partition(ser
     assert env["CONSUMER_GROUP"] == CONSUMERS[service]
 
 
+@pytest.mark.parametrize("service", CONSUMERS)
+def test_a_consumers_versions_never_run_side_by_side(service):
+    """A release may count in another layout and rebuild at start; the rebuild completes only once
+    no pod of the old version writes (`projections/recovery.py`)."""
+    deployment = objects("overlays/example", "Deployment")[f"tidemark-{service}"]
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+
+
 def test_no_secret_is_committed():
     """The base has no Secret; the example overlay's hold placeholders and admit nobody."""
     assert objects("base", "Secret") == {}
