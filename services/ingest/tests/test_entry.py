@@ -17,7 +17,7 @@ from tidemark_schemas.assessment_model import SONAR_MODEL
 from tidemark_schemas.calendar import academic_year_of
 from tidemark_schemas.records import AssessmentRecord, LockScope, PupilRecord, SchoolRecord
 from tidemark_schemas.statutory import COMPONENTS, Assessment, StatutoryLockScope, StatutoryRecord
-from tidemark_schemas.vocabulary import EYFS_GOALS, PRIMARY_SUBJECTS, YearGroup
+from tidemark_schemas.vocabulary import EYFS_GOALS, PRIMARY_SUBJECTS, Band, YearGroup
 
 YEAR = academic_year_of(date.today())
 """The sheets are of this year: a pupil record's year group is this year's."""
@@ -223,3 +223,23 @@ def test_a_mixed_reception_and_year_1_class_alone_has_the_goals_for_one_and_the_
     assert [(c.pupil_id, c.subject, c.assessed_on) for c in sheet.results] == [("P2", "reading", date(2025, 10, 20))]
     assert sheet.missing == len(EYFS_GOALS) + len(PRIMARY_SUBJECTS) - 1
     assert (reading.subjects, reading.missing) == (["reading"], 0)  # Reception takes no reading: nothing missing
+
+
+def test_a_class_sheet_shows_its_pupils_result_under_another_year_group_which_its_lock_would_take() -> None:
+    from tidemark_ingest.domain.entry import summative_sheet
+    from tidemark_ingest.domain.facts import ClassState, ResultState, SchoolState
+
+    school = SchoolState(school_id="S1", name="Oak", version=1)
+    classes = [ClassState(class_id="S1-5A", school_id="S1", academic_year="2025/26", name="5 Ash",
+                          year_groups=[YearGroup.Y5], version=1)]
+    in_5a = PupilState(**pupil("P1", "Y5").model_dump(exclude={"class_id"}), version=1, classes={"2025/26": "S1-5A"})
+    imported = ResultState(pupil_id="P1", academic_year="2025/26", period="AUT1", school_id="S1", year_group="Y4",
+                           subject="reading", entered_band="AT", locked_band=None, version=1)
+    scope = LockScope(school_id="S1", academic_year="2025/26", period="AUT1", class_id="S1-5A")
+
+    by_class = summative_sheet(school, [in_5a], [imported], scope, TODAY, classes)
+    by_year_group = summative_sheet(school, [in_5a], [imported], scope.model_copy(update={"year_group": "Y5"}),
+                                    TODAY, classes)
+
+    assert [(c.pupil_id, c.subject, c.band) for c in by_class.results] == [("P1", "reading", Band.AT)]
+    assert by_year_group.results == []  # a lock of Year 5 would not take it either

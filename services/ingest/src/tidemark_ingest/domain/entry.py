@@ -214,7 +214,9 @@ def summative_sheet(
     year_groups = summative_year_groups(scope.year_group, chosen_class)
     by_year_group = {y: [s for s in subjects_for(y) if scope.subject in (None, s)] for y in year_groups}
     subjects = list(dict.fromkeys(s for y in year_groups for s in by_year_group[y]))
-    candidates = [r for r in results if r.year_group in year_groups and r.subject in subjects]  # rows as stored: str
+    # The results a lock of the scope takes: of its year group if it names one (else any: a class's
+    # pupil's result recorded under another year group is still theirs), in the sheet's subjects.
+    candidates = [r for r in results if scope.year_group in (None, r.year_group) and r.subject in subjects]
     listed = sheet_pupils(pupils, scope.academic_year, year_groups, scope.class_id,
                           {r.pupil_id for r in candidates}, today)
     ids = {p.pupil_id for p in listed}
