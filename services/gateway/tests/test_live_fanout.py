@@ -185,3 +185,37 @@ async def test_when_the_feed_loses_redis_its_pages_end_and_the_next_page_starts_
 
 async def _at_least(count, least: int) -> bool:  # type: ignore[no-untyped-def]
     return bool(await count() >= least)
+
+
+class SwallowingStream:
+    """A change stream whose blocking read swallows its first cancellation, as redis-py's can
+    (redis/redis-py#2028): the read returns, empty, instead of raising."""
+
+    trust_id = TRUST
+    swallowed = 0
+
+    async def last_notice_id(self) -> str:
+        return "0-0"
+
+    async def notices_after(self, position: str, block_ms: int | None, count: int) -> list[StreamEntry]:
+        try:
+            await asyncio.sleep((block_ms or 0) / 1000)
+        except asyncio.CancelledError:
+            if self.swallowed:
+                raise
+            self.swallowed += 1
+        return []
+
+
+async def test_closing_ends_a_feed_even_when_its_blocking_read_swallowed_the_cancellation() -> None:
+    stream = SwallowingStream()
+    read_model = type("Streams", (), {"change_stream": lambda self, trust_id: stream})()
+    updates = LiveUpdates(read_model, HEARTBEAT_MS, batch_size=10, queue_size=5)  # type: ignore[arg-type]  # a stand-in
+    page = await updates.follow(TRUST_WIDE, None)
+    await asyncio.sleep(HEARTBEAT_MS / 4000)  # the feed is in its blocking read
+
+    closing = asyncio.create_task(updates.aclose())  # once hung for good here (a teardown in `make test`)
+    done, _ = await asyncio.wait([closing], timeout=HEARTBEAT_MS / 1000 + 2)
+
+    assert closing in done and stream.swallowed == 1
+    assert page.feed.task is not None and page.feed.task.done()

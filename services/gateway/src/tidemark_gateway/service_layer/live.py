@@ -16,7 +16,6 @@ event. The others never wait for it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -80,13 +79,16 @@ class TrustFeed:
     batch_size: int
     pages: set[PageQueue] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
+    stopping: bool = False
+    """Set by `stop`: the loop ends at its next turn even if redis-py swallowed the cancellation of
+    its blocking read (redis/redis-py#2028: the read then returns within `block_ms`)."""
 
     def start(self, stopped: Callable[[TrustFeed], None]) -> None:
         self.task = asyncio.create_task(self._follow(stopped), name=f"live feed {self.stream.trust_id}")
 
     async def _follow(self, stopped: Callable[[TrustFeed], None]) -> None:
         try:
-            while True:
+            while not self.stopping:
                 entries = await self.stream.notices_after(self.position, self.block_ms, self.batch_size)
                 for stream_id, notice in entries:
                     self.position = stream_id
@@ -116,6 +118,7 @@ class TrustFeed:
                 self.pages.discard(page)
 
     def stop(self) -> None:
+        self.stopping = True
         if self.task is not None:
             self.task.cancel()
 
@@ -174,14 +177,14 @@ class LiveUpdates:
             feed.stop()
 
     async def aclose(self) -> None:
-        """Stop every feed (the process is stopping)."""
+        """Stop every feed (the process is stopping), waiting at most one blocking read for them: a
+        feed whose cancellation redis-py swallowed ends when that read returns (`TrustFeed.stopping`)."""
         feeds = list(self._feeds.values())
         for feed in feeds:
             feed.stop()
-        for feed in feeds:
-            if feed.task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await feed.task
+        tasks = [feed.task for feed in feeds if feed.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.block_ms / 1000 + 1)
 
 
 @dataclass(eq=False)
