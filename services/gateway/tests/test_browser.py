@@ -18,19 +18,20 @@ import io
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
 import uvicorn
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tidemark_gateway.entrypoints.app import create_app
 from tidemark_gateway.testing import GIRL_Y3, TRUST, Seeder, cell, gateway_settings
 from tidemark_identity.service import Identity
-from tidemark_runtime.browser_testing import AXE, AXE_SERIOUS, CHROMIUM, LAUNCH_ARGS
+from tidemark_runtime.browser_testing import AXE, AXE_SERIOUS, chromium_page
 from tidemark_runtime.embedded import LOOPBACK, free_port
 from tidemark_schemas.aggregates import Keyspace, attendance_keyspace, encode_field
 from tidemark_schemas.assessment_model import SONAR_MODEL
@@ -99,26 +100,9 @@ async def site(redis_url: str, redis: Redis, prefix: str, database_url: str) -> 
         yield url
 
 
-@contextlib.asynccontextmanager
-async def browser_page() -> AsyncIterator[tuple[object, list[str]]]:
+def browser_page() -> contextlib.AbstractAsyncContextManager[tuple[Any, list[str]]]:
     """A chromium page, and the Content-Security-Policy violations it reports."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"no chromium at {CHROMIUM}: `apt-get install chromium` (or set TIDEMARK_CHROMIUM)")
-    violations: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            page = await browser.new_page()
-            page.set_default_timeout(WAIT_MS)
-            page.on(
-                "console",
-                lambda message: (
-                    violations.append(message.text) if "Content Security Policy" in message.text else None
-                ),
-            )
-            yield page, violations
-        finally:
-            await browser.close()
+    return chromium_page(WAIT_MS, page_errors=False)
 
 
 async def sign_in(page, site: str, email: str) -> None:  # type: ignore[no-untyped-def]

@@ -27,9 +27,9 @@ AXE_SERIOUS = """async () => {
 
 
 @contextlib.asynccontextmanager
-async def signed_in(site: str, email: str, password: str, wait_ms: int) -> AsyncIterator[tuple[Any, list[str]]]:
-    """A chromium page signed in as `email`, started and routed to its first view (a click or goto
-    from here routes once), and the page errors and CSP violations it reports."""
+async def chromium_page(wait_ms: int, page_errors: bool = True) -> AsyncIterator[tuple[Any, list[str]]]:
+    """A page of the machine's Chromium, and the CSP violations it reports (and, with
+    `page_errors`, its uncaught errors)."""
     if not CHROMIUM.exists():
         pytest.fail(f"no chromium at {CHROMIUM}: `apt-get install chromium` (or set TIDEMARK_CHROMIUM)")
     problems: list[str] = []
@@ -39,13 +39,22 @@ async def signed_in(site: str, email: str, password: str, wait_ms: int) -> Async
             page = await browser.new_page()
             page.set_default_timeout(wait_ms)
             page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            await page.goto(site)
-            await page.fill("#signin-email", email)
-            await page.fill("#signin-password", password)
-            await page.click("#signin-form button[type=submit]")
-            await expect(page.locator("#account")).to_be_visible()
-            await expect(page.locator("#app")).to_be_visible()
+            if page_errors:
+                page.on("pageerror", lambda error: problems.append(str(error)))
             yield page, problems
         finally:
             await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def signed_in(site: str, email: str, password: str, wait_ms: int) -> AsyncIterator[tuple[Any, list[str]]]:
+    """A chromium page signed in as `email`, started and routed to its first view (a click or goto
+    from here routes once), and the page errors and CSP violations it reports."""
+    async with chromium_page(wait_ms) as (page, problems):
+        await page.goto(site)
+        await page.fill("#signin-email", email)
+        await page.fill("#signin-password", password)
+        await page.click("#signin-form button[type=submit]")
+        await expect(page.locator("#account")).to_be_visible()
+        await expect(page.locator("#app")).to_be_visible()
+        yield page, problems
